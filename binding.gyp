@@ -1,0 +1,84 @@
+# Builds the addon with node-gyp: the install-time fallback when no prebuilt binary fits
+# (node-gyp-build runs `node-gyp rebuild`). CMakeLists.txt builds the same sources with cmake-js;
+# test/build-config.test.ts keeps the two source lists equal.
+{
+  'variables': {
+    # Fetches and verifies the SQLite amalgamation first (a no-op when deps/sqlite/ is current).
+    # The script prints nothing with --quiet, so the expansion leaves 'deps/sqlite'.
+    'sqlite_dir': 'deps/sqlite<!(node deps/fetch-sqlite.mjs --quiet)',
+    'sqlite_release_defines': ['<!@(node deps/sqlite-options.mjs release)'],
+    'sqlite_debug_defines': ['<!@(node deps/sqlite-options.mjs debug)'],
+  },
+  'targets': [
+    {
+      'target_name': 'sqlite3',
+      'type': 'static_library',
+      'sources': ['<(sqlite_dir)/sqlite3.c'],
+      'include_dirs': ['<(sqlite_dir)'],
+      'direct_dependent_settings': {
+        'include_dirs': ['<(sqlite_dir)'],
+      },
+      'cflags': ['-w'],
+      'xcode_settings': {
+        'WARNING_CFLAGS': ['-w'],
+        'MACOSX_DEPLOYMENT_TARGET': '11.0',
+      },
+      'msvs_settings': {
+        'VCCLCompilerTool': { 'WarningLevel': 0 },
+      },
+      'configurations': {
+        'Release': {
+          'defines': ['<@(sqlite_release_defines)'],
+          'cflags': ['-O3'],
+          'xcode_settings': { 'GCC_OPTIMIZATION_LEVEL': '3' },
+        },
+        'Debug': {
+          'defines': ['<@(sqlite_debug_defines)'],
+        },
+      },
+    },
+    {
+      'target_name': 'litepool',
+      'dependencies': ['sqlite3'],
+      'sources': [
+        'native/addon/addon.cc',
+        'native/addon/completion.cc',
+        'native/addon/convert.cc',
+        'native/addon/pool_wrap.cc',
+        'native/core/connection.cc',
+        'native/core/engine.cc',
+        'native/core/sqlite_init.cc',
+      ],
+      'include_dirs': [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        'native/core',
+        'native/addon',
+      ],
+      'defines': [
+        'NAPI_VERSION=8',
+        'NAPI_CPP_EXCEPTIONS',
+        'NODE_ADDON_API_DISABLE_DEPRECATED',
+      ],
+      'cflags!': ['-fno-exceptions'],
+      'cflags_cc!': ['-fno-exceptions', '-std=gnu++17', '-std=gnu++1y', '-std=gnu++14'],
+      'cflags_cc': ['-std=c++20', '-fexceptions', '-Wall', '-Wextra', '-Wno-unused-parameter'],
+      'xcode_settings': {
+        'GCC_ENABLE_CPP_EXCEPTIONS': 'YES',
+        'CLANG_CXX_LANGUAGE_STANDARD': 'c++20',
+        'CLANG_CXX_LIBRARY': 'libc++',
+        'MACOSX_DEPLOYMENT_TARGET': '11.0',
+      },
+      'msvs_settings': {
+        'VCCLCompilerTool': {
+          'ExceptionHandling': 1,
+          'AdditionalOptions': ['/std:c++20'],
+        },
+      },
+      'configurations': {
+        'Release': {
+          'cflags_cc': ['-O3'],
+        },
+      },
+    },
+  ],
+}

@@ -1,0 +1,18 @@
+// Owns the module's entry point: exports NativePool and the SQLite library version.
+// Runs on the JS thread of each environment (main thread or worker thread) that loads it.
+#include <napi.h>
+
+#include "pool_wrap.h"
+#include "sqlite3.h"
+
+namespace {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativePool", litepool::PoolWrap::define(env));
+  exports.Set("sqliteVersion", Napi::String::New(env, sqlite3_libversion()));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(litepool, init)

@@ -1,0 +1,195 @@
+// Owns the JS object behind NativePool: see pool_wrap.h. Every function here runs on the JS
+// thread.
+#include "pool_wrap.h"
+
+#include "convert.h"
+
+namespace litepool {
+
+namespace {
+
+std::string stringField(const Napi::Object& object, const char* key, const char* fallback) {
+  const Napi::Value value = object.Get(key);
+  return value.IsString() ? value.As<Napi::String>().Utf8Value() : std::string(fallback);
+}
+
+int intField(const Napi::Object& object, const char* key, int fallback) {
+  const Napi::Value value = object.Get(key);
+  return value.IsNumber() ? value.As<Napi::Number>().Int32Value() : fallback;
+}
+
+bool boolField(const Napi::Object& object, const char* key, bool fallback) {
+  const Napi::Value value = object.Get(key);
+  return value.IsBoolean() ? value.As<Napi::Boolean>().Value() : fallback;
+}
+
+}  // namespace
+
+Napi::Function PoolWrap::define(Napi::Env env) {
+  return DefineClass(env, "NativePool",
+                     {
+                         InstanceMethod<&PoolWrap::startWriter>("startWriter"),
+                         InstanceMethod<&PoolWrap::startReaders>("startReaders"),
+                         InstanceMethod<&PoolWrap::submit>("submit"),
+                         InstanceMethod<&PoolWrap::cancel>("cancel"),
+                         InstanceMethod<&PoolWrap::stats>("stats"),
+                         InstanceMethod<&PoolWrap::ref>("ref"),
+                         InstanceMethod<&PoolWrap::unref>("unref"),
+                         InstanceMethod<&PoolWrap::join>("join"),
+                         InstanceMethod<&PoolWrap::abort>("abort"),
+                     });
+}
+
+PoolWrap::PoolWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PoolWrap>(info), env_(info.Env()) {
+  Napi::Env env = info.Env();
+  const Napi::Object options = info[0].As<Napi::Object>();
+  onBatch_ = Napi::Persistent(info[1].As<Napi::Function>());
+
+  EngineConfig config;
+  config.connection.path = stringField(options, "path", "");
+  config.connection.memory = boolField(options, "memory", false);
+  config.connection.create = boolField(options, "create", true);
+  config.connection.busyTimeoutMs = intField(options, "busyTimeout", 5000);
+  config.connection.cacheSizeKiB = intField(options, "cacheSize", 16000);
+  config.connection.statementCacheSize = static_cast<std::size_t>(intField(options, "statementCacheSize", 128));
+  config.connection.synchronous = stringField(options, "synchronous", "NORMAL");
+  const Napi::Value pragmas = options.Get("pragmas");
+  if (pragmas.IsArray()) {
+    const Napi::Array list = pragmas.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); ++i) config.connection.pragmas.push_back(list.Get(i).As<Napi::String>().Utf8Value());
+  }
+  config.readers = config.connection.memory ? 0 : intField(options, "readers", 4);
+  config.slots = static_cast<std::uint32_t>(intField(options, "slots", 4096));
+  config.spinIterations = intField(options, "spinIterations", 256);
+
+  completionFunction_ = CompletionFunction::New(env, "litepool:completions", 0, 1, this);
+  notifier_ = std::make_unique<CompletionNotifier>(completionFunction_);
+  engine_ = std::make_unique<Engine>(std::move(config), notifier_.get());
+  // Registered after the thread-safe function: cleanup hooks run in reverse order, so ours joins
+  // the workers before Node.js tears the thread-safe function down.
+  napi_add_env_cleanup_hook(env, &PoolWrap::onEnvironmentTeardown, this);
+  cleanupHookRegistered_ = true;
+}
+
+PoolWrap::~PoolWrap() {
+  shutDown();
+  if (cleanupHookRegistered_) {
+    napi_remove_env_cleanup_hook(env_, &PoolWrap::onEnvironmentTeardown, this);
+    cleanupHookRegistered_ = false;
+  }
+}
+
+// JS thread (environment teardown). Joins the workers; calls no JS.
+void PoolWrap::onEnvironmentTeardown(void* self) {
+  auto* pool = static_cast<PoolWrap*>(self);
+  pool->cleanupHookRegistered_ = false;
+  pool->shutDown();
+}
+
+void PoolWrap::shutDown() {
+  if (engine_) engine_->abort();
+  releaseCompletionFunction();
+}
+
+// Abort, not release: a wake-up still queued on the event loop must not be delivered to a pool
+// that is going away; aborted calls reach drainCompletions without an env and do nothing.
+void PoolWrap::releaseCompletionFunction() {
+  if (functionReleased_) return;
+  functionReleased_ = true;
+  completionFunction_.Abort();
+}
+
+void PoolWrap::drain(Napi::Env env) {
+  if (!engine_) return;
+  Napi::HandleScope scope(env);
+  engine_->beginDrain();
+  napi_value batch;
+  napi_create_array(env, &batch);
+  std::uint32_t length = 0;
+  std::uint32_t slot;
+  while (engine_->popCompletion(slot)) {
+    appendResult(env, batch, length, slot, engine_->request(slot));
+    engine_->releaseSlot(slot);
+  }
+  if (length == 0 || onBatch_.IsEmpty()) return;
+  napi_value callback = onBatch_.Value();
+  napi_value receiver;
+  napi_get_undefined(env, &receiver);
+  // lib/ never lets onBatch throw; a throw would surface as an uncaught exception.
+  napi_call_function(env, receiver, callback, 1, &batch, nullptr);
+}
+
+Napi::Value PoolWrap::startWriter(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), engine_->startWriter());
+}
+
+Napi::Value PoolWrap::startReaders(const Napi::CallbackInfo& info) {
+  const std::vector<std::uint32_t> slots = engine_->startReaders();
+  Napi::Array result = Napi::Array::New(info.Env(), slots.size());
+  for (std::size_t i = 0; i < slots.size(); ++i) result.Set(static_cast<uint32_t>(i), slots[i]);
+  return result;
+}
+
+// submit(target, op, flags, sql, values?, names?) -> slot, or -1 when every slot is in flight.
+Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  const std::uint32_t slot = engine_->acquireSlot();
+  if (slot == UINT32_MAX) return Napi::Number::New(env, -1);
+  Request& request = engine_->request(slot);
+  int32_t target = 0, op = 0;
+  uint32_t requestFlags = 0;
+  napi_get_value_int32(env, info[0], &target);
+  napi_get_value_int32(env, info[1], &op);
+  napi_get_value_uint32(env, info[2], &requestFlags);
+  request.op = static_cast<Op>(op);
+  request.flags = requestFlags;
+  if (request.op != Op::Close) readSql(env, info[3], request);
+  readParams(env, info[4], info[5], request);
+  engine_->submit(slot, target == 1 ? Target::Writer : Target::Readers);
+  return Napi::Number::New(env, slot);
+}
+
+Napi::Value PoolWrap::cancel(const Napi::CallbackInfo& info) {
+  engine_->cancel(info[0].As<Napi::Number>().Uint32Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
+  const EngineStats s = engine_->stats();
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("readers", s.readers);
+  result.Set("readersBusy", s.readersBusy);
+  result.Set("writerBusy", s.writerBusy);
+  result.Set("readerRingDepth", static_cast<double>(s.readerRingDepth));
+  result.Set("writerRingDepth", static_cast<double>(s.writerRingDepth));
+  result.Set("completionRingDepth", static_cast<double>(s.completionRingDepth));
+  result.Set("readerCompleted", static_cast<double>(s.readerCompleted));
+  result.Set("writerCompleted", static_cast<double>(s.writerCompleted));
+  result.Set("slotsInUse", s.slotsInUse);
+  return result;
+}
+
+Napi::Value PoolWrap::ref(const Napi::CallbackInfo& info) {
+  if (!functionReleased_) completionFunction_.Ref(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value PoolWrap::unref(const Napi::CallbackInfo& info) {
+  if (!functionReleased_) completionFunction_.Unref(info.Env());
+  return info.Env().Undefined();
+}
+
+// join(): every worker has completed its Close request; the threads are exiting or gone.
+Napi::Value PoolWrap::join(const Napi::CallbackInfo& info) {
+  engine_->join();
+  releaseCompletionFunction();
+  return info.Env().Undefined();
+}
+
+// abort(): cancels whatever runs and joins (used when open() fails half way).
+Napi::Value PoolWrap::abort(const Napi::CallbackInfo& info) {
+  shutDown();
+  return info.Env().Undefined();
+}
+
+}  // namespace litepool

@@ -1,0 +1,55 @@
+// Owns the JS object behind lib/native.ts's NativePool: one Engine, the wake-up from its
+// workers, and the teardown of both.
+//
+// Every method runs on the JS thread that created the pool. Worker threads never touch this
+// object: they only push completions and call the thread-safe function (completion.h).
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "completion.h"
+#include "engine.h"
+
+namespace litepool {
+
+class PoolWrap final : public Napi::ObjectWrap<PoolWrap> {
+ public:
+  static Napi::Function define(Napi::Env env);
+
+  // JS thread: new NativePool(config, onBatch).
+  explicit PoolWrap(const Napi::CallbackInfo& info);
+  // JS thread (garbage collection or environment teardown).
+  ~PoolWrap() override;
+
+  // JS thread: hands every finished request to onBatch in one call.
+  void drain(Napi::Env env);
+
+ private:
+  Napi::Value startWriter(const Napi::CallbackInfo& info);
+  Napi::Value startReaders(const Napi::CallbackInfo& info);
+  Napi::Value submit(const Napi::CallbackInfo& info);
+  Napi::Value cancel(const Napi::CallbackInfo& info);
+  Napi::Value stats(const Napi::CallbackInfo& info);
+  Napi::Value ref(const Napi::CallbackInfo& info);
+  Napi::Value unref(const Napi::CallbackInfo& info);
+  Napi::Value join(const Napi::CallbackInfo& info);
+  Napi::Value abort(const Napi::CallbackInfo& info);
+
+  // JS thread: stops every thread and releases the wake-up. Idempotent.
+  void shutDown();
+  void releaseCompletionFunction();
+  // JS thread: environment cleanup hook (worker termination, process exit). Touches no JS.
+  static void onEnvironmentTeardown(void* self);
+
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<CompletionNotifier> notifier_;
+  CompletionFunction completionFunction_;
+  Napi::FunctionReference onBatch_;
+  napi_env env_ = nullptr;
+  bool cleanupHookRegistered_ = false;
+  bool functionReleased_ = false;
+};
+
+}  // namespace litepool

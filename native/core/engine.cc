@@ -1,0 +1,208 @@
+// Owns the native side of one pool: see engine.h.
+#include "engine.h"
+
+#include <string>
+
+#if defined(__linux__)
+#include <pthread.h>
+#endif
+
+#include "sqlite_init.h"
+
+namespace litepool {
+
+namespace {
+
+// Any thread: names the calling thread so profilers and debuggers show which worker is which.
+void nameThisThread(const std::string& name) {
+#if defined(__linux__)
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+#else
+  (void)name;
+#endif
+}
+
+}  // namespace
+
+Engine::Engine(EngineConfig config, CompletionListener* listener)
+    : config_(std::move(config)),
+      listener_(listener),
+      slots_(new Request[config_.slots]),
+      readerRing_(config_.slots),
+      writerRing_(config_.slots),
+      completions_(config_.slots) {
+  ensureSqliteInitialized();
+  freeSlots_.reserve(config_.slots);
+  for (std::uint32_t i = config_.slots; i > 0; --i) freeSlots_.push_back(i - 1);
+}
+
+Engine::~Engine() { abort(); }
+
+// JS thread.
+std::uint32_t Engine::acquireSlot() {
+  if (freeSlots_.empty()) return UINT32_MAX;
+  const std::uint32_t slot = freeSlots_.back();
+  freeSlots_.pop_back();
+  return slot;
+}
+
+// JS thread.
+void Engine::releaseSlot(std::uint32_t slot) {
+  slots_[slot].resetForReuse();
+  freeSlots_.push_back(slot);
+}
+
+// JS thread.
+std::uint32_t Engine::startWriter() {
+  const std::uint32_t slot = acquireSlot();
+  slots_[slot].op = Op::Open;
+  writer_ = std::make_unique<Worker>(Role::Writer, config_, &abort_);
+  writer_->thread = std::thread([this, slot] { writerMain(slot); });
+  return slot;
+}
+
+// JS thread.
+std::vector<std::uint32_t> Engine::startReaders() {
+  std::vector<std::uint32_t> openSlots;
+  for (int i = 0; i < config_.readers; ++i) {
+    const std::uint32_t slot = acquireSlot();
+    slots_[slot].op = Op::Open;
+    openSlots.push_back(slot);
+    readers_.push_back(std::make_unique<Worker>(Role::Reader, config_, &abort_));
+    Worker* worker = readers_.back().get();
+    worker->thread = std::thread([this, worker, slot] { readerMain(worker, slot); });
+  }
+  return openSlots;
+}
+
+// JS thread.
+void Engine::submit(std::uint32_t slot, Target target) {
+  if (target == Target::Writer || readers_.empty()) {
+    writerRing_.tryPush(slot);
+    if (writer_) writer_->parker.unpark();
+    return;
+  }
+  readerRing_.tryPush(slot);
+  // One parked reader is enough for one request; a running reader finds it by itself.
+  for (auto& reader : readers_) {
+    if (reader->parker.unpark()) break;
+  }
+}
+
+// JS thread.
+void Engine::cancel(std::uint32_t slot) noexcept { slots_[slot].cancelled.store(true, std::memory_order_relaxed); }
+
+// Worker threads: publishes a finished request and wakes the JS thread when the ring was idle.
+void Engine::complete(std::uint32_t slot) noexcept {
+  completions_.tryPush(slot);
+  if (!notifyPending_.exchange(true, std::memory_order_acq_rel)) listener_->onCompletionsReady();
+}
+
+// Worker threads: spins briefly, then parks until work arrives. False when aborting.
+template <typename TryPop, typename HasWork>
+bool Engine::waitForWork(Parker& parker, TryPop tryPop, HasWork hasWork, std::uint32_t& slot) {
+  for (int spin = 0; spin < config_.spinIterations; ++spin) {
+    if (tryPop(slot)) return true;
+    cpuRelax();
+  }
+  for (;;) {
+    if (abort_.load(std::memory_order_acquire)) return false;
+    if (tryPop(slot)) return true;
+    parker.park([&] { return hasWork() || abort_.load(std::memory_order_acquire); });
+  }
+}
+
+// Worker threads: runs one request. False when the worker must stop.
+bool Engine::runOne(Worker& worker, std::uint32_t slot) {
+  Request& request = slots_[slot];
+  worker.busy.store(true, std::memory_order_relaxed);
+  bool keepGoing = true;
+  if (request.op == Op::Close) {
+    worker.connection.close(&request);
+    keepGoing = false;
+  } else if (request.cancelled.load(std::memory_order_relaxed) || abort_.load(std::memory_order_relaxed)) {
+    request.status = Status::Cancelled;
+  } else {
+    worker.connection.execute(request);
+  }
+  worker.busy.store(false, std::memory_order_relaxed);
+  worker.completed.fetch_add(1, std::memory_order_relaxed);
+  complete(slot);
+  return keepGoing;
+}
+
+// Writer thread: the one read-write connection; runs writer-ring requests in FIFO order.
+void Engine::writerMain(std::uint32_t openSlot) {
+  nameThisThread("litepool-writer");
+  Worker& self = *writer_;
+  Request& open = slots_[openSlot];
+  self.connection.open(open);
+  const bool opened = open.status == Status::Done;
+  complete(openSlot);
+  if (!opened) return;
+  const auto tryPop = [this](std::uint32_t& slot) { return writerRing_.tryPop(slot); };
+  const auto hasWork = [this] { return !writerRing_.emptyApprox(); };
+  std::uint32_t slot;
+  while (waitForWork(self.parker, tryPop, hasWork, slot)) {
+    if (!runOne(self, slot)) return;
+  }
+  self.connection.close(nullptr);
+}
+
+// Reader threads: one read-only connection each; they share the reader ring.
+void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
+  nameThisThread("litepool-reader");
+  Request& open = slots_[openSlot];
+  self->connection.open(open);
+  const bool opened = open.status == Status::Done;
+  complete(openSlot);
+  if (!opened) return;
+  const auto tryPop = [this](std::uint32_t& slot) { return readerRing_.tryPop(slot); };
+  const auto hasWork = [this] { return !readerRing_.emptyApprox(); };
+  std::uint32_t slot;
+  while (waitForWork(self->parker, tryPop, hasWork, slot)) {
+    if (!runOne(*self, slot)) return;
+  }
+  self->connection.close(nullptr);
+}
+
+// JS thread.
+void Engine::abort() {
+  if (joined_) return;
+  abort_.store(true, std::memory_order_release);
+  for (std::uint32_t i = 0; i < config_.slots; ++i) slots_[i].cancelled.store(true, std::memory_order_relaxed);
+  if (writer_) writer_->parker.wake();
+  for (auto& reader : readers_) reader->parker.wake();
+  join();
+}
+
+// JS thread.
+void Engine::join() {
+  if (joined_) return;
+  if (writer_ && writer_->thread.joinable()) writer_->thread.join();
+  for (auto& reader : readers_) {
+    if (reader->thread.joinable()) reader->thread.join();
+  }
+  joined_ = true;
+}
+
+// Any thread.
+EngineStats Engine::stats() const {
+  EngineStats stats;
+  stats.readers = static_cast<int>(readers_.size());
+  for (const auto& reader : readers_) {
+    if (reader->busy.load(std::memory_order_relaxed)) ++stats.readersBusy;
+    stats.readerCompleted += reader->completed.load(std::memory_order_relaxed);
+  }
+  if (writer_) {
+    stats.writerBusy = writer_->busy.load(std::memory_order_relaxed);
+    stats.writerCompleted = writer_->completed.load(std::memory_order_relaxed);
+  }
+  stats.readerRingDepth = readerRing_.sizeApprox();
+  stats.writerRingDepth = writerRing_.sizeApprox();
+  stats.completionRingDepth = completions_.sizeApprox();
+  stats.slotsInUse = config_.slots - static_cast<std::uint32_t>(freeSlots_.size());
+  return stats;
+}
+
+}  // namespace litepool

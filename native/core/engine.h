@@ -1,0 +1,133 @@
+// Owns the native side of one pool: the request slab, the rings, the writer thread and the
+// reader threads, each with its own connection.
+//
+//   JS thread ──submit──▶ reader ring (MPMC) ──▶ reader threads (N)
+//             └─submit──▶ writer ring (SPSC) ──▶ writer thread (1)
+//   JS thread ◀──drain─── completion ring (MPSC) ◀── every worker
+//
+// Every ring's capacity equals the number of slots, and a slot is in at most one ring at a
+// time, so no push can ever fail: back-pressure lives on the JS side (a slot must be acquired
+// before a request exists).
+//
+// Thread roles, stated on each method: "JS thread" means the single thread that owns the engine
+// (the Node.js event loop thread in the addon, the test's main thread in native tests).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "connection.h"
+#include "parker.h"
+#include "request.h"
+#include "ring.h"
+
+namespace litepool {
+
+// Told (from a worker thread) that the completion ring went from empty to non-empty.
+// Implementations must be callable from any thread and must not block.
+class CompletionListener {
+ public:
+  virtual ~CompletionListener() = default;
+  virtual void onCompletionsReady() noexcept = 0;
+};
+
+struct EngineConfig {
+  ConnectionConfig connection;
+  int readers = 4;                 // 0: every request runs on the writer
+  std::uint32_t slots = 4096;      // power of two; the most requests in flight at once
+  int spinIterations = 256;        // how long an idle worker polls before it parks
+};
+
+enum class Target : std::uint8_t { Readers, Writer };
+
+struct EngineStats {
+  int readers = 0;
+  int readersBusy = 0;
+  bool writerBusy = false;
+  std::size_t readerRingDepth = 0;
+  std::size_t writerRingDepth = 0;
+  std::size_t completionRingDepth = 0;
+  std::uint64_t readerCompleted = 0;
+  std::uint64_t writerCompleted = 0;
+  std::uint32_t slotsInUse = 0;
+};
+
+class Engine {
+ public:
+  Engine(EngineConfig config, CompletionListener* listener);
+  // JS thread. Aborts whatever still runs (see abort()) and joins every thread.
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const EngineConfig& config() const noexcept { return config_; }
+  int readerCount() const noexcept { return static_cast<int>(readers_.size()); }
+
+  // JS thread. Starts the writer thread, which opens its connection and completes the returned
+  // slot (op Open). Call once.
+  std::uint32_t startWriter();
+  // JS thread. Starts the reader threads (after the writer opened, so WAL mode is set); each
+  // completes one of the returned slots (op Open).
+  std::vector<std::uint32_t> startReaders();
+
+  // JS thread. A cleared request, or UINT32_MAX when every slot is in flight.
+  std::uint32_t acquireSlot();
+  Request& request(std::uint32_t slot) noexcept { return slots_[slot]; }
+  // JS thread. Hands the request to the workers. Never fails (see the header comment).
+  void submit(std::uint32_t slot, Target target);
+  // JS thread. Marks a request cancelled: skipped if still queued, interrupted if running.
+  void cancel(std::uint32_t slot) noexcept;
+  // JS thread. Takes one finished request; false when none is waiting. The slot stays owned by
+  // the caller until releaseSlot().
+  bool popCompletion(std::uint32_t& slot) noexcept { return completions_.tryPop(slot); }
+  // JS thread. Re-arms the completion notification; call before draining.
+  void beginDrain() noexcept { notifyPending_.exchange(false, std::memory_order_acq_rel); }
+  void releaseSlot(std::uint32_t slot);
+
+  // JS thread. Cancels everything still queued or running and joins every thread; connections
+  // are closed by their own threads on the way out. Idempotent.
+  void abort();
+  // JS thread. Joins threads that already finished (after every Close request completed).
+  void join();
+
+  // JS thread (approximate while the workers run).
+  EngineStats stats() const;
+
+ private:
+  struct Worker {
+    Worker(Role role, const EngineConfig& config, const std::atomic<bool>* abort)
+        : connection(role, config.connection, abort) {}
+    Connection connection;
+    Parker parker;
+    std::thread thread;
+    std::atomic<bool> busy{false};
+    std::atomic<std::uint64_t> completed{0};
+  };
+
+  // Worker threads.
+  void writerMain(std::uint32_t openSlot);
+  void readerMain(Worker* self, std::uint32_t openSlot);
+  template <typename TryPop, typename HasWork>
+  bool waitForWork(Parker& parker, TryPop tryPop, HasWork hasWork, std::uint32_t& slot);
+  // Returns false when the worker must stop (its Close request ran).
+  bool runOne(Worker& worker, std::uint32_t slot);
+  void complete(std::uint32_t slot) noexcept;
+
+  const EngineConfig config_;
+  CompletionListener* const listener_;
+  std::atomic<bool> abort_{false};
+  std::unique_ptr<Request[]> slots_;
+  std::vector<std::uint32_t> freeSlots_;  // JS thread only
+  MpmcRing<std::uint32_t> readerRing_;
+  SpscRing<std::uint32_t> writerRing_;
+  MpmcRing<std::uint32_t> completions_;
+  alignas(kCacheLine) std::atomic<bool> notifyPending_{false};
+  std::unique_ptr<Worker> writer_;
+  std::vector<std::unique_ptr<Worker>> readers_;
+  bool joined_ = false;
+};
+
+}  // namespace litepool

@@ -1,0 +1,108 @@
+// Owns the request record that travels between the JS thread and a worker thread.
+//
+// A request lives in a slot of the engine's slab for its whole life. Ownership moves with the
+// slot number through the rings, so exactly one thread touches a request's plain fields at a
+// time:
+//   JS thread   fills the input fields, then pushes the slot number onto a request ring;
+//   worker      pops it, reads the input, writes the output fields, pushes it onto the
+//               completion ring;
+//   JS thread   pops it from the completion ring, reads the output, and recycles the slot.
+// The only field touched by two threads at once is `cancelled` (atomic).
+// Buffers keep their capacity across reuse, so a steady workload allocates nothing per request.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace litepool {
+
+enum class Op : std::uint8_t {
+  Get,       // first row of one statement
+  All,       // every row of one statement
+  Run,       // one statement, rows discarded; reports changes and last insert rowid
+  Exec,      // several statements, no parameters
+  Open,      // open this worker's connection (first request every worker gets)
+  Close,     // finish: the writer also optimizes and checkpoints; then the connection closes
+};
+
+enum class Status : std::uint8_t {
+  Rows,          // rows in `cells` (Get, All)
+  Done,          // changes and lastInsertRowid set (Run, Exec, Open, Close)
+  SqliteFailed,  // errcode and message set
+  BindFailed,    // message set: parameters do not fit the statement
+  Misuse,        // message set: the request was not a valid use (empty SQL, two statements...)
+  NeedsWriter,   // a reader found the statement is not read-only: send it to the writer
+  Cancelled,     // cancelled before or while it ran
+};
+
+enum class ValueType : std::uint8_t { Null, Integer, Real, Text, Blob };
+
+// One bound parameter or one result cell. Text and blob bytes live in the owning arena.
+struct Value {
+  ValueType type = ValueType::Null;
+  bool ascii = false;  // Text only: every byte < 0x80, so the JS side can take a latin1 fast path
+  std::uint32_t length = 0;
+  union {
+    std::int64_t integer;
+    double real;
+    std::uint64_t offset;
+  };
+  Value() : integer(0) {}
+};
+
+namespace flags {
+inline constexpr std::uint32_t kSafeIntegers = 1u << 0;  // INTEGER columns come back as bigint
+inline constexpr std::uint32_t kWantNames = 1u << 1;     // always report column names
+}  // namespace flags
+
+struct Request {
+  // ---- input: written by the JS thread before the push, read by the worker ----
+  Op op = Op::Get;
+  std::uint32_t flags = 0;
+  std::string sql;
+  std::vector<Value> params;
+  std::vector<std::string> paramNames;  // empty: positional; else one name per param, no prefix
+  std::string paramBytes;               // text and blob parameter bytes
+
+  // Set by the JS thread (cancel) or a worker (shutdown); read by the worker running it.
+  std::atomic<bool> cancelled{false};
+
+  // ---- output: written by the worker before the completion push, read by the JS thread ----
+  Status status = Status::Done;
+  int errcode = 0;
+  std::string message;
+  std::uint32_t columnCount = 0;
+  bool namesAttached = false;
+  std::vector<std::string> columnNames;
+  std::vector<Value> cells;  // row-major, columnCount per row
+  std::string cellBytes;     // text and blob cell bytes
+  std::int64_t changes = 0;
+  std::int64_t lastInsertRowid = 0;
+
+  // JS thread, when the slot is handed out again: forget the previous request.
+  void resetForReuse() {
+    params.clear();
+    paramNames.clear();
+    paramBytes.clear();
+    cancelled.store(false, std::memory_order_relaxed);
+    status = Status::Done;
+    errcode = 0;
+    message.clear();
+    columnCount = 0;
+    namesAttached = false;
+    columnNames.clear();
+    cells.clear();
+    cellBytes.clear();
+    changes = 0;
+    lastInsertRowid = 0;
+    // A huge result (a 16 MiB blob, a million rows) must not stay resident in an idle slot.
+    constexpr std::size_t kKeepBytes = 1u << 20;
+    if (cellBytes.capacity() > kKeepBytes) std::string().swap(cellBytes);
+    if (paramBytes.capacity() > kKeepBytes) std::string().swap(paramBytes);
+    if (cells.capacity() > (kKeepBytes / sizeof(Value))) std::vector<Value>().swap(cells);
+  }
+};
+
+}  // namespace litepool

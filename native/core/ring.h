@@ -1,0 +1,195 @@
+// Owns the bounded lock-free rings that carry request slot numbers between threads.
+//
+// MpmcRing: Vyukov's bounded MPMC queue. Each slot has a `turn` counter. A producer takes a
+// ticket (head), waits for the slot's turn to say "empty for this lap", writes the value and
+// publishes it by advancing the turn; a consumer does the mirror image with tail. Producers
+// never wait on each other's slow writes beyond their own slot, and no thread takes a lock.
+//   - reader ring: one producer (the JS thread), N consumers (reader threads);
+//   - completion ring: N+1 producers (all workers), one consumer (the JS thread).
+// SpscRing: single producer, single consumer (JS thread -> writer thread, JS thread -> a pinned
+// connection). Each side caches the other side's index to avoid touching its cache line.
+//
+// Both are safe to call from any thread within their producer/consumer roles; none blocks.
+// Values are trivially copyable (slot numbers), so there is nothing to construct or destroy in
+// place and nothing can leak when a ring is dropped with values still inside.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <type_traits>
+
+namespace litepool {
+
+// 64 bytes on every platform we build for; std::hardware_destructive_interference_size is not
+// reliably available (and GCC warns when it is used in headers).
+inline constexpr std::size_t kCacheLine = 64;
+
+inline void cpuRelax() noexcept {
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(_M_ARM64)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+inline bool isPowerOfTwo(std::size_t n) noexcept { return n != 0 && (n & (n - 1)) == 0; }
+
+inline std::size_t checkedCapacity(std::size_t n) {
+  if (!isPowerOfTwo(n)) throw std::invalid_argument("ring capacity must be a power of two");
+  return n;
+}
+
+template <typename T>
+class MpmcRing {
+  static_assert(std::is_trivially_copyable_v<T>, "ring values are copied bytewise");
+
+  struct alignas(kCacheLine) Slot {
+    std::atomic<std::size_t> turn{0};
+    T value{};
+  };
+  static_assert(sizeof(Slot) % kCacheLine == 0, "each slot owns whole cache lines");
+
+ public:
+  explicit MpmcRing(std::size_t capacity)
+      : capacity_(checkedCapacity(capacity)), mask_(capacity - 1), slots_(new Slot[capacity]) {
+    for (std::size_t i = 0; i < capacity_; ++i) slots_[i].turn.store(i, std::memory_order_relaxed);
+  }
+  MpmcRing(const MpmcRing&) = delete;
+  MpmcRing& operator=(const MpmcRing&) = delete;
+
+  std::size_t capacity() const noexcept { return capacity_; }
+
+  // Any producer thread. False when the ring is full.
+  bool tryPush(const T& value) noexcept {
+    std::size_t head = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      Slot& slot = slots_[head & mask_];
+      const std::size_t turn = slot.turn.load(std::memory_order_acquire);
+      const auto diff = static_cast<std::ptrdiff_t>(turn) - static_cast<std::ptrdiff_t>(head);
+      if (diff == 0) {
+        if (head_.compare_exchange_weak(head, head + 1, std::memory_order_relaxed)) {
+          slot.value = value;
+          slot.turn.store(head + 1, std::memory_order_release);
+          return true;
+        }
+      } else if (diff < 0) {
+        return false;  // the slot still holds last lap's value: full
+      } else {
+        head = head_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  // Any consumer thread. False when the ring is empty.
+  bool tryPop(T& out) noexcept {
+    std::size_t tail = tail_.load(std::memory_order_relaxed);
+    for (;;) {
+      Slot& slot = slots_[tail & mask_];
+      const std::size_t turn = slot.turn.load(std::memory_order_acquire);
+      const auto diff = static_cast<std::ptrdiff_t>(turn) - static_cast<std::ptrdiff_t>(tail + 1);
+      if (diff == 0) {
+        if (tail_.compare_exchange_weak(tail, tail + 1, std::memory_order_relaxed)) {
+          out = slot.value;
+          slot.turn.store(tail + mask_ + 1, std::memory_order_release);
+          return true;
+        }
+      } else if (diff < 0) {
+        return false;  // nothing published in this slot yet: empty
+      } else {
+        tail = tail_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  // Any thread; approximate while others run (used for stats and park checks).
+  std::size_t sizeApprox() const noexcept {
+    const std::size_t head = head_.load(std::memory_order_acquire);
+    const std::size_t tail = tail_.load(std::memory_order_acquire);
+    return head >= tail ? head - tail : 0;
+  }
+  bool emptyApprox() const noexcept { return sizeApprox() == 0; }
+
+ private:
+  const std::size_t capacity_;
+  const std::size_t mask_;
+  const std::unique_ptr<Slot[]> slots_;
+  alignas(kCacheLine) std::atomic<std::size_t> head_{0};
+  alignas(kCacheLine) std::atomic<std::size_t> tail_{0};
+  char padding_[kCacheLine - sizeof(std::atomic<std::size_t>)] = {};
+
+ public:
+  static constexpr std::size_t headOffset() noexcept { return offsetof(MpmcRing, head_); }
+  static constexpr std::size_t tailOffset() noexcept { return offsetof(MpmcRing, tail_); }
+};
+
+template <typename T>
+class SpscRing {
+  static_assert(std::is_trivially_copyable_v<T>, "ring values are copied bytewise");
+
+ public:
+  explicit SpscRing(std::size_t capacity) : capacity_(checkedCapacity(capacity)), mask_(capacity - 1), values_(new T[capacity]) {}
+  SpscRing(const SpscRing&) = delete;
+  SpscRing& operator=(const SpscRing&) = delete;
+
+  std::size_t capacity() const noexcept { return capacity_; }
+
+  // Producer thread only. False when full.
+  bool tryPush(const T& value) noexcept {
+    const std::size_t head = head_.load(std::memory_order_relaxed);
+    if (head - cachedTail_ == capacity_) {
+      cachedTail_ = tail_.load(std::memory_order_acquire);
+      if (head - cachedTail_ == capacity_) return false;
+    }
+    values_[head & mask_] = value;
+    head_.store(head + 1, std::memory_order_release);
+    return true;
+  }
+
+  // Consumer thread only. False when empty.
+  bool tryPop(T& out) noexcept {
+    const std::size_t tail = tail_.load(std::memory_order_relaxed);
+    if (tail == cachedHead_) {
+      cachedHead_ = head_.load(std::memory_order_acquire);
+      if (tail == cachedHead_) return false;
+    }
+    out = values_[tail & mask_];
+    tail_.store(tail + 1, std::memory_order_release);
+    return true;
+  }
+
+  // Any thread; approximate while others run.
+  std::size_t sizeApprox() const noexcept {
+    const std::size_t head = head_.load(std::memory_order_acquire);
+    const std::size_t tail = tail_.load(std::memory_order_acquire);
+    return head >= tail ? head - tail : 0;
+  }
+  bool emptyApprox() const noexcept { return sizeApprox() == 0; }
+
+ private:
+  const std::size_t capacity_;
+  const std::size_t mask_;
+  const std::unique_ptr<T[]> values_;
+  // Producer's line: its index and its cached copy of the consumer's index.
+  alignas(kCacheLine) std::atomic<std::size_t> head_{0};
+  std::size_t cachedTail_ = 0;
+  // Consumer's line: its index and its cached copy of the producer's index.
+  alignas(kCacheLine) std::atomic<std::size_t> tail_{0};
+  std::size_t cachedHead_ = 0;
+  char padding_[kCacheLine - sizeof(std::atomic<std::size_t>) - sizeof(std::size_t)] = {};
+
+ public:
+  static constexpr std::size_t headOffset() noexcept { return offsetof(SpscRing, head_); }
+  static constexpr std::size_t tailOffset() noexcept { return offsetof(SpscRing, tail_); }
+};
+
+// The producer and consumer indices never share a cache line (no false sharing between the
+// JS thread and the workers).
+static_assert(MpmcRing<std::uint32_t>::tailOffset() - MpmcRing<std::uint32_t>::headOffset() >= kCacheLine);
+static_assert(SpscRing<std::uint32_t>::tailOffset() - SpscRing<std::uint32_t>::headOffset() >= kCacheLine);
+static_assert(alignof(MpmcRing<std::uint32_t>) >= kCacheLine);
+
+}  // namespace litepool

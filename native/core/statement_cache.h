@@ -1,0 +1,78 @@
+// Owns one connection's prepared statements: an LRU cache keyed by SQL text.
+//
+// Used only by the worker thread that owns the connection (never shared, never locked).
+// Evicted statements are finalized. Capacity 0 disables caching: the connection then finalizes
+// each statement after use (see Connection::finishStatement).
+#pragma once
+
+#include <cstddef>
+#include <list>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "sqlite3.h"
+
+namespace litepool {
+
+struct CachedStatement {
+  std::string sql;
+  sqlite3_stmt* stmt = nullptr;
+  bool readonly = false;
+  int reprepareCount = 0;  // SQLITE_STMTSTATUS_REPREPARE seen after the last run
+  bool reportNames = true;  // fresh or re-prepared: the JS side must learn its column names
+  std::vector<std::string> columnNames;
+};
+
+class StatementCache {
+ public:
+  explicit StatementCache(std::size_t capacity) : capacity_(capacity) {}
+  StatementCache(const StatementCache&) = delete;
+  StatementCache& operator=(const StatementCache&) = delete;
+  ~StatementCache() { clear(); }
+
+  std::size_t capacity() const noexcept { return capacity_; }
+  std::size_t size() const noexcept { return entries_.size(); }
+
+  // Owning worker thread. The entry becomes most recently used; nullptr when absent.
+  CachedStatement* find(std::string_view sql) {
+    auto it = index_.find(sql);
+    if (it == index_.end()) return nullptr;
+    entries_.splice(entries_.begin(), entries_, it->second);
+    return &*it->second;
+  }
+
+  // Owning worker thread. Takes ownership of `stmt`; evicts and finalizes the least recently
+  // used entry when full. Requires capacity() > 0.
+  CachedStatement* insert(std::string sql, sqlite3_stmt* stmt) {
+    if (entries_.size() >= capacity_) evictOldest();
+    entries_.emplace_front();
+    CachedStatement& entry = entries_.front();
+    entry.sql = std::move(sql);
+    entry.stmt = stmt;
+    index_.emplace(std::string_view(entry.sql), entries_.begin());
+    return &entry;
+  }
+
+  // Owning worker thread. Finalizes every statement (before the connection closes).
+  void clear() {
+    for (auto& entry : entries_) sqlite3_finalize(entry.stmt);
+    index_.clear();
+    entries_.clear();
+  }
+
+ private:
+  void evictOldest() {
+    CachedStatement& oldest = entries_.back();
+    index_.erase(std::string_view(oldest.sql));
+    sqlite3_finalize(oldest.stmt);
+    entries_.pop_back();
+  }
+
+  const std::size_t capacity_;
+  std::list<CachedStatement> entries_;  // front = most recently used; nodes never move
+  std::unordered_map<std::string_view, std::list<CachedStatement>::iterator> index_;
+};
+
+}  // namespace litepool
