@@ -1,0 +1,345 @@
+// Owns the JS side of the request path: turning an operation into a native request, keeping the
+// requests that wait for a free native slot, settling each promise exactly once when its
+// completion arrives in a batch, cancellation, and the pool's operation counters.
+//
+// Everything here runs on the JS thread. The addon calls onBatch() once per batch of
+// completions (one event-loop wake-up for many requests).
+
+import { LitepoolError, OperationTimeoutError, SqliteError, outOfRange } from './errors.ts';
+import { BATCH_STRIDE, Op, RequestFlag, Status, Target, type NativePool } from './native.ts';
+import { arrayRows, objectRows, rowBuilder, type RowBuilder } from './rows.ts';
+import type { RunResult, SqlOutputValue } from './types.ts';
+
+/** What an operation resolves with, by the op that ran it. */
+type Outcome = unknown;
+
+/** What the JS side remembers about one SQL text. */
+interface StatementInfo {
+  /** A reader found it is not read-only: send it straight to the writer from now on. */
+  writes: boolean;
+  names: readonly string[] | undefined;
+  build: RowBuilder | undefined;
+}
+
+const JobState = { Queued: 0, InFlight: 1, Settled: 2 } as const;
+type JobState = (typeof JobState)[keyof typeof JobState];
+
+export type RowMode = 'object' | 'array';
+
+export interface JobSpec {
+  op: Op;
+  target: Target;
+  sql?: string | undefined;
+  values?: readonly unknown[] | undefined;
+  names?: readonly string[] | undefined;
+  rowMode?: RowMode | undefined;
+  signal?: AbortSignal | undefined;
+  timeout?: number | undefined;
+  /** Opens and closes of connections: not user operations, so not counted in the stats. */
+  internal?: boolean;
+}
+
+class Job {
+  state: JobState = JobState.Queued;
+  slot = -1;
+  flags = 0;
+  abortReason: unknown = undefined;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  constructor(
+    readonly spec: JobSpec,
+    public target: Target,
+    readonly info: StatementInfo | undefined,
+    readonly resolve: (value: Outcome) => void,
+    readonly reject: (reason: unknown) => void,
+  ) {}
+}
+
+/** A FIFO that shifts in O(1) and compacts itself. */
+class Backlog {
+  #items: (Job | undefined)[] = [];
+  #head = 0;
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+  push(job: Job): void {
+    this.#items.push(job);
+  }
+  peek(): Job | undefined {
+    return this.#items[this.#head];
+  }
+  shift(): Job | undefined {
+    const job = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return job;
+  }
+}
+
+export interface OperationCounters {
+  started: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+const MAX_STATEMENT_INFOS = 4096;
+
+export class Dispatcher {
+  readonly #native: NativePool;
+  readonly #safeIntegers: boolean;
+  readonly #inFlight: (Job | undefined)[] = [];
+  readonly #backlog = new Backlog();
+  readonly #statements = new Map<string, StatementInfo>();
+  #inFlightCount = 0;
+  #queuedCount = 0;
+  #referenced = true;
+  #idleWaiters: (() => void)[] = [];
+  readonly counters: OperationCounters = { started: 0, completed: 0, failed: 0, cancelled: 0 };
+
+  constructor(native: NativePool, safeIntegers: boolean) {
+    this.#native = native;
+    this.#safeIntegers = safeIntegers;
+  }
+
+  get inFlight(): number {
+    return this.#inFlightCount;
+  }
+  get queued(): number {
+    return this.#queuedCount;
+  }
+
+  /** Runs one operation; the promise settles exactly once. */
+  run(spec: JobSpec): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, reject) => {
+      const signal = spec.signal;
+      if (signal?.aborted) {
+        if (!spec.internal) {
+          this.counters.started++;
+          this.counters.cancelled++;
+        }
+        reject(signal.reason);
+        return;
+      }
+      let info: StatementInfo | undefined;
+      let target = spec.target;
+      if (spec.sql !== undefined && (spec.op === Op.Get || spec.op === Op.All)) {
+        info = this.#statementInfo(spec.sql);
+        if (info.writes) target = Target.Writer;
+      }
+      const job = new Job(spec, target, info, resolve, reject);
+      job.flags = (this.#safeIntegers ? RequestFlag.SafeIntegers : 0) | (info && !info.names ? RequestFlag.WantNames : 0);
+      if (!spec.internal) this.counters.started++;
+      if (signal) {
+        job.onAbort = () => this.#cancel(job, signal.reason);
+        signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      if (spec.timeout !== undefined) {
+        const timeout = spec.timeout;
+        job.timer = setTimeout(() => this.#cancel(job, new OperationTimeoutError(timeout, spec.sql)), timeout);
+      }
+      if (this.#backlog.length > 0 || !this.#submit(job)) {
+        this.#backlog.push(job);
+        this.#queuedCount++;
+      }
+    });
+  }
+
+  /** Waits for the completion of requests the addon started by itself (connection opens). */
+  track(slot: number): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, reject) => {
+      const job = new Job({ op: Op.Open, target: Target.Writer, internal: true }, Target.Writer, undefined, resolve, reject);
+      job.state = JobState.InFlight;
+      job.slot = slot;
+      this.#inFlight[slot] = job;
+      this.#inFlightCount++;
+      this.#reference(true);
+    });
+  }
+
+  /** Resolves once nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (this.#inFlightCount === 0 && this.#queuedCount === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** The addon's batch callback. Never throws. */
+  readonly onBatch = (batch: unknown[]): void => {
+    for (let i = 0; i < batch.length; i += BATCH_STRIDE) {
+      const slot = batch[i] as number;
+      const job = this.#inFlight[slot];
+      if (!job) continue;
+      this.#inFlight[slot] = undefined;
+      this.#inFlightCount--;
+      try {
+        this.#complete(job, batch[i + 1] as number, batch[i + 2], batch[i + 3], batch[i + 4]);
+      } catch (error) {
+        this.#settle(job, false, error);
+      }
+    }
+    this.#pump();
+    this.#noteProgress();
+  };
+
+  /** Wakes idle() waiters and lets the process exit once nothing is in flight. */
+  #noteProgress(): void {
+    if (this.#inFlightCount !== 0) return;
+    this.#reference(false);
+    if (this.#queuedCount !== 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #statementInfo(sql: string): StatementInfo {
+    let info = this.#statements.get(sql);
+    if (!info) {
+      if (this.#statements.size >= MAX_STATEMENT_INFOS) this.#statements.clear();
+      info = { writes: false, names: undefined, build: undefined };
+      this.#statements.set(sql, info);
+    }
+    return info;
+  }
+
+  #reference(on: boolean): void {
+    if (this.#referenced === on) return;
+    this.#referenced = on;
+    if (on) this.#native.ref();
+    else this.#native.unref();
+  }
+
+  /** Hands a job to the addon; false when every native slot is taken. */
+  #submit(job: Job): boolean {
+    const { spec } = job;
+    const slot = this.#native.submit(job.target, spec.op, job.flags, spec.sql, spec.values, spec.names);
+    if (slot < 0) return false;
+    job.slot = slot;
+    job.state = JobState.InFlight;
+    this.#inFlight[slot] = job;
+    this.#inFlightCount++;
+    this.#reference(true);
+    return true;
+  }
+
+  /** Moves waiting jobs into free native slots, in order. */
+  #pump(): void {
+    while (this.#backlog.length > 0) {
+      const job = this.#backlog.peek()!;
+      if (job.state === JobState.Settled) {
+        this.#backlog.shift();
+        continue;
+      }
+      if (!this.#submit(job)) return;
+      this.#backlog.shift();
+      this.#queuedCount--;
+    }
+  }
+
+  #cancel(job: Job, reason: unknown): void {
+    if (job.state === JobState.Settled) return;
+    if (job.state === JobState.Queued) {
+      // Still on the JS side: it never reaches SQLite.
+      this.#queuedCount--;
+      job.abortReason = reason;
+      this.#settle(job, false, reason);
+      this.#noteProgress();
+      return;
+    }
+    if (job.abortReason !== undefined) return;
+    // In native hands: skipped if not started, interrupted if running. The completion settles
+    // it, so a write that committed before the interrupt took effect is reported as done.
+    job.abortReason = reason;
+    this.#native.cancel(job.slot);
+  }
+
+  #settle(job: Job, ok: boolean, value: unknown): void {
+    if (job.state === JobState.Settled) return;
+    job.state = JobState.Settled;
+    if (job.timer !== undefined) clearTimeout(job.timer);
+    if (job.onAbort) job.spec.signal?.removeEventListener('abort', job.onAbort);
+    if (!job.spec.internal) {
+      if (ok) this.counters.completed++;
+      else if (job.abortReason !== undefined && value === job.abortReason) this.counters.cancelled++;
+      else this.counters.failed++;
+    }
+    if (ok) job.resolve(value);
+    else job.reject(value);
+  }
+
+  #complete(job: Job, status: number, a: unknown, b: unknown, c: unknown): void {
+    const { spec } = job;
+    switch (status) {
+      case Status.Rows: {
+        const info = job.info;
+        const width = b as number;
+        const cells = c as unknown[];
+        let names = a as string[] | undefined;
+        if (info) {
+          if (names) {
+            info.names = names;
+            info.build = undefined;
+          } else {
+            names = info.names as string[] | undefined;
+          }
+        }
+        if (spec.rowMode === 'array') {
+          this.#settle(job, true, spec.op === Op.Get ? (cells.length ? cells : undefined) : arrayRows(cells, width));
+          return;
+        }
+        let build: RowBuilder;
+        if (info && info.names && info.names.length === width) {
+          build = info.build ??= rowBuilder(info.names);
+        } else {
+          build = rowBuilder(names && names.length === width ? names : Array.from({ length: width }, (_, i) => `${i}`));
+        }
+        this.#settle(job, true, spec.op === Op.Get ? (cells.length ? build(cells, 0) : undefined) : objectRows(cells, width, build));
+        return;
+      }
+      case Status.Done: {
+        if (spec.op === Op.Run) {
+          const result: RunResult = { changes: a as number, lastInsertRowid: b as number | bigint };
+          this.#settle(job, true, result);
+        } else {
+          this.#settle(job, true, undefined);
+        }
+        return;
+      }
+      case Status.NeedsWriter: {
+        if (job.info) job.info.writes = true;
+        if (job.abortReason !== undefined) {
+          this.#settle(job, false, job.abortReason);
+          return;
+        }
+        job.target = Target.Writer;
+        job.state = JobState.Queued;
+        if (!this.#submit(job)) {
+          this.#backlog.push(job);
+          this.#queuedCount++;
+        }
+        return;
+      }
+      case Status.Cancelled:
+        this.#settle(job, false, job.abortReason ?? new LitepoolError('LITEPOOL_CANCELLED', 'the operation was cancelled because the pool shut down'));
+        return;
+      case Status.SqliteFailed:
+        this.#settle(job, false, new SqliteError(a as number, b as string, spec.sql));
+        return;
+      case Status.BindFailed:
+        this.#settle(job, false, Object.assign(outOfRange(b as string), { code: 'LITEPOOL_BIND', sql: spec.sql }));
+        return;
+      case Status.Misuse:
+        this.#settle(job, false, Object.assign(outOfRange(b as string), { code: 'LITEPOOL_MISUSE', sql: spec.sql }));
+        return;
+      case Status.IntegerOverflow:
+        this.#settle(job, false, Object.assign(outOfRange(b as string), { code: 'LITEPOOL_INTEGER_OVERFLOW', sql: spec.sql }));
+        return;
+      default:
+        this.#settle(job, false, new LitepoolError('LITEPOOL_INTERNAL', `unknown completion status ${status}`));
+    }
+  }
+}
+
+export type { SqlOutputValue };

@@ -1,0 +1,101 @@
+// Owns litepool's error classes and the helpers that build argument errors.
+//
+// Every error litepool creates carries a stable `code`. The classes brand their instances with a
+// registry symbol, so `instanceof` works even when two copies of the package are loaded (a
+// dependency tree with duplicates): the check looks at the brand, not at the prototype chain.
+
+import { SQLITE_CODE_NAMES } from './sqlite-codes.ts';
+
+const kBrands = Symbol.for('litepool.error.brands');
+
+type Branded = { [kBrands]?: readonly string[] };
+
+function brandsOf(target: Function): string[] {
+  const brands: string[] = [];
+  for (let ctor: any = target; ctor && ctor !== Error; ctor = Object.getPrototypeOf(ctor)) {
+    if (Object.prototype.hasOwnProperty.call(ctor, 'brand')) brands.push(ctor.brand as string);
+  }
+  return brands;
+}
+
+/** Base class of every error litepool defines. */
+export class LitepoolError extends Error {
+  static readonly brand: string = 'LitepoolError';
+  /** A stable, documented identifier of the failure (for example `SQLITE_CONSTRAINT_UNIQUE`). */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+    Object.defineProperty(this, kBrands, { value: brandsOf(new.target) });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    const brands = (value as Branded)[kBrands];
+    return Array.isArray(brands) && brands.includes((this as unknown as { brand: string }).brand);
+  }
+}
+
+/** SQLite reported an error. `code` is SQLite's extended result code name. */
+export class SqliteError extends LitepoolError {
+  static override readonly brand = 'SqliteError';
+  /** SQLite's extended result code as a number (for example 2067). */
+  readonly errno: number;
+  /** The primary result code name (for example `SQLITE_CONSTRAINT`). */
+  readonly primaryCode: string;
+  /** The SQL that failed, when there was one. */
+  readonly sql: string | undefined;
+
+  constructor(errno: number, message: string, sql?: string) {
+    const code = sqliteCodeName(errno);
+    super(code, message);
+    this.errno = errno;
+    this.primaryCode = sqliteCodeName(errno & 0xff);
+    this.sql = sql;
+  }
+}
+
+/** The pool is closed or closing: no new work is accepted. */
+export class PoolClosedError extends LitepoolError {
+  static override readonly brand = 'PoolClosedError';
+  constructor(message = 'the pool is closed') {
+    super('LITEPOOL_POOL_CLOSED', message);
+  }
+}
+
+/** An operation ran longer than its `timeout` (or the pool's `queryTimeout`) and was cancelled. */
+export class OperationTimeoutError extends LitepoolError {
+  static override readonly brand = 'OperationTimeoutError';
+  readonly timeout: number;
+  constructor(timeout: number, sql?: string) {
+    super('LITEPOOL_OPERATION_TIMEOUT', `the operation did not finish within ${timeout} ms${sql ? `: ${sql}` : ''}`);
+    this.timeout = timeout;
+  }
+}
+
+/** The name of a SQLite result code number, or `SQLITE_UNKNOWN_<n>`. */
+export function sqliteCodeName(errno: number): string {
+  return SQLITE_CODE_NAMES.get(errno) ?? SQLITE_CODE_NAMES.get(errno & 0xff) ?? `SQLITE_UNKNOWN_${errno}`;
+}
+
+/** A TypeError with litepool's argument code. */
+export function invalidArgument(message: string): TypeError {
+  return Object.assign(new TypeError(message), { code: 'LITEPOOL_INVALID_ARGUMENT' });
+}
+
+/** A RangeError with litepool's range code. */
+export function outOfRange(message: string): RangeError {
+  return Object.assign(new RangeError(message), { code: 'LITEPOOL_OUT_OF_RANGE' });
+}
+
+/** Describes a value's type for an error message: `Date`, `symbol`, `function`, `null`... */
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') {
+    const name = (value as object).constructor?.name;
+    return name ? `an object (${name})` : 'an object';
+  }
+  return typeof value;
+}

@@ -1,0 +1,85 @@
+// Owns the contract between lib/ and the addon (native/addon/pool_wrap.cc): the shape of the
+// native pool object, the numbers it speaks in, and the layout of completion batches.
+
+/** Where a request runs. */
+export const Target = { Readers: 0, Writer: 1 } as const;
+export type Target = (typeof Target)[keyof typeof Target];
+
+/** What a request does (native/core/request.h `Op`). */
+export const Op = { Get: 0, All: 1, Run: 2, Exec: 3, Open: 4, Close: 5 } as const;
+export type Op = (typeof Op)[keyof typeof Op];
+
+/** Request flags (native/core/request.h `flags`). */
+export const RequestFlag = { SafeIntegers: 1, WantNames: 2 } as const;
+
+/**
+ * Completion statuses (native/addon/convert.cc `JsStatus`). A batch is a flat array of
+ * `[slot, status, a, b, c]` groups:
+ * - Rows: a = column names (only when they changed), b = column count, c = flat cell values
+ * - Done: a = changes, b = lastInsertRowid
+ * - SqliteFailed: a = extended result code, b = message
+ * - BindFailed, Misuse, IntegerOverflow: b = message
+ * - NeedsWriter, Cancelled: nothing
+ */
+export const Status = {
+  Rows: 0,
+  Done: 1,
+  SqliteFailed: 2,
+  BindFailed: 3,
+  Misuse: 4,
+  NeedsWriter: 5,
+  Cancelled: 6,
+  IntegerOverflow: 7,
+} as const;
+export const BATCH_STRIDE = 5;
+
+export interface NativePoolConfig {
+  path: string;
+  memory: boolean;
+  create: boolean;
+  readers: number;
+  busyTimeout: number;
+  cacheSize: number;
+  statementCacheSize: number;
+  synchronous: string;
+  pragmas: string[];
+  slots: number;
+  spinIterations: number;
+}
+
+export interface NativeStats {
+  readers: number;
+  readersBusy: number;
+  writerBusy: boolean;
+  readerRingDepth: number;
+  writerRingDepth: number;
+  completionRingDepth: number;
+  readerCompleted: number;
+  writerCompleted: number;
+  slotsInUse: number;
+}
+
+export interface NativePool {
+  startWriter(): number;
+  startReaders(): number[];
+  /** Returns the request's slot, or -1 when every slot is in flight. */
+  submit(
+    target: Target,
+    op: Op,
+    flags: number,
+    sql: string | undefined,
+    values: readonly unknown[] | undefined,
+    names: readonly string[] | undefined,
+  ): number;
+  cancel(slot: number): void;
+  stats(): NativeStats;
+  ref(): void;
+  unref(): void;
+  join(): void;
+  abort(): void;
+}
+
+export interface NativeModule {
+  NativePool: new (config: NativePoolConfig, onBatch: (batch: unknown[]) => void) => NativePool;
+  sqliteVersion: string;
+}

@@ -1,0 +1,222 @@
+// Owns the public Pool: open(), the operations users call, stats() and the close protocol.
+//
+// Runs on the JS thread. Reads go to the reader threads, writes to the writer thread; a read
+// whose statement SQLite reports as not read-only is rerouted to the writer by the dispatcher.
+
+import { binding } from './binding.ts';
+import { Dispatcher, type RowMode } from './dispatcher.ts';
+import { PoolClosedError, SqliteError } from './errors.ts';
+import { Op, Target, type NativePool } from './native.ts';
+import { nativeConfig, resolveOptions, type ResolvedOptions } from './options.ts';
+import { encodeParams } from './params.ts';
+import type {
+  ArrayQueryOptions,
+  OperationOptions,
+  Params,
+  PoolOptions,
+  PoolStats,
+  QueryOptions,
+  Row,
+  RunResult,
+  SqlOutputValue,
+} from './types.ts';
+import { checkChoice, checkInteger, checkKeys, checkSignal, checkSql } from './validate.ts';
+
+const OPERATION_KEYS = ['signal', 'timeout'] as const;
+const QUERY_KEYS = ['signal', 'timeout', 'rowMode'] as const;
+const MAX_MS = 2 ** 31 - 1;
+
+interface CheckedOptions {
+  signal: AbortSignal | undefined;
+  timeout: number | undefined;
+  rowMode: RowMode;
+}
+
+/** A pool of SQLite connections: one writer thread and N reader threads. */
+export class Pool {
+  readonly #native: NativePool;
+  readonly #dispatcher: Dispatcher;
+  readonly #options: ResolvedOptions;
+  #closing: Promise<void> | undefined;
+
+  /** @internal Use `open()`. */
+  constructor(native: NativePool, dispatcher: Dispatcher, options: ResolvedOptions) {
+    this.#native = native;
+    this.#dispatcher = dispatcher;
+    this.#options = options;
+  }
+
+  /** The database path (`:memory:` for an in-memory database). */
+  get path(): string {
+    return this.#options.path;
+  }
+
+  /** True once close() has been called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** The version of the bundled SQLite library. */
+  static get sqliteVersion(): string {
+    return binding().sqliteVersion;
+  }
+
+  /** The first row of the result, or undefined. Runs on a reader. */
+  get<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T | undefined>;
+  get(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[] | undefined>;
+  get(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
+    return this.#query(Op.Get, sql, params, options);
+  }
+
+  /** Every row of the result. Runs on a reader. */
+  all<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T[]>;
+  all(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[][]>;
+  all(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
+    return this.#query(Op.All, sql, params, options);
+  }
+
+  /** Runs one statement on the writer; reports the changes and the last inserted rowid. */
+  run(sql: string, params?: Params, options?: OperationOptions): Promise<RunResult> {
+    try {
+      this.#checkOpen();
+      const checked = this.#checkOptions(options, OPERATION_KEYS);
+      const { values, names } = encodeParams(params);
+      return this.#dispatcher.run({
+        op: Op.Run,
+        target: Target.Writer,
+        sql: checkSql(sql),
+        values,
+        names,
+        signal: checked.signal,
+        timeout: checked.timeout,
+      }) as Promise<RunResult>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Runs one or more statements without parameters on the writer. */
+  exec(sql: string, options?: OperationOptions): Promise<void> {
+    try {
+      this.#checkOpen();
+      const checked = this.#checkOptions(options, OPERATION_KEYS);
+      return this.#dispatcher.run({
+        op: Op.Exec,
+        target: Target.Writer,
+        sql: checkSql(sql),
+        signal: checked.signal,
+        timeout: checked.timeout,
+      }) as Promise<void>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A snapshot of what the pool is doing. */
+  stats(): PoolStats {
+    const native = this.#native.stats();
+    const counters = this.#dispatcher.counters;
+    return {
+      readers: { size: native.readers, busy: native.readersBusy, idle: native.readers - native.readersBusy },
+      writer: { busy: native.writerBusy, queued: native.writerRingDepth },
+      queued: this.#dispatcher.queued,
+      inFlight: this.#dispatcher.inFlight,
+      rings: { readers: native.readerRingDepth, writer: native.writerRingDepth, completions: native.completionRingDepth },
+      operations: { ...counters },
+    };
+  }
+
+  /**
+   * Stops accepting work, lets everything already accepted finish, then optimizes and
+   * checkpoints the database, closes every connection and joins every thread. Calling it again
+   * returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutDown();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #shutDown(): Promise<void> {
+    await this.#dispatcher.idle();
+    const closes: Promise<unknown>[] = [];
+    for (let i = 0; i < this.#options.readers; i++) {
+      closes.push(this.#dispatcher.run({ op: Op.Close, target: Target.Readers, internal: true }));
+    }
+    closes.push(this.#dispatcher.run({ op: Op.Close, target: Target.Writer, internal: true }));
+    const results = await Promise.allSettled(closes);
+    this.#native.join();
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+  }
+
+  #checkOpen(): void {
+    if (this.#closing) throw new PoolClosedError();
+  }
+
+  #checkOptions(options: unknown, keys: readonly string[]): CheckedOptions {
+    if (options === undefined) {
+      return { signal: undefined, timeout: this.#options.queryTimeout, rowMode: 'object' };
+    }
+    const given = checkKeys('options', options, keys);
+    return {
+      signal: checkSignal(given.signal),
+      timeout: given.timeout === undefined ? this.#options.queryTimeout : checkInteger('timeout', given.timeout, 1, MAX_MS),
+      rowMode: given.rowMode === undefined ? 'object' : checkChoice('rowMode', given.rowMode, ['object', 'array'] as const),
+    };
+  }
+
+  #query(op: Op, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {
+    try {
+      this.#checkOpen();
+      const checked = this.#checkOptions(options, QUERY_KEYS);
+      const { values, names } = encodeParams(params);
+      return this.#dispatcher.run({
+        op,
+        target: Target.Readers,
+        sql: checkSql(sql),
+        values,
+        names,
+        rowMode: checked.rowMode,
+        signal: checked.signal,
+        timeout: checked.timeout,
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+/**
+ * Opens a pool on the database at `path` (created when missing unless `create: false`;
+ * `':memory:'` for a private in-memory database on a single connection).
+ *
+ * @example
+ * const db = await open('app.db', { readers: 4 });
+ * await db.exec('CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT)');
+ * await db.run('INSERT INTO users (name) VALUES (?)', ['Ada']);
+ * const user = await db.get<{ id: number; name: string }>('SELECT * FROM users WHERE name = ?', ['Ada']);
+ * await db.close();
+ */
+export async function open(path: string, options?: PoolOptions): Promise<Pool> {
+  const resolved = resolveOptions(path, options);
+  const { NativePool } = binding();
+  let dispatcher: Dispatcher | undefined;
+  const native = new NativePool(nativeConfig(resolved), (batch) => dispatcher!.onBatch(batch));
+  dispatcher = new Dispatcher(native, resolved.safeIntegers);
+  try {
+    await dispatcher.track(native.startWriter());
+    await Promise.all(native.startReaders().map((slot) => dispatcher!.track(slot)));
+  } catch (error) {
+    native.abort();
+    if (error instanceof SqliteError) {
+      throw new SqliteError(error.errno, `${error.message} (opening ${JSON.stringify(resolved.path)})`);
+    }
+    throw error;
+  }
+  return new Pool(native, dispatcher, resolved);
+}
+
