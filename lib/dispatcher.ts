@@ -9,6 +9,12 @@ import { LitepoolError, OperationTimeoutError, SqliteError, outOfRange } from '.
 import { BATCH_STRIDE, Op, RequestFlag, Status, Target, type NativePool } from './native.ts';
 import { arrayRows, objectRows, rowBuilder, type RowBuilder } from './rows.ts';
 import type { RunResult, SqlOutputValue } from './types.ts';
+import { Waiter } from './waiter.ts';
+
+/** Exclusive use of the writer connection, held by a transaction or a write lease. */
+export class WriterSession {
+  ended = false;
+}
 
 /** What an operation resolves with, by the op that ran it. */
 type Outcome = unknown;
@@ -37,7 +43,16 @@ export interface JobSpec {
   timeout?: number | undefined;
   /** Opens and closes of connections: not user operations, so not counted in the stats. */
   internal?: boolean;
+  /** The writer session this job belongs to: it bypasses the writer gate. */
+  session?: WriterSession | undefined;
+  /** The pinned reader (Target.PinnedReader) this job runs on. */
+  reader?: number | undefined;
+  /** Part of a transaction or lease: the connection may be left inside a transaction. */
+  keepTransaction?: boolean | undefined;
 }
+
+/** What waits for the writer while a session owns it: single writes, and sessions to come. */
+type WriterQueueEntry = { job: Job } | { waiter: Waiter<WriterSession> };
 
 class Job {
   state: JobState = JobState.Queued;
@@ -99,10 +114,103 @@ export class Dispatcher {
   #referenced = true;
   #idleWaiters: (() => void)[] = [];
   readonly counters: OperationCounters = { started: 0, completed: 0, failed: 0, cancelled: 0 };
+  /** The session that owns the writer, if any; while set, other writes wait in #writerQueue. */
+  #writerOwner: WriterSession | undefined;
+  #writerQueue: WriterQueueEntry[] = [];
+  /** Readers pinned to leases (or being pinned), and the most that may be at once. */
+  #pinnedReaders = 0;
+  readonly #maxPinnedReaders: number;
+  #pinWaiters: Waiter<number>[] = [];
 
-  constructor(native: NativePool, safeIntegers: boolean) {
+  constructor(native: NativePool, safeIntegers: boolean, readers: number) {
     this.#native = native;
     this.#safeIntegers = safeIntegers;
+    // One reader always stays unpinned (when there are two or more), so plain reads keep flowing
+    // even when every lease is taken.
+    this.#maxPinnedReaders = readers <= 1 ? readers : readers - 1;
+  }
+
+  /** Readers that leases may pin at once (0: leases and snapshots use the writer). */
+  get maxPinnedReaders(): number {
+    return this.#maxPinnedReaders;
+  }
+  get writerHeld(): boolean {
+    return this.#writerOwner !== undefined;
+  }
+  get writerWaiting(): number {
+    return this.#writerQueue.length;
+  }
+  get leasesWaiting(): number {
+    return this.#pinWaiters.length + this.#writerQueue.filter((entry) => 'waiter' in entry).length;
+  }
+
+  /** Waits for exclusive use of the writer (FIFO with the writes queued before). */
+  acquireWriter(timeout: number | undefined, signal: AbortSignal | undefined): Promise<WriterSession> {
+    if (!this.#writerOwner && this.#writerQueue.length === 0) {
+      this.#writerOwner = new WriterSession();
+      return Promise.resolve(this.#writerOwner);
+    }
+    const waiter: Waiter<WriterSession> = new Waiter<WriterSession>(timeout, signal, 'writer connection', (gaveUp) => {
+      this.#writerQueue = this.#writerQueue.filter((entry) => !('waiter' in entry) || entry.waiter !== gaveUp);
+    });
+    if (!waiter.settled) this.#writerQueue.push({ waiter });
+    return waiter.promise;
+  }
+
+  /** Gives the writer back; queued writes and the next session proceed in order. */
+  releaseWriter(session: WriterSession): void {
+    if (session.ended) return;
+    session.ended = true;
+    if (this.#writerOwner !== session) return;
+    this.#writerOwner = undefined;
+    while (this.#writerQueue.length > 0 && !this.#writerOwner) {
+      const entry = this.#writerQueue.shift()!;
+      if ('job' in entry) {
+        this.#queuedCount--;
+        if (entry.job.state !== JobState.Settled) this.#enqueue(entry.job);
+      } else if (!entry.waiter.settled) {
+        const next = new WriterSession();
+        this.#writerOwner = next;
+        if (!entry.waiter.grant(next)) this.#writerOwner = undefined;
+      }
+    }
+    this.#noteProgress();
+  }
+
+  /** Waits for a reader of its own (pinned until releaseReader); resolves with its index. */
+  async acquireReader(timeout: number | undefined, signal: AbortSignal | undefined): Promise<number> {
+    if (this.#pinnedReaders < this.#maxPinnedReaders && this.#pinWaiters.length === 0) {
+      this.#pinnedReaders++;
+    } else {
+      const waiter: Waiter<number> = new Waiter<number>(timeout, signal, 'reader connection', (gaveUp) => {
+        this.#pinWaiters = this.#pinWaiters.filter((w) => w !== gaveUp);
+      });
+      if (!waiter.settled) this.#pinWaiters.push(waiter);
+      await waiter.promise;
+    }
+    try {
+      return (await this.run({ op: Op.Pin, target: Target.Readers, internal: true })) as number;
+    } catch (error) {
+      this.#unpinned();
+      throw error;
+    }
+  }
+
+  /** Rolls back what the lease left open and returns the reader to the shared ring. */
+  async releaseReader(reader: number): Promise<void> {
+    try {
+      await this.run({ op: Op.Unpin, target: Target.PinnedReader, reader, internal: true });
+    } finally {
+      this.#unpinned();
+    }
+  }
+
+  /** A pin ended: hand the capacity to the next waiter. */
+  #unpinned(): void {
+    while (this.#pinWaiters.length > 0) {
+      if (this.#pinWaiters.shift()!.grant(0)) return;
+    }
+    this.#pinnedReaders--;
   }
 
   get inFlight(): number {
@@ -128,10 +236,13 @@ export class Dispatcher {
       let target = spec.target;
       if (spec.sql !== undefined && (spec.op === Op.Get || spec.op === Op.All)) {
         info = this.#statementInfo(spec.sql);
-        if (info.writes) target = Target.Writer;
+        if (info.writes && target === Target.Readers) target = Target.Writer;
       }
       const job = new Job(spec, target, info, resolve, reject);
-      job.flags = (this.#safeIntegers ? RequestFlag.SafeIntegers : 0) | (info && !info.names ? RequestFlag.WantNames : 0);
+      job.flags =
+        (this.#safeIntegers ? RequestFlag.SafeIntegers : 0) |
+        (info && !info.names ? RequestFlag.WantNames : 0) |
+        (spec.keepTransaction ? RequestFlag.KeepTransaction : 0);
       if (!spec.internal) this.counters.started++;
       if (signal) {
         job.onAbort = () => this.#cancel(job, signal.reason);
@@ -141,11 +252,23 @@ export class Dispatcher {
         const timeout = spec.timeout;
         job.timer = setTimeout(() => this.#cancel(job, new OperationTimeoutError(timeout, spec.sql)), timeout);
       }
-      if (this.#backlog.length > 0 || !this.#submit(job)) {
-        this.#backlog.push(job);
-        this.#queuedCount++;
-      }
+      this.#enqueue(job);
     });
+  }
+
+  /** Sends a job on its way: behind the writer gate, into the backlog, or to the addon. */
+  #enqueue(job: Job): void {
+    if (job.target === Target.Writer && !job.spec.session && (this.#writerOwner || this.#writerQueue.length > 0)) {
+      job.state = JobState.Queued;
+      this.#writerQueue.push({ job });
+      this.#queuedCount++;
+      return;
+    }
+    if (this.#backlog.length > 0 || !this.#submit(job)) {
+      job.state = JobState.Queued;
+      this.#backlog.push(job);
+      this.#queuedCount++;
+    }
   }
 
   /** Waits for the completion of requests the addon started by itself (connection opens). */
@@ -214,7 +337,7 @@ export class Dispatcher {
   /** Hands a job to the addon; false when every native slot is taken. */
   #submit(job: Job): boolean {
     const { spec } = job;
-    const slot = this.#native.submit(job.target, spec.op, job.flags, spec.sql, spec.values, spec.names);
+    const slot = this.#native.submit(job.target, spec.op, job.flags, spec.sql, spec.values, spec.names, spec.reader ?? -1);
     if (slot < 0) return false;
     job.slot = slot;
     job.state = JobState.InFlight;
@@ -242,6 +365,8 @@ export class Dispatcher {
     if (job.state === JobState.Settled) return;
     if (job.state === JobState.Queued) {
       // Still on the JS side: it never reaches SQLite.
+      const inWriterQueue = this.#writerQueue.findIndex((entry) => 'job' in entry && entry.job === job);
+      if (inWriterQueue >= 0) this.#writerQueue.splice(inWriterQueue, 1);
       this.#queuedCount--;
       job.abortReason = reason;
       this.#settle(job, false, reason);
@@ -302,6 +427,8 @@ export class Dispatcher {
         if (spec.op === Op.Run) {
           const result: RunResult = { changes: a as number, lastInsertRowid: b as number | bigint };
           this.#settle(job, true, result);
+        } else if (spec.op === Op.Pin || spec.op === Op.Unpin || spec.op === Op.Reset) {
+          this.#settle(job, true, a);
         } else {
           this.#settle(job, true, undefined);
         }
@@ -313,12 +440,13 @@ export class Dispatcher {
           this.#settle(job, false, job.abortReason);
           return;
         }
-        job.target = Target.Writer;
-        job.state = JobState.Queued;
-        if (!this.#submit(job)) {
-          this.#backlog.push(job);
-          this.#queuedCount++;
+        if (job.target === Target.PinnedReader) {
+          // A read lease or snapshot holds a read-only connection: it cannot write.
+          this.#settle(job, false, new SqliteError(8, 'attempt to write a readonly database: a read lease or snapshot cannot write', spec.sql));
+          return;
         }
+        job.target = Target.Writer;
+        this.#enqueue(job);
         return;
       }
       case Status.Cancelled:

@@ -99,3 +99,31 @@ export function describeType(value: unknown): string {
   }
   return typeof value;
 }
+
+/** No connection (or queue slot) became free within `acquireTimeout`. */
+export class AcquireTimeoutError extends LitepoolError {
+  static override readonly brand = 'AcquireTimeoutError';
+  readonly timeout: number;
+  constructor(timeout: number, what: string) {
+    super('LITEPOOL_ACQUIRE_TIMEOUT', `no ${what} became free within ${timeout} ms`);
+    this.timeout = timeout;
+  }
+}
+
+/** A transaction (or read snapshot) ran past its `timeout` and was rolled back. */
+export class TransactionTimeoutError extends LitepoolError {
+  static override readonly brand = 'TransactionTimeoutError';
+  readonly timeout: number;
+  constructor(timeout: number, what = 'transaction') {
+    super('LITEPOOL_TRANSACTION_TIMEOUT', `the ${what} did not finish within ${timeout} ms and was rolled back`);
+    this.timeout = timeout;
+  }
+}
+
+/** A transaction, snapshot or lease was used after it ended. */
+export class ScopeEndedError extends LitepoolError {
+  static override readonly brand = 'ScopeEndedError';
+  constructor(what: string) {
+    super('LITEPOOL_SCOPE_ENDED', `the ${what} has ended; it can no longer be used`);
+  }
+}

@@ -1,8 +1,14 @@
 // Owns the package's public surface: everything users import from 'litepool'.
 
-export { open, Pool } from './pool.ts';
+export { open, Pool, type AcquireOptions, type ReadOptions } from './pool.ts';
+export { Transaction, type TransactionBehavior, type TransactionOptions } from './transaction.ts';
+export { Lease } from './lease.ts';
+export type { RetryPolicy } from './retry.ts';
 export {
+  AcquireTimeoutError,
   LitepoolError,
+  ScopeEndedError,
+  TransactionTimeoutError,
   OperationTimeoutError,
   PoolClosedError,
   SqliteError,
@@ -15,6 +21,8 @@ export type {
   PoolOptions,
   PoolStats,
   PragmaValue,
+  Preset,
+  RetryOptions,
   QueryOptions,
   Row,
   RunResult,

@@ -2,15 +2,15 @@
 // native pool object, the numbers it speaks in, and the layout of completion batches.
 
 /** Where a request runs. */
-export const Target = { Readers: 0, Writer: 1 } as const;
+export const Target = { Readers: 0, Writer: 1, PinnedReader: 2 } as const;
 export type Target = (typeof Target)[keyof typeof Target];
 
 /** What a request does (native/core/request.h `Op`). */
-export const Op = { Get: 0, All: 1, Run: 2, Exec: 3, Open: 4, Close: 5 } as const;
+export const Op = { Get: 0, All: 1, Run: 2, Exec: 3, Open: 4, Close: 5, Pin: 6, Unpin: 7, Reset: 8 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
 /** Request flags (native/core/request.h `flags`). */
-export const RequestFlag = { SafeIntegers: 1, WantNames: 2 } as const;
+export const RequestFlag = { SafeIntegers: 1, WantNames: 2, KeepTransaction: 4 } as const;
 
 /**
  * Completion statuses (native/addon/convert.cc `JsStatus`). A batch is a flat array of
@@ -57,6 +57,7 @@ export interface NativeStats {
   readerCompleted: number;
   writerCompleted: number;
   slotsInUse: number;
+  readersPinned: number;
 }
 
 export interface NativePool {
@@ -70,6 +71,7 @@ export interface NativePool {
     sql: string | undefined,
     values: readonly unknown[] | undefined,
     names: readonly string[] | undefined,
+    reader: number,
   ): number;
   cancel(slot: number): void;
   stats(): NativeStats;

@@ -3,7 +3,8 @@
 
 import { describeType, invalidArgument, outOfRange } from './errors.ts';
 import type { NativePoolConfig } from './native.ts';
-import type { PoolOptions, PragmaValue, SynchronousMode } from './types.ts';
+import type { RetryPolicy } from './retry.ts';
+import type { PoolOptions, PragmaValue, Preset, SynchronousMode } from './types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys } from './validate.ts';
 
 const MAX_MS = 2 ** 31 - 1;
@@ -17,17 +18,59 @@ const OPTION_NAMES = [
   'safeIntegers',
   'create',
   'queryTimeout',
+  'acquireTimeout',
+  'maxReadDuration',
+  'retry',
+  'preset',
 ] as const satisfies readonly (keyof PoolOptions)[];
 
-export const DEFAULTS = {
-  readers: 4,
-  busyTimeout: 5000,
-  synchronous: 'normal' as SynchronousMode,
-  cacheSize: 16_000,
-  statementCacheSize: 128,
-  safeIntegers: false,
-  create: true,
-};
+/** What each preset sets; explicit options win over the preset's values. */
+export const PRESETS = {
+  /** Balanced for a typical web service. */
+  default: {
+    readers: 4,
+    busyTimeout: 5000,
+    acquireTimeout: 30_000,
+    maxReadDuration: 60_000,
+    synchronous: 'normal' as SynchronousMode,
+    cacheSize: 16_000,
+    statementCacheSize: 128,
+    safeIntegers: false,
+    create: true,
+    pragmas: {} as Record<string, PragmaValue>,
+    retry: undefined as RetryPolicy | undefined,
+  },
+  /** Busy servers: more readers, bigger caches, memory-mapped I/O, patient timeouts, retries. */
+  production: {
+    readers: 8,
+    busyTimeout: 10_000,
+    acquireTimeout: 60_000,
+    maxReadDuration: 120_000,
+    synchronous: 'normal' as SynchronousMode,
+    cacheSize: 64_000,
+    statementCacheSize: 256,
+    safeIntegers: false,
+    create: true,
+    pragmas: { temp_store: 'MEMORY', mmap_size: 268_435_456 } as Record<string, PragmaValue>,
+    retry: { attempts: 3, baseDelay: 10, maxDelay: 250 } as RetryPolicy | undefined,
+  },
+  /** Tests, scripts and small devices: one reader, small caches, short timeouts. */
+  minimal: {
+    readers: 1,
+    busyTimeout: 1000,
+    acquireTimeout: 5000,
+    maxReadDuration: 30_000,
+    synchronous: 'normal' as SynchronousMode,
+    cacheSize: 2000,
+    statementCacheSize: 16,
+    safeIntegers: false,
+    create: true,
+    pragmas: {} as Record<string, PragmaValue>,
+    retry: undefined as RetryPolicy | undefined,
+  },
+} as const;
+
+export const DEFAULTS = PRESETS.default;
 
 /** The validated, complete options a pool runs with. */
 export interface ResolvedOptions {
@@ -42,6 +85,20 @@ export interface ResolvedOptions {
   readonly safeIntegers: boolean;
   readonly create: boolean;
   readonly queryTimeout: number | undefined;
+  readonly acquireTimeout: number;
+  readonly maxReadDuration: number;
+  readonly retry: RetryPolicy | undefined;
+  readonly preset: Preset;
+}
+
+function checkRetry(value: unknown): RetryPolicy | undefined {
+  if (value === undefined || value === false) return undefined;
+  const given = checkKeys('retry', value, ['attempts', 'baseDelay', 'maxDelay']);
+  const attempts = checkInteger('retry.attempts', given.attempts ?? 3, 1, 100);
+  const baseDelay = checkInteger('retry.baseDelay', given.baseDelay ?? 10, 0, MAX_MS);
+  const maxDelay = checkInteger('retry.maxDelay', given.maxDelay ?? 1000, 0, MAX_MS);
+  if (maxDelay < baseDelay) throw outOfRange(`retry.maxDelay (${maxDelay}) must not be below retry.baseDelay (${baseDelay})`);
+  return Object.freeze({ attempts, baseDelay, maxDelay });
 }
 
 function isMemoryPath(path: string): boolean {
@@ -80,11 +137,16 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
   if (typeof path !== 'string') throw invalidArgument(`path must be a string, got ${describeType(path)}`);
   if (path.includes('\0')) throw outOfRange('path must not contain NUL characters');
   const given = checkKeys('options', options, OPTION_NAMES) as PoolOptions;
+  const preset = given.preset === undefined ? 'default' : checkChoice('preset', given.preset, ['default', 'production', 'minimal'] as const);
+  const base = PRESETS[preset];
   const memory = isMemoryPath(path);
-  const pick = <K extends keyof typeof DEFAULTS>(key: K): (typeof DEFAULTS)[K] =>
-    (given[key] === undefined ? DEFAULTS[key] : given[key]) as (typeof DEFAULTS)[K];
+  const pick = <K extends keyof typeof base>(key: K): unknown => (given[key as keyof PoolOptions] === undefined ? base[key] : given[key as keyof PoolOptions]);
   const readers = checkInteger('readers', pick('readers'), 0, 64);
   return Object.freeze({
+    preset,
+    acquireTimeout: checkInteger('acquireTimeout', pick('acquireTimeout'), 1, MAX_MS),
+    maxReadDuration: checkInteger('maxReadDuration', pick('maxReadDuration'), 1, MAX_MS),
+    retry: given.retry === undefined ? base.retry : checkRetry(given.retry),
     path: memory ? ':memory:' : path,
     memory,
     readers: memory ? 0 : readers,
@@ -92,7 +154,7 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     synchronous: checkChoice('synchronous', pick('synchronous'), ['off', 'normal', 'full', 'extra'] as const),
     cacheSize: checkInteger('cacheSize', pick('cacheSize'), 1, 2 ** 30),
     statementCacheSize: checkInteger('statementCacheSize', pick('statementCacheSize'), 0, 100_000),
-    pragmas: Object.freeze(checkPragmas(given.pragmas)),
+    pragmas: Object.freeze({ ...base.pragmas, ...checkPragmas(given.pragmas) }),
     safeIntegers: checkBoolean('safeIntegers', pick('safeIntegers')),
     create: checkBoolean('create', pick('create')),
     queryTimeout: given.queryTimeout === undefined ? undefined : checkInteger('queryTimeout', given.queryTimeout, 1, MAX_MS),

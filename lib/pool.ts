@@ -4,8 +4,11 @@
 // whose statement SQLite reports as not read-only is rerouted to the writer by the dispatcher.
 
 import { binding } from './binding.ts';
-import { Dispatcher, type RowMode } from './dispatcher.ts';
-import { PoolClosedError, SqliteError } from './errors.ts';
+import { Dispatcher, type JobSpec, type RowMode } from './dispatcher.ts';
+import { acquireLease, readSnapshot, type Lease } from './lease.ts';
+import { retrying } from './retry.ts';
+import { runTransaction, type Transaction, type TransactionBehavior, type TransactionOptions } from './transaction.ts';
+import { PoolClosedError, SqliteError, describeType, invalidArgument } from './errors.ts';
 import { Op, Target, type NativePool } from './native.ts';
 import { nativeConfig, resolveOptions, type ResolvedOptions } from './options.ts';
 import { encodeParams } from './params.ts';
@@ -20,9 +23,29 @@ import type {
   RunResult,
   SqlOutputValue,
 } from './types.ts';
-import { checkChoice, checkInteger, checkKeys, checkSignal, checkSql } from './validate.ts';
+import { checkBoolean, checkChoice, checkInteger, checkKeys, checkSignal, checkSql } from './validate.ts';
 
 const OPERATION_KEYS = ['signal', 'timeout'] as const;
+const TRANSACTION_KEYS = ['behavior', 'timeout', 'signal'] as const;
+const ACQUIRE_KEYS = ['write', 'timeout', 'signal'] as const;
+const READ_KEYS = ['timeout', 'signal'] as const;
+const DEFAULT_TRANSACTION_TIMEOUT = 30_000;
+
+/** Options of `acquire()`. */
+export interface AcquireOptions {
+  /** A lease on the writer (default false: a reader of your own). */
+  write?: boolean;
+  /** Milliseconds to wait for the connection (default: the pool's acquireTimeout). */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+/** Options of `read()`. */
+export interface ReadOptions {
+  /** Milliseconds to wait for a reader (default: the pool's acquireTimeout). */
+  timeout?: number;
+  signal?: AbortSignal;
+}
 const QUERY_KEYS = ['signal', 'timeout', 'rowMode'] as const;
 const MAX_MS = 2 ** 31 - 1;
 
@@ -38,6 +61,10 @@ export class Pool {
   readonly #dispatcher: Dispatcher;
   readonly #options: ResolvedOptions;
   #closing: Promise<void> | undefined;
+  /** Transactions and snapshots still running: close() waits for them (they are time-bounded). */
+  readonly #scopes = new Set<Promise<unknown>>();
+  /** Leases not yet released: close() releases them once in-flight work has drained. */
+  readonly #leases = new Set<Lease>();
 
   /** @internal Use `open()`. */
   constructor(native: NativePool, dispatcher: Dispatcher, options: ResolvedOptions) {
@@ -81,7 +108,7 @@ export class Pool {
       this.#checkOpen();
       const checked = this.#checkOptions(options, OPERATION_KEYS);
       const { values, names } = encodeParams(params);
-      return this.#dispatcher.run({
+      return this.#submit({
         op: Op.Run,
         target: Target.Writer,
         sql: checkSql(sql),
@@ -100,7 +127,7 @@ export class Pool {
     try {
       this.#checkOpen();
       const checked = this.#checkOptions(options, OPERATION_KEYS);
-      return this.#dispatcher.run({
+      return this.#submit({
         op: Op.Exec,
         target: Target.Writer,
         sql: checkSql(sql),
@@ -112,13 +139,102 @@ export class Pool {
     }
   }
 
+  /**
+   * Runs `fn` in a transaction on the writer: BEGIN IMMEDIATE (by default), COMMIT when `fn`
+   * resolves, ROLLBACK when it throws. Writes from outside wait and never interleave into it.
+   * Past `timeout` (default 30 s) it is rolled back and rejects with TransactionTimeoutError.
+   *
+   * @example
+   * await db.transaction(async (tx) => {
+   *   await tx.run('UPDATE accounts SET balance = balance - 100 WHERE id = ?', [1]);
+   *   await tx.run('UPDATE accounts SET balance = balance + 100 WHERE id = ?', [2]);
+   * });
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
+    try {
+      this.#checkOpen();
+      if (typeof fn !== 'function') throw invalidArgument(`transaction() takes a function, got ${describeType(fn)}`);
+      const given = checkKeys('options', options, TRANSACTION_KEYS);
+      return this.#track(runTransaction(this.#dispatcher, fn, {
+        behavior: given.behavior === undefined ? 'immediate' : checkChoice<TransactionBehavior>('behavior', given.behavior, ['deferred', 'immediate', 'exclusive']),
+        timeout: given.timeout === undefined ? DEFAULT_TRANSACTION_TIMEOUT : checkInteger('timeout', given.timeout, 1, MAX_MS),
+        signal: checkSignal(given.signal),
+        acquireTimeout: this.#options.acquireTimeout,
+        retry: this.#options.retry,
+      }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Runs `fn` on one reader inside one read transaction: all its queries see one consistent
+   * snapshot. Ends after `maxReadDuration` at the latest.
+   */
+  read<T>(fn: (conn: Lease) => Promise<T> | T, options?: ReadOptions): Promise<T> {
+    try {
+      this.#checkOpen();
+      if (typeof fn !== 'function') throw invalidArgument(`read() takes a function, got ${describeType(fn)}`);
+      const given = checkKeys('options', options, READ_KEYS);
+      return this.#track(readSnapshot(this.#dispatcher, fn, {
+        write: false,
+        timeout: given.timeout === undefined ? this.#options.acquireTimeout : checkInteger('timeout', given.timeout, 1, MAX_MS),
+        signal: checkSignal(given.signal),
+        maxDuration: this.#options.maxReadDuration,
+      }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * A connection of your own until `release()` (or the end of an `await using` block): a reader,
+   * or the writer with `write: true`. Waits up to `acquireTimeout`, then AcquireTimeoutError.
+   * Release rolls back any transaction left open.
+   */
+  acquire(options?: AcquireOptions): Promise<Lease> {
+    try {
+      this.#checkOpen();
+      const given = checkKeys('options', options, ACQUIRE_KEYS);
+      const acquired = acquireLease(this.#dispatcher, {
+        write: given.write === undefined ? false : checkBoolean('write', given.write),
+        timeout: given.timeout === undefined ? this.#options.acquireTimeout : checkInteger('timeout', given.timeout, 1, MAX_MS),
+        signal: checkSignal(given.signal),
+        onRelease: (lease) => this.#leases.delete(lease),
+      });
+      return this.#track(
+        acquired.then(async (lease) => {
+          if (this.#closing) {
+            // Granted after close() began (it waited behind a lease close() released).
+            await lease.release();
+            throw new PoolClosedError('the pool closed while this lease was waiting');
+          }
+          this.#leases.add(lease);
+          return lease;
+        }),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** A snapshot of what the pool is doing. */
   stats(): PoolStats {
     const native = this.#native.stats();
     const counters = this.#dispatcher.counters;
     return {
-      readers: { size: native.readers, busy: native.readersBusy, idle: native.readers - native.readersBusy },
-      writer: { busy: native.writerBusy, queued: native.writerRingDepth },
+      readers: {
+        size: native.readers,
+        busy: native.readersBusy,
+        idle: native.readers - native.readersBusy,
+        pinned: native.readersPinned,
+      },
+      writer: {
+        busy: native.writerBusy,
+        queued: native.writerRingDepth + this.#dispatcher.writerWaiting,
+        held: this.#dispatcher.writerHeld,
+      },
+      leasesWaiting: this.#dispatcher.leasesWaiting,
       queued: this.#dispatcher.queued,
       inFlight: this.#dispatcher.inFlight,
       rings: { readers: native.readerRingDepth, writer: native.writerRingDepth, completions: native.completionRingDepth },
@@ -141,6 +257,11 @@ export class Pool {
   }
 
   async #shutDown(): Promise<void> {
+    // Held leases are released (after what they already started), so that transactions,
+    // snapshots and acquisitions queued behind them can finish; later lease calls reject.
+    const releases = [...this.#leases].map((lease) => lease.release());
+    while (this.#scopes.size > 0) await Promise.allSettled([...this.#scopes]);
+    await Promise.allSettled(releases);
     await this.#dispatcher.idle();
     const closes: Promise<unknown>[] = [];
     for (let i = 0; i < this.#options.readers; i++) {
@@ -151,6 +272,18 @@ export class Pool {
     this.#native.join();
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;
+  }
+
+  #track<T>(scope: Promise<T>): Promise<T> {
+    this.#scopes.add(scope);
+    const forget = () => this.#scopes.delete(scope);
+    scope.then(forget, forget);
+    return scope;
+  }
+
+  #submit(spec: JobSpec): Promise<unknown> {
+    const retry = this.#options.retry;
+    return retry ? retrying(() => this.#dispatcher.run(spec), retry, false) : this.#dispatcher.run(spec);
   }
 
   #checkOpen(): void {
@@ -174,7 +307,7 @@ export class Pool {
       this.#checkOpen();
       const checked = this.#checkOptions(options, QUERY_KEYS);
       const { values, names } = encodeParams(params);
-      return this.#dispatcher.run({
+      return this.#submit({
         op,
         target: Target.Readers,
         sql: checkSql(sql),
@@ -206,7 +339,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   const { NativePool } = binding();
   let dispatcher: Dispatcher | undefined;
   const native = new NativePool(nativeConfig(resolved), (batch) => dispatcher!.onBatch(batch));
-  dispatcher = new Dispatcher(native, resolved.safeIntegers);
+  dispatcher = new Dispatcher(native, resolved.safeIntegers, resolved.readers);
   try {
     await dispatcher.track(native.startWriter());
     await Promise.all(native.startReaders().map((slot) => dispatcher!.track(slot)));

@@ -43,8 +43,29 @@ export type SynchronousMode = 'off' | 'normal' | 'full' | 'extra';
 /** A PRAGMA value set on every connection. */
 export type PragmaValue = boolean | number | string;
 
+/** Named sets of option values (see the tuning guide); explicit options override them. */
+export type Preset = 'default' | 'production' | 'minimal';
+
+/** Opt-in retries of transient SQLite errors (BUSY, LOCKED; BUSY_SNAPSHOT for transactions). */
+export interface RetryOptions {
+  /** Total attempts including the first (default 3). */
+  attempts?: number;
+  /** Ceiling of the first backoff in ms, doubled per retry, with full jitter (default 10). */
+  baseDelay?: number;
+  /** Largest backoff in ms (default 1000). */
+  maxDelay?: number;
+}
+
 /** Options of `open()`. */
 export interface PoolOptions {
+  /** Starting values for the options below (default 'default'). */
+  preset?: Preset;
+  /** Milliseconds to wait for a lease, a transaction's writer or a read snapshot (default 30 000). */
+  acquireTimeout?: number;
+  /** Longest a read snapshot (`db.read`) may stay open, in ms (default 60 000). */
+  maxReadDuration?: number;
+  /** Retries of transient errors; off unless given (the 'production' preset turns it on). */
+  retry?: RetryOptions | false;
   /** Reader threads, each with its own connection (default 4; `:memory:` always uses 0). */
   readers?: number;
   /** Milliseconds a connection waits for a lock held by another process (default 5000). */
@@ -67,8 +88,13 @@ export interface PoolOptions {
 
 /** A snapshot of the pool's activity (see `Pool.stats()`). */
 export interface PoolStats {
-  readers: { size: number; busy: number; idle: number };
-  writer: { busy: boolean; queued: number };
+  /** Reader threads: how many, how many running a request, idle, and pinned to leases. */
+  readers: { size: number; busy: number; idle: number; pinned: number };
+  /** The writer thread: running a request, requests queued for it (JS side and native ring),
+   * and whether a transaction or write lease holds it. */
+  writer: { busy: boolean; queued: number; held: boolean };
+  /** Leases, transactions and snapshots waiting for a connection. */
+  leasesWaiting: number;
   /** Requests waiting on the JS side for a free native slot. */
   queued: number;
   /** Requests handed to the native threads and not yet completed. */

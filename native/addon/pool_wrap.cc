@@ -130,7 +130,8 @@ Napi::Value PoolWrap::startReaders(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// submit(target, op, flags, sql, values?, names?) -> slot, or -1 when every slot is in flight.
+// submit(target, op, flags, sql, values?, names?, reader?) -> slot, or -1 when every slot is in
+// flight. `reader` is the pinned reader's index for target 2 (PinnedReader).
 Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   const std::uint32_t slot = engine_->acquireSlot();
@@ -143,9 +144,11 @@ Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
   napi_get_value_uint32(env, info[2], &requestFlags);
   request.op = static_cast<Op>(op);
   request.flags = requestFlags;
-  if (request.op != Op::Close) readSql(env, info[3], request);
+  if (info[3].IsString()) readSql(env, info[3], request);
   readParams(env, info[4], info[5], request);
-  engine_->submit(slot, target == 1 ? Target::Writer : Target::Readers);
+  int32_t reader = -1;
+  if (info.Length() > 6) napi_get_value_int32(env, info[6], &reader);
+  engine_->submit(slot, static_cast<Target>(target), reader);
   return Napi::Number::New(env, slot);
 }
 
@@ -166,6 +169,7 @@ Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
   result.Set("readerCompleted", static_cast<double>(s.readerCompleted));
   result.Set("writerCompleted", static_cast<double>(s.writerCompleted));
   result.Set("slotsInUse", s.slotsInUse);
+  result.Set("readersPinned", engine_->pinnedReaders());
   return result;
 }
 

@@ -337,14 +337,26 @@ void Connection::collectRow(sqlite3_stmt* stmt, int columns, Request& request) {
 // Worker thread. A pooled connection must go back in autocommit mode: a transaction left open
 // by a stray BEGIN would swallow every later request on it.
 void Connection::rollBackIfLeftOpen(Request& request) {
-  if (sqlite3_get_autocommit(db_)) return;
-  Request scratch;
-  exec("ROLLBACK", scratch);
+  if (request.flags & flags::kKeepTransaction) return;
+  if (!rollBackOpenTransaction()) return;
   if (request.status == Status::Rows || request.status == Status::Done) {
     setMisuse(request,
               "the statement left a transaction open, so it was rolled back; use db.transaction() or db.acquire() for "
               "transactions");
   }
+}
+
+// Worker thread.
+bool Connection::rollBackOpenTransaction() {
+  if (!db_ || sqlite3_get_autocommit(db_)) return false;
+  // The rollback must not be interrupted by the cancellation of the request that left the
+  // transaction open: detach that request from the progress handler while it runs.
+  Request* running = current_;
+  current_ = nullptr;
+  Request scratch;
+  exec("ROLLBACK", scratch);
+  current_ = running;
+  return true;
 }
 
 // Worker thread.

@@ -49,6 +49,9 @@ class Connection {
   // Worker thread. The writer optimizes and checkpoints first; then the connection closes.
   void close(Request* request);
 
+  // Worker thread. Rolls back a transaction left open; true when there was one.
+  bool rollBackOpenTransaction();
+
   bool isOpen() const noexcept { return db_ != nullptr; }
 
  private:

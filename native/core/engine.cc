@@ -70,22 +70,35 @@ std::vector<std::uint32_t> Engine::startReaders() {
     openSlots.push_back(slot);
     readers_.push_back(std::make_unique<Worker>(Role::Reader, config_, &abort_));
     Worker* worker = readers_.back().get();
+    worker->index = i;
+    worker->pinnedRing = std::make_unique<SpscRing<std::uint32_t>>(config_.slots);
     worker->thread = std::thread([this, worker, slot] { readerMain(worker, slot); });
   }
   return openSlots;
 }
 
 // JS thread.
-void Engine::submit(std::uint32_t slot, Target target) {
-  if (target == Target::Writer || readers_.empty()) {
+void Engine::submit(std::uint32_t slot, Target target, int reader) {
+  if (target == Target::PinnedReader && reader >= 0 && reader < static_cast<int>(readers_.size())) {
+    Worker& pinned = *readers_[reader];
+    pinned.pinnedRing->tryPush(slot);
+    pinned.parker.unpark();
+    return;
+  }
+  if (target != Target::Readers || readers_.empty()) {
     writerRing_.tryPush(slot);
     if (writer_) writer_->parker.unpark();
     return;
   }
   readerRing_.tryPush(slot);
-  // One parked reader is enough for one request; a running reader finds it by itself.
-  for (auto& reader : readers_) {
-    if (reader->parker.unpark()) break;
+  // One parked, unpinned reader is enough for one request; a running one finds it by itself.
+  // The fence pairs with the reader's seq_cst store of `pinned = false` followed by its fence
+  // before it parks: either this thread sees the reader unpinned (and wakes it), or the reader
+  // sees this request before it parks.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (auto& candidate : readers_) {
+    if (candidate->pinned.load(std::memory_order_seq_cst)) continue;
+    if (candidate->parker.unpark()) break;
   }
 }
 
@@ -120,6 +133,15 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
   if (request.op == Op::Close) {
     worker.connection.close(&request);
     keepGoing = false;
+  } else if (request.op == Op::Pin) {
+    worker.pinned.store(true, std::memory_order_seq_cst);
+    request.status = Status::Done;
+    request.changes = worker.index;
+  } else if (request.op == Op::Unpin || request.op == Op::Reset) {
+    // Runs even when cancelled: a lease must always give its connection back clean.
+    request.changes = worker.connection.rollBackOpenTransaction() ? 1 : 0;
+    request.status = Status::Done;
+    if (request.op == Op::Unpin) worker.pinned.store(false, std::memory_order_seq_cst);
   } else if (request.cancelled.load(std::memory_order_relaxed) || abort_.load(std::memory_order_relaxed)) {
     request.status = Status::Cancelled;
   } else {
@@ -157,8 +179,16 @@ void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
   const bool opened = open.status == Status::Done;
   complete(openSlot);
   if (!opened) return;
-  const auto tryPop = [this](std::uint32_t& slot) { return readerRing_.tryPop(slot); };
-  const auto hasWork = [this] { return !readerRing_.emptyApprox(); };
+  // A pinned reader serves only its own ring; an unpinned one serves the shared ring (and its own
+  // ring, which is empty then, since only a lease pushes there).
+  SpscRing<std::uint32_t>& own = *self->pinnedRing;
+  const auto tryPop = [this, self, &own](std::uint32_t& slot) {
+    if (own.tryPop(slot)) return true;
+    return !self->pinned.load(std::memory_order_relaxed) && readerRing_.tryPop(slot);
+  };
+  const auto hasWork = [this, self, &own] {
+    return !own.emptyApprox() || (!self->pinned.load(std::memory_order_relaxed) && !readerRing_.emptyApprox());
+  };
   std::uint32_t slot;
   while (waitForWork(self->parker, tryPop, hasWork, slot)) {
     if (!runOne(*self, slot)) return;
@@ -186,7 +216,14 @@ void Engine::join() {
   joined_ = true;
 }
 
-// Any thread.
+// JS thread.
+int Engine::pinnedReaders() const noexcept {
+  int count = 0;
+  for (const auto& reader : readers_) count += reader->pinned.load(std::memory_order_relaxed) ? 1 : 0;
+  return count;
+}
+
+// JS thread.
 EngineStats Engine::stats() const {
   EngineStats stats;
   stats.readers = static_cast<int>(readers_.size());

@@ -41,7 +41,8 @@ struct EngineConfig {
   int spinIterations = 256;        // how long an idle worker polls before it parks
 };
 
-enum class Target : std::uint8_t { Readers, Writer };
+// Where a request goes: the shared reader ring, the writer, or one pinned reader's own ring.
+enum class Target : std::uint8_t { Readers, Writer, PinnedReader };
 
 struct EngineStats {
   int readers = 0;
@@ -77,7 +78,8 @@ class Engine {
   std::uint32_t acquireSlot();
   Request& request(std::uint32_t slot) noexcept { return slots_[slot]; }
   // JS thread. Hands the request to the workers. Never fails (see the header comment).
-  void submit(std::uint32_t slot, Target target);
+  // `reader` names the reader for Target::PinnedReader (the index its Pin request reported).
+  void submit(std::uint32_t slot, Target target, int reader = -1);
   // JS thread. Marks a request cancelled: skipped if still queued, interrupted if running.
   void cancel(std::uint32_t slot) noexcept;
   // JS thread. Takes one finished request; false when none is waiting. The slot stays owned by
@@ -105,6 +107,12 @@ class Engine {
     std::thread thread;
     std::atomic<bool> busy{false};
     std::atomic<std::uint64_t> completed{0};
+    int index = -1;
+    // Readers only. While pinned, a reader serves its own ring (one lease) and ignores the
+    // shared ring. Written by the reader's thread, read by the JS thread when it picks a reader
+    // to wake (seq_cst on both sides: see Engine::submit).
+    std::atomic<bool> pinned{false};
+    std::unique_ptr<SpscRing<std::uint32_t>> pinnedRing;
   };
 
   // Worker threads.
@@ -128,6 +136,10 @@ class Engine {
   std::unique_ptr<Worker> writer_;
   std::vector<std::unique_ptr<Worker>> readers_;
   bool joined_ = false;
+
+ public:
+  // JS thread (stats): how many readers are pinned to a lease right now.
+  int pinnedReaders() const noexcept;
 };
 
 }  // namespace litepool

@@ -25,6 +25,9 @@ enum class Op : std::uint8_t {
   Exec,      // several statements, no parameters
   Open,      // open this worker's connection (first request every worker gets)
   Close,     // finish: the writer also optimizes and checkpoints; then the connection closes
+  Pin,       // reader only: from now on take requests from this reader's own ring only
+  Unpin,     // reader only: roll back what the lease left open, then serve the shared ring again
+  Reset,     // roll back a transaction left open (a lease or transaction ended); changes = 1 if it did
 };
 
 enum class Status : std::uint8_t {
@@ -55,6 +58,7 @@ struct Value {
 namespace flags {
 inline constexpr std::uint32_t kSafeIntegers = 1u << 0;  // INTEGER columns come back as bigint
 inline constexpr std::uint32_t kWantNames = 1u << 1;     // always report column names
+inline constexpr std::uint32_t kKeepTransaction = 1u << 2;  // part of a transaction or lease: may leave it open
 }  // namespace flags
 
 struct Request {

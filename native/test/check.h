@@ -1,9 +1,10 @@
 // Owns the native tests' tiny harness: test registration, CHECK macros and main().
 //
-// A test is `TEST(name) { ... }` at namespace scope. `./ring_test` runs every test of the file;
-// `./ring_test fuzz` runs those whose name contains "fuzz". A failed CHECK prints where and what,
-// then aborts the process, so it is safe to use on any thread (a sanitizer or debugger then shows
-// the stack) and ctest reports the test executable as failed.
+// A test is `TEST(name) { ... }` at namespace scope. `./ring_test` runs every test of the file
+// except those named DISABLED_*; `./ring_test fuzz` runs those whose name contains "fuzz"
+// (DISABLED_ ones included). A failed CHECK prints where and what, then aborts the process, so it
+// is safe to use on any thread (a sanitizer or debugger then shows the stack) and ctest reports
+// the test executable as failed.
 #pragma once
 
 #include <chrono>
@@ -57,6 +58,10 @@ inline int runAll(int argc, char** argv) {
   int ran = 0;
   for (const TestCase& test : registry()) {
     if (filter && !std::strstr(test.name, filter)) continue;
+    if (!filter && std::strncmp(test.name, "DISABLED_", 9) == 0) {
+      std::printf("[ SKIP ] %s (run it by name)\n", test.name);
+      continue;
+    }
     std::printf("[ RUN  ] %s\n", test.name);
     std::fflush(stdout);
     const auto start = std::chrono::steady_clock::now();
@@ -84,8 +89,8 @@ inline int runAll(int argc, char** argv) {
 
 #define CHECK_EQ(actual, expected)                                                                       \
   do {                                                                                                   \
-    const auto& check_actual_ = (actual);                                                                \
-    const auto& check_expected_ = (expected);                                                            \
+    const auto check_actual_ = (actual);                                                                 \
+    const auto check_expected_ = (expected);                                                             \
     if (!(check_actual_ == check_expected_)) {                                                           \
       ::litepool::test::fail(__FILE__, __LINE__,                                                         \
                              "CHECK_EQ(" #actual ", " #expected "): " + ::litepool::test::show(check_actual_) + \

@@ -1,0 +1,112 @@
+// Owns transactions: db.transaction(fn) on the writer, nested transactions as SAVEPOINTs, the
+// transaction timeout, and retries of whole transactions on transient errors.
+// Runs on the JS thread.
+//
+// A transaction holds the writer session for its whole life, so writes from outside wait in
+// order behind it and never interleave into it. It commits when the callback resolves and rolls
+// back when it throws, times out or is aborted; the writer is free again in every case.
+
+import type { Dispatcher } from './dispatcher.ts';
+import { ScopeEndedError, TransactionTimeoutError } from './errors.ts';
+import { Op, Target } from './native.ts';
+import { retrying, type RetryPolicy } from './retry.ts';
+import { Scope, type Route } from './scope.ts';
+
+export type TransactionBehavior = 'deferred' | 'immediate' | 'exclusive';
+
+export interface TransactionOptions {
+  /** How BEGIN takes locks (default 'immediate': the write lock up front, no upgrade deadlock). */
+  behavior?: TransactionBehavior;
+  /** Milliseconds before the transaction is rolled back with TransactionTimeoutError (default 30 000). */
+  timeout?: number;
+  /** Aborting rolls the transaction back and rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** The handle a transaction callback receives. */
+export class Transaction extends Scope {
+  readonly #dispatcher: Dispatcher;
+  readonly #route: Route;
+  readonly #depth: number;
+  #nestedChain: Promise<unknown> = Promise.resolve();
+  static #savepoints = 0;
+
+  /** @internal */
+  constructor(dispatcher: Dispatcher, route: Route, depth: number) {
+    super(dispatcher, route, depth === 0 ? 'transaction' : 'nested transaction');
+    this.#dispatcher = dispatcher;
+    this.#route = route;
+    this.#depth = depth;
+  }
+
+  /**
+   * A nested transaction, as a SAVEPOINT: released when `fn` resolves, rolled back to (undoing
+   * only its own changes) when it throws. Nested transactions of one transaction run one after
+   * another.
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    if (this.ended) return Promise.reject(new ScopeEndedError('transaction'));
+    const run = async (): Promise<T> => {
+      const name = `litepool_sp_${++Transaction.#savepoints}`;
+      await this.control(Op.Exec, `SAVEPOINT ${name}`);
+      const nested = new Transaction(this.#dispatcher, this.#route, this.#depth + 1);
+      try {
+        const result = await fn(nested);
+        nested.end();
+        await this.control(Op.Exec, `RELEASE ${name}`);
+        return result;
+      } catch (error) {
+        nested.end();
+        await this.control(Op.Exec, `ROLLBACK TO ${name}; RELEASE ${name}`);
+        throw error;
+      }
+    };
+    const result = this.#nestedChain.then(run, run);
+    this.#nestedChain = result.catch(() => undefined);
+    return result;
+  }
+}
+
+export interface TransactionSettings {
+  behavior: TransactionBehavior;
+  timeout: number;
+  signal: AbortSignal | undefined;
+  acquireTimeout: number;
+  retry: RetryPolicy | undefined;
+}
+
+/** Runs `fn` in a transaction on the writer; retried as a whole when `retry` allows. */
+export function runTransaction<T>(dispatcher: Dispatcher, fn: (tx: Transaction) => Promise<T> | T, settings: TransactionSettings): Promise<T> {
+  return retrying(() => runOnce(dispatcher, fn, settings), settings.retry, true);
+}
+
+async function runOnce<T>(dispatcher: Dispatcher, fn: (tx: Transaction) => Promise<T> | T, settings: TransactionSettings): Promise<T> {
+  const { signal } = settings;
+  const session = await dispatcher.acquireWriter(settings.acquireTimeout, signal);
+  const tx = new Transaction(dispatcher, { target: Target.Writer, session }, 0);
+  let stop: ((reason: unknown) => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    stop = reject;
+  });
+  stopped.catch(() => undefined);
+  const timer = setTimeout(() => stop!(new TransactionTimeoutError(settings.timeout)), settings.timeout);
+  const onAbort = () => stop!(signal!.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (signal?.aborted) throw signal.reason;
+    await Promise.race([tx.control(Op.Exec, `BEGIN ${settings.behavior.toUpperCase()}`), stopped]);
+    const result = await Promise.race([Promise.resolve().then(() => fn(tx)), stopped]);
+    tx.end();
+    await tx.control(Op.Exec, 'COMMIT');
+    return result;
+  } catch (error) {
+    // Cancel whatever the transaction still runs, then roll back what it left open.
+    tx.end(error);
+    await tx.control(Op.Reset).catch(() => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    dispatcher.releaseWriter(session);
+  }
+}
