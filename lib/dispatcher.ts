@@ -49,6 +49,15 @@ export interface JobSpec {
   reader?: number | undefined;
   /** Part of a transaction or lease: the connection may be left inside a transaction. */
   keepTransaction?: boolean | undefined;
+  /** Iteration ops: rows per chunk, and the iteration's column names (filled by its start). */
+  chunkRows?: number | undefined;
+  iteration?: { names: readonly string[] | undefined; build: RowBuilder | undefined } | undefined;
+}
+
+/** What an iteration chunk resolves with. */
+export interface Chunk {
+  rows: unknown[];
+  more: boolean;
 }
 
 /** What waits for the writer while a session owns it: single writes, and sessions to come. */
@@ -337,7 +346,7 @@ export class Dispatcher {
   /** Hands a job to the addon; false when every native slot is taken. */
   #submit(job: Job): boolean {
     const { spec } = job;
-    const slot = this.#native.submit(job.target, spec.op, job.flags, spec.sql, spec.values, spec.names, spec.reader ?? -1);
+    const slot = this.#native.submit(job.target, spec.op, job.flags, spec.sql, spec.values, spec.names, spec.reader ?? -1, spec.chunkRows ?? 0);
     if (slot < 0) return false;
     job.slot = slot;
     job.state = JobState.InFlight;
@@ -394,10 +403,26 @@ export class Dispatcher {
     else job.reject(value);
   }
 
+  #chunk(spec: JobSpec, more: boolean, names: string[] | undefined, width: number, cells: unknown[]): Chunk {
+    const iteration = spec.iteration!;
+    if (names) {
+      iteration.names = names;
+      iteration.build = undefined;
+    }
+    if (spec.rowMode === 'array') return { rows: arrayRows(cells, width), more };
+    const build = (iteration.build ??= rowBuilder(iteration.names ?? Array.from({ length: width }, (_, i) => `${i}`)));
+    return { rows: objectRows(cells, width, build), more };
+  }
+
   #complete(job: Job, status: number, a: unknown, b: unknown, c: unknown): void {
     const { spec } = job;
     switch (status) {
+      case Status.RowsMore:
       case Status.Rows: {
+        if (spec.iteration) {
+          this.#settle(job, true, this.#chunk(spec, status === Status.RowsMore, a as string[] | undefined, b as number, c as unknown[]));
+          return;
+        }
         const info = job.info;
         const width = b as number;
         const cells = c as unknown[];
@@ -427,7 +452,7 @@ export class Dispatcher {
         if (spec.op === Op.Run) {
           const result: RunResult = { changes: a as number, lastInsertRowid: b as number | bigint };
           this.#settle(job, true, result);
-        } else if (spec.op === Op.Pin || spec.op === Op.Unpin || spec.op === Op.Reset) {
+        } else if (spec.op === Op.Pin || spec.op === Op.Unpin || spec.op === Op.Reset || spec.op === Op.IterateEnd) {
           this.#settle(job, true, a);
         } else {
           this.#settle(job, true, undefined);

@@ -6,7 +6,20 @@ export const Target = { Readers: 0, Writer: 1, PinnedReader: 2 } as const;
 export type Target = (typeof Target)[keyof typeof Target];
 
 /** What a request does (native/core/request.h `Op`). */
-export const Op = { Get: 0, All: 1, Run: 2, Exec: 3, Open: 4, Close: 5, Pin: 6, Unpin: 7, Reset: 8 } as const;
+export const Op = {
+  Get: 0,
+  All: 1,
+  Run: 2,
+  Exec: 3,
+  Open: 4,
+  Close: 5,
+  Pin: 6,
+  Unpin: 7,
+  Reset: 8,
+  IterateStart: 9,
+  IterateNext: 10,
+  IterateEnd: 11,
+} as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
 /** Request flags (native/core/request.h `flags`). */
@@ -15,7 +28,8 @@ export const RequestFlag = { SafeIntegers: 1, WantNames: 2, KeepTransaction: 4 }
 /**
  * Completion statuses (native/addon/convert.cc `JsStatus`). A batch is a flat array of
  * `[slot, status, a, b, c]` groups:
- * - Rows: a = column names (only when they changed), b = column count, c = flat cell values
+ * - Rows, RowsMore (an iteration chunk with more to come): a = column names (only when they
+ *   changed, and always at the start of an iteration), b = column count, c = flat cell values
  * - Done: a = changes, b = lastInsertRowid
  * - SqliteFailed: a = extended result code, b = message
  * - BindFailed, Misuse, IntegerOverflow: b = message
@@ -30,6 +44,7 @@ export const Status = {
   NeedsWriter: 5,
   Cancelled: 6,
   IntegerOverflow: 7,
+  RowsMore: 8,
 } as const;
 export const BATCH_STRIDE = 5;
 
@@ -72,6 +87,7 @@ export interface NativePool {
     values: readonly unknown[] | undefined,
     names: readonly string[] | undefined,
     reader: number,
+    chunkRows: number,
   ): number;
   cancel(slot: number): void;
   stats(): NativeStats;

@@ -7,6 +7,7 @@ import { binding } from './binding.ts';
 import { Dispatcher, type JobSpec, type RowMode } from './dispatcher.ts';
 import { acquireLease, readSnapshot, type Lease } from './lease.ts';
 import { retrying } from './retry.ts';
+import type { IterateOptions } from './scope.ts';
 import { runTransaction, type Transaction, type TransactionBehavior, type TransactionOptions } from './transaction.ts';
 import { PoolClosedError, SqliteError, describeType, invalidArgument } from './errors.ts';
 import { Op, Target, type NativePool } from './native.ts';
@@ -29,6 +30,7 @@ const OPERATION_KEYS = ['signal', 'timeout'] as const;
 const TRANSACTION_KEYS = ['behavior', 'timeout', 'signal'] as const;
 const ACQUIRE_KEYS = ['write', 'timeout', 'signal'] as const;
 const READ_KEYS = ['timeout', 'signal'] as const;
+const ITERATE_KEYS = ['signal', 'timeout', 'rowMode', 'chunkSize'] as const;
 const DEFAULT_TRANSACTION_TIMEOUT = 30_000;
 
 /** Options of `acquire()`. */
@@ -100,6 +102,29 @@ export class Pool {
   all(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[][]>;
   all(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
     return this.#query(Op.All, sql, params, options);
+  }
+
+  /**
+   * Streams the rows of a read statement in chunks (`chunkSize`, default 256) from a reader of
+   * its own, with backpressure: the next chunk is fetched when the consumer has taken the last.
+   * Stopping early (break, return, throw) frees the reader at once.
+   *
+   * @example
+   * for await (const row of db.iterate('SELECT * FROM events ORDER BY id')) {
+   *   if (done(row)) break;
+   * }
+   */
+  iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
+  iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
+  async *iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
+    this.#checkOpen();
+    const given = checkKeys('options', options, ITERATE_KEYS);
+    const lease = await this.acquire({ ...(given.signal === undefined ? {} : { signal: given.signal as AbortSignal }) });
+    try {
+      yield* lease.iterate(sql, params, options as IterateOptions & { rowMode?: 'object' });
+    } finally {
+      await lease.release();
+    }
   }
 
   /** Runs one statement on the writer; reports the changes and the last inserted rowid. */

@@ -4,7 +4,7 @@
 // Runs on the JS thread.
 
 import { Op, Target } from './native.ts';
-import type { Dispatcher, WriterSession } from './dispatcher.ts';
+import type { Chunk, Dispatcher, WriterSession } from './dispatcher.ts';
 import { ScopeEndedError } from './errors.ts';
 import { encodeParams } from './params.ts';
 import type { ArrayQueryOptions, OperationOptions, Params, QueryOptions, Row, RunResult, SqlOutputValue } from './types.ts';
@@ -15,7 +15,16 @@ export type Route = { target: typeof Target.Writer; session: WriterSession } | {
 
 const OPERATION_KEYS = ['signal', 'timeout'] as const;
 const QUERY_KEYS = ['signal', 'timeout', 'rowMode'] as const;
+const ITERATE_KEYS = ['signal', 'timeout', 'rowMode', 'chunkSize'] as const;
 const MAX_MS = 2 ** 31 - 1;
+/** Rows fetched per round trip by iterate() unless `chunkSize` says otherwise. */
+export const DEFAULT_CHUNK_SIZE = 256;
+
+/** Options of iterate(). */
+export interface IterateOptions extends QueryOptions {
+  /** Rows fetched from the worker per round trip (default 256). */
+  chunkSize?: number;
+}
 
 /** Operations on one connection. Base of Transaction and Lease. */
 export class Scope {
@@ -52,6 +61,54 @@ export class Scope {
     return this.#operation(Op.All, sql, params, options, QUERY_KEYS);
   }
 
+  /**
+   * Streams the rows of one read statement, `chunkSize` rows per round trip; the next chunk is
+   * fetched only when the consumer has taken the last one (backpressure). Stopping early (break,
+   * return, throw) ends the statement at once.
+   */
+  iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
+  iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
+  async *iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
+    if (this.#ended) throw new ScopeEndedError(this.#what);
+    const given = checkKeys('options', options, ITERATE_KEYS);
+    const chunkRows = given.chunkSize === undefined ? DEFAULT_CHUNK_SIZE : checkInteger('chunkSize', given.chunkSize, 1, 1_000_000);
+    const rowMode = given.rowMode === undefined ? 'object' : checkChoice('rowMode', given.rowMode, ['object', 'array'] as const);
+    const userSignal = checkSignal(given.signal);
+    const timeout = given.timeout === undefined ? undefined : checkInteger('timeout', given.timeout, 1, MAX_MS);
+    const { values, names } = encodeParams(params);
+    const iteration = { names: undefined, build: undefined };
+    const step = (op: typeof Op.IterateStart | typeof Op.IterateNext): Promise<Chunk> => {
+      if (this.#ended) return Promise.reject(new ScopeEndedError(this.#what));
+      const signal = userSignal ? AbortSignal.any([userSignal, this.#ending.signal]) : this.#ending.signal;
+      return this.#dispatcher.run({
+        op,
+        ...this.#routeSpec(),
+        sql: op === Op.IterateStart ? checkSql(sql) : undefined,
+        values: op === Op.IterateStart ? values : undefined,
+        names: op === Op.IterateStart ? names : undefined,
+        keepTransaction: true,
+        chunkRows,
+        iteration,
+        rowMode,
+        signal,
+        timeout,
+      }) as Promise<Chunk>;
+    };
+    let open = false;
+    try {
+      open = true;
+      let chunk = await step(Op.IterateStart);
+      for (;;) {
+        open = chunk.more;
+        for (const row of chunk.rows) yield row;
+        if (!chunk.more) return;
+        chunk = await step(Op.IterateNext);
+      }
+    } finally {
+      if (open && !this.#ended) await this.control(Op.IterateEnd).catch(() => undefined);
+    }
+  }
+
   /** Runs one statement; reports the changes and the last inserted rowid. */
   run(sql: string, params?: Params, options?: OperationOptions): Promise<RunResult> {
     return this.#operation(Op.Run, sql, params, options, OPERATION_KEYS) as Promise<RunResult>;
@@ -70,7 +127,7 @@ export class Scope {
   }
 
   /** @internal Runs SQL on the scope's connection even while it is ending (BEGIN, COMMIT...). */
-  control(op: typeof Op.Exec | typeof Op.Reset, sql?: string): Promise<unknown> {
+  control(op: typeof Op.Exec | typeof Op.Reset | typeof Op.IterateEnd, sql?: string): Promise<unknown> {
     return this.#dispatcher.run({ op, ...this.#routeSpec(), sql, keepTransaction: true, internal: true });
   }
 

@@ -20,6 +20,7 @@ enum JsStatus : int {
   kNeedsWriter = 5,
   kCancelled = 6,
   kIntegerOverflow = 7,
+  kRowsMore = 8,
 };
 
 void appendString(napi_env env, napi_value value, std::string& out) {
@@ -164,8 +165,9 @@ void appendResult(napi_env env, napi_value batch, std::uint32_t& length, std::ui
   values[4] = values[2];
   int status = kDone;
   switch (request.status) {
-    case Status::Rows: {
-      status = kRows;
+    case Status::Rows:
+    case Status::RowsMore: {
+      status = request.status == Status::Rows ? kRows : kRowsMore;
       if (request.namesAttached) {
         napi_create_array_with_length(env, request.columnNames.size(), &values[2]);
         for (size_t i = 0; i < request.columnNames.size(); ++i) {

@@ -130,8 +130,9 @@ Napi::Value PoolWrap::startReaders(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// submit(target, op, flags, sql, values?, names?, reader?) -> slot, or -1 when every slot is in
-// flight. `reader` is the pinned reader's index for target 2 (PinnedReader).
+// submit(target, op, flags, sql, values?, names?, reader?, chunkRows?) -> slot, or -1 when every
+// slot is in flight. `reader` is the pinned reader's index for target 2 (PinnedReader);
+// `chunkRows` the rows per chunk of an iteration.
 Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   const std::uint32_t slot = engine_->acquireSlot();
@@ -148,6 +149,7 @@ Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
   readParams(env, info[4], info[5], request);
   int32_t reader = -1;
   if (info.Length() > 6) napi_get_value_int32(env, info[6], &reader);
+  if (info.Length() > 7) napi_get_value_uint32(env, info[7], &request.chunkRows);
   engine_->submit(slot, static_cast<Target>(target), reader);
   return Napi::Number::New(env, slot);
 }

@@ -162,6 +162,7 @@ void Connection::close(Request* request) {
     exec("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);", scratch);
     current_ = nullptr;
   }
+  endIteration();
   cache_.clear();
   sqlite3_close_v2(db_);
   db_ = nullptr;
@@ -170,15 +171,16 @@ void Connection::close(Request* request) {
 
 // Worker thread. Finds the statement in the cache or prepares it. Returns nullptr with `request`
 // filled when the SQL does not prepare or is not exactly one statement.
-CachedStatement* Connection::prepare(Request& request, CachedStatement& scratch) {
-  if (cache_.capacity() > 0) {
+CachedStatement* Connection::prepare(Request& request, CachedStatement& scratch, bool useCache) {
+  useCache = useCache && cache_.capacity() > 0;
+  if (useCache) {
     if (CachedStatement* hit = cache_.find(request.sql)) return hit;
   }
   sqlite3_stmt* stmt = nullptr;
   const char* tail = nullptr;
   const char* begin = request.sql.data();
   const char* end = begin + request.sql.size();
-  const unsigned prepareFlags = cache_.capacity() > 0 ? SQLITE_PREPARE_PERSISTENT : 0;
+  const unsigned prepareFlags = useCache ? SQLITE_PREPARE_PERSISTENT : 0;
   if (sqlite3_prepare_v3(db_, begin, static_cast<int>(request.sql.size()), prepareFlags, &stmt, &tail) != SQLITE_OK) {
     fail(request);
     return nullptr;
@@ -199,7 +201,7 @@ CachedStatement* Connection::prepare(Request& request, CachedStatement& scratch)
     }
   }
   CachedStatement* entry;
-  if (cache_.capacity() > 0) {
+  if (useCache) {
     entry = cache_.insert(request.sql, stmt);
   } else {
     scratch.stmt = stmt;
@@ -348,6 +350,7 @@ void Connection::rollBackIfLeftOpen(Request& request) {
 
 // Worker thread.
 bool Connection::rollBackOpenTransaction() {
+  endIteration();
   if (!db_ || sqlite3_get_autocommit(db_)) return false;
   // The rollback must not be interrupted by the cancellation of the request that left the
   // transaction open: detach that request from the progress handler while it runs.
@@ -357,6 +360,84 @@ bool Connection::rollBackOpenTransaction() {
   exec("ROLLBACK", scratch);
   current_ = running;
   return true;
+}
+
+// Worker thread.
+void Connection::endIteration() noexcept {
+  if (iteration_) sqlite3_finalize(iteration_);
+  iteration_ = nullptr;
+}
+
+// Worker thread. Steps the open iteration for up to chunkRows rows.
+void Connection::stepChunk(Request& request) {
+  const int columns = sqlite3_column_count(iteration_);
+  std::uint32_t rows = 0;
+  int rc = SQLITE_ROW;
+  while (rows < request.chunkRows && (rc = sqlite3_step(iteration_)) == SQLITE_ROW) {
+    collectRow(iteration_, columns, request);
+    ++rows;
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    fail(request);
+    endIteration();
+    return;
+  }
+  request.columnCount = static_cast<std::uint32_t>(columns);
+  if (request.op == Op::IterateStart) {
+    request.columnNames.clear();
+    for (int column = 0; column < columns; ++column) {
+      const char* name = sqlite3_column_name(iteration_, column);
+      request.columnNames.emplace_back(name ? name : "");
+    }
+    request.namesAttached = true;
+  }
+  if (rc == SQLITE_DONE) {
+    request.status = Status::Rows;
+    endIteration();
+  } else {
+    request.status = Status::RowsMore;
+  }
+}
+
+// Worker thread.
+void Connection::iterate(Request& request) {
+  current_ = &request;
+  if (request.op == Op::IterateEnd) {
+    endIteration();
+    request.status = Status::Done;
+    current_ = nullptr;
+    return;
+  }
+  if (request.op == Op::IterateNext) {
+    if (!iteration_) {
+      setMisuse(request, "no iteration is open on this connection");
+    } else {
+      stepChunk(request);
+    }
+    current_ = nullptr;
+    return;
+  }
+  endIteration();
+  CachedStatement scratch;
+  if (!prepare(request, scratch, false)) {
+    current_ = nullptr;
+    return;
+  }
+  if (role_ == Role::Reader && !scratch.readonly) {
+    sqlite3_finalize(scratch.stmt);
+    request.status = Status::NeedsWriter;
+    current_ = nullptr;
+    return;
+  }
+  if (!bind(scratch.stmt, request)) {
+    sqlite3_finalize(scratch.stmt);
+    current_ = nullptr;
+    return;
+  }
+  iteration_ = scratch.stmt;
+  scratch.stmt = nullptr;
+  stepChunk(request);
+  current_ = nullptr;
 }
 
 // Worker thread.

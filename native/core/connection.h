@@ -49,6 +49,11 @@ class Connection {
   // Worker thread. The writer optimizes and checkpoints first; then the connection closes.
   void close(Request* request);
 
+  // Worker thread. Runs IterateStart / IterateNext / IterateEnd. One iteration per connection
+  // at a time: the connection is pinned to the iterating lease.
+  void iterate(Request& request);
+  // Worker thread. Finalizes the open iteration, if any.
+  void endIteration() noexcept;
   // Worker thread. Rolls back a transaction left open; true when there was one.
   bool rollBackOpenTransaction();
 
@@ -57,7 +62,8 @@ class Connection {
  private:
   void runPragmas(Request& request);
   bool exec(const char* sql, Request& request);
-  CachedStatement* prepare(Request& request, CachedStatement& scratch);
+  CachedStatement* prepare(Request& request, CachedStatement& scratch, bool useCache = true);
+  void stepChunk(Request& request);
   bool bind(sqlite3_stmt* stmt, Request& request);
   void collectRow(sqlite3_stmt* stmt, int columns, Request& request);
   void fail(Request& request);
@@ -72,6 +78,8 @@ class Connection {
   sqlite3* db_ = nullptr;
   StatementCache cache_;
   Request* current_ = nullptr;  // the request being run (read by the progress handler)
+  sqlite3_stmt* iteration_ = nullptr;  // the open iteration's statement (never cached)
+
 };
 
 }  // namespace litepool

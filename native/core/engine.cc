@@ -142,8 +142,12 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
     request.changes = worker.connection.rollBackOpenTransaction() ? 1 : 0;
     request.status = Status::Done;
     if (request.op == Op::Unpin) worker.pinned.store(false, std::memory_order_seq_cst);
+  } else if (request.op == Op::IterateEnd) {
+    worker.connection.iterate(request);
   } else if (request.cancelled.load(std::memory_order_relaxed) || abort_.load(std::memory_order_relaxed)) {
     request.status = Status::Cancelled;
+  } else if (request.op == Op::IterateStart || request.op == Op::IterateNext) {
+    worker.connection.iterate(request);
   } else {
     worker.connection.execute(request);
   }

@@ -28,10 +28,14 @@ enum class Op : std::uint8_t {
   Pin,       // reader only: from now on take requests from this reader's own ring only
   Unpin,     // reader only: roll back what the lease left open, then serve the shared ring again
   Reset,     // roll back a transaction left open (a lease or transaction ended); changes = 1 if it did
+  IterateStart,  // prepare one statement and return its first `chunkRows` rows; it stays open
+  IterateNext,   // the next `chunkRows` rows of the open iteration
+  IterateEnd,    // finalize the open iteration
 };
 
 enum class Status : std::uint8_t {
-  Rows,          // rows in `cells` (Get, All)
+  Rows,          // rows in `cells` (Get, All, the last chunk of an iteration)
+  RowsMore,      // rows in `cells`, and the iteration has more
   Done,          // changes and lastInsertRowid set (Run, Exec, Open, Close)
   SqliteFailed,  // errcode and message set
   BindFailed,    // message set: parameters do not fit the statement
@@ -69,6 +73,7 @@ struct Request {
   std::vector<Value> params;
   std::vector<std::string> paramNames;  // empty: positional; else one name per param, no prefix
   std::string paramBytes;               // text and blob parameter bytes
+  std::uint32_t chunkRows = 0;          // IterateStart/IterateNext: rows per chunk
 
   // Set by the JS thread (cancel) or a worker (shutdown); read by the worker running it.
   std::atomic<bool> cancelled{false};
@@ -89,6 +94,7 @@ struct Request {
   void resetForReuse() {
     params.clear();
     paramNames.clear();
+    chunkRows = 0;
     paramBytes.clear();
     cancelled.store(false, std::memory_order_relaxed);
     status = Status::Done;

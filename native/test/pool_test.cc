@@ -509,7 +509,7 @@ TEST(concurrent_reads_return_what_was_asked) {
   const std::uint64_t writerBefore = h.engine.stats().writerCompleted;
   const std::uint64_t readersBefore = h.engine.stats().readerCompleted;
 
-  constexpr int kReads = 6000;
+  constexpr int kReads = 20'000;
   constexpr std::size_t kWindow = 2000;  // requests in flight at once
   struct Asked {
     bool range;
@@ -578,7 +578,7 @@ TEST(writer_under_contention_keeps_fifo_and_counts) {
   h.mustRun(Op::Exec, Target::Writer,
             "CREATE TABLE counter(n INTEGER NOT NULL); INSERT INTO counter VALUES (0);"
             "CREATE TABLE log(id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);");
-  constexpr int kWrites = 1500;
+  constexpr int kWrites = 4000;
   // Writes and reads interleaved, all in flight together: the writer runs its requests one by
   // one while four readers read the counter concurrently (WAL: readers never block the writer).
   std::vector<std::uint32_t> writes;

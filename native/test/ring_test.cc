@@ -345,12 +345,12 @@ TEST(spsc_every_id_popped_exactly_once) { checkEveryIdOnce<SpscRing>(); }
 TEST(mpmc_dropped_while_holding_values) { checkDropWhileFull<MpmcRing<std::uint32_t>>(); }
 TEST(spsc_dropped_while_holding_values) { checkDropWhileFull<SpscRing<std::uint32_t>>(); }
 
-// 4 producers x 4 consumers, 2M values through a small ring (full and empty all the time).
-TEST(fuzz_mpmc_4x4) { fuzzMpmc(4, 4, 500'000, 256); }
+// 4 producers x 4 consumers, 4M values through a small ring (full and empty all the time).
+TEST(fuzz_mpmc_4x4) { fuzzMpmc(4, 4, 1'000'000, 256); }
 // The engine's shapes: the reader ring (1 producer, 4 consumers) and the completion ring
 // (5 producers, 1 consumer), each with a tiny ring so that every slot is contended.
-TEST(fuzz_mpmc_1x4_reader_ring_shape) { fuzzMpmc(1, 4, 500'000, 8); }
-TEST(fuzz_mpmc_5x1_completion_ring_shape) { fuzzMpmc(5, 1, 100'000, 8); }
+TEST(fuzz_mpmc_1x4_reader_ring_shape) { fuzzMpmc(1, 4, 1'000'000, 8); }
+TEST(fuzz_mpmc_5x1_completion_ring_shape) { fuzzMpmc(5, 1, 200'000, 8); }
 // 1 producer x 1 consumer, 4M values.
 TEST(fuzz_spsc_1x1) { fuzzSpsc(4'000'000, 1024); }
 TEST(fuzz_spsc_1x1_tiny_ring) { fuzzSpsc(1'000'000, 4); }
