@@ -49,6 +49,8 @@ export interface JobSpec {
   reader?: number | undefined;
   /** Part of a transaction or lease: the connection may be left inside a transaction. */
   keepTransaction?: boolean | undefined;
+  /** Run: a statement with RETURNING columns resolves with its rows instead of a RunResult. */
+  returnRows?: boolean | undefined;
   /** Iteration ops: rows per chunk, and the iteration's column names (filled by its start). */
   chunkRows?: number | undefined;
   iteration?: { names: readonly string[] | undefined; build: RowBuilder | undefined } | undefined;
@@ -251,7 +253,8 @@ export class Dispatcher {
       job.flags =
         (this.#safeIntegers ? RequestFlag.SafeIntegers : 0) |
         (info && !info.names ? RequestFlag.WantNames : 0) |
-        (spec.keepTransaction ? RequestFlag.KeepTransaction : 0);
+        (spec.keepTransaction ? RequestFlag.KeepTransaction : 0) |
+        (spec.returnRows ? RequestFlag.ReturnRows | RequestFlag.WantNames : 0);
       if (!spec.internal) this.counters.started++;
       if (signal) {
         job.onAbort = () => this.#cancel(job, signal.reason);
@@ -446,6 +449,7 @@ export class Dispatcher {
           build = rowBuilder(names && names.length === width ? names : Array.from({ length: width }, (_, i) => `${i}`));
         }
         this.#settle(job, true, spec.op === Op.Get ? (cells.length ? build(cells, 0) : undefined) : objectRows(cells, width, build));
+        return;
         return;
       }
       case Status.Done: {

@@ -127,3 +127,32 @@ export class ScopeEndedError extends LitepoolError {
     super('LITEPOOL_SCOPE_ENDED', `the ${what} has ended; it can no longer be used`);
   }
 }
+
+/** The write queue had no room (policy 'reject'), or this entry was dropped to make room ('drop-oldest'). */
+export class QueueFullError extends LitepoolError {
+  static override readonly brand = 'QueueFullError';
+  /** True when the entry had been accepted and was evicted by a newer one. */
+  readonly dropped: boolean;
+  constructor(message: string, dropped = false) {
+    super('LITEPOOL_QUEUE_FULL', message);
+    this.dropped = dropped;
+  }
+}
+
+/** The write queue stayed full for `blockTimeout` ms. */
+export class QueueTimeoutError extends LitepoolError {
+  static override readonly brand = 'QueueTimeoutError';
+  readonly timeout: number;
+  constructor(timeout: number) {
+    super('LITEPOOL_QUEUE_TIMEOUT', `the write queue stayed full for ${timeout} ms`);
+    this.timeout = timeout;
+  }
+}
+
+/** The write queue was shut down: it accepts nothing more. */
+export class QueueClosedError extends LitepoolError {
+  static override readonly brand = 'QueueClosedError';
+  constructor() {
+    super('LITEPOOL_QUEUE_CLOSED', 'the write queue has been shut down');
+  }
+}

@@ -4,10 +4,20 @@ export { open, Pool, type AcquireOptions, type ReadOptions } from './pool.ts';
 export { Transaction, type TransactionBehavior, type TransactionOptions } from './transaction.ts';
 export { Lease } from './lease.ts';
 export type { IterateOptions } from './scope.ts';
+export {
+  WriteQueue,
+  type OverflowPolicy,
+  type WriteQueueOptions,
+  type WriteQueueStats,
+  type WriteResult,
+} from './write-queue.ts';
 export type { RetryPolicy } from './retry.ts';
 export {
   AcquireTimeoutError,
   LitepoolError,
+  QueueClosedError,
+  QueueFullError,
+  QueueTimeoutError,
   ScopeEndedError,
   TransactionTimeoutError,
   OperationTimeoutError,

@@ -23,7 +23,7 @@ export const Op = {
 export type Op = (typeof Op)[keyof typeof Op];
 
 /** Request flags (native/core/request.h `flags`). */
-export const RequestFlag = { SafeIntegers: 1, WantNames: 2, KeepTransaction: 4 } as const;
+export const RequestFlag = { SafeIntegers: 1, WantNames: 2, KeepTransaction: 4, ReturnRows: 8 } as const;
 
 /**
  * Completion statuses (native/addon/convert.cc `JsStatus`). A batch is a flat array of

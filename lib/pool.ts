@@ -8,6 +8,7 @@ import { Dispatcher, type JobSpec, type RowMode } from './dispatcher.ts';
 import { acquireLease, readSnapshot, type Lease } from './lease.ts';
 import { retrying } from './retry.ts';
 import type { IterateOptions } from './scope.ts';
+import { WriteQueue, type WriteQueueOptions, type WriteResult } from './write-queue.ts';
 import { runTransaction, type Transaction, type TransactionBehavior, type TransactionOptions } from './transaction.ts';
 import { PoolClosedError, SqliteError, describeType, invalidArgument } from './errors.ts';
 import { Op, Target, type NativePool } from './native.ts';
@@ -67,6 +68,8 @@ export class Pool {
   readonly #scopes = new Set<Promise<unknown>>();
   /** Leases not yet released: close() releases them once in-flight work has drained. */
   readonly #leases = new Set<Lease>();
+  /** Write queues not yet shut down: close() drains them first. */
+  readonly #queues = new Set<WriteQueue>();
 
   /** @internal Use `open()`. */
   constructor(native: NativePool, dispatcher: Dispatcher, options: ResolvedOptions) {
@@ -125,6 +128,27 @@ export class Pool {
     } finally {
       await lease.release();
     }
+  }
+
+  /**
+   * A bounded queue of writes in front of the writer, with an overflow policy ('block',
+   * { blockTimeout }, 'reject', 'drop-oldest'). See docs/write-path.md.
+   *
+   * @example
+   * const events = db.writeQueue(WriteQueue.forMetrics());
+   * events.push('INSERT INTO events (kind) VALUES (?)', ['click']);       // fire and forget
+   * const { lastInsertRowid } = await critical.enqueue('INSERT INTO orders …', [...]);
+   */
+  writeQueue(options?: WriteQueueOptions): WriteQueue {
+    this.#checkOpen();
+    const queue = new WriteQueue(
+      (sql, { values, names }) =>
+        this.#submit({ op: Op.Run, target: Target.Writer, sql, values, names, returnRows: true }) as Promise<WriteResult>,
+      options,
+      (done) => this.#queues.delete(done),
+    );
+    this.#queues.add(queue);
+    return queue;
   }
 
   /** Runs one statement on the writer; reports the changes and the last inserted rowid. */
@@ -282,6 +306,7 @@ export class Pool {
   }
 
   async #shutDown(): Promise<void> {
+    await Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
     // Held leases are released (after what they already started), so that transactions,
     // snapshots and acquisitions queued behind them can finish; later lease calls reject.
     const releases = [...this.#leases].map((lease) => lease.release());

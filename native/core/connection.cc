@@ -490,6 +490,7 @@ void Connection::execute(Request& request) {
     }
   }
 
+  const bool returnRows = request.op == Op::Run && (request.flags & flags::kReturnRows) && columns > 0;
   switch (request.op) {
     case Op::Get:
       if (rc == SQLITE_ROW) {
@@ -506,13 +507,19 @@ void Connection::execute(Request& request) {
       }
       break;
     default:
+      if (returnRows) {
+        while (rc == SQLITE_ROW) {
+          collectRow(stmt, columns, request);
+          rc = sqlite3_step(stmt);
+        }
+      }
       while (rc == SQLITE_ROW) rc = sqlite3_step(stmt);
       break;
   }
 
   if (rc != SQLITE_DONE) {
     fail(request);
-  } else if (request.op == Op::Run) {
+  } else if (request.op == Op::Run && !returnRows) {
     request.status = Status::Done;
     request.changes = statement->readonly ? 0 : sqlite3_changes64(db_);
     request.lastInsertRowid = sqlite3_last_insert_rowid(db_);

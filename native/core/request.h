@@ -63,6 +63,7 @@ namespace flags {
 inline constexpr std::uint32_t kSafeIntegers = 1u << 0;  // INTEGER columns come back as bigint
 inline constexpr std::uint32_t kWantNames = 1u << 1;     // always report column names
 inline constexpr std::uint32_t kKeepTransaction = 1u << 2;  // part of a transaction or lease: may leave it open
+inline constexpr std::uint32_t kReturnRows = 1u << 3;  // Run: a statement with result columns (RETURNING) reports its rows
 }  // namespace flags
 
 struct Request {
