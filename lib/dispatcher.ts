@@ -118,6 +118,7 @@ export class Dispatcher {
   readonly #native: NativePool;
   readonly #safeIntegers: boolean;
   readonly #inFlight: (Job | undefined)[] = [];
+  readonly #batchJobs: (Job | undefined)[] = [];
   readonly #backlog = new Backlog();
   readonly #statements = new Map<string, StatementInfo>();
   #inFlightCount = 0;
@@ -303,12 +304,22 @@ export class Dispatcher {
 
   /** The addon's batch callback. Never throws. */
   readonly onBatch = (batch: unknown[]): void => {
-    for (let i = 0; i < batch.length; i += BATCH_STRIDE) {
-      const slot = batch[i] as number;
-      const job = this.#inFlight[slot];
-      if (!job) continue;
+    // The addon has already recycled every slot of this batch, and completing a job can submit
+    // again (a reroute to the writer) and get one of them back. So every job of the batch is
+    // detached from its slot first, and only then completed.
+    const jobs = this.#batchJobs;
+    const count = batch.length / BATCH_STRIDE;
+    for (let k = 0; k < count; k++) {
+      const slot = batch[k * BATCH_STRIDE] as number;
+      jobs[k] = this.#inFlight[slot];
       this.#inFlight[slot] = undefined;
+    }
+    for (let k = 0; k < count; k++) {
+      const job = jobs[k];
+      if (!job) continue;
+      jobs[k] = undefined;
       this.#inFlightCount--;
+      const i = k * BATCH_STRIDE;
       try {
         this.#complete(job, batch[i + 1] as number, batch[i + 2], batch[i + 3], batch[i + 4]);
       } catch (error) {
