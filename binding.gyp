@@ -1,6 +1,6 @@
 # Builds the addon with node-gyp: the install-time fallback when no prebuilt binary fits
 # (node-gyp-build runs `node-gyp rebuild`). CMakeLists.txt builds the same sources with cmake-js;
-# test/build-config.test.ts keeps the two source lists equal.
+# test/05-build-config.test.ts keeps the two source lists equal.
 {
   'variables': {
     # Fetches and verifies the SQLite amalgamation first (a no-op when deps/sqlite/ is current).

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Owns lib/sqlite-codes.ts: the table of SQLite result code names, read from the fetched
-// sqlite3.h so it always matches the bundled SQLite. test/build-config.test.ts fails when the
+// sqlite3.h so it always matches the bundled SQLite. test/05-build-config.test.ts fails when the
 // committed table is out of date.
 //
 // Usage: node deps/generate-error-codes.mjs [--check]

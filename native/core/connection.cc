@@ -76,7 +76,8 @@ int Connection::onBusy(void* self, int attempt) {
 
 // Worker thread.
 void Connection::fail(Request& request) {
-  if (current_ && current_->cancelled.load(std::memory_order_relaxed)) {
+  const bool aborting = abort_ && abort_->load(std::memory_order_relaxed);
+  if (aborting || (current_ && current_->cancelled.load(std::memory_order_relaxed))) {
     request.status = Status::Cancelled;
     return;
   }

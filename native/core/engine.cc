@@ -79,8 +79,9 @@ std::vector<std::uint32_t> Engine::startReaders() {
 
 // JS thread.
 void Engine::submit(std::uint32_t slot, Target target, int reader) {
-  if (target == Target::PinnedReader && reader >= 0 && reader < static_cast<int>(readers_.size())) {
-    Worker& pinned = *readers_[reader];
+  if (target == Target::PinnedReader) {
+    // lib/ only pins readers it was given by a Pin request, so the index is always valid.
+    Worker& pinned = *readers_.at(static_cast<std::size_t>(reader));
     pinned.pinnedRing->tryPush(slot);
     pinned.parker.unpark();
     return;

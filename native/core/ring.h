@@ -43,6 +43,13 @@ inline std::size_t checkedCapacity(std::size_t n) {
   return n;
 }
 
+// With one slot, "published this lap" (turn = ticket + 1) equals "empty next lap": the MPMC ring
+// needs at least two slots to tell them apart.
+inline std::size_t checkedMpmcCapacity(std::size_t n) {
+  if (n < 2) throw std::invalid_argument("an MPMC ring needs a capacity of at least 2");
+  return checkedCapacity(n);
+}
+
 template <typename T>
 class MpmcRing {
   static_assert(std::is_trivially_copyable_v<T>, "ring values are copied bytewise");
@@ -55,7 +62,7 @@ class MpmcRing {
 
  public:
   explicit MpmcRing(std::size_t capacity)
-      : capacity_(checkedCapacity(capacity)), mask_(capacity - 1), slots_(new Slot[capacity]) {
+      : capacity_(checkedMpmcCapacity(capacity)), mask_(capacity - 1), slots_(new Slot[capacity]) {
     for (std::size_t i = 0; i < capacity_; ++i) slots_[i].turn.store(i, std::memory_order_relaxed);
   }
   MpmcRing(const MpmcRing&) = delete;

@@ -174,8 +174,9 @@ class Harness {
   }
 
   // Fills a fresh request and hands it to the workers; returns its slot.
+  // `reader` picks the reader for Target::PinnedReader.
   std::uint32_t submit(Op op, Target target, std::string sql, std::initializer_list<Param> params = {},
-                       std::uint32_t requestFlags = 0) {
+                       std::uint32_t requestFlags = 0, int reader = -1) {
     const std::uint32_t slot = engine.acquireSlot();
     CHECK(slot != UINT32_MAX);
     Request& request = engine.request(slot);
@@ -183,7 +184,7 @@ class Harness {
     request.flags = requestFlags;
     request.sql = std::move(sql);
     for (const Param& param : params) addParam(request, param);
-    engine.submit(slot, target);
+    engine.submit(slot, target, reader);
     return slot;
   }
 
@@ -227,8 +228,8 @@ class Harness {
 
   // Runs one request to completion; the caller reads it and releases the slot.
   Request& roundTrip(Op op, Target target, std::string sql, std::initializer_list<Param> params = {},
-                     std::uint32_t requestFlags = 0) {
-    const std::uint32_t slot = submit(op, target, std::move(sql), params, requestFlags);
+                     std::uint32_t requestFlags = 0, int reader = -1) {
+    const std::uint32_t slot = submit(op, target, std::move(sql), params, requestFlags, reader);
     const auto done = collect(1);
     CHECK_EQ(done[0], slot);
     last_ = slot;
@@ -680,6 +681,65 @@ TEST(busy_timeout_fails_with_sqlite_busy) {
   h.releaseLast();
   other.exec("ROLLBACK");
   CHECK_EQ(h.mustRun(Op::Run, Target::Writer, "INSERT INTO t VALUES (1)"), std::int64_t{1});
+  h.close();
+}
+
+TEST(pinned_reader_serves_only_its_lease_and_comes_back_clean) {
+  TempDir dir;
+  Harness h(configFor(dir.file("pin.db")));
+  h.open();
+  createItems(h, 100);
+  Request& pin = h.roundTrip(Op::Pin, Target::Readers, "");
+  CHECK_EQ(pin.status, Status::Done);
+  const int reader = static_cast<int>(pin.changes);
+  CHECK(reader >= 0 && reader < 4);
+  h.releaseLast();
+  CHECK_EQ(h.engine.pinnedReaders(), 1);
+
+  // The lease opens a read transaction: its snapshot stays at 100 rows.
+  Request& begin = h.roundTrip(Op::Exec, Target::PinnedReader, "BEGIN", {}, flags::kKeepTransaction, reader);
+  CHECK_EQ(begin.status, Status::Done);
+  h.releaseLast();
+  Request& before = h.roundTrip(Op::Get, Target::PinnedReader, "SELECT count(*) FROM items", {}, flags::kKeepTransaction, reader);
+  CHECK_EQ(before.status, Status::Rows);
+  CHECK_EQ(integerAt(before, 0), std::int64_t{100});
+  h.releaseLast();
+  CHECK_EQ(h.mustRun(Op::Run, Target::Writer, "INSERT INTO items(name) VALUES ('new')"), std::int64_t{1});
+
+  // Shared reads all see 101 rows: the pinned reader (still at 100) never takes one of them.
+  std::vector<std::uint32_t> shared;
+  for (int i = 0; i < 400; ++i) shared.push_back(h.submit(Op::Get, Target::Readers, "SELECT count(*) FROM items"));
+  std::vector<std::uint32_t> leased;
+  for (int i = 0; i < 50; ++i) {
+    leased.push_back(h.submit(Op::Get, Target::PinnedReader, "SELECT count(*) FROM items", {}, flags::kKeepTransaction, reader));
+  }
+  const std::set<std::uint32_t> leasedSet(leased.begin(), leased.end());
+  std::vector<std::uint32_t> leasedOrder;
+  for (std::uint32_t slot : h.collect(shared.size() + leased.size())) {
+    const Request& request = h.engine.request(slot);
+    CHECK_EQ(request.status, Status::Rows);
+    if (leasedSet.count(slot)) {
+      CHECK_EQ(integerAt(request, 0), std::int64_t{100});
+      leasedOrder.push_back(slot);
+    } else {
+      CHECK_EQ(integerAt(request, 0), std::int64_t{101});
+    }
+    h.engine.releaseSlot(slot);
+  }
+  CHECK(leasedOrder == leased);  // one reader, its own SPSC ring: FIFO
+
+  // Unpin rolls back what the lease left open and returns the reader to the shared ring.
+  Request& unpin = h.roundTrip(Op::Unpin, Target::PinnedReader, "", {}, 0, reader);
+  CHECK_EQ(unpin.status, Status::Done);
+  CHECK_EQ(unpin.changes, std::int64_t{1});
+  h.releaseLast();
+  CHECK_EQ(h.engine.pinnedReaders(), 0);
+  std::vector<std::uint32_t> after;
+  for (int i = 0; i < 400; ++i) after.push_back(h.submit(Op::Get, Target::Readers, "SELECT count(*) FROM items"));
+  for (std::uint32_t slot : h.collect(after.size())) {
+    CHECK_EQ(integerAt(h.engine.request(slot), 0), std::int64_t{101});
+    h.engine.releaseSlot(slot);
+  }
   h.close();
 }
 
