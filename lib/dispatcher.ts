@@ -51,6 +51,14 @@ export interface JobSpec {
   keepTransaction?: boolean | undefined;
   /** Run: a statement with RETURNING columns resolves with its rows instead of a RunResult. */
   returnRows?: boolean | undefined;
+  /** Run: may share a transaction with neighbouring writes (group commit). */
+  groupable?: boolean | undefined;
+  /** Part of a transaction: refuse to run if SQLite has already rolled it back. */
+  expectTransaction?: boolean | undefined;
+  /** Batch: the statements (sql holds their SQL texts, values and names one entry each). */
+  batchSql?: readonly string[] | undefined;
+  batchValues?: readonly (readonly unknown[] | undefined)[] | undefined;
+  batchNames?: readonly (readonly string[] | undefined)[] | undefined;
   /** Iteration ops: rows per chunk, and the iteration's column names (filled by its start). */
   chunkRows?: number | undefined;
   iteration?: { names: readonly string[] | undefined; build: RowBuilder | undefined } | undefined;
@@ -142,6 +150,15 @@ export class Dispatcher {
     this.#maxPinnedReaders = readers <= 1 ? readers : readers - 1;
   }
 
+  /** The pool's queryTimeout: the timeout of operations that give none. */
+  defaultTimeout: number | undefined = undefined;
+
+  /** Group commit statistics of the native writer. */
+  get groupStats(): { commits: number; writes: number } {
+    const stats = this.#native.stats();
+    return { commits: stats.groupCommits, writes: stats.groupedWrites };
+  }
+
   /** Readers that leases may pin at once (0: leases and snapshots use the writer). */
   get maxPinnedReaders(): number {
     return this.#maxPinnedReaders;
@@ -179,7 +196,8 @@ export class Dispatcher {
       const entry = this.#writerQueue.shift()!;
       if ('job' in entry) {
         this.#queuedCount--;
-        if (entry.job.state !== JobState.Settled) this.#enqueue(entry.job);
+        // Past the gate already: straight on to the native writer, in queue order.
+        if (entry.job.state !== JobState.Settled) this.#enqueueNative(entry.job);
       } else if (!entry.waiter.settled) {
         const next = new WriterSession();
         this.#writerOwner = next;
@@ -255,7 +273,9 @@ export class Dispatcher {
         (this.#safeIntegers ? RequestFlag.SafeIntegers : 0) |
         (info && !info.names ? RequestFlag.WantNames : 0) |
         (spec.keepTransaction ? RequestFlag.KeepTransaction : 0) |
-        (spec.returnRows ? RequestFlag.ReturnRows | RequestFlag.WantNames : 0);
+        (spec.returnRows ? RequestFlag.ReturnRows | RequestFlag.WantNames : 0) |
+        (spec.groupable ? RequestFlag.Groupable : 0) |
+        (spec.expectTransaction ? RequestFlag.ExpectTransaction : 0);
       if (!spec.internal) this.counters.started++;
       if (signal) {
         job.onAbort = () => this.#cancel(job, signal.reason);
@@ -277,6 +297,11 @@ export class Dispatcher {
       this.#queuedCount++;
       return;
     }
+    this.#enqueueNative(job);
+  }
+
+  /** Hands a job to the addon, or to the backlog when every native slot is taken. */
+  #enqueueNative(job: Job): void {
     if (this.#backlog.length > 0 || !this.#submit(job)) {
       job.state = JobState.Queued;
       this.#backlog.push(job);
@@ -360,7 +385,10 @@ export class Dispatcher {
   /** Hands a job to the addon; false when every native slot is taken. */
   #submit(job: Job): boolean {
     const { spec } = job;
-    const slot = this.#native.submit(job.target, spec.op, job.flags, spec.sql, spec.values, spec.names, spec.reader ?? -1, spec.chunkRows ?? 0);
+    const slot =
+      spec.op === Op.Batch
+        ? this.#native.submit(job.target, spec.op, job.flags, spec.batchSql, spec.batchValues, spec.batchNames, -1, 0)
+        : this.#native.submit(job.target, spec.op, job.flags, spec.sql, spec.values, spec.names, spec.reader ?? -1, spec.chunkRows ?? 0);
     if (slot < 0) return false;
     job.slot = slot;
     job.state = JobState.InFlight;
@@ -435,6 +463,13 @@ export class Dispatcher {
       case Status.Rows: {
         if (spec.iteration) {
           this.#settle(job, true, this.#chunk(spec, status === Status.RowsMore, a as string[] | undefined, b as number, c as unknown[]));
+          return;
+        }
+        if (spec.op === Op.Batch) {
+          const cells = c as (number | bigint)[];
+          const results: RunResult[] = [];
+          for (let i = 0; i < cells.length; i += 2) results.push({ changes: Number(cells[i]), lastInsertRowid: cells[i + 1]! });
+          this.#settle(job, true, results);
           return;
         }
         const info = job.info;

@@ -12,6 +12,7 @@ export {
   type WriteResult,
 } from './write-queue.ts';
 export type { RetryPolicy } from './retry.ts';
+export type { BatchStatement } from './batch.ts';
 export {
   AcquireTimeoutError,
   LitepoolError,

@@ -19,11 +19,19 @@ export const Op = {
   IterateStart: 9,
   IterateNext: 10,
   IterateEnd: 11,
+  Batch: 12,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
 /** Request flags (native/core/request.h `flags`). */
-export const RequestFlag = { SafeIntegers: 1, WantNames: 2, KeepTransaction: 4, ReturnRows: 8 } as const;
+export const RequestFlag = {
+  SafeIntegers: 1,
+  WantNames: 2,
+  KeepTransaction: 4,
+  ReturnRows: 8,
+  Groupable: 16,
+  ExpectTransaction: 32,
+} as const;
 
 /**
  * Completion statuses (native/addon/convert.cc `JsStatus`). A batch is a flat array of
@@ -60,6 +68,8 @@ export interface NativePoolConfig {
   pragmas: string[];
   slots: number;
   spinIterations: number;
+  groupMaxBatch: number;
+  groupMaxDelayMicros: number;
 }
 
 export interface NativeStats {
@@ -73,6 +83,8 @@ export interface NativeStats {
   writerCompleted: number;
   slotsInUse: number;
   readersPinned: number;
+  groupCommits: number;
+  groupedWrites: number;
 }
 
 export interface NativePool {
@@ -83,9 +95,9 @@ export interface NativePool {
     target: Target,
     op: Op,
     flags: number,
-    sql: string | undefined,
+    sql: string | readonly string[] | undefined,
     values: readonly unknown[] | undefined,
-    names: readonly string[] | undefined,
+    names: readonly unknown[] | undefined,
     reader: number,
     chunkRows: number,
   ): number;

@@ -22,6 +22,7 @@ const OPTION_NAMES = [
   'maxReadDuration',
   'retry',
   'preset',
+  'groupCommit',
 ] as const satisfies readonly (keyof PoolOptions)[];
 
 /** What each preset sets; explicit options win over the preset's values. */
@@ -89,6 +90,19 @@ export interface ResolvedOptions {
   readonly maxReadDuration: number;
   readonly retry: RetryPolicy | undefined;
   readonly preset: Preset;
+  /** Group commit of plain writes: most writes per transaction and the wait for more (ms). */
+  readonly groupCommit: { readonly maxBatch: number; readonly maxDelayMs: number } | false;
+}
+
+/** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
+export function checkGroupCommit(value: unknown, name = 'groupCommit'): ResolvedOptions['groupCommit'] {
+  if (value === undefined || value === true) return Object.freeze({ maxBatch: 256, maxDelayMs: 0 });
+  if (value === false) return false;
+  const given = checkKeys(name, value, ['maxBatch', 'maxDelayMs']);
+  return Object.freeze({
+    maxBatch: given.maxBatch === undefined ? 256 : checkInteger(`${name}.maxBatch`, given.maxBatch, 1, 4096),
+    maxDelayMs: given.maxDelayMs === undefined ? 0 : checkInteger(`${name}.maxDelayMs`, given.maxDelayMs, 0, 1000),
+  });
 }
 
 function checkRetry(value: unknown): RetryPolicy | undefined {
@@ -147,6 +161,7 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     acquireTimeout: checkInteger('acquireTimeout', pick('acquireTimeout'), 1, MAX_MS),
     maxReadDuration: checkInteger('maxReadDuration', pick('maxReadDuration'), 1, MAX_MS),
     retry: given.retry === undefined ? base.retry : checkRetry(given.retry),
+    groupCommit: checkGroupCommit(given.groupCommit),
     path: memory ? ':memory:' : path,
     memory,
     readers: memory ? 0 : readers,
@@ -178,5 +193,7 @@ export function nativeConfig(options: ResolvedOptions): NativePoolConfig {
     pragmas: Object.entries(options.pragmas).map(([name, value]) => pragmaStatement(name, value)),
     slots: NATIVE_SLOTS,
     spinIterations: 256,
+    groupMaxBatch: options.groupCommit ? options.groupCommit.maxBatch : 1,
+    groupMaxDelayMicros: options.groupCommit ? options.groupCommit.maxDelayMs * 1000 : 0,
   };
 }

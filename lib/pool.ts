@@ -6,6 +6,7 @@
 import { binding } from './binding.ts';
 import { Dispatcher, type JobSpec, type RowMode } from './dispatcher.ts';
 import { acquireLease, readSnapshot, type Lease } from './lease.ts';
+import { encodeBatch, insertChunks, type BatchStatement } from './batch.ts';
 import { retrying } from './retry.ts';
 import type { IterateOptions } from './scope.ts';
 import { WriteQueue, type WriteQueueOptions, type WriteResult } from './write-queue.ts';
@@ -24,6 +25,7 @@ import type {
   Row,
   RunResult,
   SqlOutputValue,
+  SqlValue,
 } from './types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkSignal, checkSql } from './validate.ts';
 
@@ -76,6 +78,7 @@ export class Pool {
     this.#native = native;
     this.#dispatcher = dispatcher;
     this.#options = options;
+    dispatcher.defaultTimeout = options.queryTimeout;
   }
 
   /** The database path (`:memory:` for an in-memory database). */
@@ -142,13 +145,63 @@ export class Pool {
   writeQueue(options?: WriteQueueOptions): WriteQueue {
     this.#checkOpen();
     const queue = new WriteQueue(
-      (sql, { values, names }) =>
-        this.#submit({ op: Op.Run, target: Target.Writer, sql, values, names, returnRows: true }) as Promise<WriteResult>,
+      (sql, { values, names }, groupable) =>
+        this.#submit({ op: Op.Run, target: Target.Writer, sql, values, names, returnRows: true, groupable }) as Promise<WriteResult>,
       options,
       (done) => this.#queues.delete(done),
     );
     this.#queues.add(queue);
     return queue;
+  }
+
+  /**
+   * Runs several statements atomically on the writer, in one native round trip: every one of them
+   * or none (a failure rolls the others back and names the failing statement).
+   *
+   * @example
+   * const [debit, credit] = await db.batch([
+   *   { sql: 'UPDATE accounts SET balance = balance - ? WHERE id = ?', params: [100, 1] },
+   *   { sql: 'UPDATE accounts SET balance = balance + ? WHERE id = ?', params: [100, 2] },
+   * ]);
+   */
+  batch(statements: readonly BatchStatement[], options?: OperationOptions): Promise<RunResult[]> {
+    try {
+      this.#checkOpen();
+      const checked = this.#checkOptions(options, OPERATION_KEYS);
+      return this.#submit({
+        op: Op.Batch,
+        target: Target.Writer,
+        ...encodeBatch(statements),
+        signal: checked.signal,
+        timeout: checked.timeout,
+      }) as Promise<RunResult[]>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Inserts `rows` (objects with the same keys) into `table` in one transaction, as multi-row
+   * INSERTs of up to `chunkSize` rows (default 500), below SQLite's parameter limit. Table and
+   * column names are quoted; values are bound as parameters. Resolves with the rows inserted.
+   */
+  async insertMany(table: string, rows: readonly Record<string, SqlValue>[], options?: { chunkSize?: number; signal?: AbortSignal }): Promise<number> {
+    this.#checkOpen();
+    const given = checkKeys('options', options, ['chunkSize', 'signal']);
+    const chunkSize = given.chunkSize === undefined ? 500 : checkInteger('chunkSize', given.chunkSize, 1, 1_000_000);
+    const chunks = insertChunks(table, rows, chunkSize);
+    if (chunks.length === 0) return 0;
+    const signal = checkSignal(given.signal);
+    return this.transaction(
+      async (tx) => {
+        let inserted = 0;
+        // Every chunk is submitted at once: the writer runs them back to back, in order.
+        const results = await Promise.all(chunks.map((chunk) => tx.run(chunk.sql, chunk.values)));
+        for (const result of results) inserted += result.changes;
+        return inserted;
+      },
+      signal ? { signal } : undefined,
+    );
   }
 
   /** Runs one statement on the writer; reports the changes and the last inserted rowid. */
@@ -160,6 +213,7 @@ export class Pool {
       return this.#submit({
         op: Op.Run,
         target: Target.Writer,
+        groupable: true,
         sql: checkSql(sql),
         values,
         names,
@@ -284,6 +338,7 @@ export class Pool {
         held: this.#dispatcher.writerHeld,
       },
       leasesWaiting: this.#dispatcher.leasesWaiting,
+      groupCommit: { groups: native.groupCommits, writes: native.groupedWrites },
       queued: this.#dispatcher.queued,
       inFlight: this.#dispatcher.inFlight,
       rings: { readers: native.readerRingDepth, writer: native.writerRingDepth, completions: native.completionRingDepth },

@@ -6,6 +6,8 @@
 import { Op, Target } from './native.ts';
 import type { Chunk, Dispatcher, WriterSession } from './dispatcher.ts';
 import { ScopeEndedError } from './errors.ts';
+import { encodeBatch, type BatchStatement } from './batch.ts';
+import { outOfRange } from './errors.ts';
 import { encodeParams } from './params.ts';
 import type { ArrayQueryOptions, OperationOptions, Params, QueryOptions, Row, RunResult, SqlOutputValue } from './types.ts';
 import { checkChoice, checkInteger, checkKeys, checkSignal, checkSql } from './validate.ts';
@@ -33,13 +35,16 @@ export class Scope {
   readonly #what: string;
   /** Aborted when the scope ends early (timeout, abort): cancels whatever it still runs. */
   readonly #ending = new AbortController();
+  readonly #expectTransaction: boolean;
   #ended = false;
+  #iterating = false;
 
   /** @internal */
-  constructor(dispatcher: Dispatcher, route: Route, what: string) {
+  constructor(dispatcher: Dispatcher, route: Route, what: string, expectTransaction = false) {
     this.#dispatcher = dispatcher;
     this.#route = route;
     this.#what = what;
+    this.#expectTransaction = expectTransaction;
   }
 
   /** True once the scope ended: every further call rejects with ScopeEndedError. */
@@ -70,11 +75,16 @@ export class Scope {
   iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
   async *iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
     if (this.#ended) throw new ScopeEndedError(this.#what);
+    if (this.#iterating) {
+      throw Object.assign(outOfRange(`one iteration at a time per ${this.#what}: finish or stop the open one first`), {
+        code: 'LITEPOOL_MISUSE',
+      });
+    }
     const given = checkKeys('options', options, ITERATE_KEYS);
     const chunkRows = given.chunkSize === undefined ? DEFAULT_CHUNK_SIZE : checkInteger('chunkSize', given.chunkSize, 1, 1_000_000);
     const rowMode = given.rowMode === undefined ? 'object' : checkChoice('rowMode', given.rowMode, ['object', 'array'] as const);
     const userSignal = checkSignal(given.signal);
-    const timeout = given.timeout === undefined ? undefined : checkInteger('timeout', given.timeout, 1, MAX_MS);
+    const timeout = given.timeout === undefined ? this.#dispatcher.defaultTimeout : checkInteger('timeout', given.timeout, 1, MAX_MS);
     const { values, names } = encodeParams(params);
     const iteration = { names: undefined, build: undefined };
     const step = (op: typeof Op.IterateStart | typeof Op.IterateNext): Promise<Chunk> => {
@@ -87,6 +97,7 @@ export class Scope {
         values: op === Op.IterateStart ? values : undefined,
         names: op === Op.IterateStart ? names : undefined,
         keepTransaction: true,
+        expectTransaction: this.#expectTransaction,
         chunkRows,
         iteration,
         rowMode,
@@ -95,6 +106,7 @@ export class Scope {
       }) as Promise<Chunk>;
     };
     let open = false;
+    this.#iterating = true;
     try {
       open = true;
       let chunk = await step(Op.IterateStart);
@@ -105,6 +117,7 @@ export class Scope {
         chunk = await step(Op.IterateNext);
       }
     } finally {
+      this.#iterating = false;
       if (open && !this.#ended) await this.control(Op.IterateEnd).catch(() => undefined);
     }
   }
@@ -126,9 +139,45 @@ export class Scope {
     if (reason !== undefined) this.#ending.abort(reason);
   }
 
-  /** @internal Runs SQL on the scope's connection even while it is ending (BEGIN, COMMIT...). */
-  control(op: typeof Op.Exec | typeof Op.Reset | typeof Op.IterateEnd, sql?: string): Promise<unknown> {
-    return this.#dispatcher.run({ op, ...this.#routeSpec(), sql, keepTransaction: true, internal: true });
+  /**
+   * @internal Runs SQL on the scope's connection even once it has ended (BEGIN, COMMIT...).
+   * `cancellable`: ending the scope early cancels it (a BEGIN waiting for another process's
+   * lock). `inTransaction`: refuse to run if SQLite has rolled the transaction back.
+   */
+  control(
+    op: typeof Op.Exec | typeof Op.Reset | typeof Op.IterateEnd,
+    sql?: string,
+    how: { cancellable?: boolean; inTransaction?: boolean } = {},
+  ): Promise<unknown> {
+    return this.#dispatcher.run({
+      op,
+      ...this.#routeSpec(),
+      sql,
+      keepTransaction: true,
+      internal: true,
+      expectTransaction: how.inTransaction === true,
+      signal: how.cancellable ? this.#ending.signal : undefined,
+    });
+  }
+
+  /** Runs several statements atomically on the scope's connection (a SAVEPOINT inside a transaction). */
+  batch(statements: readonly BatchStatement[], options?: OperationOptions): Promise<RunResult[]> {
+    try {
+      if (this.#ended) throw new ScopeEndedError(this.#what);
+      const given = checkKeys('options', options, OPERATION_KEYS);
+      const userSignal = checkSignal(given.signal);
+      return this.#dispatcher.run({
+        op: Op.Batch,
+        ...this.#routeSpec(),
+        ...encodeBatch(statements),
+        keepTransaction: true,
+        expectTransaction: this.#expectTransaction,
+        signal: userSignal ? AbortSignal.any([userSignal, this.#ending.signal]) : this.#ending.signal,
+        timeout: given.timeout === undefined ? this.#dispatcher.defaultTimeout : checkInteger('timeout', given.timeout, 1, MAX_MS),
+      }) as Promise<RunResult[]>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #routeSpec(): { target: Route['target']; session?: WriterSession; reader?: number } {
@@ -150,9 +199,11 @@ export class Scope {
         values,
         names,
         keepTransaction: true,
+        expectTransaction: this.#expectTransaction,
+        returnRows: op === Op.Run ? false : undefined,
         rowMode: given.rowMode === undefined ? 'object' : checkChoice('rowMode', given.rowMode, ['object', 'array'] as const),
         signal,
-        timeout: given.timeout === undefined ? undefined : checkInteger('timeout', given.timeout, 1, MAX_MS),
+        timeout: given.timeout === undefined ? this.#dispatcher.defaultTimeout : checkInteger('timeout', given.timeout, 1, MAX_MS),
       });
     } catch (error) {
       return Promise.reject(error);

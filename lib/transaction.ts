@@ -33,7 +33,7 @@ export class Transaction extends Scope {
 
   /** @internal */
   constructor(dispatcher: Dispatcher, route: Route, depth: number) {
-    super(dispatcher, route, depth === 0 ? 'transaction' : 'nested transaction');
+    super(dispatcher, route, depth === 0 ? 'transaction' : 'nested transaction', true);
     this.#dispatcher = dispatcher;
     this.#route = route;
     this.#depth = depth;
@@ -48,16 +48,16 @@ export class Transaction extends Scope {
     if (this.ended) return Promise.reject(new ScopeEndedError('transaction'));
     const run = async (): Promise<T> => {
       const name = `litepool_sp_${++Transaction.#savepoints}`;
-      await this.control(Op.Exec, `SAVEPOINT ${name}`);
+      await this.control(Op.Exec, `SAVEPOINT ${name}`, { inTransaction: true });
       const nested = new Transaction(this.#dispatcher, this.#route, this.#depth + 1);
       try {
         const result = await fn(nested);
         nested.end();
-        await this.control(Op.Exec, `RELEASE ${name}`);
+        await this.control(Op.Exec, `RELEASE ${name}`, { inTransaction: true });
         return result;
       } catch (error) {
         nested.end();
-        await this.control(Op.Exec, `ROLLBACK TO ${name}; RELEASE ${name}`);
+        await this.control(Op.Exec, `ROLLBACK TO ${name}; RELEASE ${name}`, { inTransaction: true });
         throw error;
       }
     };
@@ -94,10 +94,11 @@ async function runOnce<T>(dispatcher: Dispatcher, fn: (tx: Transaction) => Promi
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (signal?.aborted) throw signal.reason;
-    await Promise.race([tx.control(Op.Exec, `BEGIN ${settings.behavior.toUpperCase()}`), stopped]);
+    // Cancellable: a timeout or abort must end a BEGIN that waits for another process's lock.
+    await Promise.race([tx.control(Op.Exec, `BEGIN ${settings.behavior.toUpperCase()}`, { cancellable: true }), stopped]);
     const result = await Promise.race([Promise.resolve().then(() => fn(tx)), stopped]);
     tx.end();
-    await tx.control(Op.Exec, 'COMMIT');
+    await tx.control(Op.Exec, 'COMMIT', { inTransaction: true });
     return result;
   } catch (error) {
     // Cancel whatever the transaction still runs, then roll back what it left open.

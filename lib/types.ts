@@ -66,6 +66,12 @@ export interface PoolOptions {
   maxReadDuration?: number;
   /** Retries of transient errors; off unless given (the 'production' preset turns it on). */
   retry?: RetryOptions | false;
+  /**
+   * Group commit (default on): consecutive plain writes waiting for the writer run in one
+   * transaction, each in its own SAVEPOINT; every promise resolves after COMMIT. `maxBatch`
+   * (default 256) caps a group; `maxDelayMs` (default 0) lets the writer wait for more.
+   */
+  groupCommit?: boolean | { maxBatch?: number; maxDelayMs?: number };
   /** Reader threads, each with its own connection (default 4; `:memory:` always uses 0). */
   readers?: number;
   /** Milliseconds a connection waits for a lock held by another process (default 5000). */
@@ -95,6 +101,8 @@ export interface PoolStats {
   writer: { busy: boolean; queued: number; held: boolean };
   /** Leases, transactions and snapshots waiting for a connection. */
   leasesWaiting: number;
+  /** Group commit: groups of two or more writes committed together, and the writes in them. */
+  groupCommit: { groups: number; writes: number };
   /** Requests waiting on the JS side for a free native slot. */
   queued: number;
   /** Requests handed to the native threads and not yet completed. */

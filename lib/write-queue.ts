@@ -21,6 +21,9 @@ export interface WriteQueueOptions {
   inFlight?: number;
   /** Told about every failed entry (fire-and-forget entries have no other way to report). */
   onError?: (error: unknown, entry: { sql: string; params: Params | undefined }) => void;
+  /** Let the writer commit consecutive entries together (default true; the pool's groupCommit
+   * settings apply). */
+  groupCommit?: boolean;
 }
 
 export interface WriteQueueStats {
@@ -45,7 +48,7 @@ export interface WriteQueueStats {
 export type WriteResult = RunResult | Row[];
 
 /** How the queue reaches the writer (the pool's run with rows for RETURNING). */
-export type WriteRunner = (sql: string, params: EncodedParams) => Promise<WriteResult>;
+export type WriteRunner = (sql: string, params: EncodedParams, groupable: boolean) => Promise<WriteResult>;
 
 interface Entry {
   sql: string;
@@ -60,7 +63,7 @@ interface BlockedEntry {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-const KNOWN_OPTIONS = ['capacity', 'overflow', 'inFlight', 'onError'] as const;
+const KNOWN_OPTIONS = ['capacity', 'overflow', 'inFlight', 'onError', 'groupCommit'] as const;
 
 function checkPolicy(value: unknown): OverflowPolicy {
   if (value === 'block' || value === 'reject' || value === 'drop-oldest') return value;
@@ -97,6 +100,7 @@ export class WriteQueue {
   readonly #maxInFlight: number;
   readonly #run: WriteRunner;
   readonly #onError: WriteQueueOptions['onError'];
+  readonly #groupCommit: boolean;
   readonly #onShutdown: (queue: WriteQueue) => void;
   #waiting: Entry[] = [];
   #blocked: BlockedEntry[] = [];
@@ -116,6 +120,10 @@ export class WriteQueue {
       throw invalidArgument(`onError must be a function, got ${describeType(given.onError)}`);
     }
     this.#onError = given.onError as WriteQueueOptions['onError'];
+    if (given.groupCommit !== undefined && typeof given.groupCommit !== 'boolean') {
+      throw invalidArgument(`groupCommit must be a boolean, got ${describeType(given.groupCommit)}`);
+    }
+    this.#groupCommit = given.groupCommit !== false;
     this.#run = run;
     this.#onShutdown = onShutdown;
   }
@@ -207,7 +215,7 @@ export class WriteQueue {
       this.#running++;
       let outcome: Promise<WriteResult>;
       try {
-        outcome = this.#run(entry.sql, entry.encoded);
+        outcome = this.#run(entry.sql, entry.encoded, this.#groupCommit);
       } catch (error) {
         outcome = Promise.reject(error);
       }

@@ -90,11 +90,12 @@ void readParams(napi_env env, napi_value values, napi_value names, Request& requ
   if (kind != napi_object) return;
   uint32_t count = 0;
   napi_get_array_length(env, values, &count);
-  request.params.resize(count);
+  const std::size_t first = request.params.size();
+  request.params.resize(first + count);
   for (uint32_t i = 0; i < count; ++i) {
     napi_value value;
     napi_get_element(env, values, i, &value);
-    Value& param = request.params[i];
+    Value& param = request.params[first + i];
     napi_typeof(env, value, &kind);
     switch (kind) {
       case napi_number: {
@@ -146,12 +147,36 @@ void readParams(napi_env env, napi_value values, napi_value names, Request& requ
   }
   napi_typeof(env, names, &kind);
   if (kind != napi_object) return;
-  request.paramNames.resize(count);
+  request.paramNames.resize(first + count);
   for (uint32_t i = 0; i < count; ++i) {
     napi_value name;
     napi_get_element(env, names, i, &name);
-    request.paramNames[i].clear();
-    appendString(env, name, request.paramNames[i]);
+    request.paramNames[first + i].clear();
+    appendString(env, name, request.paramNames[first + i]);
+  }
+}
+
+// JS thread.
+void readBatch(napi_env env, napi_value sqls, napi_value values, napi_value names, Request& request) {
+  uint32_t count = 0;
+  napi_get_array_length(env, sqls, &count);
+  request.batch.resize(count);
+  for (uint32_t k = 0; k < count; ++k) {
+    BatchEntry& entry = request.batch[k];
+    napi_value sql, entryValues, entryNames;
+    napi_get_element(env, sqls, k, &sql);
+    napi_get_element(env, values, k, &entryValues);
+    napi_get_element(env, names, k, &entryNames);
+    entry.sql.clear();
+    appendString(env, sql, entry.sql);
+    napi_valuetype kind;
+    napi_typeof(env, entryNames, &kind);
+    entry.named = kind == napi_object;
+    // Positional entries still need placeholder names so that paramNames stays aligned with params.
+    entry.firstParam = static_cast<std::uint32_t>(request.params.size());
+    readParams(env, entryValues, entryNames, request);
+    entry.paramCount = static_cast<std::uint32_t>(request.params.size()) - entry.firstParam;
+    if (request.paramNames.size() < request.params.size()) request.paramNames.resize(request.params.size());
   }
 }
 

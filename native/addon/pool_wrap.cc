@@ -61,6 +61,8 @@ PoolWrap::PoolWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PoolWrap>(
   config.readers = config.connection.memory ? 0 : intField(options, "readers", 4);
   config.slots = static_cast<std::uint32_t>(intField(options, "slots", 4096));
   config.spinIterations = intField(options, "spinIterations", 256);
+  config.groupMaxBatch = static_cast<std::uint32_t>(intField(options, "groupMaxBatch", 256));
+  config.groupMaxDelayMicros = static_cast<std::uint32_t>(intField(options, "groupMaxDelayMicros", 0));
 
   completionFunction_ = CompletionFunction::New(env, "litepool:completions", 0, 1, this);
   notifier_ = std::make_unique<CompletionNotifier>(completionFunction_);
@@ -145,8 +147,12 @@ Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
   napi_get_value_uint32(env, info[2], &requestFlags);
   request.op = static_cast<Op>(op);
   request.flags = requestFlags;
-  if (info[3].IsString()) readSql(env, info[3], request);
-  readParams(env, info[4], info[5], request);
+  if (request.op == Op::Batch) {
+    readBatch(env, info[3], info[4], info[5], request);
+  } else {
+    if (info[3].IsString()) readSql(env, info[3], request);
+    readParams(env, info[4], info[5], request);
+  }
   int32_t reader = -1;
   if (info.Length() > 6) napi_get_value_int32(env, info[6], &reader);
   if (info.Length() > 7) napi_get_value_uint32(env, info[7], &request.chunkRows);
@@ -172,6 +178,8 @@ Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
   result.Set("writerCompleted", static_cast<double>(s.writerCompleted));
   result.Set("slotsInUse", s.slotsInUse);
   result.Set("readersPinned", engine_->pinnedReaders());
+  result.Set("groupCommits", static_cast<double>(s.groupCommits));
+  result.Set("groupedWrites", static_cast<double>(s.groupedWrites));
   return result;
 }
 

@@ -74,6 +74,178 @@ int Connection::onBusy(void* self, int attempt) {
   return 1;
 }
 
+// Worker thread (while preparing). Records what the statement does; never denies anything.
+int Connection::onAuthorize(void* self, int action, const char*, const char*, const char*, const char*) {
+  if (action >= 0 && action < 64) static_cast<Connection*>(self)->authorized_ |= std::uint64_t{1} << action;
+  return SQLITE_OK;
+}
+
+// Any thread. Row changes (and the reads and functions they use) may share a transaction; DDL,
+// PRAGMA, ATTACH, transaction control, VACUUM (no authorizer action at all) and the like may not.
+bool Connection::isGroupable(std::uint64_t actions) noexcept {
+  constexpr auto bit = [](int action) { return std::uint64_t{1} << action; };
+  const std::uint64_t writes = bit(SQLITE_INSERT) | bit(SQLITE_UPDATE) | bit(SQLITE_DELETE);
+  const std::uint64_t allowed = writes | bit(SQLITE_READ) | bit(SQLITE_SELECT) | bit(SQLITE_FUNCTION) | bit(SQLITE_RECURSIVE);
+  return (actions & writes) != 0 && (actions & ~allowed) == 0;
+}
+
+// Worker thread. Runs one cached control statement (BEGIN, SAVEPOINT, COMMIT...).
+bool Connection::control(const std::string& sql, Request& report) {
+  CachedStatement scratch;
+  CachedStatement* statement = prepare(sql, report, scratch);
+  if (!statement) return false;
+  int rc;
+  while ((rc = sqlite3_step(statement->stmt)) == SQLITE_ROW) {
+  }
+  if (rc != SQLITE_DONE) fail(report);
+  finishStatement(statement, scratch);
+  return rc == SQLITE_DONE;
+}
+
+// Writer thread.
+bool Connection::canGroup(const Request& request) {
+  if (request.op != Op::Run || !(request.flags & flags::kGroupable) || !db_ || !sqlite3_get_autocommit(db_)) return false;
+  if (request.cancelled.load(std::memory_order_relaxed)) return false;
+  CachedStatement scratch;
+  CachedStatement* statement = prepare(request.sql, probe_, scratch);
+  if (!statement) return false;
+  const bool groupable = statement->groupable;
+  if (statement == &scratch) sqlite3_finalize(scratch.stmt);
+  return groupable;
+}
+
+// Writer thread.
+void Connection::executeGroup(Request* const* group, std::size_t count) {
+  static const std::string kBegin = "BEGIN IMMEDIATE";
+  static const std::string kSavepoint = "SAVEPOINT litepool_group";
+  static const std::string kRelease = "RELEASE litepool_group";
+  static const std::string kRollbackTo = "ROLLBACK TO litepool_group";
+  static const std::string kCommit = "COMMIT";
+  const auto succeeded = [](const Request& r) { return r.status == Status::Done || r.status == Status::Rows; };
+  const auto runAlone = [this](Request& r) {
+    r.clearOutput();
+    if (r.cancelled.load(std::memory_order_relaxed)) {
+      r.status = Status::Cancelled;
+    } else {
+      execute(r);
+    }
+  };
+  Request scratch;
+  if (!control(kBegin, scratch)) {
+    for (std::size_t i = 0; i < count; ++i) runAlone(*group[i]);
+    return;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    Request& request = *group[i];
+    if (request.cancelled.load(std::memory_order_relaxed)) {
+      request.status = Status::Cancelled;
+      continue;
+    }
+    control(kSavepoint, scratch);
+    const std::uint32_t flagsBefore = request.flags;
+    request.flags |= flags::kKeepTransaction;
+    execute(request);
+    request.flags = flagsBefore;
+    if (sqlite3_get_autocommit(db_)) {
+      // The failure rolled the whole transaction back (an I/O error, an interrupted write...):
+      // the entries before this one never committed. Run them, and the rest, one by one.
+      for (std::size_t j = 0; j < i; ++j) {
+        if (succeeded(*group[j])) runAlone(*group[j]);
+      }
+      for (std::size_t j = i + 1; j < count; ++j) runAlone(*group[j]);
+      return;
+    }
+    if (succeeded(request)) {
+      control(kRelease, scratch);
+    } else {
+      control(kRollbackTo, scratch);
+      control(kRelease, scratch);
+    }
+  }
+  if (!control(kCommit, scratch)) {
+    rollBackOpenTransaction();
+    for (std::size_t i = 0; i < count; ++i) {
+      Request& request = *group[i];
+      if (!succeeded(request)) continue;
+      request.clearOutput();
+      request.status = Status::SqliteFailed;
+      request.errcode = scratch.errcode;
+      request.message = "the group commit failed: " + scratch.message;
+    }
+  }
+}
+
+// Writer thread.
+void Connection::executeBatch(Request& request) {
+  if (transactionLost(request)) return;
+  current_ = &request;
+  const bool nested = !sqlite3_get_autocommit(db_);
+  static const std::string kBegin = "BEGIN IMMEDIATE";
+  static const std::string kCommit = "COMMIT";
+  static const std::string kSavepoint = "SAVEPOINT litepool_batch";
+  static const std::string kRelease = "RELEASE litepool_batch";
+  static const std::string kRollbackTo = "ROLLBACK TO litepool_batch";
+  const auto undo = [&] {
+    Request scratch;
+    if (nested) {
+      control(kRollbackTo, scratch);
+      control(kRelease, scratch);
+    } else {
+      rollBackOpenTransaction();
+    }
+    request.cells.clear();
+    request.cellBytes.clear();
+    current_ = nullptr;
+  };
+  if (!control(nested ? kSavepoint : kBegin, request)) {
+    current_ = nullptr;
+    return;
+  }
+  for (std::size_t k = 0; k < request.batch.size(); ++k) {
+    const BatchEntry& entry = request.batch[k];
+    const std::string where = "batch statement " + std::to_string(k + 1) + ": ";
+    CachedStatement scratch;
+    CachedStatement* statement = prepare(entry.sql, request, scratch);
+    if (!statement) {
+      request.message = where + request.message;
+      undo();
+      return;
+    }
+    if (!bind(statement->stmt, request, entry.firstParam, entry.paramCount, entry.named)) {
+      request.message = where + request.message;
+      finishStatement(statement, scratch);
+      undo();
+      return;
+    }
+    int rc;
+    while ((rc = sqlite3_step(statement->stmt)) == SQLITE_ROW) {
+    }
+    if (rc != SQLITE_DONE) {
+      fail(request);
+      request.message = where + request.message;
+      finishStatement(statement, scratch);
+      undo();
+      return;
+    }
+    Value changes;
+    changes.type = ValueType::Integer;
+    changes.integer = statement->readonly ? 0 : sqlite3_changes64(db_);
+    Value rowid;
+    rowid.type = ValueType::Integer;
+    rowid.integer = sqlite3_last_insert_rowid(db_);
+    request.cells.push_back(changes);
+    request.cells.push_back(rowid);
+    finishStatement(statement, scratch);
+  }
+  if (!control(nested ? kRelease : kCommit, request)) {
+    undo();
+    return;
+  }
+  request.status = Status::Rows;
+  request.columnCount = 2;
+  current_ = nullptr;
+}
+
 // Worker thread.
 void Connection::fail(Request& request) {
   const bool aborting = abort_ && abort_->load(std::memory_order_relaxed);
@@ -135,6 +307,7 @@ void Connection::open(Request& request) {
   sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
   sqlite3_busy_handler(db_, &Connection::onBusy, this);
   sqlite3_progress_handler(db_, kProgressInterval, &Connection::onProgress, this);
+  sqlite3_set_authorizer(db_, &Connection::onAuthorize, this);
 
   std::string setup;
   // Reading the schema first makes a file that is not a database fail here, with SQLITE_NOTADB.
@@ -172,17 +345,18 @@ void Connection::close(Request* request) {
 
 // Worker thread. Finds the statement in the cache or prepares it. Returns nullptr with `request`
 // filled when the SQL does not prepare or is not exactly one statement.
-CachedStatement* Connection::prepare(Request& request, CachedStatement& scratch, bool useCache) {
+CachedStatement* Connection::prepare(const std::string& sql, Request& request, CachedStatement& scratch, bool useCache) {
   useCache = useCache && cache_.capacity() > 0;
   if (useCache) {
-    if (CachedStatement* hit = cache_.find(request.sql)) return hit;
+    if (CachedStatement* hit = cache_.find(sql)) return hit;
   }
   sqlite3_stmt* stmt = nullptr;
   const char* tail = nullptr;
-  const char* begin = request.sql.data();
-  const char* end = begin + request.sql.size();
+  const char* begin = sql.data();
+  const char* end = begin + sql.size();
   const unsigned prepareFlags = useCache ? SQLITE_PREPARE_PERSISTENT : 0;
-  if (sqlite3_prepare_v3(db_, begin, static_cast<int>(request.sql.size()), prepareFlags, &stmt, &tail) != SQLITE_OK) {
+  authorized_ = 0;
+  if (sqlite3_prepare_v3(db_, begin, static_cast<int>(sql.size()), prepareFlags, &stmt, &tail) != SQLITE_OK) {
     fail(request);
     return nullptr;
   }
@@ -203,12 +377,13 @@ CachedStatement* Connection::prepare(Request& request, CachedStatement& scratch,
   }
   CachedStatement* entry;
   if (useCache) {
-    entry = cache_.insert(request.sql, stmt);
+    entry = cache_.insert(sql, stmt);
   } else {
     scratch.stmt = stmt;
     entry = &scratch;
   }
   entry->readonly = sqlite3_stmt_readonly(stmt) != 0;
+  entry->groupable = isGroupable(authorized_);
   entry->reprepareCount = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0);
   entry->reportNames = true;
   return entry;
@@ -226,8 +401,10 @@ void Connection::finishStatement(CachedStatement* statement, CachedStatement& sc
 }
 
 // Worker thread. Binds every parameter; false (and `request` filled) when they do not fit.
-bool Connection::bind(sqlite3_stmt* stmt, Request& request) {
+bool Connection::bind(sqlite3_stmt* stmt, Request& request, std::uint32_t first, std::uint32_t count, bool named) {
   const int expected = sqlite3_bind_parameter_count(stmt);
+  const Value* params = request.params.data() + first;
+  const std::string* paramNames = request.paramNames.data() + first;
   const auto bindOne = [&](int index, const Value& value) {
     const char* bytes = request.paramBytes.data() + (value.type == ValueType::Text || value.type == ValueType::Blob ? value.offset : 0);
     switch (value.type) {
@@ -242,14 +419,14 @@ bool Connection::bind(sqlite3_stmt* stmt, Request& request) {
     return SQLITE_MISUSE;
   };
 
-  if (request.paramNames.empty()) {
-    if (static_cast<int>(request.params.size()) != expected) {
+  if (!named) {
+    if (static_cast<int>(count) != expected) {
       setBindFailure(request, "the statement takes " + std::to_string(expected) + " parameter" + (expected == 1 ? "" : "s") +
-                                  ", but " + std::to_string(request.params.size()) + " were given");
+                                  ", but " + std::to_string(count) + " were given");
       return false;
     }
     for (int i = 0; i < expected; ++i) {
-      if (bindOne(i + 1, request.params[i]) != SQLITE_OK) {
+      if (bindOne(i + 1, params[i]) != SQLITE_OK) {
         fail(request);
         return false;
       }
@@ -258,7 +435,7 @@ bool Connection::bind(sqlite3_stmt* stmt, Request& request) {
   }
 
   std::size_t matched = 0;
-  std::vector<bool> used(request.paramNames.size(), false);
+  std::vector<bool> used(count, false);
   for (int index = 1; index <= expected; ++index) {
     const char* name = sqlite3_bind_parameter_name(stmt, index);
     if (!name || name[0] == '?') {
@@ -266,14 +443,14 @@ bool Connection::bind(sqlite3_stmt* stmt, Request& request) {
       return false;
     }
     const std::string_view key(name + 1);
-    std::size_t found = request.paramNames.size();
-    for (std::size_t i = 0; i < request.paramNames.size(); ++i) {
-      if (request.paramNames[i] == key) {
+    std::size_t found = count;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (paramNames[i] == key) {
         found = i;
         break;
       }
     }
-    if (found == request.paramNames.size()) {
+    if (found == count) {
       setBindFailure(request, "missing named parameter '" + std::string(key) + "' (" + name + ")");
       return false;
     }
@@ -281,15 +458,15 @@ bool Connection::bind(sqlite3_stmt* stmt, Request& request) {
       used[found] = true;
       ++matched;
     }
-    if (bindOne(index, request.params[found]) != SQLITE_OK) {
+    if (bindOne(index, params[found]) != SQLITE_OK) {
       fail(request);
       return false;
     }
   }
-  if (matched != request.paramNames.size()) {
+  if (matched != count) {
     for (std::size_t i = 0; i < used.size(); ++i) {
       if (!used[i]) {
-        setBindFailure(request, "unknown named parameter '" + request.paramNames[i] + "': the statement does not use it");
+        setBindFailure(request, "unknown named parameter '" + paramNames[i] + "': the statement does not use it");
         return false;
       }
     }
@@ -402,6 +579,7 @@ void Connection::stepChunk(Request& request) {
 
 // Worker thread.
 void Connection::iterate(Request& request) {
+  if (request.op != Op::IterateEnd && transactionLost(request)) return;
   current_ = &request;
   if (request.op == Op::IterateEnd) {
     endIteration();
@@ -420,7 +598,7 @@ void Connection::iterate(Request& request) {
   }
   endIteration();
   CachedStatement scratch;
-  if (!prepare(request, scratch, false)) {
+  if (!prepare(request.sql, request, scratch, false)) {
     current_ = nullptr;
     return;
   }
@@ -430,7 +608,7 @@ void Connection::iterate(Request& request) {
     current_ = nullptr;
     return;
   }
-  if (!bind(scratch.stmt, request)) {
+  if (!bind(scratch.stmt, request, 0, static_cast<std::uint32_t>(request.params.size()), !request.paramNames.empty())) {
     sqlite3_finalize(scratch.stmt);
     current_ = nullptr;
     return;
@@ -441,8 +619,21 @@ void Connection::iterate(Request& request) {
   current_ = nullptr;
 }
 
+// Worker thread. A statement of a transaction that SQLite already rolled back (an interrupted
+// write, an I/O error, SQLITE_FULL...) must not run in autocommit mode as if nothing happened.
+bool Connection::transactionLost(Request& request) {
+  if (!(request.flags & flags::kExpectTransaction) || !sqlite3_get_autocommit(db_)) return false;
+  setMisuse(request,
+            "the transaction is no longer active: an earlier statement failed in a way that made SQLite roll it back "
+            "(an interrupted write, an I/O error, a full disk...)");
+  request.status = Status::SqliteFailed;
+  request.errcode = SQLITE_ABORT;
+  return true;
+}
+
 // Worker thread.
 void Connection::execute(Request& request) {
+  if (transactionLost(request)) return;
   current_ = &request;
   if (request.op == Op::Exec) {
     if (exec(request.sql.c_str(), request)) {
@@ -456,7 +647,7 @@ void Connection::execute(Request& request) {
   }
 
   CachedStatement scratch;
-  CachedStatement* statement = prepare(request, scratch);
+  CachedStatement* statement = prepare(request.sql, request, scratch);
   if (!statement) {
     current_ = nullptr;
     return;
@@ -468,7 +659,7 @@ void Connection::execute(Request& request) {
     current_ = nullptr;
     return;
   }
-  if (!bind(stmt, request)) {
+  if (!bind(stmt, request, 0, static_cast<std::uint32_t>(request.params.size()), !request.paramNames.empty())) {
     finishStatement(statement, scratch);
     current_ = nullptr;
     return;

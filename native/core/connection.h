@@ -56,20 +56,34 @@ class Connection {
   void endIteration() noexcept;
   // Worker thread. Rolls back a transaction left open; true when there was one.
   bool rollBackOpenTransaction();
+  // Writer thread. True when `request` may join a group commit: a Run request marked groupable
+  // whose statement only changes rows (SQLite's authorizer saw nothing but INSERT, UPDATE,
+  // DELETE and reads), with no transaction open.
+  bool canGroup(const Request& request);
+  // Writer thread. Runs the requests in one BEGIN IMMEDIATE ... COMMIT, each inside its own
+  // SAVEPOINT so that a failing one rolls back alone. Outputs are final only after COMMIT: when
+  // COMMIT fails, every request that had succeeded reports that failure instead.
+  void executeGroup(Request* const* group, std::size_t count);
+  // Writer thread. Runs a Batch request: every statement or none.
+  void executeBatch(Request& request);
 
   bool isOpen() const noexcept { return db_ != nullptr; }
 
  private:
   void runPragmas(Request& request);
   bool exec(const char* sql, Request& request);
-  CachedStatement* prepare(Request& request, CachedStatement& scratch, bool useCache = true);
+  CachedStatement* prepare(const std::string& sql, Request& request, CachedStatement& scratch, bool useCache = true);
   void stepChunk(Request& request);
-  bool bind(sqlite3_stmt* stmt, Request& request);
+  bool bind(sqlite3_stmt* stmt, Request& request, std::uint32_t first, std::uint32_t count, bool named);
   void collectRow(sqlite3_stmt* stmt, int columns, Request& request);
   void fail(Request& request);
   void finishStatement(CachedStatement* statement, CachedStatement& scratch);
   void rollBackIfLeftOpen(Request& request);
   static int onProgress(void* self);
+  static int onAuthorize(void* self, int action, const char*, const char*, const char*, const char*);
+  static bool isGroupable(std::uint64_t actions) noexcept;
+  bool control(const std::string& sql, Request& report);
+  bool transactionLost(Request& request);
   static int onBusy(void* self, int attempt);
 
   const Role role_;
@@ -79,6 +93,8 @@ class Connection {
   StatementCache cache_;
   Request* current_ = nullptr;  // the request being run (read by the progress handler)
   sqlite3_stmt* iteration_ = nullptr;  // the open iteration's statement (never cached)
+  std::uint64_t authorized_ = 0;       // authorizer actions seen while preparing (bit = action code)
+  Request probe_;                      // scratch for canGroup()'s prepare
 
 };
 

@@ -1,6 +1,7 @@
 // Owns the native side of one pool: see engine.h.
 #include "engine.h"
 
+#include <chrono>
 #include <string>
 
 #if defined(__linux__)
@@ -149,6 +150,8 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
     request.status = Status::Cancelled;
   } else if (request.op == Op::IterateStart || request.op == Op::IterateNext) {
     worker.connection.iterate(request);
+  } else if (request.op == Op::Batch) {
+    worker.connection.executeBatch(request);
   } else {
     worker.connection.execute(request);
   }
@@ -171,9 +174,46 @@ void Engine::writerMain(std::uint32_t openSlot) {
   const auto hasWork = [this] { return !writerRing_.emptyApprox(); };
   std::uint32_t slot;
   while (waitForWork(self.parker, tryPop, hasWork, slot)) {
+    Request& request = slots_[slot];
+    if (config_.groupMaxBatch > 1 && request.op == Op::Run && !abort_.load(std::memory_order_relaxed) &&
+        self.connection.canGroup(request)) {
+      runGroupFrom(self, slot);
+      continue;
+    }
     if (!runOne(self, slot)) return;
   }
   self.connection.close(nullptr);
+}
+
+// Writer thread.
+void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
+  groupSlots_.assign(1, first);
+  group_.assign(1, &slots_[first]);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(config_.groupMaxDelayMicros);
+  while (group_.size() < config_.groupMaxBatch) {
+    std::uint32_t next;
+    if (writerRing_.peek(next)) {
+      if (!writer.connection.canGroup(slots_[next])) break;
+      writerRing_.tryPop(next);
+      groupSlots_.push_back(next);
+      group_.push_back(&slots_[next]);
+      continue;
+    }
+    if (config_.groupMaxDelayMicros == 0 || std::chrono::steady_clock::now() >= deadline) break;
+    cpuRelax();
+  }
+  if (group_.size() == 1) {
+    runOne(writer, first);
+    return;
+  }
+  writer.busy.store(true, std::memory_order_relaxed);
+  writer.connection.executeGroup(group_.data(), group_.size());
+  writer.busy.store(false, std::memory_order_relaxed);
+  groupCommits_.fetch_add(1, std::memory_order_relaxed);
+  groupedWrites_.fetch_add(group_.size(), std::memory_order_relaxed);
+  writer.completed.fetch_add(group_.size(), std::memory_order_relaxed);
+  // Every promise of the group resolves only now, after COMMIT returned.
+  for (std::uint32_t done : groupSlots_) complete(done);
 }
 
 // Reader threads: one read-only connection each; they share the reader ring.
@@ -244,6 +284,8 @@ EngineStats Engine::stats() const {
   stats.writerRingDepth = writerRing_.sizeApprox();
   stats.completionRingDepth = completions_.sizeApprox();
   stats.slotsInUse = config_.slots - static_cast<std::uint32_t>(freeSlots_.size());
+  stats.groupCommits = groupCommits_.load(std::memory_order_relaxed);
+  stats.groupedWrites = groupedWrites_.load(std::memory_order_relaxed);
   return stats;
 }
 

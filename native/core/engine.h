@@ -39,6 +39,10 @@ struct EngineConfig {
   int readers = 4;                 // 0: every request runs on the writer
   std::uint32_t slots = 4096;      // power of two; the most requests in flight at once
   int spinIterations = 256;        // how long an idle worker polls before it parks
+  // Group commit: up to this many consecutive groupable writes share one transaction (<= 1: off).
+  std::uint32_t groupMaxBatch = 256;
+  // How long the writer waits for more writes to join a group that is not full (0: never waits).
+  std::uint32_t groupMaxDelayMicros = 0;
 };
 
 // Where a request goes: the shared reader ring, the writer, or one pinned reader's own ring.
@@ -54,6 +58,8 @@ struct EngineStats {
   std::uint64_t readerCompleted = 0;
   std::uint64_t writerCompleted = 0;
   std::uint32_t slotsInUse = 0;
+  std::uint64_t groupCommits = 0;    // groups of two or more writes committed together
+  std::uint64_t groupedWrites = 0;   // writes that ran inside such groups
 };
 
 class Engine {
@@ -122,6 +128,9 @@ class Engine {
   bool waitForWork(Parker& parker, TryPop tryPop, HasWork hasWork, std::uint32_t& slot);
   // Returns false when the worker must stop (its Close request ran).
   bool runOne(Worker& worker, std::uint32_t slot);
+  // Writer thread: collects the groupable writes that follow `first` in the ring and runs them
+  // in one transaction (or `first` alone when none follows).
+  void runGroupFrom(Worker& writer, std::uint32_t first);
   void complete(std::uint32_t slot) noexcept;
 
   const EngineConfig config_;
@@ -136,6 +145,10 @@ class Engine {
   std::unique_ptr<Worker> writer_;
   std::vector<std::unique_ptr<Worker>> readers_;
   bool joined_ = false;
+  std::vector<std::uint32_t> groupSlots_;  // writer thread only
+  std::vector<Request*> group_;            // writer thread only
+  std::atomic<std::uint64_t> groupCommits_{0};
+  std::atomic<std::uint64_t> groupedWrites_{0};
 
  public:
   // JS thread (stats): how many readers are pinned to a lease right now.

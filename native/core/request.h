@@ -31,6 +31,16 @@ enum class Op : std::uint8_t {
   IterateStart,  // prepare one statement and return its first `chunkRows` rows; it stays open
   IterateNext,   // the next `chunkRows` rows of the open iteration
   IterateEnd,    // finalize the open iteration
+  Batch,         // several statements with their parameters, atomically (see `batch`)
+};
+
+// One statement of a Batch request; its parameters are params[firstParam, firstParam + paramCount)
+// (and the same range of paramNames when `named`).
+struct BatchEntry {
+  std::string sql;
+  std::uint32_t firstParam = 0;
+  std::uint32_t paramCount = 0;
+  bool named = false;
 };
 
 enum class Status : std::uint8_t {
@@ -64,6 +74,8 @@ inline constexpr std::uint32_t kSafeIntegers = 1u << 0;  // INTEGER columns come
 inline constexpr std::uint32_t kWantNames = 1u << 1;     // always report column names
 inline constexpr std::uint32_t kKeepTransaction = 1u << 2;  // part of a transaction or lease: may leave it open
 inline constexpr std::uint32_t kReturnRows = 1u << 3;  // Run: a statement with result columns (RETURNING) reports its rows
+inline constexpr std::uint32_t kGroupable = 1u << 4;   // Run: may share one transaction with its neighbours (group commit)
+inline constexpr std::uint32_t kExpectTransaction = 1u << 5;  // part of an open transaction: refuse to run outside it
 }  // namespace flags
 
 struct Request {
@@ -75,6 +87,7 @@ struct Request {
   std::vector<std::string> paramNames;  // empty: positional; else one name per param, no prefix
   std::string paramBytes;               // text and blob parameter bytes
   std::uint32_t chunkRows = 0;          // IterateStart/IterateNext: rows per chunk
+  std::vector<BatchEntry> batch;        // Batch: the statements
 
   // Set by the JS thread (cancel) or a worker (shutdown); read by the worker running it.
   std::atomic<bool> cancelled{false};
@@ -95,9 +108,20 @@ struct Request {
   void resetForReuse() {
     params.clear();
     paramNames.clear();
-    chunkRows = 0;
     paramBytes.clear();
+    chunkRows = 0;
+    batch.clear();
     cancelled.store(false, std::memory_order_relaxed);
+    clearOutput();
+    // A huge result (a 16 MiB blob, a million rows) must not stay resident in an idle slot.
+    constexpr std::size_t kKeepBytes = 1u << 20;
+    if (cellBytes.capacity() > kKeepBytes) std::string().swap(cellBytes);
+    if (paramBytes.capacity() > kKeepBytes) std::string().swap(paramBytes);
+    if (cells.capacity() > (kKeepBytes / sizeof(Value))) std::vector<Value>().swap(cells);
+  }
+
+  // The thread that owns the request: forgets any output (before a request is run again).
+  void clearOutput() {
     status = Status::Done;
     errcode = 0;
     message.clear();
@@ -108,11 +132,6 @@ struct Request {
     cellBytes.clear();
     changes = 0;
     lastInsertRowid = 0;
-    // A huge result (a 16 MiB blob, a million rows) must not stay resident in an idle slot.
-    constexpr std::size_t kKeepBytes = 1u << 20;
-    if (cellBytes.capacity() > kKeepBytes) std::string().swap(cellBytes);
-    if (paramBytes.capacity() > kKeepBytes) std::string().swap(paramBytes);
-    if (cells.capacity() > (kKeepBytes / sizeof(Value))) std::vector<Value>().swap(cells);
   }
 };
 

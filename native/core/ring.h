@@ -156,6 +156,17 @@ class SpscRing {
     return true;
   }
 
+  // Consumer thread only. Reads the oldest value without taking it; false when empty.
+  bool peek(T& out) noexcept {
+    const std::size_t tail = tail_.load(std::memory_order_relaxed);
+    if (tail == cachedHead_) {
+      cachedHead_ = head_.load(std::memory_order_acquire);
+      if (tail == cachedHead_) return false;
+    }
+    out = values_[tail & mask_];
+    return true;
+  }
+
   // Consumer thread only. False when empty.
   bool tryPop(T& out) noexcept {
     const std::size_t tail = tail_.load(std::memory_order_relaxed);
