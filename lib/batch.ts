@@ -71,7 +71,7 @@ export function insertChunks(table: unknown, rows: unknown, chunkSize: number): 
       const row = rows[r] as Record<string, SqlValue>;
       if (typeof row !== 'object' || row === null || Array.isArray(row)) throw invalidArgument(`rows[${r}] must be an object, got ${describeType(row)}`);
       const keys = Object.keys(row);
-      if (keys.length !== columns.length || keys.some((key, i) => key !== columns[i] && !(key in (first as object)))) {
+      if (keys.length !== columns.length || keys.some((key, i) => key !== columns[i] && !Object.hasOwn(first as object, key))) {
         throw outOfRange(`rows[${r}] has the keys [${keys.join(', ')}]; every row must have exactly the keys of rows[0]: [${columns.join(', ')}]`);
       }
       for (const column of columns) values[v++] = row[column];

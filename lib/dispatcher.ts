@@ -152,6 +152,26 @@ export class Dispatcher {
 
   /** The pool's queryTimeout: the timeout of operations that give none. */
   defaultTimeout: number | undefined = undefined;
+  /** Told when a request failed on a worker (the connection keeper replaces broken ones). */
+  onFailure: ((worker: number, errno: number) => void) | undefined = undefined;
+  /** Readers pinned by leases right now, and who waits for each to be let go. */
+  readonly #leasedReaders = new Set<number>();
+  #readerFreed = new Map<number, (() => void)[]>();
+
+  /** True while a lease or snapshot holds reader `index`. */
+  isReaderLeased(index: number): boolean {
+    return this.#leasedReaders.has(index);
+  }
+
+  /** Resolves once no lease holds reader `index`. */
+  whenReaderFree(index: number): Promise<void> {
+    if (!this.#leasedReaders.has(index)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiting = this.#readerFreed.get(index) ?? [];
+      waiting.push(resolve);
+      this.#readerFreed.set(index, waiting);
+    });
+  }
 
   /** Group commit statistics of the native writer. */
   get groupStats(): { commits: number; writes: number } {
@@ -219,7 +239,9 @@ export class Dispatcher {
       await waiter.promise;
     }
     try {
-      return (await this.run({ op: Op.Pin, target: Target.Readers, internal: true })) as number;
+      const reader = (await this.run({ op: Op.Pin, target: Target.Readers, internal: true })) as number;
+      this.#leasedReaders.add(reader);
+      return reader;
     } catch (error) {
       this.#unpinned();
       throw error;
@@ -231,6 +253,10 @@ export class Dispatcher {
     try {
       await this.run({ op: Op.Unpin, target: Target.PinnedReader, reader, internal: true });
     } finally {
+      this.#leasedReaders.delete(reader);
+      const waiting = this.#readerFreed.get(reader);
+      this.#readerFreed.delete(reader);
+      for (const wake of waiting ?? []) wake();
       this.#unpinned();
     }
   }
@@ -528,7 +554,8 @@ export class Dispatcher {
         this.#settle(job, false, job.abortReason ?? new LitepoolError('LITEPOOL_CANCELLED', 'the operation was cancelled because the pool shut down'));
         return;
       case Status.SqliteFailed:
-        this.#settle(job, false, new SqliteError(a as number, b as string, spec.sql));
+        this.#settle(job, false, new SqliteError(a as number, b as string, typeof spec.sql === 'string' ? spec.sql : undefined));
+        if (this.onFailure && typeof c === 'number') this.onFailure(c, a as number);
         return;
       case Status.BindFailed:
         this.#settle(job, false, Object.assign(outOfRange(b as string), { code: 'LITEPOOL_BIND', sql: spec.sql }));

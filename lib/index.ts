@@ -3,6 +3,7 @@
 export { open, Pool, type AcquireOptions, type ReadOptions } from './pool.ts';
 export { Transaction, type TransactionBehavior, type TransactionOptions } from './transaction.ts';
 export { Lease } from './lease.ts';
+export { ConnectionHandle } from './keeper.ts';
 export type { IterateOptions } from './scope.ts';
 export {
   WriteQueue,

@@ -20,6 +20,7 @@ export const Op = {
   IterateNext: 10,
   IterateEnd: 11,
   Batch: 12,
+  Reopen: 13,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -39,7 +40,7 @@ export const RequestFlag = {
  * - Rows, RowsMore (an iteration chunk with more to come): a = column names (only when they
  *   changed, and always at the start of an iteration), b = column count, c = flat cell values
  * - Done: a = changes, b = lastInsertRowid
- * - SqliteFailed: a = extended result code, b = message
+ * - SqliteFailed: a = extended result code, b = message, c = the worker that ran it (-1: writer)
  * - BindFailed, Misuse, IntegerOverflow: b = message
  * - NeedsWriter, Cancelled: nothing
  */
@@ -85,6 +86,8 @@ export interface NativeStats {
   readersPinned: number;
   groupCommits: number;
   groupedWrites: number;
+  /** Milliseconds each worker has been idle: readers in order, then the writer. */
+  idleMillis: number[];
 }
 
 export interface NativePool {

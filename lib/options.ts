@@ -3,6 +3,7 @@
 
 import { describeType, invalidArgument, outOfRange } from './errors.ts';
 import type { NativePoolConfig } from './native.ts';
+import type { ConnectionHook } from './keeper.ts';
 import type { RetryPolicy } from './retry.ts';
 import type { PoolOptions, PragmaValue, Preset, SynchronousMode } from './types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys } from './validate.ts';
@@ -23,6 +24,8 @@ const OPTION_NAMES = [
   'retry',
   'preset',
   'groupCommit',
+  'idleTimeout',
+  'onConnection',
 ] as const satisfies readonly (keyof PoolOptions)[];
 
 /** What each preset sets; explicit options win over the preset's values. */
@@ -33,6 +36,7 @@ export const PRESETS = {
     busyTimeout: 5000,
     acquireTimeout: 30_000,
     maxReadDuration: 60_000,
+    idleTimeout: 86_400_000,
     synchronous: 'normal' as SynchronousMode,
     cacheSize: 16_000,
     statementCacheSize: 128,
@@ -47,6 +51,7 @@ export const PRESETS = {
     busyTimeout: 10_000,
     acquireTimeout: 60_000,
     maxReadDuration: 120_000,
+    idleTimeout: 86_400_000,
     synchronous: 'normal' as SynchronousMode,
     cacheSize: 64_000,
     statementCacheSize: 256,
@@ -61,6 +66,7 @@ export const PRESETS = {
     busyTimeout: 1000,
     acquireTimeout: 5000,
     maxReadDuration: 30_000,
+    idleTimeout: 3_600_000,
     synchronous: 'normal' as SynchronousMode,
     cacheSize: 2000,
     statementCacheSize: 16,
@@ -92,6 +98,8 @@ export interface ResolvedOptions {
   readonly preset: Preset;
   /** Group commit of plain writes: most writes per transaction and the wait for more (ms). */
   readonly groupCommit: { readonly maxBatch: number; readonly maxDelayMs: number } | false;
+  readonly idleTimeout: number;
+  readonly onConnection: ConnectionHook | undefined;
 }
 
 /** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
@@ -103,6 +111,12 @@ export function checkGroupCommit(value: unknown, name = 'groupCommit'): Resolved
     maxBatch: given.maxBatch === undefined ? 256 : checkInteger(`${name}.maxBatch`, given.maxBatch, 1, 4096),
     maxDelayMs: given.maxDelayMs === undefined ? 0 : checkInteger(`${name}.maxDelayMs`, given.maxDelayMs, 0, 1000),
   });
+}
+
+function checkHook(value: unknown): ConnectionHook | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw invalidArgument(`onConnection must be a function, got ${describeType(value)}`);
+  return value as ConnectionHook;
 }
 
 function checkRetry(value: unknown): RetryPolicy | undefined {
@@ -162,6 +176,8 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     maxReadDuration: checkInteger('maxReadDuration', pick('maxReadDuration'), 1, MAX_MS),
     retry: given.retry === undefined ? base.retry : checkRetry(given.retry),
     groupCommit: checkGroupCommit(given.groupCommit),
+    idleTimeout: checkInteger('idleTimeout', pick('idleTimeout'), 1000, MAX_MS),
+    onConnection: checkHook(given.onConnection),
     path: memory ? ':memory:' : path,
     memory,
     readers: memory ? 0 : readers,

@@ -7,6 +7,7 @@ import { binding } from './binding.ts';
 import { Dispatcher, type JobSpec, type RowMode } from './dispatcher.ts';
 import { acquireLease, readSnapshot, type Lease } from './lease.ts';
 import { encodeBatch, insertChunks, type BatchStatement } from './batch.ts';
+import { ConnectionKeeper } from './keeper.ts';
 import { retrying } from './retry.ts';
 import type { IterateOptions } from './scope.ts';
 import { WriteQueue, type WriteQueueOptions, type WriteResult } from './write-queue.ts';
@@ -73,11 +74,14 @@ export class Pool {
   /** Write queues not yet shut down: close() drains them first. */
   readonly #queues = new Set<WriteQueue>();
 
+  readonly #keeper: ConnectionKeeper;
+
   /** @internal Use `open()`. */
-  constructor(native: NativePool, dispatcher: Dispatcher, options: ResolvedOptions) {
+  constructor(native: NativePool, dispatcher: Dispatcher, options: ResolvedOptions, keeper: ConnectionKeeper) {
     this.#native = native;
     this.#dispatcher = dispatcher;
     this.#options = options;
+    this.#keeper = keeper;
     dispatcher.defaultTimeout = options.queryTimeout;
   }
 
@@ -339,6 +343,7 @@ export class Pool {
       },
       leasesWaiting: this.#dispatcher.leasesWaiting,
       groupCommit: { groups: native.groupCommits, writes: native.groupedWrites },
+      connections: { ...this.#keeper.stats },
       queued: this.#dispatcher.queued,
       inFlight: this.#dispatcher.inFlight,
       rings: { readers: native.readerRingDepth, writer: native.writerRingDepth, completions: native.completionRingDepth },
@@ -362,6 +367,7 @@ export class Pool {
 
   async #shutDown(): Promise<void> {
     await Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
+    await this.#keeper.stop();
     // Held leases are released (after what they already started), so that transactions,
     // snapshots and acquisitions queued behind them can finish; later lease calls reject.
     const releases = [...this.#leases].map((lease) => lease.release());
@@ -445,16 +451,22 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   let dispatcher: Dispatcher | undefined;
   const native = new NativePool(nativeConfig(resolved), (batch) => dispatcher!.onBatch(batch));
   dispatcher = new Dispatcher(native, resolved.safeIntegers, resolved.readers);
+  dispatcher.defaultTimeout = resolved.queryTimeout;
+  const keeper = new ConnectionKeeper(dispatcher, native, resolved.readers, resolved.idleTimeout, resolved.onConnection);
   try {
     await dispatcher.track(native.startWriter());
     await Promise.all(native.startReaders().map((slot) => dispatcher!.track(slot)));
+    await keeper.initialize();
+    // From now on a fatal failure replaces its connection (a failed open simply fails open()).
+    dispatcher.onFailure = (worker, errno) => keeper.reportFailure(worker, errno);
   } catch (error) {
+    await keeper.stop();
     native.abort();
     if (error instanceof SqliteError) {
       throw new SqliteError(error.errno, `${error.message} (opening ${JSON.stringify(resolved.path)})`);
     }
     throw error;
   }
-  return new Pool(native, dispatcher, resolved);
+  return new Pool(native, dispatcher, resolved, keeper);
 }
 

@@ -3,6 +3,7 @@
 // reader) and refuses to run anything once it has ended.
 // Runs on the JS thread.
 
+import { setMaxListeners } from 'node:events';
 import { Op, Target } from './native.ts';
 import type { Chunk, Dispatcher, WriterSession } from './dispatcher.ts';
 import { ScopeEndedError } from './errors.ts';
@@ -45,6 +46,8 @@ export class Scope {
     this.#route = route;
     this.#what = what;
     this.#expectTransaction = expectTransaction;
+    // Every operation of the scope listens to this signal while it runs; there may be thousands.
+    setMaxListeners(0, this.#ending.signal);
   }
 
   /** True once the scope ended: every further call rejects with ScopeEndedError. */

@@ -64,6 +64,13 @@ export interface PoolOptions {
   acquireTimeout?: number;
   /** Longest a read snapshot (`db.read`) may stay open, in ms (default 60 000). */
   maxReadDuration?: number;
+  /** Milliseconds a connection may sit idle before it is replaced (default 86 400 000: a day). */
+  idleTimeout?: number;
+  /**
+   * Runs on every new connection, at open() and whenever a connection is replaced, before it
+   * serves anything: `conn.role` is 'reader' or 'writer'. A hook that fails at open() fails open().
+   */
+  onConnection?: (conn: import('./keeper.ts').ConnectionHandle) => unknown;
   /** Retries of transient errors; off unless given (the 'production' preset turns it on). */
   retry?: RetryOptions | false;
   /**
@@ -103,6 +110,8 @@ export interface PoolStats {
   leasesWaiting: number;
   /** Group commit: groups of two or more writes committed together, and the writes in them. */
   groupCommit: { groups: number; writes: number };
+  /** Connections replaced (idle too long, or broken), and replacements that failed (retried). */
+  connections: { replaced: number; failures: number };
   /** Requests waiting on the JS side for a free native slot. */
   queued: number;
   /** Requests handed to the native threads and not yet completed. */

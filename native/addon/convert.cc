@@ -230,6 +230,7 @@ void appendResult(napi_env env, napi_value batch, std::uint32_t& length, std::ui
       status = kSqliteFailed;
       napi_create_int32(env, request.errcode, &values[2]);
       napi_create_string_utf8(env, request.message.data(), request.message.size(), &values[3]);
+      napi_create_int32(env, request.worker, &values[4]);
       break;
     case Status::BindFailed:
     case Status::Misuse:

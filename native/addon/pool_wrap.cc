@@ -178,6 +178,10 @@ Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
   result.Set("writerCompleted", static_cast<double>(s.writerCompleted));
   result.Set("slotsInUse", s.slotsInUse);
   result.Set("readersPinned", engine_->pinnedReaders());
+  const std::vector<double> idle = engine_->idleMillis();
+  Napi::Array idleArray = Napi::Array::New(info.Env(), idle.size());
+  for (std::size_t i = 0; i < idle.size(); ++i) idleArray.Set(static_cast<uint32_t>(i), idle[i]);
+  result.Set("idleMillis", idleArray);
   result.Set("groupCommits", static_cast<double>(s.groupCommits));
   result.Set("groupedWrites", static_cast<double>(s.groupedWrites));
   return result;

@@ -211,6 +211,12 @@ void Connection::executeBatch(Request& request) {
       undo();
       return;
     }
+    if (statement->controlsTransaction) {
+      setMisuse(request, where + "transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE) is not allowed in a batch: the batch is its own transaction");
+      finishStatement(statement, scratch);
+      undo();
+      return;
+    }
     if (!bind(statement->stmt, request, entry.firstParam, entry.paramCount, entry.named)) {
       request.message = where + request.message;
       finishStatement(statement, scratch);
@@ -223,6 +229,16 @@ void Connection::executeBatch(Request& request) {
     if (rc != SQLITE_DONE) {
       fail(request);
       request.message = where + request.message;
+      finishStatement(statement, scratch);
+      undo();
+      return;
+    }
+    if (sqlite3_get_autocommit(db_)) {
+      // Something ended the batch's transaction (a trigger's RAISE(ROLLBACK), OR ROLLBACK...):
+      // what ran before is gone or committed separately, so the batch cannot claim success.
+      setMisuse(request, where + "the statement ended the batch's transaction");
+      request.status = Status::SqliteFailed;
+      request.errcode = SQLITE_ABORT;
       finishStatement(statement, scratch);
       undo();
       return;
@@ -384,6 +400,7 @@ CachedStatement* Connection::prepare(const std::string& sql, Request& request, C
   }
   entry->readonly = sqlite3_stmt_readonly(stmt) != 0;
   entry->groupable = isGroupable(authorized_);
+  entry->controlsTransaction = (authorized_ & ((std::uint64_t{1} << SQLITE_TRANSACTION) | (std::uint64_t{1} << SQLITE_SAVEPOINT))) != 0;
   entry->reprepareCount = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0);
   entry->reportNames = true;
   return entry;
@@ -579,6 +596,10 @@ void Connection::stepChunk(Request& request) {
 
 // Worker thread.
 void Connection::iterate(Request& request) {
+  if (request.op == Op::IterateEnd && !db_) {
+    request.status = Status::Done;
+    return;
+  }
   if (request.op != Op::IterateEnd && transactionLost(request)) return;
   current_ = &request;
   if (request.op == Op::IterateEnd) {
@@ -622,6 +643,13 @@ void Connection::iterate(Request& request) {
 // Worker thread. A statement of a transaction that SQLite already rolled back (an interrupted
 // write, an I/O error, SQLITE_FULL...) must not run in autocommit mode as if nothing happened.
 bool Connection::transactionLost(Request& request) {
+  if (!db_) {
+    // The connection could not be reopened: report it (a broken connection) until it can.
+    request.status = Status::SqliteFailed;
+    request.errcode = SQLITE_CANTOPEN;
+    request.message = "the connection is closed: it could not be reopened after it was replaced";
+    return true;
+  }
   if (!(request.flags & flags::kExpectTransaction) || !sqlite3_get_autocommit(db_)) return false;
   setMisuse(request,
             "the transaction is no longer active: an earlier statement failed in a way that made SQLite roll it back "

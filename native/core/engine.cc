@@ -14,6 +14,11 @@ namespace litepool {
 
 namespace {
 
+// Any thread.
+std::int64_t steadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 // Any thread: names the calling thread so profilers and debuggers show which worker is which.
 void nameThisThread(const std::string& name) {
 #if defined(__linux__)
@@ -135,6 +140,12 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
   if (request.op == Op::Close) {
     worker.connection.close(&request);
     keepGoing = false;
+  } else if (request.op == Op::Reopen) {
+    // Runs even when cancelled: a replacement must finish. A reader stays pinned afterwards, so
+    // that the connection hook runs before it serves the shared ring again.
+    if (worker.connection.role() == Role::Reader) worker.pinned.store(true, std::memory_order_seq_cst);
+    worker.connection.close(nullptr);
+    worker.connection.open(request);
   } else if (request.op == Op::Pin) {
     worker.pinned.store(true, std::memory_order_seq_cst);
     request.status = Status::Done;
@@ -155,8 +166,10 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
   } else {
     worker.connection.execute(request);
   }
+  request.worker = worker.index;
   worker.busy.store(false, std::memory_order_relaxed);
   worker.completed.fetch_add(1, std::memory_order_relaxed);
+  worker.lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
   complete(slot);
   return keepGoing;
 }
@@ -167,6 +180,7 @@ void Engine::writerMain(std::uint32_t openSlot) {
   Worker& self = *writer_;
   Request& open = slots_[openSlot];
   self.connection.open(open);
+  self.lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
   const bool opened = open.status == Status::Done;
   complete(openSlot);
   if (!opened) return;
@@ -212,6 +226,7 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
   groupCommits_.fetch_add(1, std::memory_order_relaxed);
   groupedWrites_.fetch_add(group_.size(), std::memory_order_relaxed);
   writer.completed.fetch_add(group_.size(), std::memory_order_relaxed);
+  writer.lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
   // Every promise of the group resolves only now, after COMMIT returned.
   for (std::uint32_t done : groupSlots_) complete(done);
 }
@@ -221,6 +236,7 @@ void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
   nameThisThread("litepool-reader");
   Request& open = slots_[openSlot];
   self->connection.open(open);
+  self->lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
   const bool opened = open.status == Status::Done;
   complete(openSlot);
   if (!opened) return;
@@ -259,6 +275,15 @@ void Engine::join() {
     if (reader->thread.joinable()) reader->thread.join();
   }
   joined_ = true;
+}
+
+// JS thread.
+std::vector<double> Engine::idleMillis() const {
+  const std::int64_t now = steadyMillis();
+  std::vector<double> idle;
+  for (const auto& reader : readers_) idle.push_back(static_cast<double>(now - reader->lastUsedMs.load(std::memory_order_relaxed)));
+  if (writer_) idle.push_back(static_cast<double>(now - writer_->lastUsedMs.load(std::memory_order_relaxed)));
+  return idle;
 }
 
 // JS thread.

@@ -119,6 +119,8 @@ class Engine {
     // to wake (seq_cst on both sides: see Engine::submit).
     std::atomic<bool> pinned{false};
     std::unique_ptr<SpscRing<std::uint32_t>> pinnedRing;
+    // Milliseconds (steady clock) when the worker last finished a request.
+    std::atomic<std::int64_t> lastUsedMs{0};
   };
 
   // Worker threads.
@@ -153,6 +155,8 @@ class Engine {
  public:
   // JS thread (stats): how many readers are pinned to a lease right now.
   int pinnedReaders() const noexcept;
+  // JS thread: how long each worker has been idle, in ms (readers in order, then the writer).
+  std::vector<double> idleMillis() const;
 };
 
 }  // namespace litepool

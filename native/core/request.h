@@ -32,6 +32,7 @@ enum class Op : std::uint8_t {
   IterateNext,   // the next `chunkRows` rows of the open iteration
   IterateEnd,    // finalize the open iteration
   Batch,         // several statements with their parameters, atomically (see `batch`)
+  Reopen,        // replace the connection (idle too long, or broken); a reader stays pinned after it
 };
 
 // One statement of a Batch request; its parameters are params[firstParam, firstParam + paramCount)
@@ -103,6 +104,7 @@ struct Request {
   std::string cellBytes;     // text and blob cell bytes
   std::int64_t changes = 0;
   std::int64_t lastInsertRowid = 0;
+  int worker = -1;  // which worker ran it: a reader's index, or -1 for the writer
 
   // JS thread, when the slot is handed out again: forget the previous request.
   void resetForReuse() {
@@ -132,6 +134,7 @@ struct Request {
     cellBytes.clear();
     changes = 0;
     lastInsertRowid = 0;
+    worker = -1;
   }
 };
 

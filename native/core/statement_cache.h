@@ -21,6 +21,7 @@ struct CachedStatement {
   sqlite3_stmt* stmt = nullptr;
   bool readonly = false;
   bool groupable = false;  // only row changes (INSERT/UPDATE/DELETE and reads): may share a group commit
+  bool controlsTransaction = false;  // BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE
   int reprepareCount = 0;  // SQLITE_STMTSTATUS_REPREPARE seen after the last run
   bool reportNames = true;  // fresh or re-prepared: the JS side must learn its column names
   std::vector<std::string> columnNames;
