@@ -28,7 +28,8 @@ run_tsan() {
   local dir=build-tsan
   echo "== ThreadSanitizer ($dir) =="
   configure_and_build "$dir" RelWithDebInfo thread
-  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+  # native/test/tsan.supp names the only reports ignored (SQLite's wal-index protocol) and why.
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/native/test/tsan.supp"
   # GCC 12's TSan runtime cannot map its shadow memory when the kernel randomizes mmap addresses
   # with more entropy than it expects (vm.mmap_rnd_bits = 32 on some recent kernels); it then
   # dies at start-up with "FATAL: ThreadSanitizer: unexpected memory mapping". A test binary run
