@@ -53,6 +53,8 @@ export interface JobSpec {
   returnRows?: boolean | undefined;
   /** Run: may share a transaction with neighbouring writes (group commit). */
   groupable?: boolean | undefined;
+  /** Run: told the group commit the write was part of (undefined when it ran alone). */
+  onGroup?: ((group: number | undefined) => void) | undefined;
   /** Part of a transaction: refuse to run if SQLite has already rolled it back. */
   expectTransaction?: boolean | undefined;
   /** Batch: the statements (sql holds their SQL texts, values and names one entry each). */
@@ -487,6 +489,8 @@ export class Dispatcher {
     switch (status) {
       case Status.RowsMore:
       case Status.Rows: {
+        // A write with RETURNING rows: its group is not reported, so it counts as its own commit.
+        if (spec.op === Op.Run) spec.onGroup?.(undefined);
         if (spec.iteration) {
           this.#settle(job, true, this.#chunk(spec, status === Status.RowsMore, a as string[] | undefined, b as number, c as unknown[]));
           return;
@@ -527,6 +531,7 @@ export class Dispatcher {
       case Status.Done: {
         if (spec.op === Op.Run) {
           const result: RunResult = { changes: a as number, lastInsertRowid: b as number | bigint };
+          spec.onGroup?.(c as number | undefined);
           this.#settle(job, true, result);
         } else if (spec.op === Op.Pin || spec.op === Op.Unpin || spec.op === Op.Reset || spec.op === Op.IterateEnd) {
           this.#settle(job, true, a);

@@ -39,7 +39,7 @@ export const RequestFlag = {
  * `[slot, status, a, b, c]` groups:
  * - Rows, RowsMore (an iteration chunk with more to come): a = column names (only when they
  *   changed, and always at the start of an iteration), b = column count, c = flat cell values
- * - Done: a = changes, b = lastInsertRowid
+ * - Done: a = changes, b = lastInsertRowid, c = the group commit it was part of (undefined: alone)
  * - SqliteFailed: a = extended result code, b = message, c = the worker that ran it (-1: writer)
  * - BindFailed, Misuse, IntegerOverflow: b = message
  * - NeedsWriter, Cancelled: nothing

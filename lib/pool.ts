@@ -149,8 +149,8 @@ export class Pool {
   writeQueue(options?: WriteQueueOptions): WriteQueue {
     this.#checkOpen();
     const queue = new WriteQueue(
-      (sql, { values, names }, groupable) =>
-        this.#submit({ op: Op.Run, target: Target.Writer, sql, values, names, returnRows: true, groupable }) as Promise<WriteResult>,
+      (sql, { values, names }, groupable, onGroup) =>
+        this.#submit({ op: Op.Run, target: Target.Writer, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>,
       options,
       (done) => this.#queues.delete(done),
     );

@@ -42,13 +42,22 @@ export interface WriteQueueStats {
   dropped: number;
   /** Entries refused: queue full ('reject'), blocked too long, or pushed after shutdown. */
   rejected: number;
+  /** Commits that completed entries took: a group commit counts once, a write alone once. */
+  batches: number;
+  /** Completed entries per batch (completed / batches; 0 before the first). */
+  meanBatchSize: number;
 }
 
 /** What a queue entry resolves with: the run result, or the rows of a RETURNING statement. */
 export type WriteResult = RunResult | Row[];
 
 /** How the queue reaches the writer (the pool's run with rows for RETURNING). */
-export type WriteRunner = (sql: string, params: EncodedParams, groupable: boolean) => Promise<WriteResult>;
+export type WriteRunner = (
+  sql: string,
+  params: EncodedParams,
+  groupable: boolean,
+  onGroup: (group: number | undefined) => void,
+) => Promise<WriteResult>;
 
 interface Entry {
   sql: string;
@@ -108,7 +117,20 @@ export class WriteQueue {
   #closed = false;
   #drained: (() => void)[] = [];
   #shutdown: Promise<void> | undefined;
-  readonly #stats = { highWater: 0, accepted: 0, completed: 0, failed: 0, dropped: 0, rejected: 0 };
+  readonly #stats = { highWater: 0, accepted: 0, completed: 0, failed: 0, dropped: 0, rejected: 0, batches: 0 };
+  /** Group commits seen recently (a group's entries complete together, in one batch). */
+  #recentGroups = new Set<number>();
+  /** Counts the commit an entry took: its group's first entry counts the group. */
+  readonly #countBatch = (group: number | undefined): void => {
+    if (group === undefined) {
+      this.#stats.batches++;
+      return;
+    }
+    if (this.#recentGroups.has(group)) return;
+    if (this.#recentGroups.size > 4096) this.#recentGroups.clear();
+    this.#recentGroups.add(group);
+    this.#stats.batches++;
+  };
 
   /** @internal Use db.writeQueue(). */
   constructor(run: WriteRunner, options: unknown, onShutdown: (queue: WriteQueue) => void) {
@@ -153,7 +175,14 @@ export class WriteQueue {
   }
 
   stats(): WriteQueueStats {
-    return { depth: this.#waiting.length, blocked: this.#blocked.length, running: this.#running, ...this.#stats };
+    const { batches, completed } = this.#stats;
+    return {
+      depth: this.#waiting.length,
+      blocked: this.#blocked.length,
+      running: this.#running,
+      ...this.#stats,
+      meanBatchSize: batches === 0 ? 0 : completed / batches,
+    };
   }
 
   /** Refuses new entries, finishes every accepted one, then resolves. Idempotent. */
@@ -215,7 +244,7 @@ export class WriteQueue {
       this.#running++;
       let outcome: Promise<WriteResult>;
       try {
-        outcome = this.#run(entry.sql, entry.encoded, this.#groupCommit);
+        outcome = this.#run(entry.sql, entry.encoded, this.#groupCommit, this.#countBatch);
       } catch (error) {
         outcome = Promise.reject(error);
       }

@@ -388,3 +388,22 @@ describe('highWater', () => {
     }
   });
 });
+
+describe('batches and mean batch size', () => {
+  it('count the commits the entries took: grouped entries share one, ungrouped ones take one each', async () => {
+    const grouped = db.writeQueue({ capacity: 5000 });
+    await Promise.all(Array.from({ length: 2000 }, (_, i) => grouped.enqueue('INSERT INTO t (v) VALUES (?)', [i])));
+    const stats = grouped.stats();
+    expect(stats.completed).toBe(2000);
+    expect(stats.batches).toBeGreaterThan(0);
+    expect(stats.batches).toBeLessThan(2000); // 2,000 concurrent entries: some were committed together
+    expect(stats.meanBatchSize).toBeCloseTo(stats.completed / stats.batches, 10);
+    expect(stats.meanBatchSize).toBeGreaterThan(1);
+
+    const alone = db.writeQueue({ capacity: 5000, groupCommit: false });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => alone.enqueue('INSERT INTO t (v) VALUES (?)', [10_000 + i])));
+    expect(alone.stats().batches).toBe(300);
+    expect(alone.stats().meanBatchSize).toBe(1);
+    expect(db.writeQueue().stats().meanBatchSize).toBe(0);
+  });
+});

@@ -225,6 +225,7 @@ void appendResult(napi_env env, napi_value batch, std::uint32_t& length, std::ui
       status = kDone;
       napi_create_double(env, static_cast<double>(request.changes), &values[2]);
       values[3] = makeInteger(env, request.lastInsertRowid, safeIntegers || !isSafe(request.lastInsertRowid));
+      if (request.group != 0) napi_create_double(env, static_cast<double>(request.group), &values[4]);
       break;
     case Status::SqliteFailed:
       status = kSqliteFailed;

@@ -223,7 +223,8 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
   writer.busy.store(true, std::memory_order_relaxed);
   writer.connection.executeGroup(group_.data(), group_.size());
   writer.busy.store(false, std::memory_order_relaxed);
-  groupCommits_.fetch_add(1, std::memory_order_relaxed);
+  const std::uint64_t groupNumber = groupCommits_.fetch_add(1, std::memory_order_relaxed) + 1;
+  for (Request* member : group_) member->group = groupNumber;
   groupedWrites_.fetch_add(group_.size(), std::memory_order_relaxed);
   writer.completed.fetch_add(group_.size(), std::memory_order_relaxed);
   writer.lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);

@@ -105,6 +105,7 @@ struct Request {
   std::int64_t changes = 0;
   std::int64_t lastInsertRowid = 0;
   int worker = -1;  // which worker ran it: a reader's index, or -1 for the writer
+  std::uint64_t group = 0;  // the group commit it was part of (1, 2, ...), or 0 when it ran alone
 
   // JS thread, when the slot is handed out again: forget the previous request.
   void resetForReuse() {
@@ -135,6 +136,7 @@ struct Request {
     changes = 0;
     lastInsertRowid = 0;
     worker = -1;
+    group = 0;
   }
 };
 
