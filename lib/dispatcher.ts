@@ -8,7 +8,7 @@
 import { LitepoolError, OperationTimeoutError, SqliteError, outOfRange } from './errors.ts';
 import { BATCH_STRIDE, Op, RequestFlag, Status, Target, type NativePool } from './native.ts';
 import { arrayRows, objectRows, rowBuilder, type RowBuilder } from './rows.ts';
-import type { RunResult, SqlOutputValue } from './types.ts';
+import type { RunResult } from './types.ts';
 import { Waiter } from './waiter.ts';
 
 /** Exclusive use of the writer connection, held by a transaction or a write lease. */
@@ -577,4 +577,3 @@ export class Dispatcher {
   }
 }
 
-export type { SqlOutputValue };

@@ -77,7 +77,6 @@ export const PRESETS = {
   },
 } as const;
 
-export const DEFAULTS = PRESETS.default;
 
 /** The validated, complete options a pool runs with. */
 export interface ResolvedOptions {

@@ -75,6 +75,8 @@ export class Pool {
   readonly #queues = new Set<WriteQueue>();
 
   readonly #keeper: ConnectionKeeper;
+  /** What an operation called without options runs with (shared: no allocation per call). */
+  readonly #noOptions: CheckedOptions;
 
   /** @internal Use `open()`. */
   constructor(native: NativePool, dispatcher: Dispatcher, options: ResolvedOptions, keeper: ConnectionKeeper) {
@@ -82,6 +84,7 @@ export class Pool {
     this.#dispatcher = dispatcher;
     this.#options = options;
     this.#keeper = keeper;
+    this.#noOptions = Object.freeze({ signal: undefined, timeout: options.queryTimeout, rowMode: 'object' });
     dispatcher.defaultTimeout = options.queryTimeout;
   }
 
@@ -402,9 +405,7 @@ export class Pool {
   }
 
   #checkOptions(options: unknown, keys: readonly string[]): CheckedOptions {
-    if (options === undefined) {
-      return { signal: undefined, timeout: this.#options.queryTimeout, rowMode: 'object' };
-    }
+    if (options === undefined) return this.#noOptions;
     const given = checkKeys('options', options, keys);
     return {
       signal: checkSignal(given.signal),

@@ -46,10 +46,6 @@ export class Waiter<T> {
     return this.#finish(true, value);
   }
 
-  fail(reason: unknown): boolean {
-    return this.#finish(false, reason);
-  }
-
   #finish(ok: boolean, value: unknown): boolean {
     if (this.#settled) return false;
     this.#settled = true;

@@ -8,7 +8,7 @@
 import { QueueClosedError, QueueFullError, QueueTimeoutError, describeType, invalidArgument, outOfRange } from './errors.ts';
 import { encodeParams, type EncodedParams } from './params.ts';
 import type { Params, Row, RunResult } from './types.ts';
-import { checkInteger, checkKeys } from './validate.ts';
+import { checkInteger, checkKeys, checkSql } from './validate.ts';
 
 export type OverflowPolicy = 'block' | 'reject' | 'drop-oldest' | { blockTimeout: number };
 
@@ -157,14 +157,14 @@ export class WriteQueue {
    */
   push(sql: string, params?: Params): boolean {
     const encoded = encodeParams(params);
-    return this.#accept({ sql: checkSqlText(sql), params, encoded, resolve: undefined, reject: undefined }) !== 'refused';
+    return this.#accept({ sql: checkSql(sql), params, encoded, resolve: undefined, reject: undefined }) !== 'refused';
   }
 
   /** Accepts the write and resolves with its result once it committed. */
   enqueue(sql: string, params?: Params): Promise<WriteResult> {
     let encoded: EncodedParams;
     try {
-      checkSqlText(sql);
+      checkSql(sql);
       encoded = encodeParams(params);
     } catch (error) {
       return Promise.reject(error);
@@ -296,8 +296,3 @@ export class WriteQueue {
   }
 }
 
-function checkSqlText(sql: unknown): string {
-  if (typeof sql !== 'string') throw invalidArgument(`sql must be a string, got ${describeType(sql)}`);
-  if (sql.trim() === '') throw outOfRange('sql must not be empty');
-  return sql;
-}

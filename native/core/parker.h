@@ -45,7 +45,6 @@ class Parker {
     epoch_.notify_one();
   }
 
-  bool parkedApprox() const noexcept { return parked_.load(std::memory_order_relaxed); }
 
  private:
   alignas(64) std::atomic<std::uint32_t> epoch_{0};
