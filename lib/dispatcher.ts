@@ -3,7 +3,7 @@
 // completion arrives in a batch, cancellation, and the pool's operation counters.
 //
 // Everything here runs on the JS thread. The addon calls onBatch() once per batch of
-// completions (one event-loop wake-up for many requests).
+// completions (one event-loop wake-up for many requests), at most once per turn of the event loop.
 
 import { LitepoolError, OperationTimeoutError, SqliteError, outOfRange } from './errors.ts';
 import { BATCH_STRIDE, Op, RequestFlag, Status, Target, type NativePool } from './native.ts';
@@ -134,6 +134,8 @@ export class Dispatcher {
   #inFlightCount = 0;
   #queuedCount = 0;
   #referenced = true;
+  /** A poll of the addon is scheduled for the next turn (see onBatch). */
+  #pollScheduled = false;
   #idleWaiters: (() => void)[] = [];
   readonly counters: OperationCounters = { started: 0, completed: 0, failed: 0, cancelled: 0 };
   /** The session that owns the writer, if any; while set, other writes wait in #writerQueue. */
@@ -381,6 +383,17 @@ export class Dispatcher {
     }
     this.#pump();
     this.#noteProgress();
+    // Until poll() runs, the workers announce no completions: the next batch is taken on the
+    // next turn of the event loop, after timers and I/O had their turn.
+    if (!this.#pollScheduled) {
+      this.#pollScheduled = true;
+      setImmediate(this.#poll);
+    }
+  };
+
+  readonly #poll = (): void => {
+    this.#pollScheduled = false;
+    this.#native.poll();
   };
 
   /** Wakes idle() waiters and lets the process exit once nothing is in flight. */

@@ -69,6 +69,8 @@ export interface NativePoolConfig {
   pragmas: string[];
   slots: number;
   spinIterations: number;
+  /** A worker that ran this long without pausing yields its core (0: never). */
+  timesliceMicros: number;
   groupMaxBatch: number;
   groupMaxDelayMicros: number;
 }
@@ -86,6 +88,7 @@ export interface NativeStats {
   readersPinned: number;
   groupCommits: number;
   groupedWrites: number;
+  yields: number;
   /** Milliseconds each worker has been idle: readers in order, then the writer. */
   idleMillis: number[];
 }
@@ -105,6 +108,11 @@ export interface NativePool {
     chunkRows: number,
   ): number;
   cancel(slot: number): void;
+  /**
+   * Call on a later turn after every onBatch call: re-arms the workers' wake-up, or calls
+   * onBatch again at once when more completions are waiting.
+   */
+  poll(): void;
   stats(): NativeStats;
   ref(): void;
   unref(): void;

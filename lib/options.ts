@@ -6,7 +6,7 @@ import type { NativePoolConfig } from './native.ts';
 import type { ConnectionHook } from './keeper.ts';
 import type { RetryPolicy } from './retry.ts';
 import type { PoolOptions, PragmaValue, Preset, SynchronousMode } from './types.ts';
-import { checkBoolean, checkChoice, checkInteger, checkKeys } from './validate.ts';
+import { checkBoolean, checkChoice, checkInteger, checkKeys, checkNumber } from './validate.ts';
 
 const MAX_MS = 2 ** 31 - 1;
 const OPTION_NAMES = [
@@ -26,6 +26,7 @@ const OPTION_NAMES = [
   'groupCommit',
   'idleTimeout',
   'onConnection',
+  'timeslice',
 ] as const satisfies readonly (keyof PoolOptions)[];
 
 /** What each preset sets; explicit options win over the preset's values. */
@@ -44,6 +45,7 @@ export const PRESETS = {
     create: true,
     pragmas: {} as Record<string, PragmaValue>,
     retry: undefined as RetryPolicy | undefined,
+    timeslice: 1,
   },
   /** Busy servers: more readers, bigger caches, memory-mapped I/O, patient timeouts, retries. */
   production: {
@@ -59,6 +61,7 @@ export const PRESETS = {
     create: true,
     pragmas: { temp_store: 'MEMORY', mmap_size: 268_435_456 } as Record<string, PragmaValue>,
     retry: { attempts: 3, baseDelay: 10, maxDelay: 250 } as RetryPolicy | undefined,
+    timeslice: 1,
   },
   /** Tests, scripts and small devices: one reader, small caches, short timeouts. */
   minimal: {
@@ -74,6 +77,7 @@ export const PRESETS = {
     create: true,
     pragmas: {} as Record<string, PragmaValue>,
     retry: undefined as RetryPolicy | undefined,
+    timeslice: 1,
   },
 } as const;
 
@@ -99,6 +103,8 @@ export interface ResolvedOptions {
   readonly groupCommit: { readonly maxBatch: number; readonly maxDelayMs: number } | false;
   readonly idleTimeout: number;
   readonly onConnection: ConnectionHook | undefined;
+  /** Milliseconds a worker runs before it yields its core (0: never). */
+  readonly timeslice: number;
 }
 
 /** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
@@ -177,6 +183,7 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     groupCommit: checkGroupCommit(given.groupCommit),
     idleTimeout: checkInteger('idleTimeout', pick('idleTimeout'), 1000, MAX_MS),
     onConnection: checkHook(given.onConnection),
+    timeslice: checkNumber('timeslice', pick('timeslice'), 0, 1000),
     path: memory ? ':memory:' : path,
     memory,
     readers: memory ? 0 : readers,
@@ -208,6 +215,7 @@ export function nativeConfig(options: ResolvedOptions): NativePoolConfig {
     pragmas: Object.entries(options.pragmas).map(([name, value]) => pragmaStatement(name, value)),
     slots: NATIVE_SLOTS,
     spinIterations: 256,
+    timesliceMicros: Math.round(options.timeslice * 1000),
     groupMaxBatch: options.groupCommit ? options.groupCommit.maxBatch : 1,
     groupMaxDelayMicros: options.groupCommit ? options.groupCommit.maxDelayMs * 1000 : 0,
   };

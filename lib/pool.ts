@@ -346,6 +346,7 @@ export class Pool {
       },
       leasesWaiting: this.#dispatcher.leasesWaiting,
       groupCommit: { groups: native.groupCommits, writes: native.groupedWrites },
+      yields: native.yields,
       connections: { ...this.#keeper.stats },
       queued: this.#dispatcher.queued,
       inFlight: this.#dispatcher.inFlight,

@@ -79,6 +79,12 @@ export interface PoolOptions {
    * (default 256) caps a group; `maxDelayMs` (default 0) lets the writer wait for more.
    */
   groupCommit?: boolean | { maxBatch?: number; maxDelayMs?: number };
+  /**
+   * Milliseconds a native worker may run without pausing before it offers its CPU core to other
+   * threads, the event loop's among them (default 1; fractions allowed; 0: never). Keeps timers
+   * and I/O callbacks on time when busy workers outnumber the cores. See docs/tuning.md.
+   */
+  timeslice?: number;
   /** Reader threads, each with its own connection (default 4; `:memory:` always uses 0). */
   readers?: number;
   /** Milliseconds a connection waits for a lock held by another process (default 5000). */
@@ -110,6 +116,11 @@ export interface PoolStats {
   leasesWaiting: number;
   /** Group commit: groups of two or more writes committed together, and the writes in them. */
   groupCommit: { groups: number; writes: number };
+  /**
+   * Times a native worker ran a whole `timeslice` without pausing and offered its CPU core to
+   * other threads. Growing fast: the workers want more cores than the machine has free.
+   */
+  yields: number;
   /** Connections replaced (idle too long, or broken), and replacements that failed (retried). */
   connections: { replaced: number; failures: number };
   /** Requests waiting on the JS side for a free native slot. */

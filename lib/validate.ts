@@ -10,6 +10,15 @@ export function checkInteger(name: string, value: unknown, min: number, max: num
   return value;
 }
 
+/** A finite number in [min, max], or a TypeError/RangeError naming `name`. */
+export function checkNumber(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalidArgument(`${name} must be a number, got ${describeType(value)}`);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw outOfRange(`${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
 /** A boolean, or a TypeError naming `name`. */
 export function checkBoolean(name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw invalidArgument(`${name} must be a boolean, got ${describeType(value)}`);

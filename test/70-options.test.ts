@@ -159,6 +159,20 @@ describe('bad options to open()', () => {
     await expectBad(() => open(file(), { maxReadDuration: 0 }), 'RangeError', /maxReadDuration/);
   });
 
+  it('timeslice must be a finite number of ms between 0 and 1000', async () => {
+    await expectBad(() => open(file(), { timeslice: -1 }), 'RangeError', /timeslice/);
+    await expectBad(() => open(file(), { timeslice: 1001 }), 'RangeError', /timeslice/);
+    await expectBad(() => open(file(), { timeslice: Number.NaN }), 'RangeError', /timeslice/);
+    await expectBad(() => open(file(), { timeslice: '1' as never }), 'TypeError', /timeslice/);
+  });
+
+  it('timeslice accepts 0 (never yield) and fractions of a millisecond', async () => {
+    for (const timeslice of [0, 0.25, 5]) {
+      const db = await pool({ timeslice });
+      expect(await db.get<{ one: number }>('SELECT 1 AS one')).toEqual({ one: 1 });
+    }
+  });
+
   it('queryTimeout must be a positive integer', async () => {
     await expectBad(() => open(file(), { queryTimeout: 0 }), 'RangeError', /queryTimeout/);
   });

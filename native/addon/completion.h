@@ -1,9 +1,9 @@
 // Owns the wake-up from the worker threads to the JS thread.
 //
-// Workers call onCompletionsReady() only when the completion ring goes from empty to non-empty
-// (Engine::complete), so the JS thread gets one callback per batch, not one per request. The
-// thread-safe function queues that callback onto the event loop; its JS-thread side calls back
-// into the pool to drain the ring.
+// Workers call onCompletionsReady() only for the first completion after the JS thread re-armed
+// the announcement (Engine::complete, Engine::rearm), so the JS thread gets one callback per
+// batch, not one per request. The thread-safe function queues that callback onto the event loop;
+// its JS-thread side calls back into the pool to drain the ring (PoolWrap::drain).
 #pragma once
 
 #include <napi.h>

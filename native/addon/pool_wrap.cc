@@ -32,6 +32,7 @@ Napi::Function PoolWrap::define(Napi::Env env) {
                          InstanceMethod<&PoolWrap::startReaders>("startReaders"),
                          InstanceMethod<&PoolWrap::submit>("submit"),
                          InstanceMethod<&PoolWrap::cancel>("cancel"),
+                         InstanceMethod<&PoolWrap::poll>("poll"),
                          InstanceMethod<&PoolWrap::stats>("stats"),
                          InstanceMethod<&PoolWrap::ref>("ref"),
                          InstanceMethod<&PoolWrap::unref>("unref"),
@@ -61,6 +62,7 @@ PoolWrap::PoolWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PoolWrap>(
   config.readers = config.connection.memory ? 0 : intField(options, "readers", 4);
   config.slots = static_cast<std::uint32_t>(intField(options, "slots", 4096));
   config.spinIterations = intField(options, "spinIterations", 256);
+  config.timesliceMicros = static_cast<std::uint32_t>(intField(options, "timesliceMicros", 1000));
   config.groupMaxBatch = static_cast<std::uint32_t>(intField(options, "groupMaxBatch", 256));
   config.groupMaxDelayMicros = static_cast<std::uint32_t>(intField(options, "groupMaxDelayMicros", 0));
 
@@ -101,19 +103,26 @@ void PoolWrap::releaseCompletionFunction() {
   completionFunction_.Abort();
 }
 
+// JS thread: the thread-safe function's callback, or poll(). Hands at most kMaxDrain completions
+// to lib/, which calls poll() on a later turn of the event loop: that re-arms the announcement
+// from the workers or, when more completions are waiting, drains again. Completions therefore
+// reach JS at most once per turn in batches, and timers and I/O run between batches however
+// fast the workers finish (the thread-safe function alone would dispatch every announcement
+// made during a callback in that same turn).
 void PoolWrap::drain(Napi::Env env) {
   if (!engine_) return;
   Napi::HandleScope scope(env);
-  engine_->beginDrain();
   napi_value batch;
   napi_create_array(env, &batch);
   std::uint32_t length = 0;
   std::uint32_t slot;
-  while (engine_->popCompletion(slot)) {
+  for (std::uint32_t taken = 0; taken < kMaxDrain && engine_->popCompletion(slot); ++taken) {
     appendResult(env, batch, length, slot, engine_->request(slot));
     engine_->releaseSlot(slot);
   }
-  if (length == 0 || onBatch_.IsEmpty()) return;
+  // Nothing yet (a push still in progress): an empty batch still makes lib/ poll again later.
+  if (length == 0 && !engine_->rearm()) return;
+  if (onBatch_.IsEmpty()) return;
   napi_value callback = onBatch_.Value();
   napi_value receiver;
   napi_get_undefined(env, &receiver);
@@ -160,6 +169,12 @@ Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, slot);
 }
 
+// poll(): JS thread, on a later turn after a batch. Re-arms the announcement, or drains again.
+Napi::Value PoolWrap::poll(const Napi::CallbackInfo& info) {
+  if (engine_ && engine_->rearm()) drain(info.Env());
+  return info.Env().Undefined();
+}
+
 Napi::Value PoolWrap::cancel(const Napi::CallbackInfo& info) {
   engine_->cancel(info[0].As<Napi::Number>().Uint32Value());
   return info.Env().Undefined();
@@ -184,6 +199,7 @@ Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
   result.Set("idleMillis", idleArray);
   result.Set("groupCommits", static_cast<double>(s.groupCommits));
   result.Set("groupedWrites", static_cast<double>(s.groupedWrites));
+  result.Set("yields", static_cast<double>(s.yields));
   return result;
 }
 

@@ -23,14 +23,18 @@ class PoolWrap final : public Napi::ObjectWrap<PoolWrap> {
   // JS thread (garbage collection or environment teardown).
   ~PoolWrap() override;
 
-  // JS thread: hands every finished request to onBatch in one call.
+  // JS thread: hands up to kMaxDrain finished requests to onBatch in one call.
   void drain(Napi::Env env);
+
+  // The most completions one call of onBatch receives; more wait for the next turn.
+  static constexpr std::uint32_t kMaxDrain = 256;
 
  private:
   Napi::Value startWriter(const Napi::CallbackInfo& info);
   Napi::Value startReaders(const Napi::CallbackInfo& info);
   Napi::Value submit(const Napi::CallbackInfo& info);
   Napi::Value cancel(const Napi::CallbackInfo& info);
+  Napi::Value poll(const Napi::CallbackInfo& info);
   Napi::Value stats(const Napi::CallbackInfo& info);
   Napi::Value ref(const Napi::CallbackInfo& info);
   Napi::Value unref(const Napi::CallbackInfo& info);

@@ -44,14 +44,15 @@ void setBindFailure(Request& request, std::string message) {
 
 }  // namespace
 
-Connection::Connection(Role role, const ConnectionConfig& config, const std::atomic<bool>* abort)
-    : role_(role), config_(config), abort_(abort), cache_(config.statementCacheSize) {}
+Connection::Connection(Role role, const ConnectionConfig& config, const std::atomic<bool>* abort, Timeslice* timeslice)
+    : role_(role), config_(config), abort_(abort), timeslice_(timeslice), cache_(config.statementCacheSize) {}
 
 Connection::~Connection() { close(nullptr); }
 
 // Worker thread.
 int Connection::onProgress(void* self) {
   auto* connection = static_cast<Connection*>(self);
+  if (connection->timeslice_) connection->timeslice_->check();
   if (connection->abort_ && connection->abort_->load(std::memory_order_relaxed)) return 1;
   Request* request = connection->current_;
   return request && request->cancelled.load(std::memory_order_relaxed) ? 1 : 0;

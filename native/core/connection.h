@@ -16,6 +16,7 @@
 
 #include "request.h"
 #include "statement_cache.h"
+#include "timeslice.h"
 #include "sqlite3.h"
 
 namespace litepool {
@@ -35,7 +36,9 @@ struct ConnectionConfig {
 
 class Connection {
  public:
-  Connection(Role role, const ConnectionConfig& config, const std::atomic<bool>* abort);
+  // `timeslice` (may be null) is the owning worker's: the progress handler checks it, so a long
+  // statement yields its core too.
+  Connection(Role role, const ConnectionConfig& config, const std::atomic<bool>* abort, Timeslice* timeslice);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -89,6 +92,7 @@ class Connection {
   const Role role_;
   const ConnectionConfig config_;
   const std::atomic<bool>* const abort_;
+  Timeslice* const timeslice_;
   sqlite3* db_ = nullptr;
   StatementCache cache_;
   Request* current_ = nullptr;  // the request being run (read by the progress handler)

@@ -120,7 +120,7 @@ void Engine::complete(std::uint32_t slot) noexcept {
 
 // Worker threads: spins briefly, then parks until work arrives. False when aborting.
 template <typename TryPop, typename HasWork>
-bool Engine::waitForWork(Parker& parker, TryPop tryPop, HasWork hasWork, std::uint32_t& slot) {
+bool Engine::waitForWork(Worker& worker, TryPop tryPop, HasWork hasWork, std::uint32_t& slot) {
   for (int spin = 0; spin < config_.spinIterations; ++spin) {
     if (tryPop(slot)) return true;
     cpuRelax();
@@ -128,8 +128,19 @@ bool Engine::waitForWork(Parker& parker, TryPop tryPop, HasWork hasWork, std::ui
   for (;;) {
     if (abort_.load(std::memory_order_acquire)) return false;
     if (tryPop(slot)) return true;
-    parker.park([&] { return hasWork() || abort_.load(std::memory_order_acquire); });
+    worker.parker.park([&] { return hasWork() || abort_.load(std::memory_order_acquire); });
+    // Parked means the core was given up: the worker starts a fresh time slice.
+    worker.timeslice.restart();
   }
+}
+
+// Worker threads: records when the worker last finished work, then yields its core if its time
+// slice is over (after the results were published, so nobody waits on them meanwhile).
+void Engine::finishedWork(Worker& worker) noexcept {
+  const auto now = Timeslice::Clock::now();
+  worker.lastUsedMs.store(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count(),
+                          std::memory_order_relaxed);
+  worker.timeslice.check(now);
 }
 
 // Worker threads: runs one request. False when the worker must stop.
@@ -169,8 +180,8 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
   request.worker = worker.index;
   worker.busy.store(false, std::memory_order_relaxed);
   worker.completed.fetch_add(1, std::memory_order_relaxed);
-  worker.lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
   complete(slot);
+  finishedWork(worker);
   return keepGoing;
 }
 
@@ -187,7 +198,7 @@ void Engine::writerMain(std::uint32_t openSlot) {
   const auto tryPop = [this](std::uint32_t& slot) { return writerRing_.tryPop(slot); };
   const auto hasWork = [this] { return !writerRing_.emptyApprox(); };
   std::uint32_t slot;
-  while (waitForWork(self.parker, tryPop, hasWork, slot)) {
+  while (waitForWork(self, tryPop, hasWork, slot)) {
     Request& request = slots_[slot];
     if (config_.groupMaxBatch > 1 && request.op == Op::Run && !abort_.load(std::memory_order_relaxed) &&
         self.connection.canGroup(request)) {
@@ -227,9 +238,9 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
   for (Request* member : group_) member->group = groupNumber;
   groupedWrites_.fetch_add(group_.size(), std::memory_order_relaxed);
   writer.completed.fetch_add(group_.size(), std::memory_order_relaxed);
-  writer.lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
   // Every promise of the group resolves only now, after COMMIT returned.
   for (std::uint32_t done : groupSlots_) complete(done);
+  finishedWork(writer);
 }
 
 // Reader threads: one read-only connection each; they share the reader ring.
@@ -252,7 +263,7 @@ void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
     return !own.emptyApprox() || (!self->pinned.load(std::memory_order_relaxed) && !readerRing_.emptyApprox());
   };
   std::uint32_t slot;
-  while (waitForWork(self->parker, tryPop, hasWork, slot)) {
+  while (waitForWork(*self, tryPop, hasWork, slot)) {
     if (!runOne(*self, slot)) return;
   }
   self->connection.close(nullptr);
@@ -301,10 +312,12 @@ EngineStats Engine::stats() const {
   for (const auto& reader : readers_) {
     if (reader->busy.load(std::memory_order_relaxed)) ++stats.readersBusy;
     stats.readerCompleted += reader->completed.load(std::memory_order_relaxed);
+    stats.yields += reader->timeslice.yields();
   }
   if (writer_) {
     stats.writerBusy = writer_->busy.load(std::memory_order_relaxed);
     stats.writerCompleted = writer_->completed.load(std::memory_order_relaxed);
+    stats.yields += writer_->timeslice.yields();
   }
   stats.readerRingDepth = readerRing_.sizeApprox();
   stats.writerRingDepth = writerRing_.sizeApprox();

@@ -39,6 +39,8 @@ struct EngineConfig {
   int readers = 4;                 // 0: every request runs on the writer
   std::uint32_t slots = 4096;      // power of two; the most requests in flight at once
   int spinIterations = 256;        // how long an idle worker polls before it parks
+  // A worker that has run this long without pausing yields its core (0: never). See timeslice.h.
+  std::uint32_t timesliceMicros = 1000;
   // Group commit: up to this many consecutive groupable writes share one transaction (<= 1: off).
   std::uint32_t groupMaxBatch = 256;
   // How long the writer waits for more writes to join a group that is not full (0: never waits).
@@ -60,6 +62,7 @@ struct EngineStats {
   std::uint32_t slotsInUse = 0;
   std::uint64_t groupCommits = 0;    // groups of two or more writes committed together
   std::uint64_t groupedWrites = 0;   // writes that ran inside such groups
+  std::uint64_t yields = 0;          // times a worker gave up its core after a full time slice
 };
 
 class Engine {
@@ -91,8 +94,17 @@ class Engine {
   // JS thread. Takes one finished request; false when none is waiting. The slot stays owned by
   // the caller until releaseSlot().
   bool popCompletion(std::uint32_t& slot) noexcept { return completions_.tryPop(slot); }
-  // JS thread. Re-arms the completion notification; call before draining.
-  void beginDrain() noexcept { notifyPending_.exchange(false, std::memory_order_acq_rel); }
+  // JS thread. Ends a drain. From the first completion after a drain was announced
+  // (onCompletionsReady) until this call, workers announce nothing more, so the JS thread drains
+  // at its own pace. Returns true when completions arrived meanwhile: the caller then owns a new
+  // drain (no announcement comes for them) and must drain and call rearm() again.
+  bool rearm() noexcept {
+    // acq_rel: reading a worker's exchange makes its push to the ring visible to the check below.
+    notifyPending_.exchange(false, std::memory_order_acq_rel);
+    if (completions_.emptyApprox()) return false;
+    // A worker may claim the announcement first; exactly one side wins.
+    return !notifyPending_.exchange(true, std::memory_order_acq_rel);
+  }
   void releaseSlot(std::uint32_t slot);
 
   // JS thread. Cancels everything still queued or running and joins every thread; connections
@@ -107,7 +119,8 @@ class Engine {
  private:
   struct Worker {
     Worker(Role role, const EngineConfig& config, const std::atomic<bool>* abort)
-        : connection(role, config.connection, abort) {}
+        : timeslice(config.timesliceMicros), connection(role, config.connection, abort, &timeslice) {}
+    Timeslice timeslice;  // used by the worker's thread only
     Connection connection;
     Parker parker;
     std::thread thread;
@@ -127,13 +140,14 @@ class Engine {
   void writerMain(std::uint32_t openSlot);
   void readerMain(Worker* self, std::uint32_t openSlot);
   template <typename TryPop, typename HasWork>
-  bool waitForWork(Parker& parker, TryPop tryPop, HasWork hasWork, std::uint32_t& slot);
+  bool waitForWork(Worker& worker, TryPop tryPop, HasWork hasWork, std::uint32_t& slot);
   // Returns false when the worker must stop (its Close request ran).
   bool runOne(Worker& worker, std::uint32_t slot);
   // Writer thread: collects the groupable writes that follow `first` in the ring and runs them
   // in one transaction (or `first` alone when none follows).
   void runGroupFrom(Worker& writer, std::uint32_t first);
   void complete(std::uint32_t slot) noexcept;
+  void finishedWork(Worker& worker) noexcept;
 
   const EngineConfig config_;
   CompletionListener* const listener_;

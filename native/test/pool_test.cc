@@ -215,10 +215,10 @@ class Harness {
   void drainInto(std::vector<std::uint32_t>& done, std::size_t count) {
     const std::size_t target = done.size() + count;
     while (done.size() < target) {
-      engine.beginDrain();
       std::uint32_t slot;
       while (done.size() < target && engine.popCompletion(slot)) done.push_back(slot);
       if (done.size() >= target) break;
+      if (engine.rearm()) continue;  // more arrived meanwhile: no announcement comes for them
       if (!listener.wait(60s)) {
         // A lost wake-up or a stuck worker.
         test::fail(__FILE__, __LINE__, "no completion arrived within 60 s");
@@ -634,7 +634,7 @@ TEST(writer_waits_for_a_lock_held_elsewhere_and_can_be_cancelled) {
   for (int i = 0; i < 20; ++i) slots.push_back(h.submit(Op::Run, Target::Writer, "INSERT INTO t(v) VALUES (?)", {Param::i(i)}));
   std::this_thread::sleep_for(300ms);
   std::uint32_t early;
-  h.engine.beginDrain();
+  h.engine.rearm();
   CHECK(!h.engine.popCompletion(early));  // the first insert waits in the busy handler
   CHECK(h.engine.stats().writerBusy);
   h.engine.cancel(slots[5]);  // still queued: skipped when its turn comes
@@ -784,7 +784,7 @@ TEST(abort_with_work_in_flight_joins_and_reports_only_cancelled_or_valid) {
   std::set<std::uint32_t> seen;
   int cancelled = 0, valid = 0, interrupted = 0, forevers = 0, writesRun = 0;
   std::uint32_t slot;
-  h.engine.beginDrain();
+  h.engine.rearm();
   while (h.engine.popCompletion(slot)) {
     CHECK(seen.insert(slot).second);
     const auto it = submitted.find(slot);
@@ -955,6 +955,38 @@ TEST(open_failures_are_reported_and_the_engine_still_joins) {
     CHECK_EQ(h.engine.request(slot).errcode, SQLITE_NOTADB);
     h.engine.releaseSlot(slot);
     h.engine.join();  // the writer thread ended by itself
+  }
+}
+
+// A worker that runs one long statement yields from inside it (the progress handler), once per
+// quantum at most; with a quantum of 0 it never does.
+TEST(long_statements_yield_once_per_timeslice) {
+  const std::string longQuery =
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000) SELECT count(*) FROM n";
+  TempDir dir;
+  {
+    EngineConfig config = configFor(dir.file("slice.db"));
+    config.timesliceMicros = 1000;
+    Harness h(std::move(config));
+    h.open();
+    const auto started = std::chrono::steady_clock::now();
+    CHECK_EQ(h.scalar(Target::Readers, longQuery), std::int64_t{2000000});
+    const auto elapsedMs =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    const std::uint64_t yields = h.engine.stats().yields;
+    CHECK(elapsedMs >= 10);
+    CHECK(yields >= 1);
+    CHECK(yields <= static_cast<std::uint64_t>(elapsedMs) + 1);
+    h.close();
+  }
+  {
+    EngineConfig config = configFor(dir.file("noslice.db"));
+    config.timesliceMicros = 0;
+    Harness h(std::move(config));
+    h.open();
+    CHECK_EQ(h.scalar(Target::Readers, longQuery), std::int64_t{2000000});
+    CHECK_EQ(h.engine.stats().yields, std::uint64_t{0});
+    h.close();
   }
 }
 
