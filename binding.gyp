@@ -42,6 +42,7 @@
       'dependencies': ['sqlite3'],
       'sources': [
         'native/addon/addon.cc',
+        'native/addon/batch_encoder.cc',
         'native/addon/completion.cc',
         'native/addon/convert.cc',
         'native/addon/pool_wrap.cc',

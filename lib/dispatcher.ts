@@ -6,7 +6,8 @@
 // completions (one event-loop wake-up for many requests), at most once per turn of the event loop.
 
 import { LitepoolError, OperationTimeoutError, SqliteError, outOfRange } from './errors.ts';
-import { BATCH_STRIDE, Op, RequestFlag, Status, Target, type NativePool } from './native.ts';
+import { BatchReader, HEADER_CELLS } from './completions.ts';
+import { Op, RequestFlag, Status, Target, type NativePool } from './native.ts';
 import { arrayRows, objectRows, rowBuilder, type RowBuilder } from './rows.ts';
 import type { RunResult } from './types.ts';
 import { Waiter } from './waiter.ts';
@@ -123,17 +124,25 @@ export interface OperationCounters {
 }
 
 const MAX_STATEMENT_INFOS = 4096;
+/** Distinct SQL texts registered with the addon at once (then the registry starts over). */
+const MAX_SQL_IDS = 4096;
+/** Longer SQL texts (scripts) are passed as text each time rather than kept registered. */
+const MAX_REGISTERED_SQL_LENGTH = 8192;
 
 export class Dispatcher {
   readonly #native: NativePool;
   readonly #safeIntegers: boolean;
   readonly #inFlight: (Job | undefined)[] = [];
   readonly #batchJobs: (Job | undefined)[] = [];
+  readonly #batchStarts: number[] = [];
+  readonly #batchReader = new BatchReader();
   readonly #backlog = new Backlog();
   readonly #statements = new Map<string, StatementInfo>();
   #inFlightCount = 0;
   #queuedCount = 0;
   #referenced = true;
+  /** SQL texts registered with the addon, and their ids (see #sqlArgument). */
+  readonly #sqlIds = new Map<string, number>();
   /** A poll of the addon is scheduled for the next turn (see onBatch). */
   #pollScheduled = false;
   #idleWaiters: (() => void)[] = [];
@@ -357,26 +366,36 @@ export class Dispatcher {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** The addon's batch callback. Never throws. */
-  readonly onBatch = (batch: unknown[]): void => {
+  /** The addon's batch callback (see lib/completions.ts for the layout). Never throws. */
+  readonly onBatch = (buffer: ArrayBuffer, capacity: number, objects: unknown[], length: number): void => {
+    const reader = this.#batchReader;
+    reader.load(buffer, capacity, objects);
     // The addon has already recycled every slot of this batch, and completing a job can submit
     // again (a reroute to the writer) and get one of them back. So every job of the batch is
     // detached from its slot first, and only then completed.
     const jobs = this.#batchJobs;
-    const count = batch.length / BATCH_STRIDE;
-    for (let k = 0; k < count; k++) {
-      const slot = batch[k * BATCH_STRIDE] as number;
-      jobs[k] = this.#inFlight[slot];
+    const starts = this.#batchStarts;
+    let count = 0;
+    for (let at = 0; at < length; at += HEADER_CELLS + reader.number(at + 5)) {
+      const slot = reader.number(at);
+      jobs[count] = this.#inFlight[slot];
+      starts[count] = at;
       this.#inFlight[slot] = undefined;
+      count++;
     }
     for (let k = 0; k < count; k++) {
       const job = jobs[k];
       if (!job) continue;
       jobs[k] = undefined;
       this.#inFlightCount--;
-      const i = k * BATCH_STRIDE;
+      const at = starts[k]!;
       try {
-        this.#complete(job, batch[i + 1] as number, batch[i + 2], batch[i + 3], batch[i + 4]);
+        const status = reader.number(at + 1);
+        const c =
+          status === Status.Rows || status === Status.RowsMore
+            ? reader.values(at + HEADER_CELLS, reader.number(at + 5))
+            : reader.value(at + 4);
+        this.#complete(job, status, reader.value(at + 2), reader.value(at + 3), c);
       } catch (error) {
         this.#settle(job, false, error);
       }
@@ -406,6 +425,24 @@ export class Dispatcher {
     for (const wake of waiters) wake();
   }
 
+  /**
+   * What submit() gets for a SQL text: the id of its registered copy (registered on first use),
+   * so the addon never reads the same JS string twice; the text itself for long scripts.
+   */
+  #sqlArgument(sql: string | undefined): string | number | undefined {
+    if (sql === undefined || sql.length > MAX_REGISTERED_SQL_LENGTH) return sql;
+    let id = this.#sqlIds.get(sql);
+    if (id === undefined) {
+      if (this.#sqlIds.size >= MAX_SQL_IDS) {
+        this.#sqlIds.clear();
+        this.#native.forgetSql();
+      }
+      id = this.#native.registerSql(sql);
+      this.#sqlIds.set(sql, id);
+    }
+    return id;
+  }
+
   #statementInfo(sql: string): StatementInfo {
     let info = this.#statements.get(sql);
     if (!info) {
@@ -429,7 +466,7 @@ export class Dispatcher {
     const slot =
       spec.op === Op.Batch
         ? this.#native.submit(job.target, spec.op, job.flags, spec.batchSql, spec.batchValues, spec.batchNames, -1, 0)
-        : this.#native.submit(job.target, spec.op, job.flags, spec.sql, spec.values, spec.names, spec.reader ?? -1, spec.chunkRows ?? 0);
+        : this.#native.submit(job.target, spec.op, job.flags, this.#sqlArgument(spec.sql), spec.values, spec.names, spec.reader ?? -1, spec.chunkRows ?? 0);
     if (slot < 0) return false;
     job.slot = slot;
     job.state = JobState.InFlight;

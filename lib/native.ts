@@ -35,8 +35,8 @@ export const RequestFlag = {
 } as const;
 
 /**
- * Completion statuses (native/addon/convert.cc `JsStatus`). A batch is a flat array of
- * `[slot, status, a, b, c]` groups:
+ * Completion statuses (native/addon/batch_encoder.cc `JsStatus`). Each finished request comes
+ * as `slot, status, a, b, c` (lib/completions.ts decodes the batch):
  * - Rows, RowsMore (an iteration chunk with more to come): a = column names (only when they
  *   changed, and always at the start of an iteration), b = column count, c = flat cell values
  * - Done: a = changes, b = lastInsertRowid, c = the group commit it was part of (undefined: alone)
@@ -55,7 +55,6 @@ export const Status = {
   IntegerOverflow: 7,
   RowsMore: 8,
 } as const;
-export const BATCH_STRIDE = 5;
 
 export interface NativePoolConfig {
   path: string;
@@ -96,12 +95,16 @@ export interface NativeStats {
 export interface NativePool {
   startWriter(): number;
   startReaders(): number[];
+  /** Keeps a copy of `sql`; submit() then takes the returned id in place of the text. */
+  registerSql(sql: string): number;
+  /** Drops every registered SQL text; their ids must not be used again. */
+  forgetSql(): void;
   /** Returns the request's slot, or -1 when every slot is in flight. */
   submit(
     target: Target,
     op: Op,
     flags: number,
-    sql: string | readonly string[] | undefined,
+    sql: string | number | readonly string[] | undefined,
     values: readonly unknown[] | undefined,
     names: readonly unknown[] | undefined,
     reader: number,
@@ -121,6 +124,9 @@ export interface NativePool {
 }
 
 export interface NativeModule {
-  NativePool: new (config: NativePoolConfig, onBatch: (batch: unknown[]) => void) => NativePool;
+  NativePool: new (
+    config: NativePoolConfig,
+    onBatch: (buffer: ArrayBuffer, capacity: number, objects: unknown[], length: number) => void,
+  ) => NativePool;
   sqliteVersion: string;
 }

@@ -451,7 +451,9 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   const resolved = resolveOptions(path, options);
   const { NativePool } = binding();
   let dispatcher: Dispatcher | undefined;
-  const native = new NativePool(nativeConfig(resolved), (batch) => dispatcher!.onBatch(batch));
+  const native = new NativePool(nativeConfig(resolved), (buffer, capacity, objects, length) =>
+    dispatcher!.onBatch(buffer, capacity, objects, length),
+  );
   dispatcher = new Dispatcher(native, resolved.safeIntegers, resolved.readers);
   dispatcher.defaultTimeout = resolved.queryTimeout;
   const keeper = new ConnectionKeeper(dispatcher, native, resolved.readers, resolved.idleTimeout, resolved.onConnection);

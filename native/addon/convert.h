@@ -1,4 +1,4 @@
-// Owns the conversion between JS values and the request record.
+// Owns the conversion of JS arguments into the request record (results: batch_encoder.h).
 //
 // Everything here runs on the JS thread. Inputs were validated by the TypeScript layer
 // (lib/params.ts), so these functions trust the types they are given.
@@ -18,8 +18,5 @@ void readParams(napi_env env, napi_value values, napi_value names, Request& requ
 // JS thread. Reads a Batch request: `sqls` is an array of SQL strings, `values` an array (one
 // entry per statement) of parameter arrays or undefined, `names` likewise of name arrays.
 void readBatch(napi_env env, napi_value sqls, napi_value values, napi_value names, Request& request);
-// JS thread. Appends the result of a finished request to `batch` as five entries:
-//   slot, status, then three status-specific values (see lib/native.ts).
-void appendResult(napi_env env, napi_value batch, std::uint32_t& length, std::uint32_t slot, const Request& request);
 
 }  // namespace litepool

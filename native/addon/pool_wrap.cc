@@ -33,6 +33,8 @@ Napi::Function PoolWrap::define(Napi::Env env) {
                          InstanceMethod<&PoolWrap::submit>("submit"),
                          InstanceMethod<&PoolWrap::cancel>("cancel"),
                          InstanceMethod<&PoolWrap::poll>("poll"),
+                         InstanceMethod<&PoolWrap::registerSql>("registerSql"),
+                         InstanceMethod<&PoolWrap::forgetSql>("forgetSql"),
                          InstanceMethod<&PoolWrap::stats>("stats"),
                          InstanceMethod<&PoolWrap::ref>("ref"),
                          InstanceMethod<&PoolWrap::unref>("unref"),
@@ -77,6 +79,8 @@ PoolWrap::PoolWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PoolWrap>(
 
 PoolWrap::~PoolWrap() {
   shutDown();
+  // Released like onBatch_ (a Napi::FunctionReference) releases its own reference.
+  encoder_.release(env_);
   if (cleanupHookRegistered_) {
     napi_remove_env_cleanup_hook(env_, &PoolWrap::onEnvironmentTeardown, this);
     cleanupHookRegistered_ = false;
@@ -112,22 +116,27 @@ void PoolWrap::releaseCompletionFunction() {
 void PoolWrap::drain(Napi::Env env) {
   if (!engine_) return;
   Napi::HandleScope scope(env);
-  napi_value batch;
-  napi_create_array(env, &batch);
-  std::uint32_t length = 0;
+  drained_.clear();
+  std::size_t cells = 0;
   std::uint32_t slot;
-  for (std::uint32_t taken = 0; taken < kMaxDrain && engine_->popCompletion(slot); ++taken) {
-    appendResult(env, batch, length, slot, engine_->request(slot));
-    engine_->releaseSlot(slot);
+  while (drained_.size() < kMaxDrain && engine_->popCompletion(slot)) {
+    drained_.push_back(slot);
+    cells += BatchEncoder::cellsFor(engine_->request(slot));
   }
   // Nothing yet (a push still in progress): an empty batch still makes lib/ poll again later.
-  if (length == 0 && !engine_->rearm()) return;
+  if (drained_.empty() && !engine_->rearm()) return;
   if (onBatch_.IsEmpty()) return;
-  napi_value callback = onBatch_.Value();
+  encoder_.begin(env, cells);
+  for (std::uint32_t done : drained_) {
+    encoder_.add(env, done, engine_->request(done));
+    engine_->releaseSlot(done);
+  }
+  napi_value args[4];
+  encoder_.arguments(env, args);
   napi_value receiver;
   napi_get_undefined(env, &receiver);
   // lib/ never lets onBatch throw; a throw would surface as an uncaught exception.
-  napi_call_function(env, receiver, callback, 1, &batch, nullptr);
+  napi_call_function(env, receiver, onBatch_.Value(), 4, args, nullptr);
 }
 
 Napi::Value PoolWrap::startWriter(const Napi::CallbackInfo& info) {
@@ -159,7 +168,16 @@ Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
   if (request.op == Op::Batch) {
     readBatch(env, info[3], info[4], info[5], request);
   } else {
-    if (info[3].IsString()) readSql(env, info[3], request);
+    napi_valuetype sqlKind;
+    napi_typeof(env, info[3], &sqlKind);
+    if (sqlKind == napi_number) {
+      // A registered SQL text (registerSql): copied, never read from the JS string again.
+      uint32_t id = 0;
+      napi_get_value_uint32(env, info[3], &id);
+      request.sql.assign(sqlTexts_[id]);
+    } else if (sqlKind == napi_string) {
+      readSql(env, info[3], request);
+    }
     readParams(env, info[4], info[5], request);
   }
   int32_t reader = -1;
@@ -167,6 +185,20 @@ Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
   if (info.Length() > 7) napi_get_value_uint32(env, info[7], &request.chunkRows);
   engine_->submit(slot, static_cast<Target>(target), reader);
   return Napi::Number::New(env, slot);
+}
+
+// registerSql(sql) -> id: keeps a copy of `sql`, so that submit() can take the id instead of
+// reading the JS string every time. forgetSql() drops every registered text (ids start over).
+Napi::Value PoolWrap::registerSql(const Napi::CallbackInfo& info) {
+  sqlTexts_.emplace_back();
+  readSql(info.Env(), info[0], scratchRequest_);
+  sqlTexts_.back().swap(scratchRequest_.sql);
+  return Napi::Number::New(info.Env(), static_cast<double>(sqlTexts_.size() - 1));
+}
+
+Napi::Value PoolWrap::forgetSql(const Napi::CallbackInfo& info) {
+  sqlTexts_.clear();
+  return info.Env().Undefined();
 }
 
 // poll(): JS thread, on a later turn after a batch. Re-arms the announcement, or drains again.

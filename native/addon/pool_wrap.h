@@ -8,7 +8,10 @@
 #include <napi.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "batch_encoder.h"
 #include "completion.h"
 #include "engine.h"
 
@@ -35,6 +38,8 @@ class PoolWrap final : public Napi::ObjectWrap<PoolWrap> {
   Napi::Value submit(const Napi::CallbackInfo& info);
   Napi::Value cancel(const Napi::CallbackInfo& info);
   Napi::Value poll(const Napi::CallbackInfo& info);
+  Napi::Value registerSql(const Napi::CallbackInfo& info);
+  Napi::Value forgetSql(const Napi::CallbackInfo& info);
   Napi::Value stats(const Napi::CallbackInfo& info);
   Napi::Value ref(const Napi::CallbackInfo& info);
   Napi::Value unref(const Napi::CallbackInfo& info);
@@ -51,6 +56,10 @@ class PoolWrap final : public Napi::ObjectWrap<PoolWrap> {
   std::unique_ptr<CompletionNotifier> notifier_;
   CompletionFunction completionFunction_;
   Napi::FunctionReference onBatch_;
+  BatchEncoder encoder_;
+  std::vector<std::uint32_t> drained_;  // the slots of the batch being encoded
+  std::vector<std::string> sqlTexts_;  // registered SQL texts, by id (registerSql)
+  Request scratchRequest_;             // reused by registerSql to read a JS string
   napi_env env_ = nullptr;
   bool cleanupHookRegistered_ = false;
   bool functionReleased_ = false;

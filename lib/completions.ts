@@ -1,0 +1,62 @@
+// Owns decoding the completion batches the addon hands to onBatch (native/addon/batch_encoder.h).
+//
+// A batch is a sequence of cells: a float64 payload and a one-byte tag each, in one ArrayBuffer
+// (payloads first, then tags), plus an array of the JS objects (strings, buffers, name arrays)
+// that object cells point to. Every finished request is a record of six cells
+//   slot, status, a, b, c, n
+// followed by n row cells. Runs on the JS thread, inside onBatch: the addon reuses the buffer for
+// the next batch, so nothing here may keep a view's contents past the call.
+
+/** Cell tags (native/addon/batch_encoder.h `CellTag`). */
+const Tag = { Null: 0, Number: 1, Bigint: 2, Object: 3, Undefined: 4 } as const;
+
+/** Cells in a record's header. */
+export const HEADER_CELLS = 6;
+
+/** Typed views over one batch buffer, kept while the addon keeps reusing that buffer. */
+export class BatchReader {
+  #buffer: ArrayBuffer | undefined;
+  #nums = new Float64Array(0);
+  #bigs = new BigInt64Array(0);
+  #tags = new Uint8Array(0);
+  #objects: readonly unknown[] = [];
+
+  /** Points the reader at a new batch. */
+  load(buffer: ArrayBuffer, capacity: number, objects: readonly unknown[]): void {
+    if (buffer !== this.#buffer) {
+      this.#buffer = buffer;
+      this.#nums = new Float64Array(buffer, 0, capacity);
+      this.#bigs = new BigInt64Array(buffer, 0, capacity);
+      this.#tags = new Uint8Array(buffer, capacity * 8, capacity);
+    }
+    this.#objects = objects;
+  }
+
+  /** A cell known to hold a number (slot, status, n). */
+  number(index: number): number {
+    return this.#nums[index]!;
+  }
+
+  /** Any cell, as the JS value it stands for. */
+  value(index: number): unknown {
+    switch (this.#tags[index]) {
+      case Tag.Number:
+        return this.#nums[index];
+      case Tag.Null:
+        return null;
+      case Tag.Object:
+        return this.#objects[this.#nums[index]!];
+      case Tag.Bigint:
+        return this.#bigs[index];
+      default:
+        return undefined;
+    }
+  }
+
+  /** `count` cells from `start`, as a new array. */
+  values(start: number, count: number): unknown[] {
+    const out = new Array<unknown>(count);
+    for (let i = 0; i < count; i++) out[i] = this.value(start + i);
+    return out;
+  }
+}

@@ -1,0 +1,201 @@
+// Owns the encoding of completion batches: see batch_encoder.h. Raw N-API calls on purpose:
+// this is the per-request hot path. Every function runs on the JS thread.
+#include "batch_encoder.h"
+
+#include <cstring>
+#include <string>
+
+namespace litepool {
+
+namespace {
+
+// JS-visible status numbers (mirrored in lib/native.ts).
+enum JsStatus : int {
+  kRows = 0,
+  kDone = 1,
+  kSqliteFailed = 2,
+  kBindFailed = 3,
+  kMisuse = 4,
+  kNeedsWriter = 5,
+  kCancelled = 6,
+  kIntegerOverflow = 7,
+  kRowsMore = 8,
+};
+
+bool isSafe(std::int64_t value) { return value <= 9007199254740991LL && value >= -9007199254740991LL; }
+
+bool hasRows(const Request& request) { return request.status == Status::Rows || request.status == Status::RowsMore; }
+
+}  // namespace
+
+std::size_t BatchEncoder::cellsFor(const Request& request) noexcept {
+  return kHeaderCells + (hasRows(request) ? request.cells.size() : 0);
+}
+
+void BatchEncoder::begin(napi_env env, std::size_t cells) {
+  length_ = 0;
+  objectCount_ = 0;
+  napi_create_array(env, &objects_);
+  void* data = nullptr;
+  if (cells <= retainedCells_) {
+    napi_get_reference_value(env, retained_, &buffer_);
+    napi_get_arraybuffer_info(env, buffer_, &data, nullptr);
+    capacity_ = retainedCells_;
+  } else if (cells <= kRetainedCells) {
+    // Grows the kept buffer: at least double, at most kRetainedCells.
+    std::size_t size = retainedCells_ == 0 ? 1024 : retainedCells_ * 2;
+    while (size < cells) size *= 2;
+    if (size > kRetainedCells) size = kRetainedCells;
+    napi_create_arraybuffer(env, size * (sizeof(double) + 1), &data, &buffer_);
+    if (retained_ != nullptr) napi_delete_reference(env, retained_);
+    napi_create_reference(env, buffer_, 1, &retained_);
+    retainedCells_ = size;
+    capacity_ = size;
+  } else {
+    napi_create_arraybuffer(env, cells * (sizeof(double) + 1), &data, &buffer_);
+    capacity_ = cells;
+  }
+  nums_ = static_cast<double*>(data);
+  tags_ = static_cast<std::uint8_t*>(data) + capacity_ * sizeof(double);
+}
+
+void BatchEncoder::arguments(napi_env env, napi_value out[4]) const {
+  out[0] = buffer_;
+  napi_create_uint32(env, static_cast<std::uint32_t>(capacity_), &out[1]);
+  out[2] = objects_;
+  napi_create_uint32(env, length_, &out[3]);
+}
+
+void BatchEncoder::release(napi_env env) {
+  if (retained_ != nullptr && env != nullptr) napi_delete_reference(env, retained_);
+  retained_ = nullptr;
+  retainedCells_ = 0;
+}
+
+void BatchEncoder::integer(std::int64_t value, bool asBigint) {
+  if (!asBigint) {
+    number(static_cast<double>(value));
+    return;
+  }
+  std::memcpy(&nums_[length_], &value, sizeof(value));
+  tags_[length_] = kTagBigint;
+  ++length_;
+}
+
+void BatchEncoder::object(napi_env env, napi_value value) {
+  put(kTagObject, static_cast<double>(objectCount_));
+  napi_set_element(env, objects_, objectCount_++, value);
+}
+
+void BatchEncoder::text(napi_env env, const char* data, std::size_t length, bool ascii) {
+  napi_value value;
+  if (ascii) {
+    napi_create_string_latin1(env, data, length, &value);
+  } else {
+    napi_create_string_utf8(env, data, length, &value);
+  }
+  object(env, value);
+}
+
+bool BatchEncoder::cell(napi_env env, const Request& request, const Value& value, bool safeIntegers) {
+  switch (value.type) {
+    case ValueType::Null:
+      null();
+      return true;
+    case ValueType::Integer:
+      if (!safeIntegers && !isSafe(value.integer)) return false;
+      integer(value.integer, safeIntegers);
+      return true;
+    case ValueType::Real:
+      number(value.real);
+      return true;
+    case ValueType::Text:
+      text(env, request.cellBytes.data() + value.offset, value.length, value.ascii);
+      return true;
+    case ValueType::Blob: {
+      void* copy = nullptr;
+      napi_value buffer;
+      napi_create_buffer_copy(env, value.length, request.cellBytes.data() + value.offset, &copy, &buffer);
+      object(env, buffer);
+      return true;
+    }
+  }
+  undefined();
+  return true;
+}
+
+void BatchEncoder::add(napi_env env, std::uint32_t slot, const Request& request) {
+  const bool safeIntegers = (request.flags & flags::kSafeIntegers) != 0;
+  const std::uint32_t start = length_;
+  number(slot);
+  switch (request.status) {
+    case Status::Rows:
+    case Status::RowsMore: {
+      number(request.status == Status::Rows ? kRows : kRowsMore);
+      if (request.namesAttached) {
+        napi_value names;
+        napi_create_array_with_length(env, request.columnNames.size(), &names);
+        for (std::size_t i = 0; i < request.columnNames.size(); ++i) {
+          napi_value name;
+          napi_create_string_utf8(env, request.columnNames[i].data(), request.columnNames[i].size(), &name);
+          napi_set_element(env, names, static_cast<std::uint32_t>(i), name);
+        }
+        object(env, names);
+      } else {
+        undefined();
+      }
+      number(request.columnCount);
+      undefined();
+      const std::size_t cellCount = request.cells.size();
+      number(static_cast<double>(cellCount));
+      for (const Value& value : request.cells) {
+        if (cell(env, request, value, safeIntegers)) continue;
+        // An integer JS cannot hold: the request fails instead (its cells are dropped).
+        length_ = start + 1;
+        number(kIntegerOverflow);
+        undefined();
+        const std::string message = "integer " + std::to_string(value.integer) +
+                                    " is outside the safe range of a JS number; open the pool with safeIntegers: "
+                                    "true to read it as a bigint";
+        text(env, message.data(), message.size(), true);
+        undefined();
+        number(0);
+        return;
+      }
+      return;
+    }
+    case Status::Done:
+      number(kDone);
+      number(static_cast<double>(request.changes));
+      integer(request.lastInsertRowid, safeIntegers || !isSafe(request.lastInsertRowid));
+      if (request.group != 0) {
+        number(static_cast<double>(request.group));
+      } else {
+        undefined();
+      }
+      break;
+    case Status::SqliteFailed:
+      number(kSqliteFailed);
+      number(request.errcode);
+      text(env, request.message.data(), request.message.size(), false);
+      number(request.worker);
+      break;
+    case Status::BindFailed:
+    case Status::Misuse:
+      number(request.status == Status::BindFailed ? kBindFailed : kMisuse);
+      undefined();
+      text(env, request.message.data(), request.message.size(), false);
+      undefined();
+      break;
+    case Status::NeedsWriter:
+    case Status::Cancelled:
+      number(request.status == Status::NeedsWriter ? kNeedsWriter : kCancelled);
+      undefined();
+      undefined();
+      undefined();
+      break;
+  }
+  number(0);
+}
+
+}  // namespace litepool

@@ -1,0 +1,82 @@
+// Owns the encoding of finished requests into one completion batch for lib/ (decoded by
+// lib/completions.ts).
+//
+// Numbers travel in a shared ArrayBuffer, not as one JS value per N-API call: every value is a
+// cell, a float64 payload plus a one-byte tag. Strings, blobs and arrays (objects) still need
+// N-API, and go into one JS array the cells point into. Per request, a record of six cells
+//   slot, status, a, b, c, n
+// is followed by n row cells (Rows and RowsMore only). What a, b and c hold per status is
+// documented in lib/native.ts.
+//
+// Everything here runs on the JS thread.
+#pragma once
+
+#include <node_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "request.h"
+
+namespace litepool {
+
+// Cell tags (mirrored in lib/completions.ts).
+enum CellTag : std::uint8_t {
+  kTagNull = 0,
+  kTagNumber = 1,     // payload: a double
+  kTagBigint = 2,     // payload: the int64's bits (read through a BigInt64Array)
+  kTagObject = 3,     // payload: index into the batch's object array
+  kTagUndefined = 4,
+};
+
+class BatchEncoder {
+ public:
+  // Header cells per request, before its row cells.
+  static constexpr std::size_t kHeaderCells = 6;
+  // Buffers up to this many cells are kept for the next batches; a batch needing more gets a
+  // buffer of its own, released with it.
+  static constexpr std::size_t kRetainedCells = std::size_t{1} << 16;
+
+  BatchEncoder() = default;
+  BatchEncoder(const BatchEncoder&) = delete;
+  BatchEncoder& operator=(const BatchEncoder&) = delete;
+
+  // Cells `request` will take.
+  static std::size_t cellsFor(const Request& request) noexcept;
+
+  // Starts a batch of at most `cells` cells.
+  void begin(napi_env env, std::size_t cells);
+  // Appends one finished request.
+  void add(napi_env env, std::uint32_t slot, const Request& request);
+  // onBatch's arguments: (buffer, capacity, objects, length).
+  void arguments(napi_env env, napi_value out[4]) const;
+  // Releases the kept buffer (environment teardown, or the pool going away).
+  void release(napi_env env);
+
+ private:
+  void number(double value) { put(kTagNumber, value); }
+  void integer(std::int64_t value, bool asBigint);
+  void null() { put(kTagNull, 0); }
+  void undefined() { put(kTagUndefined, 0); }
+  void object(napi_env env, napi_value value);
+  void text(napi_env env, const char* data, std::size_t length, bool ascii);
+  void put(std::uint8_t tag, double payload) {
+    nums_[length_] = payload;
+    tags_[length_] = tag;
+    ++length_;
+  }
+  // One row cell; false when an integer cannot be a JS number (and bigints were not asked for).
+  bool cell(napi_env env, const Request& request, const Value& value, bool safeIntegers);
+
+  napi_ref retained_ = nullptr;   // the kept buffer
+  std::size_t retainedCells_ = 0;
+  napi_value buffer_ = nullptr;   // this batch's buffer (valid in the current handle scope)
+  napi_value objects_ = nullptr;  // this batch's object array
+  std::size_t capacity_ = 0;
+  double* nums_ = nullptr;
+  std::uint8_t* tags_ = nullptr;
+  std::uint32_t length_ = 0;
+  std::uint32_t objectCount_ = 0;
+};
+
+}  // namespace litepool
