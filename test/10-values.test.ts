@@ -390,3 +390,33 @@ describe('SQLite version', () => {
     expect(encoded).toBeGreaterThanOrEqual(3_051_003);
   });
 });
+
+describe('completion batches', () => {
+  it('a result larger than the reused batch buffer (90,000 cells) arrives whole, and small ones still work after it', async () => {
+    const cte = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000)';
+    const rows = await db.all<{ i: number; s: string; h: number | null }>(
+      `${cte} SELECT i, 'row ' || i AS s, CASE WHEN i % 3 = 0 THEN NULL ELSE i * 0.5 END AS h FROM n`,
+    );
+    expect(rows).toHaveLength(30_000);
+    for (const k of [0, 1, 2, 29_999]) {
+      const i = k + 1;
+      expect(rows[k]).toEqual({ i, s: `row ${i}`, h: i % 3 === 0 ? null : i * 0.5 });
+    }
+    const small = await Promise.all(Array.from({ length: 50 }, (_, k) => db.get<{ v: number }>('SELECT ? + 1 AS v', [k])));
+    expect(small.map((row) => row?.v)).toEqual(Array.from({ length: 50 }, (_, k) => k + 1));
+  });
+
+  it('5,000 distinct SQL texts at once (more than the addon keeps registered) each return their own value', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 5000 }, (_, i) => db.get<{ v: number; s: string }>(`SELECT ${i} AS v, 'text ${i}' AS s`)),
+    );
+    results.forEach((row, i) => expect(row).toEqual({ v: i, s: `text ${i}` }));
+    // Texts registered before the registry started over still run (they are registered again).
+    expect(await db.get<{ v: number }>('SELECT 7 AS v')).toEqual({ v: 7 });
+  });
+
+  it('a SQL text longer than registered texts may be (a long script) runs as text', async () => {
+    const padding = `/* ${'x'.repeat(10_000)} */`;
+    expect(await db.get<{ v: number }>(`SELECT 42 AS v ${padding}`)).toEqual({ v: 42 });
+  });
+});
