@@ -67,7 +67,8 @@ export interface NativePoolConfig {
   synchronous: string;
   pragmas: string[];
   slots: number;
-  spinIterations: number;
+  /** How long an idle worker polls for work before it parks (µs). */
+  spinMicros: number;
   /** A worker that ran this long without pausing yields its core (0: never). */
   timesliceMicros: number;
   groupMaxBatch: number;

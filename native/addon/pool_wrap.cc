@@ -63,7 +63,7 @@ PoolWrap::PoolWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PoolWrap>(
   }
   config.readers = config.connection.memory ? 0 : intField(options, "readers", 4);
   config.slots = static_cast<std::uint32_t>(intField(options, "slots", 4096));
-  config.spinIterations = intField(options, "spinIterations", 256);
+  config.spinMicros = static_cast<std::uint32_t>(intField(options, "spinMicros", 50));
   config.timesliceMicros = static_cast<std::uint32_t>(intField(options, "timesliceMicros", 1000));
   config.groupMaxBatch = static_cast<std::uint32_t>(intField(options, "groupMaxBatch", 256));
   config.groupMaxDelayMicros = static_cast<std::uint32_t>(intField(options, "groupMaxDelayMicros", 0));

@@ -101,8 +101,10 @@ void Engine::submit(std::uint32_t slot, Target target, int reader) {
   // One parked, unpinned reader is enough for one request; a running one finds it by itself.
   // The fence pairs with the reader's seq_cst store of `pinned = false` followed by its fence
   // before it parks: either this thread sees the reader unpinned (and wakes it), or the reader
-  // sees this request before it parks.
+  // sees this request before it parks. It pairs likewise with the fence in waitForWork: a
+  // registered poller takes this request, or a wake-up follows.
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (spinningReaders_.load(std::memory_order_seq_cst) >= static_cast<int>(readerRing_.sizeApprox())) return;
   for (auto& candidate : readers_) {
     if (candidate->pinned.load(std::memory_order_seq_cst)) continue;
     if (candidate->parker.unpark()) break;
@@ -120,11 +122,27 @@ void Engine::complete(std::uint32_t slot) noexcept {
 
 // Worker threads: spins briefly, then parks until work arrives. False when aborting.
 template <typename TryPop, typename HasWork>
-bool Engine::waitForWork(Worker& worker, TryPop tryPop, HasWork hasWork, std::uint32_t& slot) {
-  for (int spin = 0; spin < config_.spinIterations; ++spin) {
-    if (tryPop(slot)) return true;
-    cpuRelax();
+bool Engine::waitForWork(Worker& worker, TryPop tryPop, HasWork hasWork, std::uint32_t& slot,
+                         std::atomic<int>* spinners) {
+  // At most one poller per shared ring: more would only take cores from the threads doing work.
+  // Every worker registers in `spinners` while it decides, so that submit() never counts on a
+  // worker that has already looked at the ring for the last time.
+  bool polling = config_.spinMicros > 0;
+  if (spinners != nullptr && spinners->fetch_add(1, std::memory_order_seq_cst) != 0) polling = false;
+  bool found = false;
+  if (polling) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(config_.spinMicros);
+    for (std::uint32_t spin = 1;; ++spin) {
+      found = tryPop(slot);
+      if (found || ((spin & 31) == 0 && std::chrono::steady_clock::now() >= until)) break;
+      cpuRelax();
+    }
   }
+  if (spinners != nullptr) spinners->fetch_sub(1, std::memory_order_seq_cst);
+  if (found) return true;
+  // Pairs with the fence in submit(): either submit() sees this worker no longer registered (and
+  // wakes a parked reader), or the check below sees its request.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   for (;;) {
     if (abort_.load(std::memory_order_acquire)) return false;
     if (tryPop(slot)) return true;
@@ -198,7 +216,7 @@ void Engine::writerMain(std::uint32_t openSlot) {
   const auto tryPop = [this](std::uint32_t& slot) { return writerRing_.tryPop(slot); };
   const auto hasWork = [this] { return !writerRing_.emptyApprox(); };
   std::uint32_t slot;
-  while (waitForWork(self, tryPop, hasWork, slot)) {
+  while (waitForWork(self, tryPop, hasWork, slot, nullptr)) {
     Request& request = slots_[slot];
     if (config_.groupMaxBatch > 1 && request.op == Op::Run && !abort_.load(std::memory_order_relaxed) &&
         self.connection.canGroup(request)) {
@@ -263,7 +281,11 @@ void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
     return !own.emptyApprox() || (!self->pinned.load(std::memory_order_relaxed) && !readerRing_.emptyApprox());
   };
   std::uint32_t slot;
-  while (waitForWork(*self, tryPop, hasWork, slot)) {
+  // A pinned reader polls its own ring only: it does not count as a poller of the shared one.
+  const auto spinners = [this, self] {
+    return self->pinned.load(std::memory_order_relaxed) ? nullptr : &spinningReaders_;
+  };
+  while (waitForWork(*self, tryPop, hasWork, slot, spinners())) {
     if (!runOne(*self, slot)) return;
   }
   self->connection.close(nullptr);

@@ -38,7 +38,10 @@ struct EngineConfig {
   ConnectionConfig connection;
   int readers = 4;                 // 0: every request runs on the writer
   std::uint32_t slots = 4096;      // power of two; the most requests in flight at once
-  int spinIterations = 256;        // how long an idle worker polls before it parks
+  // How long an idle worker polls for work before it parks, in microseconds. Polling catches the
+  // next request without a wake-up (a futex call on the JS thread, then the kernel waking the
+  // worker: tens of microseconds on virtual machines); only one idle reader polls at a time.
+  std::uint32_t spinMicros = 50;
   // A worker that has run this long without pausing yields its core (0: never). See timeslice.h.
   std::uint32_t timesliceMicros = 1000;
   // Group commit: up to this many consecutive groupable writes share one transaction (<= 1: off).
@@ -139,8 +142,9 @@ class Engine {
   // Worker threads.
   void writerMain(std::uint32_t openSlot);
   void readerMain(Worker* self, std::uint32_t openSlot);
+  // `spinners` counts the workers polling a shared ring (nullptr: this worker does not count).
   template <typename TryPop, typename HasWork>
-  bool waitForWork(Worker& worker, TryPop tryPop, HasWork hasWork, std::uint32_t& slot);
+  bool waitForWork(Worker& worker, TryPop tryPop, HasWork hasWork, std::uint32_t& slot, std::atomic<int>* spinners);
   // Returns false when the worker must stop (its Close request ran).
   bool runOne(Worker& worker, std::uint32_t slot);
   // Writer thread: collects the groupable writes that follow `first` in the ring and runs them
@@ -155,6 +159,9 @@ class Engine {
   std::unique_ptr<Request[]> slots_;
   std::vector<std::uint32_t> freeSlots_;  // JS thread only
   MpmcRing<std::uint32_t> readerRing_;
+  // Unpinned readers polling the reader ring right now. submit() wakes a parked reader only when
+  // the ring holds more requests than there are pollers to take them.
+  alignas(kCacheLine) std::atomic<int> spinningReaders_{0};
   SpscRing<std::uint32_t> writerRing_;
   MpmcRing<std::uint32_t> completions_;
   alignas(kCacheLine) std::atomic<bool> notifyPending_{false};

@@ -21,6 +21,9 @@
 #include <new>
 #include <stdexcept>
 #include <type_traits>
+#if defined(_MSC_VER)
+#include <intrin.h>
+#endif
 
 namespace litepool {
 
@@ -29,7 +32,11 @@ namespace litepool {
 inline constexpr std::size_t kCacheLine = 64;
 
 inline void cpuRelax() noexcept {
-#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
+#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+  _mm_pause();
+#elif defined(_MSC_VER) && defined(_M_ARM64)
+  __yield();
+#elif defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #elif defined(__aarch64__) || defined(_M_ARM64)
   asm volatile("yield" ::: "memory");

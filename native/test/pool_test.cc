@@ -958,6 +958,27 @@ TEST(open_failures_are_reported_and_the_engine_still_joins) {
   }
 }
 
+// Requests submitted one at a time, with pauses around the end of the poll window: the poller
+// either takes each request or a parked reader is woken for it (a lost wake-up would hang
+// roundTrip until its 60 s watchdog).
+TEST(requests_around_the_end_of_polling_are_never_lost) {
+  TempDir dir;
+  for (std::uint32_t spinMicros : {0u, 1u, 20u}) {
+    EngineConfig config = configFor(dir.file("poll-" + std::to_string(spinMicros) + ".db"));
+    config.spinMicros = spinMicros;
+    Harness h(std::move(config));
+    h.open();
+    std::uint32_t seed = 12345;
+    for (int i = 0; i < 3000; ++i) {
+      seed = seed * 1664525u + 1013904223u;
+      const auto pause = std::chrono::microseconds((seed >> 16) % 40);
+      if (pause.count() > 0) std::this_thread::sleep_for(pause);
+      CHECK_EQ(h.scalar(Target::Readers, "SELECT ?", {Param::i(i)}), std::int64_t{i});
+    }
+    h.close();
+  }
+}
+
 // A worker that runs one long statement yields from inside it (the progress handler), once per
 // quantum at most; with a quantum of 0 it never does.
 TEST(long_statements_yield_once_per_timeslice) {
