@@ -124,6 +124,9 @@ export interface OperationCounters {
 }
 
 const MAX_STATEMENT_INFOS = 4096;
+/** How long, and for how many completions, batches may follow each other in one event-loop turn. */
+const TURN_BUDGET_MS = 0.5;
+const TURN_BUDGET_COMPLETIONS = 1024;
 /** Distinct SQL texts registered with the addon at once (then the registry starts over). */
 const MAX_SQL_IDS = 4096;
 /** Longer SQL texts (scripts) are passed as text each time rather than kept registered. */
@@ -143,8 +146,11 @@ export class Dispatcher {
   #referenced = true;
   /** SQL texts registered with the addon, and their ids (see #sqlArgument). */
   readonly #sqlIds = new Map<string, number>();
-  /** A poll of the addon is scheduled for the next turn (see onBatch). */
+  /** A poll of the addon is scheduled (see onBatch). */
   #pollScheduled = false;
+  /** When the batches of this turn of the event loop began (0: no batch yet), and how many. */
+  #turnStart = 0;
+  #turnCompletions = 0;
   #idleWaiters: (() => void)[] = [];
   readonly counters: OperationCounters = { started: 0, completed: 0, failed: 0, cancelled: 0 };
   /** The session that owns the writer, if any; while set, other writes wait in #writerQueue. */
@@ -402,18 +408,35 @@ export class Dispatcher {
     }
     this.#pump();
     this.#noteProgress();
-    // Until poll() runs, the workers announce no completions: the next batch is taken on the
-    // next turn of the event loop, after timers and I/O had their turn.
+    // Until poll() runs, the workers announce no completions. Batches that keep coming are taken
+    // back to back (poll as a microtask) while this turn of the event loop is young; after
+    // TURN_BUDGET_MS or TURN_BUDGET_COMPLETIONS the next batch waits for the next turn, after
+    // timers and I/O had theirs.
+    this.#turnCompletions += count;
     if (!this.#pollScheduled) {
       this.#pollScheduled = true;
-      setImmediate(this.#poll);
+      const now = performance.now();
+      if (this.#turnStart === 0) this.#turnStart = now;
+      if (now - this.#turnStart < TURN_BUDGET_MS && this.#turnCompletions < TURN_BUDGET_COMPLETIONS) {
+        queueMicrotask(this.#poll);
+      } else {
+        this.#endTurn();
+        setImmediate(this.#poll);
+      }
     }
   };
 
   readonly #poll = (): void => {
     this.#pollScheduled = false;
     this.#native.poll();
+    // Nothing was waiting: the workers announce the next completion, on a later turn.
+    if (!this.#pollScheduled) this.#endTurn();
   };
+
+  #endTurn(): void {
+    this.#turnStart = 0;
+    this.#turnCompletions = 0;
+  }
 
   /** Wakes idle() waiters and lets the process exit once nothing is in flight. */
   #noteProgress(): void {
