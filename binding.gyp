@@ -59,6 +59,9 @@
         'NAPI_VERSION=8',
         'NAPI_CPP_EXCEPTIONS',
         'NODE_ADDON_API_DISABLE_DEPRECATED',
+        # A JS call into the addon while a worker thread terminates cannot throw into JS; without
+        # this, node-addon-api rethrows in C++ past V8 and the process aborts.
+        'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
       ],
       'cflags!': ['-fno-exceptions'],
       'cflags_cc!': ['-fno-exceptions', '-std=gnu++17', '-std=gnu++1y', '-std=gnu++14'],

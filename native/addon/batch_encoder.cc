@@ -32,35 +32,45 @@ std::size_t BatchEncoder::cellsFor(const Request& request) noexcept {
   return kHeaderCells + (hasRows(request) ? request.cells.size() : 0);
 }
 
-void BatchEncoder::begin(napi_env env, std::size_t cells) {
+bool BatchEncoder::begin(napi_env env, std::size_t cells) {
   length_ = 0;
   objectCount_ = 0;
-  napi_create_array(env, &objects_);
+  objects_ = nullptr;
+  buffer_ = nullptr;
   void* data = nullptr;
+  // N-API calls fail while a worker thread's environment terminates: every status is checked,
+  // and a batch whose memory cannot be had is refused rather than written through a null pointer.
+  if (napi_create_array(env, &objects_) != napi_ok) return false;
   if (cells <= retainedCells_) {
-    napi_get_reference_value(env, retained_, &buffer_);
-    napi_get_arraybuffer_info(env, buffer_, &data, nullptr);
+    if (napi_get_reference_value(env, retained_, &buffer_) != napi_ok || buffer_ == nullptr) return false;
+    if (napi_get_arraybuffer_info(env, buffer_, &data, nullptr) != napi_ok) return false;
     capacity_ = retainedCells_;
   } else if (cells <= kRetainedCells) {
     // Grows the kept buffer: at least double, at most kRetainedCells.
     std::size_t size = retainedCells_ == 0 ? 1024 : retainedCells_ * 2;
     while (size < cells) size *= 2;
     if (size > kRetainedCells) size = kRetainedCells;
-    napi_create_arraybuffer(env, size * (sizeof(double) + 1), &data, &buffer_);
+    if (napi_create_arraybuffer(env, size * (sizeof(double) + 1), &data, &buffer_) != napi_ok) return false;
+    napi_ref kept = nullptr;
+    if (napi_create_reference(env, buffer_, 1, &kept) != napi_ok) return false;
     if (retained_ != nullptr) napi_delete_reference(env, retained_);
-    napi_create_reference(env, buffer_, 1, &retained_);
+    retained_ = kept;
     retainedCells_ = size;
     capacity_ = size;
   } else {
-    napi_create_arraybuffer(env, cells * (sizeof(double) + 1), &data, &buffer_);
+    if (napi_create_arraybuffer(env, cells * (sizeof(double) + 1), &data, &buffer_) != napi_ok) return false;
     capacity_ = cells;
   }
+  if (data == nullptr) return false;
   nums_ = static_cast<double*>(data);
   tags_ = static_cast<std::uint8_t*>(data) + capacity_ * sizeof(double);
+  return true;
 }
 
 void BatchEncoder::arguments(napi_env env, napi_value out[4]) const {
   out[0] = buffer_;
+  out[1] = nullptr;
+  out[3] = nullptr;
   napi_create_uint32(env, static_cast<std::uint32_t>(capacity_), &out[1]);
   out[2] = objects_;
   napi_create_uint32(env, length_, &out[3]);
@@ -83,12 +93,13 @@ void BatchEncoder::integer(std::int64_t value, bool asBigint) {
 }
 
 void BatchEncoder::object(napi_env env, napi_value value) {
+  // A failed creation left `value` null: napi_set_element refuses it and the cell reads undefined.
   put(kTagObject, static_cast<double>(objectCount_));
   napi_set_element(env, objects_, objectCount_++, value);
 }
 
 void BatchEncoder::text(napi_env env, const char* data, std::size_t length, bool ascii) {
-  napi_value value;
+  napi_value value = nullptr;
   if (ascii) {
     napi_create_string_latin1(env, data, length, &value);
   } else {
@@ -114,7 +125,7 @@ bool BatchEncoder::cell(napi_env env, const Request& request, const Value& value
       return true;
     case ValueType::Blob: {
       void* copy = nullptr;
-      napi_value buffer;
+      napi_value buffer = nullptr;
       napi_create_buffer_copy(env, value.length, request.cellBytes.data() + value.offset, &copy, &buffer);
       object(env, buffer);
       return true;
@@ -133,10 +144,10 @@ void BatchEncoder::add(napi_env env, std::uint32_t slot, const Request& request)
     case Status::RowsMore: {
       number(request.status == Status::Rows ? kRows : kRowsMore);
       if (request.namesAttached) {
-        napi_value names;
+        napi_value names = nullptr;
         napi_create_array_with_length(env, request.columnNames.size(), &names);
         for (std::size_t i = 0; i < request.columnNames.size(); ++i) {
-          napi_value name;
+          napi_value name = nullptr;
           napi_create_string_utf8(env, request.columnNames[i].data(), request.columnNames[i].size(), &name);
           napi_set_element(env, names, static_cast<std::uint32_t>(i), name);
         }

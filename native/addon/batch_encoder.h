@@ -44,8 +44,9 @@ class BatchEncoder {
   // Cells `request` will take.
   static std::size_t cellsFor(const Request& request) noexcept;
 
-  // Starts a batch of at most `cells` cells.
-  void begin(napi_env env, std::size_t cells);
+  // Starts a batch of at most `cells` cells. False when the buffer cannot be had (the
+  // environment is shutting down): nothing may be added then.
+  bool begin(napi_env env, std::size_t cells);
   // Appends one finished request.
   void add(napi_env env, std::uint32_t slot, const Request& request);
   // onBatch's arguments: (buffer, capacity, objects, length).

@@ -26,13 +26,12 @@ bool boolField(const Napi::Object& object, const char* key, bool fallback) {
 }  // namespace
 
 Napi::Function PoolWrap::define(Napi::Env env) {
-  return DefineClass(env, "NativePool",
+  Napi::Function constructor = DefineClass(env, "NativePool",
                      {
                          InstanceMethod<&PoolWrap::startWriter>("startWriter"),
                          InstanceMethod<&PoolWrap::startReaders>("startReaders"),
                          InstanceMethod<&PoolWrap::submit>("submit"),
                          InstanceMethod<&PoolWrap::cancel>("cancel"),
-                         InstanceMethod<&PoolWrap::poll>("poll"),
                          InstanceMethod<&PoolWrap::registerSql>("registerSql"),
                          InstanceMethod<&PoolWrap::forgetSql>("forgetSql"),
                          InstanceMethod<&PoolWrap::stats>("stats"),
@@ -41,6 +40,13 @@ Napi::Function PoolWrap::define(Napi::Env env) {
                          InstanceMethod<&PoolWrap::join>("join"),
                          InstanceMethod<&PoolWrap::abort>("abort"),
                      });
+  // poll() runs from setImmediate, so it can be reached while a worker thread's environment
+  // terminates, when node-addon-api's method wrapper itself fails and throws past V8. It is
+  // therefore a raw N-API function that tolerates every failure.
+  napi_value poll = nullptr;
+  napi_create_function(env, "poll", NAPI_AUTO_LENGTH, &PoolWrap::pollRaw, nullptr, &poll);
+  constructor.Get("prototype").As<Napi::Object>().Set("poll", Napi::Value(env, poll));
+  return constructor;
 }
 
 PoolWrap::PoolWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PoolWrap>(info), env_(info.Env()) {
@@ -113,9 +119,14 @@ void PoolWrap::releaseCompletionFunction() {
 // reach JS at most once per turn in batches, and timers and I/O run between batches however
 // fast the workers finish (the thread-safe function alone would dispatch every announcement
 // made during a callback in that same turn).
+//
+// Raw N-API with every failure tolerated: this also runs from the thread-safe function, outside
+// any wrapper that would turn a C++ exception into a JS one, and while a worker thread's
+// environment terminates (when N-API calls fail and nothing can settle any more).
 void PoolWrap::drain(Napi::Env env) {
-  if (!engine_) return;
-  Napi::HandleScope scope(env);
+  if (!engine_ || onBatch_.IsEmpty()) return;
+  napi_handle_scope scope = nullptr;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   drained_.clear();
   std::size_t cells = 0;
   std::uint32_t slot;
@@ -124,19 +135,23 @@ void PoolWrap::drain(Napi::Env env) {
     cells += BatchEncoder::cellsFor(engine_->request(slot));
   }
   // Nothing yet (a push still in progress): an empty batch still makes lib/ poll again later.
-  if (drained_.empty() && !engine_->rearm()) return;
-  if (onBatch_.IsEmpty()) return;
-  encoder_.begin(env, cells);
-  for (std::uint32_t done : drained_) {
-    encoder_.add(env, done, engine_->request(done));
-    engine_->releaseSlot(done);
+  if (!drained_.empty() || engine_->rearm()) {
+    const bool encoded = encoder_.begin(env, cells);
+    for (std::uint32_t done : drained_) {
+      if (encoded) encoder_.add(env, done, engine_->request(done));
+      engine_->releaseSlot(done);
+    }
+    napi_value callback = nullptr;
+    napi_value receiver = nullptr;
+    if (encoded && napi_get_reference_value(env, onBatch_, &callback) == napi_ok && callback != nullptr &&
+        napi_get_undefined(env, &receiver) == napi_ok) {
+      napi_value args[4];
+      encoder_.arguments(env, args);
+      // lib/ never lets onBatch throw; a throw would surface as an uncaught exception.
+      napi_call_function(env, receiver, callback, 4, args, nullptr);
+    }
   }
-  napi_value args[4];
-  encoder_.arguments(env, args);
-  napi_value receiver;
-  napi_get_undefined(env, &receiver);
-  // lib/ never lets onBatch throw; a throw would surface as an uncaught exception.
-  napi_call_function(env, receiver, onBatch_.Value(), 4, args, nullptr);
+  napi_close_handle_scope(env, scope);
 }
 
 Napi::Value PoolWrap::startWriter(const Napi::CallbackInfo& info) {
@@ -201,10 +216,17 @@ Napi::Value PoolWrap::forgetSql(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// poll(): JS thread, on a later turn after a batch. Re-arms the announcement, or drains again.
-Napi::Value PoolWrap::poll(const Napi::CallbackInfo& info) {
-  if (engine_ && engine_->rearm()) drain(info.Env());
-  return info.Env().Undefined();
+// poll(): JS thread, after a batch (see lib/dispatcher.ts). Re-arms the announcement, or drains
+// again.
+napi_value PoolWrap::pollRaw(napi_env env, napi_callback_info info) {
+  napi_value self = nullptr;
+  std::size_t argc = 0;
+  void* wrapped = nullptr;
+  if (napi_get_cb_info(env, info, &argc, nullptr, &self, nullptr) != napi_ok || self == nullptr) return nullptr;
+  if (napi_unwrap(env, self, &wrapped) != napi_ok || wrapped == nullptr) return nullptr;
+  auto* pool = static_cast<PoolWrap*>(wrapped);
+  if (pool->engine_ && pool->engine_->rearm()) pool->drain(Napi::Env(env));
+  return nullptr;
 }
 
 Napi::Value PoolWrap::cancel(const Napi::CallbackInfo& info) {

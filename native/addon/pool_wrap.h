@@ -37,7 +37,7 @@ class PoolWrap final : public Napi::ObjectWrap<PoolWrap> {
   Napi::Value startReaders(const Napi::CallbackInfo& info);
   Napi::Value submit(const Napi::CallbackInfo& info);
   Napi::Value cancel(const Napi::CallbackInfo& info);
-  Napi::Value poll(const Napi::CallbackInfo& info);
+  static napi_value pollRaw(napi_env env, napi_callback_info info);
   Napi::Value registerSql(const Napi::CallbackInfo& info);
   Napi::Value forgetSql(const Napi::CallbackInfo& info);
   Napi::Value stats(const Napi::CallbackInfo& info);
