@@ -162,7 +162,7 @@ if (mem) {
   section(
     `Memory: RSS over ${fmtInt(settings.memorySelects)} point selects, MB`,
     table(
-      ['driver', 'RSS at open', 'after warm-up', 'after', 'growth', 'peak', 'selects/s'],
+      ['driver', 'RSS at open', 'after warm-up', 'after', 'growth', 'of which V8 heap reserved', 'peak', 'selects/s'],
       Object.entries(mem)
         .filter(([id, r]) => report.drivers[id] && !r.error)
         .map(([id, r]) => [
@@ -171,11 +171,12 @@ if (mem) {
           (r.rssBefore / MB).toFixed(1),
           (r.rssAfter / MB).toFixed(1),
           ((r.rssAfter - r.rssBefore) / MB).toFixed(1),
+          r.heapTotalAfter === undefined ? '—' : ((r.heapTotalAfter - r.heapTotalBefore) / MB).toFixed(1),
           (r.rssPeak / MB).toFixed(1),
           fmtInt(r.opsPerSec),
         ]),
     ),
-    `Warm-up: ${fmtInt(settings.memoryWarmup)} selects before the first reading; gc forced before each reading; litepool with ${settings.memoryConcurrency} requests outstanding.`,
+    `Warm-up: a full scan of the table on every connection, then ${fmtInt(settings.memoryWarmup)} selects, before the first reading; gc forced before each reading; litepool with ${settings.memoryConcurrency} requests outstanding.`,
   );
 }
 

@@ -16,6 +16,7 @@ export const SQL = {
     'LEFT JOIN comments c ON c.post_id = p.id LEFT JOIN likes l ON l.post_id = p.id ' +
     'WHERE p.id = ? GROUP BY p.id, p.title, u.name',
   postById: 'SELECT id, user_id, title, created_at FROM posts WHERE id = ?',
+  scanItems: 'SELECT count(*) AS n, sum(length(name) + length(email)) AS bytes FROM items',
   insertItem: 'INSERT INTO inserts (name, email, score, created_at) VALUES (?, ?, ?, ?)',
   insertEvent: 'INSERT INTO events (kind, payload, ts) VALUES (?, ?, ?)',
 };
