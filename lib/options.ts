@@ -214,7 +214,7 @@ export function nativeConfig(options: ResolvedOptions): NativePoolConfig {
     synchronous: options.synchronous.toUpperCase(),
     pragmas: Object.entries(options.pragmas).map(([name, value]) => pragmaStatement(name, value)),
     slots: NATIVE_SLOTS,
-    spinMicros: Number(process.env.LP_SPIN ?? 50),
+    spinMicros: 50,
     timesliceMicros: Math.round(options.timeslice * 1000),
     groupMaxBatch: options.groupCommit ? options.groupCommit.maxBatch : 1,
     groupMaxDelayMicros: options.groupCommit ? options.groupCommit.maxDelayMs * 1000 : 0,
