@@ -3,7 +3,8 @@
 // completion arrives in a batch, cancellation, and the pool's operation counters.
 //
 // Everything here runs on the JS thread. The addon calls onBatch() once per batch of
-// completions (one event-loop wake-up for many requests), at most once per turn of the event loop.
+// completions (one event-loop wake-up for many requests); onBatch decides when the next batch may
+// come, so that one turn of the event loop spends a bounded share on completions.
 
 import { LitepoolError, OperationTimeoutError, SqliteError, outOfRange } from './errors.ts';
 import { BatchReader, HEADER_CELLS } from './completions.ts';

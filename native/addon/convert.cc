@@ -23,10 +23,13 @@ void appendString(napi_env env, napi_value value, std::string& out) {
 }  // namespace
 
 // JS thread.
-void readSql(napi_env env, napi_value sql, Request& request) {
-  request.sql.clear();
-  appendString(env, sql, request.sql);
+void readString(napi_env env, napi_value value, std::string& out) {
+  out.clear();
+  appendString(env, value, out);
 }
+
+// JS thread.
+void readSql(napi_env env, napi_value sql, Request& request) { readString(env, sql, request.sql); }
 
 // JS thread.
 void readParams(napi_env env, napi_value values, napi_value names, Request& request) {

@@ -10,6 +10,8 @@
 
 namespace litepool {
 
+// JS thread. Replaces `out` with the UTF-8 bytes of a JS string.
+void readString(napi_env env, napi_value value, std::string& out);
 // JS thread. Copies the SQL text into the request.
 void readSql(napi_env env, napi_value sql, Request& request);
 // JS thread. Copies parameter values (an array, or undefined) and, for named parameters, their

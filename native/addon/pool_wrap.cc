@@ -114,11 +114,11 @@ void PoolWrap::releaseCompletionFunction() {
 }
 
 // JS thread: the thread-safe function's callback, or poll(). Hands at most kMaxDrain completions
-// to lib/, which calls poll() on a later turn of the event loop: that re-arms the announcement
-// from the workers or, when more completions are waiting, drains again. Completions therefore
-// reach JS at most once per turn in batches, and timers and I/O run between batches however
-// fast the workers finish (the thread-safe function alone would dispatch every announcement
-// made during a callback in that same turn).
+// to lib/, which calls poll() afterwards: that re-arms the announcement from the workers or,
+// when more completions are waiting, drains again. lib/ decides when to poll (back to back for a
+// bounded share of one event-loop turn, then on the next turn), so timers and I/O run between
+// batches however fast the workers finish (the thread-safe function alone would dispatch every
+// announcement made during a callback in that same turn).
 //
 // Raw N-API with every failure tolerated: this also runs from the thread-safe function, outside
 // any wrapper that would turn a C++ exception into a JS one, and while a worker thread's
@@ -206,8 +206,7 @@ Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
 // reading the JS string every time. forgetSql() drops every registered text (ids start over).
 Napi::Value PoolWrap::registerSql(const Napi::CallbackInfo& info) {
   sqlTexts_.emplace_back();
-  readSql(info.Env(), info[0], scratchRequest_);
-  sqlTexts_.back().swap(scratchRequest_.sql);
+  readString(info.Env(), info[0], sqlTexts_.back());
   return Napi::Number::New(info.Env(), static_cast<double>(sqlTexts_.size() - 1));
 }
 

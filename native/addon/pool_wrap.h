@@ -29,7 +29,7 @@ class PoolWrap final : public Napi::ObjectWrap<PoolWrap> {
   // JS thread: hands up to kMaxDrain finished requests to onBatch in one call.
   void drain(Napi::Env env);
 
-  // The most completions one call of onBatch receives; more wait for the next turn.
+  // The most completions one call of onBatch receives; more wait for the next poll().
   static constexpr std::uint32_t kMaxDrain = 256;
 
  private:
@@ -59,7 +59,6 @@ class PoolWrap final : public Napi::ObjectWrap<PoolWrap> {
   BatchEncoder encoder_;
   std::vector<std::uint32_t> drained_;  // the slots of the batch being encoded
   std::vector<std::string> sqlTexts_;  // registered SQL texts, by id (registerSql)
-  Request scratchRequest_;             // reused by registerSql to read a JS string
   napi_env env_ = nullptr;
   bool cleanupHookRegistered_ = false;
   bool functionReleased_ = false;

@@ -123,7 +123,7 @@ class Engine {
   struct Worker {
     Worker(Role role, const EngineConfig& config, const std::atomic<bool>* abort)
         : timeslice(config.timesliceMicros), connection(role, config.connection, abort, &timeslice) {}
-    Timeslice timeslice;  // used by the worker's thread only
+    Timeslice timeslice;  // the worker's thread only (stats() reads its yield count)
     Connection connection;
     Parker parker;
     std::thread thread;
