@@ -10,7 +10,7 @@ import { ScopeEndedError, type Lease, type Pool, type SqlValue, type Transaction
 import { misuse } from '../arguments.ts';
 import { holdSnapshot, holdTransaction, type HeldTransaction } from '../held-transaction.ts';
 import { isWriteNode, kindOfNode, type RawStatementKinds } from './statement-kind.ts';
-import type { Statements } from './statements.ts';
+import type { Statements } from '../statements.ts';
 
 /** How transactions begin: the dialect's settings. */
 export interface TransactionDefaults {

@@ -10,7 +10,7 @@
 
 import type { RootOperationNode } from 'kysely';
 import type { SqlValue } from '../../index.ts';
-import type { Statements } from './statements.ts';
+import type { Statements } from '../statements.ts';
 
 export type StatementKind = 'rows' | 'run';
 
