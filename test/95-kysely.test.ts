@@ -1,10 +1,11 @@
 // Covers 'litepool/kysely' with the real Kysely: CRUD with RETURNING and the result counters,
-// joins, raw SQL (rows or counters as SQLite says), commit and rollback, 50 concurrent
-// read-modify-write transactions ending exact with no SQLITE_BUSY, reads answered while another
-// transaction holds the writer, read-only transactions on a snapshot, savepoints, the
-// transaction timeout, streaming (in order, early stop frees the reader), Kysely's Migrator
-// (latest, down, a failing migration rolled back whole, two migrators at once), introspection,
-// a dialect that opens and closes its own pool, and the configuration checks.
+// joins, raw SQL (rows or counters as SQLite says), cancellation, commit and rollback, 50
+// concurrent read-modify-write transactions ending exact with no SQLITE_BUSY, reads answered
+// while another transaction holds the writer, read-only transactions on a snapshot, savepoints,
+// the transaction timeout, no replay of a held transaction, streaming (in order, early stop
+// frees the reader), Kysely's Migrator (latest, down, a failing migration rolled back whole, two
+// migrators at once), introspection, a dialect that opens and closes its own pool, and the
+// configuration checks.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { Kysely, sql, type Generated, type Selectable } from 'kysely';
 import { Migrator, type Migration } from 'kysely/migration';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SqliteError, TransactionTimeoutError, open, type Pool } from '../lib/index.ts';
+import { holdTransaction } from '../lib/integrations/held-transaction.ts';
 import { LitepoolDialect } from '../lib/integrations/kysely/index.ts';
 
 interface PersonTable {
@@ -326,6 +328,18 @@ describe('transactions', () => {
     expect(await timed.selectFrom('person').selectAll().execute()).toEqual([]);
     await timed.insertInto('person').values({ name: 'after', age: 3 }).execute();
     await timed.destroy();
+  });
+
+  it('is never replayed: a transaction the pool would run again after a failed COMMIT is rolled back', async () => {
+    // What the pool's `retry` does after a transient failure at COMMIT: it calls the body again.
+    const replaying = {
+      transaction: async (body: (tx: unknown) => Promise<void>) => {
+        await body({});
+        return body({});
+      },
+    };
+    const held = await holdTransaction(replaying as never);
+    await expect(held.commit()).rejects.toMatchObject({ name: 'LitepoolError', code: 'LITEPOOL_ROLLED_BACK' });
   });
 
   it('begins with the behavior configured', async () => {
