@@ -4,7 +4,7 @@
 // registry symbol, so `instanceof` works even when two copies of the package are loaded (a
 // dependency tree with duplicates): the check looks at the brand, not at the prototype chain.
 
-import { SQLITE_CODE_NAMES } from './sqlite-codes.ts';
+import { SQLITE_CODE_NAMES } from './native/sqlite-codes.ts';
 
 const kBrands = Symbol.for('litepool.error.brands');
 

@@ -1,19 +1,19 @@
 // Owns the package's public surface: everything users import from 'litepool'.
 
-export { open, Pool, type AcquireOptions, type ReadOptions } from './pool.ts';
-export { Transaction, type TransactionBehavior, type TransactionOptions } from './transaction.ts';
-export { Lease } from './lease.ts';
-export { ConnectionHandle } from './keeper.ts';
-export type { IterateOptions } from './scope.ts';
+export { open, Pool, type AcquireOptions, type ReadOptions } from './api/pool.ts';
+export { Transaction, type TransactionBehavior, type TransactionOptions } from './api/transaction.ts';
+export { Lease } from './api/lease.ts';
+export { ConnectionHandle } from './connections/health.ts';
+export type { IterateOptions } from './api/scope.ts';
 export {
   WriteQueue,
   type OverflowPolicy,
   type WriteQueueOptions,
   type WriteQueueStats,
   type WriteResult,
-} from './write-queue.ts';
-export type { RetryPolicy } from './retry.ts';
-export type { BatchStatement } from './batch.ts';
+} from './api/write-queue.ts';
+export type { RetryPolicy } from './connections/retry.ts';
+export type { BatchStatement } from './input/batch.ts';
 export {
   AcquireTimeoutError,
   LitepoolError,

@@ -70,7 +70,7 @@ export interface PoolOptions {
    * Runs on every new connection, at open() and whenever a connection is replaced, before it
    * serves anything: `conn.role` is 'reader' or 'writer'. A hook that fails at open() fails open().
    */
-  onConnection?: (conn: import('./keeper.ts').ConnectionHandle) => unknown;
+  onConnection?: (conn: import('./connections/health.ts').ConnectionHandle) => unknown;
   /** Retries of transient errors; off unless given (the 'production' preset turns it on). */
   retry?: RetryOptions | false;
   /**

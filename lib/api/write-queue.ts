@@ -5,10 +5,10 @@
 // Entries keep their order: they are handed to the writer in the order they were accepted, at
 // most `inFlight` at a time, and the writer runs them first-in first-out.
 
-import { QueueClosedError, QueueFullError, QueueTimeoutError, describeType, invalidArgument, outOfRange } from './errors.ts';
-import { encodeParams, type EncodedParams } from './params.ts';
-import type { Params, Row, RunResult } from './types.ts';
-import { checkInteger, checkKeys, checkSql } from './validate.ts';
+import { QueueClosedError, QueueFullError, QueueTimeoutError, describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { encodeParams, type EncodedParams } from '../input/params.ts';
+import type { Params, Row, RunResult } from '../types.ts';
+import { checkInteger, checkKeys, checkSql } from '../input/validate.ts';
 
 export type OverflowPolicy = 'block' | 'reject' | 'drop-oldest' | { blockTimeout: number };
 

@@ -4,14 +4,14 @@
 // Runs on the JS thread.
 
 import { setMaxListeners } from 'node:events';
-import { Op, Target } from './native.ts';
-import type { Chunk, Dispatcher, WriterSession } from './dispatcher.ts';
-import { ScopeEndedError } from './errors.ts';
-import { encodeBatch, type BatchStatement } from './batch.ts';
-import { outOfRange } from './errors.ts';
-import { encodeParams } from './params.ts';
-import type { ArrayQueryOptions, OperationOptions, Params, QueryOptions, Row, RunResult, SqlOutputValue } from './types.ts';
-import { checkChoice, checkInteger, checkKeys, checkSignal, checkSql } from './validate.ts';
+import { Op, Target } from '../native/native-pool.ts';
+import type { Chunk, Dispatcher, WriterSession } from '../request/dispatcher.ts';
+import { ScopeEndedError } from '../errors.ts';
+import { encodeBatch, type BatchStatement } from '../input/batch.ts';
+import { outOfRange } from '../errors.ts';
+import { encodeParams } from '../input/params.ts';
+import type { ArrayQueryOptions, OperationOptions, Params, QueryOptions, Row, RunResult, SqlOutputValue } from '../types.ts';
+import { checkChoice, checkInteger, checkKeys, checkSignal, checkSql } from '../input/validate.ts';
 
 /** Which connection a scope's operations run on. */
 export type Route = { target: typeof Target.Writer; session: WriterSession } | { target: typeof Target.PinnedReader; reader: number };

@@ -1,9 +1,9 @@
 // Owns the checking and encoding of batch statements (db.batch) and the building of chunked
 // multi-row INSERTs (db.insertMany). Runs on the JS thread.
 
-import { describeType, invalidArgument, outOfRange } from './errors.ts';
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { encodeParams } from './params.ts';
-import type { Params, SqlValue } from './types.ts';
+import type { Params, SqlValue } from '../types.ts';
 import { checkKeys, checkSql } from './validate.ts';
 
 /** One statement of `db.batch()`. */

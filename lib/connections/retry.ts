@@ -2,7 +2,7 @@
 // with exponential backoff and full jitter. Opt-in: without a policy nothing is retried.
 // Runs on the JS thread.
 
-import { SqliteError } from './errors.ts';
+import { SqliteError } from '../errors.ts';
 
 export interface RetryPolicy {
   /** Total attempts, including the first (2 or more to retry at all). */

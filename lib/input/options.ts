@@ -1,11 +1,11 @@
 // Owns the validation of open()'s options and their translation into the native configuration.
 // Every option is checked here, with an error naming it; the native side trusts what it gets.
 
-import { describeType, invalidArgument, outOfRange } from './errors.ts';
-import type { NativePoolConfig } from './native.ts';
-import type { ConnectionHook } from './keeper.ts';
-import type { RetryPolicy } from './retry.ts';
-import type { PoolOptions, PragmaValue, Preset, SynchronousMode } from './types.ts';
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import type { NativePoolConfig } from '../native/native-pool.ts';
+import type { ConnectionHook } from '../connections/health.ts';
+import type { RetryPolicy } from '../connections/retry.ts';
+import type { PoolOptions, PragmaValue, Preset, SynchronousMode } from '../types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkNumber } from './validate.ts';
 
 const MAX_MS = 2 ** 31 - 1;

@@ -2,9 +2,9 @@
 // it is released, with any transaction left open rolled back before the connection is reused.
 // Runs on the JS thread.
 
-import type { Dispatcher, WriterSession } from './dispatcher.ts';
-import { TransactionTimeoutError } from './errors.ts';
-import { Op, Target } from './native.ts';
+import type { Dispatcher, WriterSession } from '../request/dispatcher.ts';
+import { TransactionTimeoutError } from '../errors.ts';
+import { Op, Target } from '../native/native-pool.ts';
 import { Scope } from './scope.ts';
 
 /** A connection of your own until release(): the writer (`write: true`) or one reader. */

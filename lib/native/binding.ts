@@ -5,11 +5,11 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NativeModule } from './native.ts';
+import type { NativeModule } from './native-pool.ts';
 
 const require = createRequire(import.meta.url);
-/** The package root: lib/ (sources) and dist/ (compiled) both sit one level below it. */
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The package root: lib/native/ (sources) and dist/native/ (compiled) both sit two levels below it. */
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function load(): NativeModule {
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;

@@ -6,12 +6,12 @@
 // completions (one event-loop wake-up for many requests); onBatch decides when the next batch may
 // come, so that one turn of the event loop spends a bounded share on completions.
 
-import { LitepoolError, OperationTimeoutError, SqliteError, outOfRange } from './errors.ts';
-import { BatchReader, HEADER_CELLS } from './completions.ts';
-import { Op, RequestFlag, Status, Target, type NativePool } from './native.ts';
+import { LitepoolError, OperationTimeoutError, SqliteError, outOfRange } from '../errors.ts';
+import { BatchReader, HEADER_CELLS } from './batch-reader.ts';
+import { Op, RequestFlag, Status, Target, type NativePool } from '../native/native-pool.ts';
 import { arrayRows, objectRows, rowBuilder, type RowBuilder } from './rows.ts';
-import type { RunResult } from './types.ts';
-import { Waiter } from './waiter.ts';
+import type { RunResult } from '../types.ts';
+import { Waiter } from '../connections/waiter.ts';
 
 /** Exclusive use of the writer connection, held by a transaction or a write lease. */
 export class WriterSession {

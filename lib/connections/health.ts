@@ -7,10 +7,10 @@
 // runs on the new connection before the reader serves the shared ring again (Unpin). The writer
 // is replaced under a writer session, so no write runs on it before the hook has.
 
-import type { Dispatcher } from './dispatcher.ts';
-import { LitepoolError } from './errors.ts';
-import { Op, Target, type NativePool } from './native.ts';
-import { Scope, type Route } from './scope.ts';
+import type { Dispatcher } from '../request/dispatcher.ts';
+import { LitepoolError } from '../errors.ts';
+import { Op, Target, type NativePool } from '../native/native-pool.ts';
+import { Scope, type Route } from '../api/scope.ts';
 
 /** What `onConnection` receives: the new connection, for its setup statements. */
 export class ConnectionHandle extends Scope {

@@ -6,10 +6,10 @@
 // order behind it and never interleave into it. It commits when the callback resolves and rolls
 // back when it throws, times out or is aborted; the writer is free again in every case.
 
-import type { Dispatcher } from './dispatcher.ts';
-import { ScopeEndedError, TransactionTimeoutError } from './errors.ts';
-import { Op, Target } from './native.ts';
-import { retrying, type RetryPolicy } from './retry.ts';
+import type { Dispatcher } from '../request/dispatcher.ts';
+import { ScopeEndedError, TransactionTimeoutError } from '../errors.ts';
+import { Op, Target } from '../native/native-pool.ts';
+import { retrying, type RetryPolicy } from '../connections/retry.ts';
 import { Scope, type Route } from './scope.ts';
 
 export type TransactionBehavior = 'deferred' | 'immediate' | 'exclusive';

@@ -3,19 +3,19 @@
 // Runs on the JS thread. Reads go to the reader threads, writes to the writer thread; a read
 // whose statement SQLite reports as not read-only is rerouted to the writer by the dispatcher.
 
-import { binding } from './binding.ts';
-import { Dispatcher, type JobSpec, type RowMode } from './dispatcher.ts';
+import { binding } from '../native/binding.ts';
+import { Dispatcher, type JobSpec, type RowMode } from '../request/dispatcher.ts';
 import { acquireLease, readSnapshot, type Lease } from './lease.ts';
-import { encodeBatch, insertChunks, type BatchStatement } from './batch.ts';
-import { ConnectionKeeper } from './keeper.ts';
-import { retrying } from './retry.ts';
+import { encodeBatch, insertChunks, type BatchStatement } from '../input/batch.ts';
+import { ConnectionKeeper } from '../connections/health.ts';
+import { retrying } from '../connections/retry.ts';
 import type { IterateOptions } from './scope.ts';
 import { WriteQueue, type WriteQueueOptions, type WriteResult } from './write-queue.ts';
 import { runTransaction, type Transaction, type TransactionBehavior, type TransactionOptions } from './transaction.ts';
-import { PoolClosedError, SqliteError, describeType, invalidArgument } from './errors.ts';
-import { Op, Target, type NativePool } from './native.ts';
-import { nativeConfig, resolveOptions, type ResolvedOptions } from './options.ts';
-import { encodeParams } from './params.ts';
+import { PoolClosedError, SqliteError, describeType, invalidArgument } from '../errors.ts';
+import { Op, Target, type NativePool } from '../native/native-pool.ts';
+import { nativeConfig, resolveOptions, type ResolvedOptions } from '../input/options.ts';
+import { encodeParams } from '../input/params.ts';
 import type {
   ArrayQueryOptions,
   OperationOptions,
@@ -27,8 +27,8 @@ import type {
   RunResult,
   SqlOutputValue,
   SqlValue,
-} from './types.ts';
-import { checkBoolean, checkChoice, checkInteger, checkKeys, checkSignal, checkSql } from './validate.ts';
+} from '../types.ts';
+import { checkBoolean, checkChoice, checkInteger, checkKeys, checkSignal, checkSql } from '../input/validate.ts';
 
 const OPERATION_KEYS = ['signal', 'timeout'] as const;
 const TRANSACTION_KEYS = ['behavior', 'timeout', 'signal'] as const;

@@ -1,6 +1,6 @@
 // Owns the small argument checks shared by every part of the API boundary.
 
-import { describeType, invalidArgument, outOfRange } from './errors.ts';
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 
 /** An integer in [min, max], or a TypeError/RangeError naming `name`. */
 export function checkInteger(name: string, value: unknown, min: number, max: number): number {
