@@ -1,10 +1,9 @@
-// Owns leases (db.acquire) and read snapshots (db.read): a connection pinned to one user until
-// it is released, with any transaction left open rolled back before the connection is reused.
-// Runs on the JS thread.
+// Owns leases (db.acquire): a connection pinned to one user until it is released, with any
+// transaction left open rolled back before the connection is reused. Runs on the JS thread.
 
-import type { Dispatcher, WriterSession } from '../request/dispatcher.ts';
-import { TransactionTimeoutError } from '../errors.ts';
-import { Op, Target } from '../native/native-pool.ts';
+import { Op } from '../native/contract.ts';
+import { readerRoute, sessionRoute, type Route } from '../request/route.ts';
+import type { PoolContext } from './context.ts';
 import { Scope } from './scope.ts';
 
 /** A connection of your own until release(): the writer (`write: true`) or one reader. */
@@ -15,8 +14,8 @@ export class Lease extends Scope {
   readonly write: boolean;
 
   /** @internal */
-  constructor(dispatcher: Dispatcher, route: ConstructorParameters<typeof Scope>[1], write: boolean, release: () => Promise<void>) {
-    super(dispatcher, route, 'lease');
+  constructor(context: PoolContext, route: Route, write: boolean, release: () => Promise<void>) {
+    super(context, route, 'lease');
     this.write = write;
     this.#release = release;
   }
@@ -47,61 +46,28 @@ export interface LeaseSettings {
 }
 
 /** Pins a connection: the writer session, or a reader (the writer when there are no readers). */
-export async function acquireLease(dispatcher: Dispatcher, settings: LeaseSettings): Promise<Lease> {
-  if (settings.write || dispatcher.maxPinnedReaders === 0) {
-    const session: WriterSession = await dispatcher.acquireWriter(settings.timeout, settings.signal);
-    const route = { target: Target.Writer, session } as const;
+export async function acquireLease(context: PoolContext, settings: LeaseSettings): Promise<Lease> {
+  if (settings.write || context.readers.max === 0) {
+    const session = await context.writer.acquire(settings.timeout, settings.signal);
     let lease: Lease;
     const release = async (): Promise<void> => {
       try {
         await lease.control(Op.Reset);
       } finally {
-        dispatcher.releaseWriter(session);
+        context.writer.release(session);
         settings.onRelease?.(lease);
       }
     };
-    lease = new Lease(dispatcher, route, true, release);
+    lease = new Lease(context, sessionRoute(session), true, release);
     return lease;
   }
-  const reader = await dispatcher.acquireReader(settings.timeout, settings.signal);
-  const lease: Lease = new Lease(dispatcher, { target: Target.PinnedReader, reader }, false, async () => {
+  const reader = await context.readers.acquire(settings.timeout, settings.signal);
+  const lease: Lease = new Lease(context, readerRoute(reader), false, async () => {
     try {
-      await dispatcher.releaseReader(reader);
+      await context.readers.release(reader);
     } finally {
       settings.onRelease?.(lease);
     }
   });
   return lease;
-}
-
-/**
- * Runs `fn` on one reader inside one read transaction: every query sees the same snapshot, and
- * rows committed meanwhile stay invisible until it ends. Ended (and its reader released) when
- * `fn` settles or when it runs past `maxDuration`, so a forgotten snapshot cannot starve WAL
- * checkpoints.
- */
-export async function readSnapshot<T>(
-  dispatcher: Dispatcher,
-  fn: (conn: Lease) => Promise<T> | T,
-  settings: LeaseSettings & { maxDuration: number },
-): Promise<T> {
-  const lease = await acquireLease(dispatcher, { ...settings, write: false });
-  let expire: ((reason: unknown) => void) | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    expire = reject;
-  });
-  expired.catch(() => undefined);
-  const timer = setTimeout(() => {
-    const error = new TransactionTimeoutError(settings.maxDuration, 'read snapshot');
-    lease.end(error);
-    expire!(error);
-  }, settings.maxDuration);
-  try {
-    // BEGIN then a read of the schema: the read transaction (the snapshot) starts now.
-    await lease.control(Op.Exec, 'BEGIN DEFERRED; SELECT 1 FROM sqlite_schema LIMIT 1');
-    return await Promise.race([Promise.resolve().then(() => fn(lease)), expired]);
-  } finally {
-    clearTimeout(timer);
-    await lease.release();
-  }
 }

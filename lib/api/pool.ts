@@ -1,71 +1,55 @@
-// Owns the public Pool: open(), the operations users call, stats() and the close protocol.
+// Owns the public Pool: the operations users call, stats() and the close protocol.
 //
 // Runs on the JS thread. Reads go to the reader threads, writes to the writer thread; a read
 // whose statement SQLite reports as not read-only is rerouted to the writer by the dispatcher.
 
+import { PoolClosedError } from '../errors.ts';
+import { insertChunks } from '../input/insert-many.ts';
+import type { ResolvedOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
-import { Dispatcher, type JobSpec, type RowMode } from '../request/dispatcher.ts';
-import { acquireLease, readSnapshot, type Lease } from './lease.ts';
-import { encodeBatch, insertChunks, type BatchStatement } from '../input/batch.ts';
-import { ConnectionKeeper } from '../connections/health.ts';
-import { retrying } from '../connections/retry.ts';
-import type { IterateOptions } from './scope.ts';
-import { WriteQueue, type WriteQueueOptions, type WriteResult } from './write-queue.ts';
-import { runTransaction, type Transaction, type TransactionBehavior, type TransactionOptions } from './transaction.ts';
-import { PoolClosedError, SqliteError, describeType, invalidArgument } from '../errors.ts';
-import { Op, Target, type NativePool } from '../native/native-pool.ts';
-import { nativeConfig, resolveOptions, type ResolvedOptions } from '../input/options.ts';
-import { encodeParams } from '../input/params.ts';
+import { Op } from '../native/contract.ts';
+import { READERS, WRITER } from '../request/route.ts';
 import type {
+  AcquireOptions,
   ArrayQueryOptions,
+  BatchStatement,
+  IterateOptions,
   OperationOptions,
   Params,
-  PoolOptions,
   PoolStats,
   QueryOptions,
+  ReadOptions,
   Row,
   RunResult,
   SqlOutputValue,
   SqlValue,
+  TransactionOptions,
+  WriteQueueOptions,
+  WriteResult,
 } from '../types.ts';
-import { checkBoolean, checkChoice, checkInteger, checkKeys, checkSignal, checkSql } from '../input/validate.ts';
-
-const OPERATION_KEYS = ['signal', 'timeout'] as const;
-const TRANSACTION_KEYS = ['behavior', 'timeout', 'signal'] as const;
-const ACQUIRE_KEYS = ['write', 'timeout', 'signal'] as const;
-const READ_KEYS = ['timeout', 'signal'] as const;
-const ITERATE_KEYS = ['signal', 'timeout', 'rowMode', 'chunkSize'] as const;
-const DEFAULT_TRANSACTION_TIMEOUT = 30_000;
-
-/** Options of `acquire()`. */
-export interface AcquireOptions {
-  /** A lease on the writer (default false: a reader of your own). */
-  write?: boolean;
-  /** Milliseconds to wait for the connection (default: the pool's acquireTimeout). */
-  timeout?: number;
-  signal?: AbortSignal;
-}
-
-/** Options of `read()`. */
-export interface ReadOptions {
-  /** Milliseconds to wait for a reader (default: the pool's acquireTimeout). */
-  timeout?: number;
-  signal?: AbortSignal;
-}
-const QUERY_KEYS = ['signal', 'timeout', 'rowMode'] as const;
-const MAX_MS = 2 ** 31 - 1;
-
-interface CheckedOptions {
-  signal: AbortSignal | undefined;
-  timeout: number | undefined;
-  rowMode: RowMode;
-}
+import type { PoolContext } from './context.ts';
+import { acquireLease, type Lease } from './lease.ts';
+import {
+  Operations,
+  checkAcquireOptions,
+  checkCallback,
+  checkInsertManyOptions,
+  checkOptions,
+  checkTransactionOptions,
+  rejectOnThrow,
+} from './operations.ts';
+import { readSnapshot } from './snapshot.ts';
+import { poolStats, type PoolParts } from './stats.ts';
+import { runTransaction, type Transaction } from './transaction.ts';
+import { WriteQueue } from './write-queue.ts';
 
 /** A pool of SQLite connections: one writer thread and N reader threads. */
 export class Pool {
-  readonly #native: NativePool;
-  readonly #dispatcher: Dispatcher;
+  readonly #parts: PoolParts;
+  readonly #context: PoolContext;
   readonly #options: ResolvedOptions;
+  /** get, all, run, exec and batch: options, requests, retries. */
+  readonly #ops: Operations;
   #closing: Promise<void> | undefined;
   /** Transactions and snapshots still running: close() waits for them (they are time-bounded). */
   readonly #scopes = new Set<Promise<unknown>>();
@@ -74,18 +58,12 @@ export class Pool {
   /** Write queues not yet shut down: close() drains them first. */
   readonly #queues = new Set<WriteQueue>();
 
-  readonly #keeper: ConnectionKeeper;
-  /** What an operation called without options runs with (shared: no allocation per call). */
-  readonly #noOptions: CheckedOptions;
-
   /** @internal Use `open()`. */
-  constructor(native: NativePool, dispatcher: Dispatcher, options: ResolvedOptions, keeper: ConnectionKeeper) {
-    this.#native = native;
-    this.#dispatcher = dispatcher;
-    this.#options = options;
-    this.#keeper = keeper;
-    this.#noOptions = Object.freeze({ signal: undefined, timeout: options.queryTimeout, rowMode: 'object' });
-    dispatcher.defaultTimeout = options.queryTimeout;
+  constructor(parts: PoolParts) {
+    this.#parts = parts;
+    this.#context = parts.context;
+    this.#options = parts.options;
+    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry);
   }
 
   /** The database path (`:memory:` for an in-memory database). */
@@ -107,14 +85,14 @@ export class Pool {
   get<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T | undefined>;
   get(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[] | undefined>;
   get(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
-    return this.#query(Op.Get, sql, params, options);
+    return this.#ops.start(Op.Get, sql, params, options);
   }
 
   /** Every row of the result. Runs on a reader. */
   all<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T[]>;
   all(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[][]>;
   all(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
-    return this.#query(Op.All, sql, params, options);
+    return this.#ops.start(Op.All, sql, params, options);
   }
 
   /**
@@ -130,9 +108,9 @@ export class Pool {
   iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
   iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
   async *iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
-    this.#checkOpen();
-    const given = checkKeys('options', options, ITERATE_KEYS);
-    const lease = await this.acquire({ ...(given.signal === undefined ? {} : { signal: given.signal as AbortSignal }) });
+    this.#ops.checkUsable();
+    const { signal } = checkOptions('iterate', options, this.#context.defaults);
+    const lease = await this.acquire(signal === undefined ? {} : { signal });
     try {
       yield* lease.iterate(sql, params, options as IterateOptions & { rowMode?: 'object' });
     } finally {
@@ -150,10 +128,10 @@ export class Pool {
    * const { lastInsertRowid } = await critical.enqueue('INSERT INTO orders …', [...]);
    */
   writeQueue(options?: WriteQueueOptions): WriteQueue {
-    this.#checkOpen();
+    this.#ops.checkUsable();
     const queue = new WriteQueue(
       (sql, { values, names }, groupable, onGroup) =>
-        this.#submit({ op: Op.Run, target: Target.Writer, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>,
+        this.#ops.submit({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>,
       options,
       (done) => this.#queues.delete(done),
     );
@@ -172,19 +150,7 @@ export class Pool {
    * ]);
    */
   batch(statements: readonly BatchStatement[], options?: OperationOptions): Promise<RunResult[]> {
-    try {
-      this.#checkOpen();
-      const checked = this.#checkOptions(options, OPERATION_KEYS);
-      return this.#submit({
-        op: Op.Batch,
-        target: Target.Writer,
-        ...encodeBatch(statements),
-        signal: checked.signal,
-        timeout: checked.timeout,
-      }) as Promise<RunResult[]>;
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#ops.start(Op.Batch, statements, undefined, options) as Promise<RunResult[]>;
   }
 
   /**
@@ -193,12 +159,10 @@ export class Pool {
    * column names are quoted; values are bound as parameters. Resolves with the rows inserted.
    */
   async insertMany(table: string, rows: readonly Record<string, SqlValue>[], options?: { chunkSize?: number; signal?: AbortSignal }): Promise<number> {
-    this.#checkOpen();
-    const given = checkKeys('options', options, ['chunkSize', 'signal']);
-    const chunkSize = given.chunkSize === undefined ? 500 : checkInteger('chunkSize', given.chunkSize, 1, 1_000_000);
+    this.#ops.checkUsable();
+    const { chunkSize, signal } = checkInsertManyOptions(options);
     const chunks = insertChunks(table, rows, chunkSize);
     if (chunks.length === 0) return 0;
-    const signal = checkSignal(given.signal);
     return this.transaction(
       async (tx) => {
         let inserted = 0;
@@ -213,40 +177,12 @@ export class Pool {
 
   /** Runs one statement on the writer; reports the changes and the last inserted rowid. */
   run(sql: string, params?: Params, options?: OperationOptions): Promise<RunResult> {
-    try {
-      this.#checkOpen();
-      const checked = this.#checkOptions(options, OPERATION_KEYS);
-      const { values, names } = encodeParams(params);
-      return this.#submit({
-        op: Op.Run,
-        target: Target.Writer,
-        groupable: true,
-        sql: checkSql(sql),
-        values,
-        names,
-        signal: checked.signal,
-        timeout: checked.timeout,
-      }) as Promise<RunResult>;
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#ops.start(Op.Run, sql, params, options) as Promise<RunResult>;
   }
 
   /** Runs one or more statements without parameters on the writer. */
   exec(sql: string, options?: OperationOptions): Promise<void> {
-    try {
-      this.#checkOpen();
-      const checked = this.#checkOptions(options, OPERATION_KEYS);
-      return this.#submit({
-        op: Op.Exec,
-        target: Target.Writer,
-        sql: checkSql(sql),
-        signal: checked.signal,
-        timeout: checked.timeout,
-      }) as Promise<void>;
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#ops.start(Op.Exec, sql, undefined, options) as Promise<void>;
   }
 
   /**
@@ -261,57 +197,49 @@ export class Pool {
    * });
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
-    try {
-      this.#checkOpen();
-      if (typeof fn !== 'function') throw invalidArgument(`transaction() takes a function, got ${describeType(fn)}`);
-      const given = checkKeys('options', options, TRANSACTION_KEYS);
-      return this.#track(runTransaction(this.#dispatcher, fn, {
-        behavior: given.behavior === undefined ? 'immediate' : checkChoice<TransactionBehavior>('behavior', given.behavior, ['deferred', 'immediate', 'exclusive']),
-        timeout: given.timeout === undefined ? DEFAULT_TRANSACTION_TIMEOUT : checkInteger('timeout', given.timeout, 1, MAX_MS),
-        signal: checkSignal(given.signal),
-        acquireTimeout: this.#options.acquireTimeout,
-        retry: this.#options.retry,
-      }));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return rejectOnThrow(() => {
+      this.#ops.checkUsable();
+      checkCallback('transaction', fn);
+      const settings = checkTransactionOptions(options);
+      return this.#track(runTransaction(this.#context, fn, { ...settings, acquireTimeout: this.#options.acquireTimeout, retry: this.#options.retry }));
+    });
   }
 
   /**
    * Runs `fn` on one reader inside one read transaction: all its queries see one consistent
    * snapshot. Ends after `maxReadDuration` at the latest.
+   *
+   * @example
+   * const { orders, total } = await db.read(async (conn) => ({
+   *   orders: await conn.all('SELECT * FROM orders WHERE customer = ?', [id]),
+   *   total: await conn.get('SELECT sum(amount) AS total FROM orders WHERE customer = ?', [id]),
+   * }));
    */
   read<T>(fn: (conn: Lease) => Promise<T> | T, options?: ReadOptions): Promise<T> {
-    try {
-      this.#checkOpen();
-      if (typeof fn !== 'function') throw invalidArgument(`read() takes a function, got ${describeType(fn)}`);
-      const given = checkKeys('options', options, READ_KEYS);
-      return this.#track(readSnapshot(this.#dispatcher, fn, {
-        write: false,
-        timeout: given.timeout === undefined ? this.#options.acquireTimeout : checkInteger('timeout', given.timeout, 1, MAX_MS),
-        signal: checkSignal(given.signal),
-        maxDuration: this.#options.maxReadDuration,
-      }));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return rejectOnThrow(() => {
+      this.#ops.checkUsable();
+      checkCallback('read', fn);
+      const { timeout, signal } = checkAcquireOptions(options, this.#options.acquireTimeout, 'read');
+      return this.#track(readSnapshot(this.#context, fn, { write: false, timeout, signal, maxDuration: this.#options.maxReadDuration }));
+    });
   }
 
   /**
    * A connection of your own until `release()` (or the end of an `await using` block): a reader,
    * or the writer with `write: true`. Waits up to `acquireTimeout`, then AcquireTimeoutError.
    * Release rolls back any transaction left open.
+   *
+   * @example
+   * await using lease = await db.acquire({ write: true });
+   * await lease.exec('BEGIN');
+   * await lease.run('UPDATE counters SET n = n + 1');
+   * await lease.exec('COMMIT');
    */
   acquire(options?: AcquireOptions): Promise<Lease> {
-    try {
-      this.#checkOpen();
-      const given = checkKeys('options', options, ACQUIRE_KEYS);
-      const acquired = acquireLease(this.#dispatcher, {
-        write: given.write === undefined ? false : checkBoolean('write', given.write),
-        timeout: given.timeout === undefined ? this.#options.acquireTimeout : checkInteger('timeout', given.timeout, 1, MAX_MS),
-        signal: checkSignal(given.signal),
-        onRelease: (lease) => this.#leases.delete(lease),
-      });
+    return rejectOnThrow(() => {
+      this.#ops.checkUsable();
+      const settings = checkAcquireOptions(options, this.#options.acquireTimeout);
+      const acquired = acquireLease(this.#context, { ...settings, onRelease: (lease) => this.#leases.delete(lease) });
       return this.#track(
         acquired.then(async (lease) => {
           if (this.#closing) {
@@ -323,36 +251,12 @@ export class Pool {
           return lease;
         }),
       );
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
   }
 
   /** A snapshot of what the pool is doing. */
   stats(): PoolStats {
-    const native = this.#native.stats();
-    const counters = this.#dispatcher.counters;
-    return {
-      readers: {
-        size: native.readers,
-        busy: native.readersBusy,
-        idle: native.readers - native.readersBusy,
-        pinned: native.readersPinned,
-      },
-      writer: {
-        busy: native.writerBusy,
-        queued: native.writerRingDepth + this.#dispatcher.writerWaiting,
-        held: this.#dispatcher.writerHeld,
-      },
-      leasesWaiting: this.#dispatcher.leasesWaiting,
-      groupCommit: { groups: native.groupCommits, writes: native.groupedWrites },
-      yields: native.yields,
-      connections: { ...this.#keeper.stats },
-      queued: this.#dispatcher.queued,
-      inFlight: this.#dispatcher.inFlight,
-      rings: { readers: native.readerRingDepth, writer: native.writerRingDepth, completions: native.completionRingDepth },
-      operations: { ...counters },
-    };
+    return poolStats(this.#parts);
   }
 
   /**
@@ -361,7 +265,10 @@ export class Pool {
    * returns the same promise.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#shutDown();
+    if (!this.#closing) {
+      this.#ops.stop(() => new PoolClosedError());
+      this.#closing = this.#shutDown();
+    }
     return this.#closing;
   }
 
@@ -371,20 +278,20 @@ export class Pool {
 
   async #shutDown(): Promise<void> {
     await Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
-    await this.#keeper.stop();
+    await this.#parts.keeper.stop();
     // Held leases are released (after what they already started), so that transactions,
     // snapshots and acquisitions queued behind them can finish; later lease calls reject.
     const releases = [...this.#leases].map((lease) => lease.release());
     while (this.#scopes.size > 0) await Promise.allSettled([...this.#scopes]);
     await Promise.allSettled(releases);
-    await this.#dispatcher.idle();
+    await this.#parts.dispatcher.idle();
     const closes: Promise<unknown>[] = [];
     for (let i = 0; i < this.#options.readers; i++) {
-      closes.push(this.#dispatcher.run({ op: Op.Close, target: Target.Readers, internal: true }));
+      closes.push(this.#parts.dispatcher.run({ op: Op.Close, route: READERS, internal: true }));
     }
-    closes.push(this.#dispatcher.run({ op: Op.Close, target: Target.Writer, internal: true }));
+    closes.push(this.#parts.dispatcher.run({ op: Op.Close, route: WRITER, internal: true }));
     const results = await Promise.allSettled(closes);
-    this.#native.join();
+    this.#parts.native.join();
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;
   }
@@ -395,82 +302,4 @@ export class Pool {
     scope.then(forget, forget);
     return scope;
   }
-
-  #submit(spec: JobSpec): Promise<unknown> {
-    const retry = this.#options.retry;
-    return retry ? retrying(() => this.#dispatcher.run(spec), retry, false) : this.#dispatcher.run(spec);
-  }
-
-  #checkOpen(): void {
-    if (this.#closing) throw new PoolClosedError();
-  }
-
-  #checkOptions(options: unknown, keys: readonly string[]): CheckedOptions {
-    if (options === undefined) return this.#noOptions;
-    const given = checkKeys('options', options, keys);
-    return {
-      signal: checkSignal(given.signal),
-      timeout: given.timeout === undefined ? this.#options.queryTimeout : checkInteger('timeout', given.timeout, 1, MAX_MS),
-      rowMode: given.rowMode === undefined ? 'object' : checkChoice('rowMode', given.rowMode, ['object', 'array'] as const),
-    };
-  }
-
-  #query(op: Op, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {
-    try {
-      this.#checkOpen();
-      const checked = this.#checkOptions(options, QUERY_KEYS);
-      const { values, names } = encodeParams(params);
-      return this.#submit({
-        op,
-        target: Target.Readers,
-        sql: checkSql(sql),
-        values,
-        names,
-        rowMode: checked.rowMode,
-        signal: checked.signal,
-        timeout: checked.timeout,
-      });
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
 }
-
-/**
- * Opens a pool on the database at `path` (created when missing unless `create: false`;
- * `':memory:'` for a private in-memory database on a single connection).
- *
- * @example
- * const db = await open('app.db', { readers: 4 });
- * await db.exec('CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT)');
- * await db.run('INSERT INTO users (name) VALUES (?)', ['Ada']);
- * const user = await db.get<{ id: number; name: string }>('SELECT * FROM users WHERE name = ?', ['Ada']);
- * await db.close();
- */
-export async function open(path: string, options?: PoolOptions): Promise<Pool> {
-  const resolved = resolveOptions(path, options);
-  const { NativePool } = binding();
-  let dispatcher: Dispatcher | undefined;
-  const native = new NativePool(nativeConfig(resolved), (buffer, capacity, objects, length) =>
-    dispatcher!.onBatch(buffer, capacity, objects, length),
-  );
-  dispatcher = new Dispatcher(native, resolved.safeIntegers, resolved.readers);
-  dispatcher.defaultTimeout = resolved.queryTimeout;
-  const keeper = new ConnectionKeeper(dispatcher, native, resolved.readers, resolved.idleTimeout, resolved.onConnection);
-  try {
-    await dispatcher.track(native.startWriter());
-    await Promise.all(native.startReaders().map((slot) => dispatcher!.track(slot)));
-    await keeper.initialize();
-    // From now on a fatal failure replaces its connection (a failed open simply fails open()).
-    dispatcher.onFailure = (worker, errno) => keeper.reportFailure(worker, errno);
-  } catch (error) {
-    await keeper.stop();
-    native.abort();
-    if (error instanceof SqliteError) {
-      throw new SqliteError(error.errno, `${error.message} (opening ${JSON.stringify(resolved.path)})`);
-    }
-    throw error;
-  }
-  return new Pool(native, dispatcher, resolved, keeper);
-}
-

@@ -1,83 +1,29 @@
-// Owns the checking and encoding of batch statements (db.batch) and the building of chunked
-// multi-row INSERTs (db.insertMany). Runs on the JS thread.
+// Owns the checking and encoding of batch statements (db.batch) into the shape the addon reads.
+// Runs on the JS thread.
 
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import type { Params } from '../types.ts';
 import { encodeParams } from './params.ts';
-import type { Params, SqlValue } from '../types.ts';
 import { checkKeys, checkSql } from './validate.ts';
 
-/** One statement of `db.batch()`. */
-export interface BatchStatement {
-  sql: string;
-  params?: Params;
-}
-
+/** A batch as the addon reads it: one entry per statement in each array. */
 export interface EncodedBatch {
-  batchSql: string[];
-  batchValues: (readonly unknown[] | undefined)[];
-  batchNames: (readonly string[] | undefined)[];
+  sql: string[];
+  values: (readonly unknown[] | undefined)[];
+  names: (readonly string[] | undefined)[];
 }
 
 /** Checks every statement of a batch and puts it in the shape the addon reads. */
 export function encodeBatch(statements: unknown): EncodedBatch {
   if (!Array.isArray(statements)) throw invalidArgument(`batch() takes an array of { sql, params }, got ${describeType(statements)}`);
   if (statements.length === 0) throw outOfRange('batch() needs at least one statement');
-  const encoded: EncodedBatch = { batchSql: [], batchValues: [], batchNames: [] };
+  const encoded: EncodedBatch = { sql: [], values: [], names: [] };
   statements.forEach((statement: unknown, index) => {
     const given = checkKeys(`statements[${index}]`, statement, ['sql', 'params']);
-    encoded.batchSql.push(checkSql(given.sql));
+    encoded.sql.push(checkSql(given.sql));
     const { values, names } = encodeParams(given.params as Params | undefined);
-    encoded.batchValues.push(values);
-    encoded.batchNames.push(names);
+    encoded.values.push(values);
+    encoded.names.push(names);
   });
   return encoded;
-}
-
-/** SQLite's default limit on parameters per statement (SQLITE_MAX_VARIABLE_NUMBER). */
-export const MAX_VARIABLES = 32766;
-
-/** A double-quoted SQL identifier: quotes doubled, so any table or column name is safe. */
-export function quoteIdentifier(name: string): string {
-  if (name.includes('\0')) throw outOfRange('an identifier must not contain NUL characters');
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-export interface InsertChunk {
-  sql: string;
-  values: SqlValue[];
-}
-
-/**
- * Splits `rows` into multi-row INSERT statements of at most `chunkSize` rows and fewer than
- * SQLite's parameter limit. Every row must have exactly the keys of the first row.
- */
-export function insertChunks(table: unknown, rows: unknown, chunkSize: number): InsertChunk[] {
-  if (typeof table !== 'string' || table === '') throw invalidArgument(`table must be a non-empty string, got ${describeType(table)}`);
-  if (!Array.isArray(rows)) throw invalidArgument(`rows must be an array of objects, got ${describeType(rows)}`);
-  if (rows.length === 0) return [];
-  const first = rows[0] as unknown;
-  if (typeof first !== 'object' || first === null || Array.isArray(first)) throw invalidArgument(`rows[0] must be an object, got ${describeType(first)}`);
-  const columns = Object.keys(first);
-  if (columns.length === 0) throw outOfRange('rows[0] has no columns');
-  const perChunk = Math.max(1, Math.min(chunkSize, Math.floor(MAX_VARIABLES / columns.length)));
-  const head = `INSERT INTO ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')}) VALUES `;
-  const tuple = `(${columns.map(() => '?').join(', ')})`;
-  const chunks: InsertChunk[] = [];
-  for (let start = 0; start < rows.length; start += perChunk) {
-    const end = Math.min(rows.length, start + perChunk);
-    const values: SqlValue[] = new Array(columns.length * (end - start));
-    let v = 0;
-    for (let r = start; r < end; r++) {
-      const row = rows[r] as Record<string, SqlValue>;
-      if (typeof row !== 'object' || row === null || Array.isArray(row)) throw invalidArgument(`rows[${r}] must be an object, got ${describeType(row)}`);
-      const keys = Object.keys(row);
-      if (keys.length !== columns.length || keys.some((key, i) => key !== columns[i] && !Object.hasOwn(first as object, key))) {
-        throw outOfRange(`rows[${r}] has the keys [${keys.join(', ')}]; every row must have exactly the keys of rows[0]: [${columns.join(', ')}]`);
-      }
-      for (const column of columns) values[v++] = row[column];
-    }
-    encodeParams(values);
-    chunks.push({ sql: head + new Array(end - start).fill(tuple).join(', '), values });
-  }
-  return chunks;
 }

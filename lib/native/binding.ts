@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LitepoolError } from '../errors.ts';
 import type { NativeModule } from './native-pool.ts';
 
 const require = createRequire(import.meta.url);
@@ -24,7 +25,7 @@ function load(): NativeModule {
       'To fix it: reinstall so the install script can build from source (`npm rebuild litepool`);',
       'a source build needs Python 3, make and a C++20 compiler (g++ 10+, clang 12+ or MSVC 2019+).',
     ].join('\n');
-    throw Object.assign(new Error(message, { cause: error }), { code: 'LITEPOOL_ADDON_NOT_FOUND' });
+    throw new LitepoolError('LITEPOOL_ADDON_NOT_FOUND', message, { cause: error });
   }
 }
 

@@ -1,121 +1,24 @@
-// Owns the JS side of the request path: turning an operation into a native request, keeping the
-// requests that wait for a free native slot, settling each promise exactly once when its
-// completion arrives in a batch, cancellation, and the pool's operation counters.
+// Owns the JS side of the request path: a request becomes a job; the job waits at the writer
+// gate (a write without a session while the writer is taken), in the backlog (no free native
+// slot) or goes straight to the addon; its completion arrives in a batch and settles its promise
+// exactly once. Also cancellation (signal, timeout), the pool's operation counters, and keeping
+// the process alive while requests are in flight.
 //
 // Everything here runs on the JS thread. The addon calls onBatch() once per batch of
-// completions (one event-loop wake-up for many requests); onBatch decides when the next batch may
-// come, so that one turn of the event loop spends a bounded share on completions.
+// completions (one event-loop wake-up for many requests); the pacer decides when the next batch
+// may come, so that one turn of the event loop spends a bounded share on completions.
 
-import { LitepoolError, OperationTimeoutError, SqliteError, outOfRange } from '../errors.ts';
-import { BatchReader, HEADER_CELLS } from './batch-reader.ts';
-import { Op, RequestFlag, Status, Target, type NativePool } from '../native/native-pool.ts';
-import { arrayRows, objectRows, rowBuilder, type RowBuilder } from './rows.ts';
-import type { RunResult } from '../types.ts';
-import { Waiter } from '../connections/waiter.ts';
-
-/** Exclusive use of the writer connection, held by a transaction or a write lease. */
-export class WriterSession {
-  ended = false;
-}
-
-/** What an operation resolves with, by the op that ran it. */
-type Outcome = unknown;
-
-/** What the JS side remembers about one SQL text. */
-interface StatementInfo {
-  /** A reader found it is not read-only: send it straight to the writer from now on. */
-  writes: boolean;
-  names: readonly string[] | undefined;
-  build: RowBuilder | undefined;
-}
-
-const JobState = { Queued: 0, InFlight: 1, Settled: 2 } as const;
-type JobState = (typeof JobState)[keyof typeof JobState];
-
-export type RowMode = 'object' | 'array';
-
-export interface JobSpec {
-  op: Op;
-  target: Target;
-  sql?: string | undefined;
-  values?: readonly unknown[] | undefined;
-  names?: readonly string[] | undefined;
-  rowMode?: RowMode | undefined;
-  signal?: AbortSignal | undefined;
-  timeout?: number | undefined;
-  /** Opens and closes of connections: not user operations, so not counted in the stats. */
-  internal?: boolean;
-  /** The writer session this job belongs to: it bypasses the writer gate. */
-  session?: WriterSession | undefined;
-  /** The pinned reader (Target.PinnedReader) this job runs on. */
-  reader?: number | undefined;
-  /** Part of a transaction or lease: the connection may be left inside a transaction. */
-  keepTransaction?: boolean | undefined;
-  /** Run: a statement with RETURNING columns resolves with its rows instead of a RunResult. */
-  returnRows?: boolean | undefined;
-  /** Run: may share a transaction with neighbouring writes (group commit). */
-  groupable?: boolean | undefined;
-  /** Run: told the group commit the write was part of (undefined when it ran alone). */
-  onGroup?: ((group: number | undefined) => void) | undefined;
-  /** Part of a transaction: refuse to run if SQLite has already rolled it back. */
-  expectTransaction?: boolean | undefined;
-  /** Batch: the statements (sql holds their SQL texts, values and names one entry each). */
-  batchSql?: readonly string[] | undefined;
-  batchValues?: readonly (readonly unknown[] | undefined)[] | undefined;
-  batchNames?: readonly (readonly string[] | undefined)[] | undefined;
-  /** Iteration ops: rows per chunk, and the iteration's column names (filled by its start). */
-  chunkRows?: number | undefined;
-  iteration?: { names: readonly string[] | undefined; build: RowBuilder | undefined } | undefined;
-}
-
-/** What an iteration chunk resolves with. */
-export interface Chunk {
-  rows: unknown[];
-  more: boolean;
-}
-
-/** What waits for the writer while a session owns it: single writes, and sessions to come. */
-type WriterQueueEntry = { job: Job } | { waiter: Waiter<WriterSession> };
-
-class Job {
-  state: JobState = JobState.Queued;
-  slot = -1;
-  flags = 0;
-  abortReason: unknown = undefined;
-  timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
-  constructor(
-    readonly spec: JobSpec,
-    public target: Target,
-    readonly info: StatementInfo | undefined,
-    readonly resolve: (value: Outcome) => void,
-    readonly reject: (reason: unknown) => void,
-  ) {}
-}
-
-/** A FIFO that shifts in O(1) and compacts itself. */
-class Backlog {
-  #items: (Job | undefined)[] = [];
-  #head = 0;
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-  push(job: Job): void {
-    this.#items.push(job);
-  }
-  peek(): Job | undefined {
-    return this.#items[this.#head];
-  }
-  shift(): Job | undefined {
-    const job = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return job;
-  }
-}
+import { OperationTimeoutError } from '../errors.ts';
+import { HEADER_CELLS, HeaderCell, Op, Status, Target } from '../native/contract.ts';
+import type { NativePool, OnBatch } from '../native/native-pool.ts';
+import { BatchReader } from './batch-reader.ts';
+import { Fifo } from './fifo.ts';
+import { Job, JobState, requestFlags } from './job.ts';
+import { doneOutcome, failure, readOnlyError, rowsOutcome, shutDownError } from './outcome.ts';
+import { Pacer } from './pacer.ts';
+import type { Outcome, Request, RequestRunner } from './requests.ts';
+import { WRITER, type WriterLine } from './route.ts';
+import { SqlRegistry, type StatementInfo } from './sql-registry.ts';
 
 export interface OperationCounters {
   started: number;
@@ -124,184 +27,56 @@ export interface OperationCounters {
   cancelled: number;
 }
 
-const MAX_STATEMENT_INFOS = 4096;
-/** How long, and for how many completions, batches may follow each other in one event-loop turn. */
-const TURN_BUDGET_MS = 0.5;
-const TURN_BUDGET_COMPLETIONS = 1024;
-/** Distinct SQL texts registered with the addon at once (then the registry starts over). */
-const MAX_SQL_IDS = 4096;
-/** Longer SQL texts (scripts) are passed as text each time rather than kept registered. */
-const MAX_REGISTERED_SQL_LENGTH = 8192;
+/** What track() waits for: a connection open the addon started by itself. */
+const OPEN = { op: Op.Open, route: WRITER, internal: true } as const;
 
-export class Dispatcher {
+export class Dispatcher implements RequestRunner {
   readonly #native: NativePool;
   readonly #safeIntegers: boolean;
+  readonly #gate: WriterLine<Job>;
+  readonly #sql: SqlRegistry;
+  readonly #pacer: Pacer;
+  readonly #batchReader = new BatchReader();
+  /** Jobs waiting for a free native slot, in order. */
+  readonly #backlog = new Fifo<Job>();
+  /** The job in each native slot. */
   readonly #inFlight: (Job | undefined)[] = [];
+  /** Scratch of onBatch: the jobs of a batch and where their records start. */
   readonly #batchJobs: (Job | undefined)[] = [];
   readonly #batchStarts: number[] = [];
-  readonly #batchReader = new BatchReader();
-  readonly #backlog = new Backlog();
-  readonly #statements = new Map<string, StatementInfo>();
   #inFlightCount = 0;
   #queuedCount = 0;
   #referenced = true;
-  /** SQL texts registered with the addon, and their ids (see #sqlArgument). */
-  readonly #sqlIds = new Map<string, number>();
-  /** A poll of the addon is scheduled (see onBatch). */
-  #pollScheduled = false;
-  /** When the batches of this turn of the event loop began (0: no batch yet), and how many. */
-  #turnStart = 0;
-  #turnCompletions = 0;
   #idleWaiters: (() => void)[] = [];
   readonly counters: OperationCounters = { started: 0, completed: 0, failed: 0, cancelled: 0 };
-  /** The session that owns the writer, if any; while set, other writes wait in #writerQueue. */
-  #writerOwner: WriterSession | undefined;
-  #writerQueue: WriterQueueEntry[] = [];
-  /** Readers pinned to leases (or being pinned), and the most that may be at once. */
-  #pinnedReaders = 0;
-  readonly #maxPinnedReaders: number;
-  #pinWaiters: Waiter<number>[] = [];
-
-  constructor(native: NativePool, safeIntegers: boolean, readers: number) {
-    this.#native = native;
-    this.#safeIntegers = safeIntegers;
-    // One reader always stays unpinned (when there are two or more), so plain reads keep flowing
-    // even when every lease is taken.
-    this.#maxPinnedReaders = readers <= 1 ? readers : readers - 1;
-  }
-
-  /** The pool's queryTimeout: the timeout of operations that give none. */
-  defaultTimeout: number | undefined = undefined;
   /** Told when a request failed on a worker (the connection keeper replaces broken ones). */
   onFailure: ((worker: number, errno: number) => void) | undefined = undefined;
-  /** Readers pinned by leases right now, and who waits for each to be let go. */
-  readonly #leasedReaders = new Set<number>();
-  #readerFreed = new Map<number, (() => void)[]>();
 
-  /** True while a lease or snapshot holds reader `index`. */
-  isReaderLeased(index: number): boolean {
-    return this.#leasedReaders.has(index);
-  }
-
-  /** Resolves once no lease holds reader `index`. */
-  whenReaderFree(index: number): Promise<void> {
-    if (!this.#leasedReaders.has(index)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const waiting = this.#readerFreed.get(index) ?? [];
-      waiting.push(resolve);
-      this.#readerFreed.set(index, waiting);
-    });
+  /** `gate` holds back writes without a session; it hands them back through writerTurn(). */
+  constructor(native: NativePool, gate: WriterLine<Job>, safeIntegers: boolean) {
+    this.#native = native;
+    this.#gate = gate;
+    this.#safeIntegers = safeIntegers;
+    this.#sql = new SqlRegistry(native);
+    this.#pacer = new Pacer(() => native.poll());
   }
 
-  /** Group commit statistics of the native writer. */
-  get groupStats(): { commits: number; writes: number } {
-    const stats = this.#native.stats();
-    return { commits: stats.groupCommits, writes: stats.groupedWrites };
-  }
-
-  /** Readers that leases may pin at once (0: leases and snapshots use the writer). */
-  get maxPinnedReaders(): number {
-    return this.#maxPinnedReaders;
-  }
-  get writerHeld(): boolean {
-    return this.#writerOwner !== undefined;
-  }
-  get writerWaiting(): number {
-    return this.#writerQueue.length;
-  }
-  get leasesWaiting(): number {
-    return this.#pinWaiters.length + this.#writerQueue.filter((entry) => 'waiter' in entry).length;
-  }
-
-  /** Waits for exclusive use of the writer (FIFO with the writes queued before). */
-  acquireWriter(timeout: number | undefined, signal: AbortSignal | undefined): Promise<WriterSession> {
-    if (!this.#writerOwner && this.#writerQueue.length === 0) {
-      this.#writerOwner = new WriterSession();
-      return Promise.resolve(this.#writerOwner);
-    }
-    const waiter: Waiter<WriterSession> = new Waiter<WriterSession>(timeout, signal, 'writer connection', (gaveUp) => {
-      this.#writerQueue = this.#writerQueue.filter((entry) => !('waiter' in entry) || entry.waiter !== gaveUp);
-    });
-    if (!waiter.settled) this.#writerQueue.push({ waiter });
-    return waiter.promise;
-  }
-
-  /** Gives the writer back; queued writes and the next session proceed in order. */
-  releaseWriter(session: WriterSession): void {
-    if (session.ended) return;
-    session.ended = true;
-    if (this.#writerOwner !== session) return;
-    this.#writerOwner = undefined;
-    while (this.#writerQueue.length > 0 && !this.#writerOwner) {
-      const entry = this.#writerQueue.shift()!;
-      if ('job' in entry) {
-        this.#queuedCount--;
-        // Past the gate already: straight on to the native writer, in queue order.
-        if (entry.job.state !== JobState.Settled) this.#enqueueNative(entry.job);
-      } else if (!entry.waiter.settled) {
-        const next = new WriterSession();
-        this.#writerOwner = next;
-        if (!entry.waiter.grant(next)) this.#writerOwner = undefined;
-      }
-    }
-    this.#noteProgress();
-  }
-
-  /** Waits for a reader of its own (pinned until releaseReader); resolves with its index. */
-  async acquireReader(timeout: number | undefined, signal: AbortSignal | undefined): Promise<number> {
-    if (this.#pinnedReaders < this.#maxPinnedReaders && this.#pinWaiters.length === 0) {
-      this.#pinnedReaders++;
-    } else {
-      const waiter: Waiter<number> = new Waiter<number>(timeout, signal, 'reader connection', (gaveUp) => {
-        this.#pinWaiters = this.#pinWaiters.filter((w) => w !== gaveUp);
-      });
-      if (!waiter.settled) this.#pinWaiters.push(waiter);
-      await waiter.promise;
-    }
-    try {
-      const reader = (await this.run({ op: Op.Pin, target: Target.Readers, internal: true })) as number;
-      this.#leasedReaders.add(reader);
-      return reader;
-    } catch (error) {
-      this.#unpinned();
-      throw error;
-    }
-  }
-
-  /** Rolls back what the lease left open and returns the reader to the shared ring. */
-  async releaseReader(reader: number): Promise<void> {
-    try {
-      await this.run({ op: Op.Unpin, target: Target.PinnedReader, reader, internal: true });
-    } finally {
-      this.#leasedReaders.delete(reader);
-      const waiting = this.#readerFreed.get(reader);
-      this.#readerFreed.delete(reader);
-      for (const wake of waiting ?? []) wake();
-      this.#unpinned();
-    }
-  }
-
-  /** A pin ended: hand the capacity to the next waiter. */
-  #unpinned(): void {
-    while (this.#pinWaiters.length > 0) {
-      if (this.#pinWaiters.shift()!.grant(0)) return;
-    }
-    this.#pinnedReaders--;
-  }
-
+  /** Requests handed to the addon and not yet completed. */
   get inFlight(): number {
     return this.#inFlightCount;
   }
+
+  /** Requests waiting on the JS side (writer gate, backlog). */
   get queued(): number {
     return this.#queuedCount;
   }
 
-  /** Runs one operation; the promise settles exactly once. */
-  run(spec: JobSpec): Promise<Outcome> {
-    return new Promise<Outcome>((resolve, reject) => {
-      const signal = spec.signal;
+  /** Runs one request; the promise settles exactly once. */
+  run<R extends Request>(request: R): Promise<Outcome<R>> {
+    return new Promise<unknown>((resolve, reject) => {
+      const signal = request.signal;
       if (signal?.aborted) {
-        if (!spec.internal) {
+        if (!request.internal) {
           this.counters.started++;
           this.counters.cancelled++;
         }
@@ -309,37 +84,133 @@ export class Dispatcher {
         return;
       }
       let info: StatementInfo | undefined;
-      let target = spec.target;
-      if (spec.sql !== undefined && (spec.op === Op.Get || spec.op === Op.All)) {
-        info = this.#statementInfo(spec.sql);
+      let target: Target = request.route.target;
+      if (request.op === Op.Get || request.op === Op.All) {
+        info = this.#sql.statement(request.sql);
         if (info.writes && target === Target.Readers) target = Target.Writer;
       }
-      const job = new Job(spec, target, info, resolve, reject);
-      job.flags =
-        (this.#safeIntegers ? RequestFlag.SafeIntegers : 0) |
-        (info && !info.names ? RequestFlag.WantNames : 0) |
-        (spec.keepTransaction ? RequestFlag.KeepTransaction : 0) |
-        (spec.returnRows ? RequestFlag.ReturnRows | RequestFlag.WantNames : 0) |
-        (spec.groupable ? RequestFlag.Groupable : 0) |
-        (spec.expectTransaction ? RequestFlag.ExpectTransaction : 0);
-      if (!spec.internal) this.counters.started++;
+      const job = new Job(request, target, info, requestFlags(request, info, this.#safeIntegers), resolve, reject);
+      if (!request.internal) this.counters.started++;
       if (signal) {
         job.onAbort = () => this.#cancel(job, signal.reason);
         signal.addEventListener('abort', job.onAbort, { once: true });
       }
-      if (spec.timeout !== undefined) {
-        const timeout = spec.timeout;
-        job.timer = setTimeout(() => this.#cancel(job, new OperationTimeoutError(timeout, spec.sql)), timeout);
+      if (request.timeout !== undefined) {
+        const timeout = request.timeout;
+        job.timer = setTimeout(() => this.#cancel(job, new OperationTimeoutError(timeout, request.sql)), timeout);
       }
       this.#enqueue(job);
+    }) as Promise<Outcome<R>>;
+  }
+
+  /** A write that waited at the writer gate: its turn has come (called in line order). */
+  writerTurn(job: Job): void {
+    this.#queuedCount--;
+    // Past the gate already: straight on to the native writer.
+    if (job.state !== JobState.Settled) this.#enqueueNative(job);
+    else this.#noteProgress();
+  }
+
+  /** Waits for the completion of a request the addon started by itself (a connection open). */
+  track(slot: number): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      const job = new Job(OPEN, Target.Writer, undefined, 0, resolve, reject);
+      job.state = JobState.InFlight;
+      job.slot = slot;
+      this.#inFlight[slot] = job;
+      this.#inFlightCount++;
+      this.#reference(true);
     });
+  }
+
+  /** Resolves once nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (this.#inFlightCount === 0 && this.#queuedCount === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** The addon's batch callback (see request/batch-reader.ts for the layout). Never throws. */
+  readonly onBatch: OnBatch = (buffer, capacity, objects, length) => {
+    const reader = this.#batchReader;
+    reader.load(buffer, capacity, objects);
+    // The addon has already recycled every slot of this batch, and completing a job can submit
+    // again (a reroute to the writer) and get one of them back. So every job of the batch is
+    // detached from its slot first, and only then completed.
+    const jobs = this.#batchJobs;
+    const starts = this.#batchStarts;
+    let count = 0;
+    for (let at = 0; at < length; at += HEADER_CELLS + reader.number(at + HeaderCell.RowCells)) {
+      const slot = reader.number(at + HeaderCell.Slot);
+      jobs[count] = this.#inFlight[slot];
+      starts[count] = at;
+      this.#inFlight[slot] = undefined;
+      count++;
+    }
+    for (let k = 0; k < count; k++) {
+      const job = jobs[k];
+      if (!job) continue;
+      jobs[k] = undefined;
+      this.#inFlightCount--;
+      const at = starts[k]!;
+      try {
+        const status = reader.number(at + HeaderCell.Status);
+        const c =
+          status === Status.Rows || status === Status.RowsMore
+            ? reader.values(at + HEADER_CELLS, reader.number(at + HeaderCell.RowCells))
+            : reader.value(at + HeaderCell.C);
+        this.#complete(job, status, reader.value(at + HeaderCell.A), reader.value(at + HeaderCell.B), c);
+      } catch (error) {
+        this.#settle(job, false, error);
+      }
+    }
+    this.#pump();
+    this.#noteProgress();
+    this.#pacer.afterBatch(count);
+  };
+
+  #complete(job: Job, status: number, a: unknown, b: unknown, c: unknown): void {
+    const request = job.request;
+    switch (status) {
+      case Status.Rows:
+      case Status.RowsMore:
+        this.#settle(job, true, rowsOutcome(request, job.info, status === Status.RowsMore, a, b, c));
+        return;
+      case Status.Done:
+        this.#settle(job, true, doneOutcome(request, a, b, c));
+        return;
+      case Status.NeedsWriter:
+        this.#reroute(job);
+        return;
+      case Status.Cancelled:
+        this.#settle(job, false, job.abortReason ?? shutDownError());
+        return;
+      default:
+        this.#settle(job, false, failure(status, request, a, b));
+        if (status === Status.SqliteFailed && this.onFailure && typeof c === 'number') this.onFailure(c, a as number);
+    }
+  }
+
+  /** A reader found the statement writes: it runs on the writer instead (a pinned reader refuses). */
+  #reroute(job: Job): void {
+    if (job.info) job.info.writes = true;
+    if (job.abortReason !== undefined) {
+      this.#settle(job, false, job.abortReason);
+      return;
+    }
+    if (job.target === Target.PinnedReader) {
+      // A read lease or snapshot holds a read-only connection: it cannot write.
+      this.#settle(job, false, readOnlyError(job.request));
+      return;
+    }
+    job.target = Target.Writer;
+    this.#enqueue(job);
   }
 
   /** Sends a job on its way: behind the writer gate, into the backlog, or to the addon. */
   #enqueue(job: Job): void {
-    if (job.target === Target.Writer && !job.spec.session && (this.#writerOwner || this.#writerQueue.length > 0)) {
+    if (job.target === Target.Writer && job.request.route.session === undefined && this.#gate.closed) {
       job.state = JobState.Queued;
-      this.#writerQueue.push({ job });
+      this.#gate.park(job);
       this.#queuedCount++;
       return;
     }
@@ -355,142 +226,23 @@ export class Dispatcher {
     }
   }
 
-  /** Waits for the completion of requests the addon started by itself (connection opens). */
-  track(slot: number): Promise<Outcome> {
-    return new Promise<Outcome>((resolve, reject) => {
-      const job = new Job({ op: Op.Open, target: Target.Writer, internal: true }, Target.Writer, undefined, resolve, reject);
-      job.state = JobState.InFlight;
-      job.slot = slot;
-      this.#inFlight[slot] = job;
-      this.#inFlightCount++;
-      this.#reference(true);
-    });
-  }
-
-  /** Resolves once nothing is queued or in flight. */
-  idle(): Promise<void> {
-    if (this.#inFlightCount === 0 && this.#queuedCount === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
-  }
-
-  /** The addon's batch callback (see lib/completions.ts for the layout). Never throws. */
-  readonly onBatch = (buffer: ArrayBuffer, capacity: number, objects: unknown[], length: number): void => {
-    const reader = this.#batchReader;
-    reader.load(buffer, capacity, objects);
-    // The addon has already recycled every slot of this batch, and completing a job can submit
-    // again (a reroute to the writer) and get one of them back. So every job of the batch is
-    // detached from its slot first, and only then completed.
-    const jobs = this.#batchJobs;
-    const starts = this.#batchStarts;
-    let count = 0;
-    for (let at = 0; at < length; at += HEADER_CELLS + reader.number(at + 5)) {
-      const slot = reader.number(at);
-      jobs[count] = this.#inFlight[slot];
-      starts[count] = at;
-      this.#inFlight[slot] = undefined;
-      count++;
-    }
-    for (let k = 0; k < count; k++) {
-      const job = jobs[k];
-      if (!job) continue;
-      jobs[k] = undefined;
-      this.#inFlightCount--;
-      const at = starts[k]!;
-      try {
-        const status = reader.number(at + 1);
-        const c =
-          status === Status.Rows || status === Status.RowsMore
-            ? reader.values(at + HEADER_CELLS, reader.number(at + 5))
-            : reader.value(at + 4);
-        this.#complete(job, status, reader.value(at + 2), reader.value(at + 3), c);
-      } catch (error) {
-        this.#settle(job, false, error);
-      }
-    }
-    this.#pump();
-    this.#noteProgress();
-    // Until poll() runs, the workers announce no completions. Batches that keep coming are taken
-    // back to back (poll as a microtask) while this turn of the event loop is young; after
-    // TURN_BUDGET_MS or TURN_BUDGET_COMPLETIONS the next batch waits for the next turn, after
-    // timers and I/O had theirs.
-    this.#turnCompletions += count;
-    if (!this.#pollScheduled) {
-      this.#pollScheduled = true;
-      const now = performance.now();
-      if (this.#turnStart === 0) this.#turnStart = now;
-      if (now - this.#turnStart < TURN_BUDGET_MS && this.#turnCompletions < TURN_BUDGET_COMPLETIONS) {
-        queueMicrotask(this.#poll);
-      } else {
-        this.#endTurn();
-        setImmediate(this.#poll);
-      }
-    }
-  };
-
-  readonly #poll = (): void => {
-    this.#pollScheduled = false;
-    this.#native.poll();
-    // Nothing was waiting: the workers announce the next completion, on a later turn.
-    if (!this.#pollScheduled) this.#endTurn();
-  };
-
-  #endTurn(): void {
-    this.#turnStart = 0;
-    this.#turnCompletions = 0;
-  }
-
-  /** Wakes idle() waiters and lets the process exit once nothing is in flight. */
-  #noteProgress(): void {
-    if (this.#inFlightCount !== 0) return;
-    this.#reference(false);
-    if (this.#queuedCount !== 0) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  /**
-   * What submit() gets for a SQL text: the id of its registered copy (registered on first use),
-   * so the addon never reads the same JS string twice; the text itself for long scripts.
-   */
-  #sqlArgument(sql: string | undefined): string | number | undefined {
-    if (sql === undefined || sql.length > MAX_REGISTERED_SQL_LENGTH) return sql;
-    let id = this.#sqlIds.get(sql);
-    if (id === undefined) {
-      if (this.#sqlIds.size >= MAX_SQL_IDS) {
-        this.#sqlIds.clear();
-        this.#native.forgetSql();
-      }
-      id = this.#native.registerSql(sql);
-      this.#sqlIds.set(sql, id);
-    }
-    return id;
-  }
-
-  #statementInfo(sql: string): StatementInfo {
-    let info = this.#statements.get(sql);
-    if (!info) {
-      if (this.#statements.size >= MAX_STATEMENT_INFOS) this.#statements.clear();
-      info = { writes: false, names: undefined, build: undefined };
-      this.#statements.set(sql, info);
-    }
-    return info;
-  }
-
-  #reference(on: boolean): void {
-    if (this.#referenced === on) return;
-    this.#referenced = on;
-    if (on) this.#native.ref();
-    else this.#native.unref();
-  }
-
   /** Hands a job to the addon; false when every native slot is taken. */
   #submit(job: Job): boolean {
-    const { spec } = job;
+    const request = job.request;
+    const native = this.#native;
     const slot =
-      spec.op === Op.Batch
-        ? this.#native.submit(job.target, spec.op, job.flags, spec.batchSql, spec.batchValues, spec.batchNames, -1, 0)
-        : this.#native.submit(job.target, spec.op, job.flags, this.#sqlArgument(spec.sql), spec.values, spec.names, spec.reader ?? -1, spec.chunkRows ?? 0);
+      request.op === Op.Batch
+        ? native.submit(job.target, request.op, job.flags, request.statements.sql, request.statements.values, request.statements.names, -1, 0)
+        : native.submit(
+            job.target,
+            request.op,
+            job.flags,
+            this.#sql.argument(request.sql),
+            request.values,
+            request.names,
+            request.route.reader,
+            request.chunkRows ?? 0,
+          );
     if (slot < 0) return false;
     job.slot = slot;
     job.state = JobState.InFlight;
@@ -517,9 +269,9 @@ export class Dispatcher {
   #cancel(job: Job, reason: unknown): void {
     if (job.state === JobState.Settled) return;
     if (job.state === JobState.Queued) {
-      // Still on the JS side: it never reaches SQLite.
-      const inWriterQueue = this.#writerQueue.findIndex((entry) => 'job' in entry && entry.job === job);
-      if (inWriterQueue >= 0) this.#writerQueue.splice(inWriterQueue, 1);
+      // Still on the JS side: it never reaches SQLite. (In the backlog it stays, settled, until
+      // the pump passes it.)
+      this.#gate.unpark(job);
       this.#queuedCount--;
       job.abortReason = reason;
       this.#settle(job, false, reason);
@@ -537,8 +289,8 @@ export class Dispatcher {
     if (job.state === JobState.Settled) return;
     job.state = JobState.Settled;
     if (job.timer !== undefined) clearTimeout(job.timer);
-    if (job.onAbort) job.spec.signal?.removeEventListener('abort', job.onAbort);
-    if (!job.spec.internal) {
+    if (job.onAbort) job.request.signal?.removeEventListener('abort', job.onAbort);
+    if (!job.request.internal) {
       if (ok) this.counters.completed++;
       else if (job.abortReason !== undefined && value === job.abortReason) this.counters.cancelled++;
       else this.counters.failed++;
@@ -547,107 +299,20 @@ export class Dispatcher {
     else job.reject(value);
   }
 
-  #chunk(spec: JobSpec, more: boolean, names: string[] | undefined, width: number, cells: unknown[]): Chunk {
-    const iteration = spec.iteration!;
-    if (names) {
-      iteration.names = names;
-      iteration.build = undefined;
-    }
-    if (spec.rowMode === 'array') return { rows: arrayRows(cells, width), more };
-    const build = (iteration.build ??= rowBuilder(iteration.names ?? Array.from({ length: width }, (_, i) => `${i}`)));
-    return { rows: objectRows(cells, width, build), more };
+  /** Wakes idle() waiters and lets the process exit once nothing is in flight. */
+  #noteProgress(): void {
+    if (this.#inFlightCount !== 0) return;
+    this.#reference(false);
+    if (this.#queuedCount !== 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
   }
 
-  #complete(job: Job, status: number, a: unknown, b: unknown, c: unknown): void {
-    const { spec } = job;
-    switch (status) {
-      case Status.RowsMore:
-      case Status.Rows: {
-        // A write with RETURNING rows: its group is not reported, so it counts as its own commit.
-        if (spec.op === Op.Run) spec.onGroup?.(undefined);
-        if (spec.iteration) {
-          this.#settle(job, true, this.#chunk(spec, status === Status.RowsMore, a as string[] | undefined, b as number, c as unknown[]));
-          return;
-        }
-        if (spec.op === Op.Batch) {
-          const cells = c as (number | bigint)[];
-          const results: RunResult[] = [];
-          for (let i = 0; i < cells.length; i += 2) results.push({ changes: Number(cells[i]), lastInsertRowid: cells[i + 1]! });
-          this.#settle(job, true, results);
-          return;
-        }
-        const info = job.info;
-        const width = b as number;
-        const cells = c as unknown[];
-        let names = a as string[] | undefined;
-        if (info) {
-          if (names) {
-            info.names = names;
-            info.build = undefined;
-          } else {
-            names = info.names as string[] | undefined;
-          }
-        }
-        if (spec.rowMode === 'array') {
-          this.#settle(job, true, spec.op === Op.Get ? (cells.length ? cells : undefined) : arrayRows(cells, width));
-          return;
-        }
-        let build: RowBuilder;
-        if (info && info.names && info.names.length === width) {
-          build = info.build ??= rowBuilder(info.names);
-        } else {
-          build = rowBuilder(names && names.length === width ? names : Array.from({ length: width }, (_, i) => `${i}`));
-        }
-        this.#settle(job, true, spec.op === Op.Get ? (cells.length ? build(cells, 0) : undefined) : objectRows(cells, width, build));
-        return;
-        return;
-      }
-      case Status.Done: {
-        if (spec.op === Op.Run) {
-          const result: RunResult = { changes: a as number, lastInsertRowid: b as number | bigint };
-          spec.onGroup?.(c as number | undefined);
-          this.#settle(job, true, result);
-        } else if (spec.op === Op.Pin || spec.op === Op.Unpin || spec.op === Op.Reset || spec.op === Op.IterateEnd) {
-          this.#settle(job, true, a);
-        } else {
-          this.#settle(job, true, undefined);
-        }
-        return;
-      }
-      case Status.NeedsWriter: {
-        if (job.info) job.info.writes = true;
-        if (job.abortReason !== undefined) {
-          this.#settle(job, false, job.abortReason);
-          return;
-        }
-        if (job.target === Target.PinnedReader) {
-          // A read lease or snapshot holds a read-only connection: it cannot write.
-          this.#settle(job, false, new SqliteError(8, 'attempt to write a readonly database: a read lease or snapshot cannot write', spec.sql));
-          return;
-        }
-        job.target = Target.Writer;
-        this.#enqueue(job);
-        return;
-      }
-      case Status.Cancelled:
-        this.#settle(job, false, job.abortReason ?? new LitepoolError('LITEPOOL_CANCELLED', 'the operation was cancelled because the pool shut down'));
-        return;
-      case Status.SqliteFailed:
-        this.#settle(job, false, new SqliteError(a as number, b as string, typeof spec.sql === 'string' ? spec.sql : undefined));
-        if (this.onFailure && typeof c === 'number') this.onFailure(c, a as number);
-        return;
-      case Status.BindFailed:
-        this.#settle(job, false, Object.assign(outOfRange(b as string), { code: 'LITEPOOL_BIND', sql: spec.sql }));
-        return;
-      case Status.Misuse:
-        this.#settle(job, false, Object.assign(outOfRange(b as string), { code: 'LITEPOOL_MISUSE', sql: spec.sql }));
-        return;
-      case Status.IntegerOverflow:
-        this.#settle(job, false, Object.assign(outOfRange(b as string), { code: 'LITEPOOL_INTEGER_OVERFLOW', sql: spec.sql }));
-        return;
-      default:
-        this.#settle(job, false, new LitepoolError('LITEPOOL_INTERNAL', `unknown completion status ${status}`));
-    }
+  #reference(on: boolean): void {
+    if (this.#referenced === on) return;
+    this.#referenced = on;
+    if (on) this.#native.ref();
+    else this.#native.unref();
   }
 }
-
