@@ -1,6 +1,9 @@
 // Owns the small argument checks shared by every part of the API boundary.
 
-import { describeType, invalidArgument, outOfRange } from './errors.ts';
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+
+/** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days): the bound of every ms option. */
+export const MAX_MS = 2 ** 31 - 1;
 
 /** An integer in [min, max], or a TypeError/RangeError naming `name`. */
 export function checkInteger(name: string, value: unknown, min: number, max: number): number {
@@ -8,6 +11,11 @@ export function checkInteger(name: string, value: unknown, min: number, max: num
   if (!Number.isInteger(value)) throw outOfRange(`${name} must be an integer, got ${value}`);
   if (value < min || value > max) throw outOfRange(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+/** A whole number of milliseconds in [min, MAX_MS] (default min 1), or a TypeError/RangeError naming `name`. */
+export function checkMs(name: string, value: unknown, min = 1): number {
+  return checkInteger(name, value, min, MAX_MS);
 }
 
 /** A finite number in [min, max], or a TypeError/RangeError naming `name`. */

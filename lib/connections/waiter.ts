@@ -2,7 +2,7 @@
 // settles exactly once, when granted, when its timeout passes, or when its signal aborts.
 // Runs on the JS thread.
 
-import { AcquireTimeoutError } from './errors.ts';
+import { AcquireTimeoutError } from '../errors.ts';
 
 export class Waiter<T> {
   readonly promise: Promise<T>;

@@ -1,37 +1,9 @@
-// Owns the checking and encoding of batch statements (db.batch) and the building of chunked
-// multi-row INSERTs (db.insertMany). Runs on the JS thread.
+// Owns the building of chunked multi-row INSERTs (db.insertMany): identifiers quoted, values
+// checked and bound as parameters, chunks below SQLite's parameter limit. Runs on the JS thread.
 
-import { describeType, invalidArgument, outOfRange } from './errors.ts';
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import type { SqlValue } from '../types.ts';
 import { encodeParams } from './params.ts';
-import type { Params, SqlValue } from './types.ts';
-import { checkKeys, checkSql } from './validate.ts';
-
-/** One statement of `db.batch()`. */
-export interface BatchStatement {
-  sql: string;
-  params?: Params;
-}
-
-export interface EncodedBatch {
-  batchSql: string[];
-  batchValues: (readonly unknown[] | undefined)[];
-  batchNames: (readonly string[] | undefined)[];
-}
-
-/** Checks every statement of a batch and puts it in the shape the addon reads. */
-export function encodeBatch(statements: unknown): EncodedBatch {
-  if (!Array.isArray(statements)) throw invalidArgument(`batch() takes an array of { sql, params }, got ${describeType(statements)}`);
-  if (statements.length === 0) throw outOfRange('batch() needs at least one statement');
-  const encoded: EncodedBatch = { batchSql: [], batchValues: [], batchNames: [] };
-  statements.forEach((statement: unknown, index) => {
-    const given = checkKeys(`statements[${index}]`, statement, ['sql', 'params']);
-    encoded.batchSql.push(checkSql(given.sql));
-    const { values, names } = encodeParams(given.params as Params | undefined);
-    encoded.batchValues.push(values);
-    encoded.batchNames.push(names);
-  });
-  return encoded;
-}
 
 /** SQLite's default limit on parameters per statement (SQLITE_MAX_VARIABLE_NUMBER). */
 export const MAX_VARIABLES = 32766;

@@ -5,8 +5,8 @@
 // side can trust its type; whether the count and names fit the statement is checked natively,
 // where the statement is known.
 
-import { describeType, invalidArgument, outOfRange } from './errors.ts';
-import type { Params } from './types.ts';
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import type { Params } from '../types.ts';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;

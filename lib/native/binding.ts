@@ -5,11 +5,12 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NativeModule } from './native.ts';
+import { LitepoolError } from '../errors.ts';
+import type { NativeModule } from './native-pool.ts';
 
 const require = createRequire(import.meta.url);
-/** The package root: lib/ (sources) and dist/ (compiled) both sit one level below it. */
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The package root: lib/native/ (sources) and dist/native/ (compiled) both sit two levels below it. */
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function load(): NativeModule {
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
@@ -24,7 +25,7 @@ function load(): NativeModule {
       'To fix it: reinstall so the install script can build from source (`npm rebuild litepool`);',
       'a source build needs Python 3, make and a C++20 compiler (g++ 10+, clang 12+ or MSVC 2019+).',
     ].join('\n');
-    throw Object.assign(new Error(message, { cause: error }), { code: 'LITEPOOL_ADDON_NOT_FOUND' });
+    throw new LitepoolError('LITEPOOL_ADDON_NOT_FOUND', message, { cause: error });
   }
 }
 

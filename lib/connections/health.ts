@@ -7,23 +7,12 @@
 // runs on the new connection before the reader serves the shared ring again (Unpin). The writer
 // is replaced under a writer session, so no write runs on it before the hook has.
 
-import type { Dispatcher } from './dispatcher.ts';
-import { LitepoolError } from './errors.ts';
-import { Op, Target, type NativePool } from './native.ts';
-import { Scope, type Route } from './scope.ts';
-
-/** What `onConnection` receives: the new connection, for its setup statements. */
-export class ConnectionHandle extends Scope {
-  /** Which connection this is. */
-  readonly role: 'reader' | 'writer';
-  /** @internal */
-  constructor(dispatcher: Dispatcher, route: Route, role: 'reader' | 'writer') {
-    super(dispatcher, route, 'connection hook');
-    this.role = role;
-  }
-}
-
-export type ConnectionHook = (conn: ConnectionHandle) => unknown;
+import { ConnectionHandle } from '../api/connection-handle.ts';
+import type { PoolContext } from '../api/context.ts';
+import { LitepoolError } from '../errors.ts';
+import type { ConnectionHook } from '../input/options.ts';
+import { Op, WRITER_WORKER } from '../native/contract.ts';
+import { READERS, readerRoute, sessionRoute, type Route } from '../request/route.ts';
 
 /** SQLite primary codes after which a connection is not trusted again. */
 const FATAL_CODES = new Set([10 /* IOERR */, 11 /* CORRUPT */, 14 /* CANTOPEN */, 26 /* NOTADB */]);
@@ -32,7 +21,6 @@ export function isFatal(errno: number): boolean {
   return FATAL_CODES.has(errno & 0xff);
 }
 
-const WRITER = -1;
 const MAX_BACKOFF_MS = 30_000;
 
 export interface KeeperStats {
@@ -43,8 +31,9 @@ export interface KeeperStats {
 }
 
 export class ConnectionKeeper {
-  readonly #dispatcher: Dispatcher;
-  readonly #native: NativePool;
+  readonly #context: PoolContext;
+  /** Milliseconds each worker has been idle: readers in order, then the writer. */
+  readonly #idleMillis: () => readonly number[];
   readonly #readers: number;
   readonly #idleTimeout: number;
   readonly #hook: ConnectionHook | undefined;
@@ -56,9 +45,9 @@ export class ConnectionKeeper {
   #stopped = false;
   readonly stats: KeeperStats = { replaced: 0, failures: 0 };
 
-  constructor(dispatcher: Dispatcher, native: NativePool, readers: number, idleTimeout: number, hook: ConnectionHook | undefined) {
-    this.#dispatcher = dispatcher;
-    this.#native = native;
+  constructor(context: PoolContext, idleMillis: () => readonly number[], readers: number, idleTimeout: number, hook: ConnectionHook | undefined) {
+    this.#context = context;
+    this.#idleMillis = idleMillis;
     this.#readers = readers;
     this.#idleTimeout = idleTimeout;
     this.#hook = hook;
@@ -67,19 +56,20 @@ export class ConnectionKeeper {
   /** Runs the hook on the writer and every reader of a pool being opened. Throws on failure. */
   async initialize(): Promise<void> {
     if (this.#hook) {
-      const session = await this.#dispatcher.acquireWriter(undefined, undefined);
+      const { requests, writer } = this.#context;
+      const session = await writer.acquire(undefined, undefined);
       try {
-        await this.#runHook({ target: Target.Writer, session }, 'writer');
+        await this.#runHook(sessionRoute(session), 'writer');
       } finally {
-        this.#dispatcher.releaseWriter(session);
+        writer.release(session);
       }
       // A pinned reader leaves the shared ring, so N Pin requests pin N different readers.
       const pinned: number[] = [];
       try {
         for (let i = 0; i < this.#readers; i++) {
-          pinned.push((await this.#dispatcher.run({ op: Op.Pin, target: Target.Readers, internal: true })) as number);
+          pinned.push(await requests.run({ op: Op.Pin, route: READERS, internal: true }));
         }
-        await Promise.all(pinned.map((reader) => this.#runHook({ target: Target.PinnedReader, reader }, 'reader')));
+        await Promise.all(pinned.map((reader) => this.#runHook(readerRoute(reader), 'reader')));
       } finally {
         await Promise.all(pinned.map((reader) => this.#unpin(reader)));
       }
@@ -102,17 +92,17 @@ export class ConnectionKeeper {
   }
 
   #replaceIdle(): void {
-    const idle = this.#native.stats().idleMillis;
+    const idle = this.#idleMillis();
     for (let worker = 0; worker < this.#readers; worker++) {
-      if ((idle[worker] ?? 0) >= this.#idleTimeout && !this.#dispatcher.isReaderLeased(worker)) this.#schedule(worker);
+      if ((idle[worker] ?? 0) >= this.#idleTimeout && !this.#context.readers.isLeased(worker)) this.#schedule(worker);
     }
     const writerIdle = idle[this.#readers] ?? 0;
-    if (writerIdle >= this.#idleTimeout && !this.#dispatcher.writerHeld) this.#schedule(WRITER);
+    if (writerIdle >= this.#idleTimeout && !this.#context.writer.held) this.#schedule(WRITER_WORKER);
   }
 
   #schedule(worker: number): void {
     if (this.#stopped || this.#replacing.has(worker)) return;
-    if (worker !== WRITER && (worker < 0 || worker >= this.#readers)) return;
+    if (worker !== WRITER_WORKER && (worker < 0 || worker >= this.#readers)) return;
     this.#replacing.add(worker);
     const done = this.#replace(worker).finally(() => {
       this.#replacing.delete(worker);
@@ -123,19 +113,22 @@ export class ConnectionKeeper {
 
   async #replace(worker: number): Promise<void> {
     try {
-      if (worker === WRITER) {
-        const session = await this.#dispatcher.acquireWriter(undefined, undefined);
+      const { requests, writer, readers } = this.#context;
+      if (worker === WRITER_WORKER) {
+        const session = await writer.acquire(undefined, undefined);
         try {
-          await this.#dispatcher.run({ op: Op.Reopen, target: Target.Writer, session, internal: true });
-          await this.#runHook({ target: Target.Writer, session }, 'writer');
+          const route = sessionRoute(session);
+          await requests.run({ op: Op.Reopen, route, internal: true });
+          await this.#runHook(route, 'writer');
         } finally {
-          this.#dispatcher.releaseWriter(session);
+          writer.release(session);
         }
       } else {
         // A reader held by a lease is replaced once the lease lets it go.
-        await this.#dispatcher.whenReaderFree(worker);
-        await this.#dispatcher.run({ op: Op.Reopen, target: Target.PinnedReader, reader: worker, internal: true });
-        await this.#runHook({ target: Target.PinnedReader, reader: worker }, 'reader');
+        await readers.whenFree(worker);
+        const route = readerRoute(worker);
+        await requests.run({ op: Op.Reopen, route, internal: true });
+        await this.#runHook(route, 'reader');
         await this.#unpin(worker);
       }
       this.stats.replaced++;
@@ -155,7 +148,7 @@ export class ConnectionKeeper {
 
   async #runHook(route: Route, role: 'reader' | 'writer'): Promise<void> {
     if (!this.#hook) return;
-    const handle = new ConnectionHandle(this.#dispatcher, route, role);
+    const handle = new ConnectionHandle(this.#context, route, role);
     // Readers run with query_only, which would also refuse the hook's temp views and tables;
     // it is lifted for the hook alone.
     const queryOnly = (on: boolean) => handle.control(Op.Exec, `PRAGMA query_only = ${on ? 'ON' : 'OFF'}`);
@@ -172,6 +165,6 @@ export class ConnectionKeeper {
   }
 
   #unpin(reader: number): Promise<unknown> {
-    return this.#dispatcher.run({ op: Op.Unpin, target: Target.PinnedReader, reader, internal: true });
+    return this.#context.requests.run({ op: Op.Unpin, route: readerRoute(reader), internal: true });
   }
 }

@@ -1,14 +1,13 @@
 // Owns the validation of open()'s options and their translation into the native configuration.
 // Every option is checked here, with an error naming it; the native side trusts what it gets.
 
-import { describeType, invalidArgument, outOfRange } from './errors.ts';
-import type { NativePoolConfig } from './native.ts';
-import type { ConnectionHook } from './keeper.ts';
-import type { RetryPolicy } from './retry.ts';
-import type { PoolOptions, PragmaValue, Preset, SynchronousMode } from './types.ts';
-import { checkBoolean, checkChoice, checkInteger, checkKeys, checkNumber } from './validate.ts';
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import type { NativePoolConfig } from '../native/native-pool.ts';
+import type { NewConnection, PoolOptions, PragmaValue, Preset, RetryPolicy, SynchronousMode } from '../types.ts';
+import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber } from './validate.ts';
 
-const MAX_MS = 2 ** 31 - 1;
+/** The onConnection hook, once checked. */
+export type ConnectionHook = (conn: NewConnection) => unknown;
 const OPTION_NAMES = [
   'readers',
   'busyTimeout',
@@ -81,7 +80,6 @@ export const PRESETS = {
   },
 } as const;
 
-
 /** The validated, complete options a pool runs with. */
 export interface ResolvedOptions {
   readonly path: string;
@@ -128,8 +126,8 @@ function checkRetry(value: unknown): RetryPolicy | undefined {
   if (value === undefined || value === false) return undefined;
   const given = checkKeys('retry', value, ['attempts', 'baseDelay', 'maxDelay']);
   const attempts = checkInteger('retry.attempts', given.attempts ?? 3, 1, 100);
-  const baseDelay = checkInteger('retry.baseDelay', given.baseDelay ?? 10, 0, MAX_MS);
-  const maxDelay = checkInteger('retry.maxDelay', given.maxDelay ?? 1000, 0, MAX_MS);
+  const baseDelay = checkMs('retry.baseDelay', given.baseDelay ?? 10, 0);
+  const maxDelay = checkMs('retry.maxDelay', given.maxDelay ?? 1000, 0);
   if (maxDelay < baseDelay) throw outOfRange(`retry.maxDelay (${maxDelay}) must not be below retry.baseDelay (${baseDelay})`);
   return Object.freeze({ attempts, baseDelay, maxDelay });
 }
@@ -177,24 +175,24 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
   const readers = checkInteger('readers', pick('readers'), 0, 64);
   return Object.freeze({
     preset,
-    acquireTimeout: checkInteger('acquireTimeout', pick('acquireTimeout'), 1, MAX_MS),
-    maxReadDuration: checkInteger('maxReadDuration', pick('maxReadDuration'), 1, MAX_MS),
+    acquireTimeout: checkMs('acquireTimeout', pick('acquireTimeout')),
+    maxReadDuration: checkMs('maxReadDuration', pick('maxReadDuration')),
     retry: given.retry === undefined ? base.retry : checkRetry(given.retry),
     groupCommit: checkGroupCommit(given.groupCommit),
-    idleTimeout: checkInteger('idleTimeout', pick('idleTimeout'), 1000, MAX_MS),
+    idleTimeout: checkMs('idleTimeout', pick('idleTimeout'), 1000),
     onConnection: checkHook(given.onConnection),
     timeslice: checkNumber('timeslice', pick('timeslice'), 0, 1000),
     path: memory ? ':memory:' : path,
     memory,
     readers: memory ? 0 : readers,
-    busyTimeout: checkInteger('busyTimeout', pick('busyTimeout'), 0, MAX_MS),
+    busyTimeout: checkMs('busyTimeout', pick('busyTimeout'), 0),
     synchronous: checkChoice('synchronous', pick('synchronous'), ['off', 'normal', 'full', 'extra'] as const),
     cacheSize: checkInteger('cacheSize', pick('cacheSize'), 1, 2 ** 30),
     statementCacheSize: checkInteger('statementCacheSize', pick('statementCacheSize'), 0, 100_000),
     pragmas: Object.freeze({ ...base.pragmas, ...checkPragmas(given.pragmas) }),
     safeIntegers: checkBoolean('safeIntegers', pick('safeIntegers')),
     create: checkBoolean('create', pick('create')),
-    queryTimeout: given.queryTimeout === undefined ? undefined : checkInteger('queryTimeout', given.queryTimeout, 1, MAX_MS),
+    queryTimeout: given.queryTimeout === undefined ? undefined : checkMs('queryTimeout', given.queryTimeout),
   });
 }
 

@@ -2,16 +2,8 @@
 // with exponential backoff and full jitter. Opt-in: without a policy nothing is retried.
 // Runs on the JS thread.
 
-import { SqliteError } from './errors.ts';
-
-export interface RetryPolicy {
-  /** Total attempts, including the first (2 or more to retry at all). */
-  attempts: number;
-  /** Delay ceiling of the first retry, in ms; doubles with every retry. */
-  baseDelay: number;
-  /** Largest delay between two attempts, in ms. */
-  maxDelay: number;
-}
+import { SqliteError } from '../errors.ts';
+import type { RetryPolicy } from '../types.ts';
 
 /** BUSY and LOCKED may clear by themselves. BUSY_SNAPSHOT needs the whole transaction again. */
 export function isTransient(error: unknown, wholeTransaction: boolean): boolean {

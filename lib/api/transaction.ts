@@ -6,35 +6,26 @@
 // order behind it and never interleave into it. It commits when the callback resolves and rolls
 // back when it throws, times out or is aborted; the writer is free again in every case.
 
-import type { Dispatcher } from './dispatcher.ts';
-import { ScopeEndedError, TransactionTimeoutError } from './errors.ts';
-import { Op, Target } from './native.ts';
-import { retrying, type RetryPolicy } from './retry.ts';
-import { Scope, type Route } from './scope.ts';
-
-export type TransactionBehavior = 'deferred' | 'immediate' | 'exclusive';
-
-export interface TransactionOptions {
-  /** How BEGIN takes locks (default 'immediate': the write lock up front, no upgrade deadlock). */
-  behavior?: TransactionBehavior;
-  /** Milliseconds before the transaction is rolled back with TransactionTimeoutError (default 30 000). */
-  timeout?: number;
-  /** Aborting rolls the transaction back and rejects with `signal.reason`. */
-  signal?: AbortSignal;
-}
+import { retrying } from '../connections/retry.ts';
+import { ScopeEndedError, TransactionTimeoutError } from '../errors.ts';
+import { Op } from '../native/contract.ts';
+import { sessionRoute, type Route } from '../request/route.ts';
+import type { RetryPolicy, TransactionBehavior } from '../types.ts';
+import type { PoolContext } from './context.ts';
+import { Scope } from './scope.ts';
 
 /** The handle a transaction callback receives. */
 export class Transaction extends Scope {
-  readonly #dispatcher: Dispatcher;
+  readonly #context: PoolContext;
   readonly #route: Route;
   readonly #depth: number;
   #nestedChain: Promise<unknown> = Promise.resolve();
   static #savepoints = 0;
 
   /** @internal */
-  constructor(dispatcher: Dispatcher, route: Route, depth: number) {
-    super(dispatcher, route, depth === 0 ? 'transaction' : 'nested transaction', true);
-    this.#dispatcher = dispatcher;
+  constructor(context: PoolContext, route: Route, depth: number) {
+    super(context, route, depth === 0 ? 'transaction' : 'nested transaction', true);
+    this.#context = context;
     this.#route = route;
     this.#depth = depth;
   }
@@ -49,7 +40,7 @@ export class Transaction extends Scope {
     const run = async (): Promise<T> => {
       const name = `litepool_sp_${++Transaction.#savepoints}`;
       await this.control(Op.Exec, `SAVEPOINT ${name}`, { inTransaction: true });
-      const nested = new Transaction(this.#dispatcher, this.#route, this.#depth + 1);
+      const nested = new Transaction(this.#context, this.#route, this.#depth + 1);
       try {
         const result = await fn(nested);
         nested.end();
@@ -76,14 +67,14 @@ export interface TransactionSettings {
 }
 
 /** Runs `fn` in a transaction on the writer; retried as a whole when `retry` allows. */
-export function runTransaction<T>(dispatcher: Dispatcher, fn: (tx: Transaction) => Promise<T> | T, settings: TransactionSettings): Promise<T> {
-  return retrying(() => runOnce(dispatcher, fn, settings), settings.retry, true);
+export function runTransaction<T>(context: PoolContext, fn: (tx: Transaction) => Promise<T> | T, settings: TransactionSettings): Promise<T> {
+  return retrying(() => runOnce(context, fn, settings), settings.retry, true);
 }
 
-async function runOnce<T>(dispatcher: Dispatcher, fn: (tx: Transaction) => Promise<T> | T, settings: TransactionSettings): Promise<T> {
+async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise<T> | T, settings: TransactionSettings): Promise<T> {
   const { signal } = settings;
-  const session = await dispatcher.acquireWriter(settings.acquireTimeout, signal);
-  const tx = new Transaction(dispatcher, { target: Target.Writer, session }, 0);
+  const session = await context.writer.acquire(settings.acquireTimeout, signal);
+  const tx = new Transaction(context, sessionRoute(session), 0);
   let stop: ((reason: unknown) => void) | undefined;
   const stopped = new Promise<never>((_, reject) => {
     stop = reject;
@@ -108,6 +99,6 @@ async function runOnce<T>(dispatcher: Dispatcher, fn: (tx: Transaction) => Promi
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
-    dispatcher.releaseWriter(session);
+    context.writer.release(session);
   }
 }

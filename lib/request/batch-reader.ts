@@ -1,17 +1,20 @@
-// Owns decoding the completion batches the addon hands to onBatch (native/addon/batch_encoder.h).
+// Owns reading the completion batches the addon hands to onBatch (native/addon/batch_encoder.h).
 //
-// A batch is a sequence of cells: a float64 payload and a one-byte tag each, in one ArrayBuffer
-// (payloads first, then tags), plus an array of the JS objects (strings, buffers, name arrays)
-// that object cells point to. Every finished request is a record of six cells
-//   slot, status, a, b, c, n
-// followed by n row cells. Runs on the JS thread, inside onBatch: the addon reuses the buffer for
-// the next batch, so nothing here may keep a view's contents past the call.
+// A batch is a sequence of cells: a float64 payload and a one-byte tag each (CellTag), in one
+// ArrayBuffer (payloads first, then tags), plus an array of the JS objects (strings, buffers,
+// name arrays) that object cells point to. Every finished request is a record of HEADER_CELLS
+// cells (HeaderCell: slot, status, a, b, c, n) followed by n row cells. What a, b and c hold
+// depends on the status (request/outcome.ts decodes them):
+// - Rows, RowsMore (an iteration chunk with more to come): a = column names (only when they
+//   changed, and always at the start of an iteration), b = column count, the n row cells = values
+// - Done: a = changes, b = lastInsertRowid, c = the group commit it was part of (undefined: alone)
+// - SqliteFailed: a = extended result code, b = message, c = the worker that ran it (WRITER_WORKER: the writer)
+// - BindFailed, Misuse, IntegerOverflow: b = message
+// - NeedsWriter, Cancelled: nothing
+// Runs on the JS thread, inside onBatch: the addon reuses the buffer for the next batch, so
+// nothing here may keep a view's contents past the call.
 
-/** Cell tags (native/addon/batch_encoder.h `CellTag`). */
-const Tag = { Null: 0, Number: 1, Bigint: 2, Object: 3, Undefined: 4 } as const;
-
-/** Cells in a record's header. */
-export const HEADER_CELLS = 6;
+import { CellTag } from '../native/contract.ts';
 
 /** Typed views over one batch buffer, kept while the addon keeps reusing that buffer. */
 export class BatchReader {
@@ -40,13 +43,13 @@ export class BatchReader {
   /** Any cell, as the JS value it stands for. */
   value(index: number): unknown {
     switch (this.#tags[index]) {
-      case Tag.Number:
+      case CellTag.Number:
         return this.#nums[index];
-      case Tag.Null:
+      case CellTag.Null:
         return null;
-      case Tag.Object:
+      case CellTag.Object:
         return this.#objects[this.#nums[index]!];
-      case Tag.Bigint:
+      case CellTag.Bigint:
         return this.#bigs[index];
       default:
         return undefined;

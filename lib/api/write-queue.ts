@@ -5,51 +5,11 @@
 // Entries keep their order: they are handed to the writer in the order they were accepted, at
 // most `inFlight` at a time, and the writer runs them first-in first-out.
 
-import { QueueClosedError, QueueFullError, QueueTimeoutError, describeType, invalidArgument, outOfRange } from './errors.ts';
-import { encodeParams, type EncodedParams } from './params.ts';
-import type { Params, Row, RunResult } from './types.ts';
-import { checkInteger, checkKeys, checkSql } from './validate.ts';
-
-export type OverflowPolicy = 'block' | 'reject' | 'drop-oldest' | { blockTimeout: number };
-
-export interface WriteQueueOptions {
-  /** Entries that may wait in the queue (default 1000). */
-  capacity?: number;
-  /** What a full queue does with a new entry (default 'block'). */
-  overflow?: OverflowPolicy;
-  /** Entries handed to the writer at once (default 64). */
-  inFlight?: number;
-  /** Told about every failed entry (fire-and-forget entries have no other way to report). */
-  onError?: (error: unknown, entry: { sql: string; params: Params | undefined }) => void;
-  /** Let the writer commit consecutive entries together (default true; the pool's groupCommit
-   * settings apply). */
-  groupCommit?: boolean;
-}
-
-export interface WriteQueueStats {
-  /** Accepted entries waiting now (not yet handed to the writer); at most `capacity`. */
-  depth: number;
-  /** Pushes parked by the 'block' policies, waiting for room. */
-  blocked: number;
-  /** The largest depth seen. */
-  highWater: number;
-  /** Entries handed to the writer and not finished. */
-  running: number;
-  accepted: number;
-  completed: number;
-  failed: number;
-  /** Accepted entries evicted by 'drop-oldest'. */
-  dropped: number;
-  /** Entries refused: queue full ('reject'), blocked too long, or pushed after shutdown. */
-  rejected: number;
-  /** Commits that completed entries took: a group commit counts once, a write alone once. */
-  batches: number;
-  /** Completed entries per batch (completed / batches; 0 before the first). */
-  meanBatchSize: number;
-}
-
-/** What a queue entry resolves with: the run result, or the rows of a RETURNING statement. */
-export type WriteResult = RunResult | Row[];
+import { QueueClosedError, QueueFullError, QueueTimeoutError, describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { encodeParams, type EncodedParams } from '../input/params.ts';
+import { checkInteger, checkKeys, checkSql } from '../input/validate.ts';
+import { Fifo } from '../request/fifo.ts';
+import type { OverflowPolicy, Params, WriteQueueOptions, WriteQueueStats, WriteResult } from '../types.ts';
 
 /** How the queue reaches the writer (the pool's run with rows for RETURNING). */
 export type WriteRunner = (
@@ -111,8 +71,10 @@ export class WriteQueue {
   readonly #onError: WriteQueueOptions['onError'];
   readonly #groupCommit: boolean;
   readonly #onShutdown: (queue: WriteQueue) => void;
-  #waiting: Entry[] = [];
-  #blocked: BlockedEntry[] = [];
+  /** Accepted entries not yet handed to the writer. */
+  readonly #waiting = new Fifo<Entry>();
+  /** Pushes parked by the 'block' policies until there is room. */
+  readonly #blocked = new Fifo<BlockedEntry>();
   #running = 0;
   #closed = false;
   #drained: (() => void)[] = [];
@@ -210,7 +172,7 @@ export class WriteQueue {
         const blocked: BlockedEntry = { entry, timer: undefined };
         if (typeof policy === 'object') {
           blocked.timer = setTimeout(() => {
-            this.#blocked = this.#blocked.filter((item) => item !== blocked);
+            this.#blocked.remove(blocked);
             this.#refuse(entry, new QueueTimeoutError(policy.blockTimeout));
             this.#checkDrained();
           }, policy.blockTimeout);

@@ -4,7 +4,7 @@
 // literal keys: every row of a statement gets the same hidden class (a stable shape), and the
 // keys are internalized once instead of once per row.
 
-import type { SqlOutputValue } from './types.ts';
+import type { SqlOutputValue } from '../types.ts';
 
 export type RowBuilder = (cells: readonly unknown[], offset: number) => Record<string, SqlOutputValue>;
 
