@@ -4,7 +4,7 @@
 // Runs on the JS thread; the statements run on the pool's connections.
 
 import { invalidArgument } from '../errors.ts';
-import { quoteIdentifier } from '../batch.ts';
+import { quoteIdentifier } from '../input/insert-many.ts';
 import type { SqlValue } from '../types.ts';
 
 /** What the schema helpers need of a pool. */
