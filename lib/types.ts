@@ -186,6 +186,12 @@ export interface PoolOptions {
   create?: boolean;
   /** Default timeout in milliseconds of every operation (default: none). */
   queryTimeout?: number;
+  /**
+   * Enforce foreign key constraints (PRAGMA foreign_keys) on every connection (default true;
+   * SQLite's own default is off). `false` opts out. A `foreign_keys` entry in `pragmas` is applied
+   * after this and wins.
+   */
+  foreignKeys?: boolean;
 }
 
 /** A snapshot of the pool's activity (see `Pool.stats()`). */

@@ -26,6 +26,7 @@ const OPTION_NAMES = [
   'idleTimeout',
   'onConnection',
   'timeslice',
+  'foreignKeys',
 ] as const satisfies readonly (keyof PoolOptions)[];
 
 /** What each preset sets; explicit options win over the preset's values. */
@@ -45,6 +46,7 @@ export const PRESETS = {
     pragmas: {} as Record<string, PragmaValue>,
     retry: undefined as RetryPolicy | undefined,
     timeslice: 1,
+    foreignKeys: true,
   },
   /** Busy servers: more readers, bigger caches, memory-mapped I/O, patient timeouts, retries. */
   production: {
@@ -61,6 +63,7 @@ export const PRESETS = {
     pragmas: { temp_store: 'MEMORY', mmap_size: 268_435_456 } as Record<string, PragmaValue>,
     retry: { attempts: 3, baseDelay: 10, maxDelay: 250 } as RetryPolicy | undefined,
     timeslice: 1,
+    foreignKeys: true,
   },
   /** Tests, scripts and small devices: one reader, small caches, short timeouts. */
   minimal: {
@@ -77,6 +80,7 @@ export const PRESETS = {
     pragmas: {} as Record<string, PragmaValue>,
     retry: undefined as RetryPolicy | undefined,
     timeslice: 1,
+    foreignKeys: true,
   },
 } as const;
 
@@ -103,6 +107,8 @@ export interface ResolvedOptions {
   readonly onConnection: ConnectionHook | undefined;
   /** Milliseconds a worker runs before it yields its core (0: never). */
   readonly timeslice: number;
+  /** PRAGMA foreign_keys on every connection (before `pragmas`, which may override it). */
+  readonly foreignKeys: boolean;
 }
 
 /** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
@@ -182,6 +188,7 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     idleTimeout: checkMs('idleTimeout', pick('idleTimeout'), 1000),
     onConnection: checkHook(given.onConnection),
     timeslice: checkNumber('timeslice', pick('timeslice'), 0, 1000),
+    foreignKeys: checkBoolean('foreignKeys', pick('foreignKeys')),
     path: memory ? ':memory:' : path,
     memory,
     readers: memory ? 0 : readers,
@@ -210,7 +217,8 @@ export function nativeConfig(options: ResolvedOptions): NativePoolConfig {
     cacheSize: options.cacheSize,
     statementCacheSize: options.statementCacheSize,
     synchronous: options.synchronous.toUpperCase(),
-    pragmas: Object.entries(options.pragmas).map(([name, value]) => pragmaStatement(name, value)),
+    // foreign_keys first: an explicit `pragmas.foreign_keys` still has the last word.
+    pragmas: [pragmaStatement('foreign_keys', options.foreignKeys), ...Object.entries(options.pragmas).map(([name, value]) => pragmaStatement(name, value))],
     slots: NATIVE_SLOTS,
     spinMicros: 50,
     timesliceMicros: Math.round(options.timeslice * 1000),
