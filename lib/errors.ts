@@ -198,3 +198,16 @@ export class QueueClosedError extends LitepoolError {
     super('LITEPOOL_QUEUE_CLOSED', 'the write queue has been shut down');
   }
 }
+
+/**
+ * A maintenance operation was refused because the pool holds something that would block it or
+ * undo its work (`vacuum()` while a lease, snapshot or iteration is open). `heldBy` names them.
+ */
+export class OperationBlockedError extends LitepoolError {
+  static override readonly brand = 'OperationBlockedError';
+  readonly heldBy: readonly string[];
+  constructor(operation: string, heldBy: readonly string[]) {
+    super('LITEPOOL_OPERATION_BLOCKED', `${operation} cannot run while ${heldBy.join(', ')} ${heldBy.length === 1 ? 'is' : 'are'} open; release ${heldBy.length === 1 ? 'it' : 'them'} first`);
+    this.heldBy = heldBy;
+  }
+}

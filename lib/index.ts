@@ -9,6 +9,7 @@ export { WriteQueue } from './api/write-queue.ts';
 export {
   AcquireTimeoutError,
   LitepoolError,
+  OperationBlockedError,
   QueueClosedError,
   QueueFullError,
   QueueTimeoutError,
@@ -19,10 +20,29 @@ export {
   SqliteError,
   sqliteCodeName,
 } from './errors.ts';
+export type { Schema } from './maintenance/schema.ts';
+export type {
+  AddColumnOptions,
+  BackupOptions,
+  BackupProgress,
+  BackupResult,
+  ColumnInfo,
+  CreateIndexOptions,
+  ForeignKeyInfo,
+  ForeignKeyViolation,
+  IndexColumn,
+  IndexInfo,
+  IntegrityCheckOptions,
+  IntegrityCheckResult,
+  TableInfo,
+  VacuumOptions,
+} from './operations-types.ts';
 export type {
   AcquireOptions,
   ArrayQueryOptions,
   BatchStatement,
+  CheckpointMode,
+  CheckpointResult,
   IterateOptions,
   NewConnection,
   OperationOptions,

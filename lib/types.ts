@@ -192,6 +192,35 @@ export interface PoolOptions {
    * after this and wins.
    */
   foreignKeys?: boolean;
+  /**
+   * Watches the WAL every `intervalMs` (default 1000): a passive checkpoint once more than
+   * `checkpointBytes` (default 4 MiB) wait to be checkpointed, a `warn` event once the -wal file
+   * passes `warnBytes` (default 64 MiB), a `pinned` event naming the snapshot, lease or iteration
+   * that keeps a checkpoint from progressing. `false` turns it off. See docs/operations.md.
+   */
+  walMonitor?: { warnBytes?: number; checkpointBytes?: number; intervalMs?: number } | false;
+  /**
+   * Probes idle connections every `intervalMs` (default 30 000) with a read of the schema and
+   * replaces one whose probe fails. `false` turns it off.
+   */
+  healthCheck?: { intervalMs?: number } | false;
+  /** Runs `PRAGMA optimize` on the writer every this many ms (default: only at open and close). */
+  optimizeInterval?: number;
+  /** The checkpoint the writer runs at close(): 'truncate' (default), 'passive' or false (none). */
+  checkpointOnClose?: 'truncate' | 'passive' | false;
+}
+
+/** How a checkpoint treats readers and writers (see SQLite's sqlite3_wal_checkpoint_v2). */
+export type CheckpointMode = 'passive' | 'full' | 'restart' | 'truncate';
+
+/** What a checkpoint reports. */
+export interface CheckpointResult {
+  /** A FULL, RESTART or TRUNCATE checkpoint could not finish: a reader or writer kept it busy. */
+  busy: boolean;
+  /** Frames in the WAL when the checkpoint ended (0 after a complete RESTART or TRUNCATE). */
+  walFrames: number;
+  /** Frames of the WAL copied into the database (all of them when it completed). */
+  checkpointedFrames: number;
 }
 
 /** A snapshot of the pool's activity (see `Pool.stats()`). */
@@ -219,6 +248,13 @@ export interface PoolStats {
   /** Depth of each native ring right now. */
   rings: { readers: number; writer: number; completions: number };
   operations: { started: number; completed: number; failed: number; cancelled: number };
+  /**
+   * The write-ahead log, read when stats() is called: `bytes` is the size of the -wal file,
+   * `frames` the frames written to it since it was last reset (from the WAL index, the -shm
+   * file), `checkpoints` the checkpoints this pool ran (db.checkpoint(), the WAL monitor) and
+   * `lastCheckpointAt` when the last of them finished (`Date.now()`; null before the first).
+   */
+  wal: { bytes: number; frames: number; checkpoints: number; lastCheckpointAt: number | null };
 }
 
 /** What a full write queue does with a new entry. */

@@ -43,17 +43,22 @@ export interface LeaseSettings {
   signal: AbortSignal | undefined;
   /** Told once when the lease has been released. */
   onRelease?: (lease: Lease) => void;
+  /** Registered as a lease among the pool's holders (default true; snapshots and iterations register as themselves). */
+  register?: boolean;
 }
 
 /** Pins a connection: the writer session, or a reader (the writer when there are no readers). */
 export async function acquireLease(context: PoolContext, settings: LeaseSettings): Promise<Lease> {
+  const register = settings.register !== false;
   if (settings.write || context.readers.max === 0) {
     const session = await context.writer.acquire(settings.timeout, settings.signal);
+    const holder = register ? context.holders.begin('write lease') : undefined;
     let lease: Lease;
     const release = async (): Promise<void> => {
       try {
         await lease.control(Op.Reset);
       } finally {
+        context.holders.end(holder);
         context.writer.release(session);
         settings.onRelease?.(lease);
       }
@@ -62,10 +67,12 @@ export async function acquireLease(context: PoolContext, settings: LeaseSettings
     return lease;
   }
   const reader = await context.readers.acquire(settings.timeout, settings.signal);
+  const holder = register ? context.holders.begin('read lease') : undefined;
   const lease: Lease = new Lease(context, readerRoute(reader), false, async () => {
     try {
       await context.readers.release(reader);
     } finally {
+      context.holders.end(holder);
       settings.onRelease?.(lease);
     }
   });

@@ -3,12 +3,14 @@
 // Runs on the JS thread.
 
 import { ConnectionKeeper } from '../connections/health.ts';
+import { Holders } from '../connections/holders.ts';
 import { ReaderPins } from '../connections/reader-pins.ts';
 import { WriterGate } from '../connections/writer-gate.ts';
 import { SqliteError } from '../errors.ts';
 import { nativeConfig, resolveOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
 import { Dispatcher } from '../request/dispatcher.ts';
+import { Toolkit } from '../maintenance/toolkit.ts';
 import type { Job } from '../request/job.ts';
 import type { PoolOptions } from '../types.ts';
 import type { PoolContext } from './context.ts';
@@ -36,7 +38,10 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   const gate = new WriterGate<Job>((job) => dispatcher!.writerTurn(job));
   dispatcher = new Dispatcher(native, gate, resolved.safeIntegers);
   const pins = new ReaderPins(dispatcher, resolved.readers);
-  const context: PoolContext = { requests: dispatcher, writer: gate, readers: pins, defaults: defaultOptions(resolved.queryTimeout) };
+  const context: PoolContext = { requests: dispatcher, writer: gate, readers: pins, defaults: defaultOptions(resolved.queryTimeout), holders: new Holders() };
+  let pool: Pool | undefined;
+  // db.schema runs its statements through the pool's own get/all and transactions.
+  const toolkit = new Toolkit(context, resolved, { all: (sql, params) => pool!.all(sql, params), transaction: (fn) => pool!.transaction(fn) });
   const keeper = new ConnectionKeeper(context, () => native.stats().idleMillis, resolved.readers, resolved.idleTimeout, resolved.onConnection);
   try {
     await dispatcher.track(native.startWriter());
@@ -52,5 +57,12 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     }
     throw error;
   }
-  return new Pool({ native, dispatcher, gate, pins, keeper, context, options: resolved });
+  pool = new Pool({ native, dispatcher, gate, pins, keeper, toolkit, context, options: resolved });
+  try {
+    await toolkit.start();
+  } catch (error) {
+    await pool.close().catch(() => undefined);
+    throw error;
+  }
+  return pool;
 }

@@ -39,12 +39,13 @@ import {
   rejectOnThrow,
 } from './operations.ts';
 import { readSnapshot } from './snapshot.ts';
+import { PoolMaintenance } from './pool-maintenance.ts';
 import { poolStats, type PoolParts } from './stats.ts';
 import { runTransaction, type Transaction } from './transaction.ts';
 import { WriteQueue } from './write-queue.ts';
 
 /** A pool of SQLite connections: one writer thread and N reader threads. */
-export class Pool {
+export class Pool extends PoolMaintenance {
   readonly #parts: PoolParts;
   readonly #context: PoolContext;
   readonly #options: ResolvedOptions;
@@ -60,10 +61,16 @@ export class Pool {
 
   /** @internal Use `open()`. */
   constructor(parts: PoolParts) {
+    super(parts.toolkit);
     this.#parts = parts;
     this.#context = parts.context;
     this.#options = parts.options;
     this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry);
+  }
+
+  /** @internal */
+  protected checkUsable(): void {
+    this.#ops.checkUsable();
   }
 
   /** The database path (`:memory:` for an in-memory database). */
@@ -110,7 +117,8 @@ export class Pool {
   async *iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
     this.#ops.checkUsable();
     const { signal } = checkOptions('iterate', options, this.#context.defaults);
-    const lease = await this.acquire(signal === undefined ? {} : { signal });
+    // Registered as an iteration (by the lease's iterate), not as a lease of its own.
+    const lease = await this.#acquire(signal === undefined ? {} : { signal }, false);
     try {
       yield* lease.iterate(sql, params, options as IterateOptions & { rowMode?: 'object' });
     } finally {
@@ -236,10 +244,14 @@ export class Pool {
    * await lease.exec('COMMIT');
    */
   acquire(options?: AcquireOptions): Promise<Lease> {
+    return this.#acquire(options, true);
+  }
+
+  #acquire(options: AcquireOptions | undefined, register: boolean): Promise<Lease> {
     return rejectOnThrow(() => {
       this.#ops.checkUsable();
       const settings = checkAcquireOptions(options, this.#options.acquireTimeout);
-      const acquired = acquireLease(this.#context, { ...settings, onRelease: (lease) => this.#leases.delete(lease) });
+      const acquired = acquireLease(this.#context, { ...settings, register, onRelease: (lease) => this.#leases.delete(lease) });
       return this.#track(
         acquired.then(async (lease) => {
           if (this.#closing) {
@@ -279,6 +291,7 @@ export class Pool {
   async #shutDown(): Promise<void> {
     await Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
     await this.#parts.keeper.stop();
+    await this.#parts.toolkit.stop();
     // Held leases are released (after what they already started), so that transactions,
     // snapshots and acquisitions queued behind them can finish; later lease calls reject.
     const releases = [...this.#leases].map((lease) => lease.release());

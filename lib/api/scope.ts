@@ -4,6 +4,7 @@
 // Runs on the JS thread.
 
 import { setMaxListeners } from 'node:events';
+import type { Holders } from '../connections/holders.ts';
 import { ScopeEndedError, misuse } from '../errors.ts';
 import { encodeParams } from '../input/params.ts';
 import { checkSql } from '../input/validate.ts';
@@ -28,6 +29,7 @@ import { Operations, checkOptions } from './operations.ts';
 /** Operations on one connection. Base of Transaction, Lease and ConnectionHandle. */
 export class Scope implements ScopeOperations {
   readonly #requests: RequestRunner;
+  readonly #holders: Holders;
   readonly #route: Route;
   readonly #what: string;
   readonly #ops: Operations;
@@ -40,6 +42,7 @@ export class Scope implements ScopeOperations {
   /** @internal */
   constructor(context: PoolContext, route: Route, what: string, expectTransaction = false) {
     this.#requests = context.requests;
+    this.#holders = context.holders;
     this.#route = route;
     this.#what = what;
     this.#expectTransaction = expectTransaction;
@@ -100,6 +103,7 @@ export class Scope implements ScopeOperations {
     };
     let open = false;
     this.#iterating = true;
+    const holder = this.#holders.begin('iteration', typeof sql === 'string' ? sql : undefined);
     try {
       open = true;
       let chunk = await step(Op.IterateStart);
@@ -110,6 +114,7 @@ export class Scope implements ScopeOperations {
         chunk = await step(Op.IterateNext);
       }
     } finally {
+      this.#holders.end(holder);
       this.#iterating = false;
       if (open && !this.#ended) await this.control(Op.IterateEnd).catch(() => undefined);
     }

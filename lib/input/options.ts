@@ -27,6 +27,10 @@ const OPTION_NAMES = [
   'onConnection',
   'timeslice',
   'foreignKeys',
+  'walMonitor',
+  'healthCheck',
+  'optimizeInterval',
+  'checkpointOnClose',
 ] as const satisfies readonly (keyof PoolOptions)[];
 
 /** What each preset sets; explicit options win over the preset's values. */
@@ -109,6 +113,35 @@ export interface ResolvedOptions {
   readonly timeslice: number;
   /** PRAGMA foreign_keys on every connection (before `pragmas`, which may override it). */
   readonly foreignKeys: boolean;
+  /** The WAL monitor's thresholds and period; false when off (always off for `:memory:`). */
+  readonly walMonitor: { readonly warnBytes: number; readonly checkpointBytes: number; readonly intervalMs: number } | false;
+  /** Period of the probe of idle connections; false when off. */
+  readonly healthCheck: { readonly intervalMs: number } | false;
+  /** Period of `PRAGMA optimize` on the writer (undefined: only at open and close). */
+  readonly optimizeInterval: number | undefined;
+  /** The checkpoint the writer runs at close. */
+  readonly checkpointOnClose: 'truncate' | 'passive' | false;
+}
+
+const MIB = 1024 * 1024;
+
+/** `walMonitor` option: false, or thresholds in bytes and a period in ms, each with a default. */
+function checkWalMonitor(value: unknown): ResolvedOptions['walMonitor'] {
+  if (value === false) return false;
+  const given = checkKeys('walMonitor', value, ['warnBytes', 'checkpointBytes', 'intervalMs']);
+  return Object.freeze({
+    warnBytes: given.warnBytes === undefined ? 64 * MIB : checkInteger('walMonitor.warnBytes', given.warnBytes, 1, Number.MAX_SAFE_INTEGER),
+    checkpointBytes:
+      given.checkpointBytes === undefined ? 4 * MIB : checkInteger('walMonitor.checkpointBytes', given.checkpointBytes, 1, Number.MAX_SAFE_INTEGER),
+    intervalMs: given.intervalMs === undefined ? 1000 : checkMs('walMonitor.intervalMs', given.intervalMs, 10),
+  });
+}
+
+/** `healthCheck` option: false, or { intervalMs } (default 30 000). */
+function checkHealthCheck(value: unknown): ResolvedOptions['healthCheck'] {
+  if (value === false) return false;
+  const given = checkKeys('healthCheck', value, ['intervalMs']);
+  return Object.freeze({ intervalMs: given.intervalMs === undefined ? 30_000 : checkMs('healthCheck.intervalMs', given.intervalMs, 10) });
 }
 
 /** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
@@ -189,6 +222,13 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     onConnection: checkHook(given.onConnection),
     timeslice: checkNumber('timeslice', pick('timeslice'), 0, 1000),
     foreignKeys: checkBoolean('foreignKeys', pick('foreignKeys')),
+    walMonitor: checkWalMonitor(given.walMonitor) && !memory ? checkWalMonitor(given.walMonitor) : false,
+    healthCheck: checkHealthCheck(given.healthCheck),
+    optimizeInterval: given.optimizeInterval === undefined ? undefined : checkMs('optimizeInterval', given.optimizeInterval, 1000),
+    checkpointOnClose:
+      given.checkpointOnClose === undefined || given.checkpointOnClose === false
+        ? (given.checkpointOnClose ?? 'truncate')
+        : checkChoice('checkpointOnClose', given.checkpointOnClose, ['truncate', 'passive'] as const),
     path: memory ? ':memory:' : path,
     memory,
     readers: memory ? 0 : readers,

@@ -5,6 +5,7 @@
 
 import { invalidArgument } from '../errors.ts';
 import { quoteIdentifier } from '../input/insert-many.ts';
+import type { AddColumnOptions, ColumnInfo, CreateIndexOptions, ForeignKeyInfo, IndexColumn, IndexInfo, TableInfo } from '../operations-types.ts';
 import type { SqlValue } from '../types.ts';
 
 /** What the schema helpers need of a pool. */
@@ -12,71 +13,6 @@ export interface SchemaHost {
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   transaction<T>(fn: (tx: { all<R>(sql: string, params?: readonly SqlValue[]): Promise<R[]>; exec(sql: string): Promise<void> }) => Promise<T>): Promise<T>;
 }
-
-export interface TableInfo {
-  name: string;
-  /** 'table', 'view', 'virtual' or 'shadow' (PRAGMA table_list). */
-  type: string;
-  /** Columns, hidden ones included. */
-  columnCount: number;
-  withoutRowid: boolean;
-  strict: boolean;
-}
-
-export interface ColumnInfo {
-  name: string;
-  /** The declared type, as written ('' when none). */
-  type: string;
-  notNull: boolean;
-  /** The default value's SQL text, or null. */
-  defaultValue: string | null;
-  /** Position in the primary key (1, 2, ...), 0 when not part of it. */
-  primaryKey: number;
-  /** 0 for ordinary columns; 1 hidden (virtual tables), 2 and 3 generated (virtual, stored). */
-  hidden: number;
-}
-
-export interface IndexInfo {
-  name: string;
-  unique: boolean;
-  /** 'c' CREATE INDEX, 'u' a UNIQUE constraint, 'pk' the PRIMARY KEY. */
-  origin: string;
-  partial: boolean;
-  /** Indexed columns in order (null for an expression). */
-  columns: (string | null)[];
-}
-
-export interface ForeignKeyInfo {
-  id: number;
-  /** The parent table. */
-  table: string;
-  /** Child columns, in order. */
-  from: string[];
-  /** Parent columns, in order (null: the parent's primary key). */
-  to: (string | null)[];
-  onUpdate: string;
-  onDelete: string;
-  match: string;
-}
-
-export interface CreateIndexOptions {
-  /** The index name (default `<table>_<columns>_idx`). */
-  name?: string;
-  unique?: boolean;
-  /** Do nothing when an index of that name exists (default false). */
-  ifNotExists?: boolean;
-}
-
-export interface AddColumnOptions {
-  /** Do nothing when the table already has the column (default false). */
-  ifNotExists?: boolean;
-  notNull?: boolean;
-  /** A constant default (NOT NULL columns need one). */
-  default?: SqlValue;
-}
-
-/** An index column: a name, or a name with a sort order. */
-export type IndexColumn = string | { name: string; order?: 'asc' | 'desc' };
 
 /** Declared type names: words, digits, spaces and a parenthesised size, e.g. `VARCHAR(255)`. */
 const TYPE_NAME = /^[A-Za-z_][A-Za-z0-9_ ]*(\(\s*[+-]?\d+\s*(,\s*[+-]?\d+\s*)?\))?$/;

@@ -1,0 +1,107 @@
+// Owns the operations toolkit of one pool, behind the Pool's maintenance methods: checkpoints and
+// the WAL monitor, copies (backup, vacuumInto), integrity checks, upkeep (optimize, analyze,
+// vacuum, ping), db.schema, and the WAL figures of stats(). Starts its timers once the pool is
+// open and stops them when it closes. Runs on the JS thread.
+
+import type { PoolContext } from '../api/context.ts';
+import type { ResolvedOptions } from '../input/options.ts';
+import type { BackupResult, ForeignKeyViolation, IntegrityCheckResult } from '../operations-types.ts';
+import type { CheckpointMode, CheckpointResult, PoolStats } from '../types.ts';
+import { Checkpointer } from './checkpoint.ts';
+import { checkDestination, vacuumInto } from './copies.ts';
+import { OperationEvents } from './events.ts';
+import { foreignKeyCheck, integrityCheck } from './integrity.ts';
+import { Schema, type SchemaHost } from './schema.ts';
+import { OPTIMIZE_AT_OPEN, Upkeep, execOnWriter } from './upkeep.ts';
+import { readWalState } from './wal-file.ts';
+import { WalMonitor } from './wal-monitor.ts';
+
+export class Toolkit {
+  readonly events = new OperationEvents();
+  readonly #context: PoolContext;
+  readonly #options: ResolvedOptions;
+  readonly #checkpointer: Checkpointer;
+  readonly #upkeep: Upkeep;
+  readonly #monitor: WalMonitor | undefined;
+  readonly schema: Schema;
+
+  constructor(context: PoolContext, options: ResolvedOptions, schemaHost: SchemaHost) {
+    this.#context = context;
+    this.#options = options;
+    this.#checkpointer = new Checkpointer(context.requests, this.events, options.memory);
+    this.#upkeep = new Upkeep(context, this.#checkpointer, options.acquireTimeout);
+    this.#monitor = options.walMonitor ? new WalMonitor(options.walMonitor, options.path, this.#checkpointer, context.holders, this.events) : undefined;
+    this.schema = new Schema(schemaHost);
+  }
+
+  /** Runs once the pool is open: PRAGMA optimize=0x10002 on the writer, then the timers. */
+  async start(): Promise<void> {
+    await execOnWriter(this.#context, OPTIMIZE_AT_OPEN);
+    this.#monitor?.start();
+    this.#upkeep.start(this.#options.optimizeInterval);
+  }
+
+  /** Stops the timers; resolves once a WAL check under way has finished. */
+  async stop(): Promise<void> {
+    this.#upkeep.stop();
+    await this.#monitor?.stop();
+  }
+
+  /** The WAL figures of stats(). */
+  walStats(): PoolStats['wal'] {
+    const { bytes, frames } = readWalState(this.#options.path, this.#options.memory);
+    return { bytes, frames, checkpoints: this.#checkpointer.count, lastCheckpointAt: this.#checkpointer.lastAt };
+  }
+
+  /** @internal One look of the WAL monitor now (tests); false when the monitor is off. */
+  async checkWal(): Promise<boolean> {
+    if (!this.#monitor) return false;
+    await this.#monitor.check();
+    return true;
+  }
+
+  /** `dest` of a copy, checked and resolved. */
+  destination(dest: unknown): string {
+    return checkDestination(dest, this.#options.path, this.#options.memory);
+  }
+
+  checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
+    return this.#checkpointer.run(mode);
+  }
+
+  async vacuumInto(dest: string): Promise<BackupResult> {
+    const started = performance.now();
+    try {
+      const result = await vacuumInto(this.#context, dest);
+      this.events.backup({ kind: 'vacuumInto', dest, ...result });
+      return result;
+    } catch (error) {
+      this.events.backup({ kind: 'vacuumInto', dest, pages: 0, durationMs: performance.now() - started, error });
+      throw error;
+    }
+  }
+
+  integrityCheck(options: { quick: boolean; maxErrors: number }): Promise<IntegrityCheckResult> {
+    return integrityCheck(this.#context, this.#options.acquireTimeout, options);
+  }
+
+  foreignKeyCheck(): Promise<ForeignKeyViolation[]> {
+    return foreignKeyCheck(this.#context, this.#options.acquireTimeout);
+  }
+
+  optimize(): Promise<void> {
+    return this.#upkeep.optimize();
+  }
+
+  analyze(): Promise<void> {
+    return this.#upkeep.analyze();
+  }
+
+  vacuum(incremental: number | undefined): Promise<void> {
+    return this.#upkeep.vacuum(incremental);
+  }
+
+  ping(): Promise<void> {
+    return this.#upkeep.ping();
+  }
+}
