@@ -17,6 +17,8 @@ export type { BatchStatement } from './batch.ts';
 export {
   AcquireTimeoutError,
   LitepoolError,
+  MigrationError,
+  type MigrationErrorCode,
   QueueClosedError,
   QueueFullError,
   QueueTimeoutError,
@@ -43,3 +45,21 @@ export type {
   SqlValue,
   SynchronousMode,
 } from './types.ts';
+export type {
+  DownOptions,
+  DownReport,
+  MigrateOptions,
+  MigrateReport,
+  MigrateRunOptions,
+  MigrationDefinition,
+  MigrationFunction,
+  MigrationRun,
+  MigrationSource,
+  MigrationState,
+  MigrationStatusEntry,
+  MigrationStatusOptions,
+  MigrationTransaction,
+  Migrations,
+  OpenMigrationOptions,
+  RepairOptions,
+} from './migrations/types.ts';

@@ -7,6 +7,8 @@ import type { ConnectionHook } from './keeper.ts';
 import type { RetryPolicy } from './retry.ts';
 import type { PoolOptions, PragmaValue, Preset, SynchronousMode } from './types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkNumber } from './validate.ts';
+import { checkMigrateOptions } from './migrations/index.ts';
+import type { OpenMigrationOptions } from './migrations/types.ts';
 
 const MAX_MS = 2 ** 31 - 1;
 const OPTION_NAMES = [
@@ -27,6 +29,7 @@ const OPTION_NAMES = [
   'idleTimeout',
   'onConnection',
   'timeslice',
+  'migrations',
 ] as const satisfies readonly (keyof PoolOptions)[];
 
 /** What each preset sets; explicit options win over the preset's values. */
@@ -105,6 +108,8 @@ export interface ResolvedOptions {
   readonly onConnection: ConnectionHook | undefined;
   /** Milliseconds a worker runs before it yields its core (0: never). */
   readonly timeslice: number;
+  /** Migrations applied by open() before it resolves (validated; see lib/migrations/). */
+  readonly migrations: Readonly<OpenMigrationOptions> | undefined;
 }
 
 /** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
@@ -132,6 +137,13 @@ function checkRetry(value: unknown): RetryPolicy | undefined {
   const maxDelay = checkInteger('retry.maxDelay', given.maxDelay ?? 1000, 0, MAX_MS);
   if (maxDelay < baseDelay) throw outOfRange(`retry.maxDelay (${maxDelay}) must not be below retry.baseDelay (${baseDelay})`);
   return Object.freeze({ attempts, baseDelay, maxDelay });
+}
+
+/** `migrations` option: checked now (so a typo fails open() before anything runs), run by open(). */
+function checkMigrations(value: unknown): Readonly<OpenMigrationOptions> | undefined {
+  if (value === undefined) return undefined;
+  checkMigrateOptions(value, 'migrations');
+  return Object.freeze({ ...(value as OpenMigrationOptions) });
 }
 
 function isMemoryPath(path: string): boolean {
@@ -195,6 +207,7 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     safeIntegers: checkBoolean('safeIntegers', pick('safeIntegers')),
     create: checkBoolean('create', pick('create')),
     queryTimeout: given.queryTimeout === undefined ? undefined : checkInteger('queryTimeout', given.queryTimeout, 1, MAX_MS),
+    migrations: checkMigrations(given.migrations),
   });
 }
 

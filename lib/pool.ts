@@ -29,6 +29,9 @@ import type {
   SqlValue,
 } from './types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkSignal, checkSql } from './validate.ts';
+// Migrations (lib/migrations/): the pool only delegates; they run through its public API.
+import { migrateWith, migrationsOf } from './migrations/index.ts';
+import type { MigrateOptions, MigrateReport, Migrations } from './migrations/types.ts';
 
 const OPERATION_KEYS = ['signal', 'timeout'] as const;
 const TRANSACTION_KEYS = ['behavior', 'timeout', 'signal'] as const;
@@ -77,6 +80,7 @@ export class Pool {
   readonly #keeper: ConnectionKeeper;
   /** What an operation called without options runs with (shared: no allocation per call). */
   readonly #noOptions: CheckedOptions;
+  #migrations: Migrations | undefined;
 
   /** @internal Use `open()`. */
   constructor(native: NativePool, dispatcher: Dispatcher, options: ResolvedOptions, keeper: ConnectionKeeper) {
@@ -328,6 +332,33 @@ export class Pool {
     }
   }
 
+  // ---- Migrations: delegated to lib/migrations/ (docs/migrations.md) ----
+
+  /**
+   * Applies the pending migrations of `dir` (or of a `migrations` list), in semver order, each
+   * with its ledger row in one transaction, under a lock that serializes migrators across
+   * processes. See docs/migrations.md.
+   *
+   * @example
+   * const { applied, current } = await db.migrate({ dir: 'migrations' });
+   */
+  migrate(options: MigrateOptions): Promise<MigrateReport> {
+    return migrateWith(this, options);
+  }
+
+  /**
+   * Inspection and recovery: `status({ dir })`, `repair({ dir, version, action })`,
+   * `down({ dir, to })`.
+   *
+   * @example
+   * for (const m of await db.migrations.status({ dir: 'migrations' })) console.log(m.version, m.state);
+   */
+  get migrations(): Migrations {
+    return (this.#migrations ??= migrationsOf(this));
+  }
+
+  // ---- end of migrations ----
+
   /** A snapshot of what the pool is doing. */
   stats(): PoolStats {
     const native = this.#native.stats();
@@ -471,6 +502,16 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     }
     throw error;
   }
-  return new Pool(native, dispatcher, resolved, keeper);
+  const pool = new Pool(native, dispatcher, resolved, keeper);
+  // Migrations (option `migrations`): applied before the pool is handed out.
+  if (resolved.migrations) {
+    try {
+      await pool.migrate(resolved.migrations);
+    } catch (error) {
+      await pool.close().catch(() => undefined);
+      throw error;
+    }
+  }
+  return pool;
 }
 

@@ -103,6 +103,11 @@ export interface PoolOptions {
   create?: boolean;
   /** Default timeout in milliseconds of every operation (default: none). */
   queryTimeout?: number;
+  /**
+   * Migrations applied before open() resolves, as by `db.migrate()` (no `dryRun`): open() rejects
+   * with the MigrationError when they fail. See docs/migrations.md.
+   */
+  migrations?: import('./migrations/types.ts').OpenMigrationOptions;
 }
 
 /** A snapshot of the pool's activity (see `Pool.stats()`). */
