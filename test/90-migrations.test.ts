@@ -1,0 +1,557 @@
+// Covers schema migrations in one process: file names and semver order, statement splitting,
+// applying with `to` and dryRun, a failure in the middle, baseline versus incremental paths, the
+// refusals (checksum, out of order, newer database, locked), every repair action, down, JS
+// migrations and programmatic lists, open()'s migrations option, option validation, and the
+// `-- litepool:no-transaction` path with PRAGMA foreign_key_check.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LitepoolError, MigrationError, SqliteError, open, type Pool } from '../lib/index.ts';
+import { compareVersions, isVersion } from '../lib/migrations/semver.ts';
+import { checksumOf } from '../lib/migrations/source.ts';
+import { splitStatements } from '../lib/migrations/sql-split.ts';
+import { Scratch, ledgerOf, schemaOf } from './migrations-helpers.ts';
+
+const scratch = new Scratch();
+const pools: Pool[] = [];
+afterAll(async () => {
+  await Promise.allSettled(pools.map((db) => db.close()));
+  scratch.remove();
+});
+
+async function fresh(options: Parameters<typeof open>[1] = {}): Promise<Pool> {
+  const db = await open(scratch.db(), { readers: 2, ...options });
+  pools.push(db);
+  return db;
+}
+
+/** The MigrationError a promise rejects with (fails the test if it resolves). */
+async function refusal(promise: Promise<unknown>): Promise<MigrationError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(MigrationError);
+  return error as MigrationError;
+}
+
+async function tables(db: Pool): Promise<string[]> {
+  const rows = await db.all<{ name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
+  return rows.map((row) => row.name);
+}
+
+describe('versions and statements', () => {
+  it('orders versions by semver precedence, not as text', () => {
+    const versions = ['1.10.0', '1.9.0', '1.2.0', '1.0.0', '1.0.0-rc.1', '1.0.0-alpha', '1.0.0-alpha.1', '10.0.0', '2.0.0', '1.0.0-beta.11', '1.0.0-beta.2'];
+    expect(versions.sort(compareVersions)).toEqual([
+      '1.0.0-alpha',
+      '1.0.0-alpha.1',
+      '1.0.0-beta.2',
+      '1.0.0-beta.11',
+      '1.0.0-rc.1',
+      '1.0.0',
+      '1.2.0',
+      '1.9.0',
+      '1.10.0',
+      '2.0.0',
+      '10.0.0',
+    ]);
+    expect(compareVersions('99999999999999999999.0.0', '99999999999999999998.0.0')).toBeGreaterThan(0);
+    for (const bad of ['1.0', '01.0.0', '1.0.0+build', 'v1.0.0', '1.0.0-', '1.0.0-01']) expect(isVersion(bad)).toBe(false);
+  });
+
+  it('splits SQL into statements like sqlite3_complete: strings, comments and trigger bodies keep their semicolons', () => {
+    const text = [
+      '-- a comment; with a semicolon',
+      "INSERT INTO t VALUES ('a;b', \"c;d\", `e;f`, [g;h]); /* x; */",
+      '',
+      'CREATE TRIGGER tr AFTER INSERT ON t BEGIN',
+      '  UPDATE t SET x = 1; DELETE FROM u;',
+      'END;',
+      'CREATE TEMP TRIGGER tt AFTER INSERT ON t BEGIN SELECT 1; END;',
+      ';;',
+      "SELECT 'it''s; fine'",
+    ].join('\n');
+    const statements = splitStatements(text);
+    expect(statements.map((s) => s.line)).toEqual([2, 4, 7, 9]);
+    expect(statements[0]!.sql).toBe("INSERT INTO t VALUES ('a;b', \"c;d\", `e;f`, [g;h]);");
+    expect(statements[1]!.sql).toBe('CREATE TRIGGER tr AFTER INSERT ON t BEGIN\n  UPDATE t SET x = 1; DELETE FROM u;\nEND;');
+    expect(statements[3]!.sql).toBe("SELECT 'it''s; fine'");
+    expect(splitStatements('-- only a comment\n  \n/* and another */')).toEqual([]);
+  });
+
+  it('checksums text with line endings normalised', () => {
+    expect(checksumOf('A;\r\nB;\r\n')).toBe(checksumOf('A;\nB;\n'));
+    expect(checksumOf('A;\nB;\n')).not.toBe(checksumOf('A; \nB;\n'));
+  });
+
+  it('refuses a code file whose name is not a migration name, and duplicate versions; ignores helpers and other files', async () => {
+    const db = await fresh();
+    const badName = scratch.files({ '1.0__one.sql': 'SELECT 1;' });
+    const error = await refusal(db.migrate({ dir: badName }));
+    expect(error.code).toBe('LITEPOOL_MIGRATION_FAILED');
+    expect(error.message).toContain('1.0__one.sql');
+    const duplicate = scratch.files({ '1.0.0__a.sql': 'SELECT 1;', '1.0.0__b.sql': 'SELECT 2;' });
+    expect((await refusal(db.migrate({ dir: duplicate }))).message).toContain('two migrations have version 1.0.0');
+    const ignored = scratch.files({ '_helper.mjs': 'throw new Error("never imported")', 'notes.txt': 'x', '1.0.0__a.sql': 'CREATE TABLE a (x);' });
+    expect((await db.migrate({ dir: ignored })).applied.map((m) => m.version)).toEqual(['1.0.0']);
+    const missing = await refusal(db.migrate({ dir: join(scratch.dir, 'no-such-dir') }));
+    expect(missing.message).toContain('cannot read the migrations directory');
+  });
+});
+
+describe('migrate', () => {
+  it('applies files in semver order (1.10.0 after 1.9.0) and each only once', async () => {
+    const db = await fresh();
+    const report = await db.migrate({ dir: join(scratch.copy('semver')) });
+    const order = ['1.0.0-rc.1', '1.0.0', '1.2.0', '1.9.0', '1.10.0'];
+    expect(report.applied.map((m) => m.version)).toEqual(order);
+    expect(report.current).toBe('1.10.0');
+    expect(report.pending).toEqual([]);
+    expect(report.dryRun).toBe(false);
+    expect((await db.all<{ version: string }>('SELECT version FROM log ORDER BY seq')).map((r) => r.version)).toEqual(order);
+    const again = await db.migrate({ dir: scratch.copy('semver') });
+    expect(again.applied).toEqual([]);
+    expect(again.current).toBe('1.10.0');
+    expect(await db.get('SELECT count(*) AS n FROM log')).toEqual({ n: 5 });
+    const ledger = await db.all<Record<string, unknown>>('SELECT * FROM _litepool_migrations WHERE version = ?', ['1.9.0']);
+    expect(ledger).toHaveLength(1);
+    expect(ledger[0]).toMatchObject({ version: '1.9.0', name: 'nine', kind: 'migration', state: 'applied', litepool_version: '0.1.0', error: null });
+    expect(ledger[0]!.checksum).toBe(checksumOf(readFileSync(join(scratch.copy('semver'), '1.9.0__nine.sql'), 'utf8')));
+    expect(typeof ledger[0]!.duration_ms).toBe('number');
+    expect(Number.isNaN(Date.parse(ledger[0]!.applied_at as string))).toBe(false);
+  });
+
+  it('stops at `to`, and reports what is left', async () => {
+    const db = await fresh();
+    const dir = scratch.copy('semver');
+    const report = await db.migrate({ dir, to: '1.2.0' });
+    expect(report.applied.map((m) => m.version)).toEqual(['1.0.0-rc.1', '1.0.0', '1.2.0']);
+    expect(report.pending).toEqual([
+      { version: '1.9.0', name: 'nine' },
+      { version: '1.10.0', name: 'ten' },
+    ]);
+    expect(report.current).toBe('1.2.0');
+    // A `to` below the database's version applies nothing (going down is migrations.down).
+    expect((await db.migrate({ dir, to: '1.0.0' })).applied).toEqual([]);
+    expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.9.0', '1.10.0']);
+  });
+
+  it('dryRun reports the plan and changes nothing, not even the ledger table', async () => {
+    const db = await fresh();
+    const dir = scratch.copy('shop');
+    const before = await schemaOf(db);
+    const plan = await db.migrate({ dir, dryRun: true });
+    expect(plan).toEqual({
+      applied: [],
+      pending: [
+        { version: '1.2.0', name: 'baseline' },
+        { version: '1.3.0', name: 'order_notes' },
+        { version: '1.4.0', name: 'seed' },
+      ],
+      current: null,
+      dryRun: true,
+    });
+    expect(await schemaOf(db)).toEqual(before);
+    expect(before).toEqual([]);
+
+    await db.migrate({ dir, to: '1.3.0' });
+    const schema = await schemaOf(db);
+    const ledger = await ledgerOf(db);
+    const version = await db.get('PRAGMA schema_version');
+    const second = await db.migrate({ dir, dryRun: true });
+    expect(second.pending).toEqual([{ version: '1.4.0', name: 'seed' }]);
+    expect(second.current).toBe('1.3.0');
+    expect(await schemaOf(db)).toEqual(schema);
+    expect(await ledgerOf(db)).toEqual(ledger);
+    expect(await db.get('PRAGMA schema_version')).toEqual(version);
+    expect(await db.get('SELECT count(*) AS n FROM users')).toEqual({ n: 1 });
+  });
+
+  it('a failure in migration 3 of 5: 1-2 applied, 3 rolled back with nothing of it left, 4-5 not run, the error names the file and the statement', async () => {
+    const db = await fresh();
+    const dir = scratch.copy('failing');
+    const error = await refusal(db.migrate({ dir }));
+    expect(error).toBeInstanceOf(LitepoolError);
+    expect(error.code).toBe('LITEPOOL_MIGRATION_FAILED');
+    expect(error.file).toBe('1.2.0__three.sql');
+    expect(error.version).toBe('1.2.0');
+    expect(error.statement).toBe('INSERT INTO three (nope) VALUES (2);');
+    expect(error.message).toContain('1.2.0__three.sql failed at statement 4 (line 5)');
+    expect(error.message).toContain('table three has no column named nope');
+    expect(error.cause).toBeInstanceOf(SqliteError);
+    expect(await tables(db)).toEqual(['_litepool_migrations', 'one', 'two']);
+    expect(await db.all('SELECT x FROM one')).toEqual([]); // its INSERT into `one` was rolled back too
+    expect(await ledgerOf(db)).toEqual([
+      { version: '1.0.0', state: 'applied', kind: 'migration' },
+      { version: '1.1.0', state: 'applied', kind: 'migration' },
+    ]);
+    // Nothing was recorded: the next run tries 1.2.0 again (and fails again); fixed, it goes on.
+    expect((await refusal(db.migrate({ dir }))).file).toBe('1.2.0__three.sql');
+    writeFileSync(join(dir, '1.2.0__three.sql'), 'CREATE TABLE three (x INTEGER);\n');
+    expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.2.0', '1.3.0', '1.4.0']);
+  });
+
+  it('the baseline path and the incremental path reach identical schemas', async () => {
+    const dir = scratch.copy('shop');
+    const viaBaseline = await fresh();
+    const first = await viaBaseline.migrate({ dir });
+    expect(first.applied.map((m) => `${m.version} ${m.name}`)).toEqual(['1.2.0 baseline', '1.3.0 order_notes', '1.4.0 seed']);
+
+    const incremental = await fresh();
+    // Below the baseline's version a fresh database cannot use it: it starts with 1.0.0...
+    expect((await incremental.migrate({ dir, to: '1.0.0' })).applied.map((m) => m.version)).toEqual(['1.0.0']);
+    // ...and then migrates step by step from where it stands.
+    expect((await incremental.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.1.0', '1.2.0', '1.3.0', '1.4.0']);
+
+    expect(await schemaOf(incremental)).toEqual(await schemaOf(viaBaseline));
+    expect((await schemaOf(viaBaseline)).length).toBeGreaterThan(6);
+    expect(await incremental.all('SELECT * FROM users ORDER BY id')).toEqual(await viaBaseline.all('SELECT * FROM users ORDER BY id'));
+    expect(await viaBaseline.all('SELECT * FROM seed_log')).toEqual([{ users: 2 }]);
+
+    // Status on the baseline database: the files the baseline stands for count as applied.
+    const status = await viaBaseline.migrations.status({ dir });
+    expect(status.map((s) => `${s.version} ${s.kind} ${s.state} ${s.coveredByBaseline ?? ''}`.trim())).toEqual([
+      '1.0.0 migration applied 1.2.0',
+      '1.1.0 migration applied 1.2.0',
+      '1.2.0 baseline applied',
+      '1.2.0 migration applied 1.2.0',
+      '1.3.0 migration applied',
+      '1.4.0 migration applied',
+    ]);
+  });
+
+  it('refuses a database below the baseline when no file is left to reach it', async () => {
+    const old = await fresh();
+    await old.migrate({ dir: scratch.copy('shop'), to: '1.0.0' });
+    const squashed = scratch.copy('shop');
+    for (const file of ['1.0.0__users.sql', '1.1.0__orders.sql', '1.2.0__user_email.sql']) rmSync(join(squashed, file));
+    const error = await refusal(old.migrate({ dir: squashed }));
+    expect(error.code).toBe('LITEPOOL_MIGRATION_FAILED');
+    expect(error.message).toContain('below the baseline 1.2.0');
+    expect(await ledgerOf(old)).toEqual([{ version: '1.0.0', state: 'applied', kind: 'migration' }]);
+    // A fresh database uses the squashed directory fine.
+    const db = await fresh();
+    expect((await db.migrate({ dir: squashed })).applied.map((m) => m.version)).toEqual(['1.2.0', '1.3.0', '1.4.0']);
+  });
+});
+
+describe('refusals', () => {
+  it('an applied file that changed (even by whitespace) is refused; line endings are not a change; accept-checksum accepts it', async () => {
+    const db = await fresh();
+    const dir = scratch.copy('shop');
+    await db.migrate({ dir, to: '1.3.0' });
+    const file = join(dir, '1.3.0__order_notes.sql');
+    const original = readFileSync(file, 'utf8');
+
+    writeFileSync(file, original.replaceAll('\n', '\r\n'));
+    expect((await db.migrate({ dir, to: '1.3.0' })).applied).toEqual([]);
+
+    writeFileSync(file, original.replace('CREATE TABLE', 'CREATE  TABLE'));
+    const error = await refusal(db.migrate({ dir }));
+    expect(error.code).toBe('LITEPOOL_MIGRATION_CHECKSUM');
+    expect(error.file).toBe('1.3.0__order_notes.sql');
+    expect(error.message).toContain('accept-checksum');
+    expect(await db.get("SELECT 1 AS found FROM sqlite_schema WHERE name = 'seed_log'")).toBeUndefined(); // 1.4.0 not run
+    expect((await db.migrations.status({ dir })).find((s) => s.version === '1.3.0')?.state).toBe('changed');
+    expect((await refusal(db.migrate({ dir, dryRun: true }))).code).toBe('LITEPOOL_MIGRATION_CHECKSUM');
+
+    const repaired = await db.migrations.repair({ dir, version: '1.3.0', action: 'accept-checksum' });
+    expect(repaired).toMatchObject({ version: '1.3.0', state: 'applied' });
+    expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.4.0']);
+
+    // A baseline that changed is refused the same way.
+    const base = await fresh();
+    await base.migrate({ dir, to: '1.2.0' });
+    writeFileSync(join(dir, 'baseline__1.2.0.sql'), `${readFileSync(join(dir, 'baseline__1.2.0.sql'), 'utf8')}\n-- edited\n`);
+    expect((await refusal(base.migrate({ dir }))).file).toBe('baseline__1.2.0.sql');
+  });
+
+  it('a pending file older than the newest applied is refused unless allowOutOfOrder; membership decides, not a high-water mark', async () => {
+    const db = await fresh();
+    const dir = scratch.files({ '1.0.0__a.sql': 'CREATE TABLE a (x);', '1.2.0__c.sql': 'CREATE TABLE c (x);' });
+    await db.migrate({ dir });
+    writeFileSync(join(dir, '1.1.0__b.sql'), 'CREATE TABLE b (x);');
+    const error = await refusal(db.migrate({ dir }));
+    expect(error.code).toBe('LITEPOOL_MIGRATION_OUT_OF_ORDER');
+    expect(error.file).toBe('1.1.0__b.sql');
+    expect(error.message).toContain('older than 1.2.0');
+    expect(await tables(db)).not.toContain('b');
+    expect((await db.migrations.status({ dir })).map((s) => `${s.version} ${s.state}`)).toEqual(['1.0.0 applied', '1.1.0 pending', '1.2.0 applied']);
+    const report = await db.migrate({ dir, allowOutOfOrder: true });
+    expect(report.applied.map((m) => m.version)).toEqual(['1.1.0']);
+    expect(report.current).toBe('1.2.0');
+    expect(await tables(db)).toContain('b');
+  });
+
+  it('a database newer than every file is refused (an old build must not run against it); status says missing', async () => {
+    const db = await fresh();
+    const dir = scratch.copy('semver');
+    await db.migrate({ dir });
+    const older = scratch.copy('semver');
+    rmSync(join(older, '1.10.0__ten.sql'));
+    const error = await refusal(db.migrate({ dir: older }));
+    expect(error.code).toBe('LITEPOOL_MIGRATION_NEWER_DATABASE');
+    expect(error.message).toContain('1.10.0');
+    expect(error.message).toContain('the newest is 1.9.0');
+    expect((await refusal(db.migrate({ dir: older, dryRun: true }))).code).toBe('LITEPOOL_MIGRATION_NEWER_DATABASE');
+    expect((await db.migrations.status({ dir: older })).at(-1)).toMatchObject({ version: '1.10.0', state: 'missing' });
+    // A file missing below the newest one is only reported.
+    const gap = scratch.copy('semver');
+    rmSync(join(gap, '1.2.0__two.sql'));
+    expect((await db.migrate({ dir: gap })).applied).toEqual([]);
+    expect((await db.migrations.status({ dir: gap })).find((s) => s.version === '1.2.0')?.state).toBe('missing');
+  });
+
+  it('a lock not had within lockTimeout is refused: this pool\'s writer held, or another connection\'s write transaction', async () => {
+    const path = scratch.db();
+    const db = await open(path, { readers: 1, busyTimeout: 50 });
+    pools.push(db);
+    const dir = scratch.files({ '1.0.0__a.sql': 'CREATE TABLE a (x);' });
+
+    const lease = await db.acquire({ write: true });
+    const held = await refusal(db.migrate({ dir, lockTimeout: 150 }));
+    expect(held.code).toBe('LITEPOOL_MIGRATION_LOCKED');
+    expect(held.message).toContain('150 ms');
+    await lease.release();
+
+    const other = await open(path, { readers: 1 });
+    pools.push(other);
+    const blocker = await other.acquire({ write: true });
+    await blocker.exec('BEGIN IMMEDIATE');
+    const started = Date.now();
+    const locked = await refusal(db.migrate({ dir, lockTimeout: 300 }));
+    expect(locked.code).toBe('LITEPOOL_MIGRATION_LOCKED');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(await tables(db)).not.toContain('a');
+    // Released while a migrator waits: the migrator gets the lock and runs.
+    const waiting = db.migrate({ dir, lockTimeout: 30_000 });
+    setTimeout(() => void blocker.exec('ROLLBACK').then(() => blocker.release()), 200);
+    expect((await waiting).applied.map((m) => m.version)).toEqual(['1.0.0']);
+  });
+
+  it('an aborted signal stops the run and rejects with its reason', async () => {
+    const db = await fresh();
+    const dir = scratch.copy('semver');
+    const controller = new AbortController();
+    controller.abort(new Error('stop'));
+    await expect(db.migrate({ dir, signal: controller.signal })).rejects.toThrow('stop');
+    expect(await tables(db)).toEqual([]);
+  });
+});
+
+describe('repair and down', () => {
+  it('forget removes a ledger row: a missing newer version stops blocking, a forgotten applied file runs again', async () => {
+    const db = await fresh();
+    const dir = scratch.copy('semver');
+    await db.migrate({ dir });
+    const older = scratch.copy('semver');
+    rmSync(join(older, '1.10.0__ten.sql'));
+    expect((await refusal(db.migrate({ dir: older }))).code).toBe('LITEPOOL_MIGRATION_NEWER_DATABASE');
+    expect(await db.migrations.repair({ dir: older, version: '1.10.0', action: 'forget' })).toBeUndefined();
+    expect((await db.migrate({ dir: older })).current).toBe('1.9.0');
+
+    // 1.10.0 is not in the ledger any more: with its file back, it runs again (its INSERT lands twice).
+    expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.10.0']);
+    expect(await db.get("SELECT count(*) AS n FROM log WHERE version = '1.10.0'")).toEqual({ n: 2 });
+
+    const error = await refusal(db.migrations.repair({ dir, version: '7.0.0', action: 'forget' }));
+    expect(error.message).toContain('nothing to forget');
+  });
+
+  it('mark-applied records a pending migration without running it', async () => {
+    const db = await fresh();
+    const dir = scratch.copy('shop');
+    await db.migrate({ dir, to: '1.3.0' });
+    const entry = await db.migrations.repair({ dir, version: '1.4.0', action: 'mark-applied' });
+    expect(entry).toMatchObject({ version: '1.4.0', name: 'seed', state: 'applied' });
+    expect((await db.migrate({ dir })).applied).toEqual([]);
+    expect(await tables(db)).not.toContain('seed_log');
+    expect((await refusal(db.migrations.repair({ dir, version: '1.4.0', action: 'mark-applied' }))).message).toContain('already applied');
+    expect((await refusal(db.migrations.repair({ dir, version: '9.9.9', action: 'mark-applied' }))).message).toContain('no migration');
+  });
+
+  it('down reverts, newest first, to the schema of the lower version; refused when a step has no down', async () => {
+    const dir = scratch.copy('shop');
+    const db = await fresh();
+    await db.migrate({ dir, to: '1.0.0' });
+    await db.migrate({ dir });
+    const plan = await db.migrations.down({ dir, to: '1.1.0', dryRun: true });
+    expect(plan.pending.map((m) => m.version)).toEqual(['1.4.0', '1.3.0', '1.2.0']);
+    expect(plan.current).toBe('1.4.0');
+    const report = await db.migrations.down({ dir, to: '1.1.0' });
+    expect(report.reverted.map((m) => m.version)).toEqual(['1.4.0', '1.3.0', '1.2.0']);
+    expect(report.current).toBe('1.1.0');
+
+    const reference = await fresh();
+    await reference.migrate({ dir, to: '1.1.0' });
+    expect(await schemaOf(db)).toEqual(await schemaOf(reference));
+    expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.2.0', '1.3.0', '1.4.0']);
+
+    // A database set up by the baseline cannot go below it.
+    const based = await fresh();
+    await based.migrate({ dir });
+    expect((await refusal(based.migrations.down({ dir, to: '1.0.0' }))).message).toContain('baseline 1.2.0');
+    expect((await based.migrations.down({ dir, to: '1.2.0' })).reverted.map((m) => m.version)).toEqual(['1.4.0', '1.3.0']);
+
+    // semver files have no down: refused before anything is reverted.
+    const plain = await fresh();
+    const semver = scratch.copy('semver');
+    await plain.migrate({ dir: semver });
+    const error = await refusal(plain.migrations.down({ dir: semver, to: '1.0.0' }));
+    expect(error.message).toContain('has no down');
+    expect((await ledgerOf(plain)).length).toBe(5);
+  });
+});
+
+describe('JS migrations and lists', () => {
+  it('runs .mjs and .js modules with up(tx); a throwing one is rolled back and named', async () => {
+    const db = await fresh();
+    const dir = scratch.copy('js');
+    const error = await refusal(db.migrate({ dir }));
+    expect(error.file).toBe('1.2.0__fails.mjs');
+    expect(error.message).toContain('refusing on purpose');
+    expect(await db.all('SELECT body FROM notes ORDER BY id')).toEqual([{ body: 'first' }, { body: 'second' }]);
+    expect((await ledgerOf(db)).map((r) => r.version)).toEqual(['1.0.0', '1.1.0']);
+    rmSync(join(dir, '1.2.0__fails.mjs'));
+    expect((await db.migrations.down({ dir, to: '0.0.0' })).reverted.map((m) => m.version)).toEqual(['1.1.0', '1.0.0']);
+    expect(await tables(db)).toEqual(['_litepool_migrations']);
+    expect(await ledgerOf(db)).toEqual([]);
+  });
+
+  it('refuses a module without up(tx)', async () => {
+    const db = await fresh();
+    const dir = scratch.files({ '1.0.0__nothing.mjs': 'export const value = 1;\n' });
+    const error = await refusal(db.migrate({ dir }));
+    expect(error.message).toContain('must export a function up(tx)');
+    expect(await tables(db)).toEqual([]); // refused before anything ran: not even the ledger
+  });
+
+  it('takes a programmatic list of SQL text and functions; an edited function body is a changed migration', async () => {
+    const db = await fresh();
+    const list = [
+      { version: '1.0.0', name: 'items', up: 'CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT)', down: 'DROP TABLE items' },
+      {
+        version: '1.1.0',
+        name: 'seed',
+        up: async (tx: { run: (sql: string, params: string[]) => Promise<unknown> }) => {
+          await tx.run('INSERT INTO items (label) VALUES (?)', ['one']);
+        },
+      },
+    ];
+    const report = await db.migrate({ migrations: list as never });
+    expect(report.applied.map((m) => m.version)).toEqual(['1.0.0', '1.1.0']);
+    expect(await db.all('SELECT label FROM items')).toEqual([{ label: 'one' }]);
+    const edited = [list[0]!, { ...list[1]!, up: async () => undefined }];
+    const error = await refusal(db.migrate({ migrations: edited as never }));
+    expect(error.code).toBe('LITEPOOL_MIGRATION_CHECKSUM');
+    expect(error.file).toBe('migrations[1] (1.1.0__seed)');
+    expect((await db.migrations.status({ migrations: list as never })).map((s) => s.state)).toEqual(['applied', 'applied']);
+  });
+});
+
+describe('open() and options', () => {
+  it('open(path, { migrations }) migrates before the pool is handed out, and fails open() when a migration fails', async () => {
+    const path = scratch.db();
+    const db = await open(path, { readers: 1, migrations: { dir: scratch.copy('shop') } });
+    pools.push(db);
+    expect(await db.get('SELECT count(*) AS n FROM users')).toEqual({ n: 2 });
+    const error = await refusal(open(scratch.db(), { readers: 1, migrations: { dir: scratch.copy('failing') } }));
+    expect(error.file).toBe('1.2.0__three.sql');
+    await expect(open(scratch.db(), { migrations: { dir: 'x', dryRun: true } as never })).rejects.toThrow(/unknown option migrations\.dryRun/);
+    await expect(open(scratch.db(), { migrations: {} as never })).rejects.toThrow(/exactly one of migrations\.dir/);
+  });
+
+  it('validates every option with an error naming it', async () => {
+    const db = await fresh();
+    const bad: [unknown, RegExp][] = [
+      [undefined, /options is required/],
+      [{ dir: 'x', migrations: [] }, /exactly one of dir/],
+      [{ dir: 42 }, /dir must be a string/],
+      [{ dir: 'x', to: '1.0' }, /to must be a version/],
+      [{ dir: 'x', lockTimeout: -1 }, /lockTimeout must be between/],
+      [{ dir: 'x', dryrun: true }, /unknown option dryrun/],
+      [{ dir: 'x', signal: {} }, /signal must be an AbortSignal/],
+      [{ migrations: [{ version: '1.0.0', name: 'bad name', up: 'SELECT 1' }] }, /migrations\[0\]\.name may only hold/],
+      [{ migrations: [{ version: 'one', name: 'a', up: 'SELECT 1' }] }, /migrations\[0\]\.version must be a version/],
+      [{ migrations: [{ version: '1.0.0', name: 'a', up: 42 }] }, /migrations\[0\]\.up must be SQL text or a function/],
+    ];
+    for (const [options, message] of bad) await expect(db.migrate(options as never)).rejects.toThrow(message);
+    await expect(db.migrations.repair({ dir: 'x', version: '1.0.0', action: 'drop' as never })).rejects.toThrow(/action must be one of/);
+    await expect(db.migrations.down({ dir: 'x' } as never)).rejects.toThrow(/to must be a version string/);
+  });
+});
+
+describe('-- litepool:no-transaction', () => {
+  it('rebuilds a table with foreign keys off (12-step change), checks foreign keys, restores foreign_keys', async () => {
+    const db = await fresh({ pragmas: { foreign_keys: true } });
+    const dir = scratch.copy('nontx');
+    const report = await db.migrate({ dir });
+    expect(report.applied.map((m) => m.version)).toEqual(['1.0.0', '1.1.0']);
+    expect((await db.get<{ sql: string }>("SELECT sql FROM sqlite_schema WHERE name = 'authors'"))?.sql).toContain('CHECK (length(name) > 0)');
+    expect(await db.get('SELECT count(*) AS n FROM books')).toEqual({ n: 2 });
+    expect(await ledgerOf(db)).toEqual([
+      { version: '1.0.0', state: 'applied', kind: 'migration' },
+      { version: '1.1.0', state: 'applied', kind: 'migration' },
+    ]);
+    await using writer = await db.acquire({ write: true });
+    expect(await writer.get('PRAGMA foreign_keys')).toEqual({ foreign_keys: 1 });
+  });
+
+  it('a violation found by foreign_key_check fails it and leaves a failed row that blocks until repaired', async () => {
+    const db = await fresh({ pragmas: { foreign_keys: true } });
+    const dir = scratch.copy('nontx');
+    writeFileSync(join(dir, '1.2.0__drop_woolf.sql'), '-- litepool:no-transaction\nPRAGMA foreign_keys = OFF;\nDELETE FROM authors WHERE id = 2;\n');
+    writeFileSync(join(dir, '1.3.0__later.sql'), 'CREATE TABLE later (x);\n');
+    const error = await refusal(db.migrate({ dir }));
+    expect(error.code).toBe('LITEPOOL_MIGRATION_FAILED');
+    expect(error.file).toBe('1.2.0__drop_woolf.sql');
+    expect(error.message).toContain('1 foreign key violation');
+    expect(error.message).toContain('books rowid 2 -> authors');
+    expect(await tables(db)).not.toContain('later');
+    const status = await db.migrations.status({ dir });
+    expect(status.find((s) => s.version === '1.2.0')).toMatchObject({ state: 'failed' });
+    expect(status.find((s) => s.version === '1.2.0')?.error).toContain('foreign key violation');
+    await using writer = await db.acquire({ write: true });
+    expect(await writer.get('PRAGMA foreign_keys')).toEqual({ foreign_keys: 1 });
+    await writer.release();
+
+    const blocked = await refusal(db.migrate({ dir }));
+    expect(blocked.code).toBe('LITEPOOL_MIGRATION_FAILED');
+    expect(blocked.message).toContain('failed earlier and may be half applied');
+    // Recovery: undo by hand, forget the row, fix the file; the next run applies it.
+    await db.run("INSERT INTO authors (id, name) VALUES (2, 'Woolf')");
+    await db.migrations.repair({ dir, version: '1.2.0', action: 'forget' });
+    expect((await db.migrations.status({ dir })).find((s) => s.version === '1.2.0')?.state).toBe('pending');
+    writeFileSync(join(dir, '1.2.0__drop_woolf.sql'), '-- litepool:no-transaction\nPRAGMA foreign_keys = OFF;\nDELETE FROM books WHERE author_id = 2;\nDELETE FROM authors WHERE id = 2;\n');
+    expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.2.0', '1.3.0']);
+  });
+
+  it('down of a no-transaction migration runs its down part outside a transaction and removes its row', async () => {
+    const db = await fresh();
+    const dir = scratch.files({
+      '1.0.0__plain.sql': 'CREATE TABLE plain (x);\n-- litepool:down\nDROP TABLE plain;\n',
+      '1.1.0__rebuild.sql': '-- litepool:no-transaction\nCREATE TABLE rebuilt (x);\n-- litepool:down\nDROP TABLE rebuilt;\n',
+    });
+    await db.migrate({ dir });
+    expect(await tables(db)).toEqual(['_litepool_migrations', 'plain', 'rebuilt']);
+    const report = await db.migrations.down({ dir, to: '1.0.0' });
+    expect(report.reverted.map((m) => m.version)).toEqual(['1.1.0']);
+    expect(await tables(db)).toEqual(['_litepool_migrations', 'plain']);
+    expect(await ledgerOf(db)).toEqual([{ version: '1.0.0', state: 'applied', kind: 'migration' }]);
+  });
+
+  it('mark-applied settles a failed row that was finished by hand; a file that leaves a transaction open fails', async () => {
+    const db = await fresh();
+    const dir = scratch.files({
+      '1.0.0__open.sql': '-- litepool:no-transaction\nCREATE TABLE kept (x);\nBEGIN;\nCREATE TABLE lost (x);\n',
+    });
+    const error = await refusal(db.migrate({ dir }));
+    expect(error.message).toContain('left a transaction open');
+    expect(await tables(db)).toEqual(['_litepool_migrations', 'kept']);
+    expect(await ledgerOf(db)).toEqual([{ version: '1.0.0', state: 'failed', kind: 'migration' }]);
+    await db.exec('CREATE TABLE lost (x)');
+    expect(await db.migrations.repair({ dir, version: '1.0.0', action: 'mark-applied' })).toMatchObject({ state: 'applied' });
+    expect((await db.migrate({ dir })).applied).toEqual([]);
+  });
+});
