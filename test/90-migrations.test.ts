@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LitepoolError, MigrationError, SqliteError, open, type Pool } from '../lib/index.ts';
 import { compareVersions, isVersion } from '../lib/migrations/semver.ts';
 import { checksumOf } from '../lib/migrations/source.ts';
-import { splitStatements } from '../lib/migrations/sql-split.ts';
+import { splitStatements, transactionControl } from '../lib/migrations/sql-split.ts';
 import { Scratch, ledgerOf, schemaOf } from './migrations-helpers.ts';
 
 const scratch = new Scratch();
@@ -479,6 +479,88 @@ describe('open() and options', () => {
     for (const [options, message] of bad) await expect(db.migrate(options as never)).rejects.toThrow(message);
     await expect(db.migrations.repair({ dir: 'x', version: '1.0.0', action: 'drop' as never })).rejects.toThrow(/action must be one of/);
     await expect(db.migrations.down({ dir: 'x' } as never)).rejects.toThrow(/to must be a version string/);
+  });
+});
+
+describe('a migration must not end the transaction it runs in', () => {
+  it('recognises the statements that begin, commit or roll back a transaction', () => {
+    for (const sql of ['BEGIN', 'begin immediate;', '  /* c */ -- d\nCOMMIT', 'END TRANSACTION', 'ROLLBACK', 'rollback transaction']) {
+      expect(transactionControl(sql), sql).toBeDefined();
+    }
+    for (const sql of ['SAVEPOINT s', 'RELEASE s', 'ROLLBACK TO s', 'ROLLBACK TRANSACTION TO SAVEPOINT s', 'CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT 1; END', "SELECT 'COMMIT'"]) {
+      expect(transactionControl(sql), sql).toBeUndefined();
+    }
+  });
+
+  it('a SQL file with BEGIN, COMMIT or ROLLBACK is refused before anything runs (dry run too); with -- litepool:no-transaction it runs', async () => {
+    const db = await fresh();
+    const dir = scratch.files({
+      '1.0.0__first.sql': 'CREATE TABLE first (x);\n',
+      '1.1.0__half.sql': 'CREATE TABLE a (x);\nCOMMIT;\nCREATE TABLE b (;\n',
+    });
+    const error = await refusal(db.migrate({ dir }));
+    expect(error.code).toBe('LITEPOOL_MIGRATION_FAILED');
+    expect(error.file).toBe('1.1.0__half.sql');
+    expect(error.statement).toBe('COMMIT;');
+    expect(error.message).toContain('1.1.0__half.sql: statement 2 (line 2) is COMMIT');
+    expect(await tables(db)).toEqual([]); // not even 1.0.0 ran, nor the ledger was created
+    expect((await refusal(db.migrate({ dir, dryRun: true }))).statement).toBe('COMMIT;');
+
+    writeFileSync(join(dir, '1.1.0__half.sql'), 'BEGIN;\nCREATE TABLE a (x);\nCOMMIT;\n');
+    expect((await refusal(db.migrate({ dir }))).message).toContain('statement 1 (line 1) is BEGIN');
+    writeFileSync(join(dir, '1.1.0__half.sql'), 'SAVEPOINT s;\nCREATE TABLE a (x);\nROLLBACK TO s;\nRELEASE s;\nCREATE TABLE c (x);\n-- litepool:down\nDROP TABLE c;\nROLLBACK;\n');
+    expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.0.0', '1.1.0']);
+    expect(await tables(db)).toEqual(['_litepool_migrations', 'c', 'first']);
+    // Its down part is checked the same way, before anything is reverted.
+    const down = await refusal(db.migrations.down({ dir, to: '1.0.0' }));
+    expect(down.message).toMatch(/statement 2 \(line \d+\) is ROLLBACK/);
+    expect(await tables(db)).toEqual(['_litepool_migrations', 'c', 'first']);
+
+    writeFileSync(join(dir, '1.2.0__own.sql'), '-- litepool:no-transaction\nBEGIN;\nCREATE TABLE own (x);\nCOMMIT;\n');
+    expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.2.0']);
+  });
+
+  it('a JS migration running COMMIT through tx is refused and rolled back; nothing of it is recorded', async () => {
+    const db = await fresh();
+    const dir = scratch.files({
+      '1.0.0__commits.mjs': 'export async function up(tx) {\n  await tx.exec("CREATE TABLE j (x)");\n  await tx.exec("INSERT INTO j VALUES (1); COMMIT");\n}\n',
+    });
+    const error = await refusal(db.migrate({ dir }));
+    expect(error.code).toBe('LITEPOOL_MIGRATION_FAILED');
+    expect(error.file).toBe('1.0.0__commits.mjs');
+    expect(error.message).toContain('is COMMIT');
+    expect(await tables(db)).toEqual([]); // rolled back with the ledger table its run created
+    for (const call of ['tx.run("ROLLBACK")', 'tx.get("END")', 'tx.all("BEGIN")', 'tx.batch([{ sql: "COMMIT" }])', 'tx.iterate("ROLLBACK").next()']) {
+      const refused = await refusal(db.migrate({ migrations: [{ version: '1.0.0', name: 'c', up: new Function('tx', `return (async () => { await tx.exec("CREATE TABLE j (x)"); await ${call}; })()`) as never }] }));
+      expect(refused.message, call).toMatch(/is (ROLLBACK|END|BEGIN|COMMIT): a migration runs in one transaction/);
+      expect(await tables(db)).toEqual([]);
+    }
+  });
+
+  it('a JS migration that swallows a failure after which SQLite rolled the transaction back is not recorded', async () => {
+    const db = await fresh();
+    const error = await refusal(
+      db.migrate({
+        migrations: [
+          { version: '1.0.0', name: 'table', up: 'CREATE TABLE k (x INTEGER PRIMARY KEY)' },
+          {
+            version: '1.1.0',
+            name: 'swallow',
+            up: async (tx) => {
+              await tx.run('INSERT INTO k VALUES (1)');
+              // ON CONFLICT ROLLBACK rolls the whole transaction back; the migration ignores it and goes on.
+              await tx.run('INSERT OR ROLLBACK INTO k VALUES (1)').catch(() => undefined);
+              await tx.run('INSERT INTO k VALUES (2)');
+            },
+          },
+        ],
+      }),
+    );
+    expect(error.code).toBe('LITEPOOL_MIGRATION_FAILED');
+    expect(error.version).toBe('1.1.0');
+    expect(error.message).toContain('ended the transaction it runs in');
+    expect(await ledgerOf(db)).toEqual([{ version: '1.0.0', state: 'applied', kind: 'migration' }]);
+    expect(await db.all('SELECT x FROM k')).toEqual([{ x: 2 }]); // what ran after the rollback committed by itself
   });
 });
 

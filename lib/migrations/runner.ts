@@ -15,7 +15,9 @@ import { acquireWriter, beginImmediate, NO_TIMEOUT, pause, rollBack, type Migrat
 import { checkDownOptions, checkMigrateOptions, type CheckedCommon, type CheckedSource } from './options.ts';
 import { currentVersion, pendingSteps, planDown, planUp } from './plan.ts';
 import { readDirectory, readList, type Source, type SourceItem, type Step } from './source.ts';
-import type { DownReport, MigrateReport, MigrationEvent, MigrationRun, MigrationTransaction } from './types.ts';
+import { transactionControl } from './sql-split.ts';
+import { migrationTransaction, transactionControlError } from './transaction.ts';
+import type { DownReport, MigrateReport, MigrationEvent, MigrationRun } from './types.ts';
 
 /** Internal hooks of a run. */
 export interface RunnerHooks {
@@ -42,16 +44,28 @@ function brief(item: Pick<SourceItem, 'version' | 'name'>): { version: string; n
   return { version: item.version, name: item.name };
 }
 
-/** What a JS migration receives: the lease's query methods, and nothing that ends it. */
-function transactionOf(lease: Lease): MigrationTransaction {
-  return Object.freeze({
-    get: lease.get.bind(lease),
-    all: lease.all.bind(lease),
-    run: lease.run.bind(lease),
-    exec: lease.exec.bind(lease),
-    iterate: lease.iterate.bind(lease),
-    batch: lease.batch.bind(lease),
-  }) as MigrationTransaction;
+/** The savepoint the runner wraps a migration in, to notice a migration that ended its transaction. */
+const GUARD = '_litepool_migration';
+
+/**
+ * Loads what `item` runs in `direction` and checks it can run: a migration without a down cannot
+ * be reverted, and a SQL step of a migration that runs in the runner's transaction must not begin,
+ * commit or roll back one. Called before anything runs, so such a migration stops the run at its
+ * start, and again before the step runs.
+ */
+async function prepare(item: SourceItem, direction: 'up' | 'down'): Promise<Step> {
+  const loaded = await item.load();
+  const step = direction === 'up' ? loaded.up : loaded.down;
+  if (!step) {
+    throw new MigrationError('LITEPOOL_MIGRATION_FAILED', `${item.file} has no down: it cannot be reverted`, { file: item.file, version: item.version });
+  }
+  if (step.type === 'sql' && !item.noTransaction) {
+    step.statements.forEach((statement, index) => {
+      const keyword = transactionControl(statement.sql);
+      if (keyword) throw transactionControlError(item, keyword, statement.sql, `statement ${index + 1} (line ${statement.line})`);
+    });
+  }
+  return step;
 }
 
 function excerpt(sql: string): string {
@@ -63,7 +77,7 @@ function excerpt(sql: string): string {
 async function runStep(lease: Lease, item: SourceItem, step: Step, signal: AbortSignal | undefined): Promise<void> {
   if (step.type === 'js') {
     try {
-      await step.fn(transactionOf(lease));
+      await step.fn(migrationTransaction(lease, item));
     } catch (error) {
       if (signal?.aborted && error === signal.reason) throw error;
       const message = error instanceof Error ? error.message : String(error);
@@ -173,11 +187,7 @@ async function runLocked(
   settings: CheckedCommon,
   hooks: RunnerHooks | undefined,
 ): Promise<number> {
-  const loaded = await item.load();
-  const step = direction === 'up' ? loaded.up : loaded.down;
-  if (!step) {
-    throw new MigrationError('LITEPOOL_MIGRATION_FAILED', `${item.file} has no down: it cannot be reverted`, { file: item.file, version: item.version });
-  }
+  const step = await prepare(item, direction);
   const event = { direction, version: item.version, name: item.name };
   if (item.noTransaction) {
     // The row says `running` (committed) while the step runs outside the runner's transaction.
@@ -197,7 +207,9 @@ async function runLocked(
   emit(hooks, { phase: 'start', ...event });
   const started = performance.now();
   try {
+    await lease.exec(`SAVEPOINT ${GUARD}`);
     await runStep(lease, item, step, settings.signal);
+    await releaseGuard(lease, item);
     const durationMs = performance.now() - started;
     if (direction === 'up') {
       await writeRow(lease, { version: item.version, name: item.name, kind: item.kind, checksum: item.checksum, state: 'applied', durationMs: Math.round(durationMs) });
@@ -210,6 +222,28 @@ async function runLocked(
   } catch (error) {
     emit(hooks, { phase: 'failed', ...event, durationMs: performance.now() - started, error });
     throw error;
+  }
+}
+
+/**
+ * Releases the savepoint taken before the step. It is gone when the step ended the runner's
+ * transaction (a COMMIT or ROLLBACK a JS migration ran by other means, or a failure after which
+ * SQLite rolled the transaction back and which the migration caught): then the ledger row must
+ * not be written, since it would commit on its own.
+ */
+async function releaseGuard(lease: Lease, item: SourceItem): Promise<void> {
+  try {
+    await lease.exec(`RELEASE ${GUARD}`);
+  } catch (error) {
+    if (!(error instanceof SqliteError)) throw error;
+    throw new MigrationError(
+      'LITEPOOL_MIGRATION_FAILED',
+      `${item.file} ended the transaction it runs in (a COMMIT or ROLLBACK, or a failure that made SQLite roll the ` +
+        'transaction back, caught by the migration): what it ran before that was committed or rolled back, what it ran ' +
+        'after it committed statement by statement, and it is not recorded as applied. Inspect the database, fix the ' +
+        'migration, then run again (or record it with repair --action mark-applied if it is complete).',
+      { file: item.file, version: item.version, cause: error },
+    );
   }
 }
 
@@ -236,11 +270,12 @@ export async function migrate(host: MigrationHost, options: unknown, hooks?: Run
   if (checked.dryRun) {
     const plan = planUp(source, snapshot, checked);
     if (plan.running) throw runningLocked(plan.running, 0);
-    await Promise.all(plan.steps.map((item) => item.load()));
+    for (const item of plan.steps) await prepare(item, 'up');
     return { applied: [], pending: plan.steps.map(brief), current: plan.current, dryRun: true };
   }
-  // Modules load before anything runs: a migration that cannot load stops the run at its start.
-  await Promise.all(pendingSteps(source, snapshot, checked.to).map((item) => item.load()));
+  // Modules load and SQL is checked before anything runs: a migration that cannot run stops the
+  // run at its start.
+  for (const item of pendingSteps(source, snapshot, checked.to)) await prepare(item, 'up');
 
   const applied: MigrationRun[] = [];
   const lease = await acquireWriter(host, lockTimeout, signal);
@@ -291,7 +326,7 @@ export async function down(host: MigrationHost, options: unknown, hooks?: Runner
   const source = await loadSource(checked.source);
   const snapshot = await host.read((conn) => readLedger(conn), signal ? { signal } : undefined);
   const planned = planDown(source, snapshot, checked.to);
-  // Every step must have a down before the first one runs.
+  // Every step must have a down that can run before the first one runs.
   for (const item of planned) {
     if (!(await item.load()).down) {
       throw new MigrationError('LITEPOOL_MIGRATION_FAILED', `cannot go down to ${checked.to}: ${item.file} has no down`, {
@@ -299,6 +334,7 @@ export async function down(host: MigrationHost, options: unknown, hooks?: Runner
         version: item.version,
       });
     }
+    await prepare(item, 'down');
   }
   if (checked.dryRun) return { reverted: [], pending: planned.map(brief), current: currentVersion(snapshot), dryRun: true };
 

@@ -130,3 +130,42 @@ function lineOf(text: string, index: number): number {
   for (let i = text.indexOf('\n'); i >= 0 && i < index; i = text.indexOf('\n', i + 1)) line++;
   return line;
 }
+
+/** The first `count` words of a statement, upper case, skipping blank space and comments. */
+function leadingWords(sql: string, count: number): string[] {
+  const words: string[] = [];
+  let i = 0;
+  const n = sql.length;
+  while (i < n && words.length < count) {
+    const c = sql.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d) {
+      i++;
+    } else if (c === 0x2d && sql.charCodeAt(i + 1) === 0x2d) {
+      const close = sql.indexOf('\n', i + 2);
+      i = close < 0 ? n : close + 1;
+    } else if (c === 0x2f && sql.charCodeAt(i + 1) === 0x2a) {
+      const close = sql.indexOf('*/', i + 2);
+      i = close < 0 ? n : close + 2;
+    } else if (isIdentifierChar(c)) {
+      let j = i + 1;
+      while (j < n && isIdentifierChar(sql.charCodeAt(j))) j++;
+      words.push(sql.slice(i, j).toUpperCase());
+      i = j;
+    } else {
+      break;
+    }
+  }
+  return words;
+}
+
+/**
+ * `'BEGIN'`, `'COMMIT'`, `'END'` or `'ROLLBACK'` when the statement starts or ends a transaction,
+ * else undefined. SAVEPOINT, RELEASE and `ROLLBACK [TRANSACTION] TO` work inside a transaction
+ * and are not reported.
+ */
+export function transactionControl(sql: string): string | undefined {
+  const [first, second, third] = leadingWords(sql, 3);
+  if (first === 'BEGIN' || first === 'COMMIT' || first === 'END') return first;
+  if (first === 'ROLLBACK' && second !== 'TO' && !(second === 'TRANSACTION' && third === 'TO')) return first;
+  return undefined;
+}
