@@ -513,7 +513,7 @@ describe('a migration must not end the transaction it runs in', () => {
     expect(await tables(db)).toEqual(['_litepool_migrations', 'c', 'first']);
     // Its down part is checked the same way, before anything is reverted.
     const down = await refusal(db.migrations.down({ dir, to: '1.0.0' }));
-    expect(down.message).toMatch(/statement 2 \(line \d+\) is ROLLBACK/);
+    expect(down.message).toContain('statement 2 (line 8) is ROLLBACK'); // lines count from the top of the file
     expect(await tables(db)).toEqual(['_litepool_migrations', 'c', 'first']);
 
     writeFileSync(join(dir, '1.2.0__own.sql'), '-- litepool:no-transaction\nBEGIN;\nCREATE TABLE own (x);\nCOMMIT;\n');

@@ -67,10 +67,13 @@ export function parseSql(text: string): { up: SqlStatement[]; down: SqlStatement
   const firstLine = normal.slice(0, normal.indexOf('\n') < 0 ? normal.length : normal.indexOf('\n'));
   const marker = DOWN_MARKER.exec(normal);
   const upText = marker ? normal.slice(0, marker.index) : normal;
-  const downText = marker ? normal.slice(marker.index + marker[0].length) : undefined;
+  const downStart = marker ? marker.index + marker[0].length : normal.length;
+  const downText = marker ? normal.slice(downStart) : undefined;
+  // Lines of the down part count from the top of the file, as an editor shows them.
+  const linesAbove = normal.slice(0, downStart).split('\n').length - 1;
   return {
     up: splitStatements(upText),
-    down: downText === undefined ? undefined : splitStatements(downText),
+    down: downText === undefined ? undefined : splitStatements(downText).map((statement) => ({ ...statement, line: statement.line + linesAbove })),
     noTransaction: NO_TRANSACTION.test(firstLine.trim()),
   };
 }
