@@ -482,6 +482,81 @@ describe('open() and options', () => {
   });
 });
 
+describe('JS migrations and the abort signal', () => {
+  it('aborting interrupts the statement a JS migration runs: rolled back, rejected with the reason', async () => {
+    const db = await fresh();
+    const controller = new AbortController();
+    const reason = new Error('deploy cancelled');
+    const outcome = await db
+      .migrate({
+        signal: controller.signal,
+        migrations: [
+          { version: '1.0.0', name: 'table', up: 'CREATE TABLE t (x)' },
+          {
+            version: '1.1.0',
+            name: 'endless',
+            up: async (tx) => {
+              await tx.exec('INSERT INTO t VALUES (1)');
+              setTimeout(() => controller.abort(reason), 50);
+              // Never ends by itself: only an interrupt stops it.
+              await tx.get('WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT count(*) FROM c');
+            },
+          },
+        ],
+      })
+      .catch((error: unknown) => error);
+    expect(outcome).toBe(reason);
+    expect(await ledgerOf(db)).toEqual([{ version: '1.0.0', state: 'applied', kind: 'migration' }]);
+    expect(await db.all('SELECT x FROM t')).toEqual([]);
+  });
+
+  it('aborting while a JS migration awaits something else rejects at once; its tx refuses every later call', async () => {
+    const db = await fresh();
+    const controller = new AbortController();
+    let late: Promise<unknown> | undefined;
+    let resume!: () => void;
+    const outcome = await db
+      .migrate({
+        signal: controller.signal,
+        migrations: [
+          {
+            version: '1.0.0',
+            name: 'waits',
+            up: async (tx) => {
+              await tx.exec('CREATE TABLE w (x)');
+              setTimeout(() => controller.abort(new Error('stop')), 50);
+              await new Promise<void>((resolve) => (resume = resolve)); // resolved only by the test, later
+              late = tx.run('INSERT INTO w VALUES (1)').then(() => 'ran', (error: unknown) => error);
+            },
+          },
+        ],
+      })
+      .catch((error: unknown) => error);
+    expect((outcome as Error).message).toBe('stop');
+    expect(await tables(db)).toEqual([]);
+    resume();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await late).toMatchObject({ code: 'LITEPOOL_SCOPE_ENDED' });
+    expect(await tables(db)).toEqual([]);
+  });
+
+  it('a tx kept by one migration cannot write into the next one', async () => {
+    const db = await fresh();
+    let kept: { run: (sql: string) => Promise<unknown> } | undefined;
+    const error = await refusal(
+      db.migrate({
+        migrations: [
+          { version: '1.0.0', name: 'keeps', up: async (tx) => void (kept = tx) },
+          { version: '1.1.0', name: 'other', up: async () => void (await kept!.run('CREATE TABLE sneaky (x)')) },
+        ],
+      }),
+    );
+    expect(error.version).toBe('1.1.0');
+    expect((error.cause as { code?: string }).code).toBe('LITEPOOL_SCOPE_ENDED');
+    expect(await tables(db)).not.toContain('sneaky');
+  });
+});
+
 describe('a migration must not end the transaction it runs in', () => {
   it('recognises the statements that begin, commit or roll back a transaction', () => {
     for (const sql of ['BEGIN', 'begin immediate;', '  /* c */ -- d\nCOMMIT', 'END TRANSACTION', 'ROLLBACK', 'rollback transaction']) {

@@ -73,15 +73,43 @@ function excerpt(sql: string): string {
   return oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine;
 }
 
+/**
+ * Settles like `work`, or rejects with `signal.reason` as soon as `signal` aborts: a JS migration
+ * awaiting something else than its `tx` does not hold the run. What it does afterwards through
+ * `tx` is refused (its scope has ended).
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  work.catch(() => undefined); // abandoned on abort: its outcome no longer matters
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 /** Runs one direction of a migration on the lease, statement by statement for SQL. */
 async function runStep(lease: Lease, item: SourceItem, step: Step, signal: AbortSignal | undefined): Promise<void> {
   if (step.type === 'js') {
+    const scope = migrationTransaction(lease, item, signal);
     try {
-      await step.fn(migrationTransaction(lease, item));
+      await untilAborted(Promise.resolve().then(() => step.fn(scope.tx)), signal);
     } catch (error) {
       if (signal?.aborted && error === signal.reason) throw error;
       const message = error instanceof Error ? error.message : String(error);
       throw new MigrationError('LITEPOOL_MIGRATION_FAILED', `${item.file} failed: ${message}`, { file: item.file, version: item.version, cause: error });
+    } finally {
+      scope.end();
     }
     return;
   }

@@ -1,8 +1,9 @@
 // Owns what a JS migration's up(tx) / down(tx) receives: the migration lease's query methods,
 // refusing any statement that would begin, commit or roll back a transaction (the runner holds
-// the migration and its ledger row in one transaction of its own).
+// the migration and its ledger row in one transaction of its own), carrying the run's abort
+// signal into every call, and refusing every call once the migration's step is over.
 
-import { MigrationError } from '../errors.ts';
+import { MigrationError, ScopeEndedError } from '../errors.ts';
 import type { Lease } from '../lease.ts';
 import { splitStatements, transactionControl } from './sql-split.ts';
 import type { SourceItem } from './source.ts';
@@ -28,30 +29,69 @@ function refuseControl(item: SourceItem, sql: unknown): void {
   }
 }
 
-/** The `tx` of a JS migration step, on `lease`. */
-export function migrationTransaction(lease: Lease, item: SourceItem): MigrationTransaction {
-  const guard = <A extends unknown[], R>(sqlOf: (args: A) => unknown[], call: (...args: A) => Promise<R>) => (...args: A): Promise<R> => {
-    try {
-      for (const sql of sqlOf(args)) refuseControl(item, sql);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return call(...args);
+/** A JS migration's `tx`, and the means to end it. */
+export interface MigrationScope {
+  tx: MigrationTransaction;
+  /** Refuses every later call (ScopeEndedError) and cancels the calls still running. */
+  end(): void;
+}
+
+/**
+ * Adds `signal` to a call's options: the call is cancelled when the run is aborted or the step is
+ * over. Options that are not a plain object are passed on as they are, for the lease to refuse.
+ */
+function withSignal(options: unknown, signal: AbortSignal): unknown {
+  if (options === undefined) return { signal };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) return options;
+  const own = (options as { signal?: unknown }).signal;
+  if (own !== undefined && !(own instanceof AbortSignal)) return options;
+  return { ...options, signal: own ? AbortSignal.any([own, signal]) : signal };
+}
+
+/** The `tx` of a JS migration step, on `lease`; `signal` aborts the run. */
+export function migrationTransaction(lease: Lease, item: SourceItem, signal: AbortSignal | undefined): MigrationScope {
+  const ending = new AbortController();
+  const cancel = signal ? AbortSignal.any([signal, ending.signal]) : ending.signal;
+  let ended = false;
+  const check = (sqls: unknown[]): void => {
+    if (ended) throw new ScopeEndedError('migration transaction');
+    for (const sql of sqls) refuseControl(item, sql);
   };
+  /** `call` with the SQL of its arguments checked and the cancel signal added to its options (argument `at`). */
+  const guard =
+    <R>(at: number, sqlOf: (args: unknown[]) => unknown[], call: (...args: unknown[]) => Promise<R>) =>
+    (...args: unknown[]): Promise<R> => {
+      try {
+        check(sqlOf(args));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const given = [...args];
+      given[at] = withSignal(given[at], cancel);
+      return call(...given);
+    };
   const first = (args: unknown[]) => [args[0]];
-  const tx: MigrationTransaction = {
-    get: guard(first, lease.get.bind(lease) as Lease['get']) as Lease['get'],
-    all: guard(first, lease.all.bind(lease) as Lease['all']) as Lease['all'],
-    run: guard(first, lease.run.bind(lease)),
-    exec: guard(first, lease.exec.bind(lease)),
+  const bound = <K extends 'get' | 'all' | 'run' | 'exec' | 'batch'>(name: K) => (lease[name] as (...args: unknown[]) => Promise<never>).bind(lease);
+  const tx = {
+    get: guard(2, first, bound('get')),
+    all: guard(2, first, bound('all')),
+    run: guard(2, first, bound('run')),
+    exec: guard(1, first, bound('exec')),
     batch: guard(
+      1,
       (args) => (Array.isArray(args[0]) ? (args[0] as unknown[]).map((entry) => (entry as { sql?: unknown } | null)?.sql) : []),
-      lease.batch.bind(lease),
+      bound('batch'),
     ),
-    iterate: (async function* (sql: string, ...rest: unknown[]) {
-      refuseControl(item, sql);
-      yield* (lease.iterate as (...args: unknown[]) => AsyncGenerator<unknown, void, undefined>)(sql, ...rest);
-    }) as Lease['iterate'],
+    iterate: async function* (sql: unknown, params?: unknown, options?: unknown) {
+      check([sql]);
+      yield* (lease.iterate as (...args: unknown[]) => AsyncGenerator<unknown, void, undefined>)(sql, params, withSignal(options, cancel));
+    },
+  } as unknown as MigrationTransaction;
+  return {
+    tx: Object.freeze(tx),
+    end() {
+      ended = true;
+      ending.abort(new ScopeEndedError('migration transaction'));
+    },
   };
-  return Object.freeze(tx);
 }
