@@ -324,6 +324,17 @@ describe('refusals', () => {
     expect(locked.code).toBe('LITEPOOL_MIGRATION_LOCKED');
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     expect(await tables(db)).not.toContain('a');
+    // One lockTimeout covers the whole lock: this pool's writer (held here for 700 ms), then
+    // BEGIN IMMEDIATE (held by the other connection all along), not a lockTimeout for each.
+    const writer = await db.acquire({ write: true });
+    setTimeout(() => void writer.release(), 700);
+    const both = Date.now();
+    expect((await refusal(db.migrate({ dir, lockTimeout: 1000 }))).code).toBe('LITEPOOL_MIGRATION_LOCKED');
+    expect(Date.now() - both).toBeGreaterThanOrEqual(990);
+    expect(Date.now() - both).toBeLessThan(1450);
+    const repairing = Date.now();
+    expect((await refusal(db.migrations.repair({ dir, version: '1.0.0', action: 'mark-applied', lockTimeout: 300 }))).code).toBe('LITEPOOL_MIGRATION_LOCKED');
+    expect(Date.now() - repairing).toBeGreaterThanOrEqual(290);
     // Released while a migrator waits: the migrator gets the lock and runs.
     const waiting = db.migrate({ dir, lockTimeout: 30_000 });
     setTimeout(() => void blocker.exec('ROLLBACK').then(() => blocker.release()), 200);

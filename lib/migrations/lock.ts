@@ -53,11 +53,32 @@ export async function acquireWriter(host: MigrationHost, lockTimeout: number, si
 }
 
 /**
- * BEGIN IMMEDIATE on the lease: SQLite's write lock, waited for up to `lockTimeout` (the pool's
- * busy handler waits up to busyTimeout per attempt; attempts repeat until the deadline).
+ * The whole lock: this pool's writer, then BEGIN IMMEDIATE on it, both within one `lockTimeout`.
+ * Resolves with the lease in its write transaction; releases the writer when the lock is not had.
  */
-export async function beginImmediate(lease: Lease, lockTimeout: number, signal: AbortSignal | undefined): Promise<void> {
+export async function lockDatabase(host: MigrationHost, lockTimeout: number, signal: AbortSignal | undefined): Promise<Lease> {
   const deadline = Date.now() + lockTimeout;
+  const lease = await acquireWriter(host, lockTimeout, signal);
+  try {
+    await beginImmediate(lease, lockTimeout, signal, deadline);
+    return lease;
+  } catch (error) {
+    await lease.release();
+    throw error;
+  }
+}
+
+/**
+ * BEGIN IMMEDIATE on the lease: SQLite's write lock, waited for until `deadline` (by default
+ * `lockTimeout` from now; the pool's busy handler waits up to busyTimeout per attempt, attempts
+ * repeat until the deadline).
+ */
+export async function beginImmediate(
+  lease: Lease,
+  lockTimeout: number,
+  signal: AbortSignal | undefined,
+  deadline = Date.now() + lockTimeout,
+): Promise<void> {
   for (;;) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw lockedError(lockTimeout, 'another connection held the write lock');

@@ -306,12 +306,16 @@ export async function migrate(host: MigrationHost, options: unknown, hooks?: Run
   for (const item of pendingSteps(source, snapshot, checked.to)) await prepare(item, 'up');
 
   const applied: MigrationRun[] = [];
+  // The first lock (this pool's writer, then BEGIN IMMEDIATE) is had within one lockTimeout;
+  // each later BEGIN IMMEDIATE of the run within a lockTimeout of its own.
+  let firstDeadline: number | undefined = Date.now() + lockTimeout;
   const lease = await acquireWriter(host, lockTimeout, signal);
   let runningSince: number | undefined;
   try {
     for (;;) {
       signal?.throwIfAborted();
-      await beginImmediate(lease, lockTimeout, signal);
+      await beginImmediate(lease, lockTimeout, signal, firstDeadline);
+      firstDeadline = undefined;
       try {
         await ensureLedger(lease);
         const ledger = await readLedger(lease);
@@ -367,11 +371,13 @@ export async function down(host: MigrationHost, options: unknown, hooks?: Runner
   if (checked.dryRun) return { reverted: [], pending: planned.map(brief), current: currentVersion(snapshot), dryRun: true };
 
   const reverted: MigrationRun[] = [];
+  let firstDeadline: number | undefined = Date.now() + lockTimeout;
   const lease = await acquireWriter(host, lockTimeout, signal);
   try {
     for (;;) {
       signal?.throwIfAborted();
-      await beginImmediate(lease, lockTimeout, signal);
+      await beginImmediate(lease, lockTimeout, signal, firstDeadline);
+      firstDeadline = undefined;
       try {
         const ledger = await readLedger(lease);
         const next = planDown(source, ledger, checked.to)[0];

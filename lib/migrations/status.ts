@@ -4,7 +4,7 @@
 
 import { MigrationError } from '../errors.ts';
 import { deleteRow, ensureLedger, readLedger, updateChecksum, writeRow, type LedgerRow } from './ledger.ts';
-import { acquireWriter, beginImmediate, rollBack, type MigrationHost } from './lock.ts';
+import { lockDatabase, rollBack, type MigrationHost } from './lock.ts';
 import { checkRepairOptions, checkStatusOptions } from './options.ts';
 import { coveringBaseline, itemOf } from './plan.ts';
 import { loadSource } from './runner.ts';
@@ -57,9 +57,8 @@ export async function repair(host: MigrationHost, options: unknown): Promise<Mig
   const checked = checkRepairOptions(options);
   const { version, action, lockTimeout, signal } = checked;
   const source = await loadSource(checked.source);
-  const lease = await acquireWriter(host, lockTimeout, signal);
+  const lease = await lockDatabase(host, lockTimeout, signal);
   try {
-    await beginImmediate(lease, lockTimeout, signal);
     try {
       await ensureLedger(lease);
       const ledger = await readLedger(lease);
