@@ -473,6 +473,26 @@ describe('open() and options', () => {
     await expect(open(scratch.db(), { migrations: {} as never })).rejects.toThrow(/exactly one of migrations\.dir/);
   });
 
+  it("the pool's queryTimeout cuts short neither a migration nor the runner's own statements", async () => {
+    const dir = scratch.files({
+      '1.0.0__fill.sql':
+        'CREATE TABLE fill (id INTEGER PRIMARY KEY, pad BLOB);\n' +
+        'WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 200000) INSERT INTO fill SELECT i, randomblob(64) FROM c;\n' +
+        '-- litepool:down\nDROP TABLE fill;\n',
+      '1.1.0__index.sql': 'CREATE INDEX fill_pad ON fill (pad);\n-- litepool:down\nDROP INDEX fill_pad;\n',
+      '1.2.0__rebuild.sql': '-- litepool:no-transaction\nCREATE TABLE later (x);\n-- litepool:down\nDROP TABLE later;\n',
+    });
+    for (let round = 0; round < 3; round++) {
+      const db = await fresh({ queryTimeout: 1 });
+      expect((await db.migrate({ dir, dryRun: true })).pending).toHaveLength(3);
+      expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.0.0', '1.1.0', '1.2.0']);
+      expect((await db.migrations.status({ dir })).map((s) => s.state)).toEqual(['applied', 'applied', 'applied']);
+      await db.migrations.repair({ dir, version: '1.2.0', action: 'forget' });
+      await db.migrations.repair({ dir, version: '1.2.0', action: 'mark-applied' });
+      expect((await db.migrations.down({ dir, to: '0.0.0' })).reverted.map((m) => m.version)).toEqual(['1.2.0', '1.1.0', '1.0.0']);
+    }
+  });
+
   it('validates every option with an error naming it', async () => {
     const db = await fresh();
     const bad: [unknown, RegExp][] = [

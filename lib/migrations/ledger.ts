@@ -7,9 +7,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lease } from '../lease.ts';
+import { NO_TIMEOUT } from './lock.ts';
 import { compareVersions, isVersion } from './semver.ts';
 
 export const LEDGER_TABLE = '_litepool_migrations';
+
+/** Ledger statements are never cut short by the pool's queryTimeout (a migration is not either). */
+const UNBOUNDED = { timeout: NO_TIMEOUT } as const;
 
 const CREATE_LEDGER = `CREATE TABLE IF NOT EXISTS ${LEDGER_TABLE} (
   version TEXT PRIMARY KEY NOT NULL,
@@ -60,15 +64,17 @@ export function litepoolVersion(): string {
 
 /** Creates the ledger table when missing (inside the caller's write transaction). */
 export function ensureLedger(conn: Pick<LedgerConnection, 'exec'>): Promise<void> {
-  return conn.exec(CREATE_LEDGER);
+  return conn.exec(CREATE_LEDGER, UNBOUNDED);
 }
 
 /** Every row, ordered by version (none when the table does not exist: nothing is created). */
 export async function readLedger(conn: Connection): Promise<LedgerRow[]> {
-  const exists = await conn.get<{ found: number }>(`SELECT 1 AS found FROM sqlite_schema WHERE type = 'table' AND name = ?`, [LEDGER_TABLE]);
+  const exists = await conn.get<{ found: number }>(`SELECT 1 AS found FROM sqlite_schema WHERE type = 'table' AND name = ?`, [LEDGER_TABLE], UNBOUNDED);
   if (!exists) return [];
   const rows = await conn.all<Record<string, unknown>>(
     `SELECT version, name, kind, checksum, state, applied_at, duration_ms, litepool_version, error FROM ${LEDGER_TABLE}`,
+    undefined,
+    UNBOUNDED,
   );
   const ledger = rows
     .filter((row) => typeof row.version === 'string' && isVersion(row.version))
@@ -97,6 +103,7 @@ export function writeRow(
     `INSERT OR REPLACE INTO ${LEDGER_TABLE} (version, name, kind, checksum, state, applied_at, duration_ms, litepool_version, error)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [row.version, row.name, row.kind, row.checksum, row.state, new Date().toISOString(), row.durationMs ?? null, litepoolVersion(), row.error ?? null],
+    UNBOUNDED,
   );
 }
 
@@ -111,15 +118,15 @@ export function updateRow(
     change.durationMs ?? null,
     change.error ?? null,
     versionOf,
-  ]);
+  ], UNBOUNDED);
 }
 
 /** Replaces a row's checksum. */
 export function updateChecksum(conn: Pick<LedgerConnection, 'run'>, versionOf: string, checksum: string): Promise<unknown> {
-  return conn.run(`UPDATE ${LEDGER_TABLE} SET checksum = ? WHERE version = ?`, [checksum, versionOf]);
+  return conn.run(`UPDATE ${LEDGER_TABLE} SET checksum = ? WHERE version = ?`, [checksum, versionOf], UNBOUNDED);
 }
 
 /** Deletes a row. */
 export function deleteRow(conn: Pick<LedgerConnection, 'run'>, versionOf: string): Promise<unknown> {
-  return conn.run(`DELETE FROM ${LEDGER_TABLE} WHERE version = ?`, [versionOf]);
+  return conn.run(`DELETE FROM ${LEDGER_TABLE} WHERE version = ?`, [versionOf], UNBOUNDED);
 }

@@ -95,5 +95,5 @@ export async function beginImmediate(
 
 /** ROLLBACK of whatever transaction the lease has open; never throws (there may be none). */
 export async function rollBack(lease: Lease): Promise<void> {
-  await lease.exec('ROLLBACK').catch(() => undefined);
+  await lease.exec('ROLLBACK', { timeout: NO_TIMEOUT }).catch(() => undefined);
 }

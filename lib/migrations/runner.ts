@@ -25,6 +25,9 @@ export interface RunnerHooks {
   onEvent?: (event: MigrationEvent) => void;
 }
 
+/** The runner's own statements are never cut short by the pool's queryTimeout (see NO_TIMEOUT). */
+const UNBOUNDED = { timeout: NO_TIMEOUT } as const;
+
 /** How often a migrator looks again at a migration another process records as running. */
 const RUNNING_POLL_MS = 100;
 
@@ -117,7 +120,7 @@ async function runStep(lease: Lease, item: SourceItem, step: Step, signal: Abort
   for (let i = 0; i < statements.length; i++) {
     const statement = statements[i]!;
     try {
-      await lease.exec(statement.sql, { timeout: NO_TIMEOUT, ...(signal ? { signal } : {}) });
+      await lease.exec(statement.sql, signal ? { ...UNBOUNDED, signal } : UNBOUNDED);
     } catch (error) {
       if (signal?.aborted && error === signal.reason) throw error;
       const message = error instanceof Error ? error.message : String(error);
@@ -138,7 +141,7 @@ function describeFailure(error: unknown): string {
 /** Commits, or rolls back if committing fails. */
 async function commit(lease: Lease): Promise<void> {
   try {
-    await lease.exec('COMMIT');
+    await lease.exec('COMMIT', UNBOUNDED);
   } catch (error) {
     await rollBack(lease);
     throw error;
@@ -160,10 +163,10 @@ async function runWithoutTransaction(
 ): Promise<number> {
   const { lockTimeout, signal } = settings;
   const started = performance.now();
-  const foreignKeys = (await lease.get<{ foreign_keys: number }>('PRAGMA foreign_keys'))?.foreign_keys === 1;
+  const foreignKeys = (await lease.get<{ foreign_keys: number }>('PRAGMA foreign_keys', undefined, UNBOUNDED))?.foreign_keys === 1;
   try {
     await runStep(lease, item, step, signal);
-    const violations = await lease.all<{ table: string; rowid: number | null; parent: string; fkid: number }>('PRAGMA foreign_key_check');
+    const violations = await lease.all<{ table: string; rowid: number | null; parent: string; fkid: number }>('PRAGMA foreign_key_check', undefined, UNBOUNDED);
     if (violations.length > 0) {
       const shown = violations.slice(0, 5).map((v) => `${v.table} rowid ${v.rowid} -> ${v.parent}`).join('; ');
       throw new MigrationError(
@@ -200,7 +203,7 @@ async function runWithoutTransaction(
     }
     throw error;
   } finally {
-    await lease.exec(`PRAGMA foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`).catch(() => undefined);
+    await lease.exec(`PRAGMA foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`, UNBOUNDED).catch(() => undefined);
   }
 }
 
@@ -235,7 +238,7 @@ async function runLocked(
   emit(hooks, { phase: 'start', ...event });
   const started = performance.now();
   try {
-    await lease.exec(`SAVEPOINT ${GUARD}`);
+    await lease.exec(`SAVEPOINT ${GUARD}`, UNBOUNDED);
     await runStep(lease, item, step, settings.signal);
     await releaseGuard(lease, item);
     const durationMs = performance.now() - started;
@@ -261,7 +264,7 @@ async function runLocked(
  */
 async function releaseGuard(lease: Lease, item: SourceItem): Promise<void> {
   try {
-    await lease.exec(`RELEASE ${GUARD}`);
+    await lease.exec(`RELEASE ${GUARD}`, UNBOUNDED);
   } catch (error) {
     if (!(error instanceof SqliteError)) throw error;
     throw new MigrationError(

@@ -4,7 +4,7 @@
 
 import { MigrationError } from '../errors.ts';
 import { deleteRow, ensureLedger, readLedger, updateChecksum, writeRow, type LedgerRow } from './ledger.ts';
-import { lockDatabase, rollBack, type MigrationHost } from './lock.ts';
+import { lockDatabase, NO_TIMEOUT, rollBack, type MigrationHost } from './lock.ts';
 import { checkRepairOptions, checkStatusOptions } from './options.ts';
 import { coveringBaseline, itemOf } from './plan.ts';
 import { loadSource } from './runner.ts';
@@ -80,7 +80,7 @@ export async function repair(host: MigrationHost, options: unknown): Promise<Mig
         kind = item.kind;
       }
       const after = await readLedger(lease);
-      await lease.exec('COMMIT');
+      await lease.exec('COMMIT', { timeout: NO_TIMEOUT });
       return statusOf(source, after).find((entry) => entry.version === version && entry.kind === kind);
     } catch (error) {
       await rollBack(lease);
