@@ -82,6 +82,9 @@ describe('versions and statements', () => {
 
   it('checksums text with line endings normalised', () => {
     expect(checksumOf('A;\r\nB;\r\n')).toBe(checksumOf('A;\nB;\n'));
+    expect(checksumOf('A;\rB;\r')).toBe(checksumOf('A;\nB;\n'));
+    expect(checksumOf('\uFEFFA;\r\nB;\n')).toBe(checksumOf('A;\nB;\n')); // a byte order mark is not a change
+    expect(checksumOf('A;\n\uFEFFB;\n')).not.toBe(checksumOf('A;\nB;\n')); // only a leading one
     expect(checksumOf('A;\nB;\n')).not.toBe(checksumOf('A; \nB;\n'));
   });
 
@@ -245,6 +248,8 @@ describe('refusals', () => {
     const original = readFileSync(file, 'utf8');
 
     writeFileSync(file, original.replaceAll('\n', '\r\n'));
+    expect((await db.migrate({ dir, to: '1.3.0' })).applied).toEqual([]);
+    writeFileSync(file, `\uFEFF${original}`); // saved with a byte order mark
     expect((await db.migrate({ dir, to: '1.3.0' })).applied).toEqual([]);
 
     writeFileSync(file, original.replace('CREATE TABLE', 'CREATE  TABLE'));

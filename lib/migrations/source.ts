@@ -28,7 +28,7 @@ export interface SourceItem {
   kind: 'baseline' | 'migration';
   /** The file name, or `migrations[i] (version)` for a list entry: what messages name. */
   file: string;
-  /** SHA-256 (hex) of the text with line endings normalised to \n. */
+  /** SHA-256 (hex) of the text with line endings normalised to \n, without a leading BOM. */
   checksum: string;
   /** SQL opting out of the runner's transaction with `-- litepool:no-transaction` on its first line. */
   noTransaction: boolean;
@@ -52,9 +52,12 @@ const BASELINE_FILE = /^baseline__(.+)\.sql$/;
 /** Extensions of files that must be migrations (helpers start with `_` or `.`). */
 const CODE_EXTENSIONS = new Set(['.sql', '.js', '.mjs', '.ts', '.cjs', '.mts', '.cts']);
 
-/** Line endings normalised, so a checkout on another platform keeps the checksum. */
+/**
+ * Line endings normalised to \n and a leading byte order mark dropped, so a checkout on another
+ * platform, or an editor that saves with a BOM, keeps the checksum.
+ */
 export function normaliseText(text: string): string {
-  return text.replace(/\r\n?/g, '\n');
+  return text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
 }
 
 export function checksumOf(text: string): string {
@@ -63,7 +66,7 @@ export function checksumOf(text: string): string {
 
 /** Splits SQL migration text into its up and down parts and reads its directives. */
 export function parseSql(text: string): { up: SqlStatement[]; down: SqlStatement[] | undefined; noTransaction: boolean } {
-  const normal = normaliseText(text).replace(/^\uFEFF/, '');
+  const normal = normaliseText(text);
   const firstLine = normal.slice(0, normal.indexOf('\n') < 0 ? normal.length : normal.indexOf('\n'));
   const marker = DOWN_MARKER.exec(normal);
   const upText = marker ? normal.slice(0, marker.index) : normal;
