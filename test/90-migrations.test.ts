@@ -94,6 +94,9 @@ describe('versions and statements', () => {
     const error = await refusal(db.migrate({ dir: badName }));
     expect(error.code).toBe('LITEPOOL_MIGRATION_FAILED');
     expect(error.message).toContain('1.0__one.sql');
+    for (const name of ['1.0.0__upper.SQL', '1.0.0__common.cjs', '1.0.0__x.Mjs']) {
+      expect((await refusal(db.migrate({ dir: scratch.files({ [name]: 'SELECT 1;' }) }))).message).toContain(`${name} is not a migration file name`);
+    }
     const duplicate = scratch.files({ '1.0.0__a.sql': 'SELECT 1;', '1.0.0__b.sql': 'SELECT 2;' });
     expect((await refusal(db.migrate({ dir: duplicate }))).message).toContain('two migrations have version 1.0.0');
     const ignored = scratch.files({ '_helper.mjs': 'throw new Error("never imported")', 'notes.txt': 'x', '1.0.0__a.sql': 'CREATE TABLE a (x);' });

@@ -148,7 +148,8 @@ export async function readDirectory(dir: string): Promise<Source> {
   const migrations: SourceItem[] = [];
   const baselines: SourceItem[] = [];
   for (const file of names.sort()) {
-    if (file.startsWith('.') || file.startsWith('_') || !CODE_EXTENSIONS.has(extname(file))) continue;
+    // Extensions compared in lower case: `1.0.0__a.SQL` is refused below, not skipped without a word.
+    if (file.startsWith('.') || file.startsWith('_') || !CODE_EXTENSIONS.has(extname(file).toLowerCase())) continue;
     const full = join(path, file);
     if (!(await stat(full)).isFile()) continue;
     const baseline = BASELINE_FILE.exec(file);
