@@ -737,6 +737,23 @@ describe('-- litepool:no-transaction', () => {
     expect(await ledgerOf(db)).toEqual([{ version: '1.0.0', state: 'applied', kind: 'migration' }]);
   });
 
+  it('a row left running: a dry run refuses at once and says why, a run waits lockTimeout, status says failed', async () => {
+    const db = await fresh();
+    const dir = scratch.copy('nontx');
+    await db.migrate({ dir, to: '1.0.0' });
+    await db.run(
+      "INSERT INTO _litepool_migrations (version, name, kind, checksum, state, applied_at, litepool_version) VALUES ('1.1.0', 'authors_strict', 'migration', 'x', 'running', '2030-01-01T00:00:00.000Z', '0.1.0')",
+    );
+    const dry = await refusal(db.migrate({ dir, dryRun: true }));
+    expect(dry.code).toBe('LITEPOOL_MIGRATION_LOCKED');
+    expect(dry.version).toBe('1.1.0');
+    expect(dry.message).toContain('1.1.0__authors_strict (a -- litepool:no-transaction migration) has been recorded as running since 2030-01-01T00:00:00.000Z, so what a run would do cannot be known yet');
+    const run = await refusal(db.migrate({ dir, lockTimeout: 200 }));
+    expect(run.code).toBe('LITEPOOL_MIGRATION_LOCKED');
+    expect(run.message).toContain('and still was after 200 ms');
+    expect((await db.migrations.status({ dir })).find((s) => s.version === '1.1.0')).toMatchObject({ state: 'failed', error: expect.stringContaining('recorded as running') });
+  });
+
   it('mark-applied settles a failed row that was finished by hand; a file that leaves a transaction open fails', async () => {
     const db = await fresh();
     const dir = scratch.files({

@@ -278,12 +278,14 @@ async function releaseGuard(lease: Lease, item: SourceItem): Promise<void> {
   }
 }
 
-function runningLocked(row: LedgerRow, lockTimeout: number): MigrationError {
+/** A no-transaction migration recorded as running: still after `waitedMs` (undefined: a dry run, which does not wait). */
+function runningLocked(row: LedgerRow, waitedMs: number | undefined): MigrationError {
   return new MigrationError(
     'LITEPOOL_MIGRATION_LOCKED',
-    `${row.version}__${row.name} (a -- litepool:no-transaction migration) has been recorded as running since ${row.appliedAt} ` +
-      `and still was after ${lockTimeout} ms: another process is applying it, or a process was interrupted during it. If no ` +
-      'other process is migrating, see docs/migrations.md, "Recovery" (repair --action forget or mark-applied).',
+    `${row.version}__${row.name} (a -- litepool:no-transaction migration) has been recorded as running since ${row.appliedAt}` +
+      `${waitedMs === undefined ? ', so what a run would do cannot be known yet' : ` and still was after ${waitedMs} ms`}: another ` +
+      'process is applying it, or a process was interrupted during it. If no other process is migrating, see ' +
+      'docs/migrations.md, "Recovery" (repair --action forget or mark-applied).',
     { version: row.version },
   );
 }
@@ -300,7 +302,7 @@ export async function migrate(host: MigrationHost, options: unknown, hooks?: Run
   const snapshot = await host.read((conn) => readLedger(conn), signal ? { signal } : undefined);
   if (checked.dryRun) {
     const plan = planUp(source, snapshot, checked);
-    if (plan.running) throw runningLocked(plan.running, 0);
+    if (plan.running) throw runningLocked(plan.running, undefined);
     for (const item of plan.steps) await prepare(item, 'up');
     return { applied: [], pending: plan.steps.map(brief), current: plan.current, dryRun: true };
   }
