@@ -7,7 +7,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LitepoolError, MigrationError, SqliteError, open, type Pool } from '../lib/index.ts';
-import { compareVersions, isVersion } from '../lib/migrations/semver.ts';
+import { bumpVersion, compareVersions, isVersion } from '../lib/migrations/semver.ts';
 import { checksumOf } from '../lib/migrations/source.ts';
 import { splitStatements, transactionControl } from '../lib/migrations/sql-split.ts';
 import { Scratch, ledgerOf, schemaOf } from './migrations-helpers.ts';
@@ -58,6 +58,18 @@ describe('versions and statements', () => {
     ]);
     expect(compareVersions('99999999999999999999.0.0', '99999999999999999998.0.0')).toBeGreaterThan(0);
     for (const bad of ['1.0', '01.0.0', '1.0.0+build', 'v1.0.0', '1.0.0-', '1.0.0-01']) expect(isVersion(bad)).toBe(false);
+  });
+
+  it('gives the next version of a new file as npm version does, a prerelease followed by its release', () => {
+    const next = (version: string | undefined, part: 'major' | 'minor' | 'patch') => bumpVersion(version, part);
+    expect(next(undefined, 'minor')).toBe('1.0.0');
+    expect([next('1.2.3', 'major'), next('1.2.3', 'minor'), next('1.2.3', 'patch')]).toEqual(['2.0.0', '1.3.0', '1.2.4']);
+    expect([next('1.2.3-rc.1', 'major'), next('1.2.3-rc.1', 'minor'), next('1.2.3-rc.1', 'patch')]).toEqual(['2.0.0', '1.3.0', '1.2.3']);
+    expect([next('1.3.0-rc.1', 'major'), next('1.3.0-rc.1', 'minor'), next('1.3.0-rc.1', 'patch')]).toEqual(['2.0.0', '1.3.0', '1.3.0']);
+    expect([next('2.0.0-rc.1', 'major'), next('2.0.0-rc.1', 'minor'), next('2.0.0-rc.1', 'patch')]).toEqual(['2.0.0', '2.0.0', '2.0.0']);
+    for (const version of ['1.2.3', '1.2.3-rc.1', '1.3.0-rc.1', '2.0.0-rc.1']) {
+      for (const part of ['major', 'minor', 'patch'] as const) expect(compareVersions(next(version, part), version)).toBeGreaterThan(0);
+    }
   });
 
   it('splits SQL into statements like sqlite3_complete: strings, comments and trigger bodies keep their semicolons', () => {

@@ -47,15 +47,19 @@ export function compareVersions(a: string, b: string): number {
   return ia.length - ib.length;
 }
 
-/** The next version after `version` for a new migration file: its `part` raised by one (1.0.0 first). */
+/**
+ * The next version after `version` for a new migration file (1.0.0 first): its `part` raised by
+ * one, as `npm version` does. A prerelease is followed by its release when that is the version
+ * asked for: patch of 1.2.3-rc.1 is 1.2.3, minor of 1.3.0-rc.1 is 1.3.0, major of 2.0.0-rc.1 is
+ * 2.0.0 (but minor of 1.2.3-rc.1 is 1.3.0).
+ */
 export function bumpVersion(version: string | undefined, part: 'major' | 'minor' | 'patch'): string {
   if (version === undefined) return '1.0.0';
   const match = VERSION.exec(version);
   if (!match) throw new RangeError(`not a version: ${version}`);
   const [major, minor, patch] = [BigInt(match[1]!), BigInt(match[2]!), BigInt(match[3]!)];
-  // A prerelease of x.y.z precedes x.y.z itself: bumping the patch of 1.2.0-rc.1 gives 1.2.0.
-  if (match[4] !== undefined && part === 'patch') return `${major}.${minor}.${patch}`;
-  if (part === 'major') return `${major + 1n}.0.0`;
-  if (part === 'minor') return `${major}.${minor + 1n}.0`;
-  return `${major}.${minor}.${patch + 1n}`;
+  const prerelease = match[4] !== undefined;
+  if (part === 'major') return prerelease && minor === 0n && patch === 0n ? `${major}.0.0` : `${major + 1n}.0.0`;
+  if (part === 'minor') return prerelease && patch === 0n ? `${major}.${minor}.0` : `${major}.${minor + 1n}.0`;
+  return prerelease ? `${major}.${minor}.${patch}` : `${major}.${minor}.${patch + 1n}`;
 }
