@@ -7,6 +7,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../lib/cli/commands.ts';
 import { Scratch, compiledPackage } from './migrations-helpers.ts';
 
 const scratch = new Scratch();
@@ -141,5 +142,66 @@ describe('litepool command line', () => {
     expect(files).toContain('dist/migrations/runner.js');
     expect(readFileSync(join(pkg, 'dist', 'cli', 'main.js'), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
     expect(readdirSync(join(pkg, 'dist', 'cli')).sort()).toContain('commands.js');
+  });
+});
+
+/** Runs the command line in this process (lib/cli/commands.ts), capturing what it prints. */
+async function inProcess(...args: string[]): Promise<Outcome> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } });
+  return { code, stdout, stderr };
+}
+
+describe('litepool command line: failures', () => {
+  it('--json prints the error on stdout with a stable shape (null where absent), and the message on stderr as well', async () => {
+    const dir = scratch.files({ '1.0.0__ok.sql': 'CREATE TABLE ok (x);\n', '1.1.0__bad.sql': 'CREATE TABLE ok (x);\n' });
+    const db = join(scratch.dir, 'json.db');
+    const failed = await inProcess('migrate', '--db', db, '--dir', dir, '--json');
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout)).toEqual({
+      error: {
+        code: 'LITEPOOL_MIGRATION_FAILED',
+        message: expect.stringContaining('1.1.0__bad.sql failed at statement 1 (line 1): table ok already exists'),
+        version: '1.1.0',
+        file: '1.1.0__bad.sql',
+        statement: 'CREATE TABLE ok (x);',
+      },
+    });
+    expect(failed.stderr).toMatch(/^litepool: 1\.1\.0__bad\.sql failed at statement 1 .*\(LITEPOOL_MIGRATION_FAILED\)\n$/s);
+    expect(failed.stderr).not.toMatch(/\n\s+at /); // no stack trace
+
+    const usage = await inProcess('migrate', '--db', db, '--json');
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stdout)).toEqual({ error: { code: 'USAGE', message: 'migrate needs --dir', version: null, file: null, statement: null } });
+    expect(usage.stderr).toContain('litepool: migrate needs --dir');
+  });
+
+  it('names --lock-timeout when its value is out of range; down and repair refuse a database that does not exist', async () => {
+    const dir = scratch.files({ '1.0.0__a.sql': 'CREATE TABLE a (x);\n-- litepool:down\nDROP TABLE a;\n' });
+    for (const value of ['0', '2147483648', '-5', '1e3']) {
+      const outcome = await inProcess('migrate', '--db', join(scratch.dir, 'lt.db'), '--dir', dir, `--lock-timeout=${value}`);
+      expect(outcome.code, value).toBe(2);
+      expect(outcome.stderr, value).toContain(`--lock-timeout must be a number of milliseconds from 1 to 2147483647, got '${value}'`);
+    }
+    const missing = join(scratch.dir, 'missing.db');
+    for (const args of [['down', '--to', '0.0.0'], ['repair', '--version', '1.0.0', '--action', 'forget']]) {
+      const outcome = await inProcess(...args, '--db', missing, '--dir', dir);
+      expect(outcome.code).toBe(1);
+      expect(outcome.stderr).toBe(`litepool: the database ${missing} does not exist (${args[0]} does not create it)\n`);
+    }
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it('new refuses a version another file has, and --bump with --version; the next version follows semver', async () => {
+    const dir = scratch.files({ '1.0.0__a.sql': 'SELECT 1;\n' });
+    const taken = await inProcess('new', 'b', '--dir', dir, '--version', '1.0.0');
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain('version 1.0.0 is taken by 1.0.0__a.sql');
+    expect(readdirSync(dir)).toEqual(['1.0.0__a.sql']);
+    expect((await inProcess('new', 'b', '--dir', dir, '--version', '2.0.0', '--bump', 'patch')).code).toBe(2);
+    expect((await inProcess('new', 'rc', '--dir', dir, '--version', '2.0.0-rc.1')).code).toBe(0);
+    const next = await inProcess('new', 'final', '--dir', dir, '--bump', 'major', '--json');
+    expect(JSON.parse(next.stdout)).toMatchObject({ version: '2.0.0', name: 'final' }); // the release of 2.0.0-rc.1
   });
 });

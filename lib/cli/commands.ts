@@ -28,7 +28,7 @@ Commands:
   down --to <ver>    revert applied migrations above <ver>, newest first  [--dry-run]
   repair --version <ver> --action accept-checksum|forget|mark-applied
                      fix one ledger row (see docs/migrations.md, "Recovery")
-  new <name>         write the next migration file   [--bump major|minor|patch] [--version <ver>]
+  new <name>         write the next migration file   [--bump major|minor|patch | --version <ver>]
 
 Options:
   --db <file>        the database (all commands but new)
@@ -73,17 +73,28 @@ function required(values: Values, name: 'db' | 'dir' | 'to' | 'version' | 'actio
   return value;
 }
 
+const MAX_MS = 2 ** 31 - 1;
+
 function lockTimeout(values: Values): { lockTimeout?: number } {
   const text = values['lock-timeout'];
   if (text === undefined) return {};
-  if (!/^\d+$/.test(text)) throw new UsageError(`--lock-timeout must be a number of milliseconds, got '${text}'`);
-  return { lockTimeout: Number(text) };
+  const ms = Number(text);
+  if (!/^\d+$/.test(text) || ms < 1 || ms > MAX_MS) throw new UsageError(`--lock-timeout must be a number of milliseconds from 1 to ${MAX_MS}, got '${text}'`);
+  return { lockTimeout: ms };
 }
 
-/** Opens the database; plan and status read a missing file as the empty database it would be. */
+/** A failure that is no usage error (exit code 1), printed as its message alone. */
+class CommandError extends Error {}
+
+/**
+ * Opens the database: plan and status read a missing file as the empty database it would be,
+ * migrate creates it, down and repair refuse a missing one.
+ */
 async function openDatabase(path: string, command: string): Promise<Pool> {
-  const readOnly = command === 'plan' || command === 'status';
-  if (readOnly && !existsSync(path)) return open(':memory:');
+  if (!existsSync(path)) {
+    if (command === 'plan' || command === 'status') return open(':memory:');
+    if (command !== 'migrate') throw new CommandError(`the database ${resolve(path)} does not exist (${command} does not create it)`);
+  }
   return open(path, { readers: 1, create: command === 'migrate' });
 }
 
@@ -94,15 +105,15 @@ async function newFile(name: string | undefined, values: Values, out: Streams, j
   const bump = values.bump ?? 'minor';
   if (bump !== 'major' && bump !== 'minor' && bump !== 'patch') throw new UsageError(`--bump must be major, minor or patch, got '${bump}'`);
   let version = values.version;
+  if (version !== undefined && values.bump !== undefined) throw new UsageError('new takes --bump or --version, not both');
   if (version !== undefined && !isVersion(version)) throw new UsageError(`--version must be MAJOR.MINOR.PATCH[-prerelease], got '${version}'`);
+  const source = existsSync(dir) ? await readDirectory(dir) : undefined;
   if (version === undefined) {
-    let newest: string | undefined;
-    if (existsSync(dir)) {
-      const source = await readDirectory(dir);
-      newest = [...source.migrations, ...source.baselines].map((item) => item.version).sort(compareVersions).at(-1);
-    }
+    const newest = source && [...source.migrations, ...source.baselines].map((item) => item.version).sort(compareVersions).at(-1);
     version = bumpVersion(newest, bump);
   }
+  const taken = source?.migrations.find((item) => item.version === version);
+  if (taken) throw new CommandError(`version ${version} is taken by ${taken.file} in ${dir}: one version, one migration`);
   await mkdir(dir, { recursive: true });
   const file = `${version}__${name}.sql`;
   const path = join(dir, file);
@@ -181,13 +192,15 @@ export async function run(argv: readonly string[], out: Streams): Promise<number
   } catch (error) {
     const usage = isUsage(error);
     const message = error instanceof Error ? error.message : String(error);
+    const given = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; version?: unknown; file?: unknown; statement?: unknown };
+    const code = typeof given.code === 'string' ? given.code : undefined;
+    // People read stderr, with or without --json; with --json, programs read the error on stdout.
+    out.stderr.write(`litepool: ${message}${code ? ` (${code})` : ''}\n`);
+    if (usage) out.stderr.write('Run litepool --help for the commands and options.\n');
     if (json) {
-      const { code, version, file } = (error ?? {}) as { code?: unknown; version?: unknown; file?: unknown };
-      out.stdout.write(`${JSON.stringify({ error: { code: code ?? (usage ? 'USAGE' : 'ERROR'), message, version, file } }, null, 2)}\n`);
-    } else {
-      const code = (error as { code?: unknown } | null)?.code;
-      out.stderr.write(`litepool: ${message}${typeof code === 'string' ? ` (${code})` : ''}\n`);
-      if (usage) out.stderr.write('Run litepool --help for the commands and options.\n');
+      const text = (value: unknown) => (typeof value === 'string' ? value : null);
+      const detail = { code: code ?? (usage ? 'USAGE' : 'ERROR'), message, version: text(given.version), file: text(given.file), statement: text(given.statement) };
+      out.stdout.write(`${JSON.stringify({ error: detail }, null, 2)}\n`);
     }
     return usage ? 2 : 1;
   }
