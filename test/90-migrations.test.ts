@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LitepoolError, MigrationError, SqliteError, open, type Pool } from '../lib/index.ts';
 import { bumpVersion, compareVersions, isVersion } from '../lib/migrations/semver.ts';
 import { checksumOf } from '../lib/migrations/source.ts';
-import { splitStatements, transactionControl } from '../lib/migrations/sql-split.ts';
+import { setsForeignKeys, splitStatements, transactionControl } from '../lib/migrations/sql-split.ts';
 import { Scratch, ledgerOf, schemaOf } from './migrations-helpers.ts';
 
 const scratch = new Scratch();
@@ -644,6 +644,42 @@ describe('a migration must not end the transaction it runs in', () => {
 
     writeFileSync(join(dir, '1.2.0__own.sql'), '-- litepool:no-transaction\nBEGIN;\nCREATE TABLE own (x);\nCOMMIT;\n');
     expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.2.0']);
+  });
+
+  it('PRAGMA foreign_keys, a no-op inside a transaction, is refused in a migration that runs in one (before a DROP TABLE cascades)', async () => {
+    for (const sql of ['PRAGMA foreign_keys = OFF', 'pragma FOREIGN_KEYS=0;', '/* x */ PRAGMA main.foreign_keys = off', 'PRAGMA "foreign_keys"(0)']) {
+      expect(setsForeignKeys(sql), sql).toBe(true);
+    }
+    for (const sql of ['PRAGMA foreign_keys', 'PRAGMA foreign_key_check', 'PRAGMA defer_foreign_keys = ON', "SELECT 'PRAGMA foreign_keys = OFF'"]) {
+      expect(setsForeignKeys(sql), sql).toBe(false);
+    }
+    const db = await fresh({ pragmas: { foreign_keys: true } });
+    const dir = scratch.files({
+      '1.0.0__authors.sql':
+        'CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT);\n' +
+        'CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES authors (id) ON DELETE CASCADE);\n' +
+        "INSERT INTO authors VALUES (1, 'Woolf');\nINSERT INTO books VALUES (1, 1);\n",
+    });
+    await db.migrate({ dir });
+    // The 12-step change written without -- litepool:no-transaction: foreign keys would stay on,
+    // and dropping authors would delete every book through ON DELETE CASCADE.
+    writeFileSync(
+      join(dir, '1.1.0__rebuild.sql'),
+      'PRAGMA foreign_keys = OFF;\nCREATE TABLE authors_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n' +
+        'INSERT INTO authors_new SELECT id, name FROM authors;\nDROP TABLE authors;\nALTER TABLE authors_new RENAME TO authors;\n',
+    );
+    const error = await refusal(db.migrate({ dir }));
+    expect(error.code).toBe('LITEPOOL_MIGRATION_FAILED');
+    expect(error.statement).toBe('PRAGMA foreign_keys = OFF;');
+    expect(error.message).toContain('1.1.0__rebuild.sql: statement 1 (line 1) sets PRAGMA foreign_keys, which SQLite ignores inside a transaction');
+    expect(await db.all('SELECT id FROM books')).toEqual([{ id: 1 }]);
+    // JS migrations likewise.
+    const js = await refusal(db.migrate({ migrations: [{ version: '1.2.0', name: 'fk', up: async (tx) => void (await tx.exec('PRAGMA foreign_keys = OFF')) }] }));
+    expect(js.message).toContain('a statement it ran sets PRAGMA foreign_keys');
+    // With the directive it runs with foreign keys off, and the books stay.
+    writeFileSync(join(dir, '1.1.0__rebuild.sql'), `-- litepool:no-transaction\n${readFileSync(join(dir, '1.1.0__rebuild.sql'), 'utf8')}`);
+    expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.1.0']);
+    expect(await db.all('SELECT id, author_id FROM books')).toEqual([{ id: 1, author_id: 1 }]);
   });
 
   it('a JS migration running COMMIT through tx is refused and rolled back; nothing of it is recorded', async () => {

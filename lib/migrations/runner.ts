@@ -15,8 +15,7 @@ import { acquireWriter, beginImmediate, NO_TIMEOUT, pause, rollBack, type Migrat
 import { checkDownOptions, checkMigrateOptions, type CheckedCommon, type CheckedSource } from './options.ts';
 import { currentVersion, pendingSteps, planDown, planUp } from './plan.ts';
 import { readDirectory, readList, type Source, type SourceItem, type Step } from './source.ts';
-import { transactionControl } from './sql-split.ts';
-import { migrationTransaction, transactionControlError } from './transaction.ts';
+import { migrationTransaction, refuseControl } from './transaction.ts';
 import type { DownReport, MigrateReport, MigrationEvent, MigrationRun } from './types.ts';
 
 /** Internal hooks of a run. */
@@ -53,7 +52,7 @@ const GUARD = '_litepool_migration';
 /**
  * Loads what `item` runs in `direction` and checks it can run: a migration without a down cannot
  * be reverted, and a SQL step of a migration that runs in the runner's transaction must not begin,
- * commit or roll back one. Called before anything runs, so such a migration stops the run at its
+ * commit or roll back one, nor set PRAGMA foreign_keys (a no-op there). Called before anything runs, so such a migration stops the run at its
  * start, and again before the step runs.
  */
 async function prepare(item: SourceItem, direction: 'up' | 'down'): Promise<Step> {
@@ -62,12 +61,7 @@ async function prepare(item: SourceItem, direction: 'up' | 'down'): Promise<Step
   if (!step) {
     throw new MigrationError('LITEPOOL_MIGRATION_FAILED', `${item.file} has no down: it cannot be reverted`, { file: item.file, version: item.version });
   }
-  if (step.type === 'sql' && !item.noTransaction) {
-    step.statements.forEach((statement, index) => {
-      const keyword = transactionControl(statement.sql);
-      if (keyword) throw transactionControlError(item, keyword, statement.sql, `statement ${index + 1} (line ${statement.line})`);
-    });
-  }
+  if (step.type === 'sql' && !item.noTransaction) refuseControl(item, step.statements, true);
   return step;
 }
 

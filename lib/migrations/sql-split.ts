@@ -169,3 +169,13 @@ export function transactionControl(sql: string): string | undefined {
   if (first === 'ROLLBACK' && second !== 'TO' && !(second === 'TRANSACTION' && third === 'TO')) return first;
   return undefined;
 }
+
+/**
+ * True when the statement sets PRAGMA foreign_keys, which SQLite ignores inside a transaction
+ * ("a no-op within a transaction"): in a migration that runs in one, it never does what it says.
+ */
+export function setsForeignKeys(sql: string): boolean {
+  const [first] = leadingWords(sql, 1);
+  if (first !== 'PRAGMA') return false;
+  return /^\s*(?:(?:--[^\n]*\n|\/\*[\s\S]*?\*\/)\s*)*PRAGMA\s+(?:["`\[]?\w+["`\]]?\s*\.\s*)?["`\[]?foreign_keys["`\]]?\s*[=(]/i.test(sql);
+}

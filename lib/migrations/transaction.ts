@@ -1,11 +1,12 @@
 // Owns what a JS migration's up(tx) / down(tx) receives: the migration lease's query methods,
 // refusing any statement that would begin, commit or roll back a transaction (the runner holds
-// the migration and its ledger row in one transaction of its own), carrying the run's abort
+// the migration and its ledger row in one transaction of its own) or set PRAGMA foreign_keys (a
+// no-op inside one), and the same check of SQL migrations' statements; carrying the run's abort
 // signal into every call, and refusing every call once the migration's step is over.
 
 import { MigrationError, ScopeEndedError } from '../errors.ts';
 import type { Lease } from '../lease.ts';
-import { splitStatements, transactionControl } from './sql-split.ts';
+import { setsForeignKeys, splitStatements, transactionControl } from './sql-split.ts';
 import type { SourceItem } from './source.ts';
 import type { MigrationTransaction } from './types.ts';
 
@@ -20,13 +21,34 @@ export function transactionControlError(item: Pick<SourceItem, 'file' | 'version
   );
 }
 
-/** Throws when one of the statements of `sql` would begin, commit or roll back a transaction. */
-function refuseControl(item: SourceItem, sql: unknown): void {
-  if (typeof sql !== 'string') return; // the lease reports the type error
-  for (const statement of splitStatements(sql)) {
+/** The error for PRAGMA foreign_keys, which SQLite ignores inside the runner's transaction. */
+export function foreignKeysError(item: Pick<SourceItem, 'file' | 'version'>, statement: string, where: string): MigrationError {
+  return new MigrationError(
+    'LITEPOOL_MIGRATION_FAILED',
+    `${item.file}: ${where} sets PRAGMA foreign_keys, which SQLite ignores inside a transaction, and this migration runs in ` +
+      'one: foreign keys would stay as they are (a DROP TABLE could cascade into other tables). To rebuild tables with ' +
+      'foreign keys off, make `-- litepool:no-transaction` the first line of the SQL file (SQLite\'s 12-step table ' +
+      'change); to check them only at COMMIT, use PRAGMA defer_foreign_keys = ON.',
+    { file: item.file, version: item.version, statement },
+  );
+}
+
+/**
+ * Throws when one of the statements of `sql` would begin, commit or roll back a transaction, or
+ * set PRAGMA foreign_keys (a no-op inside one).
+ */
+export function refuseControl(item: Pick<SourceItem, 'file' | 'version'>, statements: readonly { sql: string; line?: number }[], inFile: boolean): void {
+  statements.forEach((statement, index) => {
+    const where = inFile ? `statement ${index + 1} (line ${statement.line})` : 'a statement it ran';
     const keyword = transactionControl(statement.sql);
-    if (keyword) throw transactionControlError(item, keyword, statement.sql, 'a statement it ran');
-  }
+    if (keyword) throw transactionControlError(item, keyword, statement.sql, where);
+    if (setsForeignKeys(statement.sql)) throw foreignKeysError(item, statement.sql, where);
+  });
+}
+
+function refuseInCall(item: SourceItem, sql: unknown): void {
+  if (typeof sql !== 'string') return; // the lease reports the type error
+  refuseControl(item, splitStatements(sql), false);
 }
 
 /** A JS migration's `tx`, and the means to end it. */
@@ -55,7 +77,7 @@ export function migrationTransaction(lease: Lease, item: SourceItem, signal: Abo
   let ended = false;
   const check = (sqls: unknown[]): void => {
     if (ended) throw new ScopeEndedError('migration transaction');
-    for (const sql of sqls) refuseControl(item, sql);
+    for (const sql of sqls) refuseInCall(item, sql);
   };
   /** `call` with the SQL of its arguments checked and the cancel signal added to its options (argument `at`). */
   const guard =
