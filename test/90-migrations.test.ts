@@ -491,6 +491,8 @@ describe('open() and options', () => {
     expect(error.file).toBe('1.2.0__three.sql');
     await expect(open(scratch.db(), { migrations: { dir: 'x', dryRun: true } as never })).rejects.toThrow(/unknown option migrations\.dryRun/);
     await expect(open(scratch.db(), { migrations: {} as never })).rejects.toThrow(/exactly one of migrations\.dir/);
+    await expect(open(scratch.db(), { migrations: { dir: 'x', signal: 'x' } as never })).rejects.toThrow(/^migrations\.signal must be an AbortSignal, got string$/);
+    await expect(open(scratch.db(), { migrations: { dir: 'x', lockTimeout: 0 } })).rejects.toThrow(/^migrations\.lockTimeout must be between 1/);
   });
 
   it("the pool's queryTimeout cuts short neither a migration nor the runner's own statements", async () => {
@@ -528,8 +530,33 @@ describe('open() and options', () => {
       [{ migrations: [{ version: '1.0.0', name: 'a', up: 42 }] }, /migrations\[0\]\.up must be SQL text or a function/],
     ];
     for (const [options, message] of bad) await expect(db.migrate(options as never)).rejects.toThrow(message);
-    await expect(db.migrations.repair({ dir: 'x', version: '1.0.0', action: 'drop' as never })).rejects.toThrow(/action must be one of/);
-    await expect(db.migrations.down({ dir: 'x' } as never)).rejects.toThrow(/to must be a version string/);
+    // Every option of every call, each refused with a TypeError or RangeError naming it, before anything runs.
+    const typed: [() => Promise<unknown>, ErrorConstructor, RegExp][] = [
+      [() => db.migrate({ dir: 'x', dryRun: 'yes' } as never), TypeError, /^dryRun must be a boolean/],
+      [() => db.migrate({ dir: 'x', allowOutOfOrder: 1 } as never), TypeError, /^allowOutOfOrder must be a boolean/],
+      [() => db.migrate({ dir: 'x', lockTimeout: 1.5 }), RangeError, /^lockTimeout must be an integer/],
+      [() => db.migrate({ dir: '' }), RangeError, /^dir must be a directory path/],
+      [() => db.migrate(null as never), TypeError, /^options must be an object/],
+      [() => db.migrate({ migrations: [{ version: '1.0.0', name: 'a', up: 'SELECT 1', extra: 1 }] } as never), TypeError, /^unknown option migrations\[0\]\.extra/],
+      [() => db.migrate({ migrations: [{ version: '1.0.0', name: 'a', up: 'SELECT 1', down: ' ' }] }), RangeError, /^migrations\[0\]\.down must not be empty/],
+      [() => db.migrations.status(undefined as never), TypeError, /^options is required/],
+      [() => db.migrations.status({ dir: 'x', lockTimeout: 5 } as never), TypeError, /^unknown option lockTimeout/],
+      [() => db.migrations.repair({ dir: 'x', action: 'forget' } as never), TypeError, /^version must be a version string/],
+      [() => db.migrations.repair({ dir: 'x', version: '1', action: 'forget' }), RangeError, /^version must be a version/],
+      [() => db.migrations.repair({ dir: 'x', version: '1.0.0', action: 'drop' as never }), RangeError, /^action must be one of/],
+      [() => db.migrations.repair({ dir: 'x', version: '1.0.0', action: 'forget', lockTimeout: 0 }), RangeError, /^lockTimeout must be between/],
+      [() => db.migrations.repair({ dir: 'x', version: '1.0.0', action: 'forget', signal: 1 } as never), TypeError, /^signal must be an AbortSignal/],
+      [() => db.migrations.repair({ dir: 'x', version: '1.0.0', action: 'forget', dryRun: true } as never), TypeError, /^unknown option dryRun/],
+      [() => db.migrations.down({ dir: 'x' } as never), TypeError, /^to must be a version string/],
+      [() => db.migrations.down({ dir: 'x', to: '1.0.0', dryRun: 1 } as never), TypeError, /^dryRun must be a boolean/],
+      [() => db.migrations.down({ dir: 'x', to: '1.0.0', allowOutOfOrder: true } as never), TypeError, /^unknown option allowOutOfOrder/],
+      [() => db.migrations.down({ dir: 'x', to: '1.0.0', lockTimeout: -1 }), RangeError, /^lockTimeout must be between/],
+    ];
+    for (const [call, type, message] of typed) {
+      const error = await call().then(() => undefined, (reason: unknown) => reason);
+      expect(error, String(message)).toBeInstanceOf(type);
+      expect((error as Error).message).toMatch(message);
+    }
   });
 });
 

@@ -91,8 +91,14 @@ function checkCommon(given: Record<string, unknown>, where: string): CheckedComm
   return {
     source: checkSource(given, where),
     lockTimeout: given.lockTimeout === undefined ? DEFAULT_LOCK_TIMEOUT : checkInteger(`${prefix}lockTimeout`, given.lockTimeout, 1, MAX_MS),
-    signal: checkSignal(given.signal),
+    signal: checkNamedSignal(`${prefix}signal`, given.signal),
   };
+}
+
+/** checkSignal, with the option's full name (migrations.signal for open()) in the message. */
+function checkNamedSignal(name: string, value: unknown): AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) throw invalidArgument(`${name} must be an AbortSignal, got ${describeType(value)}`);
+  return checkSignal(value);
 }
 
 /** Options of db.migrate(); `where` 'migrations' for the open() option (no dryRun there). */
