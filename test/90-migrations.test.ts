@@ -213,6 +213,16 @@ describe('migrate', () => {
   it('the baseline path and the incremental path reach identical schemas', async () => {
     const dir = scratch.copy('shop');
     const viaBaseline = await fresh();
+    // Before: a fresh database will run the baseline instead of the files it stands for.
+    const before = await viaBaseline.migrations.status({ dir });
+    expect(before.map((s) => `${s.version} ${s.kind} ${s.state} ${s.coveredByBaseline ?? ''}`.trim())).toEqual([
+      '1.0.0 migration pending 1.2.0',
+      '1.1.0 migration pending 1.2.0',
+      '1.2.0 baseline pending',
+      '1.2.0 migration pending 1.2.0',
+      '1.3.0 migration pending',
+      '1.4.0 migration pending',
+    ]);
     const first = await viaBaseline.migrate({ dir });
     expect(first.applied.map((m) => `${m.version} ${m.name}`)).toEqual(['1.2.0 baseline', '1.3.0 order_notes', '1.4.0 seed']);
 

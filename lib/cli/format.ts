@@ -46,7 +46,11 @@ export function formatStatus(entries: readonly MigrationStatusEntry[]): string {
   if (entries.length === 0) return 'no migrations';
   const rows = [['VERSION', 'NAME', 'STATE', 'APPLIED AT', 'NOTE']];
   for (const e of entries) {
-    const note = e.coveredByBaseline ? `by baseline ${e.coveredByBaseline}` : (e.error ?? (e.kind === 'baseline' ? 'baseline' : ''));
+    const note = e.coveredByBaseline
+      ? e.state === 'applied'
+        ? `by baseline ${e.coveredByBaseline}`
+        : `baseline ${e.coveredByBaseline} will stand for it`
+      : (e.error ?? (e.kind === 'baseline' ? 'baseline' : ''));
     rows.push([e.version, e.name, e.state, e.appliedAt ?? '', note]);
   }
   return table(rows);

@@ -27,17 +27,20 @@ export function statusOf(source: Source, ledger: readonly LedgerRow[]): Migratio
   const entries = ledger.map((row) => fromRow(row, source));
   const recorded = new Set(ledger.map((row) => `${row.kind} ${row.version}`));
   const covered = coveringBaseline(ledger);
+  // A baseline matters only to a fresh database: the one it would run is pending, and so are the
+  // migrations it stands for, which will not run (they carry its version).
+  const baseline = ledger.length === 0 ? source.baselines.at(-1) : undefined;
   for (const item of source.migrations) {
     if (recorded.has(`migration ${item.version}`)) continue;
     if (covered !== undefined && compareVersions(item.version, covered) <= 0) {
       entries.push({ version: item.version, name: item.name, kind: 'migration', state: 'applied', coveredByBaseline: covered });
+    } else if (baseline && compareVersions(item.version, baseline.version) <= 0) {
+      entries.push({ version: item.version, name: item.name, kind: 'migration', state: 'pending', coveredByBaseline: baseline.version });
     } else {
       entries.push({ version: item.version, name: item.name, kind: 'migration', state: 'pending' });
     }
   }
-  // A baseline matters only to a fresh database: the one it would run is pending.
-  const baseline = source.baselines.at(-1);
-  if (ledger.length === 0 && baseline) entries.push({ version: baseline.version, name: baseline.name, kind: 'baseline', state: 'pending' });
+  if (baseline) entries.push({ version: baseline.version, name: baseline.name, kind: 'baseline', state: 'pending' });
   return entries.sort((a, b) => compareVersions(a.version, b.version) || (a.kind === b.kind ? 0 : a.kind === 'baseline' ? -1 : 1));
 }
 

@@ -110,7 +110,10 @@ export interface MigrationStatusEntry {
   appliedAt?: string;
   /** How long it took to apply, in ms. */
   durationMs?: number;
-  /** The version of the baseline a fresh database ran instead of this migration. */
+  /**
+   * The version of the baseline that stands for this migration: the database ran it instead
+   * (state `applied`), or, on a fresh database, will run it instead (state `pending`).
+   */
   coveredByBaseline?: string;
   /** Why a failed migration failed (or that it was interrupted). */
   error?: string;
