@@ -513,15 +513,18 @@ describe('open() and options', () => {
         '-- litepool:down\nDROP TABLE fill;\n',
       '1.1.0__index.sql': 'CREATE INDEX fill_pad ON fill (pad);\n-- litepool:down\nDROP INDEX fill_pad;\n',
       '1.2.0__rebuild.sql': '-- litepool:no-transaction\nCREATE TABLE later (x);\n-- litepool:down\nDROP TABLE later;\n',
+      '1.3.0__copy.mjs':
+        'export async function up(tx) {\n  await tx.exec("CREATE TABLE copy AS SELECT * FROM fill");\n  await tx.run("UPDATE copy SET pad = randomblob(64)", []);\n}\n' +
+        'export async function down(tx) {\n  await tx.exec("DROP TABLE copy", {});\n}\n',
     });
     for (let round = 0; round < 3; round++) {
       const db = await fresh({ queryTimeout: 1 });
-      expect((await db.migrate({ dir, dryRun: true })).pending).toHaveLength(3);
-      expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.0.0', '1.1.0', '1.2.0']);
-      expect((await db.migrations.status({ dir })).map((s) => s.state)).toEqual(['applied', 'applied', 'applied']);
+      expect((await db.migrate({ dir, dryRun: true })).pending).toHaveLength(4);
+      expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.0.0', '1.1.0', '1.2.0', '1.3.0']);
+      expect((await db.migrations.status({ dir })).map((s) => s.state)).toEqual(['applied', 'applied', 'applied', 'applied']);
       await db.migrations.repair({ dir, version: '1.2.0', action: 'forget' });
       await db.migrations.repair({ dir, version: '1.2.0', action: 'mark-applied' });
-      expect((await db.migrations.down({ dir, to: '0.0.0' })).reverted.map((m) => m.version)).toEqual(['1.2.0', '1.1.0', '1.0.0']);
+      expect((await db.migrations.down({ dir, to: '0.0.0' })).reverted.map((m) => m.version)).toEqual(['1.3.0', '1.2.0', '1.1.0', '1.0.0']);
     }
   });
 

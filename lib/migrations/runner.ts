@@ -98,6 +98,7 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
 /** Runs one direction of a migration on the lease, statement by statement for SQL. */
 async function runStep(lease: Lease, item: SourceItem, step: Step, signal: AbortSignal | undefined): Promise<void> {
   if (step.type === 'js') {
+    signal?.throwIfAborted();
     const scope = migrationTransaction(lease, item, signal);
     try {
       await untilAborted(Promise.resolve().then(() => step.fn(scope.tx)), signal);

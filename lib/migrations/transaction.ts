@@ -6,6 +6,7 @@
 
 import { MigrationError, ScopeEndedError } from '../errors.ts';
 import type { Lease } from '../lease.ts';
+import { NO_TIMEOUT } from './lock.ts';
 import { setsForeignKeys, splitStatements, transactionControl } from './sql-split.ts';
 import type { SourceItem } from './source.ts';
 import type { MigrationTransaction } from './types.ts';
@@ -59,15 +60,17 @@ export interface MigrationScope {
 }
 
 /**
- * Adds `signal` to a call's options: the call is cancelled when the run is aborted or the step is
- * over. Options that are not a plain object are passed on as they are, for the lease to refuse.
+ * Adds `signal` to a call's options (the call is cancelled when the run is aborted or the step is
+ * over), and no timeout unless the call gives one: like a SQL migration's statements, a JS
+ * migration's are not cut short by the pool's queryTimeout. Options that are not a plain object
+ * are passed on as they are, for the lease to refuse.
  */
 function withSignal(options: unknown, signal: AbortSignal): unknown {
-  if (options === undefined) return { signal };
+  if (options === undefined) return { signal, timeout: NO_TIMEOUT };
   if (typeof options !== 'object' || options === null || Array.isArray(options)) return options;
   const own = (options as { signal?: unknown }).signal;
   if (own !== undefined && !(own instanceof AbortSignal)) return options;
-  return { ...options, signal: own ? AbortSignal.any([own, signal]) : signal };
+  return { timeout: NO_TIMEOUT, ...options, signal: own ? AbortSignal.any([own, signal]) : signal };
 }
 
 /** The `tx` of a JS migration step, on `lease`; `signal` aborts the run. */
