@@ -94,6 +94,41 @@ describe('several processes', () => {
     expect((await ledgerOf(db)).map((row) => `${row.version} ${row.state}`)).toEqual(['1.0.0 applied', '1.1.0 applied', '1.2.0 applied', '1.3.0 applied', '1.4.0 applied']);
   });
 
+  it('four processes and a -- litepool:no-transaction migration among others: each runs once, the others wait for it', async () => {
+    const database = scratch.db();
+    const dir = scratch.files({
+      '1.0.0__runs.sql': 'CREATE TABLE runs (version TEXT NOT NULL);\nINSERT INTO runs VALUES (\'1.0.0\');\n',
+      '1.1.0__fill.sql':
+        '-- litepool:no-transaction\nCREATE TABLE fill (id INTEGER PRIMARY KEY, pad TEXT);\nBEGIN;\n' +
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 300000) INSERT INTO fill SELECT i, printf('%030d', i) FROM c;\n" +
+        "INSERT INTO runs VALUES ('1.1.0');\nCOMMIT;\n",
+      '1.2.0__after.sql': "INSERT INTO runs VALUES ('1.2.0');\n",
+    });
+    let ready = 0;
+    let release: () => void;
+    const allReady = new Promise<void>((resolve) => (release = resolve));
+    const children = Array.from({ length: 4 }, () =>
+      spawnChild([database, dir, 'race'], (line) => {
+        if (line === 'ready' && ++ready === 4) release();
+      }),
+    );
+    await allReady;
+    for (const c of children) c.send('go');
+    const results = await Promise.all(children.map((c) => c.done));
+    for (const result of results) {
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+    }
+    const reports = results.map((r) => (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { report: MigrateReport }).report);
+    expect(reports.flatMap((report) => report.applied.map((m) => m.version)).sort()).toEqual(['1.0.0', '1.1.0', '1.2.0']);
+    const db = await pool(database);
+    expect(await db.all('SELECT version, count(*) AS n FROM runs GROUP BY version ORDER BY version')).toEqual(
+      ['1.0.0', '1.1.0', '1.2.0'].map((version) => ({ version, n: 1 })),
+    );
+    expect(await db.get('SELECT count(*) AS n FROM fill')).toEqual({ n: 300_000 });
+    expect((await ledgerOf(db)).map((row) => `${row.version} ${row.state}`)).toEqual(['1.0.0 applied', '1.1.0 applied', '1.2.0 applied']);
+  });
+
   it('SIGKILL during a long migration, then migrate again: consistent ledger and schema, integrity_check ok', async () => {
     const database = scratch.db();
     const dir = scratch.copy('long');
