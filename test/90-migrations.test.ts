@@ -811,6 +811,22 @@ describe('-- litepool:no-transaction', () => {
     expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.2.0', '1.3.0']);
   });
 
+  it('a -- litepool:no-transaction line below the first line is refused before anything runs, not ignored', async () => {
+    const db = await fresh();
+    const dir = scratch.files({
+      '1.0.0__first.sql': 'CREATE TABLE first (x);\n',
+      '1.1.0__late.sql': '-- 1.1.0__late.sql: rebuilds a table\n-- litepool:no-transaction\nCREATE TABLE late (x);\n',
+    });
+    const error = await refusal(db.migrate({ dir }));
+    expect(error.code).toBe('LITEPOOL_MIGRATION_FAILED');
+    expect(error.file).toBe('1.1.0__late.sql');
+    expect(error.message).toContain('1.1.0__late.sql: line 2 holds -- litepool:no-transaction, which counts only as the first line of the file');
+    expect(await tables(db)).toEqual([]);
+    expect((await refusal(db.migrate({ dir, dryRun: true }))).file).toBe('1.1.0__late.sql');
+    writeFileSync(join(dir, '1.1.0__late.sql'), '-- litepool:no-transaction\n-- 1.1.0__late.sql: rebuilds a table\nCREATE TABLE late (x);\n');
+    expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.0.0', '1.1.0']);
+  });
+
   it('down of a no-transaction migration runs its down part outside a transaction and removes its row', async () => {
     const db = await fresh();
     const dir = scratch.files({

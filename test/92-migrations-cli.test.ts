@@ -63,6 +63,10 @@ describe('litepool command line', () => {
     const created = await litepool('new', 'create_users', '--dir', 'migrations');
     expect(created.code).toBe(0);
     expect(created.stdout.trim()).toBe(join(dir, '1.0.0__create_users.sql'));
+    // The template runs as it is (it holds only comments) and says where the directives go.
+    const template = readFileSync(join(dir, '1.0.0__create_users.sql'), 'utf8');
+    expect(template).toContain('make the first\n-- line of the file: -- litepool:no-transaction');
+    expect((await litepool('plan', '--db', 'template.db', '--dir', 'migrations')).code).toBe(0);
     writeFileSync(join(dir, '1.0.0__create_users.sql'), 'CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n-- litepool:down\nDROP TABLE users;\n');
     expect((await litepool('new', 'add_email', '--dir', 'migrations')).stdout.trim()).toBe(join(dir, '1.1.0__add_email.sql'));
     writeFileSync(join(dir, '1.1.0__add_email.sql'), 'ALTER TABLE users ADD COLUMN email TEXT;\n-- litepool:down\nALTER TABLE users DROP COLUMN email;\n');

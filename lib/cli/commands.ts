@@ -121,6 +121,8 @@ async function newFile(name: string | undefined, values: Values, out: Streams, j
     `-- ${file}\n` +
     '-- Runs in one transaction together with its ledger row. To make it revertible, put the\n' +
     '-- statements that undo it after a line holding only: -- litepool:down\n' +
+    '-- To run it outside a transaction (a table rebuild with foreign keys off), make the first\n' +
+    '-- line of the file: -- litepool:no-transaction\n' +
     '-- See docs/migrations.md.\n\n';
   await writeFile(path, text, { flag: 'wx' });
   out.stdout.write(json ? `${JSON.stringify({ file: path, version, name }, null, 2)}\n` : `${path}\n`);

@@ -65,9 +65,16 @@ export function checksumOf(text: string): string {
 }
 
 /** Splits SQL migration text into its up and down parts and reads its directives. */
-export function parseSql(text: string): { up: SqlStatement[]; down: SqlStatement[] | undefined; noTransaction: boolean } {
+export function parseSql(text: string): {
+  up: SqlStatement[];
+  down: SqlStatement[] | undefined;
+  noTransaction: boolean;
+  /** The line (1-based) of a `-- litepool:no-transaction` below the first line, where it counts for nothing. */
+  misplacedDirective: number | undefined;
+} {
   const normal = normaliseText(text);
   const firstLine = normal.slice(0, normal.indexOf('\n') < 0 ? normal.length : normal.indexOf('\n'));
+  const below = normal.split('\n').findIndex((line, index) => index > 0 && NO_TRANSACTION.test(line.trim()));
   const marker = DOWN_MARKER.exec(normal);
   const upText = marker ? normal.slice(0, marker.index) : normal;
   const downStart = marker ? marker.index + marker[0].length : normal.length;
@@ -78,6 +85,7 @@ export function parseSql(text: string): { up: SqlStatement[]; down: SqlStatement
     up: splitStatements(upText),
     down: downText === undefined ? undefined : splitStatements(downText).map((statement) => ({ ...statement, line: statement.line + linesAbove })),
     noTransaction: NO_TRANSACTION.test(firstLine.trim()),
+    misplacedDirective: below < 0 ? undefined : below + 1,
   };
 }
 
@@ -91,7 +99,20 @@ function sqlItem(version: string, name: string, kind: SourceItem['kind'], file: 
     up: { type: 'sql', statements: parsed.up },
     down: parsed.down === undefined ? undefined : { type: 'sql', statements: parsed.down },
   };
-  return { version, name, kind, file, checksum: checksumOf(text), noTransaction: parsed.noTransaction, load: () => Promise.resolve(loaded) };
+  // A directive below the first line would be ignored without a word: the file cannot run.
+  const load =
+    parsed.misplacedDirective === undefined
+      ? () => Promise.resolve(loaded)
+      : () =>
+          Promise.reject(
+            failed(
+              `${file}: line ${parsed.misplacedDirective} holds -- litepool:no-transaction, which counts only as the first line of ` +
+                'the file: move it to the first line (the file then runs outside a transaction), or remove it',
+              file,
+              version,
+            ),
+          );
+  return { version, name, kind, file, checksum: checksumOf(text), noTransaction: parsed.noTransaction, load };
 }
 
 async function importModule(path: string, file: string, version: string): Promise<LoadedMigration> {
