@@ -55,7 +55,7 @@ describe('litepool command line', () => {
     }
     const badVersion = await litepool('migrate', '--db', 'v.db', '--dir', 'm', '--to', '1.0', '--json');
     expect(badVersion.code).toBe(2);
-    expect(JSON.parse(badVersion.stdout).error.code).toBe('LITEPOOL_OUT_OF_RANGE');
+    expect(JSON.parse(badVersion.stdout).error).toMatchObject({ code: 'USAGE', message: "--to must be a version MAJOR.MINOR.PATCH[-prerelease] without leading zeros, got '1.0'" });
   });
 
   it('new, plan, migrate, status, a refused edit, repair, down: with the documented exit codes', async () => {
@@ -181,13 +181,24 @@ describe('litepool command line: failures', () => {
     expect(usage.stderr).toContain('litepool: migrate needs --dir');
   });
 
-  it('names --lock-timeout when its value is out of range; down and repair refuse a database that does not exist', async () => {
+  it('names --lock-timeout when its value is out of range; usage errors create no database; down and repair refuse a missing one', async () => {
     const dir = scratch.files({ '1.0.0__a.sql': 'CREATE TABLE a (x);\n-- litepool:down\nDROP TABLE a;\n' });
     for (const value of ['0', '2147483648', '-5', '1e3']) {
       const outcome = await inProcess('migrate', '--db', join(scratch.dir, 'lt.db'), '--dir', dir, `--lock-timeout=${value}`);
       expect(outcome.code, value).toBe(2);
       expect(outcome.stderr, value).toContain(`--lock-timeout must be a number of milliseconds from 1 to 2147483647, got '${value}'`);
     }
+    // A usage error is found before the database is opened: migrate creates no file for it.
+    const unborn = join(scratch.dir, 'unborn.db');
+    for (const args of [['--to', '1.0'], ['--lock-timeout', '0'], ['--to', 'v2']]) {
+      expect((await inProcess('migrate', '--db', unborn, '--dir', dir, ...args)).code, args.join(' ')).toBe(2);
+    }
+    for (const args of [['repair', '--version', '1.0', '--action', 'forget'], ['repair', '--version', '1.0.0', '--action', 'drop'], ['down', '--to', 'x']]) {
+      const outcome = await inProcess(...args, '--db', unborn, '--dir', dir);
+      expect(outcome.code, args.join(' ')).toBe(2);
+      expect(outcome.stderr).not.toContain('does not exist');
+    }
+    expect(existsSync(unborn)).toBe(false);
     const missing = join(scratch.dir, 'missing.db');
     for (const args of [['down', '--to', '0.0.0'], ['repair', '--version', '1.0.0', '--action', 'forget']]) {
       const outcome = await inProcess(...args, '--db', missing, '--dir', dir);

@@ -128,37 +128,49 @@ async function newFile(name: string | undefined, values: Values, out: Streams, j
   out.stdout.write(json ? `${JSON.stringify({ file: path, version, name }, null, 2)}\n` : `${path}\n`);
 }
 
+/** A version given on the command line (--to, --version), or a usage error naming the option. */
+function versionOption(values: Values, name: 'to' | 'version', command: string, needed: boolean): string | undefined {
+  const value = values[name];
+  if (value === undefined && !needed) return undefined;
+  const text = required(values, name, command);
+  if (!isVersion(text)) throw new UsageError(`--${name} must be a version MAJOR.MINOR.PATCH[-prerelease] without leading zeros, got '${text}'`);
+  return text;
+}
+
 async function execute(command: string, positionals: string[], values: Values, out: Streams): Promise<void> {
   const json = values.json === true;
   const print = (result: unknown, text: string) => out.stdout.write(`${json ? JSON.stringify(result, null, 2) : text}\n`);
   if (command === 'new') return newFile(positionals[0], values, out, json);
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  // Every value is checked before the database is opened: a usage error creates no file.
   const dir = required(values, 'dir', command);
-  const db = await openDatabase(required(values, 'db', command), command);
+  const path = required(values, 'db', command);
+  const to = versionOption(values, 'to', command, command === 'down');
+  const version = command === 'repair' ? versionOption(values, 'version', command, true)! : undefined;
+  const action = command === 'repair' ? required(values, 'action', command) : undefined;
+  if (action !== undefined && action !== 'accept-checksum' && action !== 'forget' && action !== 'mark-applied') {
+    throw new UsageError(`--action must be accept-checksum, forget or mark-applied, got '${action}'`);
+  }
+  const wait = lockTimeout(values);
+  const db = await openDatabase(path, command);
   try {
-    const to = values.to === undefined ? {} : { to: values.to };
     if (command === 'migrate' || command === 'plan') {
       const report = await db.migrate({
         dir,
-        ...to,
+        ...(to === undefined ? {} : { to }),
         dryRun: command === 'plan' || values['dry-run'] === true,
         allowOutOfOrder: values['allow-out-of-order'] === true,
-        ...(command === 'migrate' ? lockTimeout(values) : {}),
+        ...wait,
       });
       print(report, formatMigrate(report));
     } else if (command === 'status') {
       const entries = await db.migrations.status({ dir });
       print(entries, formatStatus(entries));
     } else if (command === 'down') {
-      const report = await db.migrations.down({ dir, to: required(values, 'to', command), dryRun: values['dry-run'] === true, ...lockTimeout(values) });
+      const report = await db.migrations.down({ dir, to: to!, dryRun: values['dry-run'] === true, ...wait });
       print(report, formatDown(report));
     } else {
-      const version = required(values, 'version', command);
-      const action = required(values, 'action', command);
-      if (action !== 'accept-checksum' && action !== 'forget' && action !== 'mark-applied') {
-        throw new UsageError(`--action must be accept-checksum, forget or mark-applied, got '${action}'`);
-      }
-      const entry = await db.migrations.repair({ dir, version, action, ...lockTimeout(values) });
+      const entry = await db.migrations.repair({ dir, version: version!, action: action as 'accept-checksum' | 'forget' | 'mark-applied', ...wait });
       print({ version, action, status: entry ?? null }, entry ? `${entry.version}  ${entry.name}: ${entry.state}` : `${version}: not in the ledger`);
     }
   } finally {
