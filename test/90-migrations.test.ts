@@ -210,6 +210,27 @@ describe('migrate', () => {
     expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.2.0', '1.3.0', '1.4.0']);
   });
 
+  it('a deferred foreign key violated at COMMIT fails the migration, named, rolled back with its ledger row', async () => {
+    const db = await fresh({ pragmas: { foreign_keys: true } });
+    const dir = scratch.files({
+      '1.0.0__tables.sql':
+        'CREATE TABLE parent (id INTEGER PRIMARY KEY);\n' +
+        'CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);\n',
+      '1.1.0__orphan.sql': 'INSERT INTO child VALUES (1, 42);\n',
+    });
+    const error = await refusal(db.migrate({ dir }));
+    expect(error.code).toBe('LITEPOOL_MIGRATION_FAILED');
+    expect(error.file).toBe('1.1.0__orphan.sql');
+    expect(error.statement).toBe('COMMIT');
+    expect(error.message).toContain('1.1.0__orphan.sql failed at COMMIT: FOREIGN KEY constraint failed');
+    expect(error.cause).toBeInstanceOf(SqliteError);
+    expect(await ledgerOf(db)).toEqual([{ version: '1.0.0', state: 'applied', kind: 'migration' }]);
+    expect(await db.all('SELECT * FROM child')).toEqual([]);
+    // The writer is usable afterwards: no transaction was left open.
+    await db.run('INSERT INTO parent VALUES (42)');
+    expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.1.0']);
+  });
+
   it('the baseline path and the incremental path reach identical schemas', async () => {
     const dir = scratch.copy('shop');
     const viaBaseline = await fresh();

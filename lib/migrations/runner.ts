@@ -242,12 +242,31 @@ async function runLocked(
     } else {
       await deleteRow(lease, item.version);
     }
-    await commit(lease);
+    await commitMigration(lease, item);
     emit(hooks, { phase: 'applied', ...event, durationMs });
     return durationMs;
   } catch (error) {
     emit(hooks, { phase: 'failed', ...event, durationMs: performance.now() - started, error });
     throw error;
+  }
+}
+
+/**
+ * COMMIT of a migration with its ledger row. SQLite checks deferred foreign keys
+ * (DEFERRABLE INITIALLY DEFERRED, PRAGMA defer_foreign_keys) here: a violation fails the
+ * migration, rolled back, like a failing statement.
+ */
+async function commitMigration(lease: Lease, item: SourceItem): Promise<void> {
+  try {
+    await commit(lease);
+  } catch (error) {
+    if (!(error instanceof SqliteError)) throw error;
+    throw new MigrationError('LITEPOOL_MIGRATION_FAILED', `${item.file} failed at COMMIT: ${error.message}`, {
+      file: item.file,
+      version: item.version,
+      statement: 'COMMIT',
+      cause: error,
+    });
   }
 }
 
