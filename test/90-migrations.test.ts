@@ -848,6 +848,29 @@ describe('-- litepool:no-transaction', () => {
     expect((await db.migrate({ dir })).applied.map((m) => m.version)).toEqual(['1.0.0', '1.1.0']);
   });
 
+  it('foreign_key_check blames a no-transaction migration only for violations it made, and only where foreign keys are enforced', async () => {
+    const setup = 'CREATE TABLE parent (id INTEGER PRIMARY KEY);\nCREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));\n';
+    const rebuild = '-- litepool:no-transaction\nCREATE TABLE unrelated (x);\n';
+    // Foreign keys not enforced (SQLite's default): an orphan row is allowed, and the check is not made.
+    const loose = await fresh();
+    const looseDir = scratch.files({ '1.0.0__tables.sql': `${setup}INSERT INTO child VALUES (1, 42);\n`, '1.1.0__rebuild.sql': rebuild });
+    expect((await loose.migrate({ dir: looseDir })).applied.map((m) => m.version)).toEqual(['1.0.0', '1.1.0']);
+    // Enforced, with an orphan row from a time they were not: not the migration's doing.
+    const strict = await fresh({ pragmas: { foreign_keys: true } });
+    const strictDir = scratch.files({ '1.0.0__tables.sql': setup, '1.1.0__rebuild.sql': rebuild });
+    await strict.migrate({ dir: strictDir, to: '1.0.0' });
+    const writer = await strict.acquire({ write: true });
+    await writer.exec('PRAGMA foreign_keys = OFF');
+    await writer.run('INSERT INTO child VALUES (1, 42)');
+    await writer.exec('PRAGMA foreign_keys = ON');
+    await writer.release();
+    expect((await strict.migrate({ dir: strictDir })).applied.map((m) => m.version)).toEqual(['1.1.0']);
+    // A violation it makes is still found.
+    writeFileSync(join(strictDir, '1.2.0__orphan.sql'), '-- litepool:no-transaction\nPRAGMA foreign_keys = OFF;\nINSERT INTO child VALUES (2, 43);\n');
+    const error = await refusal(strict.migrate({ dir: strictDir }));
+    expect(error.message).toContain('1.2.0__orphan.sql left 1 foreign key violation (PRAGMA foreign_key_check): child rowid 2 -> parent');
+  });
+
   it('down of a no-transaction migration runs its down part outside a transaction and removes its row', async () => {
     const db = await fresh();
     const dir = scratch.files({

@@ -143,11 +143,26 @@ async function commit(lease: Lease): Promise<void> {
   }
 }
 
+interface ForeignKeyViolation {
+  table: string;
+  rowid: number | bigint | null;
+  parent: string;
+  fkid: number;
+}
+
+function foreignKeyViolations(lease: Lease): Promise<ForeignKeyViolation[]> {
+  return lease.all<ForeignKeyViolation>('PRAGMA foreign_key_check', undefined, UNBOUNDED);
+}
+
+function violationKey(v: ForeignKeyViolation): string {
+  return `${v.table}\u0000${String(v.rowid)}\u0000${v.parent}\u0000${v.fkid}`;
+}
+
 /**
  * Runs a `-- litepool:no-transaction` step: the ledger row says `running` meanwhile (committed
  * before it starts), the step's statements run one by one outside any transaction of the
- * runner's, then PRAGMA foreign_key_check must find nothing. `foreign_keys` is set back to what it
- * was. On failure the row says `failed` (with the error) and the error is thrown.
+ * runner's, then, when foreign keys are enforced, PRAGMA foreign_key_check must find no violation
+ * that was not there before. `foreign_keys` is set back to what it was. On failure the row says `failed` (with the error) and the error is thrown.
  */
 async function runWithoutTransaction(
   lease: Lease,
@@ -160,8 +175,11 @@ async function runWithoutTransaction(
   const started = performance.now();
   const foreignKeys = (await lease.get<{ foreign_keys: number }>('PRAGMA foreign_keys', undefined, UNBOUNDED))?.foreign_keys === 1;
   try {
+    // As SQLite's 12-step table change prescribes: when foreign keys were enforced, the file must
+    // not leave a violation (those that were there before it are not its doing).
+    const before = foreignKeys ? new Set((await foreignKeyViolations(lease)).map(violationKey)) : undefined;
     await runStep(lease, item, step, signal);
-    const violations = await lease.all<{ table: string; rowid: number | null; parent: string; fkid: number }>('PRAGMA foreign_key_check', undefined, UNBOUNDED);
+    const violations = before ? (await foreignKeyViolations(lease)).filter((v) => !before.has(violationKey(v))) : [];
     if (violations.length > 0) {
       const shown = violations.slice(0, 5).map((v) => `${v.table} rowid ${v.rowid} -> ${v.parent}`).join('; ');
       throw new MigrationError(
