@@ -51,7 +51,11 @@ export interface MigrateRunOptions {
   to?: string;
   /** Apply a pending migration older than the newest applied one instead of refusing (default false). */
   allowOutOfOrder?: boolean;
-  /** Milliseconds to wait for the database's write lock each time it is needed (default 300 000). */
+  /**
+   * Milliseconds to wait for the lock each time it is needed (default 300 000): for the first,
+   * this pool's writer and SQLite's write lock together; for each later migration of the run,
+   * SQLite's write lock (or a migration another process records as running).
+   */
   lockTimeout?: number;
   signal?: AbortSignal;
 }
