@@ -52,5 +52,15 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     }
     throw error;
   }
-  return new Pool({ native, dispatcher, gate, pins, keeper, context, options: resolved });
+  const pool = new Pool({ native, dispatcher, gate, pins, keeper, context, options: resolved });
+  // The `migrations` option: applied before the pool is handed out.
+  if (resolved.migrations) {
+    try {
+      await pool.migrate(resolved.migrations);
+    } catch (error) {
+      await pool.close().catch(() => undefined);
+      throw error;
+    }
+  }
+  return pool;
 }

@@ -5,6 +5,8 @@ import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import type { NativePoolConfig } from '../native/native-pool.ts';
 import type { NewConnection, PoolOptions, PragmaValue, Preset, RetryPolicy, SynchronousMode } from '../types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber } from './validate.ts';
+import { checkMigrateOptions } from '../migrations/index.ts';
+import type { OpenMigrationOptions } from '../migrations/types.ts';
 
 /** The onConnection hook, once checked. */
 export type ConnectionHook = (conn: NewConnection) => unknown;
@@ -26,6 +28,7 @@ const OPTION_NAMES = [
   'idleTimeout',
   'onConnection',
   'timeslice',
+  'migrations',
 ] as const satisfies readonly (keyof PoolOptions)[];
 
 /** What each preset sets; explicit options win over the preset's values. */
@@ -103,6 +106,8 @@ export interface ResolvedOptions {
   readonly onConnection: ConnectionHook | undefined;
   /** Milliseconds a worker runs before it yields its core (0: never). */
   readonly timeslice: number;
+  /** Migrations applied by open() before it resolves (validated; see lib/migrations/). */
+  readonly migrations: Readonly<OpenMigrationOptions> | undefined;
 }
 
 /** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
@@ -130,6 +135,13 @@ function checkRetry(value: unknown): RetryPolicy | undefined {
   const maxDelay = checkMs('retry.maxDelay', given.maxDelay ?? 1000, 0);
   if (maxDelay < baseDelay) throw outOfRange(`retry.maxDelay (${maxDelay}) must not be below retry.baseDelay (${baseDelay})`);
   return Object.freeze({ attempts, baseDelay, maxDelay });
+}
+
+/** `migrations` option: checked now (so a typo fails open() before anything runs), run by open(). */
+function checkMigrations(value: unknown): Readonly<OpenMigrationOptions> | undefined {
+  if (value === undefined) return undefined;
+  checkMigrateOptions(value, 'migrations');
+  return Object.freeze({ ...(value as OpenMigrationOptions) });
 }
 
 function isMemoryPath(path: string): boolean {
@@ -193,6 +205,7 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     safeIntegers: checkBoolean('safeIntegers', pick('safeIntegers')),
     create: checkBoolean('create', pick('create')),
     queryTimeout: given.queryTimeout === undefined ? undefined : checkMs('queryTimeout', given.queryTimeout),
+    migrations: checkMigrations(given.migrations),
   });
 }
 
