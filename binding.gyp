@@ -44,6 +44,7 @@
         'native/addon/addon.cc',
         'native/addon/batch_encoder.cc',
         'native/addon/completion.cc',
+        'native/addon/contract_export.cc',
         'native/addon/convert.cc',
         'native/addon/pool_wrap.cc',
         'native/core/connection.cc',

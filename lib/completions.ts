@@ -1,4 +1,5 @@
-// Owns decoding the completion batches the addon hands to onBatch (native/addon/batch_encoder.h).
+// Owns decoding the completion batches the addon hands to onBatch (native/addon/batch_encoder.h;
+// tags and header positions: lib/native/contract.ts).
 //
 // A batch is a sequence of cells: a float64 payload and a one-byte tag each, in one ArrayBuffer
 // (payloads first, then tags), plus an array of the JS objects (strings, buffers, name arrays)
@@ -7,11 +8,10 @@
 // followed by n row cells. Runs on the JS thread, inside onBatch: the addon reuses the buffer for
 // the next batch, so nothing here may keep a view's contents past the call.
 
-/** Cell tags (native/addon/batch_encoder.h `CellTag`). */
-const Tag = { Null: 0, Number: 1, Bigint: 2, Object: 3, Undefined: 4 } as const;
+import { CellTag, HEADER_CELLS } from './native/contract.ts';
 
-/** Cells in a record's header. */
-export const HEADER_CELLS = 6;
+/** Cells in a record's header (lib/native/contract.ts). */
+export { HEADER_CELLS };
 
 /** Typed views over one batch buffer, kept while the addon keeps reusing that buffer. */
 export class BatchReader {
@@ -40,13 +40,13 @@ export class BatchReader {
   /** Any cell, as the JS value it stands for. */
   value(index: number): unknown {
     switch (this.#tags[index]) {
-      case Tag.Number:
+      case CellTag.Number:
         return this.#nums[index];
-      case Tag.Null:
+      case CellTag.Null:
         return null;
-      case Tag.Object:
+      case CellTag.Object:
         return this.#objects[this.#nums[index]!];
-      case Tag.Bigint:
+      case CellTag.Bigint:
         return this.#bigs[index];
       default:
         return undefined;

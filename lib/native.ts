@@ -1,60 +1,11 @@
 // Owns the contract between lib/ and the addon (native/addon/pool_wrap.cc): the shape of the
-// native pool object, the numbers it speaks in, and the layout of completion batches.
+// native pool object; the numbers it speaks in are re-exported from lib/native/contract.ts
+// (generated from native/core/contract.h).
 
-/** Where a request runs. */
-export const Target = { Readers: 0, Writer: 1, PinnedReader: 2 } as const;
-export type Target = (typeof Target)[keyof typeof Target];
-
-/** What a request does (native/core/request.h `Op`). */
-export const Op = {
-  Get: 0,
-  All: 1,
-  Run: 2,
-  Exec: 3,
-  Open: 4,
-  Close: 5,
-  Pin: 6,
-  Unpin: 7,
-  Reset: 8,
-  IterateStart: 9,
-  IterateNext: 10,
-  IterateEnd: 11,
-  Batch: 12,
-  Reopen: 13,
-} as const;
-export type Op = (typeof Op)[keyof typeof Op];
-
-/** Request flags (native/core/request.h `flags`). */
-export const RequestFlag = {
-  SafeIntegers: 1,
-  WantNames: 2,
-  KeepTransaction: 4,
-  ReturnRows: 8,
-  Groupable: 16,
-  ExpectTransaction: 32,
-} as const;
-
-/**
- * Completion statuses (native/addon/batch_encoder.cc `JsStatus`). Each finished request comes
- * as `slot, status, a, b, c` (lib/completions.ts decodes the batch):
- * - Rows, RowsMore (an iteration chunk with more to come): a = column names (only when they
- *   changed, and always at the start of an iteration), b = column count, c = flat cell values
- * - Done: a = changes, b = lastInsertRowid, c = the group commit it was part of (undefined: alone)
- * - SqliteFailed: a = extended result code, b = message, c = the worker that ran it (-1: writer)
- * - BindFailed, Misuse, IntegerOverflow: b = message
- * - NeedsWriter, Cancelled: nothing
- */
-export const Status = {
-  Rows: 0,
-  Done: 1,
-  SqliteFailed: 2,
-  BindFailed: 3,
-  Misuse: 4,
-  NeedsWriter: 5,
-  Cancelled: 6,
-  IntegerOverflow: 7,
-  RowsMore: 8,
-} as const;
+// The numbers (Op, Target, RequestFlag, Status) come from the generated contract; what the header
+// cells of each status hold is documented there (HeaderCell).
+export { Op, RequestFlag, Status, Target } from './native/contract.ts';
+import type { Op, Target } from './native/contract.ts';
 
 export interface NativePoolConfig {
   path: string;

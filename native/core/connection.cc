@@ -105,7 +105,7 @@ bool Connection::control(const std::string& sql, Request& report) {
 
 // Writer thread.
 bool Connection::canGroup(const Request& request) {
-  if (request.op != Op::Run || !(request.flags & flags::kGroupable) || !db_ || !sqlite3_get_autocommit(db_)) return false;
+  if (request.op != Op::Run || !(request.flags & RequestFlag::Groupable) || !db_ || !sqlite3_get_autocommit(db_)) return false;
   if (request.cancelled.load(std::memory_order_relaxed)) return false;
   CachedStatement scratch;
   CachedStatement* statement = prepare(request.sql, probe_, scratch);
@@ -144,7 +144,7 @@ void Connection::executeGroup(Request* const* group, std::size_t count) {
     }
     control(kSavepoint, scratch);
     const std::uint32_t flagsBefore = request.flags;
-    request.flags |= flags::kKeepTransaction;
+    request.flags |= RequestFlag::KeepTransaction;
     execute(request);
     request.flags = flagsBefore;
     if (sqlite3_get_autocommit(db_)) {
@@ -535,7 +535,7 @@ void Connection::collectRow(sqlite3_stmt* stmt, int columns, Request& request) {
 // Worker thread. A pooled connection must go back in autocommit mode: a transaction left open
 // by a stray BEGIN would swallow every later request on it.
 void Connection::rollBackIfLeftOpen(Request& request) {
-  if (request.flags & flags::kKeepTransaction) return;
+  if (request.flags & RequestFlag::KeepTransaction) return;
   if (!rollBackOpenTransaction()) return;
   if (request.status == Status::Rows || request.status == Status::Done) {
     setMisuse(request,
@@ -651,7 +651,7 @@ bool Connection::transactionLost(Request& request) {
     request.message = "the connection is closed: it could not be reopened after it was replaced";
     return true;
   }
-  if (!(request.flags & flags::kExpectTransaction) || !sqlite3_get_autocommit(db_)) return false;
+  if (!(request.flags & RequestFlag::ExpectTransaction) || !sqlite3_get_autocommit(db_)) return false;
   setMisuse(request,
             "the transaction is no longer active: an earlier statement failed in a way that made SQLite roll it back "
             "(an interrupted write, an I/O error, a full disk...)");
@@ -711,7 +711,7 @@ void Connection::execute(Request& request) {
     }
   }
 
-  const bool returnRows = request.op == Op::Run && (request.flags & flags::kReturnRows) && columns > 0;
+  const bool returnRows = request.op == Op::Run && (request.flags & RequestFlag::ReturnRows) && columns > 0;
   switch (request.op) {
     case Op::Get:
       if (rc == SQLITE_ROW) {
@@ -747,7 +747,7 @@ void Connection::execute(Request& request) {
   } else {
     request.status = Status::Rows;
     request.columnCount = static_cast<std::uint32_t>(columns);
-    if (statement->reportNames || (request.flags & flags::kWantNames)) {
+    if (statement->reportNames || (request.flags & RequestFlag::WantNames)) {
       request.columnNames = statement->columnNames;
       request.namesAttached = true;
       statement->reportNames = false;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "connection.h"
+#include "contract.h"
 #include "parker.h"
 #include "request.h"
 #include "ring.h"
@@ -49,9 +50,6 @@ struct EngineConfig {
   // How long the writer waits for more writes to join a group that is not full (0: never waits).
   std::uint32_t groupMaxDelayMicros = 0;
 };
-
-// Where a request goes: the shared reader ring, the writer, or one pinned reader's own ring.
-enum class Target : std::uint8_t { Readers, Writer, PinnedReader };
 
 struct EngineStats {
   int readers = 0;
@@ -129,7 +127,7 @@ class Engine {
     std::thread thread;
     std::atomic<bool> busy{false};
     std::atomic<std::uint64_t> completed{0};
-    int index = -1;
+    int index = WRITER_WORKER;  // a reader's index (from 0), or WRITER_WORKER
     // Readers only. While pinned, a reader serves its own ring (one lease) and ignores the
     // shared ring. Written by the reader's thread, read by the JS thread when it picks a reader
     // to wake (seq_cst on both sides: see Engine::submit).

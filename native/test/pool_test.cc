@@ -397,7 +397,7 @@ TEST(values_round_trip_through_params_and_cells) {
   h.releaseLast();
 
   Request& all = h.roundTrip(Op::All, Target::Readers, "SELECT i, t, typeof(b), length(b) FROM v ORDER BY id", {},
-                             flags::kWantNames);
+                             RequestFlag::WantNames);
   CHECK_EQ(all.status, Status::Rows);
   CHECK_EQ(all.columnCount, 4u);
   CHECK_EQ(all.cells.size(), std::size_t{12});
@@ -697,10 +697,10 @@ TEST(pinned_reader_serves_only_its_lease_and_comes_back_clean) {
   CHECK_EQ(h.engine.pinnedReaders(), 1);
 
   // The lease opens a read transaction: its snapshot stays at 100 rows.
-  Request& begin = h.roundTrip(Op::Exec, Target::PinnedReader, "BEGIN", {}, flags::kKeepTransaction, reader);
+  Request& begin = h.roundTrip(Op::Exec, Target::PinnedReader, "BEGIN", {}, RequestFlag::KeepTransaction, reader);
   CHECK_EQ(begin.status, Status::Done);
   h.releaseLast();
-  Request& before = h.roundTrip(Op::Get, Target::PinnedReader, "SELECT count(*) FROM items", {}, flags::kKeepTransaction, reader);
+  Request& before = h.roundTrip(Op::Get, Target::PinnedReader, "SELECT count(*) FROM items", {}, RequestFlag::KeepTransaction, reader);
   CHECK_EQ(before.status, Status::Rows);
   CHECK_EQ(integerAt(before, 0), std::int64_t{100});
   h.releaseLast();
@@ -711,7 +711,7 @@ TEST(pinned_reader_serves_only_its_lease_and_comes_back_clean) {
   for (int i = 0; i < 400; ++i) shared.push_back(h.submit(Op::Get, Target::Readers, "SELECT count(*) FROM items"));
   std::vector<std::uint32_t> leased;
   for (int i = 0; i < 50; ++i) {
-    leased.push_back(h.submit(Op::Get, Target::PinnedReader, "SELECT count(*) FROM items", {}, flags::kKeepTransaction, reader));
+    leased.push_back(h.submit(Op::Get, Target::PinnedReader, "SELECT count(*) FROM items", {}, RequestFlag::KeepTransaction, reader));
   }
   const std::set<std::uint32_t> leasedSet(leased.begin(), leased.end());
   std::vector<std::uint32_t> leasedOrder;
