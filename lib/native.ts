@@ -33,9 +33,6 @@ export interface NativeStats {
   readerRingDepth: number;
   writerRingDepth: number;
   completionRingDepth: number;
-  readerCompleted: number;
-  writerCompleted: number;
-  slotsInUse: number;
   readersPinned: number;
   groupCommits: number;
   groupedWrites: number;

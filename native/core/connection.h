@@ -70,8 +70,6 @@ class Connection {
   // Writer thread. Runs a Batch request: every statement or none.
   void executeBatch(Request& request);
 
-  bool isOpen() const noexcept { return db_ != nullptr; }
-
  private:
   void runPragmas(Request& request);
   bool exec(const char* sql, Request& request);

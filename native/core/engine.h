@@ -58,6 +58,8 @@ struct EngineStats {
   std::size_t readerRingDepth = 0;
   std::size_t writerRingDepth = 0;
   std::size_t completionRingDepth = 0;
+  // Requests run (opens not counted) and slots handed out: the native tests check routing and
+  // slot recycling with them; the addon does not report them.
   std::uint64_t readerCompleted = 0;
   std::uint64_t writerCompleted = 0;
   std::uint32_t slotsInUse = 0;

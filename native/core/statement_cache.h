@@ -35,7 +35,6 @@ class StatementCache {
   ~StatementCache() { clear(); }
 
   std::size_t capacity() const noexcept { return capacity_; }
-  std::size_t size() const noexcept { return entries_.size(); }
 
   // Owning worker thread. The entry becomes most recently used; nullptr when absent.
   CachedStatement* find(std::string_view sql) {
