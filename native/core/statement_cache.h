@@ -2,7 +2,7 @@
 //
 // Used only by the worker thread that owns the connection (never shared, never locked).
 // Evicted statements are finalized. Capacity 0 disables caching: the connection then finalizes
-// each statement after use (see Connection::finishStatement).
+// each statement after use (see StatementHandle in statement.h).
 #pragma once
 
 #include <cstddef>
