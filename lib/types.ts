@@ -193,34 +193,18 @@ export interface PoolOptions {
    */
   foreignKeys?: boolean;
   /**
-   * Watches the WAL every `intervalMs` (default 1000): a passive checkpoint once more than
-   * `checkpointBytes` (default 4 MiB) wait to be checkpointed, a `warn` event once the -wal file
-   * passes `warnBytes` (default 64 MiB), a `pinned` event naming the snapshot, lease or iteration
-   * that keeps a checkpoint from progressing. `false` turns it off. See docs/operations.md.
+   * Migrations applied before open() resolves, as by `db.migrate()` (no `dryRun`): open() rejects
+   * with the MigrationError when they fail. See docs/migrations.md.
    */
+  migrations?: OpenMigrationOptions;
+  /** The WAL monitor (docs/operations.md): `{ warnBytes: 64 MiB, checkpointBytes: 4 MiB, intervalMs: 1000 }` by default; false: off. */
   walMonitor?: { warnBytes?: number; checkpointBytes?: number; intervalMs?: number } | false;
-  /**
-   * Probes idle connections every `intervalMs` (default 30 000) with a read of the schema and
-   * replaces one whose probe fails. `false` turns it off.
-   */
+  /** Probes idle connections every `intervalMs` (default 30 000) and replaces one that fails; false: off. */
   healthCheck?: { intervalMs?: number } | false;
   /** Runs `PRAGMA optimize` on the writer every this many ms (default: only at open and close). */
   optimizeInterval?: number;
   /** The checkpoint the writer runs at close(): 'truncate' (default), 'passive' or false (none). */
   checkpointOnClose?: 'truncate' | 'passive' | false;
-}
-
-/** How a checkpoint treats readers and writers (see SQLite's sqlite3_wal_checkpoint_v2). */
-export type CheckpointMode = 'passive' | 'full' | 'restart' | 'truncate';
-
-/** What a checkpoint reports. */
-export interface CheckpointResult {
-  /** A FULL, RESTART or TRUNCATE checkpoint could not finish: a reader or writer kept it busy. */
-  busy: boolean;
-  /** Frames in the WAL when the checkpoint ended (0 after a complete RESTART or TRUNCATE). */
-  walFrames: number;
-  /** Frames of the WAL copied into the database (all of them when it completed). */
-  checkpointedFrames: number;
 }
 
 /** A snapshot of the pool's activity (see `Pool.stats()`). */
@@ -249,10 +233,8 @@ export interface PoolStats {
   rings: { readers: number; writer: number; completions: number };
   operations: { started: number; completed: number; failed: number; cancelled: number };
   /**
-   * The write-ahead log, read when stats() is called: `bytes` is the size of the -wal file,
-   * `frames` the frames written to it since it was last reset (from the WAL index, the -shm
-   * file), `checkpoints` the checkpoints this pool ran (db.checkpoint(), the WAL monitor) and
-   * `lastCheckpointAt` when the last of them finished (`Date.now()`; null before the first).
+   * The WAL now: size of the -wal file, frames in it (from the WAL index, -shm), checkpoints this
+   * pool ran and when the last finished (`Date.now()`, null before the first). docs/operations.md.
    */
   wal: { bytes: number; frames: number; checkpoints: number; lastCheckpointAt: number | null };
 }
@@ -300,3 +282,65 @@ export interface WriteQueueStats {
 
 /** What a queue entry resolves with: the run result, or the rows of a RETURNING statement. */
 export type WriteResult = RunResult | Row[];
+
+// ---- Migrations (the types open() takes; reports and status live in migrations/types.ts) ----
+
+/**
+ * What a JS migration's `up(tx)` / `down(tx)` receives: the writer, inside the migration's
+ * transaction (BEGIN IMMEDIATE ... COMMIT, with its ledger row). Do not issue BEGIN, COMMIT or
+ * ROLLBACK through it: the runner owns the transaction.
+ */
+export type MigrationTransaction = Pick<ScopeOperations, 'get' | 'all' | 'run' | 'exec' | 'iterate' | 'batch'>;
+
+/** A JS migration step. */
+export type MigrationFunction = (tx: MigrationTransaction) => unknown;
+
+/**
+ * One entry of a programmatic migration list (for bundlers, where a directory does not exist at
+ * run time). `up` and `down` are SQL text or functions.
+ *
+ * @example
+ * await db.migrate({ migrations: [
+ *   { version: '1.0.0', name: 'users', up: 'CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)' },
+ *   { version: '1.1.0', name: 'seed', up: async (tx) => { await tx.run('INSERT INTO users (name) VALUES (?)', ['Ada']) } },
+ * ] });
+ */
+export interface MigrationDefinition {
+  /** `MAJOR.MINOR.PATCH[-prerelease]`; unique in the list. */
+  version: string;
+  /** A short name (letters, digits, `_`, `-`, `.`). */
+  name: string;
+  up: string | MigrationFunction;
+  down?: string | MigrationFunction;
+}
+
+/** Where the migrations come from: a directory, or a list (exactly one of the two). */
+export type MigrationSource =
+  | {
+      /** Directory of `<semver>__<name>.sql|.js|.mjs|.ts` files and an optional `baseline__<semver>.sql`. */
+      dir: string;
+      migrations?: never;
+    }
+  | {
+      /** The migrations themselves, instead of a directory. */
+      migrations: readonly MigrationDefinition[];
+      dir?: never;
+    };
+
+/** The options of a migrate run shared by `db.migrate()` and `open()`'s `migrations` option. */
+export interface MigrateRunOptions {
+  /** Apply pending migrations up to and including this version (default: all). */
+  to?: string;
+  /** Apply a pending migration older than the newest applied one instead of refusing (default false). */
+  allowOutOfOrder?: boolean;
+  /**
+   * Milliseconds to wait for the lock each time it is needed (default 300 000): for the first,
+   * this pool's writer and SQLite's write lock together; for each later migration of the run,
+   * SQLite's write lock (or a migration another process records as running).
+   */
+  lockTimeout?: number;
+  signal?: AbortSignal;
+}
+
+/** The `migrations` option of `open()`: applied before open() resolves. */
+export type OpenMigrationOptions = MigrationSource & MigrateRunOptions;

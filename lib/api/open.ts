@@ -60,6 +60,8 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   pool = new Pool({ native, dispatcher, gate, pins, keeper, toolkit, context, options: resolved });
   try {
     await toolkit.start();
+    // The `migrations` option: applied before the pool is handed out.
+    if (resolved.migrations) await pool.migrate(resolved.migrations);
   } catch (error) {
     await pool.close().catch(() => undefined);
     throw error;

@@ -10,7 +10,7 @@ import type { Schema } from '../maintenance/schema.ts';
 import type { Toolkit } from '../maintenance/toolkit.ts';
 import { checkVacuumOptions } from '../maintenance/upkeep.ts';
 import type { BackupResult, ForeignKeyViolation, IntegrityCheckOptions, IntegrityCheckResult, VacuumOptions } from '../operations-types.ts';
-import type { CheckpointMode, CheckpointResult } from '../types.ts';
+import type { CheckpointMode, CheckpointResult } from '../operations-types.ts';
 import { rejectOnThrow } from './operations.ts';
 
 /** The maintenance methods of a Pool (see docs/operations.md). */

@@ -28,6 +28,8 @@ import type {
   WriteResult,
 } from '../types.ts';
 import type { PoolContext } from './context.ts';
+import { migrateWith, migrationsOf } from '../migrations/index.ts';
+import type { MigrateOptions, MigrateReport, Migrations } from '../migrations/types.ts';
 import { acquireLease, type Lease } from './lease.ts';
 import {
   Operations,
@@ -60,6 +62,7 @@ export class Pool extends PoolMaintenance {
   readonly #queues = new Set<WriteQueue>();
 
   /** @internal Use `open()`. */
+  #migrations: Migrations | undefined;
   constructor(parts: PoolParts) {
     super(parts.toolkit);
     this.#parts = parts;
@@ -264,6 +267,28 @@ export class Pool extends PoolMaintenance {
         }),
       );
     });
+  }
+
+  /**
+   * Applies the pending migrations of `dir` (or of a `migrations` list) in semver order, each with
+   * its ledger row in one transaction, under a lock that serializes migrators across processes.
+   * See docs/migrations.md.
+   *
+   * @example
+   * const { applied, current } = await db.migrate({ dir: 'migrations' });
+   */
+  migrate(options: MigrateOptions): Promise<MigrateReport> {
+    return migrateWith(this, options);
+  }
+
+  /**
+   * Inspection and recovery: `status({ dir })`, `repair({ dir, version, action })`, `down({ dir, to })`.
+   *
+   * @example
+   * for (const m of await db.migrations.status({ dir: 'migrations' })) console.log(m.version, m.state);
+   */
+  get migrations(): Migrations {
+    return (this.#migrations ??= migrationsOf(this));
   }
 
   /** A snapshot of what the pool is doing. */

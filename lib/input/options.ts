@@ -5,6 +5,8 @@ import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import type { NativePoolConfig } from '../native/native-pool.ts';
 import type { NewConnection, PoolOptions, PragmaValue, Preset, RetryPolicy, SynchronousMode } from '../types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber } from './validate.ts';
+import { checkMigrateOptions } from '../migrations/index.ts';
+import type { OpenMigrationOptions } from '../migrations/types.ts';
 
 /** The onConnection hook, once checked. */
 export type ConnectionHook = (conn: NewConnection) => unknown;
@@ -31,6 +33,7 @@ const OPTION_NAMES = [
   'healthCheck',
   'optimizeInterval',
   'checkpointOnClose',
+  'migrations',
 ] as const satisfies readonly (keyof PoolOptions)[];
 
 /** What each preset sets; explicit options win over the preset's values. */
@@ -121,6 +124,8 @@ export interface ResolvedOptions {
   readonly optimizeInterval: number | undefined;
   /** The checkpoint the writer runs at close. */
   readonly checkpointOnClose: 'truncate' | 'passive' | false;
+  /** Migrations applied by open() before it resolves (validated; see lib/migrations/). */
+  readonly migrations: Readonly<OpenMigrationOptions> | undefined;
 }
 
 const MIB = 1024 * 1024;
@@ -169,6 +174,13 @@ function checkRetry(value: unknown): RetryPolicy | undefined {
   const maxDelay = checkMs('retry.maxDelay', given.maxDelay ?? 1000, 0);
   if (maxDelay < baseDelay) throw outOfRange(`retry.maxDelay (${maxDelay}) must not be below retry.baseDelay (${baseDelay})`);
   return Object.freeze({ attempts, baseDelay, maxDelay });
+}
+
+/** `migrations` option: checked now (so a typo fails open() before anything runs), run by open(). */
+function checkMigrations(value: unknown): Readonly<OpenMigrationOptions> | undefined {
+  if (value === undefined) return undefined;
+  checkMigrateOptions(value, 'migrations');
+  return Object.freeze({ ...(value as OpenMigrationOptions) });
 }
 
 function isMemoryPath(path: string): boolean {
@@ -240,6 +252,7 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     safeIntegers: checkBoolean('safeIntegers', pick('safeIntegers')),
     create: checkBoolean('create', pick('create')),
     queryTimeout: given.queryTimeout === undefined ? undefined : checkMs('queryTimeout', given.queryTimeout),
+    migrations: checkMigrations(given.migrations),
   });
 }
 

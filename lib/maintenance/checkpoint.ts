@@ -7,7 +7,7 @@ import { checkChoice } from '../input/validate.ts';
 import { Op } from '../native/contract.ts';
 import type { RequestRunner } from '../request/requests.ts';
 import { WRITER, type Route } from '../request/route.ts';
-import type { CheckpointMode, CheckpointResult } from '../types.ts';
+import type { CheckpointMode, CheckpointResult } from '../operations-types.ts';
 import type { OperationEvents } from './events.ts';
 
 export const CHECKPOINT_MODES = ['passive', 'full', 'restart', 'truncate'] as const satisfies readonly CheckpointMode[];

@@ -3,7 +3,7 @@
 // channels) subscribe with on(). A listener that throws never changes the operation's outcome.
 // Runs on the JS thread.
 
-import type { CheckpointMode, CheckpointResult } from '../types.ts';
+import type { CheckpointMode, CheckpointResult } from '../operations-types.ts';
 
 /** The WAL grew past `warnBytes`, or a checkpoint could not progress because a reader holds it. */
 export interface WalEvent {

@@ -6,7 +6,8 @@
 import type { PoolContext } from '../api/context.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import type { BackupResult, ForeignKeyViolation, IntegrityCheckResult } from '../operations-types.ts';
-import type { CheckpointMode, CheckpointResult, PoolStats } from '../types.ts';
+import type { CheckpointMode, CheckpointResult } from '../operations-types.ts';
+import type { PoolStats } from '../types.ts';
 import { Checkpointer } from './checkpoint.ts';
 import { checkDestination, vacuumInto } from './copies.ts';
 import { OperationEvents } from './events.ts';
