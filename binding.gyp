@@ -49,6 +49,7 @@
         'native/addon/pool_wrap.cc',
         'native/core/connection.cc',
         'native/core/engine.cc',
+        'native/core/maintenance.cc',
         'native/core/sqlite_init.cc',
         'native/core/statement.cc',
         'native/core/transaction.cc',

@@ -18,4 +18,6 @@ export interface PoolContext {
   readonly defaults: CheckedOptions;
   /** The snapshots, leases and iterations open now, and since when. */
   readonly holders: Holders;
+  /** Milliseconds each connection has been inside a transaction (-1: none): readers in order, then the writer. */
+  readonly transactionAges: () => readonly number[];
 }

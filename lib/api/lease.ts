@@ -1,6 +1,7 @@
 // Owns leases (db.acquire): a connection pinned to one user until it is released, with any
 // transaction left open rolled back before the connection is reused. Runs on the JS thread.
 
+import { TransactionTimeoutError } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import { readerRoute, sessionRoute, type Route } from '../request/route.ts';
 import type { PoolContext } from './context.ts';
@@ -45,6 +46,36 @@ export interface LeaseSettings {
   onRelease?: (lease: Lease) => void;
   /** Registered as a lease among the pool's holders (default true; snapshots and iterations register as themselves). */
   register?: boolean;
+  /** A read lease's transaction may stay open this long (ms); past it the lease is ended. */
+  maxReadDuration?: number | undefined;
+}
+
+/**
+ * Bounds the transaction a read lease holds open: once it is older than `bound` ms the lease is
+ * ended with TransactionTimeoutError (operations still running reject with it, later ones with
+ * ScopeEndedError) and the transaction is rolled back, so a forgotten BEGIN cannot pin the WAL.
+ * The reader publishes when its transaction began (its BEGIN, as of the last statement it
+ * finished); a lease without one is looked at again `bound` ms later. Returns what stops the watch.
+ */
+function boundTransaction(context: PoolContext, lease: Lease, reader: number, bound: number): () => void {
+  const route = readerRoute(reader);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (ms: number) => {
+    timer = setTimeout(check, Math.max(1, ms));
+    timer.unref();
+  };
+  const check = () => {
+    if (lease.ended) return;
+    const age = context.transactionAges()[reader] ?? -1;
+    if (age < bound) {
+      arm(age < 0 ? bound : bound - age);
+      return;
+    }
+    lease.end(new TransactionTimeoutError(bound, 'read lease transaction'));
+    context.requests.run({ op: Op.Reset, route, keepTransaction: true, internal: true }).catch(() => undefined);
+  };
+  arm(bound);
+  return () => clearTimeout(timer);
 }
 
 /** Pins a connection: the writer session, or a reader (the writer when there are no readers). */
@@ -68,7 +99,9 @@ export async function acquireLease(context: PoolContext, settings: LeaseSettings
   }
   const reader = await context.readers.acquire(settings.timeout, settings.signal);
   const holder = register ? context.holders.begin('read lease') : undefined;
+  let unbound: (() => void) | undefined;
   const lease: Lease = new Lease(context, readerRoute(reader), false, async () => {
+    unbound?.();
     try {
       await context.readers.release(reader);
     } finally {
@@ -76,5 +109,6 @@ export async function acquireLease(context: PoolContext, settings: LeaseSettings
       settings.onRelease?.(lease);
     }
   });
+  if (settings.maxReadDuration !== undefined) unbound = boundTransaction(context, lease, reader, settings.maxReadDuration);
   return lease;
 }

@@ -3,6 +3,7 @@
 // Runs on the JS thread.
 
 import { ConnectionKeeper } from '../connections/health.ts';
+import { HealthProbe } from '../connections/health-probe.ts';
 import { Holders } from '../connections/holders.ts';
 import { ReaderPins } from '../connections/reader-pins.ts';
 import { WriterGate } from '../connections/writer-gate.ts';
@@ -38,11 +39,22 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   const gate = new WriterGate<Job>((job) => dispatcher!.writerTurn(job));
   dispatcher = new Dispatcher(native, gate, resolved.safeIntegers);
   const pins = new ReaderPins(dispatcher, resolved.readers);
-  const context: PoolContext = { requests: dispatcher, writer: gate, readers: pins, defaults: defaultOptions(resolved.queryTimeout), holders: new Holders() };
+  const context: PoolContext = {
+    requests: dispatcher,
+    writer: gate,
+    readers: pins,
+    defaults: defaultOptions(resolved.queryTimeout),
+    holders: new Holders(),
+    transactionAges: () => native.stats().transactionMillis,
+  };
+  const idleMillis = () => native.stats().idleMillis;
+  const keeper = new ConnectionKeeper(context, idleMillis, resolved.readers, resolved.idleTimeout, resolved.onConnection);
+  const probe = resolved.healthCheck
+    ? new HealthProbe(context, idleMillis, resolved.readers, resolved.healthCheck.intervalMs, (worker) => keeper.replace(worker))
+    : undefined;
   let pool: Pool | undefined;
   // db.schema runs its statements through the pool's own get/all and transactions.
-  const toolkit = new Toolkit(context, resolved, { all: (sql, params) => pool!.all(sql, params), transaction: (fn) => pool!.transaction(fn) });
-  const keeper = new ConnectionKeeper(context, () => native.stats().idleMillis, resolved.readers, resolved.idleTimeout, resolved.onConnection);
+  const toolkit = new Toolkit(context, resolved, { all: (sql, params) => pool!.all(sql, params), transaction: (fn) => pool!.transaction(fn) }, probe);
   try {
     await dispatcher.track(native.startWriter());
     await Promise.all(native.startReaders().map((slot) => dispatcher!.track(slot)));

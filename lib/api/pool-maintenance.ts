@@ -3,13 +3,14 @@
 // once the pool is closed, and hands over to the pool's Toolkit (lib/maintenance/). Pool extends
 // this class. Runs on the JS thread.
 
+import { checkBackupOptions } from '../maintenance/backup.ts';
 import { checkCheckpointMode } from '../maintenance/checkpoint.ts';
 import { kOperationEvents, type OperationEvents } from '../maintenance/events.ts';
 import { checkIntegrityOptions } from '../maintenance/integrity.ts';
 import type { Schema } from '../maintenance/schema.ts';
 import type { Toolkit } from '../maintenance/toolkit.ts';
 import { checkVacuumOptions } from '../maintenance/upkeep.ts';
-import type { BackupResult, ForeignKeyViolation, IntegrityCheckOptions, IntegrityCheckResult, VacuumOptions } from '../operations-types.ts';
+import type { BackupOptions, BackupResult, ForeignKeyViolation, IntegrityCheckOptions, IntegrityCheckResult, VacuumOptions } from '../operations-types.ts';
 import type { CheckpointMode, CheckpointResult } from '../operations-types.ts';
 import { rejectOnThrow } from './operations.ts';
 
@@ -56,6 +57,23 @@ export abstract class PoolMaintenance {
    */
   checkpoint(mode?: CheckpointMode): Promise<CheckpointResult> {
     return this.#start(() => this.#toolkit.checkpoint(checkCheckpointMode(mode)));
+  }
+
+  /**
+   * Copies the database to `dest` while the pool keeps serving: SQLite's online backup, run on
+   * the writer's own connection `pagesPerStep` pages (default 256) at a time, writes running in
+   * between. The copy holds every write committed before backup() was called. It is written
+   * under a temporary name beside `dest` and renamed onto it when complete; on abort or failure
+   * the temporary file is removed and `dest` is left as it was.
+   *
+   * @example
+   * const { pages, durationMs } = await db.backup('/backups/app.db', {
+   *   onProgress: ({ totalPages, remainingPages }) => console.log(`${totalPages - remainingPages}/${totalPages}`),
+   *   signal: AbortSignal.timeout(600_000),
+   * });
+   */
+  backup(dest: string, options?: BackupOptions): Promise<BackupResult> {
+    return this.#start(() => this.#toolkit.backup(this.#toolkit.destination(dest), checkBackupOptions(options)));
   }
 
   /**

@@ -254,7 +254,12 @@ export class Pool extends PoolMaintenance {
     return rejectOnThrow(() => {
       this.#ops.checkUsable();
       const settings = checkAcquireOptions(options, this.#options.acquireTimeout);
-      const acquired = acquireLease(this.#context, { ...settings, register, onRelease: (lease) => this.#leases.delete(lease) });
+      const acquired = acquireLease(this.#context, {
+        ...settings,
+        register,
+        maxReadDuration: this.#options.maxReadDuration,
+        onRelease: (lease) => this.#leases.delete(lease),
+      });
       return this.#track(
         acquired.then(async (lease) => {
           if (this.#closing) {

@@ -277,5 +277,6 @@ export function nativeConfig(options: ResolvedOptions): NativePoolConfig {
     timesliceMicros: Math.round(options.timeslice * 1000),
     groupMaxBatch: options.groupCommit ? options.groupCommit.maxBatch : 1,
     groupMaxDelayMicros: options.groupCommit ? options.groupCommit.maxDelayMs * 1000 : 0,
+    closeCheckpoint: options.checkpointOnClose === false ? '' : options.checkpointOnClose.toUpperCase(),
   };
 }

@@ -4,13 +4,20 @@
 // the writes.
 
 import { checkChoice } from '../input/validate.ts';
-import { Op } from '../native/contract.ts';
+import { CheckpointMode as NativeMode, Op } from '../native/contract.ts';
 import type { RequestRunner } from '../request/requests.ts';
 import { WRITER, type Route } from '../request/route.ts';
 import type { CheckpointMode, CheckpointResult } from '../operations-types.ts';
 import type { OperationEvents } from './events.ts';
 
 export const CHECKPOINT_MODES = ['passive', 'full', 'restart', 'truncate'] as const satisfies readonly CheckpointMode[];
+
+const NATIVE_MODES: Record<CheckpointMode, NativeMode> = {
+  passive: NativeMode.Passive,
+  full: NativeMode.Full,
+  restart: NativeMode.Restart,
+  truncate: NativeMode.Truncate,
+};
 
 /** `mode` checked: one of the four modes (default 'passive'). */
 export function checkCheckpointMode(mode: unknown): CheckpointMode {
@@ -39,16 +46,7 @@ export class Checkpointer {
     if (this.#memory) {
       result = { busy: false, walFrames: 0, checkpointedFrames: 0 };
     } else {
-      const row = (await this.#requests.run({
-        op: Op.Get,
-        route,
-        sql: `PRAGMA wal_checkpoint(${mode.toUpperCase()})`,
-        values: undefined,
-        names: undefined,
-        rowMode: 'array',
-        internal: true,
-      })) as number[] | undefined;
-      const [busy = 0, log = 0, done = 0] = row ?? [];
+      const [busy = 0, log = 0, done = 0] = await this.#requests.run({ op: Op.Checkpoint, route, chunkRows: NATIVE_MODES[mode], internal: true });
       // -1 and -1: the database is not in WAL mode.
       result = { busy: busy !== 0, walFrames: Math.max(0, log), checkpointedFrames: Math.max(0, done) };
     }

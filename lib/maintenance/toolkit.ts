@@ -4,10 +4,12 @@
 // open and stops them when it closes. Runs on the JS thread.
 
 import type { PoolContext } from '../api/context.ts';
+import type { HealthProbe } from '../connections/health-probe.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import type { BackupResult, ForeignKeyViolation, IntegrityCheckResult } from '../operations-types.ts';
 import type { CheckpointMode, CheckpointResult } from '../operations-types.ts';
 import type { PoolStats } from '../types.ts';
+import { backup, type BackupSettings } from './backup.ts';
 import { Checkpointer } from './checkpoint.ts';
 import { checkDestination, vacuumInto } from './copies.ts';
 import { OperationEvents } from './events.ts';
@@ -25,8 +27,11 @@ export class Toolkit {
   readonly #upkeep: Upkeep;
   readonly #monitor: WalMonitor | undefined;
   readonly schema: Schema;
+  /** @internal The health probe, when `healthCheck` is on (tests reach it here). */
+  readonly health: HealthProbe | undefined;
 
-  constructor(context: PoolContext, options: ResolvedOptions, schemaHost: SchemaHost) {
+  constructor(context: PoolContext, options: ResolvedOptions, schemaHost: SchemaHost, health: HealthProbe | undefined) {
+    this.health = health;
     this.#context = context;
     this.#options = options;
     this.#checkpointer = new Checkpointer(context.requests, this.events, options.memory);
@@ -40,11 +45,13 @@ export class Toolkit {
     await execOnWriter(this.#context, OPTIMIZE_AT_OPEN);
     this.#monitor?.start();
     this.#upkeep.start(this.#options.optimizeInterval);
+    this.health?.start();
   }
 
   /** Stops the timers; resolves once a WAL check under way has finished. */
   async stop(): Promise<void> {
     this.#upkeep.stop();
+    this.health?.stop();
     await this.#monitor?.stop();
   }
 
@@ -70,14 +77,23 @@ export class Toolkit {
     return this.#checkpointer.run(mode);
   }
 
-  async vacuumInto(dest: string): Promise<BackupResult> {
+  backup(dest: string, settings: BackupSettings): Promise<BackupResult> {
+    return this.#reported('backup', dest, () => backup(this.#context, dest, settings));
+  }
+
+  vacuumInto(dest: string): Promise<BackupResult> {
+    return this.#reported('vacuumInto', dest, () => vacuumInto(this.#context, dest));
+  }
+
+  /** Runs a copy and reports it (backup event) whether it succeeds or fails. */
+  async #reported(kind: 'backup' | 'vacuumInto', dest: string, copy: () => Promise<BackupResult>): Promise<BackupResult> {
     const started = performance.now();
     try {
-      const result = await vacuumInto(this.#context, dest);
-      this.events.backup({ kind: 'vacuumInto', dest, ...result });
+      const result = await copy();
+      this.events.backup({ kind, dest, ...result });
       return result;
     } catch (error) {
-      this.events.backup({ kind: 'vacuumInto', dest, pages: 0, durationMs: performance.now() - started, error });
+      this.events.backup({ kind, dest, pages: 0, durationMs: performance.now() - started, error });
       throw error;
     }
   }

@@ -34,8 +34,29 @@ export const Op = {
   Batch: 12,
   /** replace the connection (idle too long, or broken); a reader stays pinned after it */
   Reopen: 13,
+  /** writer: checkpoint the WAL in mode `chunkRows` (a CheckpointMode); one row: busy, log frames, checkpointed frames */
+  Checkpoint: 14,
+  /** writer: start an online backup of its database into the file named by `sql` */
+  BackupStart: 15,
+  /** writer: copy up to `chunkRows` pages of the open backup; one row: done, remaining pages, total pages */
+  BackupStep: 16,
+  /** writer: finish the open backup and close its file (runs even when cancelled) */
+  BackupEnd: 17,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
+
+/** How a checkpoint treats readers and writers (the values of SQLITE_CHECKPOINT_*). */
+export const CheckpointMode = {
+  /** copy what no reader still needs, without waiting */
+  Passive: 0,
+  /** wait for writers, then copy everything readers allow */
+  Full: 1,
+  /** as Full, then wait for readers so the next writer starts the WAL over */
+  Restart: 2,
+  /** as Restart, and truncate the -wal file to zero bytes */
+  Truncate: 3,
+} as const;
+export type CheckpointMode = (typeof CheckpointMode)[keyof typeof CheckpointMode];
 
 /** Where a request goes: the shared reader ring, the writer, or one pinned reader's own ring. */
 export const Target = {

@@ -21,6 +21,8 @@ export interface NativePoolConfig {
   timesliceMicros: number;
   groupMaxBatch: number;
   groupMaxDelayMicros: number;
+  /** The writer's checkpoint at close: 'TRUNCATE', 'PASSIVE' or '' (none). */
+  closeCheckpoint: string;
 }
 
 /** The part of the addon's statistics lib/ reads (the addon reports a few more counters). */
@@ -37,6 +39,8 @@ export interface NativeStats {
   yields: number;
   /** Milliseconds each worker has been idle: readers in order, then the writer. */
   idleMillis: number[];
+  /** Milliseconds each worker's connection has been inside a transaction (-1: none), as of its last finished request. */
+  transactionMillis: number[];
 }
 
 /** The addon's batch callback: `length` cells of completion records (see request/batch-reader.ts). */

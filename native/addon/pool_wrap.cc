@@ -62,6 +62,7 @@ PoolWrap::PoolWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PoolWrap>(
   config.connection.cacheSizeKiB = intField(options, "cacheSize", 16000);
   config.connection.statementCacheSize = static_cast<std::size_t>(intField(options, "statementCacheSize", 128));
   config.connection.synchronous = stringField(options, "synchronous", "NORMAL");
+  config.connection.closeCheckpoint = stringField(options, "closeCheckpoint", "TRUNCATE");
   const Napi::Value pragmas = options.Get("pragmas");
   if (pragmas.IsArray()) {
     const Napi::Array list = pragmas.As<Napi::Array>();
@@ -247,6 +248,10 @@ Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
   Napi::Array idleArray = Napi::Array::New(info.Env(), idle.size());
   for (std::size_t i = 0; i < idle.size(); ++i) idleArray.Set(static_cast<uint32_t>(i), idle[i]);
   result.Set("idleMillis", idleArray);
+  const std::vector<double> ages = engine_->transactionMillis();
+  Napi::Array ageArray = Napi::Array::New(info.Env(), ages.size());
+  for (std::size_t i = 0; i < ages.size(); ++i) ageArray.Set(static_cast<uint32_t>(i), ages[i]);
+  result.Set("transactionMillis", ageArray);
   result.Set("groupCommits", static_cast<double>(s.groupCommits));
   result.Set("groupedWrites", static_cast<double>(s.groupedWrites));
   result.Set("yields", static_cast<double>(s.yields));

@@ -135,12 +135,16 @@ void Connection::open(Request& request) {
 // Worker thread. The writer leaves the database tidy; every connection finalizes its statements.
 void Connection::close(Request* request) {
   if (!db_) return;
+  endBackup(nullptr);
   if (request && role_ == Role::Writer && !config_.memory) {
     RunningRequest running(*this, request);
     Request scratch;
     // Both are best effort: a busy checkpoint (another process reading) is not a failed close.
-    exec("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);", scratch);
+    std::string finish = "PRAGMA optimize;";
+    if (!config_.closeCheckpoint.empty()) finish += " PRAGMA wal_checkpoint(" + config_.closeCheckpoint + ");";
+    exec(finish.c_str(), scratch);
   }
+  transactionSinceMs_ = 0;
   endIteration();
   cache_.clear();
   sqlite3_close_v2(db_);

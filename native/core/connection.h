@@ -13,6 +13,7 @@
 //   statement.cc    one statement: prepare (through the cache), bind, step, copy rows out;
 //                   Get, All, Run, Exec and iterations (statement.h: the helpers they share)
 //   transaction.cc  transactions: group commit, Batch, and rolling back what a request left open
+//   maintenance.cc  checkpoints, online backups from this connection, the age of a transaction
 #pragma once
 
 #include <atomic>
@@ -40,6 +41,7 @@ struct ConnectionConfig {
   std::size_t statementCacheSize = 128;
   std::string synchronous = "NORMAL";  // NORMAL | FULL | OFF | EXTRA
   std::vector<std::string> pragmas;   // complete "PRAGMA x = y" statements, run on every connection
+  std::string closeCheckpoint = "TRUNCATE";  // the writer's checkpoint at close: TRUNCATE | PASSIVE | "" (none)
 };
 
 class Connection {
@@ -80,6 +82,18 @@ class Connection {
   void executeGroup(Request* const* group, std::size_t count);
   // Writer thread. Runs a Batch request: every statement or none.
   void executeBatch(Request& request);
+
+  // maintenance.cc
+  // Writer thread. sqlite3_wal_checkpoint_v2 in mode `request.chunkRows`; one row of three cells.
+  void checkpoint(Request& request);
+  // Writer thread. BackupStart, BackupStep, BackupEnd: an online backup of this connection's
+  // database (so its own writes never restart it), one step per request.
+  void backup(Request& request);
+  // Worker thread. Finishes an open backup and closes its file; false when finishing failed.
+  bool endBackup(Request* report) noexcept;
+  // Worker thread, after every request: notes when the connection entered a transaction, and
+  // returns it (steady-clock ms; 0 when none is open).
+  std::int64_t noteTransactionState() noexcept;
 
  private:
   // Worker thread. Makes `request` the one the progress and busy handlers look at (they stop
@@ -129,6 +143,9 @@ class Connection {
   sqlite3_stmt* iteration_ = nullptr;  // the open iteration's statement (never cached)
   std::uint64_t authorized_ = 0;       // authorizer actions seen while preparing (bit = action code)
   Request probe_;                      // scratch for canGroup()'s prepare
+  sqlite3* backupDb_ = nullptr;        // the destination of the open backup, if any
+  sqlite3_backup* backup_ = nullptr;   // the open backup, if any
+  std::int64_t transactionSinceMs_ = 0;  // steady-clock ms when the open transaction began (0: none)
 };
 
 }  // namespace litepool

@@ -33,6 +33,18 @@ enum class Op : std::uint8_t {
   IterateEnd = 11,    // finalize the open iteration
   Batch = 12,         // several statements with their parameters, atomically
   Reopen = 13,        // replace the connection (idle too long, or broken); a reader stays pinned after it
+  Checkpoint = 14,    // writer: checkpoint the WAL in mode `chunkRows` (a CheckpointMode); one row: busy, log frames, checkpointed frames
+  BackupStart = 15,   // writer: start an online backup of its database into the file named by `sql`
+  BackupStep = 16,    // writer: copy up to `chunkRows` pages of the open backup; one row: done, remaining pages, total pages
+  BackupEnd = 17,     // writer: finish the open backup and close its file (runs even when cancelled)
+};
+
+// How a checkpoint treats readers and writers (the values of SQLITE_CHECKPOINT_*).
+enum class CheckpointMode : std::uint8_t {
+  Passive = 0,   // copy what no reader still needs, without waiting
+  Full = 1,      // wait for writers, then copy everything readers allow
+  Restart = 2,   // as Full, then wait for readers so the next writer starts the WAL over
+  Truncate = 3,  // as Restart, and truncate the -wal file to zero bytes
 };
 
 // Where a request goes: the shared reader ring, the writer, or one pinned reader's own ring.

@@ -101,16 +101,24 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
     if (request.op == Op::Unpin) worker.pinned.store(false, std::memory_order_seq_cst);
   } else if (request.op == Op::IterateEnd) {
     worker.connection.iterate(request);
+  } else if (request.op == Op::BackupEnd) {
+    // Runs even when cancelled: an abandoned backup must release its file.
+    worker.connection.backup(request);
   } else if (request.cancelled.load(std::memory_order_relaxed) || abort_.load(std::memory_order_relaxed)) {
     request.status = Status::Cancelled;
   } else if (request.op == Op::IterateStart || request.op == Op::IterateNext) {
     worker.connection.iterate(request);
   } else if (request.op == Op::Batch) {
     worker.connection.executeBatch(request);
+  } else if (request.op == Op::Checkpoint) {
+    worker.connection.checkpoint(request);
+  } else if (request.op == Op::BackupStart || request.op == Op::BackupStep) {
+    worker.connection.backup(request);
   } else {
     worker.connection.execute(request);
   }
   request.worker = worker.index;
+  worker.transactionSinceMs.store(worker.connection.noteTransactionState(), std::memory_order_relaxed);
   worker.busy.store(false, std::memory_order_relaxed);
   worker.completed.fetch_add(1, std::memory_order_relaxed);
   complete(slot);

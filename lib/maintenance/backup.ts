@@ -1,0 +1,68 @@
+// Owns db.backup(): an online backup taken with SQLite's backup API from the writer's own
+// connection, `pagesPerStep` pages per writer request, so writes queued meanwhile run between two
+// steps and, being made on the same connection, update the copy instead of restarting it. The
+// copy goes to a temporary file beside `dest` and is renamed onto it once complete; an abort or a
+// failure removes the temporary file and leaves `dest` untouched. Runs on the JS thread.
+
+import type { PoolContext } from '../api/context.ts';
+import { describeType, invalidArgument } from '../errors.ts';
+import { checkInteger, checkKeys, checkSignal } from '../input/validate.ts';
+import { Op } from '../native/contract.ts';
+import type { BackupProgress, BackupResult } from '../operations-types.ts';
+import { WRITER } from '../request/route.ts';
+import { discard, publish, temporaryBeside } from './copies.ts';
+
+/** Pages copied per step unless `pagesPerStep` says otherwise (1 MiB of 4 KiB pages). */
+export const DEFAULT_PAGES_PER_STEP = 256;
+
+export interface BackupSettings {
+  readonly pagesPerStep: number;
+  readonly onProgress: ((progress: BackupProgress) => void) | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** The options of backup(), checked. */
+export function checkBackupOptions(options: unknown): BackupSettings {
+  const given = checkKeys('options', options, ['pagesPerStep', 'onProgress', 'signal']);
+  if (given.onProgress !== undefined && typeof given.onProgress !== 'function') {
+    throw invalidArgument(`onProgress must be a function, got ${describeType(given.onProgress)}`);
+  }
+  return {
+    pagesPerStep: given.pagesPerStep === undefined ? DEFAULT_PAGES_PER_STEP : checkInteger('pagesPerStep', given.pagesPerStep, 1, 2 ** 31 - 1),
+    onProgress: given.onProgress as BackupSettings['onProgress'],
+    signal: checkSignal(given.signal),
+  };
+}
+
+export async function backup(context: PoolContext, dest: string, settings: BackupSettings): Promise<BackupResult> {
+  const started = performance.now();
+  const { requests } = context;
+  const { signal, onProgress, pagesPerStep } = settings;
+  signal?.throwIfAborted();
+  const temporary = temporaryBeside(dest);
+  let running = false;
+  try {
+    await requests.run({ op: Op.BackupStart, route: WRITER, sql: temporary, internal: true });
+    running = true;
+    // Writes during the backup may grow the database: the total only grows and the remaining
+    // count only shrinks, so progress never goes backwards.
+    let total = 0;
+    let remaining = Number.POSITIVE_INFINITY;
+    for (;;) {
+      signal?.throwIfAborted();
+      const [done = 0, left = 0, pages = 0] = await requests.run({ op: Op.BackupStep, route: WRITER, chunkRows: pagesPerStep, signal, internal: true });
+      total = Math.max(total, pages);
+      remaining = done ? 0 : Math.min(remaining, left, total);
+      onProgress?.({ totalPages: total, remainingPages: remaining });
+      if (done) break;
+    }
+    running = false;
+    await requests.run({ op: Op.BackupEnd, route: WRITER, internal: true });
+    publish(temporary, dest);
+    return { pages: total, durationMs: performance.now() - started };
+  } catch (error) {
+    if (running) await requests.run({ op: Op.BackupEnd, route: WRITER, internal: true }).catch(() => undefined);
+    discard(temporary);
+    throw error;
+  }
+}
