@@ -16,7 +16,7 @@ afterAll(async () => {
 async function fresh(): Promise<{ db: Pool; schema: Schema }> {
   const db = await open(join(dir, `s${pools.length}.db`), { readers: 2 });
   pools.push(db);
-  return { db, schema: new Schema(db as never) };
+  return { db, schema: db.schema };
 }
 
 const HOSTILE = ['we"ird', 'select', 'with space', "o'quote", 'ünï', '[br]', 'semi;colon --'];
@@ -75,6 +75,16 @@ describe('db.schema', () => {
     await expect(schema.createIndex('t', [{ name: 'a', order: 'up' as never }])).rejects.toThrow(TypeError);
     await expect(schema.addColumn('t', 'c', 'TEXT; DROP TABLE t')).rejects.toThrow(/type must be/);
     await expect(schema.addColumn('t', 'c', 'TEXT', { default: {} as never })).rejects.toThrow(TypeError);
+  });
+
+  it('is the pool\'s db.schema: one instance, closed with the pool', async () => {
+    const { db } = await fresh();
+    expect(db.schema).toBeInstanceOf(Schema);
+    expect(db.schema).toBe(db.schema);
+    await db.exec('CREATE TABLE "we""ird" ("select" INTEGER)');
+    expect((await db.schema.tables()).map((t) => t.name)).toEqual(['we"ird']);
+    await db.close();
+    await expect(db.schema.tables()).rejects.toThrow(/closed/);
   });
 
   it('writes literals SQLite reads back as the same value', async () => {
