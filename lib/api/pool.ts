@@ -254,12 +254,8 @@ export class Pool extends PoolMaintenance {
     return rejectOnThrow(() => {
       this.#ops.checkUsable();
       const settings = checkAcquireOptions(options, this.#options.acquireTimeout);
-      const acquired = acquireLease(this.#context, {
-        ...settings,
-        register,
-        maxReadDuration: this.#options.maxReadDuration,
-        onRelease: (lease) => this.#leases.delete(lease),
-      });
+      const onRelease = (lease: Lease) => this.#leases.delete(lease);
+      const acquired = acquireLease(this.#context, { ...settings, register, maxReadDuration: this.#options.maxReadDuration, onRelease });
       return this.#track(
         acquired.then(async (lease) => {
           if (this.#closing) {
@@ -319,12 +315,15 @@ export class Pool extends PoolMaintenance {
   }
 
   async #shutDown(): Promise<void> {
-    await Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
+    // Write queues drain while held leases are released (after what they already started): a
+    // lease that holds the writer (a write lease, or any lease of a pool without readers) would
+    // otherwise keep the queued writes, and so close(), waiting forever. Transactions, snapshots
+    // and acquisitions queued behind the leases can then finish; later lease calls reject.
+    const drained = Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
     await this.#parts.keeper.stop();
     await this.#parts.toolkit.stop();
-    // Held leases are released (after what they already started), so that transactions,
-    // snapshots and acquisitions queued behind them can finish; later lease calls reject.
     const releases = [...this.#leases].map((lease) => lease.release());
+    await drained;
     while (this.#scopes.size > 0) await Promise.allSettled([...this.#scopes]);
     await Promise.allSettled(releases);
     await this.#parts.dispatcher.idle();
