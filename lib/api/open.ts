@@ -54,7 +54,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     : undefined;
   let pool: Pool | undefined;
   // db.schema runs its statements through the pool's own get/all and transactions.
-  const toolkit = new Toolkit(context, resolved, { all: (sql, params) => pool!.all(sql, params), transaction: (fn) => pool!.transaction(fn) }, probe);
+  const toolkit = new Toolkit(context, resolved, { all: (sql, params) => pool!.all(sql, params), transaction: (fn) => pool!.transaction(fn) }, probe, () => dispatcher!.inFlight + dispatcher!.queued > 0);
   try {
     await dispatcher.track(native.startWriter());
     await Promise.all(native.startReaders().map((slot) => dispatcher!.track(slot)));

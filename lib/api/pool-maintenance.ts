@@ -62,7 +62,8 @@ export abstract class PoolMaintenance {
   /**
    * Copies the database to `dest` while the pool keeps serving: SQLite's online backup, run on
    * the writer's own connection `pagesPerStep` pages (default 256) at a time, writes running in
-   * between. The copy holds every write committed before backup() was called. It is written
+   * between (while the pool is busy it pauses between steps, so it takes about a tenth of the
+   * writer's time). The copy holds every write committed before backup() was called. It is written
    * under a temporary name beside `dest` and renamed onto it when complete; on abort or failure
    * the temporary file is removed and `dest` is left as it was.
    *

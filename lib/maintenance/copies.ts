@@ -4,7 +4,8 @@
 // `dest` (the temporary file is removed). Runs on the JS thread.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { PoolContext } from '../api/context.ts';
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
@@ -26,21 +27,24 @@ export function temporaryBeside(dest: string): string {
   return join(dirname(dest), `.${basename(dest)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
 }
 
-/** Syncs `temporary` and renames it onto `dest`; the directory entry is synced too (best effort). */
-export function publish(temporary: string, dest: string): void {
-  const fd = openSync(temporary, 'r+');
+/**
+ * Syncs `temporary` and renames it onto `dest`; the directory entry is synced too (best effort).
+ * Asynchronous: syncing a large copy must not stall the event loop.
+ */
+export async function publish(temporary: string, dest: string): Promise<void> {
+  const file = await fs.open(temporary, 'r+');
   try {
-    fsyncSync(fd);
+    await file.sync();
   } finally {
-    closeSync(fd);
+    await file.close();
   }
-  renameSync(temporary, dest);
+  await fs.rename(temporary, dest);
   try {
-    const dir = openSync(dirname(dest), 'r');
+    const dir = await fs.open(dirname(dest), 'r');
     try {
-      fsyncSync(dir);
+      await dir.sync();
     } finally {
-      closeSync(dir);
+      await dir.close();
     }
   } catch {
     // Some platforms cannot open or sync a directory; the rename itself is done.
@@ -73,7 +77,7 @@ export async function vacuumInto(context: PoolContext, dest: string): Promise<Ba
   try {
     await context.requests.run({ op: Op.Run, route: WRITER, sql: 'VACUUM INTO ?', values: [temporary], names: undefined });
     const pages = pagesIn(temporary);
-    publish(temporary, dest);
+    await publish(temporary, dest);
     return { pages, durationMs: performance.now() - started };
   } catch (error) {
     discard(temporary);

@@ -30,8 +30,12 @@ export class Toolkit {
   /** @internal The health probe, when `healthCheck` is on (tests reach it here). */
   readonly health: HealthProbe | undefined;
 
-  constructor(context: PoolContext, options: ResolvedOptions, schemaHost: SchemaHost, health: HealthProbe | undefined) {
+  readonly #busy: () => boolean;
+
+  /** `busy()`: true while requests of the pool are in flight or queued (backups yield to them). */
+  constructor(context: PoolContext, options: ResolvedOptions, schemaHost: SchemaHost, health: HealthProbe | undefined, busy: () => boolean) {
     this.health = health;
+    this.#busy = busy;
     this.#context = context;
     this.#options = options;
     this.#checkpointer = new Checkpointer(context.requests, this.events, options.memory);
@@ -78,7 +82,7 @@ export class Toolkit {
   }
 
   backup(dest: string, settings: BackupSettings): Promise<BackupResult> {
-    return this.#reported('backup', dest, () => backup(this.#context, dest, settings));
+    return this.#reported('backup', dest, () => backup(this.#context, dest, settings, this.#busy));
   }
 
   vacuumInto(dest: string): Promise<BackupResult> {

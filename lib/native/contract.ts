@@ -38,7 +38,7 @@ export const Op = {
   Checkpoint: 14,
   /** writer: start an online backup of its database into the file named by `sql` */
   BackupStart: 15,
-  /** writer: copy up to `chunkRows` pages of the open backup; one row: done, remaining pages, total pages */
+  /** writer: copy up to `chunkRows` pages of the open backup; one row: done, remaining pages, total pages, the step's µs */
   BackupStep: 16,
   /** writer: finish the open backup and close its file (runs even when cancelled) */
   BackupEnd: 17,

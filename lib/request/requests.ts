@@ -141,7 +141,7 @@ interface Outcomes {
   /** busy (0 or 1), frames in the WAL, frames checkpointed. */
   [Op.Checkpoint]: number[];
   [Op.BackupStart]: undefined;
-  /** done (0 or 1), pages remaining, pages in all. */
+  /** done (0 or 1), pages remaining, pages in all, the step's duration in µs. */
   [Op.BackupStep]: number[];
   [Op.BackupEnd]: undefined;
 }

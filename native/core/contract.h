@@ -35,7 +35,7 @@ enum class Op : std::uint8_t {
   Reopen = 13,        // replace the connection (idle too long, or broken); a reader stays pinned after it
   Checkpoint = 14,    // writer: checkpoint the WAL in mode `chunkRows` (a CheckpointMode); one row: busy, log frames, checkpointed frames
   BackupStart = 15,   // writer: start an online backup of its database into the file named by `sql`
-  BackupStep = 16,    // writer: copy up to `chunkRows` pages of the open backup; one row: done, remaining pages, total pages
+  BackupStep = 16,    // writer: copy up to `chunkRows` pages of the open backup; one row: done, remaining pages, total pages, the step's µs
   BackupEnd = 17,     // writer: finish the open backup and close its file (runs even when cancelled)
 };
 
