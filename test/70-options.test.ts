@@ -179,6 +179,12 @@ describe('bad options to open()', () => {
     await expectBad(() => open(pools.file(), { pragmas: { x: {} as never } }), 'TypeError', /\bx\b/);
     await expectBad(() => open(pools.file(), { pragmas: 'foreign_keys' as never }), 'TypeError', /pragmas/);
     await expectBad(() => open(pools.file(), { foreignKeys: 'yes' as never }), 'TypeError', /foreignKeys/);
+    await expectBad(() => open(pools.file(), { walMonitor: { warnBytes: -1 } }), 'RangeError', /walMonitor\.warnBytes/);
+    await expectBad(() => open(pools.file(), { walMonitor: true as never }), 'TypeError', /walMonitor/);
+    await expectBad(() => open(pools.file(), { healthCheck: { intervalMs: 5 } }), 'RangeError', /healthCheck\.intervalMs/);
+    await expectBad(() => open(pools.file(), { optimizeInterval: 10 }), 'RangeError', /optimizeInterval/);
+    await expectBad(() => open(pools.file(), { checkpointOnClose: 'full' as never }), 'RangeError', /checkpointOnClose/);
+    await expectBad(() => open(pools.file(), { checkpointOnClose: true as never }), 'TypeError', /checkpointOnClose/);
   });
 });
 
