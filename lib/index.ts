@@ -13,6 +13,7 @@ export {
   type WriteResult,
 } from './write-queue.ts';
 export type { RetryPolicy } from './retry.ts';
+export type { Replica, ReplicaPosition, TxidLike } from './replication/litefs.ts';
 export type { BatchStatement } from './batch.ts';
 export {
   AcquireTimeoutError,
@@ -24,17 +25,21 @@ export {
   TransactionTimeoutError,
   OperationTimeoutError,
   PoolClosedError,
+  ReadOnlyReplicaError,
+  ReplicaTimeoutError,
   SqliteError,
   sqliteCodeName,
 } from './errors.ts';
 export type {
   ArrayQueryOptions,
+  CheckpointOnClose,
   OperationOptions,
   Params,
   PoolOptions,
   PoolStats,
   PragmaValue,
   Preset,
+  Replication,
   RetryOptions,
   QueryOptions,
   Row,

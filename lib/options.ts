@@ -5,8 +5,9 @@ import { describeType, invalidArgument, outOfRange } from './errors.ts';
 import type { NativePoolConfig } from './native.ts';
 import type { ConnectionHook } from './keeper.ts';
 import type { RetryPolicy } from './retry.ts';
-import type { PoolOptions, PragmaValue, Preset, SynchronousMode } from './types.ts';
+import type { CheckpointOnClose, PoolOptions, PragmaValue, Preset, Replication, SynchronousMode } from './types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkNumber } from './validate.ts';
+import { litestreamSettings } from './replication/litestream.ts';
 
 const MAX_MS = 2 ** 31 - 1;
 const OPTION_NAMES = [
@@ -27,6 +28,8 @@ const OPTION_NAMES = [
   'idleTimeout',
   'onConnection',
   'timeslice',
+  'checkpointOnClose',
+  'replication',
 ] as const satisfies readonly (keyof PoolOptions)[];
 
 /** What each preset sets; explicit options win over the preset's values. */
@@ -105,6 +108,10 @@ export interface ResolvedOptions {
   readonly onConnection: ConnectionHook | undefined;
   /** Milliseconds a worker runs before it yields its core (0: never). */
   readonly timeslice: number;
+  /** The writer's checkpoint when the pool closes (false: none). */
+  readonly checkpointOnClose: CheckpointOnClose;
+  /** The replication tool the pool cooperates with. */
+  readonly replication: Replication;
 }
 
 /** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
@@ -132,6 +139,13 @@ function checkRetry(value: unknown): RetryPolicy | undefined {
   const maxDelay = checkInteger('retry.maxDelay', given.maxDelay ?? 1000, 0, MAX_MS);
   if (maxDelay < baseDelay) throw outOfRange(`retry.maxDelay (${maxDelay}) must not be below retry.baseDelay (${baseDelay})`);
   return Object.freeze({ attempts, baseDelay, maxDelay });
+}
+
+/** `checkpointOnClose`: 'truncate', 'passive' or false. */
+function checkCheckpointOnClose(value: unknown): CheckpointOnClose {
+  if (value === false) return false;
+  if (typeof value !== 'string') throw invalidArgument(`checkpointOnClose must be 'truncate', 'passive' or false, got ${describeType(value)}`);
+  return checkChoice('checkpointOnClose', value, ['truncate', 'passive'] as const);
 }
 
 function isMemoryPath(path: string): boolean {
@@ -175,10 +189,29 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
   const memory = isMemoryPath(path);
   const pick = <K extends keyof typeof base>(key: K): unknown => (given[key as keyof PoolOptions] === undefined ? base[key] : given[key as keyof PoolOptions]);
   const readers = checkInteger('readers', pick('readers'), 0, 64);
+  const replication = given.replication === undefined ? 'none' : checkChoice('replication', given.replication, ['none', 'litestream', 'litefs'] as const);
+  if (memory && replication !== 'none') throw outOfRange(`replication: '${replication}' needs a database file, not ':memory:'`);
+  const checkpointOnClose = given.checkpointOnClose === undefined ? undefined : checkCheckpointOnClose(given.checkpointOnClose);
+  const busyTimeout = checkInteger('busyTimeout', pick('busyTimeout'), 0, MAX_MS);
+  const maxReadDuration = checkInteger('maxReadDuration', pick('maxReadDuration'), 1, MAX_MS);
+  const pragmas = { ...base.pragmas, ...checkPragmas(given.pragmas) };
+  const replicated =
+    replication === 'litestream'
+      ? litestreamSettings({
+          busyTimeout,
+          busyTimeoutGiven: given.busyTimeout !== undefined,
+          maxReadDuration,
+          maxReadDurationGiven: given.maxReadDuration !== undefined,
+          checkpointOnClose,
+          pragmas,
+        })
+      : { busyTimeout, maxReadDuration, checkpointOnClose: checkpointOnClose ?? 'truncate', pragmas };
   return Object.freeze({
     preset,
+    replication,
+    checkpointOnClose: replicated.checkpointOnClose,
     acquireTimeout: checkInteger('acquireTimeout', pick('acquireTimeout'), 1, MAX_MS),
-    maxReadDuration: checkInteger('maxReadDuration', pick('maxReadDuration'), 1, MAX_MS),
+    maxReadDuration: replicated.maxReadDuration,
     retry: given.retry === undefined ? base.retry : checkRetry(given.retry),
     groupCommit: checkGroupCommit(given.groupCommit),
     idleTimeout: checkInteger('idleTimeout', pick('idleTimeout'), 1000, MAX_MS),
@@ -187,11 +220,11 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     path: memory ? ':memory:' : path,
     memory,
     readers: memory ? 0 : readers,
-    busyTimeout: checkInteger('busyTimeout', pick('busyTimeout'), 0, MAX_MS),
+    busyTimeout: replicated.busyTimeout,
     synchronous: checkChoice('synchronous', pick('synchronous'), ['off', 'normal', 'full', 'extra'] as const),
     cacheSize: checkInteger('cacheSize', pick('cacheSize'), 1, 2 ** 30),
     statementCacheSize: checkInteger('statementCacheSize', pick('statementCacheSize'), 0, 100_000),
-    pragmas: Object.freeze({ ...base.pragmas, ...checkPragmas(given.pragmas) }),
+    pragmas: Object.freeze({ ...replicated.pragmas }),
     safeIntegers: checkBoolean('safeIntegers', pick('safeIntegers')),
     create: checkBoolean('create', pick('create')),
     queryTimeout: given.queryTimeout === undefined ? undefined : checkInteger('queryTimeout', given.queryTimeout, 1, MAX_MS),
@@ -212,6 +245,7 @@ export function nativeConfig(options: ResolvedOptions): NativePoolConfig {
     cacheSize: options.cacheSize,
     statementCacheSize: options.statementCacheSize,
     synchronous: options.synchronous.toUpperCase(),
+    closeCheckpoint: options.checkpointOnClose === false ? '' : options.checkpointOnClose === 'passive' ? 'PASSIVE' : 'TRUNCATE',
     pragmas: Object.entries(options.pragmas).map(([name, value]) => pragmaStatement(name, value)),
     slots: NATIVE_SLOTS,
     spinMicros: 50,

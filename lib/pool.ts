@@ -16,6 +16,7 @@ import { PoolClosedError, SqliteError, describeType, invalidArgument } from './e
 import { Op, Target, type NativePool } from './native.ts';
 import { nativeConfig, resolveOptions, type ResolvedOptions } from './options.ts';
 import { encodeParams } from './params.ts';
+import { LiteFsReplica, type Replica } from './replication/litefs.ts';
 import type {
   ArrayQueryOptions,
   OperationOptions,
@@ -75,15 +76,18 @@ export class Pool {
   readonly #queues = new Set<WriteQueue>();
 
   readonly #keeper: ConnectionKeeper;
+  /** Under replication: 'litefs', the primary detection that guards every write. */
+  readonly #replica: LiteFsReplica | undefined;
   /** What an operation called without options runs with (shared: no allocation per call). */
   readonly #noOptions: CheckedOptions;
 
   /** @internal Use `open()`. */
-  constructor(native: NativePool, dispatcher: Dispatcher, options: ResolvedOptions, keeper: ConnectionKeeper) {
+  constructor(native: NativePool, dispatcher: Dispatcher, options: ResolvedOptions, keeper: ConnectionKeeper, replica?: LiteFsReplica) {
     this.#native = native;
     this.#dispatcher = dispatcher;
     this.#options = options;
     this.#keeper = keeper;
+    this.#replica = replica;
     this.#noOptions = Object.freeze({ signal: undefined, timeout: options.queryTimeout, rowMode: 'object' });
     dispatcher.defaultTimeout = options.queryTimeout;
   }
@@ -91,6 +95,19 @@ export class Pool {
   /** The database path (`:memory:` for an in-memory database). */
   get path(): string {
     return this.#options.path;
+  }
+
+  /**
+   * The LiteFS node this pool runs on (`replication: 'litefs'` only; a TypeError otherwise):
+   * whether it is the primary, its replication position, and waiting for a position.
+   *
+   * @example
+   * if (!db.replica.isPrimary) return reply.redirect(`https://${db.replica.primary}${req.url}`);
+   * await db.replica.waitForPosition(txidFromCookie, 2000);
+   */
+  get replica(): Replica {
+    if (!this.#replica) throw invalidArgument("db.replica is only available with replication: 'litefs'");
+    return this.#replica;
   }
 
   /** True once close() has been called. */
@@ -152,8 +169,14 @@ export class Pool {
   writeQueue(options?: WriteQueueOptions): WriteQueue {
     this.#checkOpen();
     const queue = new WriteQueue(
-      (sql, { values, names }, groupable, onGroup) =>
-        this.#submit({ op: Op.Run, target: Target.Writer, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>,
+      (sql, { values, names }, groupable, onGroup) => {
+        try {
+          this.#replica?.checkWritable();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return this.#submit({ op: Op.Run, target: Target.Writer, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>;
+      },
       options,
       (done) => this.#queues.delete(done),
     );
@@ -174,6 +197,7 @@ export class Pool {
   batch(statements: readonly BatchStatement[], options?: OperationOptions): Promise<RunResult[]> {
     try {
       this.#checkOpen();
+      this.#replica?.checkWritable();
       const checked = this.#checkOptions(options, OPERATION_KEYS);
       return this.#submit({
         op: Op.Batch,
@@ -215,6 +239,7 @@ export class Pool {
   run(sql: string, params?: Params, options?: OperationOptions): Promise<RunResult> {
     try {
       this.#checkOpen();
+      this.#replica?.checkWritable();
       const checked = this.#checkOptions(options, OPERATION_KEYS);
       const { values, names } = encodeParams(params);
       return this.#submit({
@@ -236,6 +261,7 @@ export class Pool {
   exec(sql: string, options?: OperationOptions): Promise<void> {
     try {
       this.#checkOpen();
+      this.#replica?.checkWritable();
       const checked = this.#checkOptions(options, OPERATION_KEYS);
       return this.#submit({
         op: Op.Exec,
@@ -264,6 +290,7 @@ export class Pool {
     try {
       this.#checkOpen();
       if (typeof fn !== 'function') throw invalidArgument(`transaction() takes a function, got ${describeType(fn)}`);
+      this.#replica?.checkWritable();
       const given = checkKeys('options', options, TRANSACTION_KEYS);
       return this.#track(runTransaction(this.#dispatcher, fn, {
         behavior: given.behavior === undefined ? 'immediate' : checkChoice<TransactionBehavior>('behavior', given.behavior, ['deferred', 'immediate', 'exclusive']),
@@ -306,8 +333,10 @@ export class Pool {
     try {
       this.#checkOpen();
       const given = checkKeys('options', options, ACQUIRE_KEYS);
+      const write = given.write === undefined ? false : checkBoolean('write', given.write);
+      if (write) this.#replica?.checkWritable();
       const acquired = acquireLease(this.#dispatcher, {
-        write: given.write === undefined ? false : checkBoolean('write', given.write),
+        write,
         timeout: given.timeout === undefined ? this.#options.acquireTimeout : checkInteger('timeout', given.timeout, 1, MAX_MS),
         signal: checkSignal(given.signal),
         onRelease: (lease) => this.#leases.delete(lease),
@@ -356,9 +385,10 @@ export class Pool {
   }
 
   /**
-   * Stops accepting work, lets everything already accepted finish, then optimizes and
-   * checkpoints the database, closes every connection and joins every thread. Calling it again
-   * returns the same promise.
+   * Stops accepting work, lets everything already accepted finish, then optimizes the database
+   * and runs the `checkpointOnClose` checkpoint (TRUNCATE by default, PASSIVE under
+   * `replication: 'litestream'`), closes every connection and joins every thread. Calling it
+   * again returns the same promise.
    */
   close(): Promise<void> {
     this.#closing ??= this.#shutDown();
@@ -370,6 +400,7 @@ export class Pool {
   }
 
   async #shutDown(): Promise<void> {
+    this.#replica?.stop();
     await Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
     await this.#keeper.stop();
     // Held leases are released (after what they already started), so that transactions,
@@ -398,7 +429,13 @@ export class Pool {
 
   #submit(spec: JobSpec): Promise<unknown> {
     const retry = this.#options.retry;
-    return retry ? retrying(() => this.#dispatcher.run(spec), retry, false) : this.#dispatcher.run(spec);
+    const result = retry ? retrying(() => this.#dispatcher.run(spec), retry, false) : this.#dispatcher.run(spec);
+    const replica = this.#replica;
+    // On LiteFS, a write that reached SQLite on a node that just became a replica fails with a
+    // bare I/O error: report it as what it is. (Reads keep their errors: an I/O error of a read
+    // is a real one.)
+    if (!replica || spec.target !== Target.Writer) return result;
+    return result.catch((error: unknown) => Promise.reject(replica.translate(error)));
   }
 
   #checkOpen(): void {
@@ -457,6 +494,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   dispatcher = new Dispatcher(native, resolved.safeIntegers, resolved.readers);
   dispatcher.defaultTimeout = resolved.queryTimeout;
   const keeper = new ConnectionKeeper(dispatcher, native, resolved.readers, resolved.idleTimeout, resolved.onConnection);
+  const replica = resolved.replication === 'litefs' ? new LiteFsReplica(resolved.path) : undefined;
   try {
     await dispatcher.track(native.startWriter());
     await Promise.all(native.startReaders().map((slot) => dispatcher!.track(slot)));
@@ -464,6 +502,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     // From now on a fatal failure replaces its connection (a failed open simply fails open()).
     dispatcher.onFailure = (worker, errno) => keeper.reportFailure(worker, errno);
   } catch (error) {
+    replica?.stop();
     await keeper.stop();
     native.abort();
     if (error instanceof SqliteError) {
@@ -471,6 +510,6 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     }
     throw error;
   }
-  return new Pool(native, dispatcher, resolved, keeper);
+  return new Pool(native, dispatcher, resolved, keeper, replica);
 }
 

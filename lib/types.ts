@@ -46,6 +46,20 @@ export type PragmaValue = boolean | number | string;
 /** Named sets of option values (see the tuning guide); explicit options override them. */
 export type Preset = 'default' | 'production' | 'minimal';
 
+/**
+ * The writer's checkpoint when the pool closes: 'truncate' (checkpoint everything and empty the
+ * WAL file), 'passive' (copy what can be copied without waiting; the WAL file stays), or false
+ * (none).
+ */
+export type CheckpointOnClose = 'truncate' | 'passive' | false;
+
+/**
+ * The WAL replication tool the database lives under (see docs/scale-out.md): 'none',
+ * 'litestream' (continuous backup: litepool leaves WAL restarts to Litestream) or 'litefs'
+ * (read replicas: writes on a replica node are refused with ReadOnlyReplicaError).
+ */
+export type Replication = 'none' | 'litestream' | 'litefs';
+
 /** Opt-in retries of transient SQLite errors (BUSY, LOCKED; BUSY_SNAPSHOT for transactions). */
 export interface RetryOptions {
   /** Total attempts including the first (default 3). */
@@ -103,6 +117,21 @@ export interface PoolOptions {
   create?: boolean;
   /** Default timeout in milliseconds of every operation (default: none). */
   queryTimeout?: number;
+  /**
+   * The writer's checkpoint on close() (default 'truncate'; 'passive' under
+   * `replication: 'litestream'`, which refuses 'truncate').
+   */
+  checkpointOnClose?: CheckpointOnClose;
+  /**
+   * Cooperate with a WAL replication tool (default 'none'). 'litestream': no RESTART or TRUNCATE
+   * checkpoints, busyTimeout at least 5000, autocheckpoints off, read snapshots bounded by
+   * busyTimeout. 'litefs': writes on a replica node fail up front with ReadOnlyReplicaError, and
+   * `db.replica` tracks the primary and the replication position. See docs/scale-out.md.
+   *
+   * @example
+   * const db = await open('/data/app.db', { replication: 'litestream' });
+   */
+  replication?: Replication;
 }
 
 /** A snapshot of the pool's activity (see `Pool.stats()`). */
