@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { open, type Pool, type PoolOptions } from '../lib/index.ts';
-import { resolveOptions } from '../lib/options.ts';
+import { resolveOptions } from '../lib/input/options.ts';
 import { LONG_READS_WARNING } from '../lib/replication/litestream.ts';
 
 let dir: string;

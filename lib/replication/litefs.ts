@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ReadOnlyReplicaError, ReplicaTimeoutError, SqliteError, describeType, invalidArgument, outOfRange } from '../errors.ts';
-import { checkInteger, checkKeys, checkSignal } from '../validate.ts';
+import { checkInteger, checkKeys, checkSignal } from '../input/validate.ts';
 
 /** A replication position: the last transaction this node has applied, and the database checksum. */
 export interface ReplicaPosition {
