@@ -6,6 +6,7 @@ export { Transaction } from './api/transaction.ts';
 export { Lease } from './api/lease.ts';
 export { ConnectionHandle } from './api/connection-handle.ts';
 export { WriteQueue } from './api/write-queue.ts';
+export type { Replica, ReplicaPosition, TxidLike } from './replication/litefs.ts';
 export {
   AcquireTimeoutError,
   LitepoolError,
@@ -18,6 +19,8 @@ export {
   TransactionTimeoutError,
   OperationTimeoutError,
   PoolClosedError,
+  ReadOnlyReplicaError,
+  ReplicaTimeoutError,
   SqliteError,
   sqliteCodeName,
 } from './errors.ts';
@@ -25,6 +28,7 @@ export type {
   AcquireOptions,
   ArrayQueryOptions,
   BatchStatement,
+  CheckpointOnClose,
   IterateOptions,
   NewConnection,
   OperationOptions,
@@ -34,6 +38,7 @@ export type {
   PoolStats,
   PragmaValue,
   Preset,
+  Replication,
   QueryOptions,
   ReadOptions,
   RetryOptions,

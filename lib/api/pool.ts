@@ -30,6 +30,7 @@ import type {
 import type { PoolContext } from './context.ts';
 import { migrateWith, migrationsOf } from '../migrations/index.ts';
 import type { MigrateOptions, MigrateReport, Migrations } from '../migrations/types.ts';
+import type { Replica } from '../replication/litefs.ts';
 import { acquireLease, type Lease } from './lease.ts';
 import {
   Operations,
@@ -40,6 +41,7 @@ import {
   checkTransactionOptions,
   rejectOnThrow,
 } from './operations.ts';
+import { replicaOf } from './replication.ts';
 import { readSnapshot } from './snapshot.ts';
 import { poolStats, type PoolParts } from './stats.ts';
 import { runTransaction, type Transaction } from './transaction.ts';
@@ -66,12 +68,23 @@ export class Pool {
     this.#parts = parts;
     this.#context = parts.context;
     this.#options = parts.options;
-    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry);
+    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.replica);
   }
 
   /** The database path (`:memory:` for an in-memory database). */
   get path(): string {
     return this.#options.path;
+  }
+
+  /**
+   * The LiteFS node this pool runs on (`replication: 'litefs'` only; a TypeError otherwise):
+   * whether it is the primary, its replication position, and waiting for a position.
+   *
+   * @example
+   * if (!db.replica.isPrimary) return reply.redirect(`https://${db.replica.primary}${req.url}`);
+   */
+  get replica(): Replica {
+    return replicaOf(this.#parts.replica);
   }
 
   /** True once close() has been called. */
@@ -201,7 +214,7 @@ export class Pool {
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
     return rejectOnThrow(() => {
-      this.#ops.checkUsable();
+      this.#ops.checkUsable(true);
       checkCallback('transaction', fn);
       const settings = checkTransactionOptions(options);
       return this.#track(runTransaction(this.#context, fn, { ...settings, acquireTimeout: this.#options.acquireTimeout, retry: this.#options.retry }));
@@ -242,6 +255,7 @@ export class Pool {
     return rejectOnThrow(() => {
       this.#ops.checkUsable();
       const settings = checkAcquireOptions(options, this.#options.acquireTimeout);
+      if (settings.write) this.#ops.checkUsable(true);
       const acquired = acquireLease(this.#context, { ...settings, onRelease: (lease) => this.#leases.delete(lease) });
       return this.#track(
         acquired.then(async (lease) => {
@@ -285,9 +299,10 @@ export class Pool {
   }
 
   /**
-   * Stops accepting work, lets everything already accepted finish, then optimizes and
-   * checkpoints the database, closes every connection and joins every thread. Calling it again
-   * returns the same promise.
+   * Stops accepting work, lets everything already accepted finish, then optimizes the database
+   * and runs the `checkpointOnClose` checkpoint (TRUNCATE by default, PASSIVE under
+   * `replication: 'litestream'`), closes every connection and joins every thread. Calling it
+   * again returns the same promise.
    */
   close(): Promise<void> {
     if (!this.#closing) {
@@ -302,10 +317,9 @@ export class Pool {
   }
 
   async #shutDown(): Promise<void> {
-    // Write queues drain while held leases are released (after what they already started): a
-    // lease that holds the writer (a write lease, or any lease of a pool without readers) would
-    // otherwise keep the queued writes, and so close(), waiting forever. Transactions, snapshots
-    // and acquisitions queued behind the leases can then finish; later lease calls reject.
+    this.#parts.replica?.stop();
+    // Queues drain while held leases are released: a lease holding the writer would keep the
+    // queued writes (and close()) waiting forever.
     const drained = Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
     await this.#parts.keeper.stop();
     const releases = [...this.#leases].map((lease) => lease.release());
