@@ -85,24 +85,49 @@ PoolWrap::PoolWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PoolWrap>(
 
 PoolWrap::~PoolWrap() {
   shutDown();
-  // Released like onBatch_ (a Napi::FunctionReference) releases its own reference.
-  encoder_.release(env_);
-  if (cleanupHookRegistered_) {
-    napi_remove_env_cleanup_hook(env_, &PoolWrap::onEnvironmentTeardown, this);
-    cleanupHookRegistered_ = false;
-  }
+  releaseNative(env_);
 }
 
-// JS thread (environment teardown). Joins the workers; calls no JS.
+// JS thread (environment teardown). Joins the workers and frees the engine; calls no JS (the
+// destructor, run when the environment finalizes the wrapper, releases the JS references).
 void PoolWrap::onEnvironmentTeardown(void* self) {
   auto* pool = static_cast<PoolWrap*>(self);
   pool->cleanupHookRegistered_ = false;
   pool->shutDown();
+  pool->freeEngine();
 }
 
 void PoolWrap::shutDown() {
   if (engine_) engine_->abort();
   releaseCompletionFunction();
+}
+
+// JS thread, once every thread is joined: no worker can touch the engine or the notifier now.
+void PoolWrap::freeEngine() {
+  if (!engine_) return;
+  finalStats_ = engine_->stats();
+  finalStats_.readersBusy = 0;
+  finalStats_.writerBusy = false;
+  engine_.reset();
+  notifier_.reset();
+}
+
+void PoolWrap::releaseNative(napi_env env) {
+  freeEngine();
+  onBatch_.Reset();
+  // Released like onBatch_ (a Napi::FunctionReference) releases its own reference.
+  encoder_.release(env);
+  std::vector<std::string>().swap(sqlTexts_);
+  std::vector<std::uint32_t>().swap(drained_);
+  if (cleanupHookRegistered_) {
+    napi_remove_env_cleanup_hook(env, &PoolWrap::onEnvironmentTeardown, this);
+    cleanupHookRegistered_ = false;
+  }
+}
+
+Engine& PoolWrap::liveEngine(napi_env env) {
+  if (!engine_) throw Napi::Error::New(env, "litepool: the native pool is closed");
+  return *engine_;
 }
 
 // Abort, not release: a wake-up still queued on the event loop must not be delivered to a pool
@@ -155,11 +180,11 @@ void PoolWrap::drain(Napi::Env env) {
 }
 
 Napi::Value PoolWrap::startWriter(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), engine_->startWriter());
+  return Napi::Number::New(info.Env(), liveEngine(info.Env()).startWriter());
 }
 
 Napi::Value PoolWrap::startReaders(const Napi::CallbackInfo& info) {
-  const std::vector<std::uint32_t> slots = engine_->startReaders();
+  const std::vector<std::uint32_t> slots = liveEngine(info.Env()).startReaders();
   Napi::Array result = Napi::Array::New(info.Env(), slots.size());
   for (std::size_t i = 0; i < slots.size(); ++i) result.Set(static_cast<uint32_t>(i), slots[i]);
   return result;
@@ -170,6 +195,7 @@ Napi::Value PoolWrap::startReaders(const Napi::CallbackInfo& info) {
 // `chunkRows` the rows per chunk of an iteration.
 Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
+  liveEngine(env);
   const std::uint32_t slot = engine_->acquireSlot();
   if (slot == UINT32_MAX) return Napi::Number::New(env, -1);
   Request& request = engine_->request(slot);
@@ -205,6 +231,7 @@ Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
 // registerSql(sql) -> id: keeps a copy of `sql`, so that submit() can take the id instead of
 // reading the JS string every time. forgetSql() drops every registered text (ids start over).
 Napi::Value PoolWrap::registerSql(const Napi::CallbackInfo& info) {
+  liveEngine(info.Env());
   sqlTexts_.emplace_back();
   readString(info.Env(), info[0], sqlTexts_.back());
   return Napi::Number::New(info.Env(), static_cast<double>(sqlTexts_.size() - 1));
@@ -229,12 +256,13 @@ napi_value PoolWrap::pollRaw(napi_env env, napi_callback_info info) {
 }
 
 Napi::Value PoolWrap::cancel(const Napi::CallbackInfo& info) {
-  engine_->cancel(info[0].As<Napi::Number>().Uint32Value());
+  if (engine_) engine_->cancel(info[0].As<Napi::Number>().Uint32Value());
   return info.Env().Undefined();
 }
 
+// stats(): after join() or abort(), the engine's last counters (no reader busy or pinned).
 Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
-  const EngineStats s = engine_->stats();
+  const EngineStats s = engine_ ? engine_->stats() : finalStats_;
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("readers", s.readers);
   result.Set("readersBusy", s.readersBusy);
@@ -245,8 +273,8 @@ Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
   result.Set("readerCompleted", static_cast<double>(s.readerCompleted));
   result.Set("writerCompleted", static_cast<double>(s.writerCompleted));
   result.Set("slotsInUse", s.slotsInUse);
-  result.Set("readersPinned", engine_->pinnedReaders());
-  const std::vector<double> idle = engine_->idleMillis();
+  result.Set("readersPinned", engine_ ? engine_->pinnedReaders() : 0);
+  const std::vector<double> idle = engine_ ? engine_->idleMillis() : std::vector<double>();
   Napi::Array idleArray = Napi::Array::New(info.Env(), idle.size());
   for (std::size_t i = 0; i < idle.size(); ++i) idleArray.Set(static_cast<uint32_t>(i), idle[i]);
   result.Set("idleMillis", idleArray);
@@ -266,16 +294,20 @@ Napi::Value PoolWrap::unref(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// join(): every worker has completed its Close request; the threads are exiting or gone.
+// join(): every worker has completed its Close request; the threads are exiting or gone. Frees
+// everything native (see pool_wrap.h): only stats() answers afterwards.
 Napi::Value PoolWrap::join(const Napi::CallbackInfo& info) {
-  engine_->join();
+  if (engine_) engine_->join();
   releaseCompletionFunction();
+  releaseNative(info.Env());
   return info.Env().Undefined();
 }
 
-// abort(): cancels whatever runs and joins (used when open() fails half way).
+// abort(): cancels whatever runs, joins and frees everything native (used when open() fails
+// half way).
 Napi::Value PoolWrap::abort(const Napi::CallbackInfo& info) {
   shutDown();
+  releaseNative(info.Env());
   return info.Env().Undefined();
 }
 
