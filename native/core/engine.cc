@@ -30,38 +30,58 @@ void nameThisThread(const std::string& name) {
 
 }  // namespace
 
+namespace {
+
+// Any thread: log2 of a power of two.
+std::uint32_t log2Of(std::uint32_t n) noexcept {
+  std::uint32_t shift = 0;
+  while ((std::uint32_t{1} << shift) < n) ++shift;
+  return shift;
+}
+
+}  // namespace
+
 Engine::Engine(EngineConfig config, CompletionListener* listener)
     : config_(std::move(config)),
       listener_(listener),
-      slots_(new Request[config_.slots]),
-      readerRing_(config_.slots),
+      chunkSlots_(config_.slots < kChunkSlots ? config_.slots : kChunkSlots),
+      chunkShift_(log2Of(chunkSlots_)),
+      chunkMask_(chunkSlots_ - 1),
+      readerRing_(config_.readers > 0 ? config_.slots : 2),
       writerRing_(config_.slots),
       completions_(config_.slots) {
   ensureSqliteInitialized();
-  freeSlots_.reserve(config_.slots);
-  for (std::uint32_t i = config_.slots; i > 0; --i) freeSlots_.push_back(i - 1);
+  // The rings above refused a slot count that is not a power of two, so chunks divide it.
+  chunks_ = std::make_unique<std::unique_ptr<Request[]>[]>(config_.slots / chunkSlots_);
 }
 
 Engine::~Engine() { abort(); }
 
-// JS thread.
+// JS thread. Reuses the most recently released slot (its buffers are warm), else creates the
+// next one, making its chunk first when it starts one.
 std::uint32_t Engine::acquireSlot() {
-  if (freeSlots_.empty()) return UINT32_MAX;
-  const std::uint32_t slot = freeSlots_.back();
-  freeSlots_.pop_back();
+  if (!freeSlots_.empty()) {
+    const std::uint32_t slot = freeSlots_.back();
+    freeSlots_.pop_back();
+    return slot;
+  }
+  if (createdSlots_ == config_.slots) return UINT32_MAX;
+  const std::uint32_t slot = createdSlots_;
+  if ((slot & chunkMask_) == 0) chunks_[slot >> chunkShift_] = std::make_unique<Request[]>(chunkSlots_);
+  ++createdSlots_;
   return slot;
 }
 
 // JS thread.
 void Engine::releaseSlot(std::uint32_t slot) {
-  slots_[slot].resetForReuse();
+  request(slot).resetForReuse();
   freeSlots_.push_back(slot);
 }
 
 // JS thread.
 std::uint32_t Engine::startWriter() {
   const std::uint32_t slot = acquireSlot();
-  slots_[slot].op = Op::Open;
+  request(slot).op = Op::Open;
   writer_ = std::make_unique<Worker>(Role::Writer, config_, &abort_);
   writer_->thread = std::thread([this, slot] { writerMain(slot); });
   return slot;
@@ -72,7 +92,7 @@ std::vector<std::uint32_t> Engine::startReaders() {
   std::vector<std::uint32_t> openSlots;
   for (int i = 0; i < config_.readers; ++i) {
     const std::uint32_t slot = acquireSlot();
-    slots_[slot].op = Op::Open;
+    request(slot).op = Op::Open;
     openSlots.push_back(slot);
     readers_.push_back(std::make_unique<Worker>(Role::Reader, config_, &abort_));
     Worker* worker = readers_.back().get();
@@ -112,7 +132,7 @@ void Engine::submit(std::uint32_t slot, Target target, int reader) {
 }
 
 // JS thread.
-void Engine::cancel(std::uint32_t slot) noexcept { slots_[slot].cancelled.store(true, std::memory_order_relaxed); }
+void Engine::cancel(std::uint32_t slot) noexcept { request(slot).cancelled.store(true, std::memory_order_relaxed); }
 
 // Worker threads: publishes a finished request and wakes the JS thread when the ring was idle.
 void Engine::complete(std::uint32_t slot) noexcept {
@@ -163,7 +183,7 @@ void Engine::finishedWork(Worker& worker) noexcept {
 
 // Worker threads: runs one request. False when the worker must stop.
 bool Engine::runOne(Worker& worker, std::uint32_t slot) {
-  Request& request = slots_[slot];
+  Request& request = this->request(slot);
   worker.busy.store(true, std::memory_order_relaxed);
   bool keepGoing = true;
   if (request.op == Op::Close) {
@@ -207,7 +227,7 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
 void Engine::writerMain(std::uint32_t openSlot) {
   nameThisThread("litepool-writer");
   Worker& self = *writer_;
-  Request& open = slots_[openSlot];
+  Request& open = request(openSlot);
   self.connection.open(open);
   self.lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
   const bool opened = open.status == Status::Done;
@@ -217,7 +237,7 @@ void Engine::writerMain(std::uint32_t openSlot) {
   const auto hasWork = [this] { return !writerRing_.emptyApprox(); };
   std::uint32_t slot;
   while (waitForWork(self, tryPop, hasWork, slot, nullptr)) {
-    Request& request = slots_[slot];
+    Request& request = this->request(slot);
     if (config_.groupMaxBatch > 1 && request.op == Op::Run && !abort_.load(std::memory_order_relaxed) &&
         self.connection.canGroup(request)) {
       runGroupFrom(self, slot);
@@ -231,15 +251,15 @@ void Engine::writerMain(std::uint32_t openSlot) {
 // Writer thread.
 void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
   groupSlots_.assign(1, first);
-  group_.assign(1, &slots_[first]);
+  group_.assign(1, &request(first));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(config_.groupMaxDelayMicros);
   while (group_.size() < config_.groupMaxBatch) {
     std::uint32_t next;
     if (writerRing_.peek(next)) {
-      if (!writer.connection.canGroup(slots_[next])) break;
+      if (!writer.connection.canGroup(request(next))) break;
       writerRing_.tryPop(next);
       groupSlots_.push_back(next);
-      group_.push_back(&slots_[next]);
+      group_.push_back(&request(next));
       continue;
     }
     if (config_.groupMaxDelayMicros == 0 || std::chrono::steady_clock::now() >= deadline) break;
@@ -264,7 +284,7 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
 // Reader threads: one read-only connection each; they share the reader ring.
 void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
   nameThisThread("litepool-reader");
-  Request& open = slots_[openSlot];
+  Request& open = request(openSlot);
   self->connection.open(open);
   self->lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
   const bool opened = open.status == Status::Done;
@@ -295,7 +315,7 @@ void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
 void Engine::abort() {
   if (joined_) return;
   abort_.store(true, std::memory_order_release);
-  for (std::uint32_t i = 0; i < config_.slots; ++i) slots_[i].cancelled.store(true, std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < createdSlots_; ++i) request(i).cancelled.store(true, std::memory_order_relaxed);
   if (writer_) writer_->parker.wake();
   for (auto& reader : readers_) reader->parker.wake();
   join();
@@ -344,7 +364,7 @@ EngineStats Engine::stats() const {
   stats.readerRingDepth = readerRing_.sizeApprox();
   stats.writerRingDepth = writerRing_.sizeApprox();
   stats.completionRingDepth = completions_.sizeApprox();
-  stats.slotsInUse = config_.slots - static_cast<std::uint32_t>(freeSlots_.size());
+  stats.slotsInUse = createdSlots_ - static_cast<std::uint32_t>(freeSlots_.size());
   stats.groupCommits = groupCommits_.load(std::memory_order_relaxed);
   stats.groupedWrites = groupedWrites_.load(std::memory_order_relaxed);
   return stats;

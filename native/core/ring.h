@@ -57,20 +57,39 @@ inline std::size_t checkedMpmcCapacity(std::size_t n) {
   return checkedCapacity(n);
 }
 
+// The smallest power of two that holds `bytes`, at most a cache line (then whole cache lines).
+constexpr std::size_t slotAlignment(std::size_t bytes) noexcept {
+  std::size_t align = 1;
+  while (align < bytes && align < kCacheLine) align *= 2;
+  return align;
+}
+
 template <typename T>
 class MpmcRing {
   static_assert(std::is_trivially_copyable_v<T>, "ring values are copied bytewise");
 
-  struct alignas(kCacheLine) Slot {
+  // Slots are packed (four to a cache line for 32-bit values) and consecutive tickets are spread
+  // over different cache lines (see index()), so neighbouring producers and consumers do not
+  // share a line, at a quarter of the memory a line per slot would take.
+  struct alignas(slotAlignment(sizeof(std::size_t) + sizeof(T))) Slot {
     std::atomic<std::size_t> turn{0};
     T value{};
   };
-  static_assert(sizeof(Slot) % kCacheLine == 0, "each slot owns whole cache lines");
+  static_assert(sizeof(Slot) % kCacheLine == 0 || kCacheLine % sizeof(Slot) == 0,
+                "slots tile cache lines exactly");
+  static constexpr std::size_t kSlotsPerLine = sizeof(Slot) >= kCacheLine ? 1 : kCacheLine / sizeof(Slot);
+  struct alignas(kCacheLine) Line {
+    Slot slots[kSlotsPerLine];
+  };
 
  public:
   explicit MpmcRing(std::size_t capacity)
-      : capacity_(checkedMpmcCapacity(capacity)), mask_(capacity - 1), slots_(new Slot[capacity]) {
-    for (std::size_t i = 0; i < capacity_; ++i) slots_[i].turn.store(i, std::memory_order_relaxed);
+      : capacity_(checkedMpmcCapacity(capacity)),
+        mask_(capacity - 1),
+        lines_(capacity_ >= kSlotsPerLine ? capacity_ / kSlotsPerLine : 1),
+        lineShift_(shiftOf(lines_)),
+        slots_(new Line[lines_]) {
+    for (std::size_t i = 0; i < capacity_; ++i) slot(i).turn.store(i, std::memory_order_relaxed);
   }
   MpmcRing(const MpmcRing&) = delete;
   MpmcRing& operator=(const MpmcRing&) = delete;
@@ -81,7 +100,7 @@ class MpmcRing {
   bool tryPush(const T& value) noexcept {
     std::size_t head = head_.load(std::memory_order_relaxed);
     for (;;) {
-      Slot& slot = slots_[head & mask_];
+      Slot& slot = this->slot(head);
       const std::size_t turn = slot.turn.load(std::memory_order_acquire);
       const auto diff = static_cast<std::ptrdiff_t>(turn) - static_cast<std::ptrdiff_t>(head);
       if (diff == 0) {
@@ -102,7 +121,7 @@ class MpmcRing {
   bool tryPop(T& out) noexcept {
     std::size_t tail = tail_.load(std::memory_order_relaxed);
     for (;;) {
-      Slot& slot = slots_[tail & mask_];
+      Slot& slot = this->slot(tail);
       const std::size_t turn = slot.turn.load(std::memory_order_acquire);
       const auto diff = static_cast<std::ptrdiff_t>(turn) - static_cast<std::ptrdiff_t>(tail + 1);
       if (diff == 0) {
@@ -128,14 +147,31 @@ class MpmcRing {
   bool emptyApprox() const noexcept { return sizeApprox() == 0; }
 
  private:
+  static std::size_t shiftOf(std::size_t n) noexcept {
+    std::size_t shift = 0;
+    while ((std::size_t{1} << shift) < n) ++shift;
+    return shift;
+  }
+
+  // Ticket i (mod capacity) lives in line i mod lines, at position i / lines within it: tickets
+  // that follow each other land on different cache lines; two tickets share a line only when
+  // they are a multiple of `lines` apart.
+  Slot& slot(std::size_t ticket) noexcept {
+    const std::size_t i = ticket & mask_;
+    return slots_[i & (lines_ - 1)].slots[i >> lineShift_];
+  }
+
   const std::size_t capacity_;
   const std::size_t mask_;
-  const std::unique_ptr<Slot[]> slots_;
+  const std::size_t lines_;      // cache lines of slots (a power of two)
+  const std::size_t lineShift_;  // log2(lines_)
+  const std::unique_ptr<Line[]> slots_;
   alignas(kCacheLine) std::atomic<std::size_t> head_{0};
   alignas(kCacheLine) std::atomic<std::size_t> tail_{0};
   char padding_[kCacheLine - sizeof(std::atomic<std::size_t>)] = {};
 
  public:
+  static constexpr std::size_t slotsPerLine() noexcept { return kSlotsPerLine; }
   static constexpr std::size_t headOffset() noexcept { return offsetof(MpmcRing, head_); }
   static constexpr std::size_t tailOffset() noexcept { return offsetof(MpmcRing, tail_); }
 };

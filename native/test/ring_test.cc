@@ -39,6 +39,10 @@ static_assert(MpmcRing<Tagged>::tailOffset() - MpmcRing<Tagged>::headOffset() >=
 static_assert(SpscRing<Tagged>::tailOffset() - SpscRing<Tagged>::headOffset() >= kCacheLine);
 static_assert(alignof(MpmcRing<Tagged>) >= kCacheLine);
 static_assert(alignof(SpscRing<std::uint32_t>) >= kCacheLine);
+// MPMC slots are packed: four 32-bit values (with their turn counters) to a cache line, two of a
+// 24-byte payload.
+static_assert(MpmcRing<std::uint32_t>::slotsPerLine() == 4);
+static_assert(MpmcRing<Tagged>::slotsPerLine() == 2);
 
 // Deterministic pseudo-random numbers (xorshift32), so a failure replays the same way.
 struct Rng {
