@@ -69,7 +69,7 @@ class MpmcRing {
   static_assert(std::is_trivially_copyable_v<T>, "ring values are copied bytewise");
 
   // Slots are packed (four to a cache line for 32-bit values) and consecutive tickets are spread
-  // over different cache lines (see index()), so neighbouring producers and consumers do not
+  // over different cache lines (see slot()), so neighbouring producers and consumers do not
   // share a line, at a quarter of the memory a line per slot would take.
   struct alignas(slotAlignment(sizeof(std::size_t) + sizeof(T))) Slot {
     std::atomic<std::size_t> turn{0};
