@@ -1,5 +1,5 @@
-// Owns the JS object behind lib/native.ts's NativePool: one Engine, the wake-up from its
-// workers, and the teardown of both.
+// Owns the JS object behind lib/native/native-pool.ts's NativePool: one Engine, the wake-up from
+// its workers, and the teardown of both.
 //
 // Lifetime: the wrapper holds onBatch strongly, and onBatch (a lib/ closure) reaches the wrapper
 // again, so while that reference lives the wrapper can never be garbage collected. join() and

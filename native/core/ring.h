@@ -18,18 +18,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <new>
 #include <stdexcept>
 #include <type_traits>
 #if defined(_MSC_VER)
 #include <intrin.h>
 #endif
 
-namespace litepool {
+#include "cache_line.h"
 
-// 64 bytes on every platform we build for; std::hardware_destructive_interference_size is not
-// reliably available (and GCC warns when it is used in headers).
-inline constexpr std::size_t kCacheLine = 64;
+namespace litepool {
 
 inline void cpuRelax() noexcept {
 #if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
@@ -57,7 +54,8 @@ inline std::size_t checkedMpmcCapacity(std::size_t n) {
   return checkedCapacity(n);
 }
 
-// The smallest power of two that holds `bytes`, at most a cache line (then whole cache lines).
+// The smallest power of two that holds `bytes`, at most kCacheLine: the alignment, and so the
+// size, of an MPMC slot, so that slots tile cache lines exactly.
 constexpr std::size_t slotAlignment(std::size_t bytes) noexcept {
   std::size_t align = 1;
   while (align < bytes && align < kCacheLine) align *= 2;
@@ -68,19 +66,23 @@ template <typename T>
 class MpmcRing {
   static_assert(std::is_trivially_copyable_v<T>, "ring values are copied bytewise");
 
-  // Slots are packed (four to a cache line for 32-bit values) and consecutive tickets are spread
-  // over different cache lines (see slot()), so neighbouring producers and consumers do not
-  // share a line, at a quarter of the memory a line per slot would take.
-  struct alignas(slotAlignment(sizeof(std::size_t) + sizeof(T))) Slot {
+  // Slots are packed, several to a cache line (four of a 32-bit value on a 64-bit machine with
+  // 64-byte lines), and consecutive tickets are spread over different lines (see slot()), so
+  // neighbouring producers and consumers still do not share a line, at a fraction of the memory
+  // a line per slot would take.
+  struct alignas(slotAlignment(sizeof(std::atomic<std::size_t>) + sizeof(T))) Slot {
     std::atomic<std::size_t> turn{0};
     T value{};
   };
-  static_assert(sizeof(Slot) % kCacheLine == 0 || kCacheLine % sizeof(Slot) == 0,
-                "slots tile cache lines exactly");
-  static constexpr std::size_t kSlotsPerLine = sizeof(Slot) >= kCacheLine ? 1 : kCacheLine / sizeof(Slot);
+  static_assert(kCacheLine % sizeof(Slot) == 0 || sizeof(Slot) % kCacheLine == 0,
+                "slots tile cache lines exactly: a power of two below a line, or whole lines");
+  static constexpr std::size_t kSlotsPerLine = sizeof(Slot) < kCacheLine ? kCacheLine / sizeof(Slot) : 1;
+  // One cache line of slots (or one slot of whole lines): the unit the ring allocates.
   struct alignas(kCacheLine) Line {
     Slot slots[kSlotsPerLine];
   };
+  static_assert(sizeof(Line) % kCacheLine == 0, "each line of slots owns whole cache lines");
+  static_assert(kSlotsPerLine == 1 || sizeof(Line) == kCacheLine, "packed slots fill exactly one cache line");
 
  public:
   explicit MpmcRing(std::size_t capacity)
@@ -166,9 +168,10 @@ class MpmcRing {
   const std::size_t lines_;      // cache lines of slots (a power of two)
   const std::size_t lineShift_;  // log2(lines_)
   const std::unique_ptr<Line[]> slots_;
+  // Producers' line, then consumers' line. The class is aligned to a cache line, so its size is
+  // a whole number of lines and whatever follows a ring starts on a line of its own.
   alignas(kCacheLine) std::atomic<std::size_t> head_{0};
   alignas(kCacheLine) std::atomic<std::size_t> tail_{0};
-  char padding_[kCacheLine - sizeof(std::atomic<std::size_t>)] = {};
 
  public:
   static constexpr std::size_t slotsPerLine() noexcept { return kSlotsPerLine; }
@@ -238,19 +241,29 @@ class SpscRing {
   alignas(kCacheLine) std::atomic<std::size_t> head_{0};
   std::size_t cachedTail_ = 0;
   // Consumer's line: its index and its cached copy of the producer's index.
+  // (The class is aligned to a cache line, so nothing else ever shares this one.)
   alignas(kCacheLine) std::atomic<std::size_t> tail_{0};
   std::size_t cachedHead_ = 0;
-  char padding_[kCacheLine - sizeof(std::atomic<std::size_t>) - sizeof(std::size_t)] = {};
 
  public:
   static constexpr std::size_t headOffset() noexcept { return offsetof(SpscRing, head_); }
   static constexpr std::size_t tailOffset() noexcept { return offsetof(SpscRing, tail_); }
+  static constexpr std::size_t cachedTailOffset() noexcept { return offsetof(SpscRing, cachedTail_); }
+  static constexpr std::size_t cachedHeadOffset() noexcept { return offsetof(SpscRing, cachedHead_); }
 };
 
-// The producer and consumer indices never share a cache line (no false sharing between the
-// JS thread and the workers).
+// The layout the comments above promise: the producer and consumer indices never share a cache
+// line (no false sharing between the JS thread and the workers), each SPSC side keeps its cached
+// copy on its own line, and a ring ends on a line boundary.
+static_assert(MpmcRing<std::uint32_t>::headOffset() % kCacheLine == 0);
 static_assert(MpmcRing<std::uint32_t>::tailOffset() - MpmcRing<std::uint32_t>::headOffset() >= kCacheLine);
+static_assert(alignof(MpmcRing<std::uint32_t>) == kCacheLine);
+static_assert(sizeof(MpmcRing<std::uint32_t>) % kCacheLine == 0);
+static_assert(SpscRing<std::uint32_t>::headOffset() % kCacheLine == 0);
 static_assert(SpscRing<std::uint32_t>::tailOffset() - SpscRing<std::uint32_t>::headOffset() >= kCacheLine);
-static_assert(alignof(MpmcRing<std::uint32_t>) >= kCacheLine);
+static_assert(SpscRing<std::uint32_t>::cachedTailOffset() - SpscRing<std::uint32_t>::headOffset() < kCacheLine);
+static_assert(SpscRing<std::uint32_t>::cachedHeadOffset() - SpscRing<std::uint32_t>::tailOffset() < kCacheLine);
+static_assert(alignof(SpscRing<std::uint32_t>) == kCacheLine);
+static_assert(sizeof(SpscRing<std::uint32_t>) % kCacheLine == 0);
 
 }  // namespace litepool
