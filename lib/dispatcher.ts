@@ -74,8 +74,9 @@ export interface Chunk {
   more: boolean;
 }
 
-/** What waits for the writer while a session owns it: single writes, and sessions to come. */
-type WriterQueueEntry = { job: Job } | { waiter: Waiter<WriterSession> };
+/** What waits for the writer while a session owns it: single writes, sessions to come, and
+ * write queues waiting for their turn (see writerTurn). */
+type WriterQueueEntry = { job: Job } | { waiter: Waiter<WriterSession> } | { turn: () => void };
 
 class Job {
   state: JobState = JobState.Queued;
@@ -157,6 +158,8 @@ export class Dispatcher {
   /** The session that owns the writer, if any; while set, other writes wait in #writerQueue. */
   #writerOwner: WriterSession | undefined;
   #writerQueue: WriterQueueEntry[] = [];
+  /** A write queue's turn is running (see writerTurn): its writes pass the writer gate. */
+  #turnTaken = false;
   /** Readers pinned to leases (or being pinned), and the most that may be at once. */
   #pinnedReaders = 0;
   readonly #maxPinnedReaders: number;
@@ -226,6 +229,16 @@ export class Dispatcher {
     return waiter.promise;
   }
 
+  /**
+   * Calls `admit` synchronously once no session holds the writer: at once when it is free, else
+   * when its turn comes (FIFO with the writes and sessions queued before). The writes `admit`
+   * submits go straight to the writer, ahead of what queued after the turn was asked for.
+   */
+  writerTurn(admit: () => void): void {
+    if (!this.#writerOwner && this.#writerQueue.length === 0) admit();
+    else this.#writerQueue.push({ turn: admit });
+  }
+
   /** Gives the writer back; queued writes and the next session proceed in order. */
   releaseWriter(session: WriterSession): void {
     if (session.ended) return;
@@ -238,6 +251,13 @@ export class Dispatcher {
         this.#queuedCount--;
         // Past the gate already: straight on to the native writer, in queue order.
         if (entry.job.state !== JobState.Settled) this.#enqueueNative(entry.job);
+      } else if ('turn' in entry) {
+        this.#turnTaken = true;
+        try {
+          entry.turn();
+        } finally {
+          this.#turnTaken = false;
+        }
       } else if (!entry.waiter.settled) {
         const next = new WriterSession();
         this.#writerOwner = next;
@@ -337,7 +357,7 @@ export class Dispatcher {
 
   /** Sends a job on its way: behind the writer gate, into the backlog, or to the addon. */
   #enqueue(job: Job): void {
-    if (job.target === Target.Writer && !job.spec.session && (this.#writerOwner || this.#writerQueue.length > 0)) {
+    if (job.target === Target.Writer && !job.spec.session && !this.#turnTaken && (this.#writerOwner || this.#writerQueue.length > 0)) {
       job.state = JobState.Queued;
       this.#writerQueue.push({ job });
       this.#queuedCount++;

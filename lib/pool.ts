@@ -156,6 +156,7 @@ export class Pool {
         this.#submit({ op: Op.Run, target: Target.Writer, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>,
       options,
       (done) => this.#queues.delete(done),
+      (admit) => this.#dispatcher.writerTurn(admit),
     );
     this.#queues.add(queue);
     return queue;
