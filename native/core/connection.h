@@ -32,6 +32,7 @@ struct ConnectionConfig {
   std::size_t statementCacheSize = 128;
   std::string synchronous = "NORMAL";  // NORMAL | FULL | OFF | EXTRA
   std::vector<std::string> pragmas;   // complete "PRAGMA x = y" statements, run on every connection
+  std::string vfs;                    // SQLite VFS name; empty: the default VFS
 };
 
 class Connection {
