@@ -80,14 +80,24 @@ export function sqliteCodeName(errno: number): string {
   return SQLITE_CODE_NAMES.get(errno) ?? SQLITE_CODE_NAMES.get(errno & 0xff) ?? `SQLITE_UNKNOWN_${errno}`;
 }
 
-/** A TypeError with litepool's argument code. */
-export function invalidArgument(message: string): TypeError {
-  return Object.assign(new TypeError(message), { code: 'LITEPOOL_INVALID_ARGUMENT' });
+/** A TypeError with litepool's argument code (`cause`: the user's error that made it). */
+export function invalidArgument(message: string, cause?: unknown): TypeError {
+  const options = cause === undefined ? undefined : { cause };
+  return Object.assign(new TypeError(message, options), { code: 'LITEPOOL_INVALID_ARGUMENT' });
 }
 
 /** A RangeError with litepool's range code. */
 export function outOfRange(message: string): RangeError {
   return Object.assign(new RangeError(message), { code: 'LITEPOOL_OUT_OF_RANGE' });
+}
+
+/** The message of something thrown, for an error that wraps it. */
+export function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return 'a value that cannot be printed';
+  }
 }
 
 /** Describes a value's type for an error message: `Date`, `symbol`, `function`, `null`... */

@@ -90,11 +90,13 @@ export class Pool {
 
   /** The database path (`:memory:` for an in-memory database). */
   get path(): string {
+    Pool.#checkPool(this);
     return this.#options.path;
   }
 
   /** True once close() has been called. */
   get closed(): boolean {
+    Pool.#checkPool(this);
     return this.#closing !== undefined;
   }
 
@@ -107,6 +109,7 @@ export class Pool {
   get<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T | undefined>;
   get(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[] | undefined>;
   get(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
+    if (!Pool.#isPool(this)) return Promise.reject(Pool.#notAPool(this));
     return this.#query(Op.Get, sql, params, options);
   }
 
@@ -114,6 +117,7 @@ export class Pool {
   all<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T[]>;
   all(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[][]>;
   all(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
+    if (!Pool.#isPool(this)) return Promise.reject(Pool.#notAPool(this));
     return this.#query(Op.All, sql, params, options);
   }
 
@@ -130,7 +134,7 @@ export class Pool {
   iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
   iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
   async *iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
-    this.#checkOpen();
+    Pool.#checkOpen(this);
     const given = checkKeys('options', options, ITERATE_KEYS);
     const lease = await this.acquire({ ...(given.signal === undefined ? {} : { signal: given.signal as AbortSignal }) });
     try {
@@ -150,7 +154,7 @@ export class Pool {
    * const { lastInsertRowid } = await critical.enqueue('INSERT INTO orders …', [...]);
    */
   writeQueue(options?: WriteQueueOptions): WriteQueue {
-    this.#checkOpen();
+    Pool.#checkOpen(this);
     const queue = new WriteQueue(
       (sql, { values, names }, groupable, onGroup) =>
         this.#submit({ op: Op.Run, target: Target.Writer, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>,
@@ -174,7 +178,7 @@ export class Pool {
    */
   batch(statements: readonly BatchStatement[], options?: OperationOptions): Promise<RunResult[]> {
     try {
-      this.#checkOpen();
+      Pool.#checkOpen(this);
       const checked = this.#checkOptions(options, OPERATION_KEYS);
       return this.#submit({
         op: Op.Batch,
@@ -194,7 +198,7 @@ export class Pool {
    * column names are quoted; values are bound as parameters. Resolves with the rows inserted.
    */
   async insertMany(table: string, rows: readonly Record<string, SqlValue>[], options?: { chunkSize?: number; signal?: AbortSignal }): Promise<number> {
-    this.#checkOpen();
+    Pool.#checkOpen(this);
     const given = checkKeys('options', options, ['chunkSize', 'signal']);
     const chunkSize = given.chunkSize === undefined ? 500 : checkInteger('chunkSize', given.chunkSize, 1, 1_000_000);
     const chunks = insertChunks(table, rows, chunkSize);
@@ -215,7 +219,7 @@ export class Pool {
   /** Runs one statement on the writer; reports the changes and the last inserted rowid. */
   run(sql: string, params?: Params, options?: OperationOptions): Promise<RunResult> {
     try {
-      this.#checkOpen();
+      Pool.#checkOpen(this);
       const checked = this.#checkOptions(options, OPERATION_KEYS);
       const { values, names } = encodeParams(params);
       return this.#submit({
@@ -236,7 +240,7 @@ export class Pool {
   /** Runs one or more statements without parameters on the writer. */
   exec(sql: string, options?: OperationOptions): Promise<void> {
     try {
-      this.#checkOpen();
+      Pool.#checkOpen(this);
       const checked = this.#checkOptions(options, OPERATION_KEYS);
       return this.#submit({
         op: Op.Exec,
@@ -263,7 +267,7 @@ export class Pool {
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
     try {
-      this.#checkOpen();
+      Pool.#checkOpen(this);
       if (typeof fn !== 'function') throw invalidArgument(`transaction() takes a function, got ${describeType(fn)}`);
       const given = checkKeys('options', options, TRANSACTION_KEYS);
       return this.#track(runTransaction(this.#dispatcher, fn, {
@@ -284,7 +288,7 @@ export class Pool {
    */
   read<T>(fn: (conn: Lease) => Promise<T> | T, options?: ReadOptions): Promise<T> {
     try {
-      this.#checkOpen();
+      Pool.#checkOpen(this);
       if (typeof fn !== 'function') throw invalidArgument(`read() takes a function, got ${describeType(fn)}`);
       const given = checkKeys('options', options, READ_KEYS);
       return this.#track(readSnapshot(this.#dispatcher, fn, {
@@ -305,7 +309,7 @@ export class Pool {
    */
   acquire(options?: AcquireOptions): Promise<Lease> {
     try {
-      this.#checkOpen();
+      Pool.#checkOpen(this);
       const given = checkKeys('options', options, ACQUIRE_KEYS);
       const acquired = acquireLease(this.#dispatcher, {
         write: given.write === undefined ? false : checkBoolean('write', given.write),
@@ -331,6 +335,7 @@ export class Pool {
 
   /** A snapshot of what the pool is doing. */
   stats(): PoolStats {
+    Pool.#checkPool(this);
     const native = this.#native.stats();
     const counters = this.#dispatcher.counters;
     return {
@@ -362,11 +367,13 @@ export class Pool {
    * returns the same promise.
    */
   close(): Promise<void> {
+    if (!Pool.#isPool(this)) return Promise.reject(Pool.#notAPool(this));
     this.#closing ??= this.#shutDown();
     return this.#closing;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
+    if (!Pool.#isPool(this)) return Promise.reject(Pool.#notAPool(this));
     return this.close();
   }
 
@@ -402,8 +409,22 @@ export class Pool {
     return retry ? retrying(() => this.#dispatcher.run(spec), retry, false) : this.#dispatcher.run(spec);
   }
 
-  #checkOpen(): void {
-    if (this.#closing) throw new PoolClosedError();
+  /** True for a real Pool (methods called with another `this` must fail with a typed error). */
+  static #isPool(value: unknown): value is Pool {
+    return typeof value === 'object' && value !== null && #native in value;
+  }
+
+  static #notAPool(value: unknown): TypeError {
+    return invalidArgument(`a Pool method was called on ${describeType(value)}, not on a Pool`);
+  }
+
+  static #checkPool(value: unknown): asserts value is Pool {
+    if (!Pool.#isPool(value)) throw Pool.#notAPool(value);
+  }
+
+  static #checkOpen(pool: unknown): asserts pool is Pool {
+    Pool.#checkPool(pool);
+    if (pool.#closing) throw new PoolClosedError();
   }
 
   #checkOptions(options: unknown, keys: readonly string[]): CheckedOptions {
@@ -418,7 +439,7 @@ export class Pool {
 
   #query(op: Op, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {
     try {
-      this.#checkOpen();
+      Pool.#checkOpen(this);
       const checked = this.#checkOptions(options, QUERY_KEYS);
       const { values, names } = encodeParams(params);
       return this.#submit({
