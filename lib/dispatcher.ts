@@ -163,6 +163,8 @@ export class Dispatcher {
   /** Readers pinned to leases (or being pinned), and the most that may be at once. */
   #pinnedReaders = 0;
   readonly #maxPinnedReaders: number;
+  /** False for ':memory:' and readers: 0, where the writer's connection serves reads too. */
+  readonly #hasReaders: boolean;
   #pinWaiters: Waiter<number>[] = [];
 
   constructor(native: NativePool, safeIntegers: boolean, readers: number) {
@@ -171,6 +173,7 @@ export class Dispatcher {
     // One reader always stays unpinned (when there are two or more), so plain reads keep flowing
     // even when every lease is taken.
     this.#maxPinnedReaders = readers <= 1 ? readers : readers - 1;
+    this.#hasReaders = readers > 0;
   }
 
   /** The pool's queryTimeout: the timeout of operations that give none. */
@@ -329,7 +332,10 @@ export class Dispatcher {
         return;
       }
       let info: StatementInfo | undefined;
-      let target = spec.target;
+      // Without readers every read runs on the writer's connection: it must wait for the session
+      // that holds it like a write does, or it would run inside that session's transaction (and
+      // roll it back, or end its iteration).
+      let target = spec.target === Target.Readers && !this.#hasReaders && !spec.internal ? Target.Writer : spec.target;
       if (spec.sql !== undefined && (spec.op === Op.Get || spec.op === Op.All)) {
         info = this.#statementInfo(spec.sql);
         if (info.writes && target === Target.Readers) target = Target.Writer;
@@ -427,22 +433,26 @@ export class Dispatcher {
         this.#settle(job, false, error);
       }
     }
-    this.#pump();
-    this.#noteProgress();
-    // Until poll() runs, the workers announce no completions. Batches that keep coming are taken
-    // back to back (poll as a microtask) while this turn of the event loop is young; after
-    // TURN_BUDGET_MS or TURN_BUDGET_COMPLETIONS the next batch waits for the next turn, after
-    // timers and I/O had theirs.
-    this.#turnCompletions += count;
-    if (!this.#pollScheduled) {
-      this.#pollScheduled = true;
-      const now = performance.now();
-      if (this.#turnStart === 0) this.#turnStart = now;
-      if (now - this.#turnStart < TURN_BUDGET_MS && this.#turnCompletions < TURN_BUDGET_COMPLETIONS) {
-        queueMicrotask(this.#poll);
-      } else {
-        this.#endTurn();
-        setImmediate(this.#poll);
+    try {
+      this.#pump();
+      this.#noteProgress();
+    } finally {
+      // Until poll() runs, the workers announce no completions: the poll is scheduled whatever
+      // happened above, or every later completion would wait in the ring for ever. Batches that
+      // keep coming are taken back to back (poll as a microtask) while this turn of the event
+      // loop is young; after TURN_BUDGET_MS or TURN_BUDGET_COMPLETIONS the next batch waits for
+      // the next turn, after timers and I/O had theirs.
+      this.#turnCompletions += count;
+      if (!this.#pollScheduled) {
+        this.#pollScheduled = true;
+        const now = performance.now();
+        if (this.#turnStart === 0) this.#turnStart = now;
+        if (now - this.#turnStart < TURN_BUDGET_MS && this.#turnCompletions < TURN_BUDGET_COMPLETIONS) {
+          queueMicrotask(this.#poll);
+        } else {
+          this.#endTurn();
+          setImmediate(this.#poll);
+        }
       }
     }
   };
@@ -528,7 +538,15 @@ export class Dispatcher {
         this.#backlog.shift();
         continue;
       }
-      if (!this.#submit(job)) return;
+      let submitted: boolean;
+      try {
+        submitted = this.#submit(job);
+      } catch (error) {
+        // The addon could not take this request: it fails alone, and the backlog moves on.
+        submitted = true;
+        this.#settle(job, false, error);
+      }
+      if (!submitted) return;
       this.#backlog.shift();
       this.#queuedCount--;
     }
@@ -551,6 +569,10 @@ export class Dispatcher {
     // it, so a write that committed before the interrupt took effect is reported as done.
     job.abortReason = reason;
     this.#native.cancel(job.slot);
+    // A read in the shared reader ring waits there as long as every reader is busy or leased
+    // (with one reader, for as long as a lease holds it): it is settled now, since a reader never
+    // writes. Its completion, whenever a reader gets to it, only frees its slot.
+    if (job.target === Target.Readers && (job.spec.op === Op.Get || job.spec.op === Op.All)) this.#settle(job, false, reason);
   }
 
   #settle(job: Job, ok: boolean, value: unknown): void {

@@ -70,6 +70,8 @@ std::uint32_t Engine::startWriter() {
 // JS thread.
 std::vector<std::uint32_t> Engine::startReaders() {
   std::vector<std::uint32_t> openSlots;
+  // Every reader exists before the first one starts: readers read `readers_` (handOff), so it
+  // must not change once a reader thread runs.
   for (int i = 0; i < config_.readers; ++i) {
     const std::uint32_t slot = acquireSlot();
     slots_[slot].op = Op::Open;
@@ -78,6 +80,10 @@ std::vector<std::uint32_t> Engine::startReaders() {
     Worker* worker = readers_.back().get();
     worker->index = i;
     worker->pinnedRing = std::make_unique<SpscRing<std::uint32_t>>(config_.slots);
+  }
+  for (std::size_t i = 0; i < readers_.size(); ++i) {
+    Worker* worker = readers_[i].get();
+    const std::uint32_t slot = openSlots[i];
     worker->thread = std::thread([this, worker, slot] { readerMain(worker, slot); });
   }
   return openSlots;
@@ -105,10 +111,28 @@ void Engine::submit(std::uint32_t slot, Target target, int reader) {
   // registered poller takes this request, or a wake-up follows.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (spinningReaders_.load(std::memory_order_seq_cst) >= static_cast<int>(readerRing_.sizeApprox())) return;
+  wakeReader();
+}
+
+// JS thread and reader threads: wakes one parked, unpinned reader, if there is one.
+void Engine::wakeReader() noexcept {
   for (auto& candidate : readers_) {
     if (candidate->pinned.load(std::memory_order_seq_cst)) continue;
-    if (candidate->parker.unpark()) break;
+    if (candidate->parker.unpark()) return;
   }
+}
+
+// Reader threads: called by a reader that leaves the pollers (spinningReaders_) with a request
+// in hand. submit() may have counted it as a poller for a request pushed after it took its own,
+// and woken nobody: if such a request waits, another reader must take it. Without this, that
+// request waited for this reader to finish its own, with the other readers parked; and for ever
+// when its own was a Pin (the reader then serves only its lease's ring), so that a lease holder
+// waiting on a plain read deadlocked the pool. The fence pairs with the one in submit(): either
+// submit() saw this reader gone from the pollers (and woke one), or the check below sees its
+// request.
+void Engine::handOff() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!readerRing_.emptyApprox()) wakeReader();
 }
 
 // JS thread.
@@ -139,13 +163,19 @@ bool Engine::waitForWork(Worker& worker, TryPop tryPop, HasWork hasWork, std::ui
     }
   }
   if (spinners != nullptr) spinners->fetch_sub(1, std::memory_order_seq_cst);
-  if (found) return true;
+  if (found) {
+    if (spinners != nullptr) handOff();
+    return true;
+  }
   // Pairs with the fence in submit(): either submit() sees this worker no longer registered (and
   // wakes a parked reader), or the check below sees its request.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   for (;;) {
     if (abort_.load(std::memory_order_acquire)) return false;
-    if (tryPop(slot)) return true;
+    if (tryPop(slot)) {
+      if (spinners != nullptr) handOff();
+      return true;
+    }
     worker.parker.park([&] { return hasWork() || abort_.load(std::memory_order_acquire); });
     // Parked means the core was given up: the worker starts a fresh time slice.
     worker.timeslice.restart();

@@ -152,6 +152,10 @@ class Engine {
   void runGroupFrom(Worker& writer, std::uint32_t first);
   void complete(std::uint32_t slot) noexcept;
   void finishedWork(Worker& worker) noexcept;
+  // JS thread and reader threads: wakes one parked, unpinned reader.
+  void wakeReader() noexcept;
+  // Reader threads: after leaving the pollers with a request, wakes a reader for what remains.
+  void handOff() noexcept;
 
   const EngineConfig config_;
   CompletionListener* const listener_;
