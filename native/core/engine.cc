@@ -162,6 +162,9 @@ bool Engine::waitForWork(Worker& worker, TryPop tryPop, HasWork hasWork, std::ui
       cpuRelax();
     }
   }
+  if (found && config_.testPauseAfterTakeMicros > 0) {
+    std::this_thread::sleep_for(std::chrono::microseconds(config_.testPauseAfterTakeMicros));
+  }
   if (spinners != nullptr) spinners->fetch_sub(1, std::memory_order_seq_cst);
   if (found) {
     if (spinners != nullptr) handOff();

@@ -48,6 +48,9 @@ struct EngineConfig {
   std::uint32_t groupMaxBatch = 256;
   // How long the writer waits for more writes to join a group that is not full (0: never waits).
   std::uint32_t groupMaxDelayMicros = 0;
+  // Native tests only (0 otherwise): how long a reader that took a request while polling the
+  // shared ring stays registered as a poller before it leaves, to widen a race window on purpose.
+  std::uint32_t testPauseAfterTakeMicros = 0;
 };
 
 // Where a request goes: the shared reader ring, the writer, or one pinned reader's own ring.
