@@ -1,4 +1,5 @@
-// Owns the public types users program against.
+// Owns every public type users program against (options, results, statistics, the shape of the
+// handles). Imports nothing: the classes implement these types, never the other way round.
 
 /** A value that can be bound to a statement parameter. */
 export type SqlValue = null | undefined | number | bigint | string | boolean | Uint8Array;
@@ -37,6 +38,78 @@ export interface QueryOptions extends OperationOptions {
 
 export type ArrayQueryOptions = QueryOptions & { rowMode: 'array' };
 
+/** Options of `iterate()`. */
+export interface IterateOptions extends QueryOptions {
+  /** Rows fetched from the worker per round trip (default 256). */
+  chunkSize?: number;
+}
+
+/** One statement of `db.batch()`. */
+export interface BatchStatement {
+  sql: string;
+  params?: Params;
+}
+
+/** How BEGIN takes locks. */
+export type TransactionBehavior = 'deferred' | 'immediate' | 'exclusive';
+
+/** Options of `transaction()`. */
+export interface TransactionOptions {
+  /** How BEGIN takes locks (default 'immediate': the write lock up front, no upgrade deadlock). */
+  behavior?: TransactionBehavior;
+  /** Milliseconds before the transaction is rolled back with TransactionTimeoutError (default 30 000). */
+  timeout?: number;
+  /** Aborting rolls the transaction back and rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** Options of `acquire()`. */
+export interface AcquireOptions {
+  /** A lease on the writer (default false: a reader of your own). */
+  write?: boolean;
+  /** Milliseconds to wait for the connection (default: the pool's acquireTimeout). */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+/** Options of `read()`. */
+export interface ReadOptions {
+  /** Milliseconds to wait for a reader (default: the pool's acquireTimeout). */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The operations of a handle bound to one connection: a Transaction, a Lease (also what `read()`
+ * hands its callback) and a ConnectionHandle have them. Once the handle has ended, every call
+ * rejects with ScopeEndedError.
+ */
+export interface ScopeOperations {
+  /** True once the handle ended. */
+  readonly ended: boolean;
+  /** The first row of the result, or undefined. */
+  get<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T | undefined>;
+  get(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[] | undefined>;
+  /** Every row of the result. */
+  all<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T[]>;
+  all(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[][]>;
+  /** Streams the rows of one read statement, `chunkSize` rows per round trip. */
+  iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
+  iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
+  /** Runs one statement; reports the changes and the last inserted rowid. */
+  run(sql: string, params?: Params, options?: OperationOptions): Promise<RunResult>;
+  /** Runs one or more statements without parameters. */
+  exec(sql: string, options?: OperationOptions): Promise<void>;
+  /** Runs several statements atomically (a SAVEPOINT inside a transaction). */
+  batch(statements: readonly BatchStatement[], options?: OperationOptions): Promise<RunResult[]>;
+}
+
+/** What `onConnection` receives (a ConnectionHandle): the new connection, for its setup statements. */
+export interface NewConnection extends ScopeOperations {
+  /** Which connection this is. */
+  readonly role: 'reader' | 'writer';
+}
+
 /** Synchronous mode of every connection (PRAGMA synchronous). */
 export type SynchronousMode = 'off' | 'normal' | 'full' | 'extra';
 
@@ -45,6 +118,16 @@ export type PragmaValue = boolean | number | string;
 
 /** Named sets of option values (see the tuning guide); explicit options override them. */
 export type Preset = 'default' | 'production' | 'minimal';
+
+/** A complete retry policy: how `retry` options are applied. */
+export interface RetryPolicy {
+  /** Total attempts, including the first (2 or more to retry at all). */
+  attempts: number;
+  /** Delay ceiling of the first retry, in ms; doubles with every retry. */
+  baseDelay: number;
+  /** Largest delay between two attempts, in ms. */
+  maxDelay: number;
+}
 
 /** Opt-in retries of transient SQLite errors (BUSY, LOCKED; BUSY_SNAPSHOT for transactions). */
 export interface RetryOptions {
@@ -70,7 +153,7 @@ export interface PoolOptions {
    * Runs on every new connection, at open() and whenever a connection is replaced, before it
    * serves anything: `conn.role` is 'reader' or 'writer'. A hook that fails at open() fails open().
    */
-  onConnection?: (conn: import('./keeper.ts').ConnectionHandle) => unknown;
+  onConnection?(conn: NewConnection): unknown;
   /** Retries of transient errors; off unless given (the 'production' preset turns it on). */
   retry?: RetryOptions | false;
   /**
@@ -103,6 +186,11 @@ export interface PoolOptions {
   create?: boolean;
   /** Default timeout in milliseconds of every operation (default: none). */
   queryTimeout?: number;
+  /**
+   * Migrations applied before open() resolves, as by `db.migrate()` (no `dryRun`): open() rejects
+   * with the MigrationError when they fail. See docs/migrations.md.
+   */
+  migrations?: OpenMigrationOptions;
 }
 
 /** A snapshot of the pool's activity (see `Pool.stats()`). */
@@ -131,3 +219,110 @@ export interface PoolStats {
   rings: { readers: number; writer: number; completions: number };
   operations: { started: number; completed: number; failed: number; cancelled: number };
 }
+
+/** What a full write queue does with a new entry. */
+export type OverflowPolicy = 'block' | 'reject' | 'drop-oldest' | { blockTimeout: number };
+
+/** Options of `writeQueue()`. */
+export interface WriteQueueOptions {
+  /** Accepted entries that may be unfinished at once, waiting or handed to the writer (default 1000). */
+  capacity?: number;
+  /** What a full queue does with a new entry (default 'block'). */
+  overflow?: OverflowPolicy;
+  /** Entries handed to the writer at once (default 64; never more than `capacity`). */
+  inFlight?: number;
+  /** Told about every failed entry (fire-and-forget entries have no other way to report). */
+  onError?: (error: unknown, entry: { sql: string; params: Params | undefined }) => void;
+  /** Let the writer commit consecutive entries together (default true; the pool's groupCommit
+   * settings apply). */
+  groupCommit?: boolean;
+}
+
+/** A snapshot of a write queue's activity (see `WriteQueue.stats()`). */
+export interface WriteQueueStats {
+  /** Accepted entries waiting now (not yet handed to the writer). */
+  depth: number;
+  /** Pushes parked by the 'block' policies, waiting for room (not accepted yet). */
+  blocked: number;
+  /** The most accepted, unfinished entries seen at once (depth + running); at most `capacity`. */
+  highWater: number;
+  /** Entries handed to the writer and not finished; depth + running is at most `capacity`. */
+  running: number;
+  accepted: number;
+  completed: number;
+  failed: number;
+  /** Accepted entries evicted by 'drop-oldest'. */
+  dropped: number;
+  /** Entries refused: queue full ('reject', or 'drop-oldest' with every accepted entry already
+   * handed to the writer), blocked too long, or pushed after shutdown. */
+  rejected: number;
+  /** Commits that completed entries took: a group commit counts once, a write alone once. */
+  batches: number;
+  /** Completed entries per batch (completed / batches; 0 before the first). */
+  meanBatchSize: number;
+}
+
+/** What a queue entry resolves with: the run result, or the rows of a RETURNING statement. */
+export type WriteResult = RunResult | Row[];
+
+// ---- Migrations (the types open() takes; reports and status live in migrations/types.ts) ----
+
+/**
+ * What a JS migration's `up(tx)` / `down(tx)` receives: the writer, inside the migration's
+ * transaction (BEGIN IMMEDIATE ... COMMIT, with its ledger row). Do not issue BEGIN, COMMIT or
+ * ROLLBACK through it: the runner owns the transaction.
+ */
+export type MigrationTransaction = Pick<ScopeOperations, 'get' | 'all' | 'run' | 'exec' | 'iterate' | 'batch'>;
+
+/** A JS migration step. */
+export type MigrationFunction = (tx: MigrationTransaction) => unknown;
+
+/**
+ * One entry of a programmatic migration list (for bundlers, where a directory does not exist at
+ * run time). `up` and `down` are SQL text or functions.
+ *
+ * @example
+ * await db.migrate({ migrations: [
+ *   { version: '1.0.0', name: 'users', up: 'CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)' },
+ *   { version: '1.1.0', name: 'seed', up: async (tx) => { await tx.run('INSERT INTO users (name) VALUES (?)', ['Ada']) } },
+ * ] });
+ */
+export interface MigrationDefinition {
+  /** `MAJOR.MINOR.PATCH[-prerelease]`; unique in the list. */
+  version: string;
+  /** A short name (letters, digits, `_`, `-`, `.`). */
+  name: string;
+  up: string | MigrationFunction;
+  down?: string | MigrationFunction;
+}
+
+/** Where the migrations come from: a directory, or a list (exactly one of the two). */
+export type MigrationSource =
+  | {
+      /** Directory of `<semver>__<name>.sql|.js|.mjs|.ts` files and an optional `baseline__<semver>.sql`. */
+      dir: string;
+      migrations?: never;
+    }
+  | {
+      /** The migrations themselves, instead of a directory. */
+      migrations: readonly MigrationDefinition[];
+      dir?: never;
+    };
+
+/** The options of a migrate run shared by `db.migrate()` and `open()`'s `migrations` option. */
+export interface MigrateRunOptions {
+  /** Apply pending migrations up to and including this version (default: all). */
+  to?: string;
+  /** Apply a pending migration older than the newest applied one instead of refusing (default false). */
+  allowOutOfOrder?: boolean;
+  /**
+   * Milliseconds to wait for the lock each time it is needed (default 300 000): for the first,
+   * this pool's writer and SQLite's write lock together; for each later migration of the run,
+   * SQLite's write lock (or a migration another process records as running).
+   */
+  lockTimeout?: number;
+  signal?: AbortSignal;
+}
+
+/** The `migrations` option of `open()`: applied before open() resolves. */
+export type OpenMigrationOptions = MigrationSource & MigrateRunOptions;

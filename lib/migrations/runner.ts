@@ -1,0 +1,133 @@
+// Owns applying migrations (db.migrate) and reverting them (db.migrations.down): under the
+// migration lock (lock.ts), the ledger is read again, the plan decided again (plan.ts), and one
+// migration runs with its ledger row in one transaction; then the next, each under the lock anew,
+// so that concurrent migrators (threads or processes) run every migration exactly once. A
+// `-- litepool:no-transaction` migration runs outside the runner's transaction with a `running`
+// ledger row, then PRAGMA foreign_key_check. Works through the pool's public API only.
+//
+// Hook point: `hooks.onEvent` receives start / applied / failed per migration step; observers and
+// the `litepool:migrate` diagnostics channel are meant to attach there.
+
+import { MigrationError } from '../errors.ts';
+import { ensureLedger, readLedger } from './ledger.ts';
+import { acquireWriter, beginImmediate, pause, rollBack, type MigrationHost } from './lock.ts';
+import { checkDownOptions, checkMigrateOptions, type CheckedSource } from './options.ts';
+import { currentVersion, pendingSteps, planDown, planUp } from './plan.ts';
+import { readDirectory, readList, type Source } from './source.ts';
+import type { DownReport, MigrateReport, MigrationRun } from './types.ts';
+import { commit, prepare, runLocked, runningLocked } from './apply.ts';
+import { brief, RUNNING_POLL_MS, type RunnerHooks } from './runner-events.ts';
+
+export type { RunnerHooks } from './runner-events.ts';
+
+export function loadSource(source: CheckedSource): Promise<Source> {
+  return source.dir !== undefined ? readDirectory(source.dir) : Promise.resolve(readList(source.migrations));
+}
+
+export async function migrate(host: MigrationHost, options: unknown, hooks?: RunnerHooks): Promise<MigrateReport> {
+  const checked = checkMigrateOptions(options);
+  const { lockTimeout, signal } = checked;
+  signal?.throwIfAborted();
+  const source = await loadSource(checked.source);
+  const snapshot = await host.read((conn) => readLedger(conn), signal ? { signal } : undefined);
+  if (checked.dryRun) {
+    const plan = planUp(source, snapshot, checked);
+    if (plan.running) throw runningLocked(plan.running, undefined);
+    for (const item of plan.steps) await prepare(item, 'up');
+    return { applied: [], pending: plan.steps.map(brief), current: plan.current, dryRun: true };
+  }
+  // Modules load and SQL is checked before anything runs: a migration that cannot run stops the
+  // run at its start.
+  for (const item of pendingSteps(source, snapshot, checked.to)) await prepare(item, 'up');
+
+  const applied: MigrationRun[] = [];
+  // The first lock (this pool's writer, then BEGIN IMMEDIATE) is had within one lockTimeout;
+  // each later BEGIN IMMEDIATE of the run within a lockTimeout of its own.
+  let firstDeadline: number | undefined = Date.now() + lockTimeout;
+  const lease = await acquireWriter(host, lockTimeout, signal);
+  let runningSince: number | undefined;
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      await beginImmediate(lease, lockTimeout, signal, firstDeadline);
+      firstDeadline = undefined;
+      try {
+        await ensureLedger(lease);
+        const ledger = await readLedger(lease);
+        const plan = planUp(source, ledger, checked);
+        if (plan.running) {
+          await rollBack(lease);
+          runningSince ??= Date.now();
+          if (Date.now() - runningSince >= lockTimeout) throw runningLocked(plan.running, lockTimeout);
+          await pause(RUNNING_POLL_MS, signal);
+          continue;
+        }
+        runningSince = undefined;
+        const next = plan.steps[0];
+        if (!next) {
+          await commit(lease);
+          return {
+            applied,
+            pending: pendingSteps(source, ledger).map(brief),
+            current: currentVersion(ledger),
+            dryRun: false,
+          };
+        }
+        const durationMs = await runLocked(lease, next, 'up', checked, hooks);
+        applied.push({ ...brief(next), durationMs });
+      } catch (error) {
+        await rollBack(lease);
+        throw error;
+      }
+    }
+  } finally {
+    await lease.release();
+  }
+}
+
+/** Reverts applied migrations above `to`, newest first (see DownOptions). */
+export async function down(host: MigrationHost, options: unknown, hooks?: RunnerHooks): Promise<DownReport> {
+  const checked = checkDownOptions(options);
+  const { lockTimeout, signal } = checked;
+  signal?.throwIfAborted();
+  const source = await loadSource(checked.source);
+  const snapshot = await host.read((conn) => readLedger(conn), signal ? { signal } : undefined);
+  const planned = planDown(source, snapshot, checked.to);
+  // Every step must have a down that can run before the first one runs.
+  for (const item of planned) {
+    if (!(await item.load()).down) {
+      throw new MigrationError('LITEPOOL_MIGRATION_FAILED', `cannot go down to ${checked.to}: ${item.file} has no down`, {
+        file: item.file,
+        version: item.version,
+      });
+    }
+    await prepare(item, 'down');
+  }
+  if (checked.dryRun) return { reverted: [], pending: planned.map(brief), current: currentVersion(snapshot), dryRun: true };
+
+  const reverted: MigrationRun[] = [];
+  let firstDeadline: number | undefined = Date.now() + lockTimeout;
+  const lease = await acquireWriter(host, lockTimeout, signal);
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      await beginImmediate(lease, lockTimeout, signal, firstDeadline);
+      firstDeadline = undefined;
+      try {
+        const ledger = await readLedger(lease);
+        const next = planDown(source, ledger, checked.to)[0];
+        if (!next) {
+          await commit(lease);
+          return { reverted, pending: [], current: currentVersion(ledger), dryRun: false };
+        }
+        const durationMs = await runLocked(lease, next, 'down', checked, hooks);
+        reverted.push({ ...brief(next), durationMs });
+      } catch (error) {
+        await rollBack(lease);
+        throw error;
+      }
+    }
+  } finally {
+    await lease.release();
+  }
+}

@@ -1,0 +1,104 @@
+// Owns the shape of the addon's objects as lib/ sees them (native/addon/pool_wrap.cc): the
+// NativePool and its configuration and statistics, and the module the loader returns.
+// Types only: the numbers they speak in are in contract.ts.
+
+import type { Op, Target } from './contract.ts';
+
+export interface NativePoolConfig {
+  path: string;
+  memory: boolean;
+  create: boolean;
+  readers: number;
+  busyTimeout: number;
+  cacheSize: number;
+  statementCacheSize: number;
+  synchronous: string;
+  pragmas: string[];
+  slots: number;
+  /** How long an idle worker polls for work before it parks (µs). */
+  spinMicros: number;
+  /** A worker that ran this long without pausing yields its core (0: never). */
+  timesliceMicros: number;
+  groupMaxBatch: number;
+  groupMaxDelayMicros: number;
+  /** The SQLite VFS every connection opens with ('' : the default). Only the fault-injection
+   * test build has another one (see FaultVfs). */
+  vfs: string;
+}
+
+/** The part of the addon's statistics lib/ reads (the addon reports a few more counters). */
+export interface NativeStats {
+  readers: number;
+  readersBusy: number;
+  writerBusy: boolean;
+  readerRingDepth: number;
+  writerRingDepth: number;
+  completionRingDepth: number;
+  readersPinned: number;
+  groupCommits: number;
+  groupedWrites: number;
+  yields: number;
+  /** Milliseconds each worker has been idle: readers in order, then the writer. */
+  idleMillis: number[];
+}
+
+/** The addon's batch callback: `length` cells of completion records (see request/batch-reader.ts). */
+export type OnBatch = (buffer: ArrayBuffer, capacity: number, objects: unknown[], length: number) => void;
+
+export interface NativePool {
+  startWriter(): number;
+  startReaders(): number[];
+  /** Keeps a copy of `sql`; submit() then takes the returned id in place of the text. */
+  registerSql(sql: string): number;
+  /** Drops every registered SQL text; their ids must not be used again. */
+  forgetSql(): void;
+  /** Returns the request's slot, or -1 when every slot is in flight. */
+  submit(
+    target: Target,
+    op: Op,
+    flags: number,
+    sql: string | number | readonly string[] | undefined,
+    values: readonly unknown[] | undefined,
+    names: readonly unknown[] | undefined,
+    reader: number,
+    chunkRows: number,
+  ): number;
+  cancel(slot: number): void;
+  /**
+   * Call on a later turn after every onBatch call: re-arms the workers' wake-up, or calls
+   * onBatch again at once when more completions are waiting.
+   */
+  poll(): void;
+  stats(): NativeStats;
+  ref(): void;
+  unref(): void;
+  join(): void;
+  abort(): void;
+}
+
+/**
+ * The fault-injection VFS of the test build of the addon (native/test-vfs/fault_binding.h),
+ * loaded through LITEPOOL_TEST_FAULT_ADDON (lib/native/binding.ts). Never present in a release build.
+ */
+export interface FaultVfs {
+  readonly name: string;
+  arm(plan: {
+    call: 'read' | 'write' | 'sync' | 'truncate' | 'lock' | 'shmLock';
+    nth?: number;
+    code?: number;
+    files?: ('main' | 'wal' | 'journal' | 'other')[];
+    sticky?: boolean;
+    shortRead?: boolean;
+  }): void;
+  clear(): void;
+  stats(): { calls: Record<'read' | 'write' | 'sync' | 'truncate' | 'lock' | 'shmLock', number>; faults: number };
+}
+
+export interface NativeModule {
+  NativePool: new (config: NativePoolConfig, onBatch: OnBatch) => NativePool;
+  sqliteVersion: string;
+  /** The contract numbers the addon was compiled with (native/core/contract.h), checked by the tests. */
+  contract: Readonly<Record<string, number | Readonly<Record<string, number>>>>;
+  /** Only in the fault-injection test build. */
+  faultVfs?: FaultVfs;
+}
