@@ -28,6 +28,8 @@ def rebase(value):
     if isinstance(value, str):
         if value.startswith('native/'):
             return '../' + value
+        # <(module_root_dir) is build-fault/ there (the linker's version script, for one).
+        value = value.replace('<(module_root_dir)/native/', '<(module_root_dir)/../native/')
         return value.replace('deps/', '../deps/')
     if isinstance(value, list):
         return [rebase(item) for item in value]
