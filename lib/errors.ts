@@ -104,9 +104,10 @@ export function sqliteCodeName(errno: number): string {
   return SQLITE_CODE_NAMES.get(errno) ?? SQLITE_CODE_NAMES.get(errno & 0xff) ?? `SQLITE_UNKNOWN_${errno}`;
 }
 
-/** An argument or option of the wrong type (`LITEPOOL_INVALID_ARGUMENT`). */
-export function invalidArgument(message: string): CodedError<TypeError> {
-  return coded(new TypeError(message), 'LITEPOOL_INVALID_ARGUMENT');
+/** An argument or option of the wrong type (`LITEPOOL_INVALID_ARGUMENT`; `cause`: the user's
+ * error that made it). */
+export function invalidArgument(message: string, cause?: unknown): CodedError<TypeError> {
+  return coded(new TypeError(message, cause === undefined ? undefined : { cause }), 'LITEPOOL_INVALID_ARGUMENT');
 }
 
 /** An argument or option out of range (`LITEPOOL_OUT_OF_RANGE`). */
@@ -130,6 +131,15 @@ export function misuse(message: string, statement?: { sql: string | undefined })
 /** An INTEGER beyond 2^53 read without `safeIntegers` (`LITEPOOL_INTEGER_OVERFLOW`). */
 export function integerOverflow(message: string, sql: string | undefined): CodedError<RangeError> {
   return coded(new RangeError(message), 'LITEPOOL_INTEGER_OVERFLOW', { sql });
+}
+
+/** The message of something thrown, for an error that wraps it. */
+export function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return 'a value that cannot be printed';
+  }
 }
 
 /** Describes a value's type for an error message: `Date`, `symbol`, `function`, `null`... */
@@ -209,6 +219,38 @@ export class OperationBlockedError extends LitepoolError {
   constructor(operation: string, heldBy: readonly string[]) {
     super('LITEPOOL_OPERATION_BLOCKED', `${operation} cannot run while ${heldBy.join(', ')} ${heldBy.length === 1 ? 'is' : 'are'} open; release ${heldBy.length === 1 ? 'it' : 'them'} first`);
     this.heldBy = heldBy;
+  }
+}
+
+/**
+ * A write reached a LiteFS replica (`replication: 'litefs'`): only the primary node accepts writes.
+ * Raised before the write reaches SQLite (which would answer with a bare disk I/O error).
+ * `primary` is the primary's hostname as LiteFS reports it in the mount's `.primary` file.
+ */
+export class ReadOnlyReplicaError extends LitepoolError {
+  static override readonly brand = 'ReadOnlyReplicaError';
+  /** The primary node's hostname (forward the write there). */
+  readonly primary: string;
+  constructor(primary: string, options?: { cause?: unknown }) {
+    super('LITEPOOL_READONLY_REPLICA', `this node is a LiteFS replica: writes must go to the primary, ${JSON.stringify(primary)}`, options);
+    this.primary = primary;
+  }
+}
+
+/** `db.replica.waitForPosition()` gave up: the replica did not reach the transaction in time. */
+export class ReplicaTimeoutError extends LitepoolError {
+  static override readonly brand = 'ReplicaTimeoutError';
+  readonly timeout: number;
+  /** The transaction ID waited for. */
+  readonly txid: bigint;
+  /** The last position read, or undefined when the position file could not be read. */
+  readonly reached: bigint | undefined;
+  constructor(timeout: number, txid: bigint, reached: bigint | undefined, detail = '') {
+    const at = reached === undefined ? 'no readable position' : `TXID ${reached}`;
+    super('LITEPOOL_REPLICA_TIMEOUT', `the replica did not reach TXID ${txid} within ${timeout} ms (it is at ${at})${detail}`);
+    this.timeout = timeout;
+    this.txid = txid;
+    this.reached = reached;
   }
 }
 

@@ -6,6 +6,7 @@ export { Transaction } from './api/transaction.ts';
 export { Lease } from './api/lease.ts';
 export { ConnectionHandle } from './api/connection-handle.ts';
 export { WriteQueue } from './api/write-queue.ts';
+export type { Replica, ReplicaPosition, TxidLike } from './replication/litefs.ts';
 export {
   AcquireTimeoutError,
   LitepoolError,
@@ -19,10 +20,13 @@ export {
   TransactionTimeoutError,
   OperationTimeoutError,
   PoolClosedError,
+  ReadOnlyReplicaError,
+  ReplicaTimeoutError,
   SqliteError,
   sqliteCodeName,
 } from './errors.ts';
 export type { Schema } from './maintenance/schema.ts';
+export type { OverflowPolicy, WriteQueueOptions, WriteQueueStats, WriteResult } from './write-queue-types.ts';
 export type {
   AddColumnOptions,
   BackupOptions,
@@ -45,15 +49,16 @@ export type {
   AcquireOptions,
   ArrayQueryOptions,
   BatchStatement,
+  CheckpointOnClose,
   IterateOptions,
   NewConnection,
   OperationOptions,
-  OverflowPolicy,
   Params,
   PoolOptions,
   PoolStats,
   PragmaValue,
   Preset,
+  Replication,
   QueryOptions,
   ReadOptions,
   RetryOptions,
@@ -66,9 +71,6 @@ export type {
   SynchronousMode,
   TransactionBehavior,
   TransactionOptions,
-  WriteQueueOptions,
-  WriteQueueStats,
-  WriteResult,
 } from './types.ts';
 export type {
   DownOptions,

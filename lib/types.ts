@@ -119,6 +119,12 @@ export type PragmaValue = boolean | number | string;
 /** Named sets of option values (see the tuning guide); explicit options override them. */
 export type Preset = 'default' | 'production' | 'minimal';
 
+/** The writer's checkpoint on close: 'truncate' (and empty the WAL file), 'passive' (no waiting; the WAL stays), false (none). */
+export type CheckpointOnClose = 'truncate' | 'passive' | false;
+
+/** The WAL replication tool the database lives under (docs/scale-out.md): 'litestream' (backup) or 'litefs' (read replicas). */
+export type Replication = 'none' | 'litestream' | 'litefs';
+
 /** A complete retry policy: how `retry` options are applied. */
 export interface RetryPolicy {
   /** Total attempts, including the first (2 or more to retry at all). */
@@ -186,11 +192,7 @@ export interface PoolOptions {
   create?: boolean;
   /** Default timeout in milliseconds of every operation (default: none). */
   queryTimeout?: number;
-  /**
-   * Enforce foreign key constraints (PRAGMA foreign_keys) on every connection (default true;
-   * SQLite's own default is off). `false` opts out. A `foreign_keys` entry in `pragmas` is applied
-   * after this and wins.
-   */
+  /** PRAGMA foreign_keys on every connection (default true; false opts out; `pragmas.foreign_keys` wins). */
   foreignKeys?: boolean;
   /**
    * Migrations applied before open() resolves, as by `db.migrate()` (no `dryRun`): open() rejects
@@ -199,12 +201,22 @@ export interface PoolOptions {
   migrations?: OpenMigrationOptions;
   /** The WAL monitor (docs/operations.md): `{ warnBytes: 64 MiB, checkpointBytes: 4 MiB, intervalMs: 1000 }` by default; false: off. */
   walMonitor?: { warnBytes?: number; checkpointBytes?: number; intervalMs?: number } | false;
-  /** Probes idle connections every `intervalMs` (default 30 000) and replaces one that fails; false: off. */
+  /** Probes connections idle `intervalMs` (default 30 000), replaces one that fails; false: off. */
   healthCheck?: { intervalMs?: number } | false;
-  /** Runs `PRAGMA optimize` on the writer every this many ms (default: only at open and close). */
+  /** ms between runs of `PRAGMA optimize` on the writer (default: only at open and close). */
   optimizeInterval?: number;
-  /** The checkpoint the writer runs at close(): 'truncate' (default), 'passive' or false (none). */
-  checkpointOnClose?: 'truncate' | 'passive' | false;
+  /** The writer's checkpoint on close() (default 'truncate'; 'passive' under `replication: 'litestream'`). */
+  checkpointOnClose?: CheckpointOnClose;
+  /**
+   * Cooperate with a WAL replication tool (default 'none'). 'litestream': no RESTART or TRUNCATE
+   * checkpoints, busyTimeout at least 5000, autocheckpoints off, read snapshots bounded by
+   * busyTimeout. 'litefs': writes on a replica node fail up front with ReadOnlyReplicaError, and
+   * `db.replica` tracks the primary and the replication position. See docs/scale-out.md.
+   *
+   * @example
+   * const db = await open('/data/app.db', { replication: 'litestream' });
+   */
+  replication?: Replication;
 }
 
 /** A snapshot of the pool's activity (see `Pool.stats()`). */
@@ -232,56 +244,9 @@ export interface PoolStats {
   /** Depth of each native ring right now. */
   rings: { readers: number; writer: number; completions: number };
   operations: { started: number; completed: number; failed: number; cancelled: number };
-  /**
-   * The WAL now: size of the -wal file, frames in it (from the WAL index, -shm), checkpoints this
-   * pool ran and when the last finished (`Date.now()`, null before the first). docs/operations.md.
-   */
+  /** The -wal file's size, its frames, checkpoints this pool ran and when the last ended (docs/operations.md). */
   wal: { bytes: number; frames: number; checkpoints: number; lastCheckpointAt: number | null };
 }
-
-/** What a full write queue does with a new entry. */
-export type OverflowPolicy = 'block' | 'reject' | 'drop-oldest' | { blockTimeout: number };
-
-/** Options of `writeQueue()`. */
-export interface WriteQueueOptions {
-  /** Entries that may wait in the queue (default 1000). */
-  capacity?: number;
-  /** What a full queue does with a new entry (default 'block'). */
-  overflow?: OverflowPolicy;
-  /** Entries handed to the writer at once (default 64). */
-  inFlight?: number;
-  /** Told about every failed entry (fire-and-forget entries have no other way to report). */
-  onError?: (error: unknown, entry: { sql: string; params: Params | undefined }) => void;
-  /** Let the writer commit consecutive entries together (default true; the pool's groupCommit
-   * settings apply). */
-  groupCommit?: boolean;
-}
-
-/** A snapshot of a write queue's activity (see `WriteQueue.stats()`). */
-export interface WriteQueueStats {
-  /** Accepted entries waiting now (not yet handed to the writer); at most `capacity`. */
-  depth: number;
-  /** Pushes parked by the 'block' policies, waiting for room. */
-  blocked: number;
-  /** The largest depth seen. */
-  highWater: number;
-  /** Entries handed to the writer and not finished. */
-  running: number;
-  accepted: number;
-  completed: number;
-  failed: number;
-  /** Accepted entries evicted by 'drop-oldest'. */
-  dropped: number;
-  /** Entries refused: queue full ('reject'), blocked too long, or pushed after shutdown. */
-  rejected: number;
-  /** Commits that completed entries took: a group commit counts once, a write alone once. */
-  batches: number;
-  /** Completed entries per batch (completed / batches; 0 before the first). */
-  meanBatchSize: number;
-}
-
-/** What a queue entry resolves with: the run result, or the rows of a RETURNING statement. */
-export type WriteResult = RunResult | Row[];
 
 // ---- Migrations (the types open() takes; reports and status live in migrations/types.ts) ----
 

@@ -172,6 +172,20 @@ describe('the WAL monitor', () => {
   });
 });
 
+describe("replication: 'litestream'", () => {
+  it('refuses checkpoints that restart the WAL, and the monitor runs none of its own', async () => {
+    const db = await pools.fresh({ readers: 1, replication: 'litestream', walMonitor: { checkpointBytes: 10_000, warnBytes: 150_000, intervalMs: 20 } });
+    const seen = events(db);
+    expect(await rejection(db.checkpoint('truncate'))).toBeInstanceOf(RangeError);
+    expect(await rejection(db.checkpoint('restart'))).toBeInstanceOf(RangeError);
+    await writeBytes(db, 200_000);
+    await until(() => seen.wal.some((e) => e.kind === 'warn'));
+    expect(seen.checkpoints).toEqual([]);
+    expect((await db.checkpoint('passive')).busy).toBe(false);
+    expect(seen.checkpoints.map((e) => e.mode)).toEqual(['passive']);
+  });
+});
+
 describe('checkpointOnClose', () => {
   async function walAfterClose(checkpointOnClose: 'truncate' | 'passive' | false | undefined): Promise<number> {
     const path = pools.file();

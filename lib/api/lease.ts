@@ -13,6 +13,8 @@ export class Lease extends Scope {
   #released: Promise<void> | undefined;
   /** True for a lease on the writer connection. */
   readonly write: boolean;
+  /** @internal Takes the lease off the pool's list of holders (an iteration registers itself instead). */
+  unregister: () => void = () => undefined;
 
   /** @internal */
   constructor(context: PoolContext, route: Route, write: boolean, release: () => Promise<void>) {
@@ -95,6 +97,7 @@ export async function acquireLease(context: PoolContext, settings: LeaseSettings
       }
     };
     lease = new Lease(context, sessionRoute(session), true, release);
+    lease.unregister = () => context.holders.end(holder);
     return lease;
   }
   const reader = await context.readers.acquire(settings.timeout, settings.signal);
@@ -109,6 +112,7 @@ export async function acquireLease(context: PoolContext, settings: LeaseSettings
       settings.onRelease?.(lease);
     }
   });
+  lease.unregister = () => context.holders.end(holder);
   if (settings.maxReadDuration !== undefined) unbound = boundTransaction(context, lease, reader, settings.maxReadDuration);
   return lease;
 }

@@ -17,6 +17,7 @@ import type { PoolOptions } from '../types.ts';
 import type { PoolContext } from './context.ts';
 import { defaultOptions } from './operations.ts';
 import { Pool } from './pool.ts';
+import { startReplica } from './replication.ts';
 
 /**
  * Opens a pool on the database at `path` (created when missing unless `create: false`;
@@ -37,7 +38,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     dispatcher!.onBatch(buffer, capacity, objects, length),
   );
   const gate = new WriterGate<Job>((job) => dispatcher!.writerTurn(job));
-  dispatcher = new Dispatcher(native, gate, resolved.safeIntegers);
+  dispatcher = new Dispatcher(native, gate, resolved.safeIntegers, resolved.readers > 0);
   const pins = new ReaderPins(dispatcher, resolved.readers);
   const context: PoolContext = {
     requests: dispatcher,
@@ -55,6 +56,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   let pool: Pool | undefined;
   // db.schema runs its statements through the pool's own get/all and transactions.
   const toolkit = new Toolkit(context, resolved, { all: (sql, params) => pool!.all(sql, params), transaction: (fn) => pool!.transaction(fn) }, probe, () => dispatcher!.inFlight + dispatcher!.queued > 0);
+  const replica = startReplica(resolved);
   try {
     await dispatcher.track(native.startWriter());
     await Promise.all(native.startReaders().map((slot) => dispatcher!.track(slot)));
@@ -62,6 +64,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     // From now on a fatal failure replaces its connection (a failed open simply fails open()).
     dispatcher.onFailure = (worker, errno) => keeper.reportFailure(worker, errno);
   } catch (error) {
+    replica?.stop();
     await keeper.stop();
     native.abort();
     if (error instanceof SqliteError) {
@@ -69,7 +72,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     }
     throw error;
   }
-  pool = new Pool({ native, dispatcher, gate, pins, keeper, toolkit, context, options: resolved });
+  pool = new Pool({ native, dispatcher, gate, pins, keeper, toolkit, context, options: resolved, replica });
   try {
     await toolkit.start();
     // The `migrations` option: applied before the pool is handed out.

@@ -15,16 +15,13 @@ import type { CheckpointMode, CheckpointResult } from '../operations-types.ts';
 import { rejectOnThrow } from './operations.ts';
 
 /** The maintenance methods of a Pool (see docs/operations.md). */
-export abstract class PoolMaintenance {
+export class PoolMaintenance {
   readonly #toolkit: Toolkit;
 
   /** @internal */
   constructor(toolkit: Toolkit) {
     this.#toolkit = toolkit;
   }
-
-  /** @internal Throws PoolClosedError once close() has been called. */
-  protected abstract checkUsable(): void;
 
   /** @internal The operations events (WAL, checkpoints, backups); not part of the public API. */
   get [kOperationEvents](): OperationEvents {
@@ -157,7 +154,7 @@ export abstract class PoolMaintenance {
 
   #start<T>(operation: () => Promise<T>): Promise<T> {
     return rejectOnThrow(() => {
-      this.checkUsable();
+      this.#toolkit.checkUsable();
       return operation();
     });
   }

@@ -3,8 +3,8 @@
 // Runs on the JS thread. Reads go to the reader threads, writes to the writer thread; a read
 // whose statement SQLite reports as not read-only is rerouted to the writer by the dispatcher.
 
-import { PoolClosedError } from '../errors.ts';
-import { insertChunks } from '../input/insert-many.ts';
+import { PoolClosedError, describeType, invalidArgument } from '../errors.ts';
+import { insertChunks, runInsertChunks } from '../input/insert-many.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
 import { Op } from '../native/contract.ts';
@@ -24,12 +24,11 @@ import type {
   SqlOutputValue,
   SqlValue,
   TransactionOptions,
-  WriteQueueOptions,
-  WriteResult,
 } from '../types.ts';
 import type { PoolContext } from './context.ts';
 import { migrateWith, migrationsOf } from '../migrations/index.ts';
 import type { MigrateOptions, MigrateReport, Migrations } from '../migrations/types.ts';
+import type { Replica } from '../replication/litefs.ts';
 import { acquireLease, type Lease } from './lease.ts';
 import {
   Operations,
@@ -40,7 +39,9 @@ import {
   checkTransactionOptions,
   rejectOnThrow,
 } from './operations.ts';
+import { replicaOf } from './replication.ts';
 import { readSnapshot } from './snapshot.ts';
+import type { WriteQueueOptions, WriteResult } from '../write-queue-types.ts';
 import { PoolMaintenance } from './pool-maintenance.ts';
 import { poolStats, type PoolParts } from './stats.ts';
 import { runTransaction, type Transaction } from './transaction.ts';
@@ -68,22 +69,28 @@ export class Pool extends PoolMaintenance {
     this.#parts = parts;
     this.#context = parts.context;
     this.#options = parts.options;
-    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry);
-  }
-
-  /** @internal */
-  protected checkUsable(): void {
-    this.#ops.checkUsable();
+    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.replica);
   }
 
   /** The database path (`:memory:` for an in-memory database). */
   get path(): string {
-    return this.#options.path;
+    return Pool.#of(this).#options.path;
+  }
+
+  /**
+   * The LiteFS node this pool runs on (`replication: 'litefs'` only; a TypeError otherwise):
+   * whether it is the primary, its replication position, and waiting for a position.
+   *
+   * @example
+   * if (!db.replica.isPrimary) return reply.redirect(`https://${db.replica.primary}${req.url}`);
+   */
+  get replica(): Replica {
+    return replicaOf(this.#parts.replica);
   }
 
   /** True once close() has been called. */
   get closed(): boolean {
-    return this.#closing !== undefined;
+    return Pool.#of(this).#closing !== undefined;
   }
 
   /** The version of the bundled SQLite library. */
@@ -95,14 +102,14 @@ export class Pool extends PoolMaintenance {
   get<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T | undefined>;
   get(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[] | undefined>;
   get(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
-    return this.#ops.start(Op.Get, sql, params, options);
+    return Pool.#is(this) ? this.#ops.start(Op.Get, sql, params, options) : Pool.#refuse(this);
   }
 
   /** Every row of the result. Runs on a reader. */
   all<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T[]>;
   all(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[][]>;
   all(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
-    return this.#ops.start(Op.All, sql, params, options);
+    return Pool.#is(this) ? this.#ops.start(Op.All, sql, params, options) : Pool.#refuse(this);
   }
 
   /**
@@ -118,10 +125,10 @@ export class Pool extends PoolMaintenance {
   iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
   iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
   async *iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
-    this.#ops.checkUsable();
+    Pool.#of(this).#ops.checkUsable();
     const { signal } = checkOptions('iterate', options, this.#context.defaults);
-    // Registered as an iteration (by the lease's iterate), not as a lease of its own.
-    const lease = await this.#acquire(signal === undefined ? {} : { signal }, false);
+    const lease = await this.acquire(signal === undefined ? {} : { signal });
+    lease.unregister(); // the iteration registers itself
     try {
       yield* lease.iterate(sql, params, options as IterateOptions & { rowMode?: 'object' });
     } finally {
@@ -139,12 +146,13 @@ export class Pool extends PoolMaintenance {
    * const { lastInsertRowid } = await critical.enqueue('INSERT INTO orders …', [...]);
    */
   writeQueue(options?: WriteQueueOptions): WriteQueue {
-    this.#ops.checkUsable();
+    Pool.#of(this).#ops.checkUsable();
     const queue = new WriteQueue(
       (sql, { values, names }, groupable, onGroup) =>
         this.#ops.submit({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>,
       options,
       (done) => this.#queues.delete(done),
+      (admit) => this.#parts.gate.turn(admit),
     );
     this.#queues.add(queue);
     return queue;
@@ -161,7 +169,7 @@ export class Pool extends PoolMaintenance {
    * ]);
    */
   batch(statements: readonly BatchStatement[], options?: OperationOptions): Promise<RunResult[]> {
-    return this.#ops.start(Op.Batch, statements, undefined, options) as Promise<RunResult[]>;
+    return Pool.#is(this) ? (this.#ops.start(Op.Batch, statements, undefined, options) as Promise<RunResult[]>) : Pool.#refuse(this);
   }
 
   /**
@@ -170,30 +178,21 @@ export class Pool extends PoolMaintenance {
    * column names are quoted; values are bound as parameters. Resolves with the rows inserted.
    */
   async insertMany(table: string, rows: readonly Record<string, SqlValue>[], options?: { chunkSize?: number; signal?: AbortSignal }): Promise<number> {
-    this.#ops.checkUsable();
+    Pool.#of(this).#ops.checkUsable();
     const { chunkSize, signal } = checkInsertManyOptions(options);
     const chunks = insertChunks(table, rows, chunkSize);
     if (chunks.length === 0) return 0;
-    return this.transaction(
-      async (tx) => {
-        let inserted = 0;
-        // Every chunk is submitted at once: the writer runs them back to back, in order.
-        const results = await Promise.all(chunks.map((chunk) => tx.run(chunk.sql, chunk.values)));
-        for (const result of results) inserted += result.changes;
-        return inserted;
-      },
-      signal ? { signal } : undefined,
-    );
+    return this.transaction((tx) => runInsertChunks(tx, chunks), signal ? { signal } : undefined);
   }
 
   /** Runs one statement on the writer; reports the changes and the last inserted rowid. */
   run(sql: string, params?: Params, options?: OperationOptions): Promise<RunResult> {
-    return this.#ops.start(Op.Run, sql, params, options) as Promise<RunResult>;
+    return Pool.#is(this) ? (this.#ops.start(Op.Run, sql, params, options) as Promise<RunResult>) : Pool.#refuse(this);
   }
 
   /** Runs one or more statements without parameters on the writer. */
   exec(sql: string, options?: OperationOptions): Promise<void> {
-    return this.#ops.start(Op.Exec, sql, undefined, options) as Promise<void>;
+    return Pool.#is(this) ? (this.#ops.start(Op.Exec, sql, undefined, options) as Promise<void>) : Pool.#refuse(this);
   }
 
   /**
@@ -209,7 +208,7 @@ export class Pool extends PoolMaintenance {
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
     return rejectOnThrow(() => {
-      this.#ops.checkUsable();
+      Pool.#of(this).#ops.checkUsable(true);
       checkCallback('transaction', fn);
       const settings = checkTransactionOptions(options);
       return this.#track(runTransaction(this.#context, fn, { ...settings, acquireTimeout: this.#options.acquireTimeout, retry: this.#options.retry }));
@@ -228,7 +227,7 @@ export class Pool extends PoolMaintenance {
    */
   read<T>(fn: (conn: Lease) => Promise<T> | T, options?: ReadOptions): Promise<T> {
     return rejectOnThrow(() => {
-      this.#ops.checkUsable();
+      Pool.#of(this).#ops.checkUsable();
       checkCallback('read', fn);
       const { timeout, signal } = checkAcquireOptions(options, this.#options.acquireTimeout, 'read');
       return this.#track(readSnapshot(this.#context, fn, { write: false, timeout, signal, maxDuration: this.#options.maxReadDuration }));
@@ -247,15 +246,11 @@ export class Pool extends PoolMaintenance {
    * await lease.exec('COMMIT');
    */
   acquire(options?: AcquireOptions): Promise<Lease> {
-    return this.#acquire(options, true);
-  }
-
-  #acquire(options: AcquireOptions | undefined, register: boolean): Promise<Lease> {
     return rejectOnThrow(() => {
-      this.#ops.checkUsable();
+      Pool.#of(this).#ops.checkUsable();
       const settings = checkAcquireOptions(options, this.#options.acquireTimeout);
-      const onRelease = (lease: Lease) => this.#leases.delete(lease);
-      const acquired = acquireLease(this.#context, { ...settings, register, maxReadDuration: this.#options.maxReadDuration, onRelease });
+      if (settings.write) this.#ops.checkUsable(true);
+      const acquired = acquireLease(this.#context, { ...settings, maxReadDuration: this.#options.maxReadDuration, onRelease: (lease) => this.#leases.delete(lease) });
       return this.#track(
         acquired.then(async (lease) => {
           if (this.#closing) {
@@ -271,54 +266,47 @@ export class Pool extends PoolMaintenance {
   }
 
   /**
-   * Applies the pending migrations of `dir` (or of a `migrations` list) in semver order, each with
-   * its ledger row in one transaction, under a lock that serializes migrators across processes.
-   * See docs/migrations.md.
-   *
-   * @example
-   * const { applied, current } = await db.migrate({ dir: 'migrations' });
+   * Applies the pending migrations in semver order, each with its ledger row in one transaction,
+   * under a lock across processes (docs/migrations.md). @example await db.migrate({ dir: 'migrations' })
    */
   migrate(options: MigrateOptions): Promise<MigrateReport> {
     return migrateWith(this, options);
   }
 
-  /**
-   * Inspection and recovery: `status({ dir })`, `repair({ dir, version, action })`, `down({ dir, to })`.
-   *
-   * @example
-   * for (const m of await db.migrations.status({ dir: 'migrations' })) console.log(m.version, m.state);
-   */
+  /** Inspection and recovery: `status({ dir })`, `repair({ dir, version, action })`, `down({ dir, to })`. */
   get migrations(): Migrations {
     return (this.#migrations ??= migrationsOf(this));
   }
 
   /** A snapshot of what the pool is doing. */
   stats(): PoolStats {
-    return poolStats(this.#parts);
+    return poolStats(Pool.#of(this).#parts);
   }
 
   /**
-   * Stops accepting work, lets everything already accepted finish, then optimizes and
-   * checkpoints the database, closes every connection and joins every thread. Calling it again
-   * returns the same promise.
+   * Stops accepting work, lets everything already accepted finish, then optimizes the database
+   * and runs the `checkpointOnClose` checkpoint (TRUNCATE by default, PASSIVE under
+   * `replication: 'litestream'`), closes every connection and joins every thread. Calling it
+   * again returns the same promise.
    */
   close(): Promise<void> {
+    if (!Pool.#is(this)) return Pool.#refuse(this);
     if (!this.#closing) {
       this.#ops.stop(() => new PoolClosedError());
+      this.#parts.toolkit.refuse(() => new PoolClosedError());
       this.#closing = this.#shutDown();
     }
     return this.#closing;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+    return Pool.#is(this) ? this.close() : Pool.#refuse(this);
   }
 
   async #shutDown(): Promise<void> {
-    // Write queues drain while held leases are released (after what they already started): a
-    // lease that holds the writer (a write lease, or any lease of a pool without readers) would
-    // otherwise keep the queued writes, and so close(), waiting forever. Transactions, snapshots
-    // and acquisitions queued behind the leases can then finish; later lease calls reject.
+    this.#parts.replica?.stop();
+    // Queues drain while held leases are released: a lease holding the writer would keep the
+    // queued writes (and close()) waiting forever.
     const drained = Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
     await this.#parts.keeper.stop();
     await this.#parts.toolkit.stop();
@@ -336,6 +324,21 @@ export class Pool extends PoolMaintenance {
     this.#parts.native.join();
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;
+  }
+
+  /** True for a real Pool: a method called with another `this` fails with a typed error. */
+  static #is(value: unknown): value is Pool {
+    return typeof value === 'object' && value !== null && #parts in value;
+  }
+
+  /** `value` as a Pool, or a TypeError (LITEPOOL_INVALID_ARGUMENT). */
+  static #of(value: unknown): Pool {
+    if (Pool.#is(value)) return value;
+    throw invalidArgument(`a Pool method was called on ${describeType(value)}, not on a Pool`);
+  }
+
+  static #refuse(value: unknown): Promise<never> {
+    return rejectOnThrow(() => Pool.#of(value) as never);
   }
 
   #track<T>(scope: Promise<T>): Promise<T> {

@@ -2,11 +2,13 @@
 // Every option is checked here, with an error naming it; the native side trusts what it gets.
 
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { FAULT_ADDON_VARIABLE, binding } from '../native/binding.ts';
 import type { NativePoolConfig } from '../native/native-pool.ts';
-import type { NewConnection, PoolOptions, PragmaValue, Preset, RetryPolicy, SynchronousMode } from '../types.ts';
+import type { CheckpointOnClose, NewConnection, PoolOptions, PragmaValue, Preset, Replication, RetryPolicy, SynchronousMode } from '../types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber } from './validate.ts';
 import { checkMigrateOptions } from '../migrations/index.ts';
 import type { OpenMigrationOptions } from '../migrations/types.ts';
+import { litestreamSettings } from '../replication/litestream.ts';
 
 /** The onConnection hook, once checked. */
 export type ConnectionHook = (conn: NewConnection) => unknown;
@@ -32,9 +34,23 @@ const OPTION_NAMES = [
   'walMonitor',
   'healthCheck',
   'optimizeInterval',
-  'checkpointOnClose',
   'migrations',
+  'checkpointOnClose',
+  'replication',
 ] as const satisfies readonly (keyof PoolOptions)[];
+
+/**
+ * Test-only option (not part of PoolOptions): `faultInjection: true` opens every connection of
+ * the pool through the fault-injection VFS. Known only while the fault-injection test build of
+ * the addon is loaded (see lib/binding.ts); anywhere else it is an unknown option.
+ */
+const FAULT_OPTION = 'faultInjection';
+
+/** The fault-injection VFS, when the test build of the addon is the one loaded. */
+function faultVfsName(): string | undefined {
+  if (!process.env[FAULT_ADDON_VARIABLE]) return undefined;
+  return binding().faultVfs?.name;
+}
 
 /** What each preset sets; explicit options win over the preset's values. */
 export const PRESETS = {
@@ -122,10 +138,14 @@ export interface ResolvedOptions {
   readonly healthCheck: { readonly intervalMs: number } | false;
   /** Period of `PRAGMA optimize` on the writer (undefined: only at open and close). */
   readonly optimizeInterval: number | undefined;
-  /** The checkpoint the writer runs at close. */
-  readonly checkpointOnClose: 'truncate' | 'passive' | false;
   /** Migrations applied by open() before it resolves (validated; see lib/migrations/). */
   readonly migrations: Readonly<OpenMigrationOptions> | undefined;
+  /** The writer's checkpoint when the pool closes (false: none). */
+  readonly checkpointOnClose: CheckpointOnClose;
+  /** The replication tool the pool cooperates with. */
+  readonly replication: Replication;
+  /** The SQLite VFS of every connection (undefined: the default); test builds only. */
+  readonly vfs: string | undefined;
 }
 
 const MIB = 1024 * 1024;
@@ -176,6 +196,13 @@ function checkRetry(value: unknown): RetryPolicy | undefined {
   return Object.freeze({ attempts, baseDelay, maxDelay });
 }
 
+/** `checkpointOnClose`: 'truncate', 'passive' or false. */
+function checkCheckpointOnClose(value: unknown): CheckpointOnClose {
+  if (value === false) return false;
+  if (typeof value !== 'string') throw invalidArgument(`checkpointOnClose must be 'truncate', 'passive' or false, got ${describeType(value)}`);
+  return checkChoice('checkpointOnClose', value, ['truncate', 'passive'] as const);
+}
+
 /** `migrations` option: checked now (so a typo fails open() before anything runs), run by open(). */
 function checkMigrations(value: unknown): Readonly<OpenMigrationOptions> | undefined {
   if (value === undefined) return undefined;
@@ -218,16 +245,38 @@ function checkPragmas(value: unknown): Record<string, PragmaValue> {
 export function resolveOptions(path: unknown, options: unknown): ResolvedOptions {
   if (typeof path !== 'string') throw invalidArgument(`path must be a string, got ${describeType(path)}`);
   if (path.includes('\0')) throw outOfRange('path must not contain NUL characters');
-  const given = checkKeys('options', options, OPTION_NAMES) as PoolOptions;
+  const faultVfs = faultVfsName();
+  const known: readonly string[] = faultVfs === undefined ? OPTION_NAMES : [...OPTION_NAMES, FAULT_OPTION];
+  const given = checkKeys('options', options, known) as PoolOptions;
+  const faultInjection = (given as Record<string, unknown>)[FAULT_OPTION];
   const preset = given.preset === undefined ? 'default' : checkChoice('preset', given.preset, ['default', 'production', 'minimal'] as const);
   const base = PRESETS[preset];
   const memory = isMemoryPath(path);
   const pick = <K extends keyof typeof base>(key: K): unknown => (given[key as keyof PoolOptions] === undefined ? base[key] : given[key as keyof PoolOptions]);
   const readers = checkInteger('readers', pick('readers'), 0, 64);
+  const replication = given.replication === undefined ? 'none' : checkChoice('replication', given.replication, ['none', 'litestream', 'litefs'] as const);
+  if (memory && replication !== 'none') throw outOfRange(`replication: '${replication}' needs a database file, not ':memory:'`);
+  const checkpointOnClose = given.checkpointOnClose === undefined ? undefined : checkCheckpointOnClose(given.checkpointOnClose);
+  const busyTimeout = checkMs('busyTimeout', pick('busyTimeout'), 0);
+  const maxReadDuration = checkMs('maxReadDuration', pick('maxReadDuration'));
+  const pragmas = { ...base.pragmas, ...checkPragmas(given.pragmas) };
+  const replicated =
+    replication === 'litestream'
+      ? litestreamSettings({
+          busyTimeout,
+          busyTimeoutGiven: given.busyTimeout !== undefined,
+          maxReadDuration,
+          maxReadDurationGiven: given.maxReadDuration !== undefined,
+          checkpointOnClose,
+          pragmas,
+        })
+      : { busyTimeout, maxReadDuration, checkpointOnClose: checkpointOnClose ?? 'truncate', pragmas };
   return Object.freeze({
     preset,
+    replication,
+    checkpointOnClose: replicated.checkpointOnClose,
     acquireTimeout: checkMs('acquireTimeout', pick('acquireTimeout')),
-    maxReadDuration: checkMs('maxReadDuration', pick('maxReadDuration')),
+    maxReadDuration: replicated.maxReadDuration,
     retry: given.retry === undefined ? base.retry : checkRetry(given.retry),
     groupCommit: checkGroupCommit(given.groupCommit),
     idleTimeout: checkMs('idleTimeout', pick('idleTimeout'), 1000),
@@ -237,22 +286,19 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     walMonitor: checkWalMonitor(given.walMonitor) && !memory ? checkWalMonitor(given.walMonitor) : false,
     healthCheck: checkHealthCheck(given.healthCheck),
     optimizeInterval: given.optimizeInterval === undefined ? undefined : checkMs('optimizeInterval', given.optimizeInterval, 1000),
-    checkpointOnClose:
-      given.checkpointOnClose === undefined || given.checkpointOnClose === false
-        ? (given.checkpointOnClose ?? 'truncate')
-        : checkChoice('checkpointOnClose', given.checkpointOnClose, ['truncate', 'passive'] as const),
     path: memory ? ':memory:' : path,
     memory,
     readers: memory ? 0 : readers,
-    busyTimeout: checkMs('busyTimeout', pick('busyTimeout'), 0),
+    busyTimeout: replicated.busyTimeout,
     synchronous: checkChoice('synchronous', pick('synchronous'), ['off', 'normal', 'full', 'extra'] as const),
     cacheSize: checkInteger('cacheSize', pick('cacheSize'), 1, 2 ** 30),
     statementCacheSize: checkInteger('statementCacheSize', pick('statementCacheSize'), 0, 100_000),
-    pragmas: Object.freeze({ ...base.pragmas, ...checkPragmas(given.pragmas) }),
+    pragmas: Object.freeze({ ...replicated.pragmas }),
     safeIntegers: checkBoolean('safeIntegers', pick('safeIntegers')),
     create: checkBoolean('create', pick('create')),
     queryTimeout: given.queryTimeout === undefined ? undefined : checkMs('queryTimeout', given.queryTimeout),
     migrations: checkMigrations(given.migrations),
+    vfs: faultInjection !== undefined && checkBoolean(FAULT_OPTION, faultInjection) ? faultVfs : undefined,
   });
 }
 
@@ -270,6 +316,7 @@ export function nativeConfig(options: ResolvedOptions): NativePoolConfig {
     cacheSize: options.cacheSize,
     statementCacheSize: options.statementCacheSize,
     synchronous: options.synchronous.toUpperCase(),
+    closeCheckpoint: options.checkpointOnClose === false ? '' : options.checkpointOnClose === 'passive' ? 'PASSIVE' : 'TRUNCATE',
     // foreign_keys first: an explicit `pragmas.foreign_keys` still has the last word.
     pragmas: [pragmaStatement('foreign_keys', options.foreignKeys), ...Object.entries(options.pragmas).map(([name, value]) => pragmaStatement(name, value))],
     slots: NATIVE_SLOTS,
@@ -277,6 +324,6 @@ export function nativeConfig(options: ResolvedOptions): NativePoolConfig {
     timesliceMicros: Math.round(options.timeslice * 1000),
     groupMaxBatch: options.groupCommit ? options.groupCommit.maxBatch : 1,
     groupMaxDelayMicros: options.groupCommit ? options.groupCommit.maxDelayMs * 1000 : 0,
-    closeCheckpoint: options.checkpointOnClose === false ? '' : options.checkpointOnClose.toUpperCase(),
+    vfs: options.vfs ?? '',
   };
 }

@@ -4,6 +4,7 @@
 // open and stops them when it closes. Runs on the JS thread.
 
 import type { PoolContext } from '../api/context.ts';
+import { outOfRange } from '../errors.ts';
 import type { HealthProbe } from '../connections/health-probe.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import type { BackupResult, ForeignKeyViolation, IntegrityCheckResult } from '../operations-types.ts';
@@ -39,9 +40,25 @@ export class Toolkit {
     this.#context = context;
     this.#options = options;
     this.#checkpointer = new Checkpointer(context.requests, this.events, options.memory);
-    this.#upkeep = new Upkeep(context, this.#checkpointer, options.acquireTimeout);
-    this.#monitor = options.walMonitor ? new WalMonitor(options.walMonitor, options.path, this.#checkpointer, context.holders, this.events) : undefined;
+    // Under Litestream no checkpoint may restart the WAL: vacuum() ends with a passive one.
+    this.#upkeep = new Upkeep(context, this.#checkpointer, options.acquireTimeout, options.replication === 'litestream' ? 'passive' : 'truncate');
+    const litestream = options.replication === 'litestream';
+    this.#monitor = options.walMonitor
+      ? new WalMonitor({ ...options.walMonitor, checkpoints: !litestream }, options.path, this.#checkpointer, context.holders, this.events)
+      : undefined;
     this.schema = new Schema(schemaHost);
+  }
+
+  #refused: (() => Error) | undefined;
+
+  /** From now on every maintenance call throws `error()` (the pool is closing). */
+  refuse(error: () => Error): void {
+    this.#refused ??= error;
+  }
+
+  /** Throws once the pool is closing. */
+  checkUsable(): void {
+    if (this.#refused) throw this.#refused();
   }
 
   /** Runs once the pool is open: PRAGMA optimize=0x10002 on the writer, then the timers. */
@@ -78,6 +95,9 @@ export class Toolkit {
   }
 
   checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
+    if (this.#options.replication === 'litestream' && (mode === 'restart' || mode === 'truncate')) {
+      throw outOfRange(`checkpoint('${mode}') cannot be used with replication: 'litestream': Litestream owns the checkpoints that restart the WAL; use 'passive' or 'full'`);
+    }
     return this.#checkpointer.run(mode);
   }
 

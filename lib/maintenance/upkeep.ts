@@ -35,9 +35,11 @@ export class Upkeep {
   readonly #context: PoolContext;
   readonly #checkpointer: Checkpointer;
   readonly #acquireTimeout: number;
+  readonly #finalCheckpoint: 'truncate' | 'passive';
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(context: PoolContext, checkpointer: Checkpointer, acquireTimeout: number) {
+  constructor(context: PoolContext, checkpointer: Checkpointer, acquireTimeout: number, finalCheckpoint: 'truncate' | 'passive') {
+    this.#finalCheckpoint = finalCheckpoint;
     this.#context = context;
     this.#checkpointer = checkpointer;
     this.#acquireTimeout = acquireTimeout;
@@ -67,7 +69,8 @@ export class Upkeep {
 
   /**
    * VACUUM (or PRAGMA incremental_vacuum(pages)) under a writer session, then a TRUNCATE
-   * checkpoint so the file on disk shrinks. Refused while this pool holds a lease, snapshot or
+   * checkpoint so the file on disk shrinks (a passive one under Litestream, which owns the
+   * checkpoints that restart the WAL). Refused while this pool holds a lease, snapshot or
    * iteration open: a reader's snapshot would keep the rebuilt pages in the WAL, and a write
    * lease would keep the vacuum waiting.
    */
@@ -87,7 +90,7 @@ export class Upkeep {
         // incremental_vacuum frees pages one step at a time: step it to the end.
         await this.#context.requests.run({ op: Op.All, route, sql: `PRAGMA incremental_vacuum(${incremental})`, values: undefined, names: undefined, rowMode: 'array' });
       }
-      await this.#checkpointer.run('truncate', route);
+      await this.#checkpointer.run(this.#finalCheckpoint, route);
     } finally {
       writer.release(session);
     }

@@ -14,6 +14,8 @@ export interface WalMonitorSettings {
   readonly warnBytes: number;
   readonly checkpointBytes: number;
   readonly intervalMs: number;
+  /** False under `replication: 'litestream'`, which owns the checkpoints: the monitor only warns. */
+  readonly checkpoints: boolean;
 }
 
 export class WalMonitor {
@@ -68,6 +70,7 @@ export class WalMonitor {
         this.#warned = false;
       }
       const pending = (state.frames - state.backfilled) * state.frameBytes;
+      if (!this.#settings.checkpoints) return;
       if (pending < this.#settings.checkpointBytes) {
         if (pending === 0) this.#resolved();
         return;

@@ -13,6 +13,8 @@ export interface NativePoolConfig {
   cacheSize: number;
   statementCacheSize: number;
   synchronous: string;
+  /** The writer's checkpoint on close: 'TRUNCATE', 'PASSIVE', or '' for none. */
+  closeCheckpoint: 'TRUNCATE' | 'PASSIVE' | '';
   pragmas: string[];
   slots: number;
   /** How long an idle worker polls for work before it parks (µs). */
@@ -21,8 +23,9 @@ export interface NativePoolConfig {
   timesliceMicros: number;
   groupMaxBatch: number;
   groupMaxDelayMicros: number;
-  /** The writer's checkpoint at close: 'TRUNCATE', 'PASSIVE' or '' (none). */
-  closeCheckpoint: string;
+  /** The SQLite VFS every connection opens with ('' : the default). Only the fault-injection
+   * test build has another one (see FaultVfs). */
+  vfs: string;
 }
 
 /** The part of the addon's statistics lib/ reads (the addon reports a few more counters). */
@@ -70,11 +73,36 @@ export interface NativePool {
    * onBatch again at once when more completions are waiting.
    */
   poll(): void;
+  /** After join() or abort(): the last counters, with nothing busy or pinned. */
   stats(): NativeStats;
   ref(): void;
   unref(): void;
+  /**
+   * After every Close request completed: joins the threads and frees everything native (the
+   * request slab, the rings, the kept batch buffer, the SQL texts) and drops onBatch, so the
+   * object can be collected. Afterwards only stats() answers; the other methods throw.
+   */
   join(): void;
+  /** Cancels whatever runs, joins and frees like join() (open() failing half way). */
   abort(): void;
+}
+
+/**
+ * The fault-injection VFS of the test build of the addon (native/test-vfs/fault_binding.h),
+ * loaded through LITEPOOL_TEST_FAULT_ADDON (lib/native/binding.ts). Never present in a release build.
+ */
+export interface FaultVfs {
+  readonly name: string;
+  arm(plan: {
+    call: 'read' | 'write' | 'sync' | 'truncate' | 'lock' | 'shmLock';
+    nth?: number;
+    code?: number;
+    files?: ('main' | 'wal' | 'journal' | 'other')[];
+    sticky?: boolean;
+    shortRead?: boolean;
+  }): void;
+  clear(): void;
+  stats(): { calls: Record<'read' | 'write' | 'sync' | 'truncate' | 'lock' | 'shmLock', number>; faults: number };
 }
 
 export interface NativeModule {
@@ -82,4 +110,6 @@ export interface NativeModule {
   sqliteVersion: string;
   /** The contract numbers the addon was compiled with (native/core/contract.h), checked by the tests. */
   contract: Readonly<Record<string, number | Readonly<Record<string, number>>>>;
+  /** Only in the fault-injection test build. */
+  faultVfs?: FaultVfs;
 }

@@ -98,7 +98,7 @@ void Connection::open(Request& request) {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   if (config_.create || config_.memory) flags |= SQLITE_OPEN_CREATE;
   const char* path = config_.memory ? ":memory:" : config_.path.c_str();
-  const int rc = sqlite3_open_v2(path, &db_, flags, nullptr);
+  const int rc = sqlite3_open_v2(path, &db_, flags, config_.vfs.empty() ? nullptr : config_.vfs.c_str());
   if (rc != SQLITE_OK) {
     request.status = Status::SqliteFailed;
     request.errcode = db_ ? sqlite3_extended_errcode(db_) : rc;
@@ -140,9 +140,9 @@ void Connection::close(Request* request) {
     RunningRequest running(*this, request);
     Request scratch;
     // Both are best effort: a busy checkpoint (another process reading) is not a failed close.
-    std::string finish = "PRAGMA optimize;";
-    if (!config_.closeCheckpoint.empty()) finish += " PRAGMA wal_checkpoint(" + config_.closeCheckpoint + ");";
-    exec(finish.c_str(), scratch);
+    std::string tidy = "PRAGMA optimize;";
+    if (!config_.closeCheckpoint.empty()) tidy += "PRAGMA wal_checkpoint(" + config_.closeCheckpoint + ");";
+    exec(tidy.c_str(), scratch);
   }
   transactionSinceMs_ = 0;
   endIteration();

@@ -41,7 +41,10 @@ struct ConnectionConfig {
   std::size_t statementCacheSize = 128;
   std::string synchronous = "NORMAL";  // NORMAL | FULL | OFF | EXTRA
   std::vector<std::string> pragmas;   // complete "PRAGMA x = y" statements, run on every connection
-  std::string closeCheckpoint = "TRUNCATE";  // the writer's checkpoint at close: TRUNCATE | PASSIVE | "" (none)
+  // The writer's checkpoint on close: TRUNCATE | PASSIVE, or empty for none (a WAL replicator
+  // such as Litestream owns checkpoints that restart the WAL).
+  std::string closeCheckpoint = "TRUNCATE";
+  std::string vfs;                    // SQLite VFS name; empty: the default VFS
 };
 
 class Connection {
@@ -59,7 +62,8 @@ class Connection {
 
   // Worker thread. Opens and configures the connection; reports through `request`.
   void open(Request& request);
-  // Worker thread. The writer optimizes and checkpoints first; then the connection closes.
+  // Worker thread. The writer optimizes and runs config.closeCheckpoint first; then the connection
+  // closes.
   void close(Request* request);
 
   // Worker thread. Runs one Get/All/Run/Exec request; reports through `request`.

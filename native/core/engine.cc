@@ -11,34 +11,54 @@
 
 namespace litepool {
 
+namespace {
+
+// Any thread: log2 of a power of two.
+std::uint32_t log2Of(std::uint32_t n) noexcept {
+  std::uint32_t shift = 0;
+  while ((std::uint32_t{1} << shift) < n) ++shift;
+  return shift;
+}
+
+}  // namespace
+
 Engine::Engine(EngineConfig config, CompletionListener* listener)
     : config_(std::move(config)),
       listener_(listener),
-      slots_(new Request[config_.slots]),
-      readerRing_(config_.slots),
+      chunkSlots_(config_.slots < kChunkSlots ? config_.slots : kChunkSlots),
+      chunkShift_(log2Of(chunkSlots_)),
+      chunkMask_(chunkSlots_ - 1),
+      readerRing_(config_.readers > 0 ? config_.slots : 2),
       writerRing_(config_.slots),
       completions_(config_.slots) {
   ensureSqliteInitialized();
-  freeSlots_.reserve(config_.slots);
-  for (std::uint32_t i = config_.slots; i > 0; --i) freeSlots_.push_back(i - 1);
+  // The rings above refused a slot count that is not a power of two, so chunks divide it.
+  chunks_ = std::make_unique<std::unique_ptr<Request[]>[]>(config_.slots / chunkSlots_);
 }
 
 // JS thread.
 Engine::~Engine() { abort(); }
 
-// JS thread.
+// JS thread. Reuses the most recently released slot (its buffers are warm), else creates the
+// next one, making its chunk first when it starts one.
 std::uint32_t Engine::acquireSlot() {
   assertJsThread();
-  if (freeSlots_.empty()) return UINT32_MAX;
-  const std::uint32_t slot = freeSlots_.back();
-  freeSlots_.pop_back();
+  if (!freeSlots_.empty()) {
+    const std::uint32_t slot = freeSlots_.back();
+    freeSlots_.pop_back();
+    return slot;
+  }
+  if (createdSlots_ == config_.slots) return UINT32_MAX;
+  const std::uint32_t slot = createdSlots_;
+  if ((slot & chunkMask_) == 0) chunks_[slot >> chunkShift_] = std::make_unique<Request[]>(chunkSlots_);
+  ++createdSlots_;
   return slot;
 }
 
 // JS thread.
 void Engine::releaseSlot(std::uint32_t slot) {
   assertJsThread();
-  slots_[slot].resetForReuse();
+  request(slot).resetForReuse();
   freeSlots_.push_back(slot);
 }
 
@@ -46,7 +66,7 @@ void Engine::releaseSlot(std::uint32_t slot) {
 std::uint32_t Engine::startWriter() {
   assertJsThread();
   const std::uint32_t slot = acquireSlot();
-  slots_[slot].op = Op::Open;
+  request(slot).op = Op::Open;
   writer_ = std::make_unique<Worker>(Role::Writer, config_, &abort_);
   writer_->thread = std::thread([this, slot] { writerMain(slot); });
   return slot;
@@ -56,14 +76,20 @@ std::uint32_t Engine::startWriter() {
 std::vector<std::uint32_t> Engine::startReaders() {
   assertJsThread();
   std::vector<std::uint32_t> openSlots;
+  // Every reader exists before the first one starts: readers read `readers_` (handOff), so it
+  // must not change once a reader thread runs.
   for (int i = 0; i < config_.readers; ++i) {
     const std::uint32_t slot = acquireSlot();
-    slots_[slot].op = Op::Open;
+    request(slot).op = Op::Open;
     openSlots.push_back(slot);
     readers_.push_back(std::make_unique<Worker>(Role::Reader, config_, &abort_));
     Worker* worker = readers_.back().get();
     worker->index = i;
     worker->pinnedRing = std::make_unique<SpscRing<std::uint32_t>>(config_.slots);
+  }
+  for (std::size_t i = 0; i < readers_.size(); ++i) {
+    Worker* worker = readers_[i].get();
+    const std::uint32_t slot = openSlots[i];
     worker->thread = std::thread([this, worker, slot] { readerMain(worker, slot); });
   }
   return openSlots;
@@ -103,16 +129,34 @@ void Engine::submit(std::uint32_t slot, Target target, int reader) {
   // registered poller takes this request, or a wake-up follows.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (spinningReaders_.load(std::memory_order_seq_cst) >= static_cast<int>(readerRing_.sizeApprox())) return;
+  wakeReader();
+}
+
+// JS thread and reader threads: wakes one parked, unpinned reader, if there is one.
+void Engine::wakeReader() noexcept {
   for (auto& candidate : readers_) {
     if (candidate->pinned.load(std::memory_order_seq_cst)) continue;
-    if (candidate->parker.unpark()) break;
+    if (candidate->parker.unpark()) return;
   }
+}
+
+// Reader threads: called by a reader that leaves the pollers (spinningReaders_) with a request
+// in hand. submit() may have counted it as a poller for a request pushed after it took its own,
+// and woken nobody: if such a request waits, another reader must take it. Without this, that
+// request waited for this reader to finish its own, with the other readers parked; and for ever
+// when its own was a Pin (the reader then serves only its lease's ring), so that a lease holder
+// waiting on a plain read deadlocked the pool. The fence pairs with the one in submit(): either
+// submit() saw this reader gone from the pollers (and woke one), or the check below sees its
+// request.
+void Engine::handOff() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!readerRing_.emptyApprox()) wakeReader();
 }
 
 // JS thread.
 void Engine::cancel(std::uint32_t slot) noexcept {
   assertJsThread();
-  slots_[slot].cancelled.store(true, std::memory_order_relaxed);
+  request(slot).cancelled.store(true, std::memory_order_relaxed);
 }
 
 // JS thread.
@@ -120,7 +164,7 @@ void Engine::abort() {
   assertJsThread();
   if (joined_) return;
   abort_.store(true, std::memory_order_release);
-  for (std::uint32_t i = 0; i < config_.slots; ++i) slots_[i].cancelled.store(true, std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < createdSlots_; ++i) request(i).cancelled.store(true, std::memory_order_relaxed);
   if (writer_) writer_->parker.wake();
   for (auto& reader : readers_) reader->parker.wake();
   join();
@@ -187,7 +231,7 @@ EngineStats Engine::stats() const {
   stats.readerRingDepth = readerRing_.sizeApprox();
   stats.writerRingDepth = writerRing_.sizeApprox();
   stats.completionRingDepth = completions_.sizeApprox();
-  stats.slotsInUse = config_.slots - static_cast<std::uint32_t>(freeSlots_.size());
+  stats.slotsInUse = createdSlots_ - static_cast<std::uint32_t>(freeSlots_.size());
   stats.groupCommits = groupCommits_.load(std::memory_order_relaxed);
   stats.groupedWrites = groupedWrites_.load(std::memory_order_relaxed);
   return stats;

@@ -3,6 +3,7 @@
 // finished to the completion ring. Every function here runs on a worker thread, never on the JS
 // thread; each says which. The JS thread's side is engine.cc; see engine.h and native/README.md.
 #include <chrono>
+#include <thread>
 #include <string>
 
 #if defined(__linux__)
@@ -53,14 +54,23 @@ bool Engine::waitForWork(Worker& worker, TryPop tryPop, HasWork hasWork, std::ui
       cpuRelax();
     }
   }
+  if (found && config_.testPauseAfterTakeMicros > 0) {
+    std::this_thread::sleep_for(std::chrono::microseconds(config_.testPauseAfterTakeMicros));
+  }
   if (spinners != nullptr) spinners->fetch_sub(1, std::memory_order_seq_cst);
-  if (found) return true;
+  if (found) {
+    if (spinners != nullptr) handOff();
+    return true;
+  }
   // Pairs with the fence in submit(): either submit() sees this worker no longer registered (and
   // wakes a parked reader), or the check below sees its request.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   for (;;) {
     if (abort_.load(std::memory_order_acquire)) return false;
-    if (tryPop(slot)) return true;
+    if (tryPop(slot)) {
+      if (spinners != nullptr) handOff();
+      return true;
+    }
     worker.parker.park([&] { return hasWork() || abort_.load(std::memory_order_acquire); });
     // Parked means the core was given up: the worker starts a fresh time slice.
     worker.timeslice.restart();
@@ -78,7 +88,7 @@ void Engine::finishedWork(Worker& worker) noexcept {
 
 // Worker threads: runs one request. False when the worker must stop.
 bool Engine::runOne(Worker& worker, std::uint32_t slot) {
-  Request& request = slots_[slot];
+  Request& request = this->request(slot);
   worker.busy.store(true, std::memory_order_relaxed);
   bool keepGoing = true;
   if (request.op == Op::Close) {
@@ -130,7 +140,7 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
 void Engine::writerMain(std::uint32_t openSlot) {
   nameThisThread("litepool-writer");
   Worker& self = *writer_;
-  Request& open = slots_[openSlot];
+  Request& open = request(openSlot);
   self.connection.open(open);
   self.lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
   const bool opened = open.status == Status::Done;
@@ -140,7 +150,7 @@ void Engine::writerMain(std::uint32_t openSlot) {
   const auto hasWork = [this] { return !writerRing_.emptyApprox(); };
   std::uint32_t slot;
   while (waitForWork(self, tryPop, hasWork, slot, nullptr)) {
-    Request& request = slots_[slot];
+    Request& request = this->request(slot);
     if (config_.groupMaxBatch > 1 && request.op == Op::Run && !abort_.load(std::memory_order_relaxed) &&
         self.connection.canGroup(request)) {
       runGroupFrom(self, slot);
@@ -154,15 +164,15 @@ void Engine::writerMain(std::uint32_t openSlot) {
 // Writer thread.
 void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
   groupSlots_.assign(1, first);
-  group_.assign(1, &slots_[first]);
+  group_.assign(1, &request(first));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(config_.groupMaxDelayMicros);
   while (group_.size() < config_.groupMaxBatch) {
     std::uint32_t next;
     if (writerRing_.peek(next)) {
-      if (!writer.connection.canGroup(slots_[next])) break;
+      if (!writer.connection.canGroup(request(next))) break;
       writerRing_.tryPop(next);
       groupSlots_.push_back(next);
-      group_.push_back(&slots_[next]);
+      group_.push_back(&request(next));
       continue;
     }
     if (config_.groupMaxDelayMicros == 0 || std::chrono::steady_clock::now() >= deadline) break;
@@ -187,7 +197,7 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
 // Reader threads: one read-only connection each; they share the reader ring.
 void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
   nameThisThread("litepool-reader");
-  Request& open = slots_[openSlot];
+  Request& open = request(openSlot);
   self->connection.open(open);
   self->lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
   const bool opened = open.status == Status::Done;
