@@ -61,9 +61,13 @@ export class Toolkit {
     if (this.#refused) throw this.#refused();
   }
 
-  /** Runs once the pool is open: PRAGMA optimize=0x10002 on the writer, then the timers. */
+  /**
+   * Runs once the pool is open: PRAGMA optimize=0x10002 on the writer (best effort: statistics
+   * that cannot be written now, on a full disk or a read-only file, never fail open()), then the
+   * timers.
+   */
   async start(): Promise<void> {
-    await execOnWriter(this.#context, OPTIMIZE_AT_OPEN);
+    await execOnWriter(this.#context, OPTIMIZE_AT_OPEN).catch(() => undefined);
     this.#monitor?.start();
     this.#upkeep.start(this.#options.optimizeInterval);
     this.health?.start();
