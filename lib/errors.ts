@@ -156,3 +156,14 @@ export class QueueClosedError extends LitepoolError {
     super('LITEPOOL_QUEUE_CLOSED', 'the write queue has been shut down');
   }
 }
+
+/** An observer's `beforeQuery` vetoed the operation: nothing reached SQLite. */
+export class PolicyError extends LitepoolError {
+  static override readonly brand = 'PolicyError';
+  /** The statement that was refused. */
+  readonly sql: string;
+  constructor(sql: string, reason: unknown) {
+    super('LITEPOOL_POLICY', `refused by policy: ${reason instanceof Error ? reason.message : String(reason)}`, { cause: reason });
+    this.sql = sql;
+  }
+}
