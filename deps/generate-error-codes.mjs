@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Owns lib/sqlite-codes.ts: the table of SQLite result code names, read from the fetched
+// Owns lib/native/sqlite-codes.ts: the table of SQLite result code names, read from the fetched
 // sqlite3.h so it always matches the bundled SQLite. test/05-build-config.test.ts fails when the
 // committed table is out of date.
 //
@@ -29,11 +29,11 @@ export const SQLITE_CODE_NAMES: ReadonlyMap<number, string> = new Map([
 ${entries.map(([value, name]) => `  [${value}, '${name}'],`).join('\n')}
 ]);
 `;
-const target = join(root, 'lib/sqlite-codes.ts');
+const target = join(root, 'lib/native/sqlite-codes.ts');
 if (process.argv.includes('--check')) {
   const current = readFileSync(target, 'utf8');
   if (current !== text) {
-    process.stderr.write('lib/sqlite-codes.ts is out of date: run node deps/generate-error-codes.mjs\n');
+    process.stderr.write('lib/native/sqlite-codes.ts is out of date: run node deps/generate-error-codes.mjs\n');
     process.exit(1);
   }
 } else {

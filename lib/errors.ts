@@ -1,21 +1,32 @@
-// Owns litepool's error classes and the helpers that build argument errors.
+// Owns litepool's error classes and the factories of its argument errors.
 //
-// Every error litepool creates carries a stable `code`. The classes brand their instances with a
-// registry symbol, so `instanceof` works even when two copies of the package are loaded (a
-// dependency tree with duplicates): the check looks at the brand, not at the prototype chain.
+// Every error litepool creates carries a stable `code` and is an instance of LitepoolError. The
+// classes brand their instances with a registry symbol, so `instanceof` works even when two
+// copies of the package are loaded (a dependency tree with duplicates): the check looks at the
+// brand, not at the prototype chain. That is also how the argument errors, which stay built-in
+// TypeError and RangeError instances (their documented classes), count as LitepoolErrors: their
+// factories below give them a code and the LitepoolError brand.
 
-import { SQLITE_CODE_NAMES } from './sqlite-codes.ts';
+import { SQLITE_CODE_NAMES } from './native/sqlite-codes.ts';
 
 const kBrands = Symbol.for('litepool.error.brands');
 
 type Branded = { [kBrands]?: readonly string[] };
 
+/** The brands of `target` and its ancestors up to Error. */
 function brandsOf(target: Function): string[] {
   const brands: string[] = [];
   for (let ctor: any = target; ctor && ctor !== Error; ctor = Object.getPrototypeOf(ctor)) {
     if (Object.prototype.hasOwnProperty.call(ctor, 'brand')) brands.push(ctor.brand as string);
   }
   return brands;
+}
+
+/** `instanceof` by brand: true for instances of any copy of the class (or of a subclass). */
+function hasBrand(ctor: unknown, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const brands = (value as Branded)[kBrands];
+  return Array.isArray(brands) && brands.includes((ctor as { brand: string }).brand);
 }
 
 /** Base class of every error litepool defines. */
@@ -32,10 +43,23 @@ export class LitepoolError extends Error {
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (typeof value !== 'object' || value === null) return false;
-    const brands = (value as Branded)[kBrands];
-    return Array.isArray(brands) && brands.includes((this as unknown as { brand: string }).brand);
+    return hasBrand(this, value);
   }
+}
+
+/** A built-in TypeError or RangeError with litepool's `code` (and the failing `sql`, when a statement reported it). */
+export type CodedError<E extends TypeError | RangeError> = E & { readonly code: string; readonly sql?: string | undefined };
+
+/**
+ * Codes a built-in error and brands it a LitepoolError: `instanceof LitepoolError` holds, while
+ * its class stays TypeError or RangeError (documented, and what callers test with instanceof).
+ */
+function coded<E extends TypeError | RangeError>(error: E, code: string, statement?: { sql: string | undefined }): CodedError<E> {
+  const target = error as E & { code: string; sql?: string | undefined };
+  target.code = code;
+  if (statement) target.sql = statement.sql;
+  Object.defineProperty(error, kBrands, { value: [LitepoolError.brand] });
+  return target;
 }
 
 /** SQLite reported an error. `code` is SQLite's extended result code name. */
@@ -80,14 +104,32 @@ export function sqliteCodeName(errno: number): string {
   return SQLITE_CODE_NAMES.get(errno) ?? SQLITE_CODE_NAMES.get(errno & 0xff) ?? `SQLITE_UNKNOWN_${errno}`;
 }
 
-/** A TypeError with litepool's argument code. */
-export function invalidArgument(message: string): TypeError {
-  return Object.assign(new TypeError(message), { code: 'LITEPOOL_INVALID_ARGUMENT' });
+/** An argument or option of the wrong type (`LITEPOOL_INVALID_ARGUMENT`). */
+export function invalidArgument(message: string): CodedError<TypeError> {
+  return coded(new TypeError(message), 'LITEPOOL_INVALID_ARGUMENT');
 }
 
-/** A RangeError with litepool's range code. */
-export function outOfRange(message: string): RangeError {
-  return Object.assign(new RangeError(message), { code: 'LITEPOOL_OUT_OF_RANGE' });
+/** An argument or option out of range (`LITEPOOL_OUT_OF_RANGE`). */
+export function outOfRange(message: string): CodedError<RangeError> {
+  return coded(new RangeError(message), 'LITEPOOL_OUT_OF_RANGE');
+}
+
+/** Parameters that do not fit the statement: count, names (`LITEPOOL_BIND`). */
+export function bindError(message: string, sql: string | undefined): CodedError<RangeError> {
+  return coded(new RangeError(message), 'LITEPOOL_BIND', { sql });
+}
+
+/**
+ * A misuse (`LITEPOOL_MISUSE`): empty SQL, two statements where one is expected, a statement that
+ * leaves a transaction open, two iterations at once on one connection.
+ */
+export function misuse(message: string, statement?: { sql: string | undefined }): CodedError<RangeError> {
+  return coded(new RangeError(message), 'LITEPOOL_MISUSE', statement);
+}
+
+/** An INTEGER beyond 2^53 read without `safeIntegers` (`LITEPOOL_INTEGER_OVERFLOW`). */
+export function integerOverflow(message: string, sql: string | undefined): CodedError<RangeError> {
+  return coded(new RangeError(message), 'LITEPOOL_INTEGER_OVERFLOW', { sql });
 }
 
 /** Describes a value's type for an error message: `Date`, `symbol`, `function`, `null`... */

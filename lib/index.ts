@@ -1,19 +1,11 @@
 // Owns the package's public surface: everything users import from 'litepool'.
 
-export { open, Pool, type AcquireOptions, type ReadOptions } from './pool.ts';
-export { Transaction, type TransactionBehavior, type TransactionOptions } from './transaction.ts';
-export { Lease } from './lease.ts';
-export { ConnectionHandle } from './keeper.ts';
-export type { IterateOptions } from './scope.ts';
-export {
-  WriteQueue,
-  type OverflowPolicy,
-  type WriteQueueOptions,
-  type WriteQueueStats,
-  type WriteResult,
-} from './write-queue.ts';
-export type { RetryPolicy } from './retry.ts';
-export type { BatchStatement } from './batch.ts';
+export { open } from './api/open.ts';
+export { Pool } from './api/pool.ts';
+export { Transaction } from './api/transaction.ts';
+export { Lease } from './api/lease.ts';
+export { ConnectionHandle } from './api/connection-handle.ts';
+export { WriteQueue } from './api/write-queue.ts';
 export {
   AcquireTimeoutError,
   LitepoolError,
@@ -28,18 +20,31 @@ export {
   sqliteCodeName,
 } from './errors.ts';
 export type {
+  AcquireOptions,
   ArrayQueryOptions,
+  BatchStatement,
+  IterateOptions,
+  NewConnection,
   OperationOptions,
+  OverflowPolicy,
   Params,
   PoolOptions,
   PoolStats,
   PragmaValue,
   Preset,
-  RetryOptions,
   QueryOptions,
+  ReadOptions,
+  RetryOptions,
+  RetryPolicy,
   Row,
   RunResult,
+  ScopeOperations,
   SqlOutputValue,
   SqlValue,
   SynchronousMode,
+  TransactionBehavior,
+  TransactionOptions,
+  WriteQueueOptions,
+  WriteQueueStats,
+  WriteResult,
 } from './types.ts';

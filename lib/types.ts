@@ -1,4 +1,5 @@
-// Owns the public types users program against.
+// Owns every public type users program against (options, results, statistics, the shape of the
+// handles). Imports nothing: the classes implement these types, never the other way round.
 
 /** A value that can be bound to a statement parameter. */
 export type SqlValue = null | undefined | number | bigint | string | boolean | Uint8Array;
@@ -37,6 +38,78 @@ export interface QueryOptions extends OperationOptions {
 
 export type ArrayQueryOptions = QueryOptions & { rowMode: 'array' };
 
+/** Options of `iterate()`. */
+export interface IterateOptions extends QueryOptions {
+  /** Rows fetched from the worker per round trip (default 256). */
+  chunkSize?: number;
+}
+
+/** One statement of `db.batch()`. */
+export interface BatchStatement {
+  sql: string;
+  params?: Params;
+}
+
+/** How BEGIN takes locks. */
+export type TransactionBehavior = 'deferred' | 'immediate' | 'exclusive';
+
+/** Options of `transaction()`. */
+export interface TransactionOptions {
+  /** How BEGIN takes locks (default 'immediate': the write lock up front, no upgrade deadlock). */
+  behavior?: TransactionBehavior;
+  /** Milliseconds before the transaction is rolled back with TransactionTimeoutError (default 30 000). */
+  timeout?: number;
+  /** Aborting rolls the transaction back and rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** Options of `acquire()`. */
+export interface AcquireOptions {
+  /** A lease on the writer (default false: a reader of your own). */
+  write?: boolean;
+  /** Milliseconds to wait for the connection (default: the pool's acquireTimeout). */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+/** Options of `read()`. */
+export interface ReadOptions {
+  /** Milliseconds to wait for a reader (default: the pool's acquireTimeout). */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The operations of a handle bound to one connection: a Transaction, a Lease (also what `read()`
+ * hands its callback) and a ConnectionHandle have them. Once the handle has ended, every call
+ * rejects with ScopeEndedError.
+ */
+export interface ScopeOperations {
+  /** True once the handle ended. */
+  readonly ended: boolean;
+  /** The first row of the result, or undefined. */
+  get<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T | undefined>;
+  get(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[] | undefined>;
+  /** Every row of the result. */
+  all<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T[]>;
+  all(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[][]>;
+  /** Streams the rows of one read statement, `chunkSize` rows per round trip. */
+  iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
+  iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
+  /** Runs one statement; reports the changes and the last inserted rowid. */
+  run(sql: string, params?: Params, options?: OperationOptions): Promise<RunResult>;
+  /** Runs one or more statements without parameters. */
+  exec(sql: string, options?: OperationOptions): Promise<void>;
+  /** Runs several statements atomically (a SAVEPOINT inside a transaction). */
+  batch(statements: readonly BatchStatement[], options?: OperationOptions): Promise<RunResult[]>;
+}
+
+/** What `onConnection` receives (a ConnectionHandle): the new connection, for its setup statements. */
+export interface NewConnection extends ScopeOperations {
+  /** Which connection this is. */
+  readonly role: 'reader' | 'writer';
+}
+
 /** Synchronous mode of every connection (PRAGMA synchronous). */
 export type SynchronousMode = 'off' | 'normal' | 'full' | 'extra';
 
@@ -45,6 +118,16 @@ export type PragmaValue = boolean | number | string;
 
 /** Named sets of option values (see the tuning guide); explicit options override them. */
 export type Preset = 'default' | 'production' | 'minimal';
+
+/** A complete retry policy: how `retry` options are applied. */
+export interface RetryPolicy {
+  /** Total attempts, including the first (2 or more to retry at all). */
+  attempts: number;
+  /** Delay ceiling of the first retry, in ms; doubles with every retry. */
+  baseDelay: number;
+  /** Largest delay between two attempts, in ms. */
+  maxDelay: number;
+}
 
 /** Opt-in retries of transient SQLite errors (BUSY, LOCKED; BUSY_SNAPSHOT for transactions). */
 export interface RetryOptions {
@@ -70,7 +153,7 @@ export interface PoolOptions {
    * Runs on every new connection, at open() and whenever a connection is replaced, before it
    * serves anything: `conn.role` is 'reader' or 'writer'. A hook that fails at open() fails open().
    */
-  onConnection?: (conn: import('./keeper.ts').ConnectionHandle) => unknown;
+  onConnection?(conn: NewConnection): unknown;
   /** Retries of transient errors; off unless given (the 'production' preset turns it on). */
   retry?: RetryOptions | false;
   /**
@@ -131,3 +214,47 @@ export interface PoolStats {
   rings: { readers: number; writer: number; completions: number };
   operations: { started: number; completed: number; failed: number; cancelled: number };
 }
+
+/** What a full write queue does with a new entry. */
+export type OverflowPolicy = 'block' | 'reject' | 'drop-oldest' | { blockTimeout: number };
+
+/** Options of `writeQueue()`. */
+export interface WriteQueueOptions {
+  /** Entries that may wait in the queue (default 1000). */
+  capacity?: number;
+  /** What a full queue does with a new entry (default 'block'). */
+  overflow?: OverflowPolicy;
+  /** Entries handed to the writer at once (default 64). */
+  inFlight?: number;
+  /** Told about every failed entry (fire-and-forget entries have no other way to report). */
+  onError?: (error: unknown, entry: { sql: string; params: Params | undefined }) => void;
+  /** Let the writer commit consecutive entries together (default true; the pool's groupCommit
+   * settings apply). */
+  groupCommit?: boolean;
+}
+
+/** A snapshot of a write queue's activity (see `WriteQueue.stats()`). */
+export interface WriteQueueStats {
+  /** Accepted entries waiting now (not yet handed to the writer); at most `capacity`. */
+  depth: number;
+  /** Pushes parked by the 'block' policies, waiting for room. */
+  blocked: number;
+  /** The largest depth seen. */
+  highWater: number;
+  /** Entries handed to the writer and not finished. */
+  running: number;
+  accepted: number;
+  completed: number;
+  failed: number;
+  /** Accepted entries evicted by 'drop-oldest'. */
+  dropped: number;
+  /** Entries refused: queue full ('reject'), blocked too long, or pushed after shutdown. */
+  rejected: number;
+  /** Commits that completed entries took: a group commit counts once, a write alone once. */
+  batches: number;
+  /** Completed entries per batch (completed / batches; 0 before the first). */
+  meanBatchSize: number;
+}
+
+/** What a queue entry resolves with: the run result, or the rows of a RETURNING statement. */
+export type WriteResult = RunResult | Row[];

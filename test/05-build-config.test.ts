@@ -3,14 +3,15 @@
 // connections are query_only, lib/sqlite-codes.ts matches the bundled sqlite3.h, and
 // binding.gyp and CMakeLists.txt build the addon from the same native sources.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { open, type Pool } from '../lib/index.ts';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Pool } from '../lib/index.ts';
+import { root } from './helpers/paths.ts';
+import { tempPools } from './helpers/pools.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const pools = tempPools('build-config');
 
 interface SqliteOptions {
   release: string[];
@@ -28,17 +29,10 @@ function nativeSources(text: string): Set<string> {
   return new Set(text.match(/native\/[A-Za-z0-9_./-]+\.cc\b/g) ?? []);
 }
 
-let dir: string;
 let db: Pool;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-build-config-'));
-  db = await open(join(dir, 'config.db'), { readers: 2 });
-});
-
-afterAll(async () => {
-  await db?.close();
-  rmSync(dir, { recursive: true, force: true });
+  db = await pools.openAt(pools.file('config'), { readers: 2 });
 });
 
 describe('SQLite compile options', () => {

@@ -3,29 +3,20 @@
 // (empty, 16 MiB, Uint8Array views), INTEGER at the 64-bit limits with and without
 // safeIntegers, REAL (0.1, -0, 1e308, NaN), booleans, null/undefined; positional, numbered and
 // named parameters; rowMode 'array'; empty results; and the bundled SQLite version.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { open, Pool, type Row } from '../lib/index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Pool, type Row } from '../lib/index.ts';
+import { tempPools } from './helpers/pools.ts';
 
-let dir: string;
+const pools = tempPools('values');
 let db: Pool;
 let big: Pool;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-values-'));
-  db = await open(join(dir, 'values.db'), { readers: 2 });
-  big = await open(join(dir, 'bigint.db'), { readers: 2, safeIntegers: true });
+  db = await pools.openAt(pools.file('values'), { readers: 2 });
+  big = await pools.openAt(pools.file('bigint'), { readers: 2, safeIntegers: true });
   await db.exec('CREATE TABLE v (id INTEGER PRIMARY KEY, x)');
   await db.exec('CREATE TABLE r (id INTEGER PRIMARY KEY, x REAL)');
   await big.exec('CREATE TABLE v (id INTEGER PRIMARY KEY, x)');
-});
-
-afterAll(async () => {
-  await db?.close();
-  await big?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Inserts `value` with run(), reads it back with get() and all(), and returns both reads. */

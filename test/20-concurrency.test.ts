@@ -2,53 +2,21 @@
 // concurrent writes all succeed (no SQLITE_BUSY), statements with RETURNING issued through
 // get()/all() reach the writer, reads after a resolved write see it, the operation counters of
 // stats() add up once everything settled, and the ':memory:' pool (one connection, no readers).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { open, type Pool } from '../lib/index.ts';
+import { tempPools } from './helpers/pools.ts';
+import { seeded } from './helpers/prng.ts';
+import { settleOrReport, type Outcome } from './helpers/waits.ts';
 
 const READERS = 4;
 const ROWS = 10_000;
 
-let dir: string;
+const pools = tempPools('concurrency');
+/** The shared database file, which some tests open more pools on. */
+let file: string;
 let db: Pool;
 
-/** A deterministic pseudo-random sequence (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const valueOf = (id: number): string => `value-${id}-${(id * 2654435761) % 1_000_003}`;
-
-type Outcome<T> = PromiseSettledResult<T> | { status: 'pending' };
-
-/**
- * Waits for every operation. A correct pool settles them in milliseconds; when some never settle
- * (a lost request), this gives up after a generous watchdog and reports them as 'pending'
- * instead of hanging the file.
- */
-async function settleOrReport<T>(operations: Promise<T>[]): Promise<Outcome<T>[]> {
-  const outcomes: Outcome<T>[] = operations.map(() => ({ status: 'pending' }));
-  const tracked = operations.map((operation, i) =>
-    operation.then(
-      (value) => void (outcomes[i] = { status: 'fulfilled', value }),
-      (reason: unknown) => void (outcomes[i] = { status: 'rejected', reason }),
-    ),
-  );
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const watchdog = new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)));
-  await Promise.race([Promise.all(tracked), watchdog]);
-  clearTimeout(timer);
-  return outcomes;
-}
 
 /** The outcomes that are not fulfilled with the expected value (pending ones are counted apart). */
 function misdelivered<T>(outcomes: Outcome<T>[], expected: unknown[]): { i: number; got: unknown; want: unknown }[] {
@@ -59,8 +27,8 @@ function misdelivered<T>(outcomes: Outcome<T>[], expected: unknown[]): { i: numb
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-concurrency-'));
-  db = await open(join(dir, 'concurrency.db'), { readers: READERS });
+  file = pools.file('concurrency');
+  db = await pools.openAt(file, { readers: READERS });
   await db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, value TEXT NOT NULL)');
   await db.exec('CREATE TABLE writes (id INTEGER PRIMARY KEY, n INTEGER NOT NULL UNIQUE, note TEXT)');
   await db.exec('CREATE TABLE returning_t (id INTEGER PRIMARY KEY, label TEXT NOT NULL)');
@@ -69,18 +37,13 @@ beforeAll(async () => {
   await db.exec(`BEGIN; INSERT INTO items (id, value) VALUES ${values.join(', ')}; COMMIT;`);
 });
 
-afterAll(async () => {
-  await db?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe('concurrent reads', () => {
   it('has the 10,000 rows', async () => {
     expect(await db.get('SELECT COUNT(*) AS n, MIN(id) AS lo, MAX(id) AS hi FROM items')).toEqual({ n: ROWS, lo: 1, hi: ROWS });
   });
 
   it('resolves 10,000 concurrent gets by random id, each with its own row', async () => {
-    const next = random(20240611);
+    const next = seeded(20240611);
     const ids = Array.from({ length: 10_000 }, () => 1 + Math.floor(next() * ROWS));
     const rows = await Promise.all(ids.map((id) => db.get<{ id: number; value: string }>('SELECT id, value FROM items WHERE id = ?', [id])));
     expect(rows).toHaveLength(ids.length);
@@ -93,7 +56,7 @@ describe('concurrent reads', () => {
   });
 
   it('resolves concurrent gets and alls with different statements and row modes', async () => {
-    const next = random(7);
+    const next = seeded(7);
     const jobs: Promise<void>[] = [];
     for (let i = 0; i < 3000; i++) {
       const id = 1 + Math.floor(next() * (ROWS - 5));
@@ -191,7 +154,7 @@ describe('first use of a writing statement through get(), many at once', () => {
   // the statement is not read-only; the request is then re-sent to the writer. Many such
   // requests complete in the same batch.
   it('300 concurrent get(INSERT ... RETURNING) with a new SQL text each settle with their own row', async () => {
-    const pool = await open(join(dir, 'concurrency.db'), { readers: READERS });
+    const pool = await open(file, { readers: READERS });
     const sql = "INSERT INTO returning_t (label) VALUES (?) RETURNING 'first-use' AS kind, label";
     const labels = Array.from({ length: 300 }, (_, i) => `first-use-${i}`);
     const outcomes = await settleOrReport(labels.map((label) => pool.get(sql, [label])));
@@ -203,7 +166,7 @@ describe('first use of a writing statement through get(), many at once', () => {
   });
 
   it('a first-use write through get() mixed with plain reads: every promise gets its own result', async () => {
-    const pool = await open(join(dir, 'concurrency.db'), { readers: READERS });
+    const pool = await open(file, { readers: READERS });
     const operations: Promise<unknown>[] = [];
     const expected: unknown[] = [];
     for (let i = 1; i <= 400; i++) {
@@ -284,7 +247,7 @@ describe('stats()', () => {
 
   it('other pools report their own reader count', async () => {
     for (const readers of [1, 2, 7]) {
-      const pool = await open(join(dir, 'concurrency.db'), { readers });
+      const pool = await open(file, { readers });
       try {
         expect(pool.stats().readers.size).toBe(readers);
         expect(await pool.get('SELECT COUNT(*) AS n FROM items')).toEqual({ n: ROWS });
@@ -297,7 +260,7 @@ describe('stats()', () => {
 
 describe('a file pool with readers: 0', () => {
   it('runs every operation on the writer and reports readers.size 0', async () => {
-    const pool = await open(join(dir, 'concurrency.db'), { readers: 0 });
+    const pool = await open(file, { readers: 0 });
     try {
       expect(pool.stats().readers.size).toBe(0);
       const rows = await Promise.all(Array.from({ length: 500 }, (_, i) => pool.get<{ value: string }>('SELECT value FROM items WHERE id = ?', [i + 1])));

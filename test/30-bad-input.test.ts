@@ -3,25 +3,20 @@
 // pool keeps answering afterwards; misuse of the pool after close(); files that cannot be opened
 // (a directory, a missing file with create: false, a file that is not a database); and the
 // brand-based `instanceof` of the error classes.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LitepoolError, OperationTimeoutError, PoolClosedError, SqliteError, open, type Pool } from '../lib/index.ts';
+import { tempPools } from './helpers/pools.ts';
+import { rejection } from './helpers/waits.ts';
 
-let dir: string;
+const pools = tempPools('bad-input');
 let db: Pool;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-bad-input-'));
-  db = await open(join(dir, 'bad.db'), { readers: 2 });
+  db = await pools.openAt(join(pools.dir, 'bad.db'), { readers: 2 });
   await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)');
   await db.run("INSERT INTO t (name) VALUES ('taken')");
-});
-
-afterAll(async () => {
-  await db?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 // After every test the shared pool must still answer, on a reader and on the writer.
@@ -29,17 +24,6 @@ afterEach(async () => {
   expect(await db.get('SELECT 1 AS x')).toEqual({ x: 1 });
   expect(await db.run('UPDATE t SET name = name WHERE id = 1')).toMatchObject({ changes: 1 });
 });
-
-/** The rejection reason of `promise`; fails the test when it fulfills. */
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  let value: unknown;
-  try {
-    value = await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error(`expected a rejection, got ${JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))}`);
-}
 
 /** The error thrown or rejected by `call`; fails the test when it succeeds. */
 async function failure(call: () => unknown): Promise<any> {
@@ -284,7 +268,7 @@ describe('SQL text', () => {
 });
 
 describe('open() options', () => {
-  const path = () => join(dir, 'options.db');
+  const path = () => join(pools.dir, 'options.db');
 
   it('rejects an unknown option name with a TypeError', async () => {
     for (const options of [{ reader: 2 }, { readers: 1, busytimeout: 5 }]) {
@@ -395,7 +379,7 @@ describe('operation options', () => {
 
 describe('a closed pool', () => {
   it('rejects calls after close() with PoolClosedError LITEPOOL_POOL_CLOSED', async () => {
-    const pool = await open(join(dir, 'closed.db'), { readers: 1 });
+    const pool = await open(join(pools.dir, 'closed.db'), { readers: 1 });
     await pool.exec('CREATE TABLE IF NOT EXISTS c (x)');
     expect(pool.closed).toBe(false);
     const closing = pool.close();
@@ -419,7 +403,7 @@ describe('a closed pool', () => {
   });
 
   it('resolves close() twice, both times', async () => {
-    const pool = await open(join(dir, 'closed-twice.db'), { readers: 1 });
+    const pool = await open(join(pools.dir, 'closed-twice.db'), { readers: 1 });
     const first = pool.close();
     const second = pool.close();
     await expect(first).resolves.toBeUndefined();
@@ -430,7 +414,7 @@ describe('a closed pool', () => {
 
 describe('files that cannot be opened', () => {
   it('rejects opening a directory with SqliteError SQLITE_CANTOPEN*', async () => {
-    const directory = join(dir, 'a-directory');
+    const directory = join(pools.dir, 'a-directory');
     mkdirSync(directory);
     const error = await rejection(open(directory, { readers: 1 }));
     expect(error).toBeInstanceOf(SqliteError);
@@ -439,20 +423,20 @@ describe('files that cannot be opened', () => {
   });
 
   it('rejects a missing file with create: false with SqliteError SQLITE_CANTOPEN', async () => {
-    const error = await rejection(open(join(dir, 'does-not-exist.db'), { create: false }));
+    const error = await rejection(open(join(pools.dir, 'does-not-exist.db'), { create: false }));
     expect(error).toBeInstanceOf(SqliteError);
     expect(error.code).toBe('SQLITE_CANTOPEN');
     expect(error.message).toContain('does-not-exist.db');
   });
 
   it('opens an existing file with create: false', async () => {
-    const pool = await open(join(dir, 'bad.db'), { create: false, readers: 1 });
+    const pool = await open(join(pools.dir, 'bad.db'), { create: false, readers: 1 });
     expect(await pool.get('SELECT COUNT(*) > 0 AS some FROM t')).toEqual({ some: 1 });
     await pool.close();
   });
 
   it('rejects a file that is not a database with SqliteError SQLITE_NOTADB', async () => {
-    const file = join(dir, 'not-a-database.db');
+    const file = join(pools.dir, 'not-a-database.db');
     const line = 'This is a text file, not an SQLite database. '; // 46 bytes
     writeFileSync(file, line.repeat(Math.ceil(4096 / line.length)).slice(0, 4096));
     const error = await rejection(open(file, { readers: 2 }));

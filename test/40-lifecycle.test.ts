@@ -3,32 +3,19 @@
 // Worker survives 20 terminations mid-work; a child process that never calls close() exits by
 // itself, one that calls process.exit(0) mid-flight exits cleanly, and an idle pool burns no CPU.
 // The worker and child-process fixtures (test/fixtures/*.mjs) import the compiled dist/, which
-// beforeAll builds.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// the global setup (test/global-setup.ts) builds.
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PoolClosedError, open, type Pool } from '../lib/index.ts';
+import { runNode } from './helpers/child.ts';
+import { fixture } from './helpers/paths.ts';
+import { tempPools } from './helpers/pools.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const EXIT_BOUND_MS = 10_000;
 
-let dir: string;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-lifecycle-'));
-  // The fixtures run outside vitest, so they import the compiled library.
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
-  expect(existsSync(join(root, 'dist', 'index.js'))).toBe(true);
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const pools = tempPools('lifecycle');
 
 /** Checks a database file with a fresh pool: integrity_check says ok. Returns the pool open. */
 async function checkIntegrity(file: string): Promise<Pool> {
@@ -37,41 +24,22 @@ async function checkIntegrity(file: string): Promise<Pool> {
   return pool;
 }
 
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-/** Runs `node <fixture> <args>`; kills it (and reports timedOut) after `bound` ms. */
-function runChild(script: string, args: string[], bound = EXIT_BOUND_MS): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, bound);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut });
-    });
-  });
+/**
+ * Runs the fixture `name` on the database `file` and expects a clean exit on its own within
+ * EXIT_BOUND_MS (not killed, nothing on stderr, no signal, code 0). Returns what it printed.
+ */
+async function runToCleanExit(name: string, file: string): Promise<string> {
+  const result = await runNode([fixture(name), file], { bound: EXIT_BOUND_MS });
+  expect(result.timedOut).toBe(false);
+  expect(result.stderr).toBe('');
+  expect(result.signal).toBeNull();
+  expect(result.code).toBe(0);
+  return result.stdout;
 }
 
 describe('close()', () => {
   it('settles 1,000 in-flight operations (all fulfilled), resolves, and leaves every row on disk', async () => {
-    const file = join(dir, 'close-in-flight.db');
+    const file = join(pools.dir, 'close-in-flight.db');
     const db = await open(file, { readers: 4 });
     await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL UNIQUE, payload TEXT)');
     await db.run('INSERT INTO t (n, payload) VALUES (-1, ?)', ['seed']);
@@ -116,7 +84,7 @@ describe('close()', () => {
   });
 
   it('settles operations queued beyond the native slots when close() is called', async () => {
-    const db = await open(join(dir, 'close-backlog.db'), { readers: 2 });
+    const db = await open(join(pools.dir, 'close-backlog.db'), { readers: 2 });
     await db.exec('CREATE TABLE t (x INTEGER)');
     const operations = Array.from({ length: 6000 }, (_, i) => (i % 2 ? db.get('SELECT ? AS i', [i]) : db.run('INSERT INTO t (x) VALUES (?)', [i])));
     const closing = db.close();
@@ -128,7 +96,7 @@ describe('close()', () => {
 
 describe('Symbol.asyncDispose', () => {
   it('pool[Symbol.asyncDispose]() closes the pool; later calls reject with PoolClosedError', async () => {
-    const db = await open(join(dir, 'dispose.db'), { readers: 1 });
+    const db = await open(join(pools.dir, 'dispose.db'), { readers: 1 });
     await db.exec('CREATE TABLE IF NOT EXISTS t (x)');
     expect(typeof db[Symbol.asyncDispose]).toBe('function');
     await expect(db[Symbol.asyncDispose]()).resolves.toBeUndefined();
@@ -148,7 +116,7 @@ describe('Symbol.asyncDispose', () => {
   it('`await using` closes the pool at the end of the block', async () => {
     let escaped: Pool | undefined;
     {
-      await using db = await open(join(dir, 'await-using.db'), { readers: 1 });
+      await using db = await open(join(pools.dir, 'await-using.db'), { readers: 1 });
       escaped = db;
       expect(await db.get('SELECT 1 AS x')).toEqual({ x: 1 });
     }
@@ -159,7 +127,7 @@ describe('Symbol.asyncDispose', () => {
 
 describe('worker_threads', () => {
   it('a pool inside a Worker survives 20 terminations mid-work; the database stays intact', async () => {
-    const file = join(dir, 'worker.db');
+    const file = join(pools.dir, 'worker.db');
     const errors: unknown[] = [];
     for (let round = 0; round < 20; round++) {
       const worker = new Worker(fixture('worker-pool.mjs'), { workerData: { file, round } });
@@ -188,13 +156,9 @@ describe('worker_threads', () => {
 
 describe('child processes', () => {
   it('a process that never calls close() exits by itself with code 0 within 10 s', async () => {
-    const file = join(dir, 'exit-naturally.db');
-    const result = await runChild(fixture('exit-naturally.mjs'), [file]);
-    expect(result.timedOut).toBe(false);
-    expect(result.stderr).toBe('');
-    expect(result.signal).toBeNull();
-    expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ found: 200, count: 200 });
+    const file = join(pools.dir, 'exit-naturally.db');
+    const stdout = await runToCleanExit('exit-naturally.mjs', file);
+    expect(JSON.parse(stdout)).toEqual({ found: 200, count: 200 });
     const pool = await checkIntegrity(file);
     try {
       expect(await pool.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 200 });
@@ -204,13 +168,9 @@ describe('child processes', () => {
   });
 
   it('a process that calls process.exit(0) with 1,000 queries in flight exits with code 0 within 10 s', async () => {
-    const file = join(dir, 'exit-midflight.db');
-    const result = await runChild(fixture('exit-midflight.mjs'), [file]);
-    expect(result.timedOut).toBe(false);
-    expect(result.stderr).toBe('');
-    expect(result.signal).toBeNull();
-    expect(result.code).toBe(0);
-    expect(result.stdout).toBe('exiting\n');
+    const file = join(pools.dir, 'exit-midflight.db');
+    const stdout = await runToCleanExit('exit-midflight.mjs', file);
+    expect(stdout).toBe('exiting\n');
     const pool = await checkIntegrity(file);
     try {
       const { n } = (await pool.get<{ n: number }>('SELECT COUNT(*) AS n FROM t'))!;
@@ -222,11 +182,8 @@ describe('child processes', () => {
   });
 
   it('an idle open pool burns no CPU (user + system < 50 ms over 1 s)', async () => {
-    const result = await runChild(fixture('idle-cpu.mjs'), [join(dir, 'idle.db')]);
-    expect(result.timedOut).toBe(false);
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    const { user, system } = JSON.parse(result.stdout) as { user: number; system: number };
+    const stdout = await runToCleanExit('idle-cpu.mjs', join(pools.dir, 'idle.db'));
+    const { user, system } = JSON.parse(stdout) as { user: number; system: number };
     console.log(`idle pool CPU over 1 s: user ${(user / 1000).toFixed(1)} ms, system ${(system / 1000).toFixed(1)} ms`);
     expect(user + system).toBeLessThan(50_000);
   });

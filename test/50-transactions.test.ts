@@ -6,110 +6,48 @@
 // transaction and never become part of it; the transaction timeout (also interrupting a running
 // statement), acquireTimeout and abort signals while waiting for the writer, use after the end,
 // abort signals, return values, 100 concurrent read-modify-write transactions, and a stray BEGIN
-// outside a transaction. One scenario runs in a child process (against lib/ compiled into a temp
-// directory) so that a pool that stops making progress fails it instead of stalling the file.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+// outside a transaction. One scenario runs in a child process (against the compiled dist/ that
+// the global setup builds) so that a pool that stops making progress fails it instead of stalling
+// the file.
+import { pathToFileURL } from 'node:url';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { AcquireTimeoutError, ScopeEndedError, SqliteError, TransactionTimeoutError, open, type Pool, type Transaction } from '../lib/index.ts';
+import { runNode } from './helpers/child.ts';
+import { distEntry } from './helpers/paths.ts';
+import { TABLE_T, holdWriter, tempPools } from './helpers/pools.ts';
+import { latch, sleep, track } from './helpers/waits.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-let dir: string;
-let counter = 0;
-let file: string;
+const pools = tempPools('tx');
 let db: Pool;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-tx-'));
-});
-
-let isolatedPackage: string | undefined;
-
-/**
- * Compiles lib/ into a package of its own in the temp directory (sharing the addon build and
- * node_modules through symlinks), for scenarios that run in a child process.
- */
-function compiledPackage(): string {
-  if (isolatedPackage) return isolatedPackage;
-  const pkg = join(dir, 'pkg');
-  mkdirSync(pkg);
-  symlinkSync(join(root, 'build'), join(pkg, 'build'));
-  symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));
-  writeFileSync(join(pkg, 'package.json'), JSON.stringify({ type: 'module' }));
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', join(pkg, 'dist')], { cwd: root, stdio: 'pipe' });
-  isolatedPackage = pkg;
-  return pkg;
-}
 
 /**
  * Runs `body` in a child process against a fresh database holding the table t; `report(value)`
  * sends the result back. The child is killed after `bound` ms (timedOut: true).
  */
 async function runIsolated(body: string, bound = 10_000): Promise<{ timedOut: boolean; output: unknown }> {
-  const pkg = compiledPackage();
-  const database = join(dir, `isolated-${++counter}.db`);
+  const database = pools.file();
   const script = `
-    import { open } from ${JSON.stringify(pathToFileURL(join(pkg, 'dist', 'index.js')).href)};
+    import { open } from ${JSON.stringify(pathToFileURL(distEntry).href)};
     const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
     const report = (value) => process.stdout.write(JSON.stringify(value) + '\\n');
     const db = await open(${JSON.stringify(database)}, { readers: 2 });
-    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
+    await db.exec(${JSON.stringify(TABLE_T)});
     ${body}
     await db.close();
   `;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: pkg, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, bound);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (timedOut) return resolve({ timedOut, output: stdout.trim() || undefined });
-      if (code !== 0) return reject(new Error(`child exited with ${code}: ${stderr}`));
-      resolve({ timedOut, output: JSON.parse(stdout.trim()) });
-    });
-  });
+  const result = await runNode(['--input-type=module', '-e', script], { bound });
+  if (result.timedOut) return { timedOut: true, output: result.stdout.trim() || undefined };
+  if (result.code !== 0) throw new Error(`child exited with ${result.code}: ${result.stderr}`);
+  return { timedOut: false, output: JSON.parse(result.stdout.trim()) };
 }
 
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
 beforeEach(async () => {
-  file = join(dir, `tx-${++counter}.db`);
-  db = await open(file, { readers: 2 });
-  await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
-});
-
-afterEach(async () => {
-  await db.close();
+  db = await pools.fresh({ readers: 2 });
 });
 
 async function values(): Promise<string[]> {
   const rows = await db.all<{ v: string }>('SELECT v FROM t ORDER BY id');
   return rows.map((row) => row.v);
-}
-
-/** Records whether a promise has settled, without letting a rejection go unhandled. */
-function track<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  return { promise, settled: () => settled };
 }
 
 describe('commit and rollback', () => {
@@ -145,7 +83,7 @@ describe('commit and rollback', () => {
   });
 
   it('a failing COMMIT (deferred foreign key) rejects, rolls back and leaves no transaction open', async () => {
-    const pool = await open(join(dir, `tx-${++counter}.db`), { readers: 1, pragmas: { foreign_keys: true } });
+    const pool = await pools.openAt(pools.file(), { readers: 1, pragmas: { foreign_keys: true } });
     try {
       await pool.exec(
         'CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (pid INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)',
@@ -248,7 +186,7 @@ describe('behaviors', () => {
   it("defaults to 'immediate': the write lock is held from BEGIN, before the first write", async () => {
     // A second pool is another connection to the same file: its write fails at once (busyTimeout
     // 0) while the first pool's default transaction is open, even though it has not written yet.
-    const other = await open(file, { readers: 1, busyTimeout: 0 });
+    const other = await open(db.path, { readers: 1, busyTimeout: 0 });
     try {
       await db.transaction(async () => {
         await expect(other.run("INSERT INTO t (v) VALUES ('other')")).rejects.toSatisfy(
@@ -377,36 +315,18 @@ describe('writes from outside', () => {
   });
 
   it('a write queued before the next transaction runs before that transaction', async () => {
-    let started!: () => void;
-    const begun = new Promise<void>((resolve) => (started = resolve));
-    let finish!: () => void;
-    const gate = new Promise<void>((resolve) => (finish = resolve));
-    const first = db.transaction(async (tx) => {
-      await tx.run("INSERT INTO t (v) VALUES ('first')");
-      started();
-      await gate;
-    });
-    await begun;
+    const first = await holdWriter(db, 'first');
     const outside = db.run("INSERT INTO t (v) VALUES ('outside')");
     const second = db.transaction((tx) => tx.run("INSERT INTO t (v) VALUES ('second')"));
     await sleep(20);
-    finish();
-    await Promise.all([first, outside, second]);
+    first.release();
+    await Promise.all([first.done, outside, second]);
     // Writes and transactions wait for the writer in the order they were issued.
     expect(await values()).toEqual(['first', 'outside', 'second']);
   });
 
   it('a write queued before a write lease runs before that lease', async () => {
-    let started!: () => void;
-    const begun = new Promise<void>((resolve) => (started = resolve));
-    let finish!: () => void;
-    const gate = new Promise<void>((resolve) => (finish = resolve));
-    const first = db.transaction(async (tx) => {
-      await tx.run("INSERT INTO t (v) VALUES ('first')");
-      started();
-      await gate;
-    });
-    await begun;
+    const first = await holdWriter(db, 'first');
     const outside = db.run("INSERT INTO t (v) VALUES ('outside')");
     const leased = db.acquire({ write: true }).then(async (lease) => {
       try {
@@ -416,8 +336,8 @@ describe('writes from outside', () => {
       }
     });
     await sleep(20);
-    finish();
-    await Promise.all([first, outside, leased]);
+    first.release();
+    await Promise.all([first.done, outside, leased]);
     expect(await values()).toEqual(['first', 'outside', 'lease']);
   });
 
@@ -487,11 +407,10 @@ describe('timeouts, aborts and the end of the scope', () => {
   });
 
   it('waiting for the writer can be aborted: the callback never runs and the queue moves on', async () => {
-    let finish!: () => void;
-    const gate = new Promise<void>((resolve) => (finish = resolve));
+    const gate = latch();
     const holder = db.transaction(async (tx) => {
       await tx.run("INSERT INTO t (v) VALUES ('holder')");
-      await gate;
+      await gate.promise;
     });
     const controller = new AbortController();
     const reason = new Error('gave up waiting');
@@ -509,7 +428,7 @@ describe('timeouts, aborts and the end of the scope', () => {
     controller.abort(reason);
     await expect(waiting).rejects.toBe(reason);
     expect(db.stats().leasesWaiting).toBe(1);
-    finish();
+    gate.open();
     await holder;
     await behind;
     expect(ran).toBe(false);
@@ -517,11 +436,10 @@ describe('timeouts, aborts and the end of the scope', () => {
   });
 
   it('waiting for the writer is bounded by acquireTimeout (AcquireTimeoutError)', async () => {
-    const pool = await open(join(dir, `tx-${++counter}.db`), { readers: 1, acquireTimeout: 100 });
+    const pool = await pools.openAt(pools.file(), { readers: 1, acquireTimeout: 100 });
     try {
-      let finish!: () => void;
-      const gate = new Promise<void>((resolve) => (finish = resolve));
-      const holder = pool.transaction(() => gate);
+      const gate = latch();
+      const holder = pool.transaction(() => gate.promise);
       let ran = false;
       await expect(
         pool.transaction(() => {
@@ -529,7 +447,7 @@ describe('timeouts, aborts and the end of the scope', () => {
         }),
       ).rejects.toSatisfy((error: unknown) => error instanceof AcquireTimeoutError && (error as AcquireTimeoutError).code === 'LITEPOOL_ACQUIRE_TIMEOUT');
       expect(ran).toBe(false);
-      finish();
+      gate.open();
       await holder;
       expect(await pool.transaction(() => 'free again')).toBe('free again');
     } finally {

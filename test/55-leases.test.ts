@@ -5,71 +5,20 @@
 // for the release), lease capacity (readers - 1, AcquireTimeoutError beyond it, waiters granted
 // on release), db.iterate() streaming (all rows in order; break, return and throw free the
 // reader at once; rowMode 'array'), stats().writer.held, and close() with a lease still held.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AcquireTimeoutError,
-  PoolClosedError,
-  ScopeEndedError,
-  SqliteError,
-  TransactionTimeoutError,
-  open,
-  type Lease,
-  type Pool,
-  type PoolOptions,
-} from '../lib/index.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { AcquireTimeoutError, PoolClosedError, ScopeEndedError, SqliteError, TransactionTimeoutError, open, type Lease, type Pool } from '../lib/index.ts';
+import { tempPools } from './helpers/pools.ts';
+import { sleep, track } from './helpers/waits.ts';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-let dir: string;
-let counter = 0;
+const pools = tempPools('leases');
 let db: Pool;
-const extraPools: Pool[] = [];
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-leases-'));
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
 
 beforeEach(async () => {
-  db = await fresh({ readers: 3 });
+  db = await pools.fresh({ readers: 3 });
 });
-
-afterEach(async () => {
-  await db.close();
-  await Promise.all(extraPools.splice(0).map((pool) => pool.close()));
-});
-
-/** A new pool on a new database file holding the table t. */
-async function fresh(options: PoolOptions): Promise<Pool> {
-  const pool = await open(join(dir, `leases-${++counter}.db`), options);
-  await pool.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
-  return pool;
-}
-
-async function extra(options: PoolOptions): Promise<Pool> {
-  const pool = await fresh(options);
-  extraPools.push(pool);
-  return pool;
-}
 
 async function count(pool: Pool = db): Promise<number> {
   return (await pool.get<{ n: number }>('SELECT count(*) AS n FROM t'))!.n;
-}
-
-/** Records whether a promise has settled, without letting a rejection go unhandled. */
-function track<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  return { promise, settled: () => settled };
 }
 
 const isSqlite = (code: string) => (error: unknown) => error instanceof SqliteError && error.code === code;
@@ -107,7 +56,7 @@ describe('db.read() snapshots', () => {
   });
 
   it('past maxReadDuration it rejects with TransactionTimeoutError and the reader is free again', async () => {
-    const pool = await extra({ readers: 2, maxReadDuration: 100 });
+    const pool = await pools.fresh({ readers: 2, maxReadDuration: 100 });
     let late: Promise<unknown> | undefined;
     const result = pool.read(async (conn) => {
       await conn.get('SELECT count(*) FROM t');
@@ -490,7 +439,7 @@ describe('stats and close', () => {
   });
 
   it('close() while a read lease is held resolves, and later calls on the lease reject', async () => {
-    const pool = await fresh({ readers: 2 });
+    const pool = await pools.fresh({ readers: 2 });
     const lease: Lease = await pool.acquire();
     expect(await lease.get('SELECT 1 AS one')).toEqual({ one: 1 });
     await pool.close();
@@ -504,9 +453,8 @@ describe('stats and close', () => {
   });
 
   it('close() while a write lease is held resolves and leaves its open transaction rolled back', async () => {
-    const file = join(dir, `leases-${++counter}.db`);
-    const pool = await open(file, { readers: 1 });
-    await pool.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
+    const pool = await pools.fresh({ readers: 1 });
+    const file = pool.path;
     const lease = await pool.acquire({ write: true });
     await lease.exec('BEGIN');
     await lease.run("INSERT INTO t (v) VALUES ('never committed')");

@@ -6,13 +6,11 @@
 // random moments among 1,000 normal ones each settle with their own outcome; a write queued
 // behind a transaction is removed when cancelled; a write interrupted inside a transaction never
 // leaves part of that transaction committed; stats().operations counts cancellations.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { OperationTimeoutError, open, type Pool, type PoolOptions } from '../lib/index.ts';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { describe, expect, it } from 'vitest';
+import { OperationTimeoutError } from '../lib/index.ts';
+import { holdWriter, tempPools } from './helpers/pools.ts';
+import { seeded } from './helpers/prng.ts';
+import { sleep, track } from './helpers/waits.ts';
 
 /** Never ends by itself. */
 const INFINITE = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) AS n FROM c';
@@ -21,29 +19,7 @@ const INFINITE_INSERT = "INSERT INTO t (v) SELECT 'runaway-' || x FROM (WITH REC
 /** Takes some tens of milliseconds. */
 const SLOW = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 200000) SELECT count(*) AS n, ? AS tag FROM c';
 
-let dir: string;
-let counter = 0;
-const pools: Pool[] = [];
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-cancel-'));
-});
-
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((pool) => pool.close()));
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** A new pool on a new database file with the table t (id, v); closed after the test. */
-async function fresh(options: PoolOptions): Promise<Pool> {
-  const pool = await open(join(dir, `cancel-${++counter}.db`), options);
-  pools.push(pool);
-  await pool.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
-  return pool;
-}
+const pools = tempPools('cancel');
 
 const isTimeout = (error: unknown): boolean =>
   error instanceof OperationTimeoutError && (error as OperationTimeoutError).code === 'LITEPOOL_OPERATION_TIMEOUT';
@@ -57,31 +33,9 @@ function reasonOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-/** Records whether a promise has settled, without letting a rejection go unhandled. */
-function track<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  return { promise, settled: () => settled };
-}
-
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('timeouts', () => {
   it('a runaway query with timeout: 100 rejects with OperationTimeoutError; the same reader then answers correctly', async () => {
-    const db = await fresh({ readers: 1 });
+    const db = await pools.fresh({ readers: 1 });
     await db.run("INSERT INTO t (v) VALUES ('one'), ('two')");
     const before = db.stats().operations;
     await expect(db.get(INFINITE, [], { timeout: 100 })).rejects.toSatisfy(isTimeout);
@@ -93,7 +47,7 @@ describe('timeouts', () => {
   });
 
   it('a runaway write with a timeout is interrupted and rolled back; the writer is free afterwards', async () => {
-    const db = await fresh({ readers: 1 });
+    const db = await pools.fresh({ readers: 1 });
     await expect(db.run(INFINITE_INSERT, [], { timeout: 100 })).rejects.toSatisfy(isTimeout);
     await expect(db.exec(INFINITE_INSERT, { timeout: 100 })).rejects.toSatisfy(isTimeout);
     expect(await db.get('SELECT count(*) AS n FROM t')).toEqual({ n: 0 });
@@ -102,7 +56,7 @@ describe('timeouts', () => {
   });
 
   it('the pool-wide queryTimeout applies to get, all, run and exec', async () => {
-    const db = await fresh({ readers: 1, queryTimeout: 100 });
+    const db = await pools.fresh({ readers: 1, queryTimeout: 100 });
     await expect(db.get(INFINITE)).rejects.toSatisfy(isTimeout);
     await expect(db.all(INFINITE)).rejects.toSatisfy(isTimeout);
     await expect(db.run(INFINITE_INSERT)).rejects.toSatisfy(isTimeout);
@@ -113,7 +67,7 @@ describe('timeouts', () => {
   });
 
   it('the pool-wide queryTimeout applies to operations on leases, inside transactions and in db.iterate()', async () => {
-    const db = await fresh({ readers: 2, queryTimeout: 100 });
+    const db = await pools.fresh({ readers: 2, queryTimeout: 100 });
     // A fallback signal ends each query after 3 s if the timeout does not: then the assertion
     // shows the fallback's TimeoutError instead of an OperationTimeoutError.
     const fallback = () => AbortSignal.timeout(3000);
@@ -134,7 +88,7 @@ describe('timeouts', () => {
   });
 
   it('a per-operation timeout on a lease or inside a transaction interrupts the query; the scope carries on', async () => {
-    const db = await fresh({ readers: 2 });
+    const db = await pools.fresh({ readers: 2 });
     const lease = await db.acquire();
     await expect(lease.get(INFINITE, [], { timeout: 100 })).rejects.toSatisfy(isTimeout);
     expect(await lease.get('SELECT 5 AS n')).toEqual({ n: 5 });
@@ -150,7 +104,7 @@ describe('timeouts', () => {
 
 describe('abort signals', () => {
   it('a signal aborted while the query runs rejects with signal.reason (an AbortError); the reader answers next', async () => {
-    const db = await fresh({ readers: 1 });
+    const db = await pools.fresh({ readers: 1 });
     const controller = new AbortController();
     const query = db.get(INFINITE, [], { signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
@@ -162,7 +116,7 @@ describe('abort signals', () => {
   });
 
   it('an already-aborted signal rejects at once, counts as cancelled, and nothing reaches SQLite', async () => {
-    const db = await fresh({ readers: 1 });
+    const db = await pools.fresh({ readers: 1 });
     const reason = new Error('aborted before the call');
     const signal = AbortSignal.abort(reason);
     const before = db.stats().operations;
@@ -189,7 +143,7 @@ describe('abort signals', () => {
   });
 
   it('an aborted signal on a write interrupted while running rolls it back', async () => {
-    const db = await fresh({ readers: 1 });
+    const db = await pools.fresh({ readers: 1 });
     const controller = new AbortController();
     const reason = new Error('stop writing');
     const write = db.run(INFINITE_INSERT, [], { signal: controller.signal });
@@ -201,12 +155,12 @@ describe('abort signals', () => {
   });
 
   it('1,000 operations aborted at random moments among 1,000 normal ones: each settles with its own outcome', async () => {
-    const db = await fresh({ readers: 2 });
+    const db = await pools.fresh({ readers: 2 });
     await db.run(
       "INSERT INTO t (id, v) SELECT x, 'v' || x FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) SELECT x FROM c)",
     );
     const seed = 0x5eed1234;
-    const random = prng(seed);
+    const random = seeded(seed);
     const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
     type Plan = { normal: true; id: number } | { normal: false; k: number; query: 'point' | 'range' | 'slow'; when: 'before' | 'sync' | 'microtask' | 'timer'; delay: number; id: number };
@@ -301,17 +255,8 @@ describe('abort signals', () => {
 
 describe('queued and transactional writes', () => {
   it('cancelling a write queued behind a long transaction removes it: the row never appears', async () => {
-    const db = await fresh({ readers: 1 });
-    let finish!: () => void;
-    const gate = new Promise<void>((resolve) => (finish = resolve));
-    let began!: () => void;
-    const begun = new Promise<void>((resolve) => (began = resolve));
-    const transaction = db.transaction(async (tx) => {
-      await tx.run("INSERT INTO t (v) VALUES ('tx')");
-      began();
-      await gate;
-    });
-    await begun;
+    const db = await pools.fresh({ readers: 1 });
+    const transaction = await holdWriter(db, 'tx');
     const before = db.stats().operations;
     const controller = new AbortController();
     const reason = new Error('cancel the queued write');
@@ -325,14 +270,14 @@ describe('queued and transactional writes', () => {
     // A queued write that times out is removed the same way.
     await expect(db.run("INSERT INTO t (v) VALUES ('timed out')", [], { timeout: 50 })).rejects.toSatisfy(isTimeout);
     expect(db.stats().operations.cancelled - before.cancelled).toBe(2);
-    finish();
-    await transaction;
+    transaction.release();
+    await transaction.done;
     await db.run("INSERT INTO t (v) VALUES ('later')");
     expect(await db.all('SELECT v FROM t ORDER BY id')).toEqual([{ v: 'tx' }, { v: 'later' }]);
   });
 
   it('a write interrupted inside a transaction never leaves part of the transaction committed', async () => {
-    const db = await fresh({ readers: 1 });
+    const db = await pools.fresh({ readers: 1 });
     const outcome = await reasonOf(
       db.transaction(async (tx) => {
         await tx.run("INSERT INTO t (v) VALUES ('before')");

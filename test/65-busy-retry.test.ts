@@ -1,49 +1,31 @@
 // Covers a write lock held by another process (test/fixtures/lock-holder.mjs, which runs BEGIN
-// IMMEDIATE through the compiled dist/ that beforeAll builds): a write waits busyTimeout and then
-// rejects with SQLITE_BUSY, while reads keep working (WAL); with retry, writes and whole
+// IMMEDIATE through the compiled dist/ that the global setup builds): a write waits busyTimeout
+// and then rejects with SQLITE_BUSY, while reads keep working (WAL); with retry, writes and whole
 // transactions succeed once the other process commits; without retry, a transaction rejects with
 // SQLITE_BUSY and leaves nothing behind; a transaction's timeout or signal (and an operation's
 // timeout) ends a wait for the lock without sitting out busyTimeout; retries stop after
 // `attempts` and never repeat non-transient errors.
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { OperationTimeoutError, SqliteError, TransactionTimeoutError, open, type Pool, type PoolOptions } from '../lib/index.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OperationTimeoutError, SqliteError, TransactionTimeoutError, type Pool, type PoolOptions } from '../lib/index.ts';
+import { startNode, type NodeChild } from './helpers/child.ts';
+import { fixture } from './helpers/paths.ts';
+import { tempPools } from './helpers/pools.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const holderScript = fileURLToPath(new URL('./fixtures/lock-holder.mjs', import.meta.url));
 /** How long to wait for the child to report that it holds (or released) the lock. */
 const CHILD_BOUND_MS = 20_000;
 
-let dir: string;
-let counter = 0;
-const pools: Pool[] = [];
+const pools = tempPools('busy');
 const holders: Holder[] = [];
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-busy-'));
-  // The fixture runs outside vitest, so it imports the compiled library.
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
-  expect(existsSync(join(root, 'dist', 'index.js'))).toBe(true);
-});
 
 afterEach(async () => {
   for (const holder of holders.splice(0)) {
-    if (holder.child.exitCode === null && holder.child.signalCode === null) holder.child.kill('SIGKILL');
+    holder.child.kill();
     await holder.exited;
   }
-  await Promise.all(pools.splice(0).map((pool) => pool.close()));
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
 });
 
 interface Holder {
-  child: ChildProcessWithoutNullStreams;
+  child: NodeChild;
   /** Resolves when the child printed 'locked'. */
   locked: Promise<void>;
   /** Resolves when the child printed 'released' (it committed). */
@@ -53,55 +35,35 @@ interface Holder {
   release(): void;
 }
 
-function waitForLine(child: ChildProcessWithoutNullStreams, output: () => string, line: string, stderr: () => string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lock-holder did not print '${line}' within ${CHILD_BOUND_MS} ms: ${stderr()}`)), CHILD_BOUND_MS);
-    const check = () => {
-      if (output().split('\n').includes(line)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', check);
-    child.on('close', (code) => {
-      check();
-      clearTimeout(timer);
-      reject(new Error(`lock-holder exited (${code}) before printing '${line}': ${stderr()}`));
-    });
-  });
-}
-
 /** Starts the lock holder on `file`; it holds the lock until release() or for `holdMs`. */
 function startHolder(file: string, holdMs?: number): Holder {
-  const args = [holderScript, file, ...(holdMs === undefined ? [] : [String(holdMs)])];
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const locked = waitForLine(child, () => stdout, 'locked', () => stderr);
-  const released = waitForLine(child, () => stdout, 'released', () => stderr);
+  const child = startNode([fixture('lock-holder.mjs'), file, ...(holdMs === undefined ? [] : [String(holdMs)])], { stdin: 'pipe' });
+  const exited = child.closed.then((result) => result.code);
+  const locked = child.waitForLine('locked', CHILD_BOUND_MS, 'lock-holder');
+  const released = child.waitForLine('released', CHILD_BOUND_MS, 'lock-holder');
   locked.catch(() => undefined);
   released.catch(() => undefined);
-  const holder: Holder = { child, locked, released, exited, release: () => child.stdin.end() };
+  const holder: Holder = { child, locked, released, exited, release: () => child.endInput() };
   holders.push(holder);
   return holder;
 }
 
 /** A new database file holding the table t (created and closed by a pool of its own). */
 async function newDatabase(): Promise<string> {
-  const file = join(dir, `busy-${++counter}.db`);
-  const setup = await open(file, { readers: 1 });
-  await setup.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)');
+  const setup = await pools.fresh({ readers: 1 }, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)');
   await setup.close();
-  return file;
+  return setup.path;
 }
 
-async function pool(file: string, options: PoolOptions): Promise<Pool> {
-  const db = await open(file, options);
-  pools.push(db);
-  return db;
+/**
+ * A new database whose write lock another process holds (until release(), or for `holdMs`), and
+ * a pool on it opened with `options` once the lock is held.
+ */
+async function lockedByAnother(options: PoolOptions, holdMs?: number): Promise<{ holder: Holder; db: Pool }> {
+  const file = await newDatabase();
+  const holder = startHolder(file, holdMs);
+  await holder.locked;
+  return { holder, db: await pools.openAt(file, options) };
 }
 
 const isBusy = (error: unknown): boolean => error instanceof SqliteError && error.code === 'SQLITE_BUSY';
@@ -112,10 +74,7 @@ async function values(db: Pool): Promise<string[]> {
 
 describe('a write lock held by another process', () => {
   it('a write waits about busyTimeout, then rejects with SQLITE_BUSY; reads still work meanwhile', async () => {
-    const file = await newDatabase();
-    const holder = startHolder(file);
-    await holder.locked;
-    const db = await pool(file, { readers: 2, busyTimeout: 200 });
+    const { holder, db } = await lockedByAnother({ readers: 2, busyTimeout: 200 });
 
     const reads = Promise.all([db.get('SELECT count(*) AS n FROM t'), db.all('SELECT v FROM t')]);
     const started = performance.now();
@@ -142,10 +101,7 @@ describe('a write lock held by another process', () => {
   });
 
   it('with retry, a write succeeds once the other process commits', async () => {
-    const file = await newDatabase();
-    const holder = startHolder(file, 500);
-    await holder.locked;
-    const db = await pool(file, { readers: 1, busyTimeout: 100, retry: { attempts: 10, baseDelay: 50, maxDelay: 200 } });
+    const { holder, db } = await lockedByAnother({ readers: 1, busyTimeout: 100, retry: { attempts: 10, baseDelay: 50, maxDelay: 200 } }, 500);
     const result = await db.run("INSERT INTO t (v) VALUES ('mine')");
     expect(result.changes).toBe(1);
     expect(await holder.exited).toBe(0);
@@ -154,10 +110,7 @@ describe('a write lock held by another process', () => {
   });
 
   it('with retry, a transaction eventually commits', async () => {
-    const file = await newDatabase();
-    const holder = startHolder(file, 500);
-    await holder.locked;
-    const db = await pool(file, { readers: 1, busyTimeout: 100, retry: { attempts: 10, baseDelay: 50, maxDelay: 200 } });
+    const { holder, db } = await lockedByAnother({ readers: 1, busyTimeout: 100, retry: { attempts: 10, baseDelay: 50, maxDelay: 200 } }, 500);
     let attempts = 0;
     const value = await db.transaction(async (tx) => {
       attempts++;
@@ -173,10 +126,7 @@ describe('a write lock held by another process', () => {
   });
 
   it('without retry, a transaction rejects with SQLITE_BUSY and leaves nothing behind', async () => {
-    const file = await newDatabase();
-    const holder = startHolder(file);
-    await holder.locked;
-    const db = await pool(file, { readers: 1, busyTimeout: 100 });
+    const { holder, db } = await lockedByAnother({ readers: 1, busyTimeout: 100 });
     let ran = false;
     await expect(
       db.transaction(async (tx) => {
@@ -207,10 +157,7 @@ describe('a write lock held by another process', () => {
   it('a transaction timeout ends a BEGIN still waiting for the lock, without waiting out busyTimeout', async () => {
     // The other process keeps the lock until told to let go, and busyTimeout outlasts this test:
     // the transaction must settle on its own timeout while the lock is still held.
-    const file = await newDatabase();
-    const holder = startHolder(file);
-    await holder.locked;
-    const db = await pool(file, { readers: 1, busyTimeout: 120_000 });
+    const { holder, db } = await lockedByAnother({ readers: 1, busyTimeout: 120_000 });
     let ran = false;
     const error = await db
       .transaction(
@@ -232,10 +179,7 @@ describe('a write lock held by another process', () => {
   }, 15_000);
 
   it("aborting a transaction's signal ends a BEGIN still waiting for the lock", async () => {
-    const file = await newDatabase();
-    const holder = startHolder(file);
-    await holder.locked;
-    const db = await pool(file, { readers: 1, busyTimeout: 120_000 });
+    const { holder, db } = await lockedByAnother({ readers: 1, busyTimeout: 120_000 });
     const controller = new AbortController();
     const reason = new Error('stop waiting for the lock');
     setTimeout(() => controller.abort(reason), 200);
@@ -246,10 +190,7 @@ describe('a write lock held by another process', () => {
   }, 15_000);
 
   it('a plain write waiting for the lock is cancelled by its own timeout', async () => {
-    const file = await newDatabase();
-    const holder = startHolder(file);
-    await holder.locked;
-    const db = await pool(file, { readers: 1, busyTimeout: 120_000 });
+    const { holder, db } = await lockedByAnother({ readers: 1, busyTimeout: 120_000 });
     await expect(db.run("INSERT INTO t (v) VALUES ('mine')", [], { timeout: 200 })).rejects.toBeInstanceOf(OperationTimeoutError);
     holder.release();
     expect(await holder.exited).toBe(0);
@@ -257,10 +198,7 @@ describe('a write lock held by another process', () => {
   }, 15_000);
 
   it('retries stop after `attempts`: the write rejects with SQLITE_BUSY while the lock is still held', async () => {
-    const file = await newDatabase();
-    const holder = startHolder(file);
-    await holder.locked;
-    const db = await pool(file, { readers: 1, busyTimeout: 100, retry: { attempts: 3, baseDelay: 10, maxDelay: 20 } });
+    const { holder, db } = await lockedByAnother({ readers: 1, busyTimeout: 100, retry: { attempts: 3, baseDelay: 10, maxDelay: 20 } });
     const started = performance.now();
     await expect(db.run("INSERT INTO t (v) VALUES ('mine')")).rejects.toSatisfy(isBusy);
     // Three attempts, each waiting out the busy timeout.
@@ -274,7 +212,7 @@ describe('a write lock held by another process', () => {
 describe('retry policy', () => {
   it('a non-transient error is not retried: a constraint violation rejects with its own code', async () => {
     const file = await newDatabase();
-    const db = await pool(file, { readers: 1, retry: { attempts: 10, baseDelay: 50, maxDelay: 200 } });
+    const db = await pools.openAt(file, { readers: 1, retry: { attempts: 10, baseDelay: 50, maxDelay: 200 } });
     await db.run("INSERT INTO t (v) VALUES ('dup')");
     const before = db.stats().operations;
     await expect(db.run("INSERT INTO t (v) VALUES ('dup')")).rejects.toSatisfy(

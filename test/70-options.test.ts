@@ -3,37 +3,11 @@
 // and the writer, the production preset's temp_store and mmap_size, the pragmas option
 // (foreign_keys enforced); and bad input across open(), transaction(), acquire(), iterate() and
 // per-operation options, each rejected with a TypeError or RangeError naming the option.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteError, open, type Pool, type PoolOptions } from '../lib/index.ts';
+import { describe, expect, it } from 'vitest';
+import { SqliteError, open, type Pool } from '../lib/index.ts';
+import { tempPools } from './helpers/pools.ts';
 
-let dir: string;
-let counter = 0;
-const pools: Pool[] = [];
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-options-'));
-});
-
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((pool) => pool.close()));
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function file(): string {
-  return join(dir, `options-${++counter}.db`);
-}
-
-async function pool(options?: PoolOptions): Promise<Pool> {
-  const db = await open(file(), options);
-  pools.push(db);
-  return db;
-}
+const pools = tempPools('options');
 
 /** Reads a PRAGMA on a reader (through a read lease) and on the writer (through a write lease). */
 async function pragmaOnBoth(db: Pool, name: string): Promise<{ reader: unknown; writer: unknown }> {
@@ -67,40 +41,40 @@ async function expectBad(attempt: () => unknown, kind: 'TypeError' | 'RangeError
 
 describe('presets', () => {
   it("'minimal' runs one reader", async () => {
-    const db = await pool({ preset: 'minimal' });
+    const db = await pools.open({ preset: 'minimal' });
     expect(db.stats().readers.size).toBe(1);
     expect(await db.get('SELECT 1 AS one')).toEqual({ one: 1 });
   });
 
   it("'default' (and no preset) runs four readers", async () => {
-    expect((await pool()).stats().readers.size).toBe(4);
-    expect((await pool({ preset: 'default' })).stats().readers.size).toBe(4);
+    expect((await pools.open()).stats().readers.size).toBe(4);
+    expect((await pools.open({ preset: 'default' })).stats().readers.size).toBe(4);
   });
 
   it("'production' runs eight readers", async () => {
-    const db = await pool({ preset: 'production' });
+    const db = await pools.open({ preset: 'production' });
     expect(db.stats().readers.size).toBe(8);
   });
 
   it('explicit readers override the preset', async () => {
-    expect((await pool({ preset: 'production', readers: 2 })).stats().readers.size).toBe(2);
-    expect((await pool({ preset: 'minimal', readers: 3 })).stats().readers.size).toBe(3);
+    expect((await pools.open({ preset: 'production', readers: 2 })).stats().readers.size).toBe(2);
+    expect((await pools.open({ preset: 'minimal', readers: 3 })).stats().readers.size).toBe(3);
   });
 
   it("the 'production' preset applies temp_store = MEMORY and mmap_size on every connection", async () => {
-    const db = await pool({ preset: 'production' });
+    const db = await pools.open({ preset: 'production' });
     expect(await pragmaOnBoth(db, 'temp_store')).toEqual({ reader: 2, writer: 2 });
     expect(await pragmaOnBoth(db, 'mmap_size')).toEqual({ reader: 268_435_456, writer: 268_435_456 });
     expect(await pragmaOnBoth(db, 'cache_size')).toEqual({ reader: -64_000, writer: -64_000 });
   });
 
   it("the 'default' preset leaves temp_store at its default", async () => {
-    const db = await pool({ readers: 1 });
+    const db = await pools.open({ readers: 1 });
     expect(await pragmaOnBoth(db, 'temp_store')).toEqual({ reader: 0, writer: 0 });
   });
 
   it('explicit pragmas are merged over the preset pragmas', async () => {
-    const db = await pool({ preset: 'production', readers: 2, pragmas: { mmap_size: 0 } });
+    const db = await pools.open({ preset: 'production', readers: 2, pragmas: { mmap_size: 0 } });
     expect(await pragmaOnBoth(db, 'mmap_size')).toEqual({ reader: 0, writer: 0 });
     expect(await pragmaOnBoth(db, 'temp_store')).toEqual({ reader: 2, writer: 2 });
   });
@@ -108,14 +82,14 @@ describe('presets', () => {
 
 describe('connection settings', () => {
   it('cacheSize is PRAGMA cache_size in KiB (negative) on readers and the writer', async () => {
-    const db = await pool({ readers: 2, cacheSize: 2000 });
+    const db = await pools.open({ readers: 2, cacheSize: 2000 });
     expect(await pragmaOnBoth(db, 'cache_size')).toEqual({ reader: -2000, writer: -2000 });
-    const plain = await pool({ readers: 2 });
+    const plain = await pools.open({ readers: 2 });
     expect(await pragmaOnBoth(plain, 'cache_size')).toEqual({ reader: -16_000, writer: -16_000 });
   });
 
   it('pragmas { foreign_keys: true } turns enforcement on: a violation is rejected', async () => {
-    const db = await pool({ readers: 2, pragmas: { foreign_keys: true } });
+    const db = await pools.open({ readers: 2, pragmas: { foreign_keys: true } });
     expect(await pragmaOnBoth(db, 'foreign_keys')).toEqual({ reader: 1, writer: 1 });
     await db.exec(
       'CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER NOT NULL REFERENCES parent (id))',
@@ -132,7 +106,7 @@ describe('connection settings', () => {
   });
 
   it('without the pragma, foreign keys are not enforced (SQLite default)', async () => {
-    const db = await pool({ readers: 1 });
+    const db = await pools.open({ readers: 1 });
     await db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (parent INTEGER REFERENCES parent (id))');
     await db.run('INSERT INTO child (parent) VALUES (2)');
     expect(await db.get('SELECT count(*) AS n FROM child')).toEqual({ n: 1 });
@@ -141,76 +115,76 @@ describe('connection settings', () => {
 
 describe('bad options to open()', () => {
   it('an unknown preset is a RangeError naming preset', async () => {
-    await expectBad(() => open(file(), { preset: 'fast' as never }), 'RangeError', /preset/);
+    await expectBad(() => open(pools.file(), { preset: 'fast' as never }), 'RangeError', /preset/);
   });
 
   it('an unknown option is a TypeError naming it', async () => {
-    await expectBad(() => open(file(), { readerz: 2 } as never), 'TypeError', /readerz/);
+    await expectBad(() => open(pools.file(), { readerz: 2 } as never), 'TypeError', /readerz/);
   });
 
   it('acquireTimeout must be a positive integer', async () => {
-    await expectBad(() => open(file(), { acquireTimeout: -1 }), 'RangeError', /acquireTimeout/);
-    await expectBad(() => open(file(), { acquireTimeout: Number.NaN }), 'either', /acquireTimeout/);
-    await expectBad(() => open(file(), { acquireTimeout: 1.5 }), 'RangeError', /acquireTimeout/);
-    await expectBad(() => open(file(), { acquireTimeout: '100' as never }), 'TypeError', /acquireTimeout/);
+    await expectBad(() => open(pools.file(), { acquireTimeout: -1 }), 'RangeError', /acquireTimeout/);
+    await expectBad(() => open(pools.file(), { acquireTimeout: Number.NaN }), 'either', /acquireTimeout/);
+    await expectBad(() => open(pools.file(), { acquireTimeout: 1.5 }), 'RangeError', /acquireTimeout/);
+    await expectBad(() => open(pools.file(), { acquireTimeout: '100' as never }), 'TypeError', /acquireTimeout/);
   });
 
   it('maxReadDuration must be positive', async () => {
-    await expectBad(() => open(file(), { maxReadDuration: 0 }), 'RangeError', /maxReadDuration/);
+    await expectBad(() => open(pools.file(), { maxReadDuration: 0 }), 'RangeError', /maxReadDuration/);
   });
 
   it('timeslice must be a finite number of ms between 0 and 1000', async () => {
-    await expectBad(() => open(file(), { timeslice: -1 }), 'RangeError', /timeslice/);
-    await expectBad(() => open(file(), { timeslice: 1001 }), 'RangeError', /timeslice/);
-    await expectBad(() => open(file(), { timeslice: Number.NaN }), 'RangeError', /timeslice/);
-    await expectBad(() => open(file(), { timeslice: '1' as never }), 'TypeError', /timeslice/);
+    await expectBad(() => open(pools.file(), { timeslice: -1 }), 'RangeError', /timeslice/);
+    await expectBad(() => open(pools.file(), { timeslice: 1001 }), 'RangeError', /timeslice/);
+    await expectBad(() => open(pools.file(), { timeslice: Number.NaN }), 'RangeError', /timeslice/);
+    await expectBad(() => open(pools.file(), { timeslice: '1' as never }), 'TypeError', /timeslice/);
   });
 
   it('timeslice accepts 0 (never yield) and fractions of a millisecond', async () => {
     for (const timeslice of [0, 0.25, 5]) {
-      const db = await pool({ timeslice });
+      const db = await pools.open({ timeslice });
       expect(await db.get<{ one: number }>('SELECT 1 AS one')).toEqual({ one: 1 });
     }
   });
 
   it('queryTimeout must be a positive integer', async () => {
-    await expectBad(() => open(file(), { queryTimeout: 0 }), 'RangeError', /queryTimeout/);
+    await expectBad(() => open(pools.file(), { queryTimeout: 0 }), 'RangeError', /queryTimeout/);
   });
 
   it('retry is checked: attempts, unknown keys, and maxDelay below baseDelay', async () => {
-    await expectBad(() => open(file(), { retry: { attempts: 0 } }), 'RangeError', /attempts/);
-    await expectBad(() => open(file(), { retry: { tries: 3 } as never }), 'TypeError', /tries/);
-    await expectBad(() => open(file(), { retry: { baseDelay: 100, maxDelay: 10 } }), 'RangeError', /maxDelay/);
-    await expectBad(() => open(file(), { retry: 3 as never }), 'TypeError', /retry/);
+    await expectBad(() => open(pools.file(), { retry: { attempts: 0 } }), 'RangeError', /attempts/);
+    await expectBad(() => open(pools.file(), { retry: { tries: 3 } as never }), 'TypeError', /tries/);
+    await expectBad(() => open(pools.file(), { retry: { baseDelay: 100, maxDelay: 10 } }), 'RangeError', /maxDelay/);
+    await expectBad(() => open(pools.file(), { retry: 3 as never }), 'TypeError', /retry/);
   });
 
   it('pragmas are checked: names must be identifiers, values scalars', async () => {
-    await expectBad(() => open(file(), { pragmas: { 'bad name': 1 } }), 'RangeError', /bad name/);
-    await expectBad(() => open(file(), { pragmas: { x: {} as never } }), 'TypeError', /\bx\b/);
-    await expectBad(() => open(file(), { pragmas: 'foreign_keys' as never }), 'TypeError', /pragmas/);
+    await expectBad(() => open(pools.file(), { pragmas: { 'bad name': 1 } }), 'RangeError', /bad name/);
+    await expectBad(() => open(pools.file(), { pragmas: { x: {} as never } }), 'TypeError', /\bx\b/);
+    await expectBad(() => open(pools.file(), { pragmas: 'foreign_keys' as never }), 'TypeError', /pragmas/);
   });
 });
 
 describe('bad options to operations', () => {
   it("transaction behavior 'sometimes' is a RangeError naming behavior", async () => {
-    const db = await pool({ readers: 1 });
+    const db = await pools.open({ readers: 1 });
     await expectBad(() => db.transaction(() => 1, { behavior: 'sometimes' as never }), 'RangeError', /behavior/);
     expect(db.stats().writer.held).toBe(false);
   });
 
   it('transaction timeout -1 is a RangeError naming timeout', async () => {
-    const db = await pool({ readers: 1 });
+    const db = await pools.open({ readers: 1 });
     await expectBad(() => db.transaction(() => 1, { timeout: -1 }), 'RangeError', /timeout/);
   });
 
   it('transaction with a non-function is a TypeError', async () => {
-    const db = await pool({ readers: 1 });
+    const db = await pools.open({ readers: 1 });
     await expectBad(() => db.transaction('BEGIN' as never), 'TypeError', /function/);
     await expectBad(() => db.read(42 as never), 'TypeError', /function/);
   });
 
   it("acquire({ write: 'yes' }) is a TypeError and acquire({ timeout: 0 }) a RangeError", async () => {
-    const db = await pool({ readers: 2 });
+    const db = await pools.open({ readers: 2 });
     await expectBad(() => db.acquire({ write: 'yes' as never }), 'TypeError', /write/);
     await expectBad(() => db.acquire({ timeout: 0 }), 'RangeError', /timeout/);
     await expectBad(() => db.acquire({ wait: 5 } as never), 'TypeError', /wait/);
@@ -219,7 +193,7 @@ describe('bad options to operations', () => {
   });
 
   it('iterate with chunkSize 0 rejects on the first next() and holds no reader', async () => {
-    const db = await pool({ readers: 2 });
+    const db = await pools.open({ readers: 2 });
     const iterator = db.iterate('SELECT 1', [], { chunkSize: 0 });
     await expectBad(() => iterator.next(), 'RangeError', /chunkSize/);
     expect(db.stats().readers.pinned).toBe(0);
@@ -227,7 +201,7 @@ describe('bad options to operations', () => {
   });
 
   it('a signal that is not an AbortSignal is a TypeError naming signal', async () => {
-    const db = await pool({ readers: 2 });
+    const db = await pools.open({ readers: 2 });
     const fake = { aborted: false, addEventListener() {} } as never;
     await expectBad(() => db.get('SELECT 1', [], { signal: fake }), 'TypeError', /signal/);
     await expectBad(() => db.run('SELECT 1', [], { signal: fake }), 'TypeError', /signal/);
@@ -240,16 +214,16 @@ describe('bad options to operations', () => {
   });
 
   it('per-operation timeout and unknown keys are checked', async () => {
-    const db = await pool({ readers: 1 });
+    const db = await pools.open({ readers: 1 });
     await expectBad(() => db.get('SELECT 1', [], { timeout: 0 }), 'RangeError', /timeout/);
     await expectBad(() => db.run('SELECT 1', [], { timeout: 2.5 }), 'RangeError', /timeout/);
     await expectBad(() => db.all('SELECT 1', [], { timout: 10 } as never), 'TypeError', /timout/);
   });
 
   it('bad options are reported as rejections, never as synchronous throws', async () => {
-    const db = await pool({ readers: 2 });
+    const db = await pools.open({ readers: 2 });
     const calls: (() => Promise<unknown>)[] = [
-      () => open(file(), { preset: 'fast' as never }),
+      () => open(pools.file(), { preset: 'fast' as never }),
       () => db.transaction(() => 1, { behavior: 'sometimes' as never }),
       () => db.transaction(null as never),
       () => db.acquire({ timeout: 0 }),

@@ -7,10 +7,8 @@
 // on the new connections), no idle replacement of a writer kept busy, replacement of the writer
 // after a fatal SQLITE_CANTOPEN, a leased reader (and its open read transaction) never replaced
 // under its lease, and close() while a replacement is under way.
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import {
   LitepoolError,
   ScopeEndedError,
@@ -20,34 +18,10 @@ import {
   type Pool,
   type PoolOptions,
 } from '../lib/index.ts';
+import { tempPools } from './helpers/pools.ts';
+import { rejection, sleep } from './helpers/waits.ts';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-let dir: string;
-let counter = 0;
-const pools: Pool[] = [];
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-health-'));
-});
-
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((pool) => pool.close()));
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function file(): string {
-  return join(dir, `health-${++counter}.db`);
-}
-
-async function pool(path: string, options?: PoolOptions): Promise<Pool> {
-  const db = await open(path, options);
-  pools.push(db);
-  return db;
-}
+const pools = tempPools('health');
 
 /** Threads of this process that litepool's workers named (litepool-writer, litepool-reader). */
 function litepoolThreads(): number {
@@ -94,16 +68,6 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
   }
 }
 
-/** Resolves with how `attempt` failed (fails the test if it did not). */
-async function failure(attempt: Promise<unknown>): Promise<unknown> {
-  try {
-    await attempt;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection, got a resolution');
-}
-
 /**
  * Reads the `health` view on every connection of a pool with `readers` readers: the writer through
  * a write lease, readers - 1 readers through read leases (each pins a distinct reader), and the
@@ -145,7 +109,7 @@ async function everyConnection(db: Pool, readers: number): Promise<{ writer: num
 describe('onConnection at open', () => {
   it('runs once per connection with the right roles, before open() resolves', async () => {
     const rec = recorder(20);
-    const db = await pool(file(), { readers: 3, onConnection: rec.hook });
+    const db = await pools.open({ readers: 3, onConnection: rec.hook });
     // Checked synchronously after open() resolved: every hook call had already happened.
     expect(rec.count()).toBe(4);
     expect([...rec.roles].sort()).toEqual(['reader', 'reader', 'reader', 'writer']);
@@ -162,7 +126,7 @@ describe('onConnection at open', () => {
 
   it("the hook's temp view is visible to every reader: 50 concurrent gets all succeed", async () => {
     const rec = recorder();
-    const db = await pool(file(), { readers: 3, onConnection: rec.hook });
+    const db = await pools.open({ readers: 3, onConnection: rec.hook });
     const rows = await Promise.all(Array.from({ length: 50 }, () => db.get<{ answer: number }>('SELECT answer FROM health')));
     expect(rows).toHaveLength(50);
     for (const row of rows) expect(row).toMatchObject({ answer: 42 });
@@ -170,17 +134,17 @@ describe('onConnection at open', () => {
 
   it('query_only is restored on readers after the hook', async () => {
     const rec = recorder();
-    const db = await pool(file(), { readers: 3, onConnection: rec.hook });
+    const db = await pools.open({ readers: 3, onConnection: rec.hook });
     await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
     expect(await db.get('PRAGMA query_only')).toEqual({ query_only: 1 });
     const lease = await db.acquire();
     try {
       expect(await lease.get('PRAGMA query_only')).toEqual({ query_only: 1 });
-      const error = await failure(lease.run("INSERT INTO t (v) VALUES ('x')"));
+      const error = await rejection(lease.run("INSERT INTO t (v) VALUES ('x')"));
       expect(error).toBeInstanceOf(SqliteError);
       expect((error as SqliteError).code).toMatch(/^SQLITE_READONLY/);
       // Not even a temp table can be written through a reader once the hook is over.
-      const temp = await failure(lease.exec('CREATE TEMP TABLE scratch (x)'));
+      const temp = await rejection(lease.exec('CREATE TEMP TABLE scratch (x)'));
       expect(temp).toBeInstanceOf(SqliteError);
       expect((temp as SqliteError).code).toMatch(/^SQLITE_READONLY/);
     } finally {
@@ -192,7 +156,7 @@ describe('onConnection at open', () => {
 
 describe('a failing onConnection', () => {
   async function expectHookFailure(path: string, options: PoolOptions, thrown: unknown): Promise<void> {
-    const error = await failure(open(path, options));
+    const error = await rejection(open(path, options));
     expect(error).toBeInstanceOf(LitepoolError);
     expect((error as LitepoolError).code).toBe('LITEPOOL_CONNECTION_HOOK');
     expect((error as Error).cause).toBe(thrown);
@@ -208,7 +172,7 @@ describe('a failing onConnection', () => {
 
   it('a hook that throws synchronously makes open() reject, cause attached; the file opens afterwards', async () => {
     const before = litepoolThreads();
-    const path = file();
+    const path = pools.file();
     const boom = new Error('sync boom');
     await expectHookFailure(path, { readers: 2, onConnection: () => { throw boom; } }, boom);
     expect(litepoolThreads()).toBe(before);
@@ -218,7 +182,7 @@ describe('a failing onConnection', () => {
 
   it('a hook that rejects makes open() reject, cause attached; the file opens afterwards', async () => {
     const before = litepoolThreads();
-    const path = file();
+    const path = pools.file();
     const boom = new Error('async boom');
     await expectHookFailure(path, { readers: 2, onConnection: async () => { await sleep(5); throw boom; } }, boom);
     expect(litepoolThreads()).toBe(before);
@@ -228,7 +192,7 @@ describe('a failing onConnection', () => {
 
   it('a hook failing on readers only also fails open(); the file opens afterwards', async () => {
     const before = litepoolThreads();
-    const path = file();
+    const path = pools.file();
     const boom = new Error('reader boom');
     const roles: string[] = [];
     await expectHookFailure(path, {
@@ -247,8 +211,8 @@ describe('a failing onConnection', () => {
 
   it('a hook whose statement fails makes open() reject with the SqliteError as cause', async () => {
     const before = litepoolThreads();
-    const path = file();
-    const error = await failure(open(path, { readers: 1, onConnection: (conn) => conn.exec('THIS IS NOT SQL') }));
+    const path = pools.file();
+    const error = await rejection(open(path, { readers: 1, onConnection: (conn) => conn.exec('THIS IS NOT SQL') }));
     expect(error).toBeInstanceOf(LitepoolError);
     expect((error as LitepoolError).code).toBe('LITEPOOL_CONNECTION_HOOK');
     expect((error as Error).cause).toBeInstanceOf(SqliteError);
@@ -260,21 +224,21 @@ describe('a failing onConnection', () => {
 describe('option validation', () => {
   it('onConnection that is not a function is a TypeError', async () => {
     for (const bad of ['x', 1, {}, null, true]) {
-      const error = await failure(open(file(), { onConnection: bad as never }));
+      const error = await rejection(open(pools.file(), { onConnection: bad as never }));
       expect(error).toBeInstanceOf(TypeError);
       expect((error as Error).message).toMatch(/onConnection/);
     }
   });
 
   it('idleTimeout below 1000 is a RangeError; not a number is a TypeError', async () => {
-    const low = await failure(open(file(), { idleTimeout: 999 }));
+    const low = await rejection(open(pools.file(), { idleTimeout: 999 }));
     expect(low).toBeInstanceOf(RangeError);
     expect((low as Error).message).toMatch(/idleTimeout/);
-    const wrong = await failure(open(file(), { idleTimeout: 'x' as never }));
+    const wrong = await rejection(open(pools.file(), { idleTimeout: 'x' as never }));
     expect(wrong).toBeInstanceOf(TypeError);
     expect((wrong as Error).message).toMatch(/idleTimeout/);
     // The minimum itself is accepted.
-    const db = await pool(file(), { idleTimeout: 1000, readers: 1 });
+    const db = await pools.open({ idleTimeout: 1000, readers: 1 });
     expect(await db.get('SELECT 1 AS one')).toEqual({ one: 1 });
   });
 });
@@ -282,7 +246,7 @@ describe('option validation', () => {
 describe('idle replacement', () => {
   it('replaces every connection idle past idleTimeout and runs the hook on the new ones', async () => {
     const rec = recorder();
-    const db = await pool(file(), { readers: 2, idleTimeout: 1000, onConnection: rec.hook });
+    const db = await pools.open({ readers: 2, idleTimeout: 1000, onConnection: rec.hook });
     expect(rec.count()).toBe(3);
     await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
     await db.run("INSERT INTO t (v) VALUES ('a')");
@@ -313,7 +277,7 @@ describe('idle replacement', () => {
 
   it('a writer kept busy is not replaced for idleness', async () => {
     const rec = recorder();
-    const db = await pool(file(), { readers: 2, idleTimeout: 1000, onConnection: rec.hook });
+    const db = await pools.open({ readers: 2, idleTimeout: 1000, onConnection: rec.hook });
     await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)');
     const end = Date.now() + 2500;
     const reads = (async () => {
@@ -345,10 +309,10 @@ describe('idle replacement', () => {
 describe('replacement after a fatal error', () => {
   it('a SQLITE_CANTOPEN on the writer replaces it and runs the hook again', async () => {
     const rec = recorder();
-    const db = await pool(file(), { readers: 2, onConnection: rec.hook });
+    const db = await pools.open({ readers: 2, onConnection: rec.hook });
     await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
     expect(rec.count('writer')).toBe(1);
-    const error = await failure(db.exec("ATTACH '/nonexistent-dir-xyz/x.db' AS x"));
+    const error = await rejection(db.exec("ATTACH '/nonexistent-dir-xyz/x.db' AS x"));
     expect(error).toBeInstanceOf(SqliteError);
     expect((error as SqliteError).code).toMatch(/^SQLITE_CANTOPEN/);
     const replaced = await until(() => db.stats().connections.replaced >= 1 && rec.count('writer') === 2, 2000);
@@ -370,7 +334,7 @@ describe('replacement after a fatal error', () => {
 describe('leased readers', () => {
   it('a reader held by a lease is never replaced under it; its read transaction stays intact', async () => {
     const rec = recorder();
-    const db = await pool(file(), { readers: 2, idleTimeout: 1000, onConnection: rec.hook });
+    const db = await pools.open({ readers: 2, idleTimeout: 1000, onConnection: rec.hook });
     await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
     await db.run("INSERT INTO t (v) VALUES ('first')");
     const lease = await db.acquire();
@@ -410,9 +374,9 @@ describe('close() during a replacement', () => {
       if (rec.count() >= 3) await sleep(300);
       await rec.hook(conn);
     };
-    const path = file();
+    const path = pools.file();
     const db = await open(path, { readers: 2, onConnection: slowAfterOpen });
-    const error = await failure(db.exec("ATTACH '/nonexistent-dir-xyz/x.db' AS x"));
+    const error = await rejection(db.exec("ATTACH '/nonexistent-dir-xyz/x.db' AS x"));
     expect((error as SqliteError).code).toMatch(/^SQLITE_CANTOPEN/);
     const closed = db.close();
     const outcome = await Promise.race([closed.then(() => 'closed'), sleep(10_000).then(() => 'hung')]);
@@ -421,21 +385,21 @@ describe('close() during a replacement', () => {
     // close() waited for the replacement under way: its hook ran on the new writer.
     expect(rec.count('writer')).toBe(2);
     // The file opens again afterwards.
-    const again = await pool(path, { readers: 2 });
+    const again = await pools.openAt(path, { readers: 2 });
     expect(await again.get('SELECT 1 AS one')).toEqual({ one: 1 });
   });
 
   it('resolves when close() follows the failure at once, without a slow hook', async () => {
     const rec = recorder();
-    const path = file();
+    const path = pools.file();
     const db = await open(path, { readers: 2, onConnection: rec.hook });
     const failing = db.exec("ATTACH '/nonexistent-dir-xyz/x.db' AS x");
     const closed = db.close();
-    const error = await failure(failing);
+    const error = await rejection(failing);
     expect((error as SqliteError).code).toMatch(/^SQLITE_CANTOPEN/);
     const outcome = await Promise.race([closed.then(() => 'closed'), sleep(10_000).then(() => 'hung')]);
     expect(outcome).toBe('closed');
-    const again = await pool(path, { readers: 2 });
+    const again = await pools.openAt(path, { readers: 2 });
     expect(await again.get('SELECT 1 AS one')).toEqual({ one: 1 });
   });
 });

@@ -6,10 +6,7 @@
 // onError and stats().failed without stopping later entries; enqueue results (run result, and rows
 // for RETURNING); order of 1,000 pushes; shutdown() draining then refusing with QueueClosedError;
 // db.close() draining queues first; the presets; and highWater never exceeding capacity.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   QueueClosedError,
   QueueFullError,
@@ -21,28 +18,13 @@ import {
   type RunResult,
   type WriteQueueStats,
 } from '../lib/index.ts';
+import { tempPools } from './helpers/pools.ts';
 
-let dir: string;
-let counter = 0;
-let file: string;
+const pools = tempPools('queue');
 let db: Pool;
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-queue-'));
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
 beforeEach(async () => {
-  file = join(dir, `queue-${++counter}.db`);
-  db = await open(file, { readers: 2 });
-  await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL UNIQUE)');
-});
-
-afterEach(async () => {
-  if (!db.closed) await db.close();
+  db = await pools.fresh({ readers: 2 }, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL UNIQUE)');
 });
 
 async function tableValues(pool: Pool = db): Promise<number[]> {
@@ -333,7 +315,7 @@ describe('shutdown', () => {
     const outcomes = await Promise.allSettled(awaited);
     expect(outcomes.every((o) => o.status === 'fulfilled')).toBe(true);
     expect(queue.stats().completed).toBe(300);
-    const again = await open(file, { readers: 1 });
+    const again = await open(db.path, { readers: 1 });
     try {
       const count = await again.get<{ n: number }>('SELECT count(*) AS n FROM t');
       expect(count!.n).toBe(350);

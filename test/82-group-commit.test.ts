@@ -6,33 +6,15 @@
 // a stray BEGIN) keep their semantics when issued among concurrent inserts; groupCommit: false
 // (pool and write queue) never groups; the groupCommit option checks; and promises that resolve
 // only after COMMIT (another pool on the same file already sees the row).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { SqliteError, open, type Pool, type RunResult } from '../lib/index.ts';
+import { tempPools } from './helpers/pools.ts';
 
-let dir: string;
-let counter = 0;
-let file: string;
+const pools = tempPools('group');
 let db: Pool;
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-group-'));
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
 beforeEach(async () => {
-  file = join(dir, `group-${++counter}.db`);
-  db = await open(file, { readers: 2 });
-  await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)');
-});
-
-afterEach(async () => {
-  if (!db.closed) await db.close();
+  db = await pools.fresh({ readers: 2 }, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)');
 });
 
 const insert = (pool: Pool, v: string): Promise<RunResult> => pool.run('INSERT INTO t (v) VALUES (?)', [v]);
@@ -147,7 +129,7 @@ describe('failures stay per statement', () => {
 
 describe('statements that are never grouped', () => {
   it('CREATE TABLE, PRAGMA, VACUUM, ATTACH/DETACH and BEGIN…COMMIT among concurrent inserts keep their semantics', async () => {
-    const aux = join(dir, `aux-${counter}.db`);
+    const aux = pools.file();
     const lease = await db.acquire({ write: true });
     const fkBefore = await lease.get<{ foreign_keys: number }>('PRAGMA foreign_keys');
     await lease.release();
@@ -230,7 +212,7 @@ describe('statements that are never grouped', () => {
     await Promise.all(inserts);
     expect(await count()).toBe(1000);
     // The writer is back in autocommit mode: a fresh pool sees every row.
-    const other = await open(file, { readers: 1 });
+    const other = await open(db.path, { readers: 1 });
     try {
       expect(await count(other)).toBe(1000);
     } finally {
@@ -242,7 +224,7 @@ describe('statements that are never grouped', () => {
 describe('groupCommit: false', () => {
   it('a pool with groupCommit: false never groups', async () => {
     await db.close();
-    db = await open(file, { readers: 2, groupCommit: false });
+    db = await pools.openAt(db.path, { readers: 2, groupCommit: false });
     await Promise.all(Array.from({ length: 2000 }, (_, i) => insert(db, `f${i}`)));
     expect(db.stats().groupCommit).toEqual({ groups: 0, writes: 0 });
     expect(await count()).toBe(2000);
@@ -273,7 +255,7 @@ describe('groupCommit: false', () => {
 
 describe('option checks', () => {
   it('maxBatch 0 and maxDelayMs -1 are RangeErrors; an unknown key is a TypeError', async () => {
-    const target = join(dir, 'options.db');
+    const target = pools.file('options');
     await expect(open(target, { groupCommit: { maxBatch: 0 } })).rejects.toBeInstanceOf(RangeError);
     await expect(open(target, { groupCommit: { maxDelayMs: -1 } })).rejects.toBeInstanceOf(RangeError);
     await expect(open(target, { groupCommit: { foo: 1 } as never })).rejects.toBeInstanceOf(TypeError);
@@ -282,7 +264,7 @@ describe('option checks', () => {
 
   it('explicit settings work: { maxBatch: 8, maxDelayMs: 1 }', async () => {
     await db.close();
-    db = await open(file, { readers: 1, groupCommit: { maxBatch: 8, maxDelayMs: 1 } });
+    db = await pools.openAt(db.path, { readers: 1, groupCommit: { maxBatch: 8, maxDelayMs: 1 } });
     const results = await Promise.all(Array.from({ length: 500 }, (_, i) => insert(db, `e${i}`)));
     expect(new Set(results.map((r) => Number(r.lastInsertRowid))).size).toBe(500);
     const { groups, writes } = db.stats().groupCommit;
@@ -294,7 +276,7 @@ describe('option checks', () => {
 
 describe('durability of a resolution', () => {
   it('a promise resolves only after COMMIT: another pool on the file already sees the row', async () => {
-    const other = await open(file, { readers: 2 });
+    const other = await open(db.path, { readers: 2 });
     try {
       const checks: Promise<void>[] = [];
       const missing: string[] = [];

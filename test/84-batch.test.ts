@@ -8,33 +8,16 @@
 // a name; rows with mismatched keys (also keys named like Object.prototype properties); an empty
 // array; atomicity across chunks. Also: a transaction-control statement (COMMIT, RELEASE of the
 // batch's savepoint) inside a batch must not break the batch's atomicity.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { SqliteError, open, type Pool, type SqlValue } from '../lib/index.ts';
+import { tempPools } from './helpers/pools.ts';
+import { rejection } from './helpers/waits.ts';
 
-let dir: string;
-let counter = 0;
-let file: string;
+const pools = tempPools('batch');
 let db: Pool;
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-batch-'));
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
 beforeEach(async () => {
-  file = join(dir, `batch-${++counter}.db`);
-  db = await open(file, { readers: 2 });
-  await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE, n INTEGER)');
-});
-
-afterEach(async () => {
-  if (!db.closed) await db.close();
+  db = await pools.fresh({ readers: 2 }, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE, n INTEGER)');
 });
 
 async function count(table = 't', pool: Pool = db): Promise<number> {
@@ -42,13 +25,14 @@ async function count(table = 't', pool: Pool = db): Promise<number> {
   return row!.n;
 }
 
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value: unknown) => {
-      throw new Error(`expected a rejection, but it resolved with ${JSON.stringify(value)}`);
-    },
-    (reason: unknown) => reason,
-  );
+/** The row count of t as a second pool on the same file sees it: what is committed. */
+async function committedCount(): Promise<number> {
+  const other = await open(db.path, { readers: 1 });
+  try {
+    return await count('t', other);
+  } finally {
+    await other.close();
+  }
 }
 
 describe('db.batch', () => {
@@ -73,7 +57,7 @@ describe('db.batch', () => {
 
   it('is atomic: statement 3 of 4 failing applies none of them; the error names "batch statement 3"', async () => {
     await db.run("INSERT INTO t (v) VALUES ('taken')");
-    const error = await failure(
+    const error = await rejection(
       db.batch([
         { sql: 'INSERT INTO t (v) VALUES (?)', params: ['x1'] },
         { sql: "UPDATE t SET n = 99 WHERE v = 'taken'" },
@@ -87,16 +71,11 @@ describe('db.batch', () => {
     expect(await db.all('SELECT v, n FROM t')).toEqual([{ v: 'taken', n: null }]);
     // The writer is usable afterwards (no transaction left open).
     await db.run("INSERT INTO t (v) VALUES ('after')");
-    const other = await open(file, { readers: 1 });
-    try {
-      expect(await count('t', other)).toBe(2);
-    } finally {
-      await other.close();
-    }
+    expect(await committedCount()).toBe(2);
   });
 
   it('a statement that does not prepare is named too, and nothing is applied', async () => {
-    const error = await failure(
+    const error = await rejection(
       db.batch([
         { sql: 'INSERT INTO t (v) VALUES (?)', params: ['p1'] },
         { sql: 'INSERT INTO nowhere (v) VALUES (?)', params: ['p2'] },
@@ -131,7 +110,7 @@ describe('db.batch', () => {
   it('tx.batch() failing inside a transaction rolls back only the batch; the transaction continues and commits', async () => {
     await db.transaction(async (tx) => {
       await tx.run("INSERT INTO t (v) VALUES ('before')");
-      const error = await failure(
+      const error = await rejection(
         tx.batch([
           { sql: "INSERT INTO t (v) VALUES ('in-batch-1')" },
           { sql: "INSERT INTO t (v) VALUES ('in-batch-2')" },
@@ -151,7 +130,7 @@ describe('db.batch', () => {
 
   it('COMMIT inside a batch followed by a failing statement leaves nothing applied', async () => {
     await db.run("INSERT INTO t (v) VALUES ('taken')");
-    const failed = await failure(
+    const failed = await rejection(
       db.batch([
         { sql: "INSERT INTO t (v) VALUES ('c1')" },
         { sql: 'COMMIT' },
@@ -177,7 +156,7 @@ describe('db.batch', () => {
   it("RELEASE of the batch's savepoint inside tx.batch() does not leave half the failed batch in the transaction", async () => {
     await db.run("INSERT INTO t (v) VALUES ('taken')");
     await db.transaction(async (tx) => {
-      const error = await failure(
+      const error = await rejection(
         tx.batch([
           { sql: "INSERT INTO t (v) VALUES ('s1')" },
           { sql: 'RELEASE litepool_batch' },
@@ -194,7 +173,7 @@ describe('db.batch', () => {
     await expect(db.batch('INSERT INTO t (v) VALUES (1)' as never)).rejects.toBeInstanceOf(TypeError);
     await expect(db.batch({ sql: 'INSERT INTO t (v) VALUES (1)' } as never)).rejects.toBeInstanceOf(TypeError);
     await expect(db.batch([])).rejects.toBeInstanceOf(RangeError);
-    const noSql = await failure(db.batch([{ params: [1] } as never]));
+    const noSql = await rejection(db.batch([{ params: [1] } as never]));
     expect(noSql instanceof TypeError || noSql instanceof RangeError).toBe(true);
     await expect(db.batch([{ sql: '   ' }])).rejects.toBeInstanceOf(RangeError);
     await expect(db.batch([{ sql: 'INSERT INTO t (v) VALUES (?)', params: ['a'], extra: 1 } as never])).rejects.toBeInstanceOf(TypeError);
@@ -256,10 +235,10 @@ describe('db.insertMany', () => {
   it('treats an injection attempt as a table name', async () => {
     await db.exec('CREATE TABLE x (a)');
     await db.run('INSERT INTO x (a) VALUES (1)');
-    const error = await failure(db.insertMany('t; DROP TABLE x; --', [{ a: 1 }]));
+    const error = await rejection(db.insertMany('t; DROP TABLE x; --', [{ a: 1 }]));
     expect(error).toBeInstanceOf(SqliteError);
     expect((error as SqliteError).message).toContain('no such table');
-    const column = await failure(db.insertMany('x', [{ 'a) VALUES (1); DROP TABLE x; --': 1 }]));
+    const column = await rejection(db.insertMany('x', [{ 'a) VALUES (1); DROP TABLE x; --': 1 }]));
     expect(column).toBeInstanceOf(SqliteError);
     expect(await db.all('SELECT a FROM x')).toEqual([{ a: 1 }]);
   });
@@ -271,19 +250,19 @@ describe('db.insertMany', () => {
       { v: 'c', n: 3 },
       { v: 'd', x: 4 },
     ];
-    const error = await failure(db.insertMany('t', rows));
+    const error = await rejection(db.insertMany('t', rows));
     expect(error).toBeInstanceOf(RangeError);
     expect((error as Error).message).toContain('rows[3]');
-    const missing = await failure(db.insertMany('t', [{ v: 'a', n: 1 }, { v: 'b' }]));
+    const missing = await rejection(db.insertMany('t', [{ v: 'a', n: 1 }, { v: 'b' }]));
     expect(missing).toBeInstanceOf(RangeError);
     expect((missing as Error).message).toContain('rows[1]');
-    const extra = await failure(db.insertMany('t', [{ v: 'a' }, { v: 'b', n: 2 }]));
+    const extra = await rejection(db.insertMany('t', [{ v: 'a' }, { v: 'b', n: 2 }]));
     expect(extra).toBeInstanceOf(RangeError);
     expect((extra as Error).message).toContain('rows[1]');
     // A mismatch far into a later chunk is found too, and nothing is inserted.
     const late = Array.from({ length: 1500 }, (_, i): Record<string, SqlValue> => ({ v: `l${i}`, n: i }));
     late[1234] = { v: 'l1234', m: 1 };
-    const lateError = await failure(db.insertMany('t', late));
+    const lateError = await rejection(db.insertMany('t', late));
     expect(lateError).toBeInstanceOf(RangeError);
     expect((lateError as Error).message).toContain('rows[1234]');
     // Same keys in another order are fine.
@@ -296,7 +275,7 @@ describe('db.insertMany', () => {
 
   it('a key named like an Object.prototype property (toString, constructor) is still a mismatch', async () => {
     for (const key of ['toString', 'constructor', 'hasOwnProperty']) {
-      const error = await failure(db.insertMany('t', [{ v: 'a', n: 1 }, { v: 'b', [key]: 2 }]));
+      const error = await rejection(db.insertMany('t', [{ v: 'a', n: 1 }, { v: 'b', [key]: 2 }]));
       expect(error, key).toBeInstanceOf(RangeError);
       expect((error as Error).message, key).toContain('rows[1]');
     }
@@ -311,16 +290,11 @@ describe('db.insertMany', () => {
   it('is atomic: a constraint violation in the last chunk leaves nothing inserted', async () => {
     const rows = Array.from({ length: 1200 }, (_, i) => ({ v: `a${i}`, n: i }));
     rows[1199] = { v: 'a0', n: 1199 };
-    const error = await failure(db.insertMany('t', rows, { chunkSize: 500 }));
+    const error = await rejection(db.insertMany('t', rows, { chunkSize: 500 }));
     expect(error).toBeInstanceOf(SqliteError);
     expect((error as SqliteError).code).toBe('SQLITE_CONSTRAINT_UNIQUE');
     expect(await count()).toBe(0);
-    const other = await open(file, { readers: 1 });
-    try {
-      expect(await count('t', other)).toBe(0);
-    } finally {
-      await other.close();
-    }
+    expect(await committedCount()).toBe(0);
   });
 
   it('rejects bad arguments', async () => {

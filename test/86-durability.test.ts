@@ -5,45 +5,19 @@
 // acknowledgement); then a fresh pool on the file must find every acknowledged id, and
 // PRAGMA integrity_check must say ok. (SIGKILL ends the process, not the machine: committed WAL
 // frames are in the operating system's hands, so synchronous 'normal' loses nothing here.)
-// The fixture imports the compiled dist/, which beforeAll builds.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The fixture imports the compiled dist/, which the global setup (test/global-setup.ts) builds.
+import { describe, expect, it } from 'vitest';
 import { open } from '../lib/index.ts';
+import { startNode } from './helpers/child.ts';
+import { fixture } from './helpers/paths.ts';
+import { tempPools } from './helpers/pools.ts';
+import { seeded } from './helpers/prng.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const fixture = fileURLToPath(new URL('./fixtures/durability-writer.mjs', import.meta.url));
 const ROUNDS = 50;
 /** A child that has not acknowledged anything after this long is a failure, not a slow start. */
 const FIRST_ACK_BOUND_MS = 15_000;
 
-let dir: string;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-durability-'));
-  // The fixture runs outside vitest, so it imports the compiled library.
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
-  expect(existsSync(join(root, 'dist', 'index.js'))).toBe(true);
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** A small seeded generator, so that a failing run can be described by its seed. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const pools = tempPools('durability');
 
 interface RoundResult {
   acked: number[];
@@ -54,40 +28,33 @@ interface RoundResult {
 }
 
 /** Runs the writer on `database`, kills it `delay` ms after its first acknowledgement. */
-function runRound(database: string, delay: number): Promise<RoundResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture, database], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let sawFirstAck = false;
-    let killTimer: ReturnType<typeof setTimeout> | undefined;
-    const bound = setTimeout(() => child.kill('SIGKILL'), FIRST_ACK_BOUND_MS);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      if (!sawFirstAck && stdout.includes('\n')) {
-        sawFirstAck = true;
-        clearTimeout(bound);
-        killTimer = setTimeout(() => child.kill('SIGKILL'), delay);
-      }
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(bound);
-      if (killTimer) clearTimeout(killTimer);
-      // Only complete lines count: the last segment is empty or a line cut off by the kill.
-      const lines = stdout.split('\n');
-      lines.pop();
-      resolve({ acked: lines.map((line) => Number(line)), signal, code, stderr, sawFirstAck });
-    });
+async function runRound(database: string, delay: number): Promise<RoundResult> {
+  const child = startNode([fixture('durability-writer.mjs'), database], { bound: FIRST_ACK_BOUND_MS });
+  let sawFirstAck = false;
+  let killTimer: ReturnType<typeof setTimeout> | undefined;
+  child.onStdout(() => {
+    if (!sawFirstAck && child.stdout.includes('\n')) {
+      sawFirstAck = true;
+      child.disarm();
+      killTimer = setTimeout(() => child.kill(), delay);
+    }
   });
+  try {
+    const { stdout, signal, code, stderr } = await child.closed;
+    // Only complete lines count: the last segment is empty or a line cut off by the kill.
+    const lines = stdout.split('\n');
+    lines.pop();
+    return { acked: lines.map((line) => Number(line)), signal, code, stderr, sawFirstAck };
+  } finally {
+    clearTimeout(killTimer);
+  }
 }
 
 describe('durability under SIGKILL', () => {
   it(`every acknowledged write survives ${ROUNDS} kills and the database stays intact`, async () => {
     const seed = Date.now() >>> 0;
-    const random = generator(seed);
-    const database = join(dir, 'durability.db');
+    const random = seeded(seed);
+    const database = pools.file('durability');
     let previousMax = 0;
     let total = 0;
     for (let round = 1; round <= ROUNDS; round++) {

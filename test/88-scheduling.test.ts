@@ -2,46 +2,23 @@
 // batches spread over turns of the event loop (so timers and I/O run between them), and
 // a worker that runs a long statement gives up its core once per `timeslice` (counted in
 // stats().yields), never when `timeslice` is 0.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { open, type Pool, type PoolOptions } from '../lib/index.ts';
+import { describe, expect, it } from 'vitest';
+import { tempPools } from './helpers/pools.ts';
 
 /** The most completions one batch hands to JS (PoolWrap::kMaxDrain in the addon). */
 const MAX_BATCH = 256;
 /** A statement that keeps one connection busy for well over 50 ms. */
 const LONG_QUERY = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT count(*) AS c FROM n';
 
-let dir: string;
-let counter = 0;
-const pools: Pool[] = [];
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'litepool-scheduling-'));
-});
-
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((pool) => pool.close()));
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const pools = tempPools('scheduling');
 
 /** A CTE `n(i)` counting from 1 to `count`. */
 const series = (count: number): string =>
   `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})`;
 
-async function pool(options?: PoolOptions): Promise<Pool> {
-  const db = await open(join(dir, `scheduling-${++counter}.db`), options);
-  pools.push(db);
-  return db;
-}
-
 describe('completions and the event loop', () => {
   it('6,000 concurrent reads resolve over several turns, each turn taking a bounded share', async () => {
-    const db = await pool();
+    const db = await pools.open();
     await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
     await db.run(`${series(6000)} INSERT INTO t SELECT i, 'v' || i FROM n`);
 
@@ -76,7 +53,7 @@ describe('completions and the event loop', () => {
 
 describe('timeslice', () => {
   it('a reader running a long statement yields about once per timeslice', async () => {
-    const db = await pool({ timeslice: 1 });
+    const db = await pools.open({ timeslice: 1 });
     const before = db.stats().yields;
     const started = performance.now();
     expect(await db.get(LONG_QUERY)).toEqual({ c: 3_000_000 });
@@ -90,12 +67,12 @@ describe('timeslice', () => {
   });
 
   it('the writer yields too, and timeslice 0 never yields', async () => {
-    const writer = await pool({ readers: 1, timeslice: 2 });
+    const writer = await pools.open({ readers: 1, timeslice: 2 });
     const before = writer.stats().yields;
     await writer.run(`CREATE TABLE big AS ${LONG_QUERY.replace('SELECT count(*) AS c FROM n', 'SELECT i FROM n')}`);
     expect(writer.stats().yields - before).toBeGreaterThan(0);
 
-    const never = await pool({ timeslice: 0 });
+    const never = await pools.open({ timeslice: 0 });
     expect(await never.get(LONG_QUERY)).toEqual({ c: 3_000_000 });
     await never.run(`CREATE TABLE big AS ${LONG_QUERY.replace('SELECT count(*) AS c FROM n', 'SELECT i FROM n')}`);
     expect(never.stats().yields).toBe(0);

@@ -3,6 +3,8 @@
 // the insert workloads write to. Datasets are generated once per run with better-sqlite3 in one
 // transaction, from a seeded generator, and the file is shared by every driver.
 
+import { seeded } from './prng.mjs';
+
 export const ITEMS = 100_000;
 
 export const SQL = {
@@ -20,18 +22,6 @@ export const SQL = {
   insertItem: 'INSERT INTO inserts (name, email, score, created_at) VALUES (?, ?, ?, ?)',
   insertEvent: 'INSERT INTO events (kind, payload, ts) VALUES (?, ?, ?)',
 };
-
-/** A small seeded PRNG (mulberry32), so every run generates the same data. */
-export function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS =
   'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip ex ea commodo consequat'.split(

@@ -1,0 +1,48 @@
+// Owns the litepool adapter of the benchmark: a pool with 4 readers and the suite's settings,
+// behind the connection interface of bench/lib/drivers.mjs, plus litepool's other atomic ways of
+// writing 100 rows (batch(), transaction()) when the measured version has them.
+
+import { CACHE_KIB } from './common.mjs';
+
+export async function openLitepool(mod, file) {
+  const pool = await mod.open(file, { readers: 4, synchronous: 'normal', cacheSize: CACHE_KIB, busyTimeout: 5000 });
+  const multiRowSql = new Map();
+  return {
+    kind: 'async',
+    pool,
+    get: (sql, params) => pool.get(sql, params),
+    all: (sql, params) => pool.all(sql, params),
+    iterate:
+      typeof pool.iterate === 'function'
+        ? async (sql, params) => {
+            let n = 0;
+            for await (const _row of pool.iterate(sql, params)) n++;
+            return n;
+          }
+        : async (sql, params) => (await pool.all(sql, params)).length,
+    iterateMethod: typeof pool.iterate === 'function' ? 'iterate()' : 'all() (no iterate())',
+    run: (sql, params) => pool.run(sql, params),
+    /** One multi-row INSERT … VALUES (…), (…) statement through run(): one writer round trip. */
+    insertMany: (sql, rows) => {
+      let text = multiRowSql.get(sql);
+      if (!text) {
+        const values = sql.slice(sql.toUpperCase().lastIndexOf('VALUES') + 6).trim();
+        text = `${sql.slice(0, sql.toUpperCase().lastIndexOf('VALUES'))}VALUES ${Array(rows.length).fill(values).join(', ')}`;
+        multiRowSql.set(sql, text);
+      }
+      return pool.run(text, rows.flat());
+    },
+    /** The same 100 rows through db.batch(): one prepared INSERT per row, atomic, one round trip. */
+    insertManyBatch:
+      typeof pool.batch === 'function' ? (sql, rows) => pool.batch(rows.map((params) => ({ sql, params }))) : undefined,
+    /** The same 100 rows through db.transaction(): one awaited run() per row. */
+    insertManyTx:
+      typeof pool.transaction === 'function'
+        ? (sql, rows) =>
+            pool.transaction(async (tx) => {
+              for (const row of rows) await tx.run(sql, row);
+            })
+        : undefined,
+    close: () => pool.close(),
+  };
+}

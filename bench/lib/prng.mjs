@@ -1,0 +1,15 @@
+// Owns the benchmark suite's seeded pseudo-random generator (mulberry32), so that every run
+// generates the same datasets and rows. test/helpers/prng.ts is the same generator: a seed means
+// the same sequence in both.
+
+/** A deterministic sequence of numbers in [0, 1) from `seed` (mulberry32). */
+export function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

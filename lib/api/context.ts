@@ -1,0 +1,18 @@
+// Owns what the handles (scopes, transactions, leases, snapshots) and the connection keeper are
+// given instead of the dispatcher: a narrow view of the pool's parts.
+
+import type { ReaderAccess } from '../connections/reader-pins.ts';
+import type { WriterAccess } from '../connections/writer-gate.ts';
+import type { RequestRunner } from '../request/requests.ts';
+import type { CheckedOptions } from './operations.ts';
+
+export interface PoolContext {
+  /** Runs requests (the dispatcher). */
+  readonly requests: RequestRunner;
+  /** Exclusive use of the writer. */
+  readonly writer: WriterAccess;
+  /** Readers pinned to leases and snapshots. */
+  readonly readers: ReaderAccess;
+  /** What operations called without options run with. */
+  readonly defaults: CheckedOptions;
+}

@@ -1,0 +1,56 @@
+// Owns open(): validating the options, starting the native pool, wiring the parts of a pool
+// (dispatcher, writer gate, reader pins, connection keeper) and opening every connection.
+// Runs on the JS thread.
+
+import { ConnectionKeeper } from '../connections/health.ts';
+import { ReaderPins } from '../connections/reader-pins.ts';
+import { WriterGate } from '../connections/writer-gate.ts';
+import { SqliteError } from '../errors.ts';
+import { nativeConfig, resolveOptions } from '../input/options.ts';
+import { binding } from '../native/binding.ts';
+import { Dispatcher } from '../request/dispatcher.ts';
+import type { Job } from '../request/job.ts';
+import type { PoolOptions } from '../types.ts';
+import type { PoolContext } from './context.ts';
+import { defaultOptions } from './operations.ts';
+import { Pool } from './pool.ts';
+
+/**
+ * Opens a pool on the database at `path` (created when missing unless `create: false`;
+ * `':memory:'` for a private in-memory database on a single connection).
+ *
+ * @example
+ * const db = await open('app.db', { readers: 4 });
+ * await db.exec('CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT)');
+ * await db.run('INSERT INTO users (name) VALUES (?)', ['Ada']);
+ * const user = await db.get<{ id: number; name: string }>('SELECT * FROM users WHERE name = ?', ['Ada']);
+ * await db.close();
+ */
+export async function open(path: string, options?: PoolOptions): Promise<Pool> {
+  const resolved = resolveOptions(path, options);
+  const { NativePool } = binding();
+  let dispatcher: Dispatcher | undefined;
+  const native = new NativePool(nativeConfig(resolved), (buffer, capacity, objects, length) =>
+    dispatcher!.onBatch(buffer, capacity, objects, length),
+  );
+  const gate = new WriterGate<Job>((job) => dispatcher!.writerTurn(job));
+  dispatcher = new Dispatcher(native, gate, resolved.safeIntegers);
+  const pins = new ReaderPins(dispatcher, resolved.readers);
+  const context: PoolContext = { requests: dispatcher, writer: gate, readers: pins, defaults: defaultOptions(resolved.queryTimeout) };
+  const keeper = new ConnectionKeeper(context, () => native.stats().idleMillis, resolved.readers, resolved.idleTimeout, resolved.onConnection);
+  try {
+    await dispatcher.track(native.startWriter());
+    await Promise.all(native.startReaders().map((slot) => dispatcher!.track(slot)));
+    await keeper.initialize();
+    // From now on a fatal failure replaces its connection (a failed open simply fails open()).
+    dispatcher.onFailure = (worker, errno) => keeper.reportFailure(worker, errno);
+  } catch (error) {
+    await keeper.stop();
+    native.abort();
+    if (error instanceof SqliteError) {
+      throw new SqliteError(error.errno, `${error.message} (opening ${JSON.stringify(resolved.path)})`);
+    }
+    throw error;
+  }
+  return new Pool({ native, dispatcher, gate, pins, keeper, context, options: resolved });
+}

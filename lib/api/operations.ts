@@ -1,0 +1,206 @@
+// Owns what Pool and every scope share about operations: which options each operation takes,
+// their defaults and checks (the one place per-call options are normalised), and the turning of
+// get/all/run/exec/batch calls into requests. A bad argument never throws: the operation's
+// promise rejects. Runs on the JS thread.
+
+import { describeType, invalidArgument } from '../errors.ts';
+import { encodeBatch } from '../input/batch.ts';
+import { encodeParams } from '../input/params.ts';
+import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkSignal, checkSql } from '../input/validate.ts';
+import { Op } from '../native/contract.ts';
+import { retrying } from '../connections/retry.ts';
+import type { Outcome, Request, RequestRunner, RowMode } from '../request/requests.ts';
+import { READERS, WRITER, type Route } from '../request/route.ts';
+import type { RetryPolicy, TransactionBehavior } from '../types.ts';
+
+/** Which options each operation takes: a key outside its list is a TypeError naming it. */
+const OPTION_KEYS = {
+  query: ['signal', 'timeout', 'rowMode'],
+  write: ['signal', 'timeout'],
+  iterate: ['signal', 'timeout', 'rowMode', 'chunkSize'],
+  transaction: ['behavior', 'timeout', 'signal'],
+  acquire: ['write', 'timeout', 'signal'],
+  read: ['timeout', 'signal'],
+  insertMany: ['chunkSize', 'signal'],
+} as const;
+
+const ROW_MODES = ['object', 'array'] as const;
+const BEHAVIORS = ['deferred', 'immediate', 'exclusive'] as const;
+/** Rows fetched per round trip by iterate() unless `chunkSize` says otherwise. */
+export const DEFAULT_CHUNK_SIZE = 256;
+const DEFAULT_TRANSACTION_TIMEOUT = 30_000;
+const DEFAULT_INSERT_CHUNK = 500;
+
+/** The options of get, all, run, exec, batch and iterate, checked and completed. */
+export interface CheckedOptions {
+  readonly signal: AbortSignal | undefined;
+  readonly timeout: number | undefined;
+  readonly rowMode: RowMode;
+  readonly chunkSize: number;
+}
+
+/** What an operation called without options runs with (shared: such calls allocate nothing). */
+export function defaultOptions(queryTimeout: number | undefined): CheckedOptions {
+  return Object.freeze({ signal: undefined, timeout: queryTimeout, rowMode: 'object', chunkSize: DEFAULT_CHUNK_SIZE });
+}
+
+/** Checks the options of a query (get, all), a write (run, exec, batch) or an iteration. */
+export function checkOptions(kind: 'query' | 'write' | 'iterate', options: unknown, defaults: CheckedOptions): CheckedOptions {
+  if (options === undefined) return defaults;
+  const given = checkKeys('options', options, OPTION_KEYS[kind]);
+  return {
+    signal: checkSignal(given.signal),
+    timeout: given.timeout === undefined ? defaults.timeout : checkMs('timeout', given.timeout),
+    rowMode: given.rowMode === undefined ? 'object' : checkChoice('rowMode', given.rowMode, ROW_MODES),
+    chunkSize: given.chunkSize === undefined ? DEFAULT_CHUNK_SIZE : checkInteger('chunkSize', given.chunkSize, 1, 1_000_000),
+  };
+}
+
+/** The options of transaction(), checked and completed. */
+export function checkTransactionOptions(options: unknown): { behavior: TransactionBehavior; timeout: number; signal: AbortSignal | undefined } {
+  const given = checkKeys('options', options, OPTION_KEYS.transaction);
+  return {
+    behavior: given.behavior === undefined ? 'immediate' : checkChoice('behavior', given.behavior, BEHAVIORS),
+    timeout: given.timeout === undefined ? DEFAULT_TRANSACTION_TIMEOUT : checkMs('timeout', given.timeout),
+    signal: checkSignal(given.signal),
+  };
+}
+
+/** The options of acquire() (and, without `write`, of read()), checked and completed. */
+export function checkAcquireOptions(
+  options: unknown,
+  acquireTimeout: number,
+  kind: 'acquire' | 'read' = 'acquire',
+): { write: boolean; timeout: number; signal: AbortSignal | undefined } {
+  const given = checkKeys('options', options, OPTION_KEYS[kind]);
+  return {
+    write: given.write === undefined ? false : checkBoolean('write', given.write),
+    timeout: given.timeout === undefined ? acquireTimeout : checkMs('timeout', given.timeout),
+    signal: checkSignal(given.signal),
+  };
+}
+
+/** The options of insertMany(), checked and completed. */
+export function checkInsertManyOptions(options: unknown): { chunkSize: number; signal: AbortSignal | undefined } {
+  const given = checkKeys('options', options, OPTION_KEYS.insertMany);
+  return {
+    chunkSize: given.chunkSize === undefined ? DEFAULT_INSERT_CHUNK : checkInteger('chunkSize', given.chunkSize, 1, 1_000_000),
+    signal: checkSignal(given.signal),
+  };
+}
+
+/** Checks that `fn` is a function (the callback of transaction() or read()). */
+export function checkCallback(method: string, fn: unknown): void {
+  if (typeof fn !== 'function') throw invalidArgument(`${method}() takes a function, got ${describeType(fn)}`);
+}
+
+/** Runs `start`; a synchronous throw (a bad argument, a closed pool) becomes a rejected promise. */
+export function rejectOnThrow<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return start();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** The ops a Pool or a scope starts through Operations.start(). */
+export type StartedOp = typeof Op.Get | typeof Op.All | typeof Op.Run | typeof Op.Exec | typeof Op.Batch;
+
+/** A scope's connection: its route, the signal that ends with it, and whether it is a transaction. */
+interface ScopeBinding {
+  readonly route: Route;
+  readonly ending: AbortSignal;
+  readonly expectTransaction: boolean;
+}
+
+/**
+ * The operations of a pool (reads on any reader, writes on the writer, retried when a policy
+ * says so) or of a scope (everything on its connection, inside its transaction, cancelled when it
+ * ends). Pool and Scope each keep one.
+ */
+export class Operations {
+  readonly #requests: RequestRunner;
+  readonly defaults: CheckedOptions;
+  readonly #scope: ScopeBinding | undefined;
+  readonly #retry: RetryPolicy | undefined;
+  /** Set once no operation may start: makes the error to reject with. */
+  #stopped: (() => Error) | undefined;
+
+  private constructor(requests: RequestRunner, defaults: CheckedOptions, scope: ScopeBinding | undefined, retry: RetryPolicy | undefined) {
+    this.#requests = requests;
+    this.defaults = defaults;
+    this.#scope = scope;
+    this.#retry = retry;
+  }
+
+  static forPool(requests: RequestRunner, defaults: CheckedOptions, retry: RetryPolicy | undefined): Operations {
+    return new Operations(requests, defaults, undefined, retry);
+  }
+
+  static forScope(requests: RequestRunner, defaults: CheckedOptions, route: Route, ending: AbortSignal, expectTransaction: boolean): Operations {
+    return new Operations(requests, defaults, { route, ending, expectTransaction }, undefined);
+  }
+
+  /** From now on every operation rejects with `error()`. */
+  stop(error: () => Error): void {
+    this.#stopped ??= error;
+  }
+
+  /** Throws when no operation may start (a closed pool, an ended scope). */
+  checkUsable(): void {
+    if (this.#stopped) throw this.#stopped();
+  }
+
+  /** The signal an operation runs with: the caller's, joined with the scope's end in a scope. */
+  signalFor(signal: AbortSignal | undefined): AbortSignal | undefined {
+    const scope = this.#scope;
+    if (!scope) return signal;
+    return signal ? AbortSignal.any([signal, scope.ending]) : scope.ending;
+  }
+
+  /**
+   * Starts get, all (`subject`: the SQL), run (SQL and params), exec (SQL) or batch (`subject`:
+   * the statements). Never throws: a bad argument rejects the promise.
+   */
+  start(op: StartedOp, subject: unknown, params: unknown, options: unknown): Promise<unknown> {
+    try {
+      this.checkUsable();
+      const checked = checkOptions(op === Op.Get || op === Op.All ? 'query' : 'write', options, this.defaults);
+      return this.submit(this.#request(op, subject, params, checked));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Runs a request, retrying transient failures of pool operations as the policy allows. */
+  submit<R extends Request>(request: R): Promise<Outcome<R>> {
+    const retry = this.#retry;
+    return retry ? retrying(() => this.#requests.run(request), retry, false) : this.#requests.run(request);
+  }
+
+  #request(op: StartedOp, subject: unknown, params: unknown, checked: CheckedOptions): Request {
+    const scope = this.#scope;
+    const signal = this.signalFor(checked.signal);
+    const keepTransaction = scope !== undefined;
+    const expectTransaction = scope !== undefined && scope.expectTransaction;
+    const timeout = checked.timeout;
+    switch (op) {
+      case Op.Batch: {
+        const statements = encodeBatch(subject);
+        return { op, route: scope ? scope.route : WRITER, statements, keepTransaction, expectTransaction, signal, timeout };
+      }
+      case Op.Exec:
+        return { op, route: scope ? scope.route : WRITER, sql: checkSql(subject), keepTransaction, expectTransaction, signal, timeout };
+      case Op.Run: {
+        const { values, names } = encodeParams(params as Parameters<typeof encodeParams>[0]);
+        const sql = checkSql(subject);
+        return { op, route: scope ? scope.route : WRITER, sql, values, names, groupable: !scope, keepTransaction, expectTransaction, signal, timeout };
+      }
+      default: {
+        const { values, names } = encodeParams(params as Parameters<typeof encodeParams>[0]);
+        const sql = checkSql(subject);
+        return { op, route: scope ? scope.route : READERS, sql, values, names, rowMode: checked.rowMode, keepTransaction, expectTransaction, signal, timeout };
+      }
+    }
+  }
+}

@@ -1,0 +1,305 @@
+// Owns the public Pool: the operations users call, stats() and the close protocol.
+//
+// Runs on the JS thread. Reads go to the reader threads, writes to the writer thread; a read
+// whose statement SQLite reports as not read-only is rerouted to the writer by the dispatcher.
+
+import { PoolClosedError } from '../errors.ts';
+import { insertChunks } from '../input/insert-many.ts';
+import type { ResolvedOptions } from '../input/options.ts';
+import { binding } from '../native/binding.ts';
+import { Op } from '../native/contract.ts';
+import { READERS, WRITER } from '../request/route.ts';
+import type {
+  AcquireOptions,
+  ArrayQueryOptions,
+  BatchStatement,
+  IterateOptions,
+  OperationOptions,
+  Params,
+  PoolStats,
+  QueryOptions,
+  ReadOptions,
+  Row,
+  RunResult,
+  SqlOutputValue,
+  SqlValue,
+  TransactionOptions,
+  WriteQueueOptions,
+  WriteResult,
+} from '../types.ts';
+import type { PoolContext } from './context.ts';
+import { acquireLease, type Lease } from './lease.ts';
+import {
+  Operations,
+  checkAcquireOptions,
+  checkCallback,
+  checkInsertManyOptions,
+  checkOptions,
+  checkTransactionOptions,
+  rejectOnThrow,
+} from './operations.ts';
+import { readSnapshot } from './snapshot.ts';
+import { poolStats, type PoolParts } from './stats.ts';
+import { runTransaction, type Transaction } from './transaction.ts';
+import { WriteQueue } from './write-queue.ts';
+
+/** A pool of SQLite connections: one writer thread and N reader threads. */
+export class Pool {
+  readonly #parts: PoolParts;
+  readonly #context: PoolContext;
+  readonly #options: ResolvedOptions;
+  /** get, all, run, exec and batch: options, requests, retries. */
+  readonly #ops: Operations;
+  #closing: Promise<void> | undefined;
+  /** Transactions and snapshots still running: close() waits for them (they are time-bounded). */
+  readonly #scopes = new Set<Promise<unknown>>();
+  /** Leases not yet released: close() releases them once in-flight work has drained. */
+  readonly #leases = new Set<Lease>();
+  /** Write queues not yet shut down: close() drains them first. */
+  readonly #queues = new Set<WriteQueue>();
+
+  /** @internal Use `open()`. */
+  constructor(parts: PoolParts) {
+    this.#parts = parts;
+    this.#context = parts.context;
+    this.#options = parts.options;
+    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry);
+  }
+
+  /** The database path (`:memory:` for an in-memory database). */
+  get path(): string {
+    return this.#options.path;
+  }
+
+  /** True once close() has been called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** The version of the bundled SQLite library. */
+  static get sqliteVersion(): string {
+    return binding().sqliteVersion;
+  }
+
+  /** The first row of the result, or undefined. Runs on a reader. */
+  get<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T | undefined>;
+  get(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[] | undefined>;
+  get(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
+    return this.#ops.start(Op.Get, sql, params, options);
+  }
+
+  /** Every row of the result. Runs on a reader. */
+  all<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T[]>;
+  all(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[][]>;
+  all(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
+    return this.#ops.start(Op.All, sql, params, options);
+  }
+
+  /**
+   * Streams the rows of a read statement in chunks (`chunkSize`, default 256) from a reader of
+   * its own, with backpressure: the next chunk is fetched when the consumer has taken the last.
+   * Stopping early (break, return, throw) frees the reader at once.
+   *
+   * @example
+   * for await (const row of db.iterate('SELECT * FROM events ORDER BY id')) {
+   *   if (done(row)) break;
+   * }
+   */
+  iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
+  iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
+  async *iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
+    this.#ops.checkUsable();
+    const { signal } = checkOptions('iterate', options, this.#context.defaults);
+    const lease = await this.acquire(signal === undefined ? {} : { signal });
+    try {
+      yield* lease.iterate(sql, params, options as IterateOptions & { rowMode?: 'object' });
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /**
+   * A bounded queue of writes in front of the writer, with an overflow policy ('block',
+   * { blockTimeout }, 'reject', 'drop-oldest'). See docs/write-path.md.
+   *
+   * @example
+   * const events = db.writeQueue(WriteQueue.forMetrics());
+   * events.push('INSERT INTO events (kind) VALUES (?)', ['click']);       // fire and forget
+   * const { lastInsertRowid } = await critical.enqueue('INSERT INTO orders …', [...]);
+   */
+  writeQueue(options?: WriteQueueOptions): WriteQueue {
+    this.#ops.checkUsable();
+    const queue = new WriteQueue(
+      (sql, { values, names }, groupable, onGroup) =>
+        this.#ops.submit({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>,
+      options,
+      (done) => this.#queues.delete(done),
+    );
+    this.#queues.add(queue);
+    return queue;
+  }
+
+  /**
+   * Runs several statements atomically on the writer, in one native round trip: every one of them
+   * or none (a failure rolls the others back and names the failing statement).
+   *
+   * @example
+   * const [debit, credit] = await db.batch([
+   *   { sql: 'UPDATE accounts SET balance = balance - ? WHERE id = ?', params: [100, 1] },
+   *   { sql: 'UPDATE accounts SET balance = balance + ? WHERE id = ?', params: [100, 2] },
+   * ]);
+   */
+  batch(statements: readonly BatchStatement[], options?: OperationOptions): Promise<RunResult[]> {
+    return this.#ops.start(Op.Batch, statements, undefined, options) as Promise<RunResult[]>;
+  }
+
+  /**
+   * Inserts `rows` (objects with the same keys) into `table` in one transaction, as multi-row
+   * INSERTs of up to `chunkSize` rows (default 500), below SQLite's parameter limit. Table and
+   * column names are quoted; values are bound as parameters. Resolves with the rows inserted.
+   */
+  async insertMany(table: string, rows: readonly Record<string, SqlValue>[], options?: { chunkSize?: number; signal?: AbortSignal }): Promise<number> {
+    this.#ops.checkUsable();
+    const { chunkSize, signal } = checkInsertManyOptions(options);
+    const chunks = insertChunks(table, rows, chunkSize);
+    if (chunks.length === 0) return 0;
+    return this.transaction(
+      async (tx) => {
+        let inserted = 0;
+        // Every chunk is submitted at once: the writer runs them back to back, in order.
+        const results = await Promise.all(chunks.map((chunk) => tx.run(chunk.sql, chunk.values)));
+        for (const result of results) inserted += result.changes;
+        return inserted;
+      },
+      signal ? { signal } : undefined,
+    );
+  }
+
+  /** Runs one statement on the writer; reports the changes and the last inserted rowid. */
+  run(sql: string, params?: Params, options?: OperationOptions): Promise<RunResult> {
+    return this.#ops.start(Op.Run, sql, params, options) as Promise<RunResult>;
+  }
+
+  /** Runs one or more statements without parameters on the writer. */
+  exec(sql: string, options?: OperationOptions): Promise<void> {
+    return this.#ops.start(Op.Exec, sql, undefined, options) as Promise<void>;
+  }
+
+  /**
+   * Runs `fn` in a transaction on the writer: BEGIN IMMEDIATE (by default), COMMIT when `fn`
+   * resolves, ROLLBACK when it throws. Writes from outside wait and never interleave into it.
+   * Past `timeout` (default 30 s) it is rolled back and rejects with TransactionTimeoutError.
+   *
+   * @example
+   * await db.transaction(async (tx) => {
+   *   await tx.run('UPDATE accounts SET balance = balance - 100 WHERE id = ?', [1]);
+   *   await tx.run('UPDATE accounts SET balance = balance + 100 WHERE id = ?', [2]);
+   * });
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
+    return rejectOnThrow(() => {
+      this.#ops.checkUsable();
+      checkCallback('transaction', fn);
+      const settings = checkTransactionOptions(options);
+      return this.#track(runTransaction(this.#context, fn, { ...settings, acquireTimeout: this.#options.acquireTimeout, retry: this.#options.retry }));
+    });
+  }
+
+  /**
+   * Runs `fn` on one reader inside one read transaction: all its queries see one consistent
+   * snapshot. Ends after `maxReadDuration` at the latest.
+   *
+   * @example
+   * const { orders, total } = await db.read(async (conn) => ({
+   *   orders: await conn.all('SELECT * FROM orders WHERE customer = ?', [id]),
+   *   total: await conn.get('SELECT sum(amount) AS total FROM orders WHERE customer = ?', [id]),
+   * }));
+   */
+  read<T>(fn: (conn: Lease) => Promise<T> | T, options?: ReadOptions): Promise<T> {
+    return rejectOnThrow(() => {
+      this.#ops.checkUsable();
+      checkCallback('read', fn);
+      const { timeout, signal } = checkAcquireOptions(options, this.#options.acquireTimeout, 'read');
+      return this.#track(readSnapshot(this.#context, fn, { write: false, timeout, signal, maxDuration: this.#options.maxReadDuration }));
+    });
+  }
+
+  /**
+   * A connection of your own until `release()` (or the end of an `await using` block): a reader,
+   * or the writer with `write: true`. Waits up to `acquireTimeout`, then AcquireTimeoutError.
+   * Release rolls back any transaction left open.
+   *
+   * @example
+   * await using lease = await db.acquire({ write: true });
+   * await lease.exec('BEGIN');
+   * await lease.run('UPDATE counters SET n = n + 1');
+   * await lease.exec('COMMIT');
+   */
+  acquire(options?: AcquireOptions): Promise<Lease> {
+    return rejectOnThrow(() => {
+      this.#ops.checkUsable();
+      const settings = checkAcquireOptions(options, this.#options.acquireTimeout);
+      const acquired = acquireLease(this.#context, { ...settings, onRelease: (lease) => this.#leases.delete(lease) });
+      return this.#track(
+        acquired.then(async (lease) => {
+          if (this.#closing) {
+            // Granted after close() began (it waited behind a lease close() released).
+            await lease.release();
+            throw new PoolClosedError('the pool closed while this lease was waiting');
+          }
+          this.#leases.add(lease);
+          return lease;
+        }),
+      );
+    });
+  }
+
+  /** A snapshot of what the pool is doing. */
+  stats(): PoolStats {
+    return poolStats(this.#parts);
+  }
+
+  /**
+   * Stops accepting work, lets everything already accepted finish, then optimizes and
+   * checkpoints the database, closes every connection and joins every thread. Calling it again
+   * returns the same promise.
+   */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#ops.stop(() => new PoolClosedError());
+      this.#closing = this.#shutDown();
+    }
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #shutDown(): Promise<void> {
+    await Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
+    await this.#parts.keeper.stop();
+    // Held leases are released (after what they already started), so that transactions,
+    // snapshots and acquisitions queued behind them can finish; later lease calls reject.
+    const releases = [...this.#leases].map((lease) => lease.release());
+    while (this.#scopes.size > 0) await Promise.allSettled([...this.#scopes]);
+    await Promise.allSettled(releases);
+    await this.#parts.dispatcher.idle();
+    const closes: Promise<unknown>[] = [];
+    for (let i = 0; i < this.#options.readers; i++) {
+      closes.push(this.#parts.dispatcher.run({ op: Op.Close, route: READERS, internal: true }));
+    }
+    closes.push(this.#parts.dispatcher.run({ op: Op.Close, route: WRITER, internal: true }));
+    const results = await Promise.allSettled(closes);
+    this.#parts.native.join();
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+  }
+
+  #track<T>(scope: Promise<T>): Promise<T> {
+    this.#scopes.add(scope);
+    const forget = () => this.#scopes.delete(scope);
+    scope.then(forget, forget);
+    return scope;
+  }
+}

@@ -1,0 +1,159 @@
+// Owns the connection-bound handles users get inside transactions, snapshots, leases and the
+// onConnection hook: a Scope runs every operation on one connection (the writer through a
+// session, or one pinned reader) and refuses to run anything once it has ended.
+// Runs on the JS thread.
+
+import { setMaxListeners } from 'node:events';
+import { ScopeEndedError, misuse } from '../errors.ts';
+import { encodeParams } from '../input/params.ts';
+import { checkSql } from '../input/validate.ts';
+import { Op } from '../native/contract.ts';
+import type { Chunk, Iteration, RequestRunner } from '../request/requests.ts';
+import type { Route } from '../request/route.ts';
+import type {
+  ArrayQueryOptions,
+  BatchStatement,
+  IterateOptions,
+  OperationOptions,
+  Params,
+  QueryOptions,
+  Row,
+  RunResult,
+  ScopeOperations,
+  SqlOutputValue,
+} from '../types.ts';
+import type { PoolContext } from './context.ts';
+import { Operations, checkOptions } from './operations.ts';
+
+/** Operations on one connection. Base of Transaction, Lease and ConnectionHandle. */
+export class Scope implements ScopeOperations {
+  readonly #requests: RequestRunner;
+  readonly #route: Route;
+  readonly #what: string;
+  readonly #ops: Operations;
+  /** Aborted when the scope ends early (timeout, abort): cancels whatever it still runs. */
+  readonly #ending = new AbortController();
+  readonly #expectTransaction: boolean;
+  #ended = false;
+  #iterating = false;
+
+  /** @internal */
+  constructor(context: PoolContext, route: Route, what: string, expectTransaction = false) {
+    this.#requests = context.requests;
+    this.#route = route;
+    this.#what = what;
+    this.#expectTransaction = expectTransaction;
+    this.#ops = Operations.forScope(context.requests, context.defaults, route, this.#ending.signal, expectTransaction);
+    // Every operation of the scope listens to this signal while it runs; there may be thousands.
+    setMaxListeners(0, this.#ending.signal);
+  }
+
+  /** True once the scope ended: every further call rejects with ScopeEndedError. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** The first row of the result, or undefined. */
+  get<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T | undefined>;
+  get(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[] | undefined>;
+  get(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
+    return this.#ops.start(Op.Get, sql, params, options);
+  }
+
+  /** Every row of the result. */
+  all<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T[]>;
+  all(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[][]>;
+  all(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
+    return this.#ops.start(Op.All, sql, params, options);
+  }
+
+  /**
+   * Streams the rows of one read statement, `chunkSize` rows per round trip; the next chunk is
+   * fetched only when the consumer has taken the last one (backpressure). Stopping early (break,
+   * return, throw) ends the statement at once.
+   */
+  iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
+  iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
+  async *iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
+    if (this.#ended) throw new ScopeEndedError(this.#what);
+    if (this.#iterating) throw misuse(`one iteration at a time per ${this.#what}: finish or stop the open one first`);
+    const checked = checkOptions('iterate', options, this.#ops.defaults);
+    const { values, names } = encodeParams(params);
+    const iteration: Iteration = { names: undefined, build: undefined };
+    const step = (op: typeof Op.IterateStart | typeof Op.IterateNext): Promise<Chunk> => {
+      if (this.#ended) return Promise.reject(new ScopeEndedError(this.#what));
+      const start = op === Op.IterateStart;
+      return this.#requests.run({
+        op,
+        route: this.#route,
+        sql: start ? checkSql(sql) : undefined,
+        values: start ? values : undefined,
+        names: start ? names : undefined,
+        keepTransaction: true,
+        expectTransaction: this.#expectTransaction,
+        chunkRows: checked.chunkSize,
+        iteration,
+        rowMode: checked.rowMode,
+        signal: this.#ops.signalFor(checked.signal),
+        timeout: checked.timeout,
+      });
+    };
+    let open = false;
+    this.#iterating = true;
+    try {
+      open = true;
+      let chunk = await step(Op.IterateStart);
+      for (;;) {
+        open = chunk.more;
+        for (const row of chunk.rows) yield row;
+        if (!chunk.more) return;
+        chunk = await step(Op.IterateNext);
+      }
+    } finally {
+      this.#iterating = false;
+      if (open && !this.#ended) await this.control(Op.IterateEnd).catch(() => undefined);
+    }
+  }
+
+  /** Runs one statement; reports the changes and the last inserted rowid. */
+  run(sql: string, params?: Params, options?: OperationOptions): Promise<RunResult> {
+    return this.#ops.start(Op.Run, sql, params, options) as Promise<RunResult>;
+  }
+
+  /** Runs one or more statements without parameters. */
+  exec(sql: string, options?: OperationOptions): Promise<void> {
+    return this.#ops.start(Op.Exec, sql, undefined, options) as Promise<void>;
+  }
+
+  /** Runs several statements atomically on the scope's connection (a SAVEPOINT inside a transaction). */
+  batch(statements: readonly BatchStatement[], options?: OperationOptions): Promise<RunResult[]> {
+    return this.#ops.start(Op.Batch, statements, undefined, options) as Promise<RunResult[]>;
+  }
+
+  /** @internal Marks the scope ended and cancels what it still runs. */
+  end(reason?: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#ops.stop(() => new ScopeEndedError(this.#what));
+    if (reason !== undefined) this.#ending.abort(reason);
+  }
+
+  /**
+   * @internal Runs SQL (Exec) or a reset or iteration end on the scope's connection, even once
+   * it has ended (BEGIN, COMMIT...). `cancellable`: ending the scope early cancels it (a BEGIN
+   * waiting for another process's lock). `inTransaction`: refuse to run if SQLite has rolled the
+   * transaction back.
+   */
+  control(op: typeof Op.Exec, sql: string, how?: { cancellable?: boolean; inTransaction?: boolean }): Promise<unknown>;
+  control(op: typeof Op.Reset | typeof Op.IterateEnd): Promise<unknown>;
+  control(op: typeof Op.Exec | typeof Op.Reset | typeof Op.IterateEnd, sql?: string, how: { cancellable?: boolean; inTransaction?: boolean } = {}): Promise<unknown> {
+    const common = {
+      route: this.#route,
+      keepTransaction: true,
+      internal: true,
+      expectTransaction: how.inTransaction === true,
+      signal: how.cancellable ? this.#ending.signal : undefined,
+    };
+    return op === Op.Exec ? this.#requests.run({ op, sql: sql!, ...common }) : this.#requests.run({ op, ...common });
+  }
+}

@@ -1,0 +1,39 @@
+// Owns read snapshots (db.read): one reader inside one read transaction for the length of a
+// callback, ended after maxReadDuration at the latest. Runs on the JS thread.
+
+import { TransactionTimeoutError } from '../errors.ts';
+import { Op } from '../native/contract.ts';
+import type { PoolContext } from './context.ts';
+import { acquireLease, type Lease, type LeaseSettings } from './lease.ts';
+
+/**
+ * Runs `fn` on one reader inside one read transaction: every query sees the same snapshot, and
+ * rows committed meanwhile stay invisible until it ends. Ended (and its reader released) when
+ * `fn` settles or when it runs past `maxDuration`, so a forgotten snapshot cannot starve WAL
+ * checkpoints.
+ */
+export async function readSnapshot<T>(
+  context: PoolContext,
+  fn: (conn: Lease) => Promise<T> | T,
+  settings: LeaseSettings & { maxDuration: number },
+): Promise<T> {
+  const lease = await acquireLease(context, { ...settings, write: false });
+  let expire: ((reason: unknown) => void) | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    expire = reject;
+  });
+  expired.catch(() => undefined);
+  const timer = setTimeout(() => {
+    const error = new TransactionTimeoutError(settings.maxDuration, 'read snapshot');
+    lease.end(error);
+    expire!(error);
+  }, settings.maxDuration);
+  try {
+    // BEGIN then a read of the schema: the read transaction (the snapshot) starts now.
+    await lease.control(Op.Exec, 'BEGIN DEFERRED; SELECT 1 FROM sqlite_schema LIMIT 1');
+    return await Promise.race([Promise.resolve().then(() => fn(lease)), expired]);
+  } finally {
+    clearTimeout(timer);
+    await lease.release();
+  }
+}

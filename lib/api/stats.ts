@@ -1,0 +1,50 @@
+// Owns the parts a pool is built from (open() wires them) and the snapshot of their activity
+// that Pool.stats() reports. Runs on the JS thread.
+
+import type { ConnectionKeeper } from '../connections/health.ts';
+import type { ReaderPins } from '../connections/reader-pins.ts';
+import type { WriterGate } from '../connections/writer-gate.ts';
+import type { ResolvedOptions } from '../input/options.ts';
+import type { NativePool } from '../native/native-pool.ts';
+import type { Dispatcher } from '../request/dispatcher.ts';
+import type { Job } from '../request/job.ts';
+import type { PoolStats } from '../types.ts';
+import type { PoolContext } from './context.ts';
+
+/** The parts open() builds a pool from. */
+export interface PoolParts {
+  readonly native: NativePool;
+  readonly dispatcher: Dispatcher;
+  readonly gate: WriterGate<Job>;
+  readonly pins: ReaderPins;
+  readonly keeper: ConnectionKeeper;
+  /** What the handles see of these parts. */
+  readonly context: PoolContext;
+  readonly options: ResolvedOptions;
+}
+
+/** A snapshot of what the pool is doing. */
+export function poolStats({ native: addon, dispatcher, gate, pins, keeper }: PoolParts): PoolStats {
+  const native = addon.stats();
+  return {
+    readers: {
+      size: native.readers,
+      busy: native.readersBusy,
+      idle: native.readers - native.readersBusy,
+      pinned: native.readersPinned,
+    },
+    writer: {
+      busy: native.writerBusy,
+      queued: native.writerRingDepth + gate.waiting,
+      held: gate.held,
+    },
+    leasesWaiting: pins.waiting + gate.sessionsWaiting,
+    groupCommit: { groups: native.groupCommits, writes: native.groupedWrites },
+    yields: native.yields,
+    connections: { ...keeper.stats },
+    queued: dispatcher.queued,
+    inFlight: dispatcher.inFlight,
+    rings: { readers: native.readerRingDepth, writer: native.writerRingDepth, completions: native.completionRingDepth },
+    operations: { ...dispatcher.counters },
+  };
+}

@@ -1,0 +1,104 @@
+// Owns transactions: db.transaction(fn) on the writer, nested transactions as SAVEPOINTs, the
+// transaction timeout, and retries of whole transactions on transient errors.
+// Runs on the JS thread.
+//
+// A transaction holds the writer session for its whole life, so writes from outside wait in
+// order behind it and never interleave into it. It commits when the callback resolves and rolls
+// back when it throws, times out or is aborted; the writer is free again in every case.
+
+import { retrying } from '../connections/retry.ts';
+import { ScopeEndedError, TransactionTimeoutError } from '../errors.ts';
+import { Op } from '../native/contract.ts';
+import { sessionRoute, type Route } from '../request/route.ts';
+import type { RetryPolicy, TransactionBehavior } from '../types.ts';
+import type { PoolContext } from './context.ts';
+import { Scope } from './scope.ts';
+
+/** The handle a transaction callback receives. */
+export class Transaction extends Scope {
+  readonly #context: PoolContext;
+  readonly #route: Route;
+  readonly #depth: number;
+  #nestedChain: Promise<unknown> = Promise.resolve();
+  static #savepoints = 0;
+
+  /** @internal */
+  constructor(context: PoolContext, route: Route, depth: number) {
+    super(context, route, depth === 0 ? 'transaction' : 'nested transaction', true);
+    this.#context = context;
+    this.#route = route;
+    this.#depth = depth;
+  }
+
+  /**
+   * A nested transaction, as a SAVEPOINT: released when `fn` resolves, rolled back to (undoing
+   * only its own changes) when it throws. Nested transactions of one transaction run one after
+   * another.
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    if (this.ended) return Promise.reject(new ScopeEndedError('transaction'));
+    const run = async (): Promise<T> => {
+      const name = `litepool_sp_${++Transaction.#savepoints}`;
+      await this.control(Op.Exec, `SAVEPOINT ${name}`, { inTransaction: true });
+      const nested = new Transaction(this.#context, this.#route, this.#depth + 1);
+      try {
+        const result = await fn(nested);
+        nested.end();
+        await this.control(Op.Exec, `RELEASE ${name}`, { inTransaction: true });
+        return result;
+      } catch (error) {
+        nested.end();
+        await this.control(Op.Exec, `ROLLBACK TO ${name}; RELEASE ${name}`, { inTransaction: true });
+        throw error;
+      }
+    };
+    const result = this.#nestedChain.then(run, run);
+    this.#nestedChain = result.catch(() => undefined);
+    return result;
+  }
+}
+
+export interface TransactionSettings {
+  behavior: TransactionBehavior;
+  timeout: number;
+  signal: AbortSignal | undefined;
+  acquireTimeout: number;
+  retry: RetryPolicy | undefined;
+}
+
+/** Runs `fn` in a transaction on the writer; retried as a whole when `retry` allows. */
+export function runTransaction<T>(context: PoolContext, fn: (tx: Transaction) => Promise<T> | T, settings: TransactionSettings): Promise<T> {
+  return retrying(() => runOnce(context, fn, settings), settings.retry, true);
+}
+
+async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise<T> | T, settings: TransactionSettings): Promise<T> {
+  const { signal } = settings;
+  const session = await context.writer.acquire(settings.acquireTimeout, signal);
+  const tx = new Transaction(context, sessionRoute(session), 0);
+  let stop: ((reason: unknown) => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    stop = reject;
+  });
+  stopped.catch(() => undefined);
+  const timer = setTimeout(() => stop!(new TransactionTimeoutError(settings.timeout)), settings.timeout);
+  const onAbort = () => stop!(signal!.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (signal?.aborted) throw signal.reason;
+    // Cancellable: a timeout or abort must end a BEGIN that waits for another process's lock.
+    await Promise.race([tx.control(Op.Exec, `BEGIN ${settings.behavior.toUpperCase()}`, { cancellable: true }), stopped]);
+    const result = await Promise.race([Promise.resolve().then(() => fn(tx)), stopped]);
+    tx.end();
+    await tx.control(Op.Exec, 'COMMIT', { inTransaction: true });
+    return result;
+  } catch (error) {
+    // Cancel whatever the transaction still runs, then roll back what it left open.
+    tx.end(error);
+    await tx.control(Op.Reset).catch(() => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    context.writer.release(session);
+  }
+}

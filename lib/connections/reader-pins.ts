@@ -1,0 +1,97 @@
+// Owns the readers pinned to leases and snapshots: how many may be pinned at once (one reader
+// always stays in the shared ring when there are two or more, so plain reads keep flowing), who
+// waits for a pin, which readers are pinned now, and who waits for a pinned reader to be let go.
+// Runs on the JS thread.
+
+import { Op } from '../native/contract.ts';
+import { Fifo } from '../request/fifo.ts';
+import type { RequestRunner } from '../request/requests.ts';
+import { READERS, readerRoute } from '../request/route.ts';
+import { Waiter } from './waiter.ts';
+
+/** The reader pins as leases and the keeper use them. */
+export interface ReaderAccess {
+  /** Readers that leases may pin at once (0: leases and snapshots use the writer). */
+  readonly max: number;
+  /** Waits for a reader of its own (pinned until release); resolves with its index. */
+  acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<number>;
+  /** Rolls back what the lease left open and returns the reader to the shared ring. */
+  release(reader: number): Promise<void>;
+  /** True while a lease or snapshot holds reader `reader`. */
+  isLeased(reader: number): boolean;
+  /** Resolves once no lease holds reader `reader`. */
+  whenFree(reader: number): Promise<void>;
+}
+
+export class ReaderPins implements ReaderAccess {
+  readonly #requests: RequestRunner;
+  readonly max: number;
+  /** Readers pinned (or being pinned) now. */
+  #pinned = 0;
+  readonly #waiters = new Fifo<Waiter<number>>();
+  /** Readers held by leases right now, and who waits for each to be let go. */
+  readonly #leased = new Set<number>();
+  readonly #freed = new Map<number, (() => void)[]>();
+
+  constructor(requests: RequestRunner, readers: number) {
+    this.#requests = requests;
+    this.max = readers <= 1 ? readers : readers - 1;
+  }
+
+  /** Leases and snapshots waiting for a reader. */
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  async acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<number> {
+    if (this.#pinned < this.max && this.#waiters.length === 0) {
+      this.#pinned++;
+    } else {
+      const waiter = new Waiter<number>(timeout, signal, 'reader connection', (gaveUp) => this.#waiters.remove(gaveUp));
+      if (!waiter.settled) this.#waiters.push(waiter);
+      await waiter.promise;
+    }
+    try {
+      // A pinned reader leaves the shared ring: the next Pin pins another one.
+      const reader = await this.#requests.run({ op: Op.Pin, route: READERS, internal: true });
+      this.#leased.add(reader);
+      return reader;
+    } catch (error) {
+      this.#unpinned();
+      throw error;
+    }
+  }
+
+  async release(reader: number): Promise<void> {
+    try {
+      await this.#requests.run({ op: Op.Unpin, route: readerRoute(reader), internal: true });
+    } finally {
+      this.#leased.delete(reader);
+      const waiting = this.#freed.get(reader);
+      this.#freed.delete(reader);
+      for (const wake of waiting ?? []) wake();
+      this.#unpinned();
+    }
+  }
+
+  isLeased(reader: number): boolean {
+    return this.#leased.has(reader);
+  }
+
+  whenFree(reader: number): Promise<void> {
+    if (!this.#leased.has(reader)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiting = this.#freed.get(reader) ?? [];
+      waiting.push(resolve);
+      this.#freed.set(reader, waiting);
+    });
+  }
+
+  /** A pin ended: its capacity goes to the next waiter. */
+  #unpinned(): void {
+    while (this.#waiters.length > 0) {
+      if (this.#waiters.shift()!.grant(0)) return;
+    }
+    this.#pinned--;
+  }
+}

@@ -1,0 +1,58 @@
+// Owns one pending acquisition (of the writer, a reader pin or a queue slot): a promise that
+// settles exactly once, when granted, when its timeout passes, or when its signal aborts.
+// Runs on the JS thread.
+
+import { AcquireTimeoutError } from '../errors.ts';
+
+export class Waiter<T> {
+  readonly promise: Promise<T>;
+  #resolve!: (value: T) => void;
+  #reject!: (reason: unknown) => void;
+  #settled = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #signal: AbortSignal | undefined;
+  #onAbort: (() => void) | undefined;
+
+  /** `onGiveUp` runs when the waiter times out or is aborted (to drop it from its queue). */
+  constructor(timeout: number | undefined, signal: AbortSignal | undefined, what: string, onGiveUp: (waiter: Waiter<T>) => void) {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    if (signal?.aborted) {
+      this.#finish(false, signal.reason);
+      return;
+    }
+    if (timeout !== undefined) {
+      this.#timer = setTimeout(() => {
+        if (this.#finish(false, new AcquireTimeoutError(timeout, what))) onGiveUp(this);
+      }, timeout);
+    }
+    if (signal) {
+      this.#signal = signal;
+      this.#onAbort = () => {
+        if (this.#finish(false, signal.reason)) onGiveUp(this);
+      };
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Grants the acquisition; false when the waiter already gave up. */
+  grant(value: T): boolean {
+    return this.#finish(true, value);
+  }
+
+  #finish(ok: boolean, value: unknown): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#onAbort) this.#signal?.removeEventListener('abort', this.#onAbort);
+    if (ok) this.#resolve(value as T);
+    else this.#reject(value);
+    return true;
+  }
+}

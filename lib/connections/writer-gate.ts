@@ -1,0 +1,92 @@
+// Owns exclusive use of the writer: a transaction, a write lease or the connection keeper takes
+// a writer session, and while it holds one, writes without a session wait in line. The line is
+// one FIFO of waiting writes and waiting sessions, so everything gets the writer in the order it
+// asked for it. Runs on the JS thread.
+
+import { Fifo } from '../request/fifo.ts';
+import { WriterSession, type WriterLine } from '../request/route.ts';
+import { Waiter } from './waiter.ts';
+
+/** The writer gate as transactions, leases and the keeper use it. */
+export interface WriterAccess {
+  /** True while a session holds the writer. */
+  readonly held: boolean;
+  /** Waits for exclusive use of the writer, in line with the writes and sessions before. */
+  acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<WriterSession>;
+  /** Gives the writer back (once; later calls do nothing): the line moves on, in order. */
+  release(session: WriterSession): void;
+}
+
+export class WriterGate<J extends object> implements WriterAccess, WriterLine<J> {
+  readonly #pass: (job: J) => void;
+  /** The session that holds the writer, if any. */
+  #owner: WriterSession | undefined;
+  /** Writes and sessions waiting for the writer, in order. */
+  readonly #line = new Fifo<J | Waiter<WriterSession>>();
+  #sessionsWaiting = 0;
+
+  /** `pass` sends on a write whose turn has come. */
+  constructor(pass: (job: J) => void) {
+    this.#pass = pass;
+  }
+
+  get held(): boolean {
+    return this.#owner !== undefined;
+  }
+
+  /** Writes and sessions waiting in line. */
+  get waiting(): number {
+    return this.#line.length;
+  }
+
+  /** Sessions (transactions, write leases) waiting in line. */
+  get sessionsWaiting(): number {
+    return this.#sessionsWaiting;
+  }
+
+  get closed(): boolean {
+    return this.#owner !== undefined || this.#line.length > 0;
+  }
+
+  park(job: J): void {
+    this.#line.push(job);
+  }
+
+  unpark(job: J): boolean {
+    return this.#line.remove(job);
+  }
+
+  acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<WriterSession> {
+    if (!this.closed) {
+      this.#owner = new WriterSession();
+      return Promise.resolve(this.#owner);
+    }
+    const waiter = new Waiter<WriterSession>(timeout, signal, 'writer connection', (gaveUp) => {
+      if (this.#line.remove(gaveUp)) this.#sessionsWaiting--;
+    });
+    if (!waiter.settled) {
+      this.#line.push(waiter);
+      this.#sessionsWaiting++;
+    }
+    return waiter.promise;
+  }
+
+  release(session: WriterSession): void {
+    if (session.ended) return;
+    session.ended = true;
+    if (this.#owner !== session) return;
+    this.#owner = undefined;
+    while (this.#line.length > 0 && !this.#owner) {
+      const next = this.#line.shift()!;
+      if (!(next instanceof Waiter)) {
+        this.#pass(next);
+        continue;
+      }
+      this.#sessionsWaiting--;
+      if (next.settled) continue;
+      const granted = new WriterSession();
+      this.#owner = granted;
+      if (!next.grant(granted)) this.#owner = undefined;
+    }
+  }
+}

@@ -1,0 +1,220 @@
+// Owns the validation of open()'s options and their translation into the native configuration.
+// Every option is checked here, with an error naming it; the native side trusts what it gets.
+
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import type { NativePoolConfig } from '../native/native-pool.ts';
+import type { NewConnection, PoolOptions, PragmaValue, Preset, RetryPolicy, SynchronousMode } from '../types.ts';
+import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber } from './validate.ts';
+
+/** The onConnection hook, once checked. */
+export type ConnectionHook = (conn: NewConnection) => unknown;
+const OPTION_NAMES = [
+  'readers',
+  'busyTimeout',
+  'synchronous',
+  'cacheSize',
+  'statementCacheSize',
+  'pragmas',
+  'safeIntegers',
+  'create',
+  'queryTimeout',
+  'acquireTimeout',
+  'maxReadDuration',
+  'retry',
+  'preset',
+  'groupCommit',
+  'idleTimeout',
+  'onConnection',
+  'timeslice',
+] as const satisfies readonly (keyof PoolOptions)[];
+
+/** What each preset sets; explicit options win over the preset's values. */
+export const PRESETS = {
+  /** Balanced for a typical web service. */
+  default: {
+    readers: 4,
+    busyTimeout: 5000,
+    acquireTimeout: 30_000,
+    maxReadDuration: 60_000,
+    idleTimeout: 86_400_000,
+    synchronous: 'normal' as SynchronousMode,
+    cacheSize: 16_000,
+    statementCacheSize: 128,
+    safeIntegers: false,
+    create: true,
+    pragmas: {} as Record<string, PragmaValue>,
+    retry: undefined as RetryPolicy | undefined,
+    timeslice: 1,
+  },
+  /** Busy servers: more readers, bigger caches, memory-mapped I/O, patient timeouts, retries. */
+  production: {
+    readers: 8,
+    busyTimeout: 10_000,
+    acquireTimeout: 60_000,
+    maxReadDuration: 120_000,
+    idleTimeout: 86_400_000,
+    synchronous: 'normal' as SynchronousMode,
+    cacheSize: 64_000,
+    statementCacheSize: 256,
+    safeIntegers: false,
+    create: true,
+    pragmas: { temp_store: 'MEMORY', mmap_size: 268_435_456 } as Record<string, PragmaValue>,
+    retry: { attempts: 3, baseDelay: 10, maxDelay: 250 } as RetryPolicy | undefined,
+    timeslice: 1,
+  },
+  /** Tests, scripts and small devices: one reader, small caches, short timeouts. */
+  minimal: {
+    readers: 1,
+    busyTimeout: 1000,
+    acquireTimeout: 5000,
+    maxReadDuration: 30_000,
+    idleTimeout: 3_600_000,
+    synchronous: 'normal' as SynchronousMode,
+    cacheSize: 2000,
+    statementCacheSize: 16,
+    safeIntegers: false,
+    create: true,
+    pragmas: {} as Record<string, PragmaValue>,
+    retry: undefined as RetryPolicy | undefined,
+    timeslice: 1,
+  },
+} as const;
+
+/** The validated, complete options a pool runs with. */
+export interface ResolvedOptions {
+  readonly path: string;
+  readonly memory: boolean;
+  readonly readers: number;
+  readonly busyTimeout: number;
+  readonly synchronous: SynchronousMode;
+  readonly cacheSize: number;
+  readonly statementCacheSize: number;
+  readonly pragmas: Readonly<Record<string, PragmaValue>>;
+  readonly safeIntegers: boolean;
+  readonly create: boolean;
+  readonly queryTimeout: number | undefined;
+  readonly acquireTimeout: number;
+  readonly maxReadDuration: number;
+  readonly retry: RetryPolicy | undefined;
+  readonly preset: Preset;
+  /** Group commit of plain writes: most writes per transaction and the wait for more (ms). */
+  readonly groupCommit: { readonly maxBatch: number; readonly maxDelayMs: number } | false;
+  readonly idleTimeout: number;
+  readonly onConnection: ConnectionHook | undefined;
+  /** Milliseconds a worker runs before it yields its core (0: never). */
+  readonly timeslice: number;
+}
+
+/** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
+export function checkGroupCommit(value: unknown, name = 'groupCommit'): ResolvedOptions['groupCommit'] {
+  if (value === undefined || value === true) return Object.freeze({ maxBatch: 256, maxDelayMs: 0 });
+  if (value === false) return false;
+  const given = checkKeys(name, value, ['maxBatch', 'maxDelayMs']);
+  return Object.freeze({
+    maxBatch: given.maxBatch === undefined ? 256 : checkInteger(`${name}.maxBatch`, given.maxBatch, 1, 4096),
+    maxDelayMs: given.maxDelayMs === undefined ? 0 : checkInteger(`${name}.maxDelayMs`, given.maxDelayMs, 0, 1000),
+  });
+}
+
+function checkHook(value: unknown): ConnectionHook | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw invalidArgument(`onConnection must be a function, got ${describeType(value)}`);
+  return value as ConnectionHook;
+}
+
+function checkRetry(value: unknown): RetryPolicy | undefined {
+  if (value === undefined || value === false) return undefined;
+  const given = checkKeys('retry', value, ['attempts', 'baseDelay', 'maxDelay']);
+  const attempts = checkInteger('retry.attempts', given.attempts ?? 3, 1, 100);
+  const baseDelay = checkMs('retry.baseDelay', given.baseDelay ?? 10, 0);
+  const maxDelay = checkMs('retry.maxDelay', given.maxDelay ?? 1000, 0);
+  if (maxDelay < baseDelay) throw outOfRange(`retry.maxDelay (${maxDelay}) must not be below retry.baseDelay (${baseDelay})`);
+  return Object.freeze({ attempts, baseDelay, maxDelay });
+}
+
+function isMemoryPath(path: string): boolean {
+  return path === ':memory:' || path === '';
+}
+
+function pragmaStatement(name: string, value: PragmaValue): string {
+  let literal: string;
+  if (typeof value === 'boolean') literal = value ? 'ON' : 'OFF';
+  else if (typeof value === 'number') literal = String(value);
+  else literal = /^[A-Za-z0-9_]+$/.test(value) ? value : `'${value.replaceAll("'", "''")}'`;
+  return `PRAGMA ${name} = ${literal}`;
+}
+
+function checkPragmas(value: unknown): Record<string, PragmaValue> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidArgument(`pragmas must be an object, got ${describeType(value)}`);
+  }
+  const result: Record<string, PragmaValue> = {};
+  for (const [name, pragmaValue] of Object.entries(value)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw outOfRange(`pragmas: '${name}' is not a PRAGMA name`);
+    if (typeof pragmaValue === 'number' && !Number.isFinite(pragmaValue)) {
+      throw outOfRange(`pragmas.${name} must be a finite number, got ${pragmaValue}`);
+    }
+    if (!['boolean', 'number', 'string'].includes(typeof pragmaValue)) {
+      throw invalidArgument(`pragmas.${name} must be a boolean, number or string, got ${describeType(pragmaValue)}`);
+    }
+    result[name] = pragmaValue as PragmaValue;
+  }
+  return result;
+}
+
+/** Validates `path` and `options`; throws a TypeError or RangeError naming the culprit. */
+export function resolveOptions(path: unknown, options: unknown): ResolvedOptions {
+  if (typeof path !== 'string') throw invalidArgument(`path must be a string, got ${describeType(path)}`);
+  if (path.includes('\0')) throw outOfRange('path must not contain NUL characters');
+  const given = checkKeys('options', options, OPTION_NAMES) as PoolOptions;
+  const preset = given.preset === undefined ? 'default' : checkChoice('preset', given.preset, ['default', 'production', 'minimal'] as const);
+  const base = PRESETS[preset];
+  const memory = isMemoryPath(path);
+  const pick = <K extends keyof typeof base>(key: K): unknown => (given[key as keyof PoolOptions] === undefined ? base[key] : given[key as keyof PoolOptions]);
+  const readers = checkInteger('readers', pick('readers'), 0, 64);
+  return Object.freeze({
+    preset,
+    acquireTimeout: checkMs('acquireTimeout', pick('acquireTimeout')),
+    maxReadDuration: checkMs('maxReadDuration', pick('maxReadDuration')),
+    retry: given.retry === undefined ? base.retry : checkRetry(given.retry),
+    groupCommit: checkGroupCommit(given.groupCommit),
+    idleTimeout: checkMs('idleTimeout', pick('idleTimeout'), 1000),
+    onConnection: checkHook(given.onConnection),
+    timeslice: checkNumber('timeslice', pick('timeslice'), 0, 1000),
+    path: memory ? ':memory:' : path,
+    memory,
+    readers: memory ? 0 : readers,
+    busyTimeout: checkMs('busyTimeout', pick('busyTimeout'), 0),
+    synchronous: checkChoice('synchronous', pick('synchronous'), ['off', 'normal', 'full', 'extra'] as const),
+    cacheSize: checkInteger('cacheSize', pick('cacheSize'), 1, 2 ** 30),
+    statementCacheSize: checkInteger('statementCacheSize', pick('statementCacheSize'), 0, 100_000),
+    pragmas: Object.freeze({ ...base.pragmas, ...checkPragmas(given.pragmas) }),
+    safeIntegers: checkBoolean('safeIntegers', pick('safeIntegers')),
+    create: checkBoolean('create', pick('create')),
+    queryTimeout: given.queryTimeout === undefined ? undefined : checkMs('queryTimeout', given.queryTimeout),
+  });
+}
+
+/** Most requests in flight in native code at once; more wait in the JS backlog. */
+const NATIVE_SLOTS = 4096;
+
+/** The configuration handed to the addon. */
+export function nativeConfig(options: ResolvedOptions): NativePoolConfig {
+  return {
+    path: options.path,
+    memory: options.memory,
+    create: options.create,
+    readers: options.readers,
+    busyTimeout: options.busyTimeout,
+    cacheSize: options.cacheSize,
+    statementCacheSize: options.statementCacheSize,
+    synchronous: options.synchronous.toUpperCase(),
+    pragmas: Object.entries(options.pragmas).map(([name, value]) => pragmaStatement(name, value)),
+    slots: NATIVE_SLOTS,
+    spinMicros: 50,
+    timesliceMicros: Math.round(options.timeslice * 1000),
+    groupMaxBatch: options.groupCommit ? options.groupCommit.maxBatch : 1,
+    groupMaxDelayMicros: options.groupCommit ? options.groupCommit.maxDelayMs * 1000 : 0,
+  };
+}

@@ -1,0 +1,71 @@
+// Owns the small argument checks shared by every part of the API boundary.
+
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+
+/** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days): the bound of every ms option. */
+export const MAX_MS = 2 ** 31 - 1;
+
+/** An integer in [min, max], or a TypeError/RangeError naming `name`. */
+export function checkInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalidArgument(`${name} must be a number, got ${describeType(value)}`);
+  if (!Number.isInteger(value)) throw outOfRange(`${name} must be an integer, got ${value}`);
+  if (value < min || value > max) throw outOfRange(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/** A whole number of milliseconds in [min, MAX_MS] (default min 1), or a TypeError/RangeError naming `name`. */
+export function checkMs(name: string, value: unknown, min = 1): number {
+  return checkInteger(name, value, min, MAX_MS);
+}
+
+/** A finite number in [min, max], or a TypeError/RangeError naming `name`. */
+export function checkNumber(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalidArgument(`${name} must be a number, got ${describeType(value)}`);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw outOfRange(`${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** A boolean, or a TypeError naming `name`. */
+export function checkBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw invalidArgument(`${name} must be a boolean, got ${describeType(value)}`);
+  return value;
+}
+
+/** One of `choices`, or a TypeError/RangeError naming `name`. */
+export function checkChoice<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
+  if (typeof value !== 'string') throw invalidArgument(`${name} must be a string, got ${describeType(value)}`);
+  if (!(choices as readonly string[]).includes(value)) {
+    throw outOfRange(`${name} must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got '${value}'`);
+  }
+  return value as T;
+}
+
+/** A plain object (or undefined), with no keys outside `known`: a typo is never ignored. */
+export function checkKeys(name: string, value: unknown, known: readonly string[]): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidArgument(`${name} must be an object, got ${describeType(value)}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw invalidArgument(`unknown option ${name === 'options' ? '' : `${name}.`}${key}; known options: ${known.join(', ')}`);
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
+/** An AbortSignal (or undefined), or a TypeError. */
+export function checkSignal(value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) throw invalidArgument(`signal must be an AbortSignal, got ${describeType(value)}`);
+  return value;
+}
+
+/** Non-empty SQL text, or a TypeError/RangeError. */
+export function checkSql(sql: unknown): string {
+  if (typeof sql !== 'string') throw invalidArgument(`sql must be a string, got ${describeType(sql)}`);
+  if (sql.trim() === '') throw outOfRange('sql must not be empty');
+  return sql;
+}

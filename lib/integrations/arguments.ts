@@ -1,0 +1,81 @@
+// Owns the argument checks of the integrations (Kysely dialect, Drizzle driver, Fastify plugin):
+// their options are validated where they enter, with the same error codes as the pool's own
+// (`LITEPOOL_INVALID_ARGUMENT` for a wrong type or an unknown key, `LITEPOOL_OUT_OF_RANGE` for a
+// value out of range). Only the package's public surface is used.
+
+import { Pool } from '../index.ts';
+
+type CodedError<E extends Error> = E & { code: string };
+
+/** A TypeError with the code `LITEPOOL_INVALID_ARGUMENT`. */
+export function invalidArgument(message: string): CodedError<TypeError> {
+  return Object.assign(new TypeError(message), { code: 'LITEPOOL_INVALID_ARGUMENT' });
+}
+
+/** A RangeError with the code `LITEPOOL_OUT_OF_RANGE`. */
+export function outOfRange(message: string): CodedError<RangeError> {
+  return Object.assign(new RangeError(message), { code: 'LITEPOOL_OUT_OF_RANGE' });
+}
+
+/** How a value reads in an error message. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
+  return typeof value;
+}
+
+/** A plain object, or a TypeError naming `what`. */
+export function checkObject(what: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidArgument(`${what} must be an object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A litepool Pool that is still open, or a TypeError naming `what`. */
+export function checkPool(what: string, value: unknown): Pool {
+  if (!(value instanceof Pool)) {
+    throw invalidArgument(`${what} must be a litepool Pool (from open()), got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A timeout in milliseconds (1 to 2^31 - 1), or undefined. */
+export function checkTimeout(what: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw invalidArgument(`${what} must be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1) {
+    throw outOfRange(`${what} must be an integer between 1 and ${2 ** 31 - 1}, got ${value}`);
+  }
+  return value;
+}
+
+/** One of `choices`, or undefined. */
+export function checkChoice<T extends string>(what: string, value: unknown, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw invalidArgument(`${what} must be a string, got ${describe(value)}`);
+  if (!(choices as readonly string[]).includes(value)) {
+    throw outOfRange(`${what} must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got '${value}'`);
+  }
+  return value as T;
+}
+
+/** Splits `options` into the integration's own keys and the rest (handed on to open()). */
+export function splitKeys<K extends string>(
+  options: Record<string, unknown>,
+  own: readonly K[],
+): { own: Partial<Record<K, unknown>>; rest: Record<string, unknown> } {
+  const mine: Partial<Record<K, unknown>> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if ((own as readonly string[]).includes(key)) mine[key as K] = value;
+    else rest[key] = value;
+  }
+  return { own: mine, rest };
+}
+
+/** A RangeError with the code `LITEPOOL_MISUSE`: a call the integration's protocol does not allow. */
+export function misuse(message: string): CodedError<RangeError> {
+  return Object.assign(new RangeError(message), { code: 'LITEPOOL_MISUSE' });
+}

@@ -1,0 +1,79 @@
+// Owns the shape of the addon's objects as lib/ sees them (native/addon/pool_wrap.cc): the
+// NativePool and its configuration and statistics, and the module the loader returns.
+// Types only: the numbers they speak in are in contract.ts.
+
+import type { Op, Target } from './contract.ts';
+
+export interface NativePoolConfig {
+  path: string;
+  memory: boolean;
+  create: boolean;
+  readers: number;
+  busyTimeout: number;
+  cacheSize: number;
+  statementCacheSize: number;
+  synchronous: string;
+  pragmas: string[];
+  slots: number;
+  /** How long an idle worker polls for work before it parks (µs). */
+  spinMicros: number;
+  /** A worker that ran this long without pausing yields its core (0: never). */
+  timesliceMicros: number;
+  groupMaxBatch: number;
+  groupMaxDelayMicros: number;
+}
+
+/** The part of the addon's statistics lib/ reads (the addon reports a few more counters). */
+export interface NativeStats {
+  readers: number;
+  readersBusy: number;
+  writerBusy: boolean;
+  readerRingDepth: number;
+  writerRingDepth: number;
+  completionRingDepth: number;
+  readersPinned: number;
+  groupCommits: number;
+  groupedWrites: number;
+  yields: number;
+  /** Milliseconds each worker has been idle: readers in order, then the writer. */
+  idleMillis: number[];
+}
+
+/** The addon's batch callback: `length` cells of completion records (see request/batch-reader.ts). */
+export type OnBatch = (buffer: ArrayBuffer, capacity: number, objects: unknown[], length: number) => void;
+
+export interface NativePool {
+  startWriter(): number;
+  startReaders(): number[];
+  /** Keeps a copy of `sql`; submit() then takes the returned id in place of the text. */
+  registerSql(sql: string): number;
+  /** Drops every registered SQL text; their ids must not be used again. */
+  forgetSql(): void;
+  /** Returns the request's slot, or -1 when every slot is in flight. */
+  submit(
+    target: Target,
+    op: Op,
+    flags: number,
+    sql: string | number | readonly string[] | undefined,
+    values: readonly unknown[] | undefined,
+    names: readonly unknown[] | undefined,
+    reader: number,
+    chunkRows: number,
+  ): number;
+  cancel(slot: number): void;
+  /**
+   * Call on a later turn after every onBatch call: re-arms the workers' wake-up, or calls
+   * onBatch again at once when more completions are waiting.
+   */
+  poll(): void;
+  stats(): NativeStats;
+  ref(): void;
+  unref(): void;
+  join(): void;
+  abort(): void;
+}
+
+export interface NativeModule {
+  NativePool: new (config: NativePoolConfig, onBatch: OnBatch) => NativePool;
+  sqliteVersion: string;
+}

@@ -1,0 +1,65 @@
+// Owns reading the completion batches the addon hands to onBatch (native/addon/batch_encoder.h).
+//
+// A batch is a sequence of cells: a float64 payload and a one-byte tag each (CellTag), in one
+// ArrayBuffer (payloads first, then tags), plus an array of the JS objects (strings, buffers,
+// name arrays) that object cells point to. Every finished request is a record of HEADER_CELLS
+// cells (HeaderCell: slot, status, a, b, c, n) followed by n row cells. What a, b and c hold
+// depends on the status (request/outcome.ts decodes them):
+// - Rows, RowsMore (an iteration chunk with more to come): a = column names (only when they
+//   changed, and always at the start of an iteration), b = column count, the n row cells = values
+// - Done: a = changes, b = lastInsertRowid, c = the group commit it was part of (undefined: alone)
+// - SqliteFailed: a = extended result code, b = message, c = the worker that ran it (WRITER_WORKER: the writer)
+// - BindFailed, Misuse, IntegerOverflow: b = message
+// - NeedsWriter, Cancelled: nothing
+// Runs on the JS thread, inside onBatch: the addon reuses the buffer for the next batch, so
+// nothing here may keep a view's contents past the call.
+
+import { CellTag } from '../native/contract.ts';
+
+/** Typed views over one batch buffer, kept while the addon keeps reusing that buffer. */
+export class BatchReader {
+  #buffer: ArrayBuffer | undefined;
+  #nums = new Float64Array(0);
+  #bigs = new BigInt64Array(0);
+  #tags = new Uint8Array(0);
+  #objects: readonly unknown[] = [];
+
+  /** Points the reader at a new batch. */
+  load(buffer: ArrayBuffer, capacity: number, objects: readonly unknown[]): void {
+    if (buffer !== this.#buffer) {
+      this.#buffer = buffer;
+      this.#nums = new Float64Array(buffer, 0, capacity);
+      this.#bigs = new BigInt64Array(buffer, 0, capacity);
+      this.#tags = new Uint8Array(buffer, capacity * 8, capacity);
+    }
+    this.#objects = objects;
+  }
+
+  /** A cell known to hold a number (slot, status, n). */
+  number(index: number): number {
+    return this.#nums[index]!;
+  }
+
+  /** Any cell, as the JS value it stands for. */
+  value(index: number): unknown {
+    switch (this.#tags[index]) {
+      case CellTag.Number:
+        return this.#nums[index];
+      case CellTag.Null:
+        return null;
+      case CellTag.Object:
+        return this.#objects[this.#nums[index]!];
+      case CellTag.Bigint:
+        return this.#bigs[index];
+      default:
+        return undefined;
+    }
+  }
+
+  /** `count` cells from `start`, as a new array. */
+  values(start: number, count: number): unknown[] {
+    const out = new Array<unknown>(count);
+    for (let i = 0; i < count; i++) out[i] = this.value(start + i);
+    return out;
+  }
+}

@@ -1,0 +1,318 @@
+// Owns the JS side of the request path: a request becomes a job; the job waits at the writer
+// gate (a write without a session while the writer is taken), in the backlog (no free native
+// slot) or goes straight to the addon; its completion arrives in a batch and settles its promise
+// exactly once. Also cancellation (signal, timeout), the pool's operation counters, and keeping
+// the process alive while requests are in flight.
+//
+// Everything here runs on the JS thread. The addon calls onBatch() once per batch of
+// completions (one event-loop wake-up for many requests); the pacer decides when the next batch
+// may come, so that one turn of the event loop spends a bounded share on completions.
+
+import { OperationTimeoutError } from '../errors.ts';
+import { HEADER_CELLS, HeaderCell, Op, Status, Target } from '../native/contract.ts';
+import type { NativePool, OnBatch } from '../native/native-pool.ts';
+import { BatchReader } from './batch-reader.ts';
+import { Fifo } from './fifo.ts';
+import { Job, JobState, requestFlags } from './job.ts';
+import { doneOutcome, failure, readOnlyError, rowsOutcome, shutDownError } from './outcome.ts';
+import { Pacer } from './pacer.ts';
+import type { Outcome, Request, RequestRunner } from './requests.ts';
+import { WRITER, type WriterLine } from './route.ts';
+import { SqlRegistry, type StatementInfo } from './sql-registry.ts';
+
+export interface OperationCounters {
+  started: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+/** What track() waits for: a connection open the addon started by itself. */
+const OPEN = { op: Op.Open, route: WRITER, internal: true } as const;
+
+export class Dispatcher implements RequestRunner {
+  readonly #native: NativePool;
+  readonly #safeIntegers: boolean;
+  readonly #gate: WriterLine<Job>;
+  readonly #sql: SqlRegistry;
+  readonly #pacer: Pacer;
+  readonly #batchReader = new BatchReader();
+  /** Jobs waiting for a free native slot, in order. */
+  readonly #backlog = new Fifo<Job>();
+  /** The job in each native slot. */
+  readonly #inFlight: (Job | undefined)[] = [];
+  /** Scratch of onBatch: the jobs of a batch and where their records start. */
+  readonly #batchJobs: (Job | undefined)[] = [];
+  readonly #batchStarts: number[] = [];
+  #inFlightCount = 0;
+  #queuedCount = 0;
+  #referenced = true;
+  #idleWaiters: (() => void)[] = [];
+  readonly counters: OperationCounters = { started: 0, completed: 0, failed: 0, cancelled: 0 };
+  /** Told when a request failed on a worker (the connection keeper replaces broken ones). */
+  onFailure: ((worker: number, errno: number) => void) | undefined = undefined;
+
+  /** `gate` holds back writes without a session; it hands them back through writerTurn(). */
+  constructor(native: NativePool, gate: WriterLine<Job>, safeIntegers: boolean) {
+    this.#native = native;
+    this.#gate = gate;
+    this.#safeIntegers = safeIntegers;
+    this.#sql = new SqlRegistry(native);
+    this.#pacer = new Pacer(() => native.poll());
+  }
+
+  /** Requests handed to the addon and not yet completed. */
+  get inFlight(): number {
+    return this.#inFlightCount;
+  }
+
+  /** Requests waiting on the JS side (writer gate, backlog). */
+  get queued(): number {
+    return this.#queuedCount;
+  }
+
+  /** Runs one request; the promise settles exactly once. */
+  run<R extends Request>(request: R): Promise<Outcome<R>> {
+    return new Promise<unknown>((resolve, reject) => {
+      const signal = request.signal;
+      if (signal?.aborted) {
+        if (!request.internal) {
+          this.counters.started++;
+          this.counters.cancelled++;
+        }
+        reject(signal.reason);
+        return;
+      }
+      let info: StatementInfo | undefined;
+      let target: Target = request.route.target;
+      if (request.op === Op.Get || request.op === Op.All) {
+        info = this.#sql.statement(request.sql);
+        if (info.writes && target === Target.Readers) target = Target.Writer;
+      }
+      const job = new Job(request, target, info, requestFlags(request, info, this.#safeIntegers), resolve, reject);
+      if (!request.internal) this.counters.started++;
+      if (signal) {
+        job.onAbort = () => this.#cancel(job, signal.reason);
+        signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      if (request.timeout !== undefined) {
+        const timeout = request.timeout;
+        job.timer = setTimeout(() => this.#cancel(job, new OperationTimeoutError(timeout, request.sql)), timeout);
+      }
+      this.#enqueue(job);
+    }) as Promise<Outcome<R>>;
+  }
+
+  /** A write that waited at the writer gate: its turn has come (called in line order). */
+  writerTurn(job: Job): void {
+    this.#queuedCount--;
+    // Past the gate already: straight on to the native writer.
+    if (job.state !== JobState.Settled) this.#enqueueNative(job);
+    else this.#noteProgress();
+  }
+
+  /** Waits for the completion of a request the addon started by itself (a connection open). */
+  track(slot: number): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      const job = new Job(OPEN, Target.Writer, undefined, 0, resolve, reject);
+      job.state = JobState.InFlight;
+      job.slot = slot;
+      this.#inFlight[slot] = job;
+      this.#inFlightCount++;
+      this.#reference(true);
+    });
+  }
+
+  /** Resolves once nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (this.#inFlightCount === 0 && this.#queuedCount === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** The addon's batch callback (see request/batch-reader.ts for the layout). Never throws. */
+  readonly onBatch: OnBatch = (buffer, capacity, objects, length) => {
+    const reader = this.#batchReader;
+    reader.load(buffer, capacity, objects);
+    // The addon has already recycled every slot of this batch, and completing a job can submit
+    // again (a reroute to the writer) and get one of them back. So every job of the batch is
+    // detached from its slot first, and only then completed.
+    const jobs = this.#batchJobs;
+    const starts = this.#batchStarts;
+    let count = 0;
+    for (let at = 0; at < length; at += HEADER_CELLS + reader.number(at + HeaderCell.RowCells)) {
+      const slot = reader.number(at + HeaderCell.Slot);
+      jobs[count] = this.#inFlight[slot];
+      starts[count] = at;
+      this.#inFlight[slot] = undefined;
+      count++;
+    }
+    for (let k = 0; k < count; k++) {
+      const job = jobs[k];
+      if (!job) continue;
+      jobs[k] = undefined;
+      this.#inFlightCount--;
+      const at = starts[k]!;
+      try {
+        const status = reader.number(at + HeaderCell.Status);
+        const c =
+          status === Status.Rows || status === Status.RowsMore
+            ? reader.values(at + HEADER_CELLS, reader.number(at + HeaderCell.RowCells))
+            : reader.value(at + HeaderCell.C);
+        this.#complete(job, status, reader.value(at + HeaderCell.A), reader.value(at + HeaderCell.B), c);
+      } catch (error) {
+        this.#settle(job, false, error);
+      }
+    }
+    this.#pump();
+    this.#noteProgress();
+    this.#pacer.afterBatch(count);
+  };
+
+  #complete(job: Job, status: number, a: unknown, b: unknown, c: unknown): void {
+    const request = job.request;
+    switch (status) {
+      case Status.Rows:
+      case Status.RowsMore:
+        this.#settle(job, true, rowsOutcome(request, job.info, status === Status.RowsMore, a, b, c));
+        return;
+      case Status.Done:
+        this.#settle(job, true, doneOutcome(request, a, b, c));
+        return;
+      case Status.NeedsWriter:
+        this.#reroute(job);
+        return;
+      case Status.Cancelled:
+        this.#settle(job, false, job.abortReason ?? shutDownError());
+        return;
+      default:
+        this.#settle(job, false, failure(status, request, a, b));
+        if (status === Status.SqliteFailed && this.onFailure && typeof c === 'number') this.onFailure(c, a as number);
+    }
+  }
+
+  /** A reader found the statement writes: it runs on the writer instead (a pinned reader refuses). */
+  #reroute(job: Job): void {
+    if (job.info) job.info.writes = true;
+    if (job.abortReason !== undefined) {
+      this.#settle(job, false, job.abortReason);
+      return;
+    }
+    if (job.target === Target.PinnedReader) {
+      // A read lease or snapshot holds a read-only connection: it cannot write.
+      this.#settle(job, false, readOnlyError(job.request));
+      return;
+    }
+    job.target = Target.Writer;
+    this.#enqueue(job);
+  }
+
+  /** Sends a job on its way: behind the writer gate, into the backlog, or to the addon. */
+  #enqueue(job: Job): void {
+    if (job.target === Target.Writer && job.request.route.session === undefined && this.#gate.closed) {
+      job.state = JobState.Queued;
+      this.#gate.park(job);
+      this.#queuedCount++;
+      return;
+    }
+    this.#enqueueNative(job);
+  }
+
+  /** Hands a job to the addon, or to the backlog when every native slot is taken. */
+  #enqueueNative(job: Job): void {
+    if (this.#backlog.length > 0 || !this.#submit(job)) {
+      job.state = JobState.Queued;
+      this.#backlog.push(job);
+      this.#queuedCount++;
+    }
+  }
+
+  /** Hands a job to the addon; false when every native slot is taken. */
+  #submit(job: Job): boolean {
+    const request = job.request;
+    const native = this.#native;
+    const slot =
+      request.op === Op.Batch
+        ? native.submit(job.target, request.op, job.flags, request.statements.sql, request.statements.values, request.statements.names, -1, 0)
+        : native.submit(
+            job.target,
+            request.op,
+            job.flags,
+            this.#sql.argument(request.sql),
+            request.values,
+            request.names,
+            request.route.reader,
+            request.chunkRows ?? 0,
+          );
+    if (slot < 0) return false;
+    job.slot = slot;
+    job.state = JobState.InFlight;
+    this.#inFlight[slot] = job;
+    this.#inFlightCount++;
+    this.#reference(true);
+    return true;
+  }
+
+  /** Moves waiting jobs into free native slots, in order. */
+  #pump(): void {
+    while (this.#backlog.length > 0) {
+      const job = this.#backlog.peek()!;
+      if (job.state === JobState.Settled) {
+        this.#backlog.shift();
+        continue;
+      }
+      if (!this.#submit(job)) return;
+      this.#backlog.shift();
+      this.#queuedCount--;
+    }
+  }
+
+  #cancel(job: Job, reason: unknown): void {
+    if (job.state === JobState.Settled) return;
+    if (job.state === JobState.Queued) {
+      // Still on the JS side: it never reaches SQLite. (In the backlog it stays, settled, until
+      // the pump passes it.)
+      this.#gate.unpark(job);
+      this.#queuedCount--;
+      job.abortReason = reason;
+      this.#settle(job, false, reason);
+      this.#noteProgress();
+      return;
+    }
+    if (job.abortReason !== undefined) return;
+    // In native hands: skipped if not started, interrupted if running. The completion settles
+    // it, so a write that committed before the interrupt took effect is reported as done.
+    job.abortReason = reason;
+    this.#native.cancel(job.slot);
+  }
+
+  #settle(job: Job, ok: boolean, value: unknown): void {
+    if (job.state === JobState.Settled) return;
+    job.state = JobState.Settled;
+    if (job.timer !== undefined) clearTimeout(job.timer);
+    if (job.onAbort) job.request.signal?.removeEventListener('abort', job.onAbort);
+    if (!job.request.internal) {
+      if (ok) this.counters.completed++;
+      else if (job.abortReason !== undefined && value === job.abortReason) this.counters.cancelled++;
+      else this.counters.failed++;
+    }
+    if (ok) job.resolve(value);
+    else job.reject(value);
+  }
+
+  /** Wakes idle() waiters and lets the process exit once nothing is in flight. */
+  #noteProgress(): void {
+    if (this.#inFlightCount !== 0) return;
+    this.#reference(false);
+    if (this.#queuedCount !== 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #reference(on: boolean): void {
+    if (this.#referenced === on) return;
+    this.#referenced = on;
+    if (on) this.#native.ref();
+    else this.#native.unref();
+  }
+}

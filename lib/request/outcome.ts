@@ -1,0 +1,113 @@
+// Owns what a completion means for its request: the rows, chunk, run result or batch results a
+// request resolves with, and the error it rejects with (request/batch-reader.ts says what the
+// cells a, b and c hold for each status). Runs on the JS thread, inside onBatch.
+
+import { LitepoolError, SqliteError, bindError, integerOverflow, misuse } from '../errors.ts';
+import { Op, Status } from '../native/contract.ts';
+import type { RunResult } from '../types.ts';
+import type { Chunk, IterateRequest, Request } from './requests.ts';
+import { arrayRows, objectRows, rowBuilder, type RowBuilder } from './rows.ts';
+import type { StatementInfo } from './sql-registry.ts';
+
+/** Column names when the addon sent none that fit: "0", "1", ... */
+function indexNames(width: number): string[] {
+  return Array.from({ length: width }, (_, i) => `${i}`);
+}
+
+/** What a request resolves with when its completion holds rows (Status.Rows, Status.RowsMore). */
+export function rowsOutcome(request: Request, info: StatementInfo | undefined, more: boolean, a: unknown, b: unknown, c: unknown): unknown {
+  const width = b as number;
+  const cells = c as unknown[];
+  let names = a as string[] | undefined;
+  switch (request.op) {
+    case Op.IterateStart:
+    case Op.IterateNext:
+      return chunk(request, more, names, width, cells);
+    case Op.Batch: {
+      // One (changes, lastInsertRowid) pair per statement.
+      const pairs = c as (number | bigint)[];
+      const results: RunResult[] = [];
+      for (let i = 0; i < pairs.length; i += 2) results.push({ changes: Number(pairs[i]), lastInsertRowid: pairs[i + 1]! });
+      return results;
+    }
+    case Op.Run:
+      // A write with RETURNING rows: its group is not reported, so it counts as its own commit.
+      request.onGroup?.(undefined);
+      break;
+  }
+  if (info) {
+    if (names) {
+      info.names = names;
+      info.build = undefined;
+    } else {
+      names = info.names as string[] | undefined;
+    }
+  }
+  const single = request.op === Op.Get;
+  if ((request.op === Op.Get || request.op === Op.All) && request.rowMode === 'array') {
+    return single ? (cells.length ? cells : undefined) : arrayRows(cells, width);
+  }
+  let build: RowBuilder;
+  if (info && info.names && info.names.length === width) {
+    build = info.build ??= rowBuilder(info.names);
+  } else {
+    build = rowBuilder(names && names.length === width ? names : indexNames(width));
+  }
+  return single ? (cells.length ? build(cells, 0) : undefined) : objectRows(cells, width, build);
+}
+
+function chunk(request: IterateRequest, more: boolean, names: string[] | undefined, width: number, cells: unknown[]): Chunk {
+  const iteration = request.iteration;
+  if (names) {
+    iteration.names = names;
+    iteration.build = undefined;
+  }
+  if (request.rowMode === 'array') return { rows: arrayRows(cells, width), more };
+  const build = (iteration.build ??= rowBuilder(iteration.names ?? indexNames(width)));
+  return { rows: objectRows(cells, width, build), more };
+}
+
+/** What a request resolves with when it finished without rows (Status.Done). */
+export function doneOutcome(request: Request, a: unknown, b: unknown, c: unknown): unknown {
+  switch (request.op) {
+    case Op.Run: {
+      const result: RunResult = { changes: a as number, lastInsertRowid: b as number | bigint };
+      request.onGroup?.(c as number | undefined);
+      return result;
+    }
+    case Op.Pin:
+    case Op.Unpin:
+    case Op.Reset:
+    case Op.IterateEnd:
+      return a;
+    default:
+      return undefined;
+  }
+}
+
+/** The error a request rejects with when it failed (every status but Rows, RowsMore, Done, NeedsWriter, Cancelled). */
+export function failure(status: number, request: Request, a: unknown, b: unknown): Error {
+  const sql = typeof request.sql === 'string' ? request.sql : undefined;
+  switch (status) {
+    case Status.SqliteFailed:
+      return new SqliteError(a as number, b as string, sql);
+    case Status.BindFailed:
+      return bindError(b as string, sql);
+    case Status.Misuse:
+      return misuse(b as string, { sql });
+    case Status.IntegerOverflow:
+      return integerOverflow(b as string, sql);
+    default:
+      return new LitepoolError('LITEPOOL_INTERNAL', `unknown completion status ${status}`);
+  }
+}
+
+/** The error of a request cancelled natively without a reason of its own. */
+export function shutDownError(): LitepoolError {
+  return new LitepoolError('LITEPOOL_CANCELLED', 'the operation was cancelled because the pool shut down');
+}
+
+/** The error of a write sent to a read lease or snapshot (a read-only connection). */
+export function readOnlyError(request: Request): SqliteError {
+  return new SqliteError(8, 'attempt to write a readonly database: a read lease or snapshot cannot write', request.sql);
+}

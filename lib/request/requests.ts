@@ -1,0 +1,139 @@
+// Owns what lib/ asks the dispatcher for: one request kind per operation (a union told apart by
+// `op`), what each kind resolves with, and RequestRunner, the narrow view of the dispatcher that
+// scopes, leases, transactions, reader pins and the connection keeper get.
+//
+// A request is one object literal built by its caller; the dispatcher keeps it as is (no copy).
+// Fields a kind does not use are declared absent (`?: undefined`), so the dispatcher reads the
+// same fields of every kind and hands the addon undefined for them.
+
+import { Op } from '../native/contract.ts';
+import type { EncodedBatch } from '../input/batch.ts';
+import type { QueryOptions, Row, RunResult } from '../types.ts';
+import type { RowBuilder } from './rows.ts';
+import type { Route } from './route.ts';
+
+export type RowMode = NonNullable<QueryOptions['rowMode']>;
+
+/** What every request carries. */
+interface RequestBase {
+  readonly route: Route;
+  /** Cancels the request: removed if still queued, interrupted if running. */
+  readonly signal?: AbortSignal | undefined;
+  /** Milliseconds before the request is cancelled with an OperationTimeoutError. */
+  readonly timeout?: number | undefined;
+  /** Part of a transaction or lease: the connection may be left inside a transaction. */
+  readonly keepTransaction?: boolean | undefined;
+  /** Part of a transaction: refuse to run if SQLite has already rolled it back. */
+  readonly expectTransaction?: boolean | undefined;
+  /** Opens, closes, pins, BEGIN, COMMIT...: not user operations, so not counted in the stats. */
+  readonly internal?: boolean | undefined;
+}
+
+/** Statement parameters, flattened (input/params.ts). */
+interface Bound {
+  readonly values: readonly unknown[] | undefined;
+  readonly names: readonly string[] | undefined;
+}
+
+/** The fields of a kind that binds nothing. */
+interface Unbound {
+  readonly values?: undefined;
+  readonly names?: undefined;
+}
+
+/** get (resolves with the first row or undefined) and all (every row). */
+export interface QueryRequest extends RequestBase, Bound {
+  readonly op: typeof Op.Get | typeof Op.All;
+  readonly sql: string;
+  readonly rowMode: RowMode;
+  readonly chunkRows?: undefined;
+}
+
+/** One statement that may write. */
+export interface RunRequest extends RequestBase, Bound {
+  readonly op: typeof Op.Run;
+  readonly sql: string;
+  /** A statement with RETURNING columns resolves with its rows instead of a RunResult. */
+  readonly returnRows?: boolean | undefined;
+  /** May share a transaction with neighbouring writes (group commit). */
+  readonly groupable?: boolean | undefined;
+  /** Told the group commit the write was part of (undefined when it ran alone). */
+  readonly onGroup?: ((group: number | undefined) => void) | undefined;
+  readonly chunkRows?: undefined;
+}
+
+/** One or more statements without parameters. */
+export interface ExecRequest extends RequestBase, Unbound {
+  readonly op: typeof Op.Exec;
+  readonly sql: string;
+  readonly chunkRows?: undefined;
+}
+
+/** Several statements run atomically. */
+export interface BatchRequest extends RequestBase, Unbound {
+  readonly op: typeof Op.Batch;
+  readonly statements: EncodedBatch;
+  readonly sql?: undefined;
+  readonly chunkRows?: undefined;
+}
+
+/** What an iteration remembers between its chunks: the column names and their row builder. */
+export interface Iteration {
+  names: readonly string[] | undefined;
+  build: RowBuilder | undefined;
+}
+
+/** One chunk of an iteration: the start (with the SQL and parameters) or the next chunk. */
+export interface IterateRequest extends RequestBase {
+  readonly op: typeof Op.IterateStart | typeof Op.IterateNext;
+  readonly sql: string | undefined;
+  readonly values: readonly unknown[] | undefined;
+  readonly names: readonly string[] | undefined;
+  readonly rowMode: RowMode;
+  /** Rows per chunk. */
+  readonly chunkRows: number;
+  readonly iteration: Iteration;
+}
+
+/** Connection housekeeping: open, close, pin and unpin a reader, reset, end an iteration, reopen. */
+export interface ControlRequest extends RequestBase, Unbound {
+  readonly op: typeof Op.Open | typeof Op.Close | typeof Op.Pin | typeof Op.Unpin | typeof Op.Reset | typeof Op.IterateEnd | typeof Op.Reopen;
+  readonly sql?: undefined;
+  readonly chunkRows?: undefined;
+}
+
+export type Request = QueryRequest | RunRequest | ExecRequest | BatchRequest | IterateRequest | ControlRequest;
+
+/** What an iteration chunk resolves with. */
+export interface Chunk {
+  rows: unknown[];
+  more: boolean;
+}
+
+/** What each op resolves with. */
+interface Outcomes {
+  /** A row or undefined (get), rows (all): objects or arrays, by rowMode. */
+  [Op.Get]: unknown;
+  [Op.All]: unknown;
+  [Op.Run]: RunResult | Row[];
+  [Op.Exec]: undefined;
+  [Op.Batch]: RunResult[];
+  [Op.IterateStart]: Chunk;
+  [Op.IterateNext]: Chunk;
+  /** The index of the reader pinned. */
+  [Op.Pin]: number;
+  [Op.Unpin]: unknown;
+  [Op.Reset]: unknown;
+  [Op.IterateEnd]: unknown;
+  [Op.Open]: undefined;
+  [Op.Close]: undefined;
+  [Op.Reopen]: undefined;
+}
+
+export type Outcome<R extends Request> = Outcomes[R['op']];
+
+/** Runs requests: the dispatcher, as everything above it sees it. */
+export interface RequestRunner {
+  /** Runs one request; the promise settles exactly once. */
+  run<R extends Request>(request: R): Promise<Outcome<R>>;
+}

@@ -1,0 +1,256 @@
+// Covers the request path of lib/request/dispatcher.ts against a fake addon that encodes real
+// completion batches (the layout of lib/request/batch-reader.ts): rows decoded, a backlog when
+// every native slot is taken (submitted in order as slots free up), writes held at the writer
+// gate and let through in order, cancellation of a queued write, a read rerouted to the writer,
+// failures decoded into their errors, and the process kept alive only while work is in flight.
+
+import { describe, expect, it } from 'vitest';
+import { WriterGate } from '../lib/connections/writer-gate.ts';
+import { LitepoolError, SqliteError } from '../lib/errors.ts';
+import { CellTag, HEADER_CELLS, Op, Status, Target } from '../lib/native/contract.ts';
+import type { NativePool, NativeStats, OnBatch } from '../lib/native/native-pool.ts';
+import { Dispatcher } from '../lib/request/dispatcher.ts';
+import type { Job } from '../lib/request/job.ts';
+import { READERS, WRITER, sessionRoute } from '../lib/request/route.ts';
+
+interface Submitted {
+  slot: number;
+  target: number;
+  op: number;
+  sql: string | undefined;
+}
+
+/** Completion records waiting to be delivered, as (slot, status, a, b, c, cells). */
+type Record = [slot: number, status: number, a: unknown, b: unknown, c: unknown, cells?: unknown[]];
+
+/** The addon as the dispatcher sees it: slots, submissions and batches, all on this thread. */
+class FakeNative implements NativePool {
+  readonly submitted: Submitted[] = [];
+  readonly cancelled: number[] = [];
+  referenced = 0;
+  #free: number[];
+  #texts: string[] = [];
+  #onBatch: OnBatch | undefined;
+
+  constructor(slots: number) {
+    this.#free = Array.from({ length: slots }, (_, i) => i);
+  }
+  attach(onBatch: OnBatch): void {
+    this.#onBatch = onBatch;
+  }
+  startWriter(): number {
+    return 0;
+  }
+  startReaders(): number[] {
+    return [];
+  }
+  registerSql(sql: string): number {
+    this.#texts.push(sql);
+    return this.#texts.length - 1;
+  }
+  forgetSql(): void {
+    this.#texts = [];
+  }
+  submit(target: number, op: number, _flags: number, sql: string | number | readonly string[] | undefined): number {
+    const slot = this.#free.shift();
+    if (slot === undefined) return -1;
+    const text = typeof sql === 'number' ? this.#texts[sql] : typeof sql === 'string' ? sql : undefined;
+    this.submitted.push({ slot, target, op, sql: text });
+    return slot;
+  }
+  cancel(slot: number): void {
+    this.cancelled.push(slot);
+  }
+  poll(): void {}
+  stats(): NativeStats {
+    throw new Error('not used');
+  }
+  ref(): void {
+    this.referenced++;
+  }
+  unref(): void {
+    this.referenced--;
+  }
+  join(): void {}
+  abort(): void {}
+
+  /** Delivers one batch holding `records`; their slots are free again, as the addon does. */
+  deliver(records: Record[]): void {
+    const objects: unknown[] = [];
+    const cells: [number, number][] = [];
+    const cell = (value: unknown): [number, number] => {
+      if (value === undefined) return [0, CellTag.Undefined];
+      if (value === null) return [0, CellTag.Null];
+      if (typeof value === 'number') return [value, CellTag.Number];
+      objects.push(value);
+      return [objects.length - 1, CellTag.Object];
+    };
+    for (const [slot, status, a, b, c, rowCells = []] of records) {
+      cells.push([slot, CellTag.Number], [status, CellTag.Number], cell(a), cell(b), cell(c), [rowCells.length, CellTag.Number]);
+      for (const value of rowCells) cells.push(cell(value));
+      this.#free.push(slot);
+    }
+    const capacity = Math.max(cells.length, HEADER_CELLS);
+    const buffer = new ArrayBuffer(capacity * 9);
+    const numbers = new Float64Array(buffer, 0, capacity);
+    const tags = new Uint8Array(buffer, capacity * 8, capacity);
+    cells.forEach(([payload, tag], i) => {
+      numbers[i] = payload;
+      tags[i] = tag;
+    });
+    this.#onBatch!(buffer, capacity, objects, cells.length);
+  }
+}
+
+function setup(slots = 8) {
+  const native = new FakeNative(slots);
+  let dispatcher: Dispatcher;
+  const gate = new WriterGate<Job>((job) => dispatcher.writerTurn(job));
+  dispatcher = new Dispatcher(native, gate, false);
+  native.attach(dispatcher.onBatch);
+  return { native, gate, dispatcher };
+}
+
+const query = (sql: string, op: typeof Op.Get | typeof Op.All = Op.Get) =>
+  ({ op, route: READERS, sql, values: undefined, names: undefined, rowMode: 'object' }) as const;
+const write = (sql: string, signal?: AbortSignal) =>
+  ({ op: Op.Run, route: WRITER, sql, values: undefined, names: undefined, groupable: true, signal }) as const;
+
+describe('Dispatcher', () => {
+  it('a get resolves with the row built from the column names; all with every row', async () => {
+    const { native, dispatcher } = setup();
+    const one = dispatcher.run(query('SELECT id, v FROM t'));
+    const many = dispatcher.run(query('SELECT id, v FROM t', Op.All));
+    const [first, second] = native.submitted;
+    native.deliver([
+      [first!.slot, Status.Rows, ['id', 'v'], 2, undefined, [1, 'a']],
+      [second!.slot, Status.Rows, undefined, 2, undefined, [1, 'a', 2, 'b']],
+    ]);
+    expect(await one).toEqual({ id: 1, v: 'a' });
+    // The second completion sent no names: the statement's names from the first are reused.
+    expect(await many).toEqual([
+      { id: 1, v: 'a' },
+      { id: 2, v: 'b' },
+    ]);
+    expect(dispatcher.counters).toMatchObject({ started: 2, completed: 2 });
+  });
+
+  it('with every slot taken, requests wait in order and go out as slots free up', async () => {
+    const { native, dispatcher } = setup(2);
+    const results = [0, 1, 2, 3, 4].map((i) => dispatcher.run(query(`SELECT ${i}`)));
+    expect(native.submitted.map((s) => s.sql)).toEqual(['SELECT 0', 'SELECT 1']);
+    expect(dispatcher.queued).toBe(3);
+    expect(dispatcher.inFlight).toBe(2);
+    native.deliver([[native.submitted[0]!.slot, Status.Rows, ['n'], 1, undefined, []]]);
+    expect(native.submitted.map((s) => s.sql)).toEqual(['SELECT 0', 'SELECT 1', 'SELECT 2']);
+    while (dispatcher.inFlight > 0) {
+      const open = native.submitted.slice(-dispatcher.inFlight);
+      native.deliver(open.map((s) => [s.slot, Status.Rows, ['n'], 1, undefined, []] as Record));
+    }
+    expect(native.submitted.map((s) => s.sql)).toEqual([0, 1, 2, 3, 4].map((i) => `SELECT ${i}`));
+    expect(await Promise.all(results)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(dispatcher.queued).toBe(0);
+  });
+
+  it('writes wait at the writer gate while a session holds it, then go out in order', async () => {
+    const { native, gate, dispatcher } = setup();
+    const session = await gate.acquire(undefined, undefined);
+    const writes = ['INSERT 1', 'INSERT 2'].map((sql) => dispatcher.run(write(sql)));
+    // A request of the session passes the gate.
+    const inSession = dispatcher.run({ op: Op.Exec, route: sessionRoute(session), sql: 'BEGIN' });
+    expect(native.submitted.map((s) => s.sql)).toEqual(['BEGIN']);
+    expect(dispatcher.queued).toBe(2);
+    native.deliver([[native.submitted[0]!.slot, Status.Done, 0, 0, undefined]]);
+    expect(await inSession).toBeUndefined();
+    gate.release(session);
+    expect(native.submitted.map((s) => s.sql)).toEqual(['BEGIN', 'INSERT 1', 'INSERT 2']);
+    expect(native.submitted.slice(1).every((s) => s.target === Target.Writer)).toBe(true);
+    native.deliver(native.submitted.slice(1).map((s, i) => [s.slot, Status.Done, 1, i + 1, 7] as Record));
+    expect(await Promise.all(writes)).toEqual([
+      { changes: 1, lastInsertRowid: 1 },
+      { changes: 1, lastInsertRowid: 2 },
+    ]);
+  });
+
+  it('a write cancelled at the gate rejects with the reason and never reaches the addon', async () => {
+    const { native, gate, dispatcher } = setup();
+    const session = await gate.acquire(undefined, undefined);
+    const controller = new AbortController();
+    const cancelled = dispatcher.run(write('INSERT cancelled', controller.signal));
+    const kept = dispatcher.run(write('INSERT kept'));
+    const reason = new Error('changed my mind');
+    controller.abort(reason);
+    await expect(cancelled).rejects.toBe(reason);
+    expect(dispatcher.counters.cancelled).toBe(1);
+    gate.release(session);
+    expect(native.submitted.map((s) => s.sql)).toEqual(['INSERT kept']);
+    native.deliver([[native.submitted[0]!.slot, Status.Done, 1, 1, undefined]]);
+    await kept;
+    expect(native.cancelled).toEqual([]);
+  });
+
+  it('a read that writes is sent on to the writer, and that SQL goes there directly afterwards', async () => {
+    const { native, dispatcher } = setup();
+    const sql = 'INSERT INTO t VALUES (1) RETURNING id';
+    const first = dispatcher.run(query(sql));
+    native.deliver([[native.submitted[0]!.slot, Status.NeedsWriter, undefined, undefined, undefined]]);
+    expect(native.submitted.map((s) => s.target)).toEqual([Target.Readers, Target.Writer]);
+    native.deliver([[native.submitted[1]!.slot, Status.Rows, ['id'], 1, undefined, [1]]]);
+    expect(await first).toEqual({ id: 1 });
+    const second = dispatcher.run(query(sql));
+    expect(native.submitted[2]!.target).toBe(Target.Writer);
+    native.deliver([[native.submitted[2]!.slot, Status.Rows, undefined, 1, undefined, [2]]]);
+    expect(await second).toEqual({ id: 2 });
+  });
+
+  it('failures decode into their errors; a SQLite failure names its worker', async () => {
+    const { native, dispatcher } = setup();
+    const failures: [number, number][] = [];
+    dispatcher.onFailure = (worker, errno) => failures.push([worker, errno]);
+    const sqlite = dispatcher.run(query('SELECT broken'));
+    const bind = dispatcher.run(query('SELECT ?'));
+    const unknown = dispatcher.run(query('SELECT 1'));
+    const [a, b, c] = native.submitted;
+    native.deliver([
+      [a!.slot, Status.SqliteFailed, 2067, 'UNIQUE constraint failed', -1],
+      [b!.slot, Status.BindFailed, undefined, 'missing parameter 1', undefined],
+      [c!.slot, 99, undefined, undefined, undefined],
+    ]);
+    const sqliteError = await sqlite.catch((error: unknown) => error);
+    expect(sqliteError).toBeInstanceOf(SqliteError);
+    expect(sqliteError).toMatchObject({ code: 'SQLITE_CONSTRAINT_UNIQUE', sql: 'SELECT broken' });
+    expect(failures).toEqual([[-1, 2067]]);
+    const bindError = await bind.catch((error: unknown) => error);
+    expect(bindError).toBeInstanceOf(RangeError);
+    expect(bindError).toBeInstanceOf(LitepoolError);
+    expect(bindError).toMatchObject({ code: 'LITEPOOL_BIND', sql: 'SELECT ?', message: 'missing parameter 1' });
+    await expect(unknown).rejects.toMatchObject({ code: 'LITEPOOL_INTERNAL' });
+    expect(dispatcher.counters).toMatchObject({ started: 3, failed: 3 });
+  });
+
+  it('keeps the addon referenced only while requests are in flight, and idle() waits for them', async () => {
+    const { native, dispatcher } = setup();
+    const start = native.referenced;
+    const pending = dispatcher.run(query('SELECT 1'));
+    let idle = false;
+    const idled = dispatcher.idle().then(() => (idle = true));
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    native.deliver([[native.submitted[0]!.slot, Status.Rows, ['n'], 1, undefined, [1]]]);
+    await pending;
+    await idled;
+    expect(idle).toBe(true);
+    // Referenced from the start (a new pool is), let go once nothing is in flight.
+    expect(native.referenced).toBe(start - 1);
+  });
+
+  it('a timeout cancels an in-flight request natively; the completion settles it with the timeout', async () => {
+    const { native, dispatcher } = setup();
+    const slow = dispatcher.run({ ...query('SELECT slow'), timeout: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(native.cancelled).toEqual([native.submitted[0]!.slot]);
+    native.deliver([[native.submitted[0]!.slot, Status.Cancelled, undefined, undefined, undefined]]);
+    await expect(slow).rejects.toMatchObject({ code: 'LITEPOOL_OPERATION_TIMEOUT' });
+    expect(dispatcher.counters.cancelled).toBe(1);
+  });
+});

@@ -1,0 +1,282 @@
+// Covers 'litepool/fastify' with the real Fastify: a pool opened from { path, ...options } and
+// closed by app.close(), a pool passed in and left open, two named instances (and an unnamed one
+// beside them), registration errors, 200 concurrent requests through inject() and through a real
+// listen() on 127.0.0.1 with fetch, per-route transactions (commit below 400, rollback on a throw
+// and on 4xx, its timeout, 200 concurrent read-modify-write routes ending exact, reads answered
+// while a route's transaction holds the writer), a streamed response, and route settings checked
+// at startup.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { open, type Pool } from '../lib/index.ts';
+import litepool from '../lib/integrations/fastify/index.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+let dir: string;
+let counter = 0;
+const apps: FastifyInstance[] = [];
+const pools: Pool[] = [];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'litepool-fastify-'));
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+  await Promise.all(pools.splice(0).map((pool) => pool.close()));
+});
+
+const file = (): string => join(dir, `fastify-${++counter}.db`);
+
+function app(): FastifyInstance {
+  const instance = Fastify({ logger: false });
+  apps.push(instance);
+  return instance;
+}
+
+/** An app with the unnamed instance, a counter table and the routes most tests use. */
+async function serverWithCounter(options: { transactionTimeout?: number } = {}): Promise<FastifyInstance> {
+  const server = app();
+  await server.register(litepool, { path: file(), readers: 3 });
+  await server.litepool.exec('CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL); INSERT INTO counter VALUES (1, 0)');
+  server.get('/counter', async () => server.litepool.get<{ value: number }>('SELECT value FROM counter WHERE id = 1'));
+  server.post('/increment', { config: { litepool: { transaction: { timeout: options.transactionTimeout ?? 30_000 } } } }, async (request) => {
+    const tx = request.litepoolTx!;
+    const row = await tx.get<{ value: number }>('SELECT value FROM counter WHERE id = 1');
+    await sleep(1);
+    await tx.run('UPDATE counter SET value = ? WHERE id = 1', [row!.value + 1]);
+    return { value: row!.value + 1 };
+  });
+  return server;
+}
+
+describe('registration', () => {
+  it('opens a pool from { path, ...options } and closes it with the app', async () => {
+    const server = app();
+    await server.register(litepool, { path: file(), readers: 2 });
+    const pool = server.litepool;
+    await pool.exec('CREATE TABLE t (v TEXT)');
+    expect(pool.stats().readers.size).toBe(2);
+    await server.close();
+    expect(pool.closed).toBe(true);
+  });
+
+  it('decorates with a pool passed in and leaves it open on close', async () => {
+    const pool = await open(file());
+    pools.push(pool);
+    const server = app();
+    await server.register(litepool, { pool });
+    expect(server.litepool).toBe(pool);
+    await server.close();
+    expect(pool.closed).toBe(false);
+    expect(await pool.get('SELECT 1 AS one')).toEqual({ one: 1 });
+  });
+
+  it('registers two named instances beside the unnamed one, each its own database, all closed with the app', async () => {
+    const server = app();
+    await server.register(litepool, { path: file() });
+    await server.register(litepool, { name: 'main', path: file() });
+    await server.register(litepool, { name: 'analytics', path: file(), readers: 1 });
+    const { main, analytics } = server.litepool;
+    expect(main).not.toBe(analytics);
+    await main!.exec('CREATE TABLE users (name TEXT)');
+    await analytics!.exec('CREATE TABLE events (kind TEXT)');
+    await main!.run("INSERT INTO users VALUES ('ada')");
+    await analytics!.run("INSERT INTO events VALUES ('click')");
+    server.get('/both', async () => ({
+      users: await server.litepool.main!.all('SELECT * FROM users'),
+      events: await server.litepool.analytics!.all('SELECT * FROM events'),
+      tables: await server.litepool.all("SELECT name FROM sqlite_schema WHERE type = 'table'"),
+    }));
+    const response = await server.inject('/both');
+    expect(response.json()).toEqual({ users: [{ name: 'ada' }], events: [{ kind: 'click' }], tables: [] });
+    const unnamed = server.litepool;
+    await server.close();
+    expect([unnamed.closed, main!.closed, analytics!.closed]).toEqual([true, true, true]);
+  });
+
+  it('registers named instances alone', async () => {
+    const server = app();
+    await server.register(litepool, { name: 'a', path: file() });
+    await server.register(litepool, { name: 'b', path: file() });
+    expect(Object.keys(server.litepool).sort()).toEqual(['a', 'b']);
+    expect(await server.litepool.b!.get('SELECT 2 AS two')).toEqual({ two: 2 });
+  });
+
+  it('refuses a name taken twice, a second unnamed instance and bad options', async () => {
+    const twice = app();
+    await twice.register(litepool, { name: 'main', path: file() });
+    await expect(twice.register(litepool, { name: 'main', path: file() })).rejects.toMatchObject({ code: 'LITEPOOL_MISUSE' });
+
+    const unnamed = app();
+    await unnamed.register(litepool, { path: file() });
+    await expect(unnamed.register(litepool, { path: file() })).rejects.toThrow(/already registered/);
+    const clash = app();
+    await clash.register(litepool, { path: file() });
+    await expect(clash.register(litepool, { name: 'close', path: file() })).rejects.toThrow(/already taken/);
+
+    await expect(app().register(litepool, {} as never)).rejects.toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
+    await expect(app().register(litepool, { path: file(), readerz: 2 } as never)).rejects.toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
+    await expect(app().register(litepool, { pool: {} } as never)).rejects.toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
+    await expect(app().register(litepool, { path: file(), name: '' })).rejects.toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
+  });
+});
+
+describe('requests', () => {
+  it('serves 200 concurrent requests through inject(), reads and transactional writes, ending exact', async () => {
+    const server = await serverWithCounter();
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? server.inject({ method: 'POST', url: '/increment' }) : server.inject('/counter'))),
+    );
+    expect(responses.map((r) => r.statusCode).filter((s) => s !== 200)).toEqual([]);
+    const increments = responses.filter((_, i) => i % 2 === 0).map((r) => r.json<{ value: number }>().value);
+    expect(new Set(increments).size).toBe(100);
+    expect(Math.max(...increments)).toBe(100);
+    expect((await server.inject('/counter')).json()).toEqual({ value: 100 });
+  });
+
+  it('serves 200 concurrent requests over a real listen() on 127.0.0.1', async () => {
+    const server = await serverWithCounter();
+    const address = await server.listen({ host: '127.0.0.1', port: 0 });
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        i % 2 === 0 ? fetch(`${address}/increment`, { method: 'POST' }) : fetch(`${address}/counter`),
+      ),
+    );
+    expect(responses.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
+    const bodies = await Promise.all(responses.map((r) => r.json() as Promise<{ value: number }>));
+    expect(Math.max(...bodies.filter((_, i) => i % 2 === 0).map((b) => b.value))).toBe(100);
+    expect(await (await fetch(`${address}/counter`)).json()).toEqual({ value: 100 });
+  });
+
+  it('streams a large result as NDJSON from iterate()', async () => {
+    const server = app();
+    await server.register(litepool, { path: file() });
+    await server.litepool.exec(
+      'CREATE TABLE n (i INTEGER PRIMARY KEY); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000) INSERT INTO n SELECT x FROM c',
+    );
+    server.get('/stream', async (_request, reply) => {
+      const rows = server.litepool.iterate<{ i: number }>('SELECT i FROM n ORDER BY i', [], { chunkSize: 500 });
+      reply.type('application/x-ndjson');
+      return Readable.from((async function* () {
+        for await (const row of rows) yield `${JSON.stringify(row)}\n`;
+      })());
+    });
+    const response = await server.inject('/stream');
+    const lines = response.body.trim().split('\n');
+    expect(lines).toHaveLength(5000);
+    expect(JSON.parse(lines[4999]!)).toEqual({ i: 5000 });
+    expect(server.litepool.stats().readers.pinned).toBe(0);
+  });
+});
+
+describe('route transactions', () => {
+  async function serverWithRoutes(): Promise<FastifyInstance> {
+    const server = app();
+    await server.register(litepool, { path: file(), readers: 2 });
+    await server.litepool.exec('CREATE TABLE items (name TEXT UNIQUE NOT NULL)');
+    server.post<{ Body: { names: string[]; status?: number; fail?: boolean } }>(
+      '/items',
+      { config: { litepool: { transaction: true } } },
+      async (request, reply) => {
+        for (const name of request.body.names) await request.litepoolTx!.run('INSERT INTO items (name) VALUES (?)', [name]);
+        if (request.body.fail) throw new Error('handler failed');
+        reply.code(request.body.status ?? 201);
+        return { inserted: request.body.names.length };
+      },
+    );
+    server.get('/items', async () => (await server.litepool.all<{ name: string }>('SELECT name FROM items ORDER BY name')).map((r) => r.name));
+    server.get('/plain', async (request) => ({ tx: request.litepoolTx }));
+    return server;
+  }
+
+  it('commits when the reply status is below 400', async () => {
+    const server = await serverWithRoutes();
+    const response = await server.inject({ method: 'POST', url: '/items', payload: { names: ['a', 'b'] } });
+    expect(response.statusCode).toBe(201);
+    expect((await server.inject('/items')).json()).toEqual(['a', 'b']);
+    expect((await server.inject('/plain')).json()).toEqual({ tx: null });
+  });
+
+  it('rolls back when the handler throws, when a statement fails, and on a 4xx reply', async () => {
+    const server = await serverWithRoutes();
+    expect((await server.inject({ method: 'POST', url: '/items', payload: { names: ['x'], fail: true } })).statusCode).toBe(500);
+    expect((await server.inject({ method: 'POST', url: '/items', payload: { names: ['y', 'y'] } })).statusCode).toBe(500);
+    expect((await server.inject({ method: 'POST', url: '/items', payload: { names: ['z'], status: 409 } })).statusCode).toBe(409);
+    expect((await server.inject('/items')).json()).toEqual([]);
+    expect(server.litepool.stats().writer.held).toBe(false);
+  });
+
+  it('answers other requests while a route transaction holds the writer', async () => {
+    const server = await serverWithCounter();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    server.post('/slow', { config: { litepool: { transaction: true } } }, async (request) => {
+      await request.litepoolTx!.run('UPDATE counter SET value = 42');
+      await gate;
+      return { ok: true };
+    });
+    const slow = server.inject({ method: 'POST', url: '/slow' });
+    await new Promise<void>((resolve) => {
+      const poll = (): void => (server.litepool.stats().writer.held ? resolve() : void setTimeout(poll, 5));
+      poll();
+    });
+    // A read is answered at once, from the last committed state.
+    expect((await server.inject('/counter')).json()).toEqual({ value: 0 });
+    release();
+    expect((await slow).statusCode).toBe(200);
+    expect((await server.inject('/counter')).json()).toEqual({ value: 42 });
+  });
+
+  it("is bounded by the transaction timeout: rolled back, the reply fails, the writer is free", async () => {
+    const server = app();
+    await server.register(litepool, { path: file() });
+    await server.litepool.exec('CREATE TABLE t (v INTEGER)');
+    server.post('/stuck', { config: { litepool: { transaction: { timeout: 100 } } } }, async (request) => {
+      await request.litepoolTx!.run('INSERT INTO t VALUES (1)');
+      await sleep(300);
+      return { ok: true };
+    });
+    const response = await server.inject({ method: 'POST', url: '/stuck' });
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toMatchObject({ code: 'LITEPOOL_TRANSACTION_TIMEOUT' });
+    expect(await server.litepool.all('SELECT * FROM t')).toEqual([]);
+    expect(server.litepool.stats().writer.held).toBe(false);
+  });
+
+  it('runs on the named instance the route asks for, with the behavior asked for', async () => {
+    const server = app();
+    await server.register(litepool, { name: 'main', path: file() });
+    await server.register(litepool, { name: 'audit', path: file() });
+    await server.litepool.audit!.exec('CREATE TABLE log (entry TEXT)');
+    server.post('/audit', { config: { litepool: { transaction: { name: 'audit', behavior: 'exclusive' } } } }, async (request) => {
+      await request.litepoolTx!.run("INSERT INTO log VALUES ('entry')");
+      return { ok: true };
+    });
+    expect((await server.inject({ method: 'POST', url: '/audit' })).statusCode).toBe(200);
+    expect(await server.litepool.audit!.all('SELECT * FROM log')).toEqual([{ entry: 'entry' }]);
+  });
+
+  it('checks route settings at startup', async () => {
+    const unknownName = app();
+    await unknownName.register(litepool, { path: file() });
+    unknownName.post('/x', { config: { litepool: { transaction: { name: 'nope' } } } }, async () => ({}));
+    await expect(unknownName.ready()).rejects.toThrow(/instance 'nope', which is not registered/);
+
+    const badSetting = app();
+    await badSetting.register(litepool, { path: file() });
+    expect(() => badSetting.post('/y', { config: { litepool: { transaction: { behaviour: 'immediate' } } as never } }, async () => ({}))).toThrow(
+      /unknown route config.litepool.transaction option behaviour/,
+    );
+  });
+});
