@@ -8,6 +8,9 @@ import { WriterGate } from '../connections/writer-gate.ts';
 import { SqliteError } from '../errors.ts';
 import { nativeConfig, resolveOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
+import { WRITER_WORKER } from '../native/contract.ts';
+import { ObserverHub } from '../observers/hub.ts';
+import { QueryPlans } from '../observers/query-plans.ts';
 import { Dispatcher } from '../request/dispatcher.ts';
 import type { Job } from '../request/job.ts';
 import type { PoolOptions } from '../types.ts';
@@ -36,7 +39,9 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   const gate = new WriterGate<Job>((job) => dispatcher!.writerTurn(job));
   dispatcher = new Dispatcher(native, gate, resolved.safeIntegers);
   const pins = new ReaderPins(dispatcher, resolved.readers);
-  const context: PoolContext = { requests: dispatcher, writer: gate, readers: pins, defaults: defaultOptions(resolved.queryTimeout) };
+  const observers = new ObserverHub(resolved.path);
+  observers.plans = new QueryPlans(dispatcher);
+  const context: PoolContext = { requests: dispatcher, writer: gate, readers: pins, defaults: defaultOptions(resolved.queryTimeout), observers };
   const keeper = new ConnectionKeeper(context, () => native.stats().idleMillis, resolved.readers, resolved.idleTimeout, resolved.onConnection);
   try {
     await dispatcher.track(native.startWriter());
@@ -52,5 +57,11 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     }
     throw error;
   }
-  return new Pool({ native, dispatcher, gate, pins, keeper, context, options: resolved });
+  const pool = new Pool({ native, dispatcher, gate, pins, keeper, context, options: resolved });
+  for (const observer of resolved.observers) pool.observe(observer);
+  if (observers.has('onConnection')) {
+    observers.connection({ event: 'open', role: 'writer', id: WRITER_WORKER });
+    for (let id = 0; id < resolved.readers; id++) observers.connection({ event: 'open', role: 'reader', id });
+  }
+  return pool;
 }

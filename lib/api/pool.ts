@@ -7,13 +7,15 @@ import { PoolClosedError } from '../errors.ts';
 import { insertChunks } from '../input/insert-many.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
-import { Op } from '../native/contract.ts';
+import { Op, WRITER_WORKER } from '../native/contract.ts';
+import { traceTransaction } from '../observers/scope-trace.ts';
 import { READERS, WRITER } from '../request/route.ts';
 import type {
   AcquireOptions,
   ArrayQueryOptions,
   BatchStatement,
   IterateOptions,
+  Observer,
   OperationOptions,
   Params,
   PoolStats,
@@ -63,7 +65,31 @@ export class Pool {
     this.#parts = parts;
     this.#context = parts.context;
     this.#options = parts.options;
-    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry);
+    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers);
+    const pool = this;
+    parts.context.observers.setView(this, {
+      get path() {
+        return pool.path;
+      },
+      get closed() {
+        return pool.closed;
+      },
+      stats: () => pool.stats(),
+      all: (sql) => (pool.closed ? Promise.reject(new PoolClosedError()) : parts.context.observers.plans!.read(sql)),
+    });
+  }
+
+  /**
+   * Attaches an observer: a plain object whose hooks (all optional) the pool calls after the fact
+   * (docs/observability.md). Returns the function that removes it. An observer that throws never
+   * changes an outcome; `beforeQuery` throws to veto (the operation rejects with PolicyError).
+   *
+   * @example
+   * const stop = db.observe({ onQuery: (e) => console.log(e.sql, e.queuedMs, e.execMs) });
+   * stop();
+   */
+  observe(observer: Observer): () => void {
+    return this.#context.observers.add(observer);
   }
 
   /** The database path (`:memory:` for an in-memory database). */
@@ -112,7 +138,7 @@ export class Pool {
     const { signal } = checkOptions('iterate', options, this.#context.defaults);
     const lease = await this.acquire(signal === undefined ? {} : { signal });
     try {
-      yield* lease.iterate(sql, params, options as IterateOptions & { rowMode?: 'object' });
+      yield* lease.iterateForPool(sql, params, options);
     } finally {
       await lease.release();
     }
@@ -129,11 +155,14 @@ export class Pool {
    */
   writeQueue(options?: WriteQueueOptions): WriteQueue {
     this.#ops.checkUsable();
+    const observers = this.#context.observers;
     const queue = new WriteQueue(
-      (sql, { values, names }, groupable, onGroup) =>
-        this.#ops.submit({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>,
+      (sql, params, encoded, groupable, onGroup) => this.#ops.write(sql, params, encoded, groupable, onGroup),
       options,
       (done) => this.#queues.delete(done),
+      (kind, depth) => {
+        if (observers.active) observers.queue({ kind, depth });
+      },
     );
     this.#queues.add(queue);
     return queue;
@@ -201,7 +230,8 @@ export class Pool {
       this.#ops.checkUsable();
       checkCallback('transaction', fn);
       const settings = checkTransactionOptions(options);
-      return this.#track(runTransaction(this.#context, fn, { ...settings, acquireTimeout: this.#options.acquireTimeout, retry: this.#options.retry }));
+      const run = () => runTransaction(this.#context, fn, { ...settings, acquireTimeout: this.#options.acquireTimeout, retry: this.#options.retry });
+      return this.#track(traceTransaction(this.#context.observers, settings.behavior, run));
     });
   }
 
@@ -292,6 +322,11 @@ export class Pool {
     closes.push(this.#parts.dispatcher.run({ op: Op.Close, route: WRITER, internal: true }));
     const results = await Promise.allSettled(closes);
     this.#parts.native.join();
+    const observers = this.#context.observers;
+    if (observers.has('onConnection')) {
+      for (let id = 0; id < this.#options.readers; id++) observers.connection({ event: 'close', role: 'reader', id });
+      observers.connection({ event: 'close', role: 'writer', id: WRITER_WORKER });
+    }
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;
   }

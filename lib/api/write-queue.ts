@@ -14,6 +14,7 @@ import type { OverflowPolicy, Params, WriteQueueOptions, WriteQueueStats, WriteR
 /** How the queue reaches the writer (the pool's run with rows for RETURNING). */
 export type WriteRunner = (
   sql: string,
+  given: Params | undefined,
   params: EncodedParams,
   groupable: boolean,
   onGroup: (group: number | undefined) => void,
@@ -71,6 +72,8 @@ export class WriteQueue {
   readonly #onError: WriteQueueOptions['onError'];
   readonly #groupCommit: boolean;
   readonly #onShutdown: (queue: WriteQueue) => void;
+  /** Told when the queue was full, dropped an entry, or a blocked entry timed out (observers' onQueue). */
+  readonly #onEvent: (kind: 'full' | 'dropped' | 'timeout', depth: number) => void;
   /** Accepted entries not yet handed to the writer. */
   readonly #waiting = new Fifo<Entry>();
   /** Pushes parked by the 'block' policies until there is room. */
@@ -95,7 +98,7 @@ export class WriteQueue {
   };
 
   /** @internal Use db.writeQueue(). */
-  constructor(run: WriteRunner, options: unknown, onShutdown: (queue: WriteQueue) => void) {
+  constructor(run: WriteRunner, options: unknown, onShutdown: (queue: WriteQueue) => void, onEvent: (kind: 'full' | 'dropped' | 'timeout', depth: number) => void = () => {}) {
     const given = checkKeys('options', options, KNOWN_OPTIONS);
     this.capacity = given.capacity === undefined ? 1000 : checkInteger('capacity', given.capacity, 1, 10_000_000);
     this.overflow = given.overflow === undefined ? 'block' : checkPolicy(given.overflow);
@@ -110,6 +113,7 @@ export class WriteQueue {
     this.#groupCommit = given.groupCommit !== false;
     this.#run = run;
     this.#onShutdown = onShutdown;
+    this.#onEvent = onEvent;
   }
 
   /**
@@ -163,6 +167,7 @@ export class WriteQueue {
     if (this.#closed) return this.#refuse(entry, new QueueClosedError());
     if (this.#waiting.length + this.#blocked.length >= this.capacity) {
       const policy = this.overflow;
+      this.#onEvent(policy === 'drop-oldest' && this.#waiting.length > 0 ? 'dropped' : 'full', this.#waiting.length);
       if (policy === 'reject') return this.#refuse(entry, new QueueFullError(`the write queue is full (capacity ${this.capacity})`));
       if (policy === 'drop-oldest' && this.#waiting.length > 0) {
         const oldest = this.#waiting.shift()!;
@@ -173,6 +178,7 @@ export class WriteQueue {
         if (typeof policy === 'object') {
           blocked.timer = setTimeout(() => {
             this.#blocked.remove(blocked);
+            this.#onEvent('timeout', this.#waiting.length);
             this.#refuse(entry, new QueueTimeoutError(policy.blockTimeout));
             this.#checkDrained();
           }, policy.blockTimeout);
@@ -206,7 +212,7 @@ export class WriteQueue {
       this.#running++;
       let outcome: Promise<WriteResult>;
       try {
-        outcome = this.#run(entry.sql, entry.encoded, this.#groupCommit, this.#countBatch);
+        outcome = this.#run(entry.sql, entry.params, entry.encoded, this.#groupCommit, this.#countBatch);
       } catch (error) {
         outcome = Promise.reject(error);
       }

@@ -3,7 +3,8 @@
 
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import type { NativePoolConfig } from '../native/native-pool.ts';
-import type { NewConnection, PoolOptions, PragmaValue, Preset, RetryPolicy, SynchronousMode } from '../types.ts';
+import { checkObservers } from '../observers/hub.ts';
+import type { NewConnection, Observer, PoolOptions, PragmaValue, Preset, RetryPolicy, SynchronousMode } from '../types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber } from './validate.ts';
 
 /** The onConnection hook, once checked. */
@@ -26,6 +27,7 @@ const OPTION_NAMES = [
   'idleTimeout',
   'onConnection',
   'timeslice',
+  'observers',
 ] as const satisfies readonly (keyof PoolOptions)[];
 
 /** What each preset sets; explicit options win over the preset's values. */
@@ -103,6 +105,8 @@ export interface ResolvedOptions {
   readonly onConnection: ConnectionHook | undefined;
   /** Milliseconds a worker runs before it yields its core (0: never). */
   readonly timeslice: number;
+  /** Observers attached at open (each checked). */
+  readonly observers: readonly Observer[];
 }
 
 /** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
@@ -181,6 +185,7 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     groupCommit: checkGroupCommit(given.groupCommit),
     idleTimeout: checkMs('idleTimeout', pick('idleTimeout'), 1000),
     onConnection: checkHook(given.onConnection),
+    observers: checkObservers(given.observers),
     timeslice: checkNumber('timeslice', pick('timeslice'), 0, 1000),
     path: memory ? ':memory:' : path,
     memory,

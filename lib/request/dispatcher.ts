@@ -16,7 +16,7 @@ import { Fifo } from './fifo.ts';
 import { Job, JobState, requestFlags } from './job.ts';
 import { doneOutcome, failure, readOnlyError, rowsOutcome, shutDownError } from './outcome.ts';
 import { Pacer } from './pacer.ts';
-import type { Outcome, Request, RequestRunner } from './requests.ts';
+import type { Outcome, Request, RequestRunner, RequestTrace } from './requests.ts';
 import { WRITER, type WriterLine } from './route.ts';
 import { SqlRegistry, type StatementInfo } from './sql-registry.ts';
 
@@ -89,6 +89,17 @@ export class Dispatcher implements RequestRunner {
         info = this.#sql.statement(request.sql);
         if (info.writes && target === Target.Readers) target = Target.Writer;
       }
+      const trace = request.trace;
+      if (trace !== undefined) {
+        try {
+          trace.admit(target === Target.Writer, info !== undefined && info.writes);
+        } catch (veto) {
+          this.counters.started++;
+          this.counters.failed++;
+          reject(veto);
+          return;
+        }
+      }
       const job = new Job(request, target, info, requestFlags(request, info, this.#safeIntegers), resolve, reject);
       if (!request.internal) this.counters.started++;
       if (signal) {
@@ -154,6 +165,8 @@ export class Dispatcher implements RequestRunner {
       const at = starts[k]!;
       try {
         const status = reader.number(at + HeaderCell.Status);
+        const trace = job.request.trace;
+        if (trace !== undefined) this.#traceCompletion(trace, reader, at, status);
         const c =
           status === Status.Rows || status === Status.RowsMore
             ? reader.values(at + HEADER_CELLS, reader.number(at + HeaderCell.RowCells))
@@ -202,8 +215,24 @@ export class Dispatcher implements RequestRunner {
       this.#settle(job, false, readOnlyError(job.request));
       return;
     }
+    const trace = job.request.trace;
+    if (trace !== undefined) {
+      try {
+        trace.rerouted();
+      } catch (veto) {
+        this.#settle(job, false, veto);
+        return;
+      }
+    }
     job.target = Target.Writer;
     this.#enqueue(job);
+  }
+
+  /** Tells an observed request's trace what its completion record says. */
+  #traceCompletion(trace: RequestTrace, reader: BatchReader, at: number, status: number): void {
+    const rows = status === Status.Rows || status === Status.RowsMore ? reader.number(at + HeaderCell.RowCells) / Math.max(1, reader.number(at + HeaderCell.B)) : 0;
+    const changes = status === Status.Done && typeof reader.value(at + HeaderCell.A) === 'number' ? (reader.value(at + HeaderCell.A) as number) : 0;
+    trace.completed(0, 0, rows, changes, -1, 0, undefined);
   }
 
   /** Sends a job on its way: behind the writer gate, into the backlog, or to the addon. */
@@ -244,6 +273,7 @@ export class Dispatcher implements RequestRunner {
             request.chunkRows ?? 0,
           );
     if (slot < 0) return false;
+    if (request.trace !== undefined) request.trace.submitted();
     job.slot = slot;
     job.state = JobState.InFlight;
     this.#inFlight[slot] = job;

@@ -1,0 +1,202 @@
+// Owns a pool's observers: attaching them (checked, onAttach once per pool) and removing them,
+// what they ask for (parameters, statement counters, query plans), and delivering events so that
+// an observer that throws never changes an outcome (warned once per observer, code
+// LITEPOOL_OBSERVER). Only `beforeQuery` may throw on purpose: that is a veto.
+// Runs on the JS thread.
+
+import { describeType, invalidArgument } from '../errors.ts';
+import type {
+  AcquireEvent,
+  BeforeQueryEvent,
+  ConnectionEvent,
+  MigrationEvent,
+  ObservedPool,
+  Observer,
+  QueryEvent,
+  QueueEvent,
+  StatementCounters,
+  TransactionEvent,
+} from '../types.ts';
+import type { QueryPlans } from './query-plans.ts';
+
+const HOOKS = [
+  'beforeQuery',
+  'onQuery',
+  'onTransaction',
+  'onAcquire',
+  'onConnection',
+  'onCheckpoint',
+  'onWal',
+  'onQueue',
+  'onMigration',
+  'onAttach',
+] as const;
+const FLAGS = ['wantsParams', 'wantsStatementCounters', 'wantsQueryPlan'] as const;
+
+type Hook = (typeof HOOKS)[number];
+type EventOf<H extends Hook> = Parameters<NonNullable<Observer[H]>>[0];
+
+/** Observers that threw once already (across pools: one warning per observer). */
+const warned = new WeakSet<object>();
+
+function warn(observer: Observer, hook: string, error: unknown): void {
+  if (warned.has(observer)) return;
+  warned.add(observer);
+  const reason = error instanceof Error ? error.message : String(error);
+  process.emitWarning(`a litepool observer threw in ${hook} (ignored; later throws of this observer are not reported): ${reason}`, {
+    code: 'LITEPOOL_OBSERVER',
+  });
+}
+
+/** Checks that `observer` is an observer: an object whose hooks are functions. */
+export function checkObserver(observer: unknown, name = 'observer'): Observer {
+  if (typeof observer !== 'object' || observer === null || Array.isArray(observer)) {
+    throw invalidArgument(`${name} must be an object with observer hooks, got ${describeType(observer)}`);
+  }
+  const given = observer as Record<string, unknown>;
+  for (const hook of HOOKS) {
+    if (given[hook] !== undefined && typeof given[hook] !== 'function') {
+      throw invalidArgument(`${name}.${hook} must be a function, got ${describeType(given[hook])}`);
+    }
+  }
+  for (const flag of FLAGS) {
+    if (given[flag] !== undefined && typeof given[flag] !== 'boolean') {
+      throw invalidArgument(`${name}.${flag} must be a boolean, got ${describeType(given[flag])}`);
+    }
+  }
+  return observer as Observer;
+}
+
+/** Checks the `observers` option of open(): an array of observers. */
+export function checkObservers(value: unknown): readonly Observer[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalidArgument(`observers must be an array of observer objects, got ${describeType(value)}`);
+  return Object.freeze(value.map((observer, i) => checkObserver(observer, `observers[${i}]`)));
+}
+
+export class ObserverHub {
+  /** The database path and the pool (what diagnostics channel contexts name). */
+  readonly database: string;
+  pool: object = {};
+  /** Plan lookups for observers with `wantsQueryPlan` (set once the pool's parts exist). */
+  plans: QueryPlans | undefined = undefined;
+  /** True while at least one observer is attached: operations build events. */
+  active = false;
+  /** Someone asked for parameter values, statement counters, query plans. */
+  wantsParams = false;
+  wantsCounters = false;
+  wantsPlan = false;
+  /** Observers with each query hook (copied on change: delivery may run while one is removed). */
+  before: readonly Observer[] = [];
+  onQuery: readonly Observer[] = [];
+  #all: readonly Observer[] = [];
+  /** Observers that got onAttach from this pool. */
+  readonly #attached = new WeakSet<Observer>();
+  #view: ObservedPool | undefined;
+
+  constructor(database: string) {
+    this.database = database;
+  }
+
+  /** Sets what onAttach hands observers (once the pool exists). */
+  setView(pool: object, view: ObservedPool): void {
+    this.pool = pool;
+    this.#view = view;
+  }
+
+  /** Attaches `observer` (checked); returns the function that removes it (idempotent). */
+  add(observer: unknown): () => void {
+    const checked = checkObserver(observer);
+    if (!this.#all.includes(checked)) {
+      this.#all = [...this.#all, checked];
+      this.#update();
+      if (!this.#attached.has(checked)) {
+        this.#attached.add(checked);
+        if (checked.onAttach && this.#view) this.#call(checked, 'onAttach', this.#view);
+      }
+    }
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      this.#all = this.#all.filter((o) => o !== checked);
+      this.#update();
+    };
+  }
+
+  /** Runs every `beforeQuery`; the first throw vetoes (the caller wraps it in a PolicyError). */
+  beforeQuery(event: BeforeQueryEvent): void {
+    for (const observer of this.before) observer.beforeQuery!(event);
+  }
+
+  /**
+   * Delivers a QueryEvent (built without `params` and `counters`); observers with `wantsParams`
+   * or `wantsStatementCounters` get a copy with them.
+   */
+  query(event: QueryEvent, params: readonly unknown[] | undefined, counters: StatementCounters | undefined): void {
+    for (const observer of this.onQuery) {
+      const withParams = params !== undefined && observer.wantsParams === true;
+      const withCounters = counters !== undefined && observer.wantsStatementCounters === true;
+      let e = event;
+      if (withParams || withCounters) {
+        e = { ...event };
+        if (withParams) e.params = params;
+        if (withCounters) e.counters = counters;
+      }
+      try {
+        observer.onQuery!(e);
+      } catch (error) {
+        warn(observer, 'onQuery', error);
+      }
+    }
+  }
+
+  transaction(event: TransactionEvent): void {
+    this.emit('onTransaction', event);
+  }
+
+  acquire(event: AcquireEvent): void {
+    this.emit('onAcquire', event);
+  }
+
+  connection(event: ConnectionEvent): void {
+    this.emit('onConnection', event);
+  }
+
+  queue(event: QueueEvent): void {
+    this.emit('onQueue', event);
+  }
+
+  migration(event: MigrationEvent): void {
+    this.emit('onMigration', event);
+  }
+
+  /** True when some observer implements `hook`. */
+  has(hook: Hook): boolean {
+    for (const observer of this.#all) if (observer[hook] !== undefined) return true;
+    return false;
+  }
+
+  /** Calls `hook` of every observer that has it; a throw is warned once and ignored. */
+  emit<H extends Exclude<Hook, 'beforeQuery' | 'onQuery' | 'onAttach'>>(hook: H, event: EventOf<H>): void {
+    for (const observer of this.#all) if (observer[hook] !== undefined) this.#call(observer, hook, event);
+  }
+
+  #call(observer: Observer, hook: Hook, event: unknown): void {
+    try {
+      (observer[hook] as (e: unknown) => void).call(observer, event);
+    } catch (error) {
+      warn(observer, hook, error);
+    }
+  }
+
+  #update(): void {
+    const all = this.#all;
+    this.active = all.length > 0;
+    this.before = all.filter((o) => o.beforeQuery !== undefined);
+    this.onQuery = all.filter((o) => o.onQuery !== undefined);
+    this.wantsParams = all.some((o) => o.wantsParams === true && o.onQuery !== undefined);
+    this.wantsCounters = all.some((o) => o.wantsStatementCounters === true && o.onQuery !== undefined);
+    this.wantsPlan = all.some((o) => o.wantsQueryPlan === true && o.beforeQuery !== undefined);
+  }
+}
