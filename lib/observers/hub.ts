@@ -90,6 +90,8 @@ export class ObserverHub {
   before: readonly Observer[] = [];
   onQuery: readonly Observer[] = [];
   #all: readonly Observer[] = [];
+  /** How many times each attached observer was added (it stays until removed as often). */
+  readonly #counts = new Map<Observer, number>();
   /** Observers that got onAttach from this pool. */
   readonly #attached = new WeakSet<Observer>();
   #view: ObservedPool | undefined;
@@ -104,10 +106,15 @@ export class ObserverHub {
     this.#view = view;
   }
 
-  /** Attaches `observer` (checked); returns the function that removes it (idempotent). */
+  /**
+   * Attaches `observer` (checked); returns the function that removes it (calling it again does
+   * nothing). An observer attached twice gets each event once and stays until both are removed.
+   */
   add(observer: unknown): () => void {
     const checked = checkObserver(observer);
-    if (!this.#all.includes(checked)) {
+    const count = this.#counts.get(checked) ?? 0;
+    this.#counts.set(checked, count + 1);
+    if (count === 0) {
       this.#all = [...this.#all, checked];
       this.#update();
       if (!this.#attached.has(checked)) {
@@ -119,6 +126,12 @@ export class ObserverHub {
     return () => {
       if (removed) return;
       removed = true;
+      const left = this.#counts.get(checked)! - 1;
+      if (left > 0) {
+        this.#counts.set(checked, left);
+        return;
+      }
+      this.#counts.delete(checked);
       this.#all = this.#all.filter((o) => o !== checked);
       this.#update();
     };
