@@ -44,11 +44,15 @@
         'native/addon/addon.cc',
         'native/addon/batch_encoder.cc',
         'native/addon/completion.cc',
+        'native/addon/contract_export.cc',
         'native/addon/convert.cc',
         'native/addon/pool_wrap.cc',
         'native/core/connection.cc',
         'native/core/engine.cc',
         'native/core/sqlite_init.cc',
+        'native/core/statement.cc',
+        'native/core/transaction.cc',
+        'native/core/worker.cc',
       ],
       'include_dirs': [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -80,6 +84,8 @@
       },
       'configurations': {
         'Release': {
+          # Release builds drop the debug assertions (the JS-thread checks in engine.h).
+          'defines': ['NDEBUG'],
           'cflags_cc': ['-O3'],
         },
       },

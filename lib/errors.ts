@@ -209,3 +209,43 @@ export class PolicyError extends LitepoolError {
     this.sql = sql;
   }
 }
+
+/** The stable codes a MigrationError carries. */
+export type MigrationErrorCode =
+  | 'LITEPOOL_MIGRATION_FAILED'
+  | 'LITEPOOL_MIGRATION_CHECKSUM'
+  | 'LITEPOOL_MIGRATION_OUT_OF_ORDER'
+  | 'LITEPOOL_MIGRATION_NEWER_DATABASE'
+  | 'LITEPOOL_MIGRATION_LOCKED';
+
+/**
+ * A migration could not be applied, or migrating was refused (see docs/migrations.md):
+ * - `LITEPOOL_MIGRATION_FAILED`: a migration failed (rolled back; `file`, `statement` and the
+ *   SQLite error as `cause`), a migration could not be loaded, or the database cannot be migrated
+ *   from where it stands;
+ * - `LITEPOOL_MIGRATION_CHECKSUM`: an applied migration's file changed since it was applied;
+ * - `LITEPOOL_MIGRATION_OUT_OF_ORDER`: a pending migration is older than the newest applied one;
+ * - `LITEPOOL_MIGRATION_NEWER_DATABASE`: the database has migrations newer than every file;
+ * - `LITEPOOL_MIGRATION_LOCKED`: another migrator held the database for all of `lockTimeout`.
+ */
+export class MigrationError extends LitepoolError {
+  static override readonly brand = 'MigrationError';
+  declare readonly code: MigrationErrorCode;
+  /** The version concerned, when there is one. */
+  readonly version: string | undefined;
+  /** The file (or list entry) concerned, when there is one. */
+  readonly file: string | undefined;
+  /** The statement that failed, when one did. */
+  readonly statement: string | undefined;
+
+  constructor(
+    code: MigrationErrorCode,
+    message: string,
+    details: { version?: string | undefined; file?: string | undefined; statement?: string | undefined; cause?: unknown } = {},
+  ) {
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.version = details.version;
+    this.file = details.file;
+    this.statement = details.statement;
+  }
+}

@@ -9,6 +9,8 @@ export { WriteQueue } from './api/write-queue.ts';
 export {
   AcquireTimeoutError,
   LitepoolError,
+  MigrationError,
+  type MigrationErrorCode,
   QueueClosedError,
   QueueFullError,
   QueueTimeoutError,
@@ -65,3 +67,21 @@ export type {
   WriteQueueStats,
   WriteResult,
 } from './types.ts';
+export type {
+  DownOptions,
+  DownReport,
+  MigrateOptions,
+  MigrateReport,
+  MigrateRunOptions,
+  MigrationDefinition,
+  MigrationFunction,
+  MigrationRun,
+  MigrationSource,
+  MigrationState,
+  MigrationStatusEntry,
+  MigrationStatusOptions,
+  MigrationTransaction,
+  Migrations,
+  OpenMigrationOptions,
+  RepairOptions,
+} from './migrations/types.ts';

@@ -191,6 +191,11 @@ export interface PoolOptions {
    * `db.observe()`.
    */
   observers?: readonly Observer[];
+  /**
+   * Migrations applied before open() resolves, as by `db.migrate()` (no `dryRun`): open() rejects
+   * with the MigrationError when they fail. See docs/migrations.md.
+   */
+  migrations?: OpenMigrationOptions;
 }
 
 /** A snapshot of the pool's activity (see `Pool.stats()`). */
@@ -347,3 +352,65 @@ export interface Observer {
   /** Ask for `BeforeQueryEvent.plan` (looked up once per SQL text). */
   readonly wantsQueryPlan?: boolean;
 }
+
+// ---- Migrations (the types open() takes; reports and status live in migrations/types.ts) ----
+
+/**
+ * What a JS migration's `up(tx)` / `down(tx)` receives: the writer, inside the migration's
+ * transaction (BEGIN IMMEDIATE ... COMMIT, with its ledger row). Do not issue BEGIN, COMMIT or
+ * ROLLBACK through it: the runner owns the transaction.
+ */
+export type MigrationTransaction = Pick<ScopeOperations, 'get' | 'all' | 'run' | 'exec' | 'iterate' | 'batch'>;
+
+/** A JS migration step. */
+export type MigrationFunction = (tx: MigrationTransaction) => unknown;
+
+/**
+ * One entry of a programmatic migration list (for bundlers, where a directory does not exist at
+ * run time). `up` and `down` are SQL text or functions.
+ *
+ * @example
+ * await db.migrate({ migrations: [
+ *   { version: '1.0.0', name: 'users', up: 'CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)' },
+ *   { version: '1.1.0', name: 'seed', up: async (tx) => { await tx.run('INSERT INTO users (name) VALUES (?)', ['Ada']) } },
+ * ] });
+ */
+export interface MigrationDefinition {
+  /** `MAJOR.MINOR.PATCH[-prerelease]`; unique in the list. */
+  version: string;
+  /** A short name (letters, digits, `_`, `-`, `.`). */
+  name: string;
+  up: string | MigrationFunction;
+  down?: string | MigrationFunction;
+}
+
+/** Where the migrations come from: a directory, or a list (exactly one of the two). */
+export type MigrationSource =
+  | {
+      /** Directory of `<semver>__<name>.sql|.js|.mjs|.ts` files and an optional `baseline__<semver>.sql`. */
+      dir: string;
+      migrations?: never;
+    }
+  | {
+      /** The migrations themselves, instead of a directory. */
+      migrations: readonly MigrationDefinition[];
+      dir?: never;
+    };
+
+/** The options of a migrate run shared by `db.migrate()` and `open()`'s `migrations` option. */
+export interface MigrateRunOptions {
+  /** Apply pending migrations up to and including this version (default: all). */
+  to?: string;
+  /** Apply a pending migration older than the newest applied one instead of refusing (default false). */
+  allowOutOfOrder?: boolean;
+  /**
+   * Milliseconds to wait for the lock each time it is needed (default 300 000): for the first,
+   * this pool's writer and SQLite's write lock together; for each later migration of the run,
+   * SQLite's write lock (or a migration another process records as running).
+   */
+  lockTimeout?: number;
+  signal?: AbortSignal;
+}
+
+/** The `migrations` option of `open()`: applied before open() resolves. */
+export type OpenMigrationOptions = MigrationSource & MigrateRunOptions;

@@ -8,7 +8,6 @@ import { WriterGate } from '../connections/writer-gate.ts';
 import { SqliteError } from '../errors.ts';
 import { nativeConfig, resolveOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
-import { WRITER_WORKER } from '../native/contract.ts';
 import { ObserverHub } from '../observers/hub.ts';
 import { QueryPlans } from '../observers/query-plans.ts';
 import { Dispatcher } from '../request/dispatcher.ts';
@@ -59,9 +58,15 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   }
   const pool = new Pool({ native, dispatcher, gate, pins, keeper, context, options: resolved });
   for (const observer of resolved.observers) pool.observe(observer);
-  if (observers.has('onConnection')) {
-    observers.connection({ event: 'open', role: 'writer', id: WRITER_WORKER });
-    for (let id = 0; id < resolved.readers; id++) observers.connection({ event: 'open', role: 'reader', id });
+  observers.connections('open', resolved.readers);
+  // The `migrations` option: applied before the pool is handed out.
+  if (resolved.migrations) {
+    try {
+      await pool.migrate(resolved.migrations);
+    } catch (error) {
+      await pool.close().catch(() => undefined);
+      throw error;
+    }
   }
   return pool;
 }

@@ -7,8 +7,8 @@ import { PoolClosedError } from '../errors.ts';
 import { insertChunks } from '../input/insert-many.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
-import { Op, WRITER_WORKER } from '../native/contract.ts';
-import { traceTransaction } from '../observers/scope-trace.ts';
+import { Op } from '../native/contract.ts';
+import { traceMigration, traceTransaction } from '../observers/scope-trace.ts';
 import { READERS, WRITER } from '../request/route.ts';
 import type {
   AcquireOptions,
@@ -30,6 +30,8 @@ import type {
   WriteResult,
 } from '../types.ts';
 import type { PoolContext } from './context.ts';
+import { migrateWith, migrationsOf } from '../migrations/index.ts';
+import type { MigrateOptions, MigrateReport, Migrations } from '../migrations/types.ts';
 import { acquireLease, type Lease } from './lease.ts';
 import {
   Operations,
@@ -61,28 +63,18 @@ export class Pool {
   readonly #queues = new Set<WriteQueue>();
 
   /** @internal Use `open()`. */
+  #migrations: Migrations | undefined;
   constructor(parts: PoolParts) {
     this.#parts = parts;
     this.#context = parts.context;
     this.#options = parts.options;
     this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers);
-    const pool = this;
-    parts.context.observers.setView(this, {
-      get path() {
-        return pool.path;
-      },
-      get closed() {
-        return pool.closed;
-      },
-      stats: () => pool.stats(),
-      all: (sql) => (pool.closed ? Promise.reject(new PoolClosedError()) : parts.context.observers.plans!.read(sql)),
-    });
+    parts.context.observers.setPool(this);
   }
 
   /**
-   * Attaches an observer: a plain object whose hooks (all optional) the pool calls after the fact
-   * (docs/observability.md). Returns the function that removes it. An observer that throws never
-   * changes an outcome; `beforeQuery` throws to veto (the operation rejects with PolicyError).
+   * Attaches an observer (docs/observability.md): its hooks (all optional) are called after the
+   * fact; a throw never changes an outcome, except `beforeQuery`'s, a veto (PolicyError).
    *
    * @example
    * const stop = db.observe({ onQuery: (e) => console.log(e.sql, e.queuedMs, e.execMs) });
@@ -284,6 +276,28 @@ export class Pool {
     });
   }
 
+  /**
+   * Applies the pending migrations of `dir` (or of a `migrations` list) in semver order, each with
+   * its ledger row in one transaction, under a lock that serializes migrators across processes.
+   * See docs/migrations.md.
+   *
+   * @example
+   * const { applied, current } = await db.migrate({ dir: 'migrations' });
+   */
+  migrate(options: MigrateOptions): Promise<MigrateReport> {
+    return traceMigration(this.#context.observers, options, (hooks) => migrateWith(this, options, hooks));
+  }
+
+  /**
+   * Inspection and recovery: `status({ dir })`, `repair({ dir, version, action })`, `down({ dir, to })`.
+   *
+   * @example
+   * for (const m of await db.migrations.status({ dir: 'migrations' })) console.log(m.version, m.state);
+   */
+  get migrations(): Migrations {
+    return (this.#migrations ??= migrationsOf(this));
+  }
+
   /** A snapshot of what the pool is doing. */
   stats(): PoolStats {
     return poolStats(this.#parts);
@@ -322,11 +336,7 @@ export class Pool {
     closes.push(this.#parts.dispatcher.run({ op: Op.Close, route: WRITER, internal: true }));
     const results = await Promise.allSettled(closes);
     this.#parts.native.join();
-    const observers = this.#context.observers;
-    if (observers.has('onConnection')) {
-      for (let id = 0; id < this.#options.readers; id++) observers.connection({ event: 'close', role: 'reader', id });
-      observers.connection({ event: 'close', role: 'writer', id: WRITER_WORKER });
-    }
+    this.#context.observers.connections('close', this.#options.readers);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;
   }

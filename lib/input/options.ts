@@ -6,6 +6,8 @@ import type { NativePoolConfig } from '../native/native-pool.ts';
 import { checkObservers } from '../observers/hub.ts';
 import type { NewConnection, Observer, PoolOptions, PragmaValue, Preset, RetryPolicy, SynchronousMode } from '../types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber } from './validate.ts';
+import { checkMigrateOptions } from '../migrations/index.ts';
+import type { OpenMigrationOptions } from '../migrations/types.ts';
 
 /** The onConnection hook, once checked. */
 export type ConnectionHook = (conn: NewConnection) => unknown;
@@ -28,6 +30,7 @@ const OPTION_NAMES = [
   'onConnection',
   'timeslice',
   'observers',
+  'migrations',
 ] as const satisfies readonly (keyof PoolOptions)[];
 
 /** What each preset sets; explicit options win over the preset's values. */
@@ -107,6 +110,8 @@ export interface ResolvedOptions {
   readonly timeslice: number;
   /** Observers attached at open (each checked). */
   readonly observers: readonly Observer[];
+  /** Migrations applied by open() before it resolves (validated; see lib/migrations/). */
+  readonly migrations: Readonly<OpenMigrationOptions> | undefined;
 }
 
 /** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
@@ -134,6 +139,13 @@ function checkRetry(value: unknown): RetryPolicy | undefined {
   const maxDelay = checkMs('retry.maxDelay', given.maxDelay ?? 1000, 0);
   if (maxDelay < baseDelay) throw outOfRange(`retry.maxDelay (${maxDelay}) must not be below retry.baseDelay (${baseDelay})`);
   return Object.freeze({ attempts, baseDelay, maxDelay });
+}
+
+/** `migrations` option: checked now (so a typo fails open() before anything runs), run by open(). */
+function checkMigrations(value: unknown): Readonly<OpenMigrationOptions> | undefined {
+  if (value === undefined) return undefined;
+  checkMigrateOptions(value, 'migrations');
+  return Object.freeze({ ...(value as OpenMigrationOptions) });
 }
 
 function isMemoryPath(path: string): boolean {
@@ -198,6 +210,7 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     safeIntegers: checkBoolean('safeIntegers', pick('safeIntegers')),
     create: checkBoolean('create', pick('create')),
     queryTimeout: given.queryTimeout === undefined ? undefined : checkMs('queryTimeout', given.queryTimeout),
+    migrations: checkMigrations(given.migrations),
   });
 }
 

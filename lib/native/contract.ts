@@ -1,66 +1,138 @@
-// Owns the numbers lib/ and the addon speak in: request ops, targets and flags, completion
-// statuses, the cell tags and header layout of completion batches, and the worker index that
-// names the writer. The native side (native/core/request.h, native/addon/batch_encoder.h) uses
-// the same values; lib/ takes them from this file only.
+// Generated from native/core/contract.h by scripts/gen-contract.mjs — do not edit.
+// Change native/core/contract.h, then run `npm run gen:contract` and rebuild the addon.
+//
+// Owns the numbers lib/ and the native code speak to each other in (see the C++ source for the
+// full story); test/06-contract.test.ts checks this file against it and against the compiled addon.
 
 /** What a request does. */
 export const Op = {
+  /** first row of one statement */
   Get: 0,
+  /** every row of one statement */
   All: 1,
+  /** one statement, rows discarded; reports changes and last insert rowid */
   Run: 2,
+  /** several statements, no parameters */
   Exec: 3,
+  /** open this worker's connection (first request every worker gets) */
   Open: 4,
+  /** finish: the writer also optimizes and checkpoints; then the connection closes */
   Close: 5,
+  /** reader only: from now on take requests from this reader's own ring only */
   Pin: 6,
+  /** reader only: roll back what the lease left open, then serve the shared ring again */
   Unpin: 7,
+  /** roll back a transaction left open (a lease or transaction ended); changes = 1 if it did */
   Reset: 8,
+  /** prepare one statement and return its first `chunkRows` rows; it stays open */
   IterateStart: 9,
+  /** the next `chunkRows` rows of the open iteration */
   IterateNext: 10,
+  /** finalize the open iteration */
   IterateEnd: 11,
+  /** several statements with their parameters, atomically */
   Batch: 12,
+  /** replace the connection (idle too long, or broken); a reader stays pinned after it */
   Reopen: 13,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
-/** Where a request runs: any reader, the writer, or one reader pinned to a lease. */
-export const Target = { Readers: 0, Writer: 1, PinnedReader: 2 } as const;
+/** Where a request goes: the shared reader ring, the writer, or one pinned reader's own ring. */
+export const Target = {
+  /** any unpinned reader (the writer when the pool has no readers) */
+  Readers: 0,
+  /** the one read-write connection, in FIFO order */
+  Writer: 1,
+  /** the reader a Pin request reported (its index travels with the request) */
+  PinnedReader: 2,
+} as const;
 export type Target = (typeof Target)[keyof typeof Target];
 
 /** Bits of a request's flags. */
 export const RequestFlag = {
+  /** INTEGER columns come back as bigint */
   SafeIntegers: 1,
+  /** always report column names */
   WantNames: 2,
+  /** part of a transaction or lease: may leave it open */
   KeepTransaction: 4,
+  /** Run: a statement with result columns (RETURNING) reports its rows */
   ReturnRows: 8,
+  /** Run: may share one transaction with its neighbours (group commit) */
   Groupable: 16,
+  /** part of an open transaction: refuse to run outside it */
   ExpectTransaction: 32,
 } as const;
 export type RequestFlag = (typeof RequestFlag)[keyof typeof RequestFlag];
 
-/** How a request finished (the status cell of its completion record). */
+/**
+ * How a request ended: set by the worker that ran it (IntegerOverflow by the completion encoder on
+ * the JS thread). What the header cells A, B and C hold for each status is listed at HeaderCell.
+ */
 export const Status = {
+  /** rows in the record (Get, All, the last chunk of an iteration) */
   Rows: 0,
+  /** changes and lastInsertRowid set (Run, Exec, Open, Close...) */
   Done: 1,
+  /** SQLite failed: extended result code and message set */
   SqliteFailed: 2,
+  /** message set: the parameters do not fit the statement */
   BindFailed: 3,
+  /** message set: not a valid use (empty SQL, two statements...) */
   Misuse: 4,
+  /** a reader found the statement is not read-only: send it to the writer */
   NeedsWriter: 5,
+  /** cancelled before or while it ran */
   Cancelled: 6,
+  /** a row held an integer a JS number cannot hold (and bigints were not asked for) */
   IntegerOverflow: 7,
+  /** rows in the record, and the iteration has more */
   RowsMore: 8,
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 
-/** What a cell of a completion batch holds. */
-export const CellTag = { Null: 0, Number: 1, Bigint: 2, Object: 3, Undefined: 4 } as const;
+/** What a completion cell's float64 payload means, by the cell's one-byte tag. */
+export const CellTag = {
+  /** null */
+  Null: 0,
+  /** the payload is the number */
+  Number: 1,
+  /** the payload's bits are an int64 (read through a BigInt64Array) */
+  Bigint: 2,
+  /** the payload indexes the batch's object array (strings, buffers, name arrays) */
+  Object: 3,
+  /** undefined */
+  Undefined: 4,
+} as const;
 export type CellTag = (typeof CellTag)[keyof typeof CellTag];
 
-/** Positions of the cells in a completion record's header. */
-export const HeaderCell = { Slot: 0, Status: 1, A: 2, B: 3, C: 4, RowCells: 5 } as const;
+/**
+ * Positions of the header cells that open every request's record in a completion batch.
+ *   Rows, RowsMore: A = column names (only when they changed, always at an iteration's start),
+ *                   B = column count, C = undefined, then RowCells row cells
+ *   Done:           A = changes, B = lastInsertRowid, C = its group commit (undefined: it ran alone)
+ *   SqliteFailed:   A = extended result code, B = message, C = the worker that ran it
+ *   BindFailed, Misuse, IntegerOverflow: B = message
+ *   NeedsWriter, Cancelled: nothing
+ */
+export const HeaderCell = {
+  /** the request's slot */
+  Slot: 0,
+  /** a Status */
+  Status: 1,
+  /** first status-specific value */
+  A: 2,
+  /** second status-specific value */
+  B: 3,
+  /** third status-specific value */
+  C: 4,
+  /** how many row cells follow the header */
+  RowCells: 5,
+} as const;
 export type HeaderCell = (typeof HeaderCell)[keyof typeof HeaderCell];
 
 /** Cells in a completion record's header. */
 export const HEADER_CELLS = 6;
 
-/** The worker index that names the writer (readers are 0..N-1). */
+/** The worker index that names the writer (readers are numbered from 0). */
 export const WRITER_WORKER = -1;

@@ -76,4 +76,6 @@ export interface NativePool {
 export interface NativeModule {
   NativePool: new (config: NativePoolConfig, onBatch: OnBatch) => NativePool;
   sqliteVersion: string;
+  /** The contract numbers the addon was compiled with (native/core/contract.h), checked by the tests. */
+  contract: Readonly<Record<string, number | Readonly<Record<string, number>>>>;
 }

@@ -4,7 +4,7 @@
 // LITEPOOL_OBSERVER). Only `beforeQuery` may throw on purpose: that is a veto.
 // Runs on the JS thread.
 
-import { describeType, invalidArgument } from '../errors.ts';
+import { PoolClosedError, describeType, invalidArgument } from '../errors.ts';
 import type {
   AcquireEvent,
   BeforeQueryEvent,
@@ -12,6 +12,7 @@ import type {
   MigrationEvent,
   ObservedPool,
   Observer,
+  PoolStats,
   QueryEvent,
   QueueEvent,
   StatementCounters,
@@ -100,10 +101,30 @@ export class ObserverHub {
     this.database = database;
   }
 
-  /** Sets what onAttach hands observers (once the pool exists). */
-  setView(pool: object, view: ObservedPool): void {
+  /**
+   * Names the pool (diagnostics channel contexts) and sets what onAttach hands observers: the
+   * pool's path, state and stats, and reads no observer sees.
+   */
+  setPool(pool: { readonly path: string; readonly closed: boolean; stats(): PoolStats }): void {
     this.pool = pool;
-    this.#view = view;
+    this.#view = {
+      get path() {
+        return pool.path;
+      },
+      get closed() {
+        return pool.closed;
+      },
+      stats: () => pool.stats(),
+      all: (sql) => (pool.closed ? Promise.reject(new PoolClosedError()) : this.plans!.read(sql)),
+    };
+  }
+
+  /** onConnection for every connection of a pool with `readers` readers: opened or closed. */
+  connections(event: 'open' | 'close', readers: number): void {
+    if (!this.has('onConnection')) return;
+    if (event === 'open') this.connection({ event, role: 'writer', id: -1 });
+    for (let id = 0; id < readers; id++) this.connection({ event, role: 'reader', id });
+    if (event === 'close') this.connection({ event, role: 'writer', id: -1 });
   }
 
   /**

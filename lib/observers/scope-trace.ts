@@ -4,7 +4,7 @@
 // Runs on the JS thread.
 
 import type { TransactionBehavior } from '../types.ts';
-import { acquireChannel, transactionChannel, type AcquireChannelContext } from './channels.ts';
+import { acquireChannel, migrateChannel, transactionChannel, type AcquireChannelContext } from './channels.ts';
 import type { ObserverHub } from './hub.ts';
 
 /**
@@ -30,4 +30,32 @@ export function traceAcquire<T>(hub: ObserverHub, write: boolean, publish: boole
 export function traceTransaction<T>(hub: ObserverHub, behavior: TransactionBehavior, run: () => Promise<T>): Promise<T> {
   if (!transactionChannel.hasSubscribers) return run();
   return transactionChannel.tracePromise(run, { database: hub.database, pool: hub.pool, behavior });
+}
+
+/** What the migration runner tells per step (lib/migrations/runner.ts). */
+interface MigrationStep {
+  phase: 'start' | 'applied' | 'failed';
+  direction: 'up' | 'down';
+  version: string;
+  name: string;
+  durationMs?: number;
+}
+
+/**
+ * Runs a migration run (`run` gets the runner's hooks): observers hear every migration applied
+ * (onMigration: start, applied, failed), and the `litepool:migrate` channel traces the run when
+ * someone subscribes.
+ */
+export function traceMigration<T>(hub: ObserverHub, options: unknown, run: (hooks: { onEvent: (step: MigrationStep) => void }) => Promise<T>): Promise<T> {
+  const hooks = {
+    onEvent: (step: MigrationStep): void => {
+      if (!hub.active || step.direction !== 'up') return;
+      const { phase, version, name, durationMs } = step;
+      hub.migration(durationMs === undefined ? { phase, version, name } : { phase, version, name, durationMs });
+    },
+  };
+  if (!migrateChannel.hasSubscribers) return run(hooks);
+  const given = (typeof options === 'object' && options !== null ? options : {}) as { dir?: unknown; dryRun?: unknown };
+  const context = { database: hub.database, pool: hub.pool, dryRun: given.dryRun === true, ...(typeof given.dir === 'string' ? { dir: given.dir } : {}) };
+  return migrateChannel.tracePromise(() => run(hooks), context);
 }

@@ -1,7 +1,9 @@
-// Owns the module's entry point: exports NativePool and the SQLite library version.
+// Owns the module's entry point: exports NativePool, the SQLite library version and the compiled
+// contract numbers (contract_export.h).
 // Runs on the JS thread of each environment (main thread or worker thread) that loads it.
 #include <napi.h>
 
+#include "contract_export.h"
 #include "pool_wrap.h"
 #include "sqlite3.h"
 
@@ -10,6 +12,7 @@ namespace {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativePool", litepool::PoolWrap::define(env));
   exports.Set("sqliteVersion", Napi::String::New(env, sqlite3_libversion()));
+  exports.Set("contract", litepool::contractObject(env));
   return exports;
 }
 

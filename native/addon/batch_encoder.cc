@@ -9,27 +9,17 @@ namespace litepool {
 
 namespace {
 
-// JS-visible status numbers (mirrored in lib/native.ts).
-enum JsStatus : int {
-  kRows = 0,
-  kDone = 1,
-  kSqliteFailed = 2,
-  kBindFailed = 3,
-  kMisuse = 4,
-  kNeedsWriter = 5,
-  kCancelled = 6,
-  kIntegerOverflow = 7,
-  kRowsMore = 8,
-};
-
 bool isSafe(std::int64_t value) { return value <= 9007199254740991LL && value >= -9007199254740991LL; }
 
 bool hasRows(const Request& request) { return request.status == Status::Rows || request.status == Status::RowsMore; }
 
+// The index of header cell `position` of the record that starts at `record`.
+std::uint32_t headerCell(std::uint32_t record, HeaderCell position) { return record + static_cast<std::uint32_t>(position); }
+
 }  // namespace
 
 std::size_t BatchEncoder::cellsFor(const Request& request) noexcept {
-  return kHeaderCells + (hasRows(request) ? request.cells.size() : 0);
+  return HEADER_CELLS + (hasRows(request) ? request.cells.size() : 0);
 }
 
 bool BatchEncoder::begin(napi_env env, std::size_t cells) {
@@ -82,67 +72,71 @@ void BatchEncoder::release(napi_env env) {
   retainedCells_ = 0;
 }
 
-void BatchEncoder::integer(std::int64_t value, bool asBigint) {
+void BatchEncoder::integer(std::uint32_t at, std::int64_t value, bool asBigint) {
   if (!asBigint) {
-    number(static_cast<double>(value));
+    number(at, static_cast<double>(value));
     return;
   }
-  std::memcpy(&nums_[length_], &value, sizeof(value));
-  tags_[length_] = kTagBigint;
-  ++length_;
+  std::memcpy(&nums_[at], &value, sizeof(value));
+  tags_[at] = static_cast<std::uint8_t>(CellTag::Bigint);
 }
 
-void BatchEncoder::object(napi_env env, napi_value value) {
+void BatchEncoder::object(napi_env env, std::uint32_t at, napi_value value) {
   // A failed creation left `value` null: napi_set_element refuses it and the cell reads undefined.
-  put(kTagObject, static_cast<double>(objectCount_));
+  put(at, CellTag::Object, static_cast<double>(objectCount_));
   napi_set_element(env, objects_, objectCount_++, value);
 }
 
-void BatchEncoder::text(napi_env env, const char* data, std::size_t length, bool ascii) {
+void BatchEncoder::text(napi_env env, std::uint32_t at, const char* data, std::size_t length, bool ascii) {
   napi_value value = nullptr;
   if (ascii) {
     napi_create_string_latin1(env, data, length, &value);
   } else {
     napi_create_string_utf8(env, data, length, &value);
   }
-  object(env, value);
+  object(env, at, value);
 }
 
 bool BatchEncoder::cell(napi_env env, const Request& request, const Value& value, bool safeIntegers) {
+  const std::uint32_t at = length_;
   switch (value.type) {
     case ValueType::Null:
-      null();
-      return true;
+      put(at, CellTag::Null, 0);
+      break;
     case ValueType::Integer:
       if (!safeIntegers && !isSafe(value.integer)) return false;
-      integer(value.integer, safeIntegers);
-      return true;
+      integer(at, value.integer, safeIntegers);
+      break;
     case ValueType::Real:
-      number(value.real);
-      return true;
+      number(at, value.real);
+      break;
     case ValueType::Text:
-      text(env, request.cellBytes.data() + value.offset, value.length, value.ascii);
-      return true;
+      text(env, at, request.cellBytes.data() + value.offset, value.length, value.ascii);
+      break;
     case ValueType::Blob: {
       void* copy = nullptr;
       napi_value buffer = nullptr;
       napi_create_buffer_copy(env, value.length, request.cellBytes.data() + value.offset, &copy, &buffer);
-      object(env, buffer);
-      return true;
+      object(env, at, buffer);
+      break;
     }
+    default:
+      undefined(at);
+      break;
   }
-  undefined();
+  ++length_;
   return true;
 }
 
-void BatchEncoder::add(napi_env env, std::uint32_t slot, const Request& request) {
-  const bool safeIntegers = (request.flags & flags::kSafeIntegers) != 0;
-  const std::uint32_t start = length_;
-  number(slot);
+void BatchEncoder::header(napi_env env, std::uint32_t record, std::uint32_t slot, const Request& request, bool safeIntegers) {
+  const std::uint32_t a = headerCell(record, HeaderCell::A);
+  const std::uint32_t b = headerCell(record, HeaderCell::B);
+  const std::uint32_t c = headerCell(record, HeaderCell::C);
+  number(headerCell(record, HeaderCell::Slot), slot);
+  number(headerCell(record, HeaderCell::Status), static_cast<double>(request.status));
   switch (request.status) {
     case Status::Rows:
-    case Status::RowsMore: {
-      number(request.status == Status::Rows ? kRows : kRowsMore);
+    case Status::RowsMore:
       if (request.namesAttached) {
         napi_value names = nullptr;
         napi_create_array_with_length(env, request.columnNames.size(), &names);
@@ -151,62 +145,64 @@ void BatchEncoder::add(napi_env env, std::uint32_t slot, const Request& request)
           napi_create_string_utf8(env, request.columnNames[i].data(), request.columnNames[i].size(), &name);
           napi_set_element(env, names, static_cast<std::uint32_t>(i), name);
         }
-        object(env, names);
+        object(env, a, names);
       } else {
-        undefined();
+        undefined(a);
       }
-      number(request.columnCount);
-      undefined();
-      const std::size_t cellCount = request.cells.size();
-      number(static_cast<double>(cellCount));
-      for (const Value& value : request.cells) {
-        if (cell(env, request, value, safeIntegers)) continue;
-        // An integer JS cannot hold: the request fails instead (its cells are dropped).
-        length_ = start + 1;
-        number(kIntegerOverflow);
-        undefined();
-        const std::string message = "integer " + std::to_string(value.integer) +
-                                    " is outside the safe range of a JS number; open the pool with safeIntegers: "
-                                    "true to read it as a bigint";
-        text(env, message.data(), message.size(), true);
-        undefined();
-        number(0);
-        return;
-      }
-      return;
-    }
+      number(b, request.columnCount);
+      undefined(c);
+      break;
     case Status::Done:
-      number(kDone);
-      number(static_cast<double>(request.changes));
-      integer(request.lastInsertRowid, safeIntegers || !isSafe(request.lastInsertRowid));
+      number(a, static_cast<double>(request.changes));
+      integer(b, request.lastInsertRowid, safeIntegers || !isSafe(request.lastInsertRowid));
       if (request.group != 0) {
-        number(static_cast<double>(request.group));
+        number(c, static_cast<double>(request.group));
       } else {
-        undefined();
+        undefined(c);
       }
       break;
     case Status::SqliteFailed:
-      number(kSqliteFailed);
-      number(request.errcode);
-      text(env, request.message.data(), request.message.size(), false);
-      number(request.worker);
+      number(a, request.errcode);
+      text(env, b, request.message.data(), request.message.size(), false);
+      number(c, request.worker);
       break;
     case Status::BindFailed:
     case Status::Misuse:
-      number(request.status == Status::BindFailed ? kBindFailed : kMisuse);
-      undefined();
-      text(env, request.message.data(), request.message.size(), false);
-      undefined();
+    case Status::IntegerOverflow:
+      undefined(a);
+      text(env, b, request.message.data(), request.message.size(), false);
+      undefined(c);
       break;
     case Status::NeedsWriter:
     case Status::Cancelled:
-      number(request.status == Status::NeedsWriter ? kNeedsWriter : kCancelled);
-      undefined();
-      undefined();
-      undefined();
+      undefined(a);
+      undefined(b);
+      undefined(c);
       break;
   }
-  number(0);
+  number(headerCell(record, HeaderCell::RowCells), 0);
+}
+
+void BatchEncoder::add(napi_env env, std::uint32_t slot, const Request& request) {
+  const bool safeIntegers = (request.flags & RequestFlag::SafeIntegers) != 0;
+  const std::uint32_t record = length_;
+  length_ += HEADER_CELLS;
+  header(env, record, slot, request, safeIntegers);
+  if (!hasRows(request)) return;
+  for (const Value& value : request.cells) {
+    if (cell(env, request, value, safeIntegers)) continue;
+    // An integer JS cannot hold: the request fails instead (its cells are dropped).
+    length_ = record + HEADER_CELLS;
+    number(headerCell(record, HeaderCell::Status), static_cast<double>(Status::IntegerOverflow));
+    undefined(headerCell(record, HeaderCell::A));
+    const std::string message = "integer " + std::to_string(value.integer) +
+                                " is outside the safe range of a JS number; open the pool with safeIntegers: "
+                                "true to read it as a bigint";
+    text(env, headerCell(record, HeaderCell::B), message.data(), message.size(), true);
+    undefined(headerCell(record, HeaderCell::C));
+    return;
+  }
+  number(headerCell(record, HeaderCell::RowCells), static_cast<double>(request.cells.size()));
 }
 
 }  // namespace litepool

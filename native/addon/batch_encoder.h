@@ -2,11 +2,12 @@
 // lib/completions.ts).
 //
 // Numbers travel in a shared ArrayBuffer, not as one JS value per N-API call: every value is a
-// cell, a float64 payload plus a one-byte tag. Strings, blobs and arrays (objects) still need
-// N-API, and go into one JS array the cells point into. Per request, a record of six cells
+// cell, a float64 payload plus a one-byte tag (CellTag). Strings, blobs and arrays (objects)
+// still need N-API, and go into one JS array the cells point into. Per request, a record of
+// HEADER_CELLS header cells
 //   slot, status, a, b, c, n
-// is followed by n row cells (Rows and RowsMore only). What a, b and c hold per status is
-// documented in lib/native.ts.
+// is followed by n row cells (Rows and RowsMore only). The positions (HeaderCell), the tags and
+// what a, b and c hold per status are the contract with lib/: see contract.h.
 //
 // Everything here runs on the JS thread.
 #pragma once
@@ -16,23 +17,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "contract.h"
 #include "request.h"
 
 namespace litepool {
 
-// Cell tags (mirrored in lib/completions.ts).
-enum CellTag : std::uint8_t {
-  kTagNull = 0,
-  kTagNumber = 1,     // payload: a double
-  kTagBigint = 2,     // payload: the int64's bits (read through a BigInt64Array)
-  kTagObject = 3,     // payload: index into the batch's object array
-  kTagUndefined = 4,
-};
-
 class BatchEncoder {
  public:
-  // Header cells per request, before its row cells.
-  static constexpr std::size_t kHeaderCells = 6;
   // Buffers up to this many cells are kept for the next batches; a batch needing more gets a
   // buffer of its own, released with it.
   static constexpr std::size_t kRetainedCells = std::size_t{1} << 16;
@@ -47,7 +38,7 @@ class BatchEncoder {
   // Starts a batch of at most `cells` cells. False when the buffer cannot be had (the
   // environment is shutting down): nothing may be added then.
   bool begin(napi_env env, std::size_t cells);
-  // Appends one finished request.
+  // Appends one finished request's record.
   void add(napi_env env, std::uint32_t slot, const Request& request);
   // onBatch's arguments: (buffer, capacity, objects, length).
   void arguments(napi_env env, napi_value out[4]) const;
@@ -55,19 +46,21 @@ class BatchEncoder {
   void release(napi_env env);
 
  private:
-  void number(double value) { put(kTagNumber, value); }
-  void integer(std::int64_t value, bool asBigint);
-  void null() { put(kTagNull, 0); }
-  void undefined() { put(kTagUndefined, 0); }
-  void object(napi_env env, napi_value value);
-  void text(napi_env env, const char* data, std::size_t length, bool ascii);
-  void put(std::uint8_t tag, double payload) {
-    nums_[length_] = payload;
-    tags_[length_] = tag;
-    ++length_;
+  // Each writer sets the cell at `at` (a header cell) or, with `at` == length_, appends one.
+  void number(std::uint32_t at, double value) { put(at, CellTag::Number, value); }
+  void integer(std::uint32_t at, std::int64_t value, bool asBigint);
+  void undefined(std::uint32_t at) { put(at, CellTag::Undefined, 0); }
+  void object(napi_env env, std::uint32_t at, napi_value value);
+  void text(napi_env env, std::uint32_t at, const char* data, std::size_t length, bool ascii);
+  void put(std::uint32_t at, CellTag tag, double payload) {
+    nums_[at] = payload;
+    tags_[at] = static_cast<std::uint8_t>(tag);
   }
-  // One row cell; false when an integer cannot be a JS number (and bigints were not asked for).
+  // Appends one row cell; false when an integer cannot be a JS number (and bigints were not
+  // asked for).
   bool cell(napi_env env, const Request& request, const Value& value, bool safeIntegers);
+  // Fills the header of the record at `record` for a request that ended with `status`.
+  void header(napi_env env, std::uint32_t record, std::uint32_t slot, const Request& request, bool safeIntegers);
 
   napi_ref retained_ = nullptr;   // the kept buffer
   std::size_t retainedCells_ = 0;

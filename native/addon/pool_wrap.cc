@@ -242,9 +242,6 @@ Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
   result.Set("readerRingDepth", static_cast<double>(s.readerRingDepth));
   result.Set("writerRingDepth", static_cast<double>(s.writerRingDepth));
   result.Set("completionRingDepth", static_cast<double>(s.completionRingDepth));
-  result.Set("readerCompleted", static_cast<double>(s.readerCompleted));
-  result.Set("writerCompleted", static_cast<double>(s.writerCompleted));
-  result.Set("slotsInUse", s.slotsInUse);
   result.Set("readersPinned", engine_->pinnedReaders());
   const std::vector<double> idle = engine_->idleMillis();
   Napi::Array idleArray = Napi::Array::New(info.Env(), idle.size());

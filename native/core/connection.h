@@ -1,11 +1,18 @@
 // Owns one sqlite3 connection and everything done with it: opening and configuring it, running
 // requests (bind, step, copy rows out), and closing it.
 //
-// Every method runs on the one worker thread that owns the connection (SQLITE_OPEN_NOMUTEX with
-// SQLITE_THREADSAFE=2: SQLite itself does no locking, so the connection must never be shared).
+// Every method but the constructor and destructor runs on the one worker thread that owns the
+// connection (SQLITE_OPEN_NOMUTEX with SQLITE_THREADSAFE=2: SQLite itself does no locking, so the
+// connection must never be shared).
 // The only cross-thread input is a request's atomic `cancelled` flag and the engine's abort
 // flag, both polled from SQLite's progress handler on this same thread: no other thread ever
 // calls into this connection, so there is no interrupt-while-closing race.
+//
+// The implementation is split by topic:
+//   connection.cc   open, close, the SQLite callbacks (progress, busy, authorizer), failures
+//   statement.cc    one statement: prepare (through the cache), bind, step, copy rows out;
+//                   Get, All, Run, Exec and iterations (statement.h: the helpers they share)
+//   transaction.cc  transactions: group commit, Batch, and rolling back what a request left open
 #pragma once
 
 #include <atomic>
@@ -15,6 +22,7 @@
 #include <vector>
 
 #include "request.h"
+#include "statement.h"
 #include "statement_cache.h"
 #include "timeslice.h"
 #include "sqlite3.h"
@@ -36,9 +44,11 @@ struct ConnectionConfig {
 
 class Connection {
  public:
-  // `timeslice` (may be null) is the owning worker's: the progress handler checks it, so a long
-  // statement yields its core too.
+  // JS thread (the engine builds its workers there). `timeslice` (may be null) is the owning
+  // worker's: the progress handler checks it, so a long statement yields its core too.
   Connection(Role role, const ConnectionConfig& config, const std::atomic<bool>* abort, Timeslice* timeslice);
+  // The thread that destroys the engine, after joining the worker: closes the connection if it
+  // is still open.
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -47,16 +57,17 @@ class Connection {
 
   // Worker thread. Opens and configures the connection; reports through `request`.
   void open(Request& request);
-  // Worker thread. Runs one Get/All/Run/Exec request; reports through `request`.
-  void execute(Request& request);
   // Worker thread. The writer optimizes and checkpoints first; then the connection closes.
   void close(Request* request);
 
+  // Worker thread. Runs one Get/All/Run/Exec request; reports through `request`.
+  void execute(Request& request);
   // Worker thread. Runs IterateStart / IterateNext / IterateEnd. One iteration per connection
   // at a time: the connection is pinned to the iterating lease.
   void iterate(Request& request);
   // Worker thread. Finalizes the open iteration, if any.
   void endIteration() noexcept;
+
   // Worker thread. Rolls back a transaction left open; true when there was one.
   bool rollBackOpenTransaction();
   // Writer thread. True when `request` may join a group commit: a Run request marked groupable
@@ -70,24 +81,43 @@ class Connection {
   // Writer thread. Runs a Batch request: every statement or none.
   void executeBatch(Request& request);
 
-  bool isOpen() const noexcept { return db_ != nullptr; }
-
  private:
-  void runPragmas(Request& request);
-  bool exec(const char* sql, Request& request);
-  CachedStatement* prepare(const std::string& sql, Request& request, CachedStatement& scratch, bool useCache = true);
-  void stepChunk(Request& request);
-  bool bind(sqlite3_stmt* stmt, Request& request, std::uint32_t first, std::uint32_t count, bool named);
-  void collectRow(sqlite3_stmt* stmt, int columns, Request& request);
-  void fail(Request& request);
-  void finishStatement(CachedStatement* statement, CachedStatement& scratch);
-  void rollBackIfLeftOpen(Request& request);
+  // Worker thread. Makes `request` the one the progress and busy handlers look at (they stop
+  // SQLite when it is cancelled) for as long as the guard lives, then restores the previous one.
+  // A null request detaches the handlers from any request (a rollback that must not be stopped).
+  class RunningRequest {
+   public:
+    RunningRequest(Connection& connection, Request* request) noexcept
+        : connection_(connection), previous_(connection.current_) {
+      connection.current_ = request;
+    }
+    ~RunningRequest() { connection_.current_ = previous_; }
+    RunningRequest(const RunningRequest&) = delete;
+    RunningRequest& operator=(const RunningRequest&) = delete;
+
+   private:
+    Connection& connection_;
+    Request* const previous_;
+  };
+
+  // connection.cc
   static int onProgress(void* self);
-  static int onAuthorize(void* self, int action, const char*, const char*, const char*, const char*);
-  static bool isGroupable(std::uint64_t actions) noexcept;
-  bool control(const std::string& sql, Request& report);
-  bool transactionLost(Request& request);
   static int onBusy(void* self, int attempt);
+  static int onAuthorize(void* self, int action, const char*, const char*, const char*, const char*);
+  void fail(Request& request);
+  bool exec(const char* sql, Request& request);
+
+  // statement.cc
+  bool prepare(const std::string& sql, Request& request, StatementHandle& out, bool useCache = true);
+  bool bind(sqlite3_stmt* stmt, Request& request, std::uint32_t first, std::uint32_t count, bool named);
+  bool runStatement(Request& request);
+  void stepChunk(Request& request);
+
+  // transaction.cc
+  bool control(const std::string& sql, Request& report);
+  bool runBatchEntry(Request& request, const BatchEntry& entry);
+  bool transactionLost(Request& request);
+  void rollBackIfLeftOpen(Request& request);
 
   const Role role_;
   const ConnectionConfig config_;
@@ -95,11 +125,10 @@ class Connection {
   Timeslice* const timeslice_;
   sqlite3* db_ = nullptr;
   StatementCache cache_;
-  Request* current_ = nullptr;  // the request being run (read by the progress handler)
+  Request* current_ = nullptr;         // the request being run (see RunningRequest)
   sqlite3_stmt* iteration_ = nullptr;  // the open iteration's statement (never cached)
   std::uint64_t authorized_ = 0;       // authorizer actions seen while preparing (bit = action code)
   Request probe_;                      // scratch for canGroup()'s prepare
-
 };
 
 }  // namespace litepool

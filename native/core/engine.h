@@ -10,16 +10,26 @@
 // before a request exists).
 //
 // Thread roles, stated on each method: "JS thread" means the single thread that owns the engine
-// (the Node.js event loop thread in the addon, the test's main thread in native tests).
+// (the Node.js event loop thread in the addon, the test's main thread in native tests): the one
+// that constructed it. Debug builds assert it on every JS-thread method.
+//
+//   engine.cc   the JS thread's side: slots, submit, cancel, start, abort, join, stats
+//   worker.cc   the worker threads' side: the worker loops, running requests, group commit,
+//               publishing completions
+// native/README.md follows one request through both.
 #pragma once
 
 #include <atomic>
+#include <cassert>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "cache_line.h"
 #include "connection.h"
+#include "contract.h"
 #include "parker.h"
 #include "request.h"
 #include "ring.h"
@@ -50,8 +60,10 @@ struct EngineConfig {
   std::uint32_t groupMaxDelayMicros = 0;
 };
 
-// Where a request goes: the shared reader ring, the writer, or one pinned reader's own ring.
-enum class Target : std::uint8_t { Readers, Writer, PinnedReader };
+// Any thread: the steady clock in milliseconds (when a worker last finished work).
+inline std::int64_t steadyMillis() noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 struct EngineStats {
   int readers = 0;
@@ -60,6 +72,8 @@ struct EngineStats {
   std::size_t readerRingDepth = 0;
   std::size_t writerRingDepth = 0;
   std::size_t completionRingDepth = 0;
+  // Requests run (opens not counted) and slots handed out: the native tests check routing and
+  // slot recycling with them; the addon does not report them.
   std::uint64_t readerCompleted = 0;
   std::uint64_t writerCompleted = 0;
   std::uint32_t slotsInUse = 0;
@@ -70,13 +84,16 @@ struct EngineStats {
 
 class Engine {
  public:
+  // The thread that calls the constructor becomes the engine's JS thread.
   Engine(EngineConfig config, CompletionListener* listener);
   // JS thread. Aborts whatever still runs (see abort()) and joins every thread.
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
+  // Any thread.
   const EngineConfig& config() const noexcept { return config_; }
+  // JS thread.
   int readerCount() const noexcept { return static_cast<int>(readers_.size()); }
 
   // JS thread. Starts the writer thread, which opens its connection and completes the returned
@@ -88,6 +105,7 @@ class Engine {
 
   // JS thread. A cleared request, or UINT32_MAX when every slot is in flight.
   std::uint32_t acquireSlot();
+  // The thread that owns the slot (see request.h).
   Request& request(std::uint32_t slot) noexcept { return slots_[slot]; }
   // JS thread. Hands the request to the workers. Never fails (see the header comment).
   // `reader` names the reader for Target::PinnedReader (the index its Pin request reported).
@@ -96,18 +114,23 @@ class Engine {
   void cancel(std::uint32_t slot) noexcept;
   // JS thread. Takes one finished request; false when none is waiting. The slot stays owned by
   // the caller until releaseSlot().
-  bool popCompletion(std::uint32_t& slot) noexcept { return completions_.tryPop(slot); }
+  bool popCompletion(std::uint32_t& slot) noexcept {
+    assertJsThread();
+    return completions_.tryPop(slot);
+  }
   // JS thread. Ends a drain. From the first completion after a drain was announced
   // (onCompletionsReady) until this call, workers announce nothing more, so the JS thread drains
   // at its own pace. Returns true when completions arrived meanwhile: the caller then owns a new
   // drain (no announcement comes for them) and must drain and call rearm() again.
   bool rearm() noexcept {
+    assertJsThread();
     // acq_rel: reading a worker's exchange makes its push to the ring visible to the check below.
     notifyPending_.exchange(false, std::memory_order_acq_rel);
     if (completions_.emptyApprox()) return false;
     // A worker may claim the announcement first; exactly one side wins.
     return !notifyPending_.exchange(true, std::memory_order_acq_rel);
   }
+  // JS thread. Forgets the request and makes its slot free again.
   void releaseSlot(std::uint32_t slot);
 
   // JS thread. Cancels everything still queued or running and joins every thread; connections
@@ -118,6 +141,10 @@ class Engine {
 
   // JS thread (approximate while the workers run).
   EngineStats stats() const;
+  // JS thread (stats): how many readers are pinned to a lease right now.
+  int pinnedReaders() const noexcept;
+  // JS thread: how long each worker has been idle, in ms (readers in order, then the writer).
+  std::vector<double> idleMillis() const;
 
  private:
   struct Worker {
@@ -129,7 +156,7 @@ class Engine {
     std::thread thread;
     std::atomic<bool> busy{false};
     std::atomic<std::uint64_t> completed{0};
-    int index = -1;
+    int index = WRITER_WORKER;  // a reader's index (from 0), or WRITER_WORKER
     // Readers only. While pinned, a reader serves its own ring (one lease) and ignores the
     // shared ring. Written by the reader's thread, read by the JS thread when it picks a reader
     // to wake (seq_cst on both sides: see Engine::submit).
@@ -139,7 +166,10 @@ class Engine {
     std::atomic<std::int64_t> lastUsedMs{0};
   };
 
-  // Worker threads.
+  // Debug builds: the caller is the thread that constructed the engine.
+  void assertJsThread() const noexcept { assert(std::this_thread::get_id() == jsThread_); }
+
+  // ---- worker threads (worker.cc) ----
   void writerMain(std::uint32_t openSlot);
   void readerMain(Worker* self, std::uint32_t openSlot);
   // `spinners` counts the workers polling a shared ring (nullptr: this worker does not count).
@@ -154,6 +184,7 @@ class Engine {
   void finishedWork(Worker& worker) noexcept;
 
   const EngineConfig config_;
+  const std::thread::id jsThread_ = std::this_thread::get_id();
   CompletionListener* const listener_;
   std::atomic<bool> abort_{false};
   std::unique_ptr<Request[]> slots_;
@@ -172,12 +203,6 @@ class Engine {
   std::vector<Request*> group_;            // writer thread only
   std::atomic<std::uint64_t> groupCommits_{0};
   std::atomic<std::uint64_t> groupedWrites_{0};
-
- public:
-  // JS thread (stats): how many readers are pinned to a lease right now.
-  int pinnedReaders() const noexcept;
-  // JS thread: how long each worker has been idle, in ms (readers in order, then the writer).
-  std::vector<double> idleMillis() const;
 };
 
 }  // namespace litepool

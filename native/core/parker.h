@@ -10,6 +10,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "cache_line.h"
+
 namespace litepool {
 
 class Parker {
@@ -45,10 +47,13 @@ class Parker {
     epoch_.notify_one();
   }
 
-
  private:
-  alignas(64) std::atomic<std::uint32_t> epoch_{0};
+  // The producers' and the worker's shared line: both fields are written by both sides, so they
+  // share one line of their own (the class is aligned to it, so its neighbours in a Worker do not).
+  alignas(kCacheLine) std::atomic<std::uint32_t> epoch_{0};
   std::atomic<bool> parked_{false};
 };
+
+static_assert(alignof(Parker) == kCacheLine && sizeof(Parker) == kCacheLine, "a parker owns exactly one cache line");
 
 }  // namespace litepool

@@ -7,7 +7,8 @@
 //   worker      pops it, reads the input, writes the output fields, pushes it onto the
 //               completion ring;
 //   JS thread   pops it from the completion ring, reads the output, and recycles the slot.
-// The only field touched by two threads at once is `cancelled` (atomic).
+// The only field touched by two threads at once is `cancelled` (atomic). The numbers shared with
+// lib/ (Op, Status, RequestFlag...) live in contract.h.
 // Buffers keep their capacity across reuse, so a steady workload allocates nothing per request.
 #pragma once
 
@@ -16,24 +17,9 @@
 #include <string>
 #include <vector>
 
-namespace litepool {
+#include "contract.h"
 
-enum class Op : std::uint8_t {
-  Get,       // first row of one statement
-  All,       // every row of one statement
-  Run,       // one statement, rows discarded; reports changes and last insert rowid
-  Exec,      // several statements, no parameters
-  Open,      // open this worker's connection (first request every worker gets)
-  Close,     // finish: the writer also optimizes and checkpoints; then the connection closes
-  Pin,       // reader only: from now on take requests from this reader's own ring only
-  Unpin,     // reader only: roll back what the lease left open, then serve the shared ring again
-  Reset,     // roll back a transaction left open (a lease or transaction ended); changes = 1 if it did
-  IterateStart,  // prepare one statement and return its first `chunkRows` rows; it stays open
-  IterateNext,   // the next `chunkRows` rows of the open iteration
-  IterateEnd,    // finalize the open iteration
-  Batch,         // several statements with their parameters, atomically (see `batch`)
-  Reopen,        // replace the connection (idle too long, or broken); a reader stays pinned after it
-};
+namespace litepool {
 
 // One statement of a Batch request; its parameters are params[firstParam, firstParam + paramCount)
 // (and the same range of paramNames when `named`).
@@ -42,17 +28,6 @@ struct BatchEntry {
   std::uint32_t firstParam = 0;
   std::uint32_t paramCount = 0;
   bool named = false;
-};
-
-enum class Status : std::uint8_t {
-  Rows,          // rows in `cells` (Get, All, the last chunk of an iteration)
-  RowsMore,      // rows in `cells`, and the iteration has more
-  Done,          // changes and lastInsertRowid set (Run, Exec, Open, Close)
-  SqliteFailed,  // errcode and message set
-  BindFailed,    // message set: parameters do not fit the statement
-  Misuse,        // message set: the request was not a valid use (empty SQL, two statements...)
-  NeedsWriter,   // a reader found the statement is not read-only: send it to the writer
-  Cancelled,     // cancelled before or while it ran
 };
 
 enum class ValueType : std::uint8_t { Null, Integer, Real, Text, Blob };
@@ -70,19 +45,10 @@ struct Value {
   Value() : integer(0) {}
 };
 
-namespace flags {
-inline constexpr std::uint32_t kSafeIntegers = 1u << 0;  // INTEGER columns come back as bigint
-inline constexpr std::uint32_t kWantNames = 1u << 1;     // always report column names
-inline constexpr std::uint32_t kKeepTransaction = 1u << 2;  // part of a transaction or lease: may leave it open
-inline constexpr std::uint32_t kReturnRows = 1u << 3;  // Run: a statement with result columns (RETURNING) reports its rows
-inline constexpr std::uint32_t kGroupable = 1u << 4;   // Run: may share one transaction with its neighbours (group commit)
-inline constexpr std::uint32_t kExpectTransaction = 1u << 5;  // part of an open transaction: refuse to run outside it
-}  // namespace flags
-
 struct Request {
   // ---- input: written by the JS thread before the push, read by the worker ----
   Op op = Op::Get;
-  std::uint32_t flags = 0;
+  std::uint32_t flags = 0;              // RequestFlag bits
   std::string sql;
   std::vector<Value> params;
   std::vector<std::string> paramNames;  // empty: positional; else one name per param, no prefix
@@ -104,7 +70,7 @@ struct Request {
   std::string cellBytes;     // text and blob cell bytes
   std::int64_t changes = 0;
   std::int64_t lastInsertRowid = 0;
-  int worker = -1;  // which worker ran it: a reader's index, or -1 for the writer
+  int worker = WRITER_WORKER;  // which worker ran it: a reader's index, or WRITER_WORKER
   std::uint64_t group = 0;  // the group commit it was part of (1, 2, ...), or 0 when it ran alone
 
   // JS thread, when the slot is handed out again: forget the previous request.
@@ -135,7 +101,7 @@ struct Request {
     cellBytes.clear();
     changes = 0;
     lastInsertRowid = 0;
-    worker = -1;
+    worker = WRITER_WORKER;
     group = 0;
   }
 };

@@ -18,18 +18,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <new>
 #include <stdexcept>
 #include <type_traits>
 #if defined(_MSC_VER)
 #include <intrin.h>
 #endif
 
-namespace litepool {
+#include "cache_line.h"
 
-// 64 bytes on every platform we build for; std::hardware_destructive_interference_size is not
-// reliably available (and GCC warns when it is used in headers).
-inline constexpr std::size_t kCacheLine = 64;
+namespace litepool {
 
 inline void cpuRelax() noexcept {
 #if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
@@ -131,9 +128,10 @@ class MpmcRing {
   const std::size_t capacity_;
   const std::size_t mask_;
   const std::unique_ptr<Slot[]> slots_;
+  // Producers' line, then consumers' line. The class is aligned to a cache line, so its size is
+  // a whole number of lines and whatever follows a ring starts on a line of its own.
   alignas(kCacheLine) std::atomic<std::size_t> head_{0};
   alignas(kCacheLine) std::atomic<std::size_t> tail_{0};
-  char padding_[kCacheLine - sizeof(std::atomic<std::size_t>)] = {};
 
  public:
   static constexpr std::size_t headOffset() noexcept { return offsetof(MpmcRing, head_); }
@@ -202,19 +200,29 @@ class SpscRing {
   alignas(kCacheLine) std::atomic<std::size_t> head_{0};
   std::size_t cachedTail_ = 0;
   // Consumer's line: its index and its cached copy of the producer's index.
+  // (The class is aligned to a cache line, so nothing else ever shares this one.)
   alignas(kCacheLine) std::atomic<std::size_t> tail_{0};
   std::size_t cachedHead_ = 0;
-  char padding_[kCacheLine - sizeof(std::atomic<std::size_t>) - sizeof(std::size_t)] = {};
 
  public:
   static constexpr std::size_t headOffset() noexcept { return offsetof(SpscRing, head_); }
   static constexpr std::size_t tailOffset() noexcept { return offsetof(SpscRing, tail_); }
+  static constexpr std::size_t cachedTailOffset() noexcept { return offsetof(SpscRing, cachedTail_); }
+  static constexpr std::size_t cachedHeadOffset() noexcept { return offsetof(SpscRing, cachedHead_); }
 };
 
-// The producer and consumer indices never share a cache line (no false sharing between the
-// JS thread and the workers).
+// The layout the comments above promise: the producer and consumer indices never share a cache
+// line (no false sharing between the JS thread and the workers), each SPSC side keeps its cached
+// copy on its own line, and a ring ends on a line boundary.
+static_assert(MpmcRing<std::uint32_t>::headOffset() % kCacheLine == 0);
 static_assert(MpmcRing<std::uint32_t>::tailOffset() - MpmcRing<std::uint32_t>::headOffset() >= kCacheLine);
+static_assert(alignof(MpmcRing<std::uint32_t>) == kCacheLine);
+static_assert(sizeof(MpmcRing<std::uint32_t>) % kCacheLine == 0);
+static_assert(SpscRing<std::uint32_t>::headOffset() % kCacheLine == 0);
 static_assert(SpscRing<std::uint32_t>::tailOffset() - SpscRing<std::uint32_t>::headOffset() >= kCacheLine);
-static_assert(alignof(MpmcRing<std::uint32_t>) >= kCacheLine);
+static_assert(SpscRing<std::uint32_t>::cachedTailOffset() - SpscRing<std::uint32_t>::headOffset() < kCacheLine);
+static_assert(SpscRing<std::uint32_t>::cachedHeadOffset() - SpscRing<std::uint32_t>::tailOffset() < kCacheLine);
+static_assert(alignof(SpscRing<std::uint32_t>) == kCacheLine);
+static_assert(sizeof(SpscRing<std::uint32_t>) % kCacheLine == 0);
 
 }  // namespace litepool

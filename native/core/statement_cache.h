@@ -2,7 +2,7 @@
 //
 // Used only by the worker thread that owns the connection (never shared, never locked).
 // Evicted statements are finalized. Capacity 0 disables caching: the connection then finalizes
-// each statement after use (see Connection::finishStatement).
+// each statement after use (see StatementHandle in statement.h).
 #pragma once
 
 #include <cstddef>
@@ -35,7 +35,6 @@ class StatementCache {
   ~StatementCache() { clear(); }
 
   std::size_t capacity() const noexcept { return capacity_; }
-  std::size_t size() const noexcept { return entries_.size(); }
 
   // Owning worker thread. The entry becomes most recently used; nullptr when absent.
   CachedStatement* find(std::string_view sql) {

@@ -1,0 +1,24 @@
+// Owns what the pool needs of migrations: db.migrate() and the db.migrations object, both
+// delegating to the runner and to status/repair through the pool's public API.
+
+import type { MigrationHost } from './lock.ts';
+import { down, migrate, type RunnerHooks } from './runner.ts';
+import { repair, status } from './status.ts';
+import type { DownOptions, MigrateReport, Migrations, MigrationStatusOptions, RepairOptions } from './types.ts';
+
+export { checkMigrateOptions, type CheckedMigrate } from './options.ts';
+export type { MigrationHost } from './lock.ts';
+
+/** db.migrate(options); `hooks` hear each migration step (observers). */
+export function migrateWith(host: MigrationHost, options: unknown, hooks?: RunnerHooks): Promise<MigrateReport> {
+  return migrate(host, options, hooks);
+}
+
+/** The db.migrations object of a pool. */
+export function migrationsOf(host: MigrationHost): Migrations {
+  return Object.freeze({
+    status: (options: MigrationStatusOptions) => status(host, options),
+    repair: (options: RepairOptions) => repair(host, options),
+    down: (options: DownOptions) => down(host, options),
+  });
+}

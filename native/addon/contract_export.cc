@@ -1,0 +1,65 @@
+// Owns the addon's `contract` export: see contract_export.h. Every member of contract.h is listed
+// here by name; the test fails when one is missing, so a new one cannot be forgotten.
+#include "contract_export.h"
+
+#include <initializer_list>
+#include <utility>
+
+#include "contract.h"
+
+namespace litepool {
+
+namespace {
+
+using Entry = std::pair<const char*, double>;
+
+// One member of a contract.h enum or namespace, by its name.
+#define LITEPOOL_ENTRY(group, member) Entry(#member, static_cast<double>(group::member))
+
+Napi::Object table(Napi::Env env, std::initializer_list<Entry> entries) {
+  Napi::Object object = Napi::Object::New(env);
+  for (const Entry& entry : entries) object.Set(entry.first, entry.second);
+  return object;
+}
+
+}  // namespace
+
+// JS thread.
+Napi::Object contractObject(Napi::Env env) {
+  Napi::Object contract = Napi::Object::New(env);
+  contract.Set("Op", table(env, {
+      LITEPOOL_ENTRY(Op, Get), LITEPOOL_ENTRY(Op, All), LITEPOOL_ENTRY(Op, Run), LITEPOOL_ENTRY(Op, Exec),
+      LITEPOOL_ENTRY(Op, Open), LITEPOOL_ENTRY(Op, Close), LITEPOOL_ENTRY(Op, Pin), LITEPOOL_ENTRY(Op, Unpin),
+      LITEPOOL_ENTRY(Op, Reset), LITEPOOL_ENTRY(Op, IterateStart), LITEPOOL_ENTRY(Op, IterateNext),
+      LITEPOOL_ENTRY(Op, IterateEnd), LITEPOOL_ENTRY(Op, Batch), LITEPOOL_ENTRY(Op, Reopen),
+  }));
+  contract.Set("Target", table(env, {
+      LITEPOOL_ENTRY(Target, Readers), LITEPOOL_ENTRY(Target, Writer), LITEPOOL_ENTRY(Target, PinnedReader),
+  }));
+  contract.Set("RequestFlag", table(env, {
+      LITEPOOL_ENTRY(RequestFlag, SafeIntegers), LITEPOOL_ENTRY(RequestFlag, WantNames),
+      LITEPOOL_ENTRY(RequestFlag, KeepTransaction), LITEPOOL_ENTRY(RequestFlag, ReturnRows),
+      LITEPOOL_ENTRY(RequestFlag, Groupable), LITEPOOL_ENTRY(RequestFlag, ExpectTransaction),
+  }));
+  contract.Set("Status", table(env, {
+      LITEPOOL_ENTRY(Status, Rows), LITEPOOL_ENTRY(Status, Done), LITEPOOL_ENTRY(Status, SqliteFailed),
+      LITEPOOL_ENTRY(Status, BindFailed), LITEPOOL_ENTRY(Status, Misuse), LITEPOOL_ENTRY(Status, NeedsWriter),
+      LITEPOOL_ENTRY(Status, Cancelled), LITEPOOL_ENTRY(Status, IntegerOverflow),
+      LITEPOOL_ENTRY(Status, RowsMore),
+  }));
+  contract.Set("CellTag", table(env, {
+      LITEPOOL_ENTRY(CellTag, Null), LITEPOOL_ENTRY(CellTag, Number), LITEPOOL_ENTRY(CellTag, Bigint),
+      LITEPOOL_ENTRY(CellTag, Object), LITEPOOL_ENTRY(CellTag, Undefined),
+  }));
+  contract.Set("HeaderCell", table(env, {
+      LITEPOOL_ENTRY(HeaderCell, Slot), LITEPOOL_ENTRY(HeaderCell, Status), LITEPOOL_ENTRY(HeaderCell, A),
+      LITEPOOL_ENTRY(HeaderCell, B), LITEPOOL_ENTRY(HeaderCell, C), LITEPOOL_ENTRY(HeaderCell, RowCells),
+  }));
+  contract.Set("HEADER_CELLS", static_cast<double>(HEADER_CELLS));
+  contract.Set("WRITER_WORKER", static_cast<double>(WRITER_WORKER));
+  return contract;
+}
+
+#undef LITEPOOL_ENTRY
+
+}  // namespace litepool

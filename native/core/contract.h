@@ -1,0 +1,102 @@
+// Owns the numbers lib/ and the native code speak to each other in: what a request does (Op),
+// where it runs (Target), its flags (RequestFlag), how it ended (Status), and the layout of a
+// completion record (CellTag, HeaderCell, HEADER_CELLS), plus the worker index of the writer.
+//
+// This file is the one source. scripts/gen-contract.mjs reads it and writes lib/native/contract.ts
+// (`npm run gen:contract`); test/06-contract.test.ts fails when that file is stale, or when the
+// compiled addon (its `contract` export, native/addon/contract_export.cc) reports other numbers.
+//
+// The generator reads three forms only, so keep to them (one item per line, values written out):
+//   enum class Name : type {  Member = 0,  // comment  };
+//   namespace Name {  inline constexpr type Member = 1u << 0;  // comment  }
+//   inline constexpr type NAME = value;  // comment
+// A `//` comment on the line before an item, or after a member, becomes its TSDoc.
+#pragma once
+
+#include <cstdint>
+
+namespace litepool {
+
+// What a request does.
+enum class Op : std::uint8_t {
+  Get = 0,            // first row of one statement
+  All = 1,            // every row of one statement
+  Run = 2,            // one statement, rows discarded; reports changes and last insert rowid
+  Exec = 3,           // several statements, no parameters
+  Open = 4,           // open this worker's connection (first request every worker gets)
+  Close = 5,          // finish: the writer also optimizes and checkpoints; then the connection closes
+  Pin = 6,            // reader only: from now on take requests from this reader's own ring only
+  Unpin = 7,          // reader only: roll back what the lease left open, then serve the shared ring again
+  Reset = 8,          // roll back a transaction left open (a lease or transaction ended); changes = 1 if it did
+  IterateStart = 9,   // prepare one statement and return its first `chunkRows` rows; it stays open
+  IterateNext = 10,   // the next `chunkRows` rows of the open iteration
+  IterateEnd = 11,    // finalize the open iteration
+  Batch = 12,         // several statements with their parameters, atomically
+  Reopen = 13,        // replace the connection (idle too long, or broken); a reader stays pinned after it
+};
+
+// Where a request goes: the shared reader ring, the writer, or one pinned reader's own ring.
+enum class Target : std::uint8_t {
+  Readers = 0,       // any unpinned reader (the writer when the pool has no readers)
+  Writer = 1,        // the one read-write connection, in FIFO order
+  PinnedReader = 2,  // the reader a Pin request reported (its index travels with the request)
+};
+
+// Bits of a request's flags.
+namespace RequestFlag {
+inline constexpr std::uint32_t SafeIntegers = 1u << 0;       // INTEGER columns come back as bigint
+inline constexpr std::uint32_t WantNames = 1u << 1;          // always report column names
+inline constexpr std::uint32_t KeepTransaction = 1u << 2;    // part of a transaction or lease: may leave it open
+inline constexpr std::uint32_t ReturnRows = 1u << 3;         // Run: a statement with result columns (RETURNING) reports its rows
+inline constexpr std::uint32_t Groupable = 1u << 4;          // Run: may share one transaction with its neighbours (group commit)
+inline constexpr std::uint32_t ExpectTransaction = 1u << 5;  // part of an open transaction: refuse to run outside it
+}  // namespace RequestFlag
+
+// How a request ended: set by the worker that ran it (IntegerOverflow by the completion encoder on
+// the JS thread). What the header cells A, B and C hold for each status is listed at HeaderCell.
+enum class Status : std::uint8_t {
+  Rows = 0,             // rows in the record (Get, All, the last chunk of an iteration)
+  Done = 1,             // changes and lastInsertRowid set (Run, Exec, Open, Close...)
+  SqliteFailed = 2,     // SQLite failed: extended result code and message set
+  BindFailed = 3,       // message set: the parameters do not fit the statement
+  Misuse = 4,           // message set: not a valid use (empty SQL, two statements...)
+  NeedsWriter = 5,      // a reader found the statement is not read-only: send it to the writer
+  Cancelled = 6,        // cancelled before or while it ran
+  IntegerOverflow = 7,  // a row held an integer a JS number cannot hold (and bigints were not asked for)
+  RowsMore = 8,         // rows in the record, and the iteration has more
+};
+
+// What a completion cell's float64 payload means, by the cell's one-byte tag.
+enum class CellTag : std::uint8_t {
+  Null = 0,       // null
+  Number = 1,     // the payload is the number
+  Bigint = 2,     // the payload's bits are an int64 (read through a BigInt64Array)
+  Object = 3,     // the payload indexes the batch's object array (strings, buffers, name arrays)
+  Undefined = 4,  // undefined
+};
+
+// Positions of the header cells that open every request's record in a completion batch.
+//   Rows, RowsMore: A = column names (only when they changed, always at an iteration's start),
+//                   B = column count, C = undefined, then RowCells row cells
+//   Done:           A = changes, B = lastInsertRowid, C = its group commit (undefined: it ran alone)
+//   SqliteFailed:   A = extended result code, B = message, C = the worker that ran it
+//   BindFailed, Misuse, IntegerOverflow: B = message
+//   NeedsWriter, Cancelled: nothing
+enum class HeaderCell : std::uint8_t {
+  Slot = 0,      // the request's slot
+  Status = 1,    // a Status
+  A = 2,         // first status-specific value
+  B = 3,         // second status-specific value
+  C = 4,         // third status-specific value
+  RowCells = 5,  // how many row cells follow the header
+};
+
+// Cells in a completion record's header.
+inline constexpr std::uint32_t HEADER_CELLS = 6;
+
+// The worker index that names the writer (readers are numbered from 0).
+inline constexpr int WRITER_WORKER = -1;
+
+static_assert(HEADER_CELLS == static_cast<std::uint32_t>(HeaderCell::RowCells) + 1, "the row count closes the header");
+
+}  // namespace litepool

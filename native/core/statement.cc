@@ -1,0 +1,357 @@
+// Owns running one statement on a connection: prepare (through the statement cache), bind the
+// request's parameters, step, and copy rows out; the Get, All, Run and Exec requests and
+// iterations are built from these. See connection.h for the other parts.
+//
+// Every function here runs on the worker thread that owns the connection.
+#include <cstring>
+#include <string_view>
+
+#include "connection.h"
+
+namespace litepool {
+
+namespace {
+
+// Worker thread (any thread: pure). Every byte < 0x80: the JS side may decode it as latin1.
+bool isAscii(const unsigned char* bytes, std::size_t length) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= length; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes + i, 8);
+    if (word & 0x8080808080808080ull) return false;
+  }
+  for (; i < length; ++i) {
+    if (bytes[i] & 0x80) return false;
+  }
+  return true;
+}
+
+// Worker thread (any thread: pure). Only whitespace and semicolons between begin and end.
+bool onlySpace(const char* begin, const char* end) noexcept {
+  for (const char* p = begin; p < end; ++p) {
+    if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != '\f' && *p != '\v' && *p != ';') return false;
+  }
+  return true;
+}
+
+// Worker thread.
+void setBindFailure(Request& request, std::string message) {
+  request.status = Status::BindFailed;
+  request.message = std::move(message);
+}
+
+// Worker thread. Column names are read after the first step: a re-prepare (schema change) happens inside it and
+// may change them. A statement that is new, was re-prepared or changed shape reports its names.
+void refreshColumnNames(CachedStatement& statement, int columns) {
+  const int reprepares = sqlite3_stmt_status(statement.stmt, SQLITE_STMTSTATUS_REPREPARE, 0);
+  if (reprepares != statement.reprepareCount || statement.columnNames.size() != static_cast<std::size_t>(columns)) {
+    statement.reprepareCount = reprepares;
+    statement.reportNames = true;
+  }
+  if (!statement.reportNames) return;
+  statement.columnNames.clear();
+  for (int column = 0; column < columns; ++column) {
+    const char* name = sqlite3_column_name(statement.stmt, column);
+    statement.columnNames.emplace_back(name ? name : "");
+  }
+}
+
+}  // namespace
+
+// Any thread.
+bool isGroupable(std::uint64_t actions) noexcept {
+  constexpr auto bit = [](int action) { return std::uint64_t{1} << action; };
+  const std::uint64_t writes = bit(SQLITE_INSERT) | bit(SQLITE_UPDATE) | bit(SQLITE_DELETE);
+  const std::uint64_t allowed = writes | bit(SQLITE_READ) | bit(SQLITE_SELECT) | bit(SQLITE_FUNCTION) | bit(SQLITE_RECURSIVE);
+  return (actions & writes) != 0 && (actions & ~allowed) == 0;
+}
+
+// Worker thread. Finds the statement in the cache or prepares it into `out`. False with `request`
+// filled when the SQL does not prepare or is not exactly one statement.
+bool Connection::prepare(const std::string& sql, Request& request, StatementHandle& out, bool useCache) {
+  useCache = useCache && cache_.capacity() > 0;
+  if (useCache) {
+    if (CachedStatement* hit = cache_.find(sql)) {
+      out.useCached(hit);
+      return true;
+    }
+  }
+  sqlite3_stmt* stmt = nullptr;
+  const char* tail = nullptr;
+  const char* begin = sql.data();
+  const char* end = begin + sql.size();
+  const unsigned prepareFlags = useCache ? SQLITE_PREPARE_PERSISTENT : 0;
+  authorized_ = 0;
+  if (sqlite3_prepare_v3(db_, begin, static_cast<int>(sql.size()), prepareFlags, &stmt, &tail) != SQLITE_OK) {
+    fail(request);
+    return false;
+  }
+  if (!stmt) {
+    setMisuse(request, "the SQL contains no statement");
+    return false;
+  }
+  if (tail && !onlySpace(tail, end)) {
+    // More text follows: fine if it is only comments, an error if it is another statement.
+    sqlite3_stmt* next = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, tail, static_cast<int>(end - tail), 0, &next, nullptr);
+    sqlite3_finalize(next);
+    if (rc != SQLITE_OK || next) {
+      sqlite3_finalize(stmt);
+      setMisuse(request, "the SQL holds more than one statement; use exec() to run several statements");
+      return false;
+    }
+  }
+  CachedStatement* entry;
+  if (useCache) {
+    entry = cache_.insert(sql, stmt);
+    out.useCached(entry);
+  } else {
+    entry = &out.useUncached(stmt);
+  }
+  entry->readonly = sqlite3_stmt_readonly(stmt) != 0;
+  entry->groupable = isGroupable(authorized_);
+  entry->controlsTransaction = (authorized_ & ((std::uint64_t{1} << SQLITE_TRANSACTION) | (std::uint64_t{1} << SQLITE_SAVEPOINT))) != 0;
+  entry->reprepareCount = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0);
+  entry->reportNames = true;
+  return true;
+}
+
+// Worker thread. Binds params[first, first + count); false (and `request` filled) when they do
+// not fit the statement.
+bool Connection::bind(sqlite3_stmt* stmt, Request& request, std::uint32_t first, std::uint32_t count, bool named) {
+  const int expected = sqlite3_bind_parameter_count(stmt);
+  const Value* params = request.params.data() + first;
+  const std::string* paramNames = request.paramNames.data() + first;
+  const auto bindOne = [&](int index, const Value& value) {
+    const char* bytes = request.paramBytes.data() + (value.type == ValueType::Text || value.type == ValueType::Blob ? value.offset : 0);
+    switch (value.type) {
+      case ValueType::Null: return sqlite3_bind_null(stmt, index);
+      case ValueType::Integer: return sqlite3_bind_int64(stmt, index, value.integer);
+      case ValueType::Real: return sqlite3_bind_double(stmt, index, value.real);
+      case ValueType::Text: return sqlite3_bind_text64(stmt, index, bytes, value.length, SQLITE_STATIC, SQLITE_UTF8);
+      case ValueType::Blob:
+        return value.length == 0 ? sqlite3_bind_zeroblob(stmt, index, 0)
+                                 : sqlite3_bind_blob64(stmt, index, bytes, value.length, SQLITE_STATIC);
+    }
+    return SQLITE_MISUSE;
+  };
+
+  if (!named) {
+    if (static_cast<int>(count) != expected) {
+      setBindFailure(request, "the statement takes " + std::to_string(expected) + " parameter" + (expected == 1 ? "" : "s") +
+                                  ", but " + std::to_string(count) + " were given");
+      return false;
+    }
+    for (int i = 0; i < expected; ++i) {
+      if (bindOne(i + 1, params[i]) != SQLITE_OK) {
+        fail(request);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::size_t matched = 0;
+  std::vector<bool> used(count, false);
+  for (int index = 1; index <= expected; ++index) {
+    const char* name = sqlite3_bind_parameter_name(stmt, index);
+    if (!name || name[0] == '?') {
+      setBindFailure(request, "the statement has positional parameters (?); pass an array, not an object");
+      return false;
+    }
+    const std::string_view key(name + 1);
+    std::size_t found = count;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (paramNames[i] == key) {
+        found = i;
+        break;
+      }
+    }
+    if (found == count) {
+      setBindFailure(request, "missing named parameter '" + std::string(key) + "' (" + name + ")");
+      return false;
+    }
+    if (!used[found]) {
+      used[found] = true;
+      ++matched;
+    }
+    if (bindOne(index, params[found]) != SQLITE_OK) {
+      fail(request);
+      return false;
+    }
+  }
+  if (matched != count) {
+    for (std::size_t i = 0; i < used.size(); ++i) {
+      if (!used[i]) {
+        setBindFailure(request, "unknown named parameter '" + paramNames[i] + "': the statement does not use it");
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// Worker thread.
+void collectRow(sqlite3_stmt* stmt, int columns, Request& request) {
+  for (int column = 0; column < columns; ++column) {
+    Value cell;
+    switch (sqlite3_column_type(stmt, column)) {
+      case SQLITE_INTEGER:
+        cell.type = ValueType::Integer;
+        cell.integer = sqlite3_column_int64(stmt, column);
+        break;
+      case SQLITE_FLOAT:
+        cell.type = ValueType::Real;
+        cell.real = sqlite3_column_double(stmt, column);
+        break;
+      case SQLITE_TEXT: {
+        const auto* text = sqlite3_column_text(stmt, column);
+        const auto length = static_cast<std::size_t>(sqlite3_column_bytes(stmt, column));
+        cell.type = ValueType::Text;
+        cell.offset = request.cellBytes.size();
+        cell.length = static_cast<std::uint32_t>(length);
+        cell.ascii = isAscii(text, length);
+        request.cellBytes.append(reinterpret_cast<const char*>(text), length);
+        break;
+      }
+      case SQLITE_BLOB: {
+        const void* blob = sqlite3_column_blob(stmt, column);
+        const auto length = static_cast<std::size_t>(sqlite3_column_bytes(stmt, column));
+        cell.type = ValueType::Blob;
+        cell.offset = request.cellBytes.size();
+        cell.length = static_cast<std::uint32_t>(length);
+        if (length) request.cellBytes.append(static_cast<const char*>(blob), length);
+        break;
+      }
+      default:
+        cell.type = ValueType::Null;
+        break;
+    }
+    request.cells.push_back(cell);
+  }
+}
+
+// Worker thread.
+void Connection::execute(Request& request) {
+  if (transactionLost(request)) return;
+  RunningRequest running(*this, &request);
+  if (request.op == Op::Exec) {
+    if (exec(request.sql.c_str(), request)) {
+      request.status = Status::Done;
+      request.changes = sqlite3_changes64(db_);
+      request.lastInsertRowid = sqlite3_last_insert_rowid(db_);
+    }
+    rollBackIfLeftOpen(request);
+    return;
+  }
+  // The statement is finished (runStatement's handle) before anything is rolled back.
+  if (runStatement(request)) rollBackIfLeftOpen(request);
+}
+
+// Worker thread. Runs one Get, All or Run statement. False when it never ran: it did not prepare
+// or bind, or it belongs on the writer.
+bool Connection::runStatement(Request& request) {
+  StatementHandle statement;
+  if (!prepare(request.sql, request, statement)) return false;
+  if (role_ == Role::Reader && !statement->readonly) {
+    request.status = Status::NeedsWriter;
+    return false;
+  }
+  sqlite3_stmt* stmt = statement.stmt();
+  if (!bind(stmt, request, 0, static_cast<std::uint32_t>(request.params.size()), !request.paramNames.empty())) return false;
+
+  int rc = sqlite3_step(stmt);
+  const int columns = sqlite3_column_count(stmt);
+  refreshColumnNames(statement.entry(), columns);
+  const bool returnRows = request.op == Op::Run && (request.flags & RequestFlag::ReturnRows) && columns > 0;
+  if (request.op == Op::Get) {
+    if (rc == SQLITE_ROW) {
+      collectRow(stmt, columns, request);
+      // A read-only statement may stop at its first row; a write must run to completion.
+      if (statement->readonly) rc = SQLITE_DONE;
+    }
+  } else if (request.op == Op::All || returnRows) {
+    rc = collectRows(stmt, columns, request, rc);
+  }
+  rc = stepToEnd(stmt, rc);
+
+  if (rc != SQLITE_DONE) {
+    fail(request);
+  } else if (request.op == Op::Run && !returnRows) {
+    request.status = Status::Done;
+    request.changes = statement->readonly ? 0 : sqlite3_changes64(db_);
+    request.lastInsertRowid = sqlite3_last_insert_rowid(db_);
+  } else {
+    request.status = Status::Rows;
+    request.columnCount = static_cast<std::uint32_t>(columns);
+    if (statement->reportNames || (request.flags & RequestFlag::WantNames)) {
+      request.columnNames = statement->columnNames;
+      request.namesAttached = true;
+      statement->reportNames = false;
+    }
+  }
+  return true;
+}
+
+// Worker thread.
+void Connection::iterate(Request& request) {
+  if (request.op == Op::IterateEnd) {
+    // Also when the connection is closed (close() already ended the iteration then).
+    endIteration();
+    request.status = Status::Done;
+    return;
+  }
+  if (transactionLost(request)) return;
+  RunningRequest running(*this, &request);
+  if (request.op == Op::IterateNext) {
+    if (!iteration_) {
+      setMisuse(request, "no iteration is open on this connection");
+    } else {
+      stepChunk(request);
+    }
+    return;
+  }
+  endIteration();
+  StatementHandle statement;
+  if (!prepare(request.sql, request, statement, /*useCache=*/false)) return;
+  if (role_ == Role::Reader && !statement->readonly) {
+    request.status = Status::NeedsWriter;
+    return;
+  }
+  if (!bind(statement.stmt(), request, 0, static_cast<std::uint32_t>(request.params.size()), !request.paramNames.empty())) return;
+  iteration_ = statement.release();
+  stepChunk(request);
+}
+
+// Worker thread. Steps the open iteration for up to chunkRows rows.
+void Connection::stepChunk(Request& request) {
+  const int columns = sqlite3_column_count(iteration_);
+  std::uint32_t rows = 0;
+  int rc = SQLITE_ROW;
+  while (rows < request.chunkRows && (rc = sqlite3_step(iteration_)) == SQLITE_ROW) {
+    collectRow(iteration_, columns, request);
+    ++rows;
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    fail(request);
+    endIteration();
+    return;
+  }
+  request.columnCount = static_cast<std::uint32_t>(columns);
+  if (request.op == Op::IterateStart) {
+    request.columnNames.clear();
+    for (int column = 0; column < columns; ++column) {
+      const char* name = sqlite3_column_name(iteration_, column);
+      request.columnNames.emplace_back(name ? name : "");
+    }
+    request.namesAttached = true;
+  }
+  if (rc == SQLITE_DONE) {
+    request.status = Status::Rows;
+    endIteration();
+  } else {
+    request.status = Status::RowsMore;
+  }
+}
+
+}  // namespace litepool

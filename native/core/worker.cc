@@ -1,0 +1,209 @@
+// Owns the worker threads' side of one pool's engine: the writer's and the readers' loops,
+// waiting for work (poll, then park), running one request or a group commit, and publishing what
+// finished to the completion ring. Every function here runs on a worker thread, never on the JS
+// thread; each says which. The JS thread's side is engine.cc; see engine.h and native/README.md.
+#include <chrono>
+#include <string>
+
+#if defined(__linux__)
+#include <pthread.h>
+#endif
+
+#include "engine.h"
+
+namespace litepool {
+
+namespace {
+
+// Worker threads: names the calling thread so profilers and debuggers show which worker is which.
+void nameThisThread(const std::string& name) {
+#if defined(__linux__)
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+#else
+  (void)name;
+#endif
+}
+
+}  // namespace
+
+// Worker threads: publishes a finished request and wakes the JS thread when the ring was idle.
+void Engine::complete(std::uint32_t slot) noexcept {
+  // Cannot fail: the only consumer is the JS thread, so while it holds an entry mid-pop nobody
+  // else pops, and the slots still in flight (fewer than the ring's capacity) are all the
+  // entries the workers can push past it.
+  completions_.tryPush(slot);
+  if (!notifyPending_.exchange(true, std::memory_order_acq_rel)) listener_->onCompletionsReady();
+}
+
+// Worker threads: spins briefly, then parks until work arrives. False when aborting.
+template <typename TryPop, typename HasWork>
+bool Engine::waitForWork(Worker& worker, TryPop tryPop, HasWork hasWork, std::uint32_t& slot,
+                         std::atomic<int>* spinners) {
+  // At most one poller per shared ring: more would only take cores from the threads doing work.
+  // Every worker registers in `spinners` while it decides, so that submit() never counts on a
+  // worker that has already looked at the ring for the last time.
+  bool polling = config_.spinMicros > 0;
+  if (spinners != nullptr && spinners->fetch_add(1, std::memory_order_seq_cst) != 0) polling = false;
+  bool found = false;
+  if (polling) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(config_.spinMicros);
+    for (std::uint32_t spin = 1;; ++spin) {
+      found = tryPop(slot);
+      if (found || ((spin & 31) == 0 && std::chrono::steady_clock::now() >= until)) break;
+      cpuRelax();
+    }
+  }
+  if (spinners != nullptr) spinners->fetch_sub(1, std::memory_order_seq_cst);
+  if (found) return true;
+  // Pairs with the fence in submit(): either submit() sees this worker no longer registered (and
+  // wakes a parked reader), or the check below sees its request.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (;;) {
+    if (abort_.load(std::memory_order_acquire)) return false;
+    if (tryPop(slot)) return true;
+    worker.parker.park([&] { return hasWork() || abort_.load(std::memory_order_acquire); });
+    // Parked means the core was given up: the worker starts a fresh time slice.
+    worker.timeslice.restart();
+  }
+}
+
+// Worker threads: records when the worker last finished work, then yields its core if its time
+// slice is over (after the results were published, so nobody waits on them meanwhile).
+void Engine::finishedWork(Worker& worker) noexcept {
+  const auto now = Timeslice::Clock::now();
+  worker.lastUsedMs.store(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count(),
+                          std::memory_order_relaxed);
+  worker.timeslice.check(now);
+}
+
+// Worker threads: runs one request. False when the worker must stop.
+bool Engine::runOne(Worker& worker, std::uint32_t slot) {
+  Request& request = slots_[slot];
+  worker.busy.store(true, std::memory_order_relaxed);
+  bool keepGoing = true;
+  if (request.op == Op::Close) {
+    worker.connection.close(&request);
+    keepGoing = false;
+  } else if (request.op == Op::Reopen) {
+    // Runs even when cancelled: a replacement must finish. A reader stays pinned afterwards, so
+    // that the connection hook runs before it serves the shared ring again.
+    if (worker.connection.role() == Role::Reader) worker.pinned.store(true, std::memory_order_seq_cst);
+    worker.connection.close(nullptr);
+    worker.connection.open(request);
+  } else if (request.op == Op::Pin) {
+    worker.pinned.store(true, std::memory_order_seq_cst);
+    request.status = Status::Done;
+    request.changes = worker.index;
+  } else if (request.op == Op::Unpin || request.op == Op::Reset) {
+    // Runs even when cancelled: a lease must always give its connection back clean.
+    request.changes = worker.connection.rollBackOpenTransaction() ? 1 : 0;
+    request.status = Status::Done;
+    if (request.op == Op::Unpin) worker.pinned.store(false, std::memory_order_seq_cst);
+  } else if (request.op == Op::IterateEnd) {
+    worker.connection.iterate(request);
+  } else if (request.cancelled.load(std::memory_order_relaxed) || abort_.load(std::memory_order_relaxed)) {
+    request.status = Status::Cancelled;
+  } else if (request.op == Op::IterateStart || request.op == Op::IterateNext) {
+    worker.connection.iterate(request);
+  } else if (request.op == Op::Batch) {
+    worker.connection.executeBatch(request);
+  } else {
+    worker.connection.execute(request);
+  }
+  request.worker = worker.index;
+  worker.busy.store(false, std::memory_order_relaxed);
+  worker.completed.fetch_add(1, std::memory_order_relaxed);
+  complete(slot);
+  finishedWork(worker);
+  return keepGoing;
+}
+
+// Writer thread: the one read-write connection; runs writer-ring requests in FIFO order.
+void Engine::writerMain(std::uint32_t openSlot) {
+  nameThisThread("litepool-writer");
+  Worker& self = *writer_;
+  Request& open = slots_[openSlot];
+  self.connection.open(open);
+  self.lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
+  const bool opened = open.status == Status::Done;
+  complete(openSlot);
+  if (!opened) return;
+  const auto tryPop = [this](std::uint32_t& slot) { return writerRing_.tryPop(slot); };
+  const auto hasWork = [this] { return !writerRing_.emptyApprox(); };
+  std::uint32_t slot;
+  while (waitForWork(self, tryPop, hasWork, slot, nullptr)) {
+    Request& request = slots_[slot];
+    if (config_.groupMaxBatch > 1 && request.op == Op::Run && !abort_.load(std::memory_order_relaxed) &&
+        self.connection.canGroup(request)) {
+      runGroupFrom(self, slot);
+      continue;
+    }
+    if (!runOne(self, slot)) return;
+  }
+  self.connection.close(nullptr);
+}
+
+// Writer thread.
+void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
+  groupSlots_.assign(1, first);
+  group_.assign(1, &slots_[first]);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(config_.groupMaxDelayMicros);
+  while (group_.size() < config_.groupMaxBatch) {
+    std::uint32_t next;
+    if (writerRing_.peek(next)) {
+      if (!writer.connection.canGroup(slots_[next])) break;
+      writerRing_.tryPop(next);
+      groupSlots_.push_back(next);
+      group_.push_back(&slots_[next]);
+      continue;
+    }
+    if (config_.groupMaxDelayMicros == 0 || std::chrono::steady_clock::now() >= deadline) break;
+    cpuRelax();
+  }
+  if (group_.size() == 1) {
+    runOne(writer, first);
+    return;
+  }
+  writer.busy.store(true, std::memory_order_relaxed);
+  writer.connection.executeGroup(group_.data(), group_.size());
+  writer.busy.store(false, std::memory_order_relaxed);
+  const std::uint64_t groupNumber = groupCommits_.fetch_add(1, std::memory_order_relaxed) + 1;
+  for (Request* member : group_) member->group = groupNumber;
+  groupedWrites_.fetch_add(group_.size(), std::memory_order_relaxed);
+  writer.completed.fetch_add(group_.size(), std::memory_order_relaxed);
+  // Every promise of the group resolves only now, after COMMIT returned.
+  for (std::uint32_t done : groupSlots_) complete(done);
+  finishedWork(writer);
+}
+
+// Reader threads: one read-only connection each; they share the reader ring.
+void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
+  nameThisThread("litepool-reader");
+  Request& open = slots_[openSlot];
+  self->connection.open(open);
+  self->lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
+  const bool opened = open.status == Status::Done;
+  complete(openSlot);
+  if (!opened) return;
+  // A pinned reader serves only its own ring; an unpinned one serves the shared ring (and its own
+  // ring, which is empty then, since only a lease pushes there).
+  SpscRing<std::uint32_t>& own = *self->pinnedRing;
+  const auto tryPop = [this, self, &own](std::uint32_t& slot) {
+    if (own.tryPop(slot)) return true;
+    return !self->pinned.load(std::memory_order_relaxed) && readerRing_.tryPop(slot);
+  };
+  const auto hasWork = [this, self, &own] {
+    return !own.emptyApprox() || (!self->pinned.load(std::memory_order_relaxed) && !readerRing_.emptyApprox());
+  };
+  std::uint32_t slot;
+  // A pinned reader polls its own ring only: it does not count as a poller of the shared one.
+  const auto spinners = [this, self] {
+    return self->pinned.load(std::memory_order_relaxed) ? nullptr : &spinningReaders_;
+  };
+  while (waitForWork(*self, tryPop, hasWork, slot, spinners())) {
+    if (!runOne(*self, slot)) return;
+  }
+  self->connection.close(nullptr);
+}
+
+}  // namespace litepool

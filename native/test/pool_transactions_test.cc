@@ -1,0 +1,238 @@
+// Owns the engine tests of statements that share a transaction or a connection (transaction.cc,
+// statement.cc): Batch requests (every statement or none, inside an open transaction too),
+// group commit (queued groupable writes in one transaction, where a failing one rolls back
+// alone), and iterations in chunks on a pinned reader. Fixtures: pool_harness.h.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "check.h"
+#include "pool_harness.h"
+
+using namespace litepool;
+using namespace litepool::test;
+
+namespace {
+
+// One statement of a batch: its SQL and positional parameters, or named ones.
+struct Entry {
+  std::string sql;
+  std::vector<Param> params;
+  std::vector<std::string> names;  // empty: positional
+};
+
+// Submits one Batch request; returns its slot.
+std::uint32_t submitBatch(Harness& h, const std::vector<Entry>& entries, std::uint32_t requestFlags = 0) {
+  const std::uint32_t slot = h.engine.acquireSlot();
+  CHECK(slot != UINT32_MAX);
+  Request& request = h.engine.request(slot);
+  request.op = Op::Batch;
+  request.flags = requestFlags;
+  for (const Entry& entry : entries) {
+    BatchEntry batchEntry;
+    batchEntry.sql = entry.sql;
+    batchEntry.firstParam = static_cast<std::uint32_t>(request.params.size());
+    batchEntry.paramCount = static_cast<std::uint32_t>(entry.params.size());
+    batchEntry.named = !entry.names.empty();
+    for (std::size_t i = 0; i < entry.params.size(); ++i) {
+      addParam(request, entry.params[i]);
+      request.paramNames.push_back(batchEntry.named ? entry.names[i] : std::string());
+    }
+    request.batch.push_back(std::move(batchEntry));
+  }
+  h.engine.submit(slot, Target::Writer);
+  return slot;
+}
+
+// Runs one Batch request to completion; returns its slot (the caller reads and releases it).
+std::uint32_t runBatch(Harness& h, const std::vector<Entry>& entries, std::uint32_t requestFlags = 0) {
+  const std::uint32_t slot = submitBatch(h, entries, requestFlags);
+  CHECK_EQ(h.collect(1)[0], slot);
+  return slot;
+}
+
+// Runs one iteration request on the pinned `reader`, ten rows per chunk; returns its slot.
+std::uint32_t iterateOn(Harness& h, int reader, Op op, std::string sql = "") {
+  const std::uint32_t slot = h.engine.acquireSlot();
+  CHECK(slot != UINT32_MAX);
+  Request& request = h.engine.request(slot);
+  request.op = op;
+  request.sql = std::move(sql);
+  request.chunkRows = 10;
+  h.engine.submit(slot, Target::PinnedReader, reader);
+  CHECK_EQ(h.collect(1)[0], slot);
+  return slot;
+}
+
+}  // namespace
+
+TEST(batch_runs_every_statement_or_none) {
+  TempDir dir;
+  Harness h(configFor(dir.file("batch.db"), 1));
+  h.open();
+  h.mustRun(Op::Exec, Target::Writer, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT UNIQUE)");
+
+  std::uint32_t slot = runBatch(h, {{"INSERT INTO t(v) VALUES (?)", {Param::t("a")}, {}},
+                                    {"INSERT INTO t(v) VALUES (:v)", {Param::t("b")}, {"v"}},
+                                    {"UPDATE t SET v = v || '!'", {}, {}}});
+  const Request& ok = h.engine.request(slot);
+  CHECK_EQ(ok.status, Status::Rows);
+  CHECK_EQ(ok.columnCount, 2u);
+  CHECK_EQ(ok.cells.size(), std::size_t{6});  // changes and last insert rowid per statement
+  CHECK_EQ(integerAt(ok, 0), std::int64_t{1});
+  CHECK_EQ(integerAt(ok, 1), std::int64_t{1});
+  CHECK_EQ(integerAt(ok, 2), std::int64_t{1});
+  CHECK_EQ(integerAt(ok, 3), std::int64_t{2});
+  CHECK_EQ(integerAt(ok, 4), std::int64_t{2});
+  h.engine.releaseSlot(slot);
+
+  // The second statement fails: the first is undone too, and the error names the statement.
+  slot = runBatch(h, {{"INSERT INTO t(v) VALUES ('c')", {}, {}}, {"INSERT INTO t(v) VALUES ('a!')", {}, {}}});
+  const Request& failed = h.engine.request(slot);
+  CHECK_EQ(failed.status, Status::SqliteFailed);
+  CHECK_EQ(failed.errcode, SQLITE_CONSTRAINT_UNIQUE);
+  CHECK(failed.message.rfind("batch statement 2: ", 0) == 0);
+  CHECK(failed.cells.empty());
+  h.engine.releaseSlot(slot);
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM t"), std::int64_t{2});
+
+  // Transaction control and parameters that do not fit are refused before anything commits.
+  slot = runBatch(h, {{"INSERT INTO t(v) VALUES ('d')", {}, {}}, {"COMMIT", {}, {}}});
+  CHECK_EQ(h.engine.request(slot).status, Status::Misuse);
+  CHECK(h.engine.request(slot).message.rfind("batch statement 2: transaction control", 0) == 0);
+  h.engine.releaseSlot(slot);
+  slot = runBatch(h, {{"INSERT INTO t(v) VALUES (?)", {}, {}}});
+  CHECK_EQ(h.engine.request(slot).status, Status::BindFailed);
+  CHECK(h.engine.request(slot).message.rfind("batch statement 1: ", 0) == 0);
+  h.engine.releaseSlot(slot);
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM t"), std::int64_t{2});
+
+  // Inside an open transaction a failing batch rolls back only itself (its savepoint).
+  h.roundTrip(Op::Exec, Target::Writer, "BEGIN IMMEDIATE", {}, RequestFlag::KeepTransaction);
+  h.releaseLast();
+  h.roundTrip(Op::Run, Target::Writer, "INSERT INTO t(v) VALUES ('before')", {}, RequestFlag::KeepTransaction);
+  h.releaseLast();
+  slot = runBatch(h, {{"INSERT INTO t(v) VALUES ('inner')", {}, {}}, {"INSERT INTO t(v) VALUES ('before')", {}, {}}},
+                  RequestFlag::KeepTransaction | RequestFlag::ExpectTransaction);
+  CHECK_EQ(h.engine.request(slot).status, Status::SqliteFailed);
+  h.engine.releaseSlot(slot);
+  slot = runBatch(h, {{"INSERT INTO t(v) VALUES ('kept')", {}, {}}},
+                  RequestFlag::KeepTransaction | RequestFlag::ExpectTransaction);
+  CHECK_EQ(h.engine.request(slot).status, Status::Rows);
+  h.engine.releaseSlot(slot);
+  h.roundTrip(Op::Exec, Target::Writer, "COMMIT", {}, RequestFlag::KeepTransaction);
+  h.releaseLast();
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM t"), std::int64_t{4});
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM t WHERE v = 'inner'"), std::int64_t{0});
+  h.close();
+}
+
+// Groupable writes queued behind a write that waits for a lock all run in one transaction once
+// it is free; the one that fails rolls back alone and the others commit together.
+TEST(group_commit_shares_one_transaction_and_a_failure_rolls_back_alone) {
+  TempDir dir;
+  const std::string path = dir.file("group.db");
+  Harness h(configFor(path, 1));
+  h.open();
+  h.mustRun(Op::Exec, Target::Writer, "CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER UNIQUE)");
+  RawConnection other(path);
+  other.exec("BEGIN IMMEDIATE");
+  const std::uint32_t blocked = h.submit(Op::Run, Target::Writer, "INSERT INTO t(v) VALUES (-1)");
+  constexpr int kWrites = 50;
+  std::vector<std::uint32_t> writes;
+  for (int i = 0; i < kWrites; ++i) {
+    // The 21st repeats the 20th value: a UNIQUE violation inside the group.
+    writes.push_back(h.submit(Op::Run, Target::Writer, "INSERT INTO t(v) VALUES (?)", {Param::i(i == 20 ? 19 : i)},
+                              RequestFlag::Groupable));
+  }
+  other.exec("COMMIT");
+  std::vector<std::uint32_t> expected{blocked};
+  expected.insert(expected.end(), writes.begin(), writes.end());
+  CHECK(h.collect(expected.size()) == expected);  // FIFO, groups included
+  CHECK_EQ(h.engine.request(blocked).status, Status::Done);
+  CHECK_EQ(h.engine.request(blocked).group, std::uint64_t{0});
+  h.engine.releaseSlot(blocked);
+  const std::uint64_t group = h.engine.request(writes[0]).group;
+  CHECK(group != 0);
+  for (int i = 0; i < kWrites; ++i) {
+    const Request& request = h.engine.request(writes[static_cast<std::size_t>(i)]);
+    CHECK_EQ(request.group, group);
+    if (i == 20) {
+      CHECK_EQ(request.status, Status::SqliteFailed);
+      CHECK_EQ(request.errcode, SQLITE_CONSTRAINT_UNIQUE);
+    } else {
+      CHECK_EQ(request.status, Status::Done);
+      CHECK_EQ(request.changes, std::int64_t{1});
+    }
+    h.engine.releaseSlot(writes[static_cast<std::size_t>(i)]);
+  }
+  const EngineStats stats = h.engine.stats();
+  CHECK_EQ(stats.groupCommits, std::uint64_t{1});
+  CHECK_EQ(stats.groupedWrites, std::uint64_t{kWrites});
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM t"), std::int64_t{kWrites});  // -1 and 49 of 50
+  h.close();
+}
+
+// An iteration on a pinned reader returns its rows in chunks, keeps its statement open between
+// them, and ends (or is ended) cleanly.
+TEST(iteration_returns_chunks_and_ends_cleanly) {
+  TempDir dir;
+  Harness h(configFor(dir.file("iterate.db"), 2));
+  h.open();
+  createItems(h, 25);
+  Request& pin = h.roundTrip(Op::Pin, Target::Readers, "");
+  const int reader = static_cast<int>(pin.changes);
+  h.releaseLast();
+
+  std::uint32_t slot = iterateOn(h, reader, Op::IterateStart, "SELECT id, name FROM items ORDER BY id");
+  const Request* chunk = &h.engine.request(slot);
+  CHECK_EQ(chunk->status, Status::RowsMore);
+  CHECK(chunk->namesAttached);
+  CHECK(chunk->columnNames == (std::vector<std::string>{"id", "name"}));
+  CHECK_EQ(chunk->cells.size(), std::size_t{20});
+  CHECK_EQ(integerAt(*chunk, 0), std::int64_t{1});
+  CHECK_EQ(textAt(*chunk, 19), std::string("item-10"));
+  h.engine.releaseSlot(slot);
+  slot = iterateOn(h, reader, Op::IterateNext);
+  chunk = &h.engine.request(slot);
+  CHECK_EQ(chunk->status, Status::RowsMore);
+  CHECK(!chunk->namesAttached);
+  CHECK_EQ(chunk->cells.size(), std::size_t{20});
+  CHECK_EQ(integerAt(*chunk, 0), std::int64_t{11});
+  h.engine.releaseSlot(slot);
+  slot = iterateOn(h, reader, Op::IterateNext);
+  chunk = &h.engine.request(slot);
+  CHECK_EQ(chunk->status, Status::Rows);  // the last chunk: the statement is done and finalized
+  CHECK_EQ(chunk->cells.size(), std::size_t{10});
+  CHECK_EQ(integerAt(*chunk, 8), std::int64_t{25});
+  h.engine.releaseSlot(slot);
+  slot = iterateOn(h, reader, Op::IterateNext);
+  CHECK_EQ(h.engine.request(slot).status, Status::Misuse);
+  h.engine.releaseSlot(slot);
+
+  // A write cannot be iterated on a reader.
+  slot = iterateOn(h, reader, Op::IterateStart, "DELETE FROM items RETURNING id");
+  CHECK_EQ(h.engine.request(slot).status, Status::NeedsWriter);
+  h.engine.releaseSlot(slot);
+  // Ended early: IterateEnd finalizes the open statement.
+  slot = iterateOn(h, reader, Op::IterateStart, "SELECT id FROM items");
+  CHECK_EQ(h.engine.request(slot).status, Status::RowsMore);
+  h.engine.releaseSlot(slot);
+  slot = iterateOn(h, reader, Op::IterateEnd);
+  CHECK_EQ(h.engine.request(slot).status, Status::Done);
+  h.engine.releaseSlot(slot);
+  slot = iterateOn(h, reader, Op::IterateNext);
+  CHECK_EQ(h.engine.request(slot).status, Status::Misuse);
+  h.engine.releaseSlot(slot);
+
+  Request& unpin = h.roundTrip(Op::Unpin, Target::PinnedReader, "", {}, 0, reader);
+  CHECK_EQ(unpin.status, Status::Done);
+  h.releaseLast();
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM items"), std::int64_t{25});
+  h.close();
+}
+
+TEST_MAIN()

@@ -1,0 +1,222 @@
+// Covers the `litepool` command line end to end, in child processes: the compiled package is
+// installed into a project (npm install of a local directory, offline), and its bin is run like a
+// user runs it (node_modules/.bin/litepool, and once through npx). Commands, text and JSON output,
+// exit codes (0 ok, 1 failure, 2 usage), `new` file naming, a TypeScript migration refused with a
+// clear message on a Node.js that cannot load it, and the bin entry inside the packed tarball.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../lib/cli/commands.ts';
+import { Scratch, compiledPackage } from './migrations-helpers.ts';
+
+const scratch = new Scratch();
+let pkg: string;
+let project: string;
+let bin: string;
+
+beforeAll(() => {
+  pkg = compiledPackage(scratch.dir);
+  project = join(scratch.dir, 'project');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'project', private: true, type: 'module' }));
+  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', pkg], { cwd: project, stdio: 'pipe' });
+  bin = join(project, 'node_modules', '.bin', 'litepool');
+}, 120_000);
+
+afterAll(() => scratch.remove());
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the installed bin (its #! line and the mode npm gave it) with `args` in the project. */
+function litepool(...args: string[]): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { cwd: project }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') return reject(error);
+      resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('litepool command line', () => {
+  it('prints help, and exits 2 on usage errors', async () => {
+    const help = await litepool('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: litepool <command>');
+    expect(help.stdout).toContain('Exit codes: 0 ok, 1 failure');
+    for (const args of [[], ['frobnicate'], ['migrate', '--db', 'x.db'], ['migrate', '--dir', 'm', '--db', 'x.db', '--bogus'], ['status', '--db', 'x.db', '--dir', 'm', '--to', '1.0.0'], ['migrate', '--db', 'x.db', '--dir', 'm', '--lock-timeout', 'soon'], ['repair', '--db', 'x.db', '--dir', 'm', '--version', '1.0.0', '--action', 'drop'], ['new', '--dir', 'm']]) {
+      const outcome = await litepool(...args);
+      expect(outcome.code, args.join(' ')).toBe(2);
+      expect(outcome.stderr).toMatch(/^litepool: /);
+    }
+    const badVersion = await litepool('migrate', '--db', 'v.db', '--dir', 'm', '--to', '1.0', '--json');
+    expect(badVersion.code).toBe(2);
+    expect(JSON.parse(badVersion.stdout).error).toMatchObject({ code: 'USAGE', message: "--to must be a version MAJOR.MINOR.PATCH[-prerelease] without leading zeros, got '1.0'" });
+  });
+
+  it('new, plan, migrate, status, a refused edit, repair, down: with the documented exit codes', async () => {
+    const dir = join(project, 'migrations');
+    const created = await litepool('new', 'create_users', '--dir', 'migrations');
+    expect(created.code).toBe(0);
+    expect(created.stdout.trim()).toBe(join(dir, '1.0.0__create_users.sql'));
+    // The template runs as it is (it holds only comments) and says where the directives go.
+    const template = readFileSync(join(dir, '1.0.0__create_users.sql'), 'utf8');
+    expect(template).toContain('make the first\n-- line of the file: -- litepool:no-transaction');
+    expect((await litepool('plan', '--db', 'template.db', '--dir', 'migrations')).code).toBe(0);
+    writeFileSync(join(dir, '1.0.0__create_users.sql'), 'CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n-- litepool:down\nDROP TABLE users;\n');
+    expect((await litepool('new', 'add_email', '--dir', 'migrations')).stdout.trim()).toBe(join(dir, '1.1.0__add_email.sql'));
+    writeFileSync(join(dir, '1.1.0__add_email.sql'), 'ALTER TABLE users ADD COLUMN email TEXT;\n-- litepool:down\nALTER TABLE users DROP COLUMN email;\n');
+    const patch = JSON.parse((await litepool('new', 'fix', '--dir', 'migrations', '--bump', 'patch', '--json')).stdout);
+    expect(patch).toMatchObject({ version: '1.1.1', name: 'fix' });
+    writeFileSync(patch.file, 'CREATE INDEX users_by_name ON users (name);\n-- litepool:down\nDROP INDEX users_by_name;\n');
+    const twice = await litepool('new', 'fix', '--dir', 'migrations', '--version', '1.1.1');
+    expect(twice.code).toBe(1); // the file exists: never overwritten
+
+    const plan = await litepool('plan', '--db', 'app.db', '--dir', 'migrations');
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toMatch(/would apply, in this order:\n {2}1\.0\.0 +create_users\n {2}1\.1\.0 +add_email\n {2}1\.1\.1 +fix/);
+    expect(existsSync(join(project, 'app.db'))).toBe(false); // plan created nothing
+
+    const migrated = await litepool('migrate', '--db', 'app.db', '--dir', 'migrations', '--to', '1.1.0');
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).toMatch(/applied +1\.0\.0 +create_users/);
+    expect(migrated.stdout).toContain('not applied (above --to): 1.1.1');
+    const rest = JSON.parse((await litepool('migrate', '--db', 'app.db', '--dir', 'migrations', '--json')).stdout);
+    expect(rest.applied.map((m: { version: string }) => m.version)).toEqual(['1.1.1']);
+    expect(rest.current).toBe('1.1.1');
+
+    const status = JSON.parse((await litepool('status', '--db', 'app.db', '--dir', 'migrations', '--json')).stdout);
+    expect(status.map((s: { version: string; state: string }) => `${s.version} ${s.state}`)).toEqual(['1.0.0 applied', '1.1.0 applied', '1.1.1 applied']);
+    const text = await litepool('status', '--db', 'app.db', '--dir', 'migrations');
+    expect(text.stdout).toMatch(/^VERSION +NAME +STATE +APPLIED AT/);
+
+    writeFileSync(join(dir, '1.1.0__add_email.sql'), `${readFileSync(join(dir, '1.1.0__add_email.sql'), 'utf8')}\n`);
+    const refused = await litepool('migrate', '--db', 'app.db', '--dir', 'migrations');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('1.1.0__add_email.sql has changed since it was applied');
+    expect(refused.stderr).toContain('(LITEPOOL_MIGRATION_CHECKSUM)');
+    const asJson = JSON.parse((await litepool('migrate', '--db', 'app.db', '--dir', 'migrations', '--json')).stdout);
+    expect(asJson.error).toMatchObject({ code: 'LITEPOOL_MIGRATION_CHECKSUM', version: '1.1.0', file: '1.1.0__add_email.sql' });
+
+    const repaired = await litepool('repair', '--db', 'app.db', '--dir', 'migrations', '--version', '1.1.0', '--action', 'accept-checksum');
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout.trim()).toBe('1.1.0  add_email: applied');
+    expect((await litepool('migrate', '--db', 'app.db', '--dir', 'migrations')).stdout).toContain('nothing to apply');
+
+    const dry = await litepool('down', '--db', 'app.db', '--dir', 'migrations', '--to', '1.0.0', '--dry-run');
+    expect(dry.stdout).toMatch(/would revert, in this order:\n {2}1\.1\.1 +fix\n {2}1\.1\.0 +add_email/);
+    const down = await litepool('down', '--db', 'app.db', '--dir', 'migrations', '--to', '1.0.0');
+    expect(down.code).toBe(0);
+    expect(down.stdout).toContain('database at 1.0.0');
+    expect((await litepool('repair', '--db', 'app.db', '--dir', 'migrations', '--version', '3.0.0', '--action', 'forget')).code).toBe(1);
+    // Through npx, as the docs show it.
+    const viaNpx = execFileSync('npx', ['--no-install', 'litepool', 'plan', '--db', 'app.db', '--dir', 'migrations', '--json'], { cwd: project, encoding: 'utf8' });
+    expect(JSON.parse(viaNpx).pending.map((m: { version: string }) => m.version)).toEqual(['1.1.0', '1.1.1']);
+  });
+
+  it('refuses a .ts migration with a clear message on a Node.js that cannot strip types', async () => {
+    const dir = join(project, 'typed');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '1.0.0__typed.ts'), 'export async function up(tx: unknown): Promise<void> {}\n');
+    const outcome = await litepool('migrate', '--db', 'typed.db', '--dir', 'typed');
+    const major = Number(process.versions.node.split('.')[0]);
+    const minor = Number(process.versions.node.split('.')[1]);
+    if (major < 22 || (major === 22 && minor < 18)) {
+      expect(outcome.code).toBe(1);
+      expect(outcome.stderr).toContain('cannot load 1.0.0__typed.ts');
+      expect(outcome.stderr).toContain('does not run TypeScript by itself');
+      // Refused before anything ran.
+      const status = JSON.parse((await litepool('status', '--db', 'typed.db', '--dir', 'typed', '--json')).stdout);
+      expect(status).toEqual([{ version: '1.0.0', name: 'typed', kind: 'migration', state: 'pending' }]);
+    } else {
+      expect(outcome.code).toBe(0);
+    }
+  });
+
+  it('the packed tarball carries the bin, with its #! line', () => {
+    const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8'));
+    expect(manifest.bin).toEqual({ litepool: './dist/cli/main.js' });
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: pkg, encoding: 'utf8' }));
+    const files = (packed[0].files as { path: string }[]).map((f) => f.path);
+    expect(files).toContain('dist/cli/main.js');
+    expect(files).toContain('dist/migrations/runner.js');
+    expect(readFileSync(join(pkg, 'dist', 'cli', 'main.js'), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(readdirSync(join(pkg, 'dist', 'cli')).sort()).toContain('commands.js');
+  });
+});
+
+/** Runs the command line in this process (lib/cli/commands.ts), capturing what it prints. */
+async function inProcess(...args: string[]): Promise<Outcome> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } });
+  return { code, stdout, stderr };
+}
+
+describe('litepool command line: failures', () => {
+  it('--json prints the error on stdout with a stable shape (null where absent), and the message on stderr as well', async () => {
+    const dir = scratch.files({ '1.0.0__ok.sql': 'CREATE TABLE ok (x);\n', '1.1.0__bad.sql': 'CREATE TABLE ok (x);\n' });
+    const db = join(scratch.dir, 'json.db');
+    const failed = await inProcess('migrate', '--db', db, '--dir', dir, '--json');
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout)).toEqual({
+      error: {
+        code: 'LITEPOOL_MIGRATION_FAILED',
+        message: expect.stringContaining('1.1.0__bad.sql failed at statement 1 (line 1): table ok already exists'),
+        version: '1.1.0',
+        file: '1.1.0__bad.sql',
+        statement: 'CREATE TABLE ok (x);',
+      },
+    });
+    expect(failed.stderr).toMatch(/^litepool: 1\.1\.0__bad\.sql failed at statement 1 .*\(LITEPOOL_MIGRATION_FAILED\)\n$/s);
+    expect(failed.stderr).not.toMatch(/\n\s+at /); // no stack trace
+
+    const usage = await inProcess('migrate', '--db', db, '--json');
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stdout)).toEqual({ error: { code: 'USAGE', message: 'migrate needs --dir', version: null, file: null, statement: null } });
+    expect(usage.stderr).toContain('litepool: migrate needs --dir');
+  });
+
+  it('names --lock-timeout when its value is out of range; usage errors create no database; down and repair refuse a missing one', async () => {
+    const dir = scratch.files({ '1.0.0__a.sql': 'CREATE TABLE a (x);\n-- litepool:down\nDROP TABLE a;\n' });
+    for (const value of ['0', '2147483648', '-5', '1e3']) {
+      const outcome = await inProcess('migrate', '--db', join(scratch.dir, 'lt.db'), '--dir', dir, `--lock-timeout=${value}`);
+      expect(outcome.code, value).toBe(2);
+      expect(outcome.stderr, value).toContain(`--lock-timeout must be a number of milliseconds from 1 to 2147483647, got '${value}'`);
+    }
+    // A usage error is found before the database is opened: migrate creates no file for it.
+    const unborn = join(scratch.dir, 'unborn.db');
+    for (const args of [['--to', '1.0'], ['--lock-timeout', '0'], ['--to', 'v2']]) {
+      expect((await inProcess('migrate', '--db', unborn, '--dir', dir, ...args)).code, args.join(' ')).toBe(2);
+    }
+    for (const args of [['repair', '--version', '1.0', '--action', 'forget'], ['repair', '--version', '1.0.0', '--action', 'drop'], ['down', '--to', 'x']]) {
+      const outcome = await inProcess(...args, '--db', unborn, '--dir', dir);
+      expect(outcome.code, args.join(' ')).toBe(2);
+      expect(outcome.stderr).not.toContain('does not exist');
+    }
+    expect(existsSync(unborn)).toBe(false);
+    const missing = join(scratch.dir, 'missing.db');
+    for (const args of [['down', '--to', '0.0.0'], ['repair', '--version', '1.0.0', '--action', 'forget']]) {
+      const outcome = await inProcess(...args, '--db', missing, '--dir', dir);
+      expect(outcome.code).toBe(1);
+      expect(outcome.stderr).toBe(`litepool: the database ${missing} does not exist (${args[0]} does not create it)\n`);
+    }
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it('new refuses a version another file has, and --bump with --version; the next version follows semver', async () => {
+    const dir = scratch.files({ '1.0.0__a.sql': 'SELECT 1;\n' });
+    const taken = await inProcess('new', 'b', '--dir', dir, '--version', '1.0.0');
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain('version 1.0.0 is taken by 1.0.0__a.sql');
+    expect(readdirSync(dir)).toEqual(['1.0.0__a.sql']);
+    expect((await inProcess('new', 'b', '--dir', dir, '--version', '2.0.0', '--bump', 'patch')).code).toBe(2);
+    expect((await inProcess('new', 'rc', '--dir', dir, '--version', '2.0.0-rc.1')).code).toBe(0);
+    const next = await inProcess('new', 'final', '--dir', dir, '--bump', 'major', '--json');
+    expect(JSON.parse(next.stdout)).toMatchObject({ version: '2.0.0', name: 'final' }); // the release of 2.0.0-rc.1
+  });
+});
