@@ -3,7 +3,8 @@
 // A batch is a sequence of cells: a float64 payload and a one-byte tag each (CellTag), in one
 // ArrayBuffer (payloads first, then tags), plus an array of the JS objects (strings, buffers,
 // name arrays) that object cells point to. Every finished request is a record of HEADER_CELLS
-// cells (HeaderCell: slot, status, a, b, c, n) followed by n row cells. What a, b and c hold
+// cells (HeaderCell: slot, status, a, b, c, the native timings and counts observers read, extra,
+// n) followed by n row cells, then `extra` cells (statement counters). What a, b and c hold
 // depends on the status (request/outcome.ts decodes them):
 // - Rows, RowsMore (an iteration chunk with more to come): a = column names (only when they
 //   changed, and always at the start of an iteration), b = column count, the n row cells = values

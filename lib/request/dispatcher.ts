@@ -150,7 +150,7 @@ export class Dispatcher implements RequestRunner {
     const jobs = this.#batchJobs;
     const starts = this.#batchStarts;
     let count = 0;
-    for (let at = 0; at < length; at += HEADER_CELLS + reader.number(at + HeaderCell.RowCells)) {
+    for (let at = 0; at < length; at += HEADER_CELLS + reader.number(at + HeaderCell.RowCells) + reader.number(at + HeaderCell.ExtraCells)) {
       const slot = reader.number(at + HeaderCell.Slot);
       jobs[count] = this.#inFlight[slot];
       starts[count] = at;
@@ -166,7 +166,7 @@ export class Dispatcher implements RequestRunner {
       try {
         const status = reader.number(at + HeaderCell.Status);
         const trace = job.request.trace;
-        if (trace !== undefined) this.#traceCompletion(trace, reader, at, status);
+        if (trace !== undefined) this.#traceCompletion(trace, reader, at);
         const c =
           status === Status.Rows || status === Status.RowsMore
             ? reader.values(at + HEADER_CELLS, reader.number(at + HeaderCell.RowCells))
@@ -228,11 +228,13 @@ export class Dispatcher implements RequestRunner {
     this.#enqueue(job);
   }
 
-  /** Tells an observed request's trace what its completion record says. */
-  #traceCompletion(trace: RequestTrace, reader: BatchReader, at: number, status: number): void {
-    const rows = status === Status.Rows || status === Status.RowsMore ? reader.number(at + HeaderCell.RowCells) / Math.max(1, reader.number(at + HeaderCell.B)) : 0;
-    const changes = status === Status.Done && typeof reader.value(at + HeaderCell.A) === 'number' ? (reader.value(at + HeaderCell.A) as number) : 0;
-    trace.completed(0, 0, rows, changes, -1, 0, undefined);
+  /** Tells an observed request's trace what its completion record says: native timings, counts, counters. */
+  #traceCompletion(trace: RequestTrace, reader: BatchReader, at: number): void {
+    const extra = reader.number(at + HeaderCell.ExtraCells);
+    const counters = extra === 0 ? undefined : (reader.values(at + HEADER_CELLS + reader.number(at + HeaderCell.RowCells), extra) as number[]);
+    const cell = (position: HeaderCell) => reader.number(at + position);
+    const { QueuedMicros, ExecMicros, Rows, Changes, Worker, GroupSize } = HeaderCell;
+    trace.completed(cell(QueuedMicros), cell(ExecMicros), cell(Rows), cell(Changes), cell(Worker), cell(GroupSize), counters);
   }
 
   /** Sends a job on its way: behind the writer gate, into the backlog, or to the addon. */
