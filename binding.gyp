@@ -18,9 +18,13 @@
       'direct_dependent_settings': {
         'include_dirs': ['<(sqlite_dir)'],
       },
-      'cflags': ['-w'],
+      # Hidden symbols (here and in 'litepool'): the addon exports only its Node-API entry points,
+      # so its SQLite never binds to, or is interposed by, another copy in the same process
+      # (scripts/check-binary.mjs checks the exports of every prebuild).
+      'cflags': ['-w', '-fvisibility=hidden'],
       'xcode_settings': {
         'WARNING_CFLAGS': ['-w'],
+        'GCC_SYMBOLS_PRIVATE_EXTERN': 'YES',
         'MACOSX_DEPLOYMENT_TARGET': '11.0',
       },
       'msvs_settings': {
@@ -67,6 +71,7 @@
         # this, node-addon-api rethrows in C++ past V8 and the process aborts.
         'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
       ],
+      'cflags': ['-fvisibility=hidden'],
       'cflags!': ['-fno-exceptions'],
       'cflags_cc!': ['-fno-exceptions', '-std=gnu++17', '-std=gnu++1y', '-std=gnu++14'],
       'cflags_cc': ['-std=c++20', '-fexceptions', '-Wall', '-Wextra', '-Wno-unused-parameter'],
@@ -74,8 +79,16 @@
         'GCC_ENABLE_CPP_EXCEPTIONS': 'YES',
         'CLANG_CXX_LANGUAGE_STANDARD': 'c++20',
         'CLANG_CXX_LIBRARY': 'libc++',
+        'GCC_SYMBOLS_PRIVATE_EXTERN': 'YES',
+        'GCC_INLINES_ARE_PRIVATE_EXTERN': 'YES',
         'MACOSX_DEPLOYMENT_TARGET': '11.0',
       },
+      'conditions': [
+        ['OS=="linux"', {
+          # Exports only the Node-API entry points (CMakeLists.txt passes the same version script).
+          'ldflags': ['-Wl,--version-script=<(module_root_dir)/native/addon/exports.map'],
+        }],
+      ],
       'msvs_settings': {
         'VCCLCompilerTool': {
           'ExceptionHandling': 1,

@@ -1,17 +1,19 @@
 // Covers the build configuration: the running SQLite reports every compile option of the release
 // section of deps/sqlite-options.txt (which stays sorted), file pools run in WAL mode, reader
-// connections are query_only, lib/sqlite-codes.ts matches the bundled sqlite3.h, and
-// binding.gyp and CMakeLists.txt build the addon from the same native sources.
+// connections are query_only, lib/native/sqlite-codes.ts matches the bundled sqlite3.h, and
+// binding.gyp and CMakeLists.txt build the same addon: the same native sources (every .cc file
+// of native/core and native/addon), macros, NAPI_VERSION (package.json's binary.napi_versions),
+// include directories, SQLite option list, exported symbols, macOS target and C++ standard.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { type Pool } from '../lib/index.ts';
-import { root } from './helpers/paths.ts';
-import { tempPools } from './helpers/pools.ts';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { open, type Pool } from '../lib/index.ts';
+import { cmakeCalls, dict, type GypValue, gypTarget, parseCMake, parseGyp, strings } from './helpers/build-files.ts';
 
-const pools = tempPools('build-config');
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 interface SqliteOptions {
   release: string[];
@@ -24,15 +26,17 @@ async function readSqliteOptions(): Promise<SqliteOptions> {
   return module.readSqliteOptions();
 }
 
-/** Every `native/...cc` path mentioned in `text`. */
-function nativeSources(text: string): Set<string> {
-  return new Set(text.match(/native\/[A-Za-z0-9_./-]+\.cc\b/g) ?? []);
-}
-
+let dir: string;
 let db: Pool;
 
 beforeAll(async () => {
-  db = await pools.openAt(pools.file('config'), { readers: 2 });
+  dir = mkdtempSync(join(tmpdir(), 'litepool-build-config-'));
+  db = await open(join(dir, 'config.db'), { readers: 2 });
+});
+
+afterAll(async () => {
+  await db?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('SQLite compile options', () => {
@@ -125,32 +129,166 @@ describe('connection setup', () => {
 });
 
 describe('generated and build files', () => {
-  it('node deps/generate-error-codes.mjs --check exits 0 (lib/sqlite-codes.ts is current)', () => {
+  it('node deps/generate-error-codes.mjs --check exits 0 (lib/native/sqlite-codes.ts is current)', () => {
     expect(() => execFileSync(process.execPath, ['deps/generate-error-codes.mjs', '--check'], { cwd: root, stdio: 'pipe' })).not.toThrow();
   });
 
-  it("binding.gyp's 'litepool' sources equal CMakeLists.txt's addon + core sources", () => {
-    const gypText = readFileSync(join(root, 'binding.gyp'), 'utf8');
-    const gypTarget = /'target_name':\s*'litepool'[\s\S]*?'sources':\s*\[([\s\S]*?)\]/.exec(gypText);
-    expect(gypTarget, "binding.gyp has a 'litepool' target with sources").not.toBeNull();
-    const gypSources = nativeSources(gypTarget![1]!);
-    expect(gypSources).toEqual(nativeSources(gypText));
+});
 
-    const cmakePath = join(root, 'CMakeLists.txt');
-    expect(existsSync(cmakePath), 'CMakeLists.txt exists').toBe(true);
-    const cmakeText = readFileSync(cmakePath, 'utf8');
-    const block = (name: string): Set<string> => {
-      const match = new RegExp(`set\\(\\s*${name}\\b([^)]*)\\)`).exec(cmakeText);
-      expect(match, `CMakeLists.txt sets ${name}`).not.toBeNull();
-      return nativeSources(match![1]!);
+// binding.gyp (node-gyp, the install-time fallback and the prebuilds) and CMakeLists.txt (cmake-js)
+// must build the same addon. Every list is read from the two files and from native/ on disk,
+// never written out here, so adding, splitting or renaming a source file only requires updating
+// both build files, which this checks.
+describe('binding.gyp and CMakeLists.txt build the same addon', () => {
+  const gyp = parseGyp(readFileSync(join(root, 'binding.gyp'), 'utf8'));
+  const gypAddon = gypTarget(gyp, 'litepool');
+  const gypSqlite = gypTarget(gyp, 'sqlite3');
+  const cmakeText = readFileSync(join(root, 'CMakeLists.txt'), 'utf8');
+  const cmake = parseCMake(cmakeText);
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { binary?: { napi_versions?: number[] } };
+
+  /** The values of `set(NAME ...)` in CMakeLists.txt (exactly one such command). */
+  const cmakeSet = (name: string): string[] => {
+    const calls = cmakeCalls(cmake, 'set', name);
+    expect(calls, `CMakeLists.txt sets ${name} once`).toHaveLength(1);
+    return calls[0]!;
+  };
+  /** The arguments of every `command(target PRIVATE|PUBLIC|INTERFACE ...)` for `target`. */
+  const cmakeTargetArgs = (command: string, target: string): string[] =>
+    cmakeCalls(cmake, command, target).flatMap((args) => args.filter((a) => !['PRIVATE', 'PUBLIC', 'INTERFACE'].includes(a)));
+  /** Every .cc file under native/<dir>, as a project-relative path. */
+  const onDisk = (dir: string): string[] =>
+    readdirSync(join(root, 'native', dir))
+      .filter((name) => name.endsWith('.cc'))
+      .map((name) => `native/${dir}/${name}`)
+      .sort();
+  const sorted = (list: Iterable<string>): string[] => [...list].sort();
+
+  it("compiles every .cc file of native/core and native/addon, in both, and nothing else", () => {
+    const gypSources = sorted(strings(gypAddon['sources'], "litepool's sources"));
+    const addonSources = cmakeSet('LITEPOOL_ADDON_SOURCES');
+    const coreSources = cmakeSet('LITEPOOL_CORE_SOURCES');
+    expect(sorted(addonSources)).toEqual(onDisk('addon'));
+    expect(sorted(coreSources)).toEqual(onDisk('core'));
+    expect(gypSources).toEqual(sorted([...onDisk('addon'), ...onDisk('core')]));
+    expect(new Set(gypSources).size).toBe(gypSources.length);
+    // The CMake lists are what the targets are built from.
+    expect(cmakeCalls(cmake, 'add_library', 'litepool_core')).toEqual([['STATIC', '${LITEPOOL_CORE_SOURCES}']]);
+    expect(cmakeCalls(cmake, 'add_library', 'litepool')[0]).toContain('${LITEPOOL_ADDON_SOURCES}');
+    expect(cmakeTargetArgs('target_link_libraries', 'litepool')).toContain('litepool_core');
+    // No other native source is named in either file (the C++ test programs aside).
+    const mentioned = (text: string): string[] => [...new Set(text.match(/native\/[A-Za-z0-9_./-]+\.cc\b/g) ?? [])];
+    expect(sorted(mentioned(readFileSync(join(root, 'binding.gyp'), 'utf8')))).toEqual(gypSources);
+    expect(sorted(mentioned(cmakeText).filter((p) => !p.startsWith('native/test/')))).toEqual(gypSources);
+  });
+
+  it('defines the same macros for the addon, NAPI_VERSION equal to package.json binary.napi_versions', () => {
+    const gypDefines = strings(gypAddon['defines'], "litepool's defines");
+    // node-gyp adds BUILDING_NODE_EXTENSION to every addon by itself; CMake has to say it.
+    const cmakeDefines = cmakeTargetArgs('target_compile_definitions', 'litepool');
+    expect(cmakeDefines).toContain('BUILDING_NODE_EXTENSION');
+    expect(sorted(cmakeDefines.filter((d) => d !== 'BUILDING_NODE_EXTENSION'))).toEqual(sorted(gypDefines));
+    for (const required of ['NAPI_CPP_EXCEPTIONS', 'NODE_ADDON_API_DISABLE_DEPRECATED', 'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS']) {
+      expect(gypDefines, required).toContain(required);
+    }
+    const napiVersions = pkg.binary?.napi_versions;
+    expect(napiVersions, 'package.json declares binary.napi_versions (cmake-js then takes Node-API headers from node-api-headers)').toBeDefined();
+    expect(napiVersions!.length).toBe(1);
+    const napi = gypDefines.filter((d) => d.startsWith('NAPI_VERSION='));
+    expect(napi).toEqual([`NAPI_VERSION=${napiVersions![0]}`]);
+    expect(napiVersions![0]).toBeGreaterThanOrEqual(8);
+  });
+
+  it('uses the same include directories for the addon', () => {
+    const nodeAddonApi = "require('node-addon-api').include_dir";
+    const normalize = (dirs: string[]): string[] =>
+      sorted(dirs.filter((d) => d.startsWith('native/') || d.includes('node-addon-api') || d.includes('NODE_ADDON_API')).map((d) => (d.startsWith('native/') ? d : 'node-addon-api')));
+    const gypDirs = strings(gypAddon['include_dirs'], "litepool's include_dirs");
+    expect(gypDirs.some((d) => d.includes(nodeAddonApi))).toBe(true);
+    expect(normalize(gypDirs)).toEqual(['native/addon', 'native/core', 'node-addon-api']);
+    const cmakeDirs = cmakeTargetArgs('target_include_directories', 'litepool');
+    expect(normalize(cmakeDirs)).toEqual(normalize(gypDirs));
+    // The CMake variable is the same package's include_dir, and the Node-API headers come from
+    // cmake-js (CMAKE_JS_INC) or, in a plain configure, from node-api-headers.
+    expect(cmakeText).toContain(`litepool_node_eval(LITEPOOL_NODE_ADDON_API_DIR "${nodeAddonApi}")`);
+    expect(cmakeDirs).toContain('${LITEPOOL_NODE_API_INCLUDE_DIRS}');
+    expect(cmakeSet('LITEPOOL_NODE_API_INCLUDE_DIRS')).toEqual(['${CMAKE_JS_INC}']);
+    expect(cmakeText).toContain(`litepool_node_eval(LITEPOOL_NODE_API_INCLUDE_DIRS "require('node-api-headers').include_dir")`);
+    // SQLite's directory reaches the addon through the sqlite3 target (gyp) and litepool_core (CMake).
+    expect(strings(dict(gypSqlite['direct_dependent_settings'], 'direct_dependent_settings')['include_dirs'], 'sqlite include_dirs')).toEqual(['<(sqlite_dir)']);
+    expect(cmakeTargetArgs('target_include_directories', 'litepool_core')).toContain('${LITEPOOL_SQLITE_DIR}');
+  });
+
+  it('builds SQLite from the one option list, release and debug, in both', async () => {
+    const { release, debug } = await readSqliteOptions();
+    const variables = dict(dict(gyp, 'binding.gyp')['variables'], 'variables');
+    expect(strings(variables['sqlite_release_defines'], 'sqlite_release_defines')).toEqual(['<!@(node deps/sqlite-options.mjs release)']);
+    expect(strings(variables['sqlite_debug_defines'], 'sqlite_debug_defines')).toEqual(['<!@(node deps/sqlite-options.mjs debug)']);
+    const configurations = dict(gypSqlite['configurations'], 'sqlite3 configurations');
+    expect(strings(dict(configurations['Release'], 'Release')['defines'], 'Release defines')).toEqual(['<@(sqlite_release_defines)']);
+    expect(strings(dict(configurations['Debug'], 'Debug')['defines'], 'Debug defines')).toEqual(['<@(sqlite_debug_defines)']);
+    expect(strings(gypSqlite['sources'], 'sqlite3 sources')).toEqual(['<(sqlite_dir)/sqlite3.c']);
+
+    const runs = cmake.filter((c) => c.name === 'execute_process' && c.args.includes('deps/sqlite-options.mjs'));
+    const output = (kind: string): string | undefined => {
+      const run = runs.find((c) => c.args[c.args.indexOf('deps/sqlite-options.mjs') + 1] === kind);
+      return run?.args[run.args.indexOf('OUTPUT_VARIABLE') + 1];
     };
-    const cmakeSources = new Set([...block('LITEPOOL_ADDON_SOURCES'), ...block('LITEPOOL_CORE_SOURCES')]);
-    expect(cmakeSources.size).toBeGreaterThan(0);
-    expect([...cmakeSources].sort()).toEqual([...gypSources].sort());
-    // Every native .cc path CMakeLists.txt mentions outside the test programs is one of them.
-    const mentioned = [...nativeSources(cmakeText)].filter((path) => !path.startsWith('native/test/'));
-    expect(mentioned.sort()).toEqual([...gypSources].sort());
-    // And every listed file exists.
-    for (const source of gypSources) expect(existsSync(join(root, source)), source).toBe(true);
+    expect(output('release')).toBe('LITEPOOL_SQLITE_RELEASE_DEFINES');
+    expect(output('debug')).toBe('LITEPOOL_SQLITE_DEBUG_DEFINES');
+    expect(cmakeCalls(cmake, 'add_library', 'litepool_sqlite')).toEqual([['STATIC', 'deps/sqlite/sqlite3.c']]);
+    const sqliteDefines = cmakeTargetArgs('target_compile_definitions', 'litepool_sqlite');
+    expect(sqliteDefines).toContain('${LITEPOOL_SQLITE_RELEASE_DEFINES}');
+    expect(sqliteDefines).toContain('$<$<CONFIG:Debug>:${define}>');
+
+    // The script prints the same list for both (spaces for gyp, a CMake list with --cmake).
+    const print = (...args: string[]): string =>
+      execFileSync(process.execPath, ['deps/sqlite-options.mjs', ...args], { cwd: root, encoding: 'utf8' });
+    expect(print('release').split(' ')).toEqual(release);
+    expect(print('release', '--cmake').split(';')).toEqual(release);
+    expect(print('debug', '--cmake').split(';')).toEqual([...release, ...debug]);
+    // Neither build file names a SQLite option itself.
+    for (const file of ['binding.gyp', 'CMakeLists.txt']) {
+      const code = readFileSync(join(root, file), 'utf8').replace(/#.*$/gm, '');
+      expect(code.match(/\bSQLITE_[A-Z0-9_]+/g) ?? [], file).toEqual([]);
+    }
+  });
+
+  it('hides every symbol but the module entry points, with the same version script, and targets the same macOS and C++ standard', async () => {
+    // Visibility: hidden in every target of both files.
+    expect(strings(gypAddon['cflags'], 'litepool cflags')).toContain('-fvisibility=hidden');
+    expect(strings(gypSqlite['cflags'], 'sqlite3 cflags')).toContain('-fvisibility=hidden');
+    for (const target of [gypAddon, gypSqlite]) {
+      expect(dict(target['xcode_settings'], 'xcode_settings')['GCC_SYMBOLS_PRIVATE_EXTERN']).toBe('YES');
+    }
+    const properties = (target: string): string[] => cmakeCalls(cmake, 'set_target_properties', target).flat();
+    expect(properties('litepool')).toEqual(expect.arrayContaining(['CXX_VISIBILITY_PRESET', 'hidden', 'VISIBILITY_INLINES_HIDDEN']));
+    expect(properties('litepool_core')).toEqual(expect.arrayContaining(['CXX_VISIBILITY_PRESET', 'hidden']));
+    expect(properties('litepool_sqlite')).toEqual(expect.arrayContaining(['C_VISIBILITY_PRESET', 'hidden']));
+
+    // The Linux version script: both pass native/addon/exports.map, which exports exactly the
+    // symbols scripts/check-binary.mjs allows.
+    const conditions = gypAddon['conditions'];
+    expect(Array.isArray(conditions)).toBe(true);
+    const linux = (conditions as GypValue[]).find((c) => Array.isArray(c) && c[0] === 'OS=="linux"') as GypValue[] | undefined;
+    expect(strings(dict(linux?.[1], 'linux condition')['ldflags'], 'ldflags')).toEqual(['-Wl,--version-script=<(module_root_dir)/native/addon/exports.map']);
+    expect(cmakeSet('LITEPOOL_EXPORTS_MAP')).toEqual(['${CMAKE_CURRENT_SOURCE_DIR}/native/addon/exports.map']);
+    expect(cmakeTargetArgs('target_link_options', 'litepool')).toContain('LINKER:--version-script=${LITEPOOL_EXPORTS_MAP}');
+    const map = readFileSync(join(root, 'native', 'addon', 'exports.map'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+    const global = /global:([^:]*?)local:/.exec(map)?.[1] ?? '';
+    const exported = sorted(global.split(';').map((s) => s.trim()).filter(Boolean));
+    const checker = (await import(pathToFileURL(join(root, 'scripts', 'check-binary.mjs')).href)) as { MODULE_EXPORTS: string[] };
+    expect(exported).toEqual(sorted(checker.MODULE_EXPORTS));
+    expect(/local:\s*\*\s*;/.test(map)).toBe(true);
+
+    // macOS deployment target and the C++ standard.
+    const macos = new Set(
+      [gypAddon, gypSqlite].map((t) => dict(t['xcode_settings'], 'xcode_settings')['MACOSX_DEPLOYMENT_TARGET'] as string),
+    );
+    expect(macos.size).toBe(1);
+    expect(cmakeCalls(cmake, 'set', 'CMAKE_OSX_DEPLOYMENT_TARGET')[0]?.[0]).toBe([...macos][0]);
+    expect(strings(gypAddon['cflags_cc'], 'cflags_cc')).toContain('-std=c++20');
+    expect(dict(gypAddon['xcode_settings'], 'xcode_settings')['CLANG_CXX_LANGUAGE_STANDARD']).toBe('c++20');
+    expect(cmakeTargetArgs('target_compile_features', 'litepool_core')).toEqual(['cxx_std_20']);
   });
 });
