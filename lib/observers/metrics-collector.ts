@@ -116,7 +116,8 @@ export class MetricsCollector implements Observer {
   readonly #prefix: string;
   readonly #labels: Labels;
   readonly #operations = new Map<Operation, Series>();
-  readonly #roles = new Map<string, number>();
+  /** Finished operations by operation, then by role and outcome: [reader ok, reader error, writer ok, writer error]. */
+  readonly #roles = new Map<Operation, Float64Array>();
   readonly #statements = new Map<string, Series>();
   readonly #errors = new Map<string, number>();
   readonly #pools = new Set<ObservedPool>();
@@ -161,8 +162,9 @@ export class MetricsCollector implements Observer {
     let series = this.#operations.get(e.operation);
     if (!series) this.#operations.set(e.operation, (series = new Series(this.#buckets)));
     series.record(e);
-    const roleKey = `${e.operation}\0${e.role}\0${e.error ? 'error' : 'ok'}`;
-    this.#roles.set(roleKey, (this.#roles.get(roleKey) ?? 0) + 1);
+    let roles = this.#roles.get(e.operation);
+    if (!roles) this.#roles.set(e.operation, (roles = new Float64Array(4)));
+    roles[(e.role === 'writer' ? 2 : 0) + (e.error ? 1 : 0)]!++;
     if (e.error) this.#errors.set(e.error.code, (this.#errors.get(e.error.code) ?? 0) + 1);
     this.#statementSeries(e.sql).record(e);
   }
@@ -253,9 +255,12 @@ export class MetricsCollector implements Observer {
   toPrometheus(): string {
     const out = new PrometheusWriter(this.#labels);
     const p = this.#prefix;
-    for (const [key, count] of this.#roles) {
-      const [operation, role, outcome] = key.split('\0');
-      out.counter(`${p}_queries_total`, 'Query-level operations finished, by operation, role and outcome.', { operation: operation!, role: role!, outcome: outcome! }, count);
+    for (const [operation, counts] of this.#roles) {
+      counts.forEach((count, i) => {
+        if (count === 0) return;
+        const labels = { operation, role: i < 2 ? 'reader' : 'writer', outcome: i % 2 === 0 ? 'ok' : 'error' };
+        out.counter(`${p}_queries_total`, 'Query-level operations finished, by operation, role and outcome.', labels, count);
+      });
     }
     for (const [code, count] of this.#errors) out.counter(`${p}_query_errors_total`, 'Failed operations by error code.', { code }, count);
     for (const [operation, series] of this.#operations) {

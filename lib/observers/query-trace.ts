@@ -65,9 +65,12 @@ export class QueryTrace implements RequestTrace {
   }
 
   admit(writer: boolean, writes: boolean): void {
-    this.#waitFrom = performance.now();
     this.#waiting = true;
-    if (this.#admitted) return;
+    if (this.#admitted) {
+      // A later request of the operation (a retry, the next chunk of an iteration).
+      this.#waitFrom = performance.now();
+      return;
+    }
     this.#admitted = true;
     this.#role = writer ? 'writer' : 'reader';
     this.#veto(writes);
@@ -102,8 +105,9 @@ export class QueryTrace implements RequestTrace {
 
   /** The operation settled: fills the channel context and delivers the QueryEvent. */
   finish(error: unknown, failed: boolean): void {
-    const totalMs = performance.now() - this.#startedAt;
-    if (this.#waiting && this.#admitted) this.#queuedMs += performance.now() - this.#waitFrom;
+    const now = performance.now();
+    const totalMs = now - this.#startedAt;
+    if (this.#waiting && this.#admitted) this.#queuedMs += now - this.#waitFrom;
     this.#waiting = false;
     const role: Role = this.#ran ? (this.#worker === -1 ? 'writer' : 'reader') : this.#role;
     const context = this.context;
