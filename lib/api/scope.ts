@@ -131,7 +131,7 @@ export class Scope implements ScopeOperations {
     } finally {
       this.#iterating = false;
       if (open && !this.#ended) await this.control(Op.IterateEnd).catch(() => undefined);
-      if (trace !== undefined) endOperation(trace, failure, failed);
+      if (trace !== undefined) endOperation(trace, undefined, failure, failed);
     }
   }
 

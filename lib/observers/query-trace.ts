@@ -158,57 +158,49 @@ export class QueryTrace implements RequestTrace {
 }
 
 /**
- * Runs an observed operation: `run` starts it (its requests carry `trace`); the trace finishes
- * when it settles, inside the `litepool:query` tracing (start in the caller's context, exactly
- * one asyncEnd) when someone subscribes.
+ * Runs an observed operation: `run` starts it (its requests carry `trace`), inside the
+ * `litepool:query` tracing when someone subscribes (start in the caller's context and stores,
+ * end, then exactly one asyncEnd); the trace finishes when it settles.
  */
 export function traceOperation<T>(trace: QueryTrace, run: () => Promise<T>): Promise<T> {
-  const settle = (): Promise<T> => {
-    let started: Promise<T>;
-    try {
-      started = run();
-    } catch (error) {
-      started = Promise.reject(error);
-    }
-    return started.then(
-      (value) => {
-        trace.finish(undefined, false);
-        return value;
-      },
-      (error: unknown) => {
-        trace.finish(error, true);
-        throw error;
-      },
-    );
-  };
-  const context = trace.context;
-  return context === undefined ? settle() : queryChannel.tracePromise(settle, context);
+  return startOperation(trace, run).then(
+    (value) => {
+      endOperation(trace, value, undefined, false);
+      return value;
+    },
+    (error: unknown) => {
+      endOperation(trace, undefined, error, true);
+      throw error;
+    },
+  );
 }
 
 /**
- * Starts an observed operation that is no single promise (an iteration): publishes `start` (with
- * `first` run in the caller's context and stores) and `end`. Finish it with endOperation().
+ * Starts an observed operation: publishes `start` (with `first` run in the caller's context and
+ * stores) and `end`, and returns what `first` returned (a synchronous throw as a rejection).
+ * Finish it with endOperation().
  */
 export function startOperation<T>(trace: QueryTrace, first: () => Promise<T>): Promise<T> {
   const context = trace.context;
-  if (context === undefined) return first();
   try {
-    return queryChannel.start.runStores(context, first);
+    return context === undefined ? first() : queryChannel.start.runStores(context, first);
   } catch (error) {
     return Promise.reject(error);
   } finally {
-    queryChannel.end.publish(context);
+    if (context !== undefined) queryChannel.end.publish(context);
   }
 }
 
 /** Ends what startOperation() started: the QueryEvent, then `error` (when it failed), `asyncStart` and `asyncEnd`. */
-export function endOperation(trace: QueryTrace, error: unknown, failed: boolean): void {
+export function endOperation(trace: QueryTrace, result: unknown, error: unknown, failed: boolean): void {
   trace.finish(error, failed);
   const context = trace.context;
   if (context === undefined) return;
   if (failed) {
     context.error = error;
     queryChannel.error.publish(context);
+  } else {
+    context.result = result;
   }
   queryChannel.asyncStart.publish(context);
   queryChannel.asyncEnd.publish(context);
