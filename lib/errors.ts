@@ -210,6 +210,38 @@ export class PolicyError extends LitepoolError {
   }
 }
 
+/**
+ * A write reached a LiteFS replica (`replication: 'litefs'`): only the primary node accepts writes.
+ * Raised before the write reaches SQLite (which would answer with a bare disk I/O error).
+ * `primary` is the primary's hostname as LiteFS reports it in the mount's `.primary` file.
+ */
+export class ReadOnlyReplicaError extends LitepoolError {
+  static override readonly brand = 'ReadOnlyReplicaError';
+  /** The primary node's hostname (forward the write there). */
+  readonly primary: string;
+  constructor(primary: string, options?: { cause?: unknown }) {
+    super('LITEPOOL_READONLY_REPLICA', `this node is a LiteFS replica: writes must go to the primary, ${JSON.stringify(primary)}`, options);
+    this.primary = primary;
+  }
+}
+
+/** `db.replica.waitForPosition()` gave up: the replica did not reach the transaction in time. */
+export class ReplicaTimeoutError extends LitepoolError {
+  static override readonly brand = 'ReplicaTimeoutError';
+  readonly timeout: number;
+  /** The transaction ID waited for. */
+  readonly txid: bigint;
+  /** The last position read, or undefined when the position file could not be read. */
+  readonly reached: bigint | undefined;
+  constructor(timeout: number, txid: bigint, reached: bigint | undefined, detail = '') {
+    const at = reached === undefined ? 'no readable position' : `TXID ${reached}`;
+    super('LITEPOOL_REPLICA_TIMEOUT', `the replica did not reach TXID ${txid} within ${timeout} ms (it is at ${at})${detail}`);
+    this.timeout = timeout;
+    this.txid = txid;
+    this.reached = reached;
+  }
+}
+
 /** The stable codes a MigrationError carries. */
 export type MigrationErrorCode =
   | 'LITEPOOL_MIGRATION_FAILED'

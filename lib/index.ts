@@ -6,6 +6,7 @@ export { Transaction } from './api/transaction.ts';
 export { Lease } from './api/lease.ts';
 export { ConnectionHandle } from './api/connection-handle.ts';
 export { WriteQueue } from './api/write-queue.ts';
+export type { Replica, ReplicaPosition, TxidLike } from './replication/litefs.ts';
 export {
   AcquireTimeoutError,
   LitepoolError,
@@ -19,6 +20,8 @@ export {
   OperationTimeoutError,
   PoolClosedError,
   PolicyError,
+  ReadOnlyReplicaError,
+  ReplicaTimeoutError,
   SqliteError,
   sqliteCodeName,
 } from './errors.ts';
@@ -32,6 +35,7 @@ export type {
   CheckpointMode,
   CheckpointResult,
   ConnectionEvent,
+  CheckpointOnClose,
   IterateOptions,
   MigrationEvent,
   NewConnection,
@@ -46,6 +50,7 @@ export type {
   PragmaValue,
   Preset,
   QueryEvent,
+  Replication,
   QueryOptions,
   QueueEvent,
   ReadOptions,

@@ -119,6 +119,12 @@ export type PragmaValue = boolean | number | string;
 /** Named sets of option values (see the tuning guide); explicit options override them. */
 export type Preset = 'default' | 'production' | 'minimal';
 
+/** The writer's checkpoint on close: 'truncate' (and empty the WAL file), 'passive' (no waiting; the WAL stays), false (none). */
+export type CheckpointOnClose = 'truncate' | 'passive' | false;
+
+/** The WAL replication tool the database lives under (docs/scale-out.md): 'litestream' (backup) or 'litefs' (read replicas). */
+export type Replication = 'none' | 'litestream' | 'litefs';
+
 /** A complete retry policy: how `retry` options are applied. */
 export interface RetryPolicy {
   /** Total attempts, including the first (2 or more to retry at all). */
@@ -196,6 +202,18 @@ export interface PoolOptions {
    * with the MigrationError when they fail. See docs/migrations.md.
    */
   migrations?: OpenMigrationOptions;
+  /** The writer's checkpoint on close() (default 'truncate'; 'passive' under `replication: 'litestream'`). */
+  checkpointOnClose?: CheckpointOnClose;
+  /**
+   * Cooperate with a WAL replication tool (default 'none'). 'litestream': no RESTART or TRUNCATE
+   * checkpoints, busyTimeout at least 5000, autocheckpoints off, read snapshots bounded by
+   * busyTimeout. 'litefs': writes on a replica node fail up front with ReadOnlyReplicaError, and
+   * `db.replica` tracks the primary and the replication position. See docs/scale-out.md.
+   *
+   * @example
+   * const db = await open('/data/app.db', { replication: 'litestream' });
+   */
+  replication?: Replication;
 }
 
 /** A snapshot of the pool's activity (see `Pool.stats()`). */

@@ -16,6 +16,7 @@ import type { PoolOptions } from '../types.ts';
 import type { PoolContext } from './context.ts';
 import { defaultOptions } from './operations.ts';
 import { Pool } from './pool.ts';
+import { startReplica } from './replication.ts';
 
 /**
  * Opens a pool on the database at `path` (created when missing unless `create: false`;
@@ -42,6 +43,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   observers.plans = new QueryPlans(dispatcher);
   const context: PoolContext = { requests: dispatcher, writer: gate, readers: pins, defaults: defaultOptions(resolved.queryTimeout), observers };
   const keeper = new ConnectionKeeper(context, () => native.stats().idleMillis, resolved.readers, resolved.idleTimeout, resolved.onConnection);
+  const replica = startReplica(resolved);
   try {
     await dispatcher.track(native.startWriter());
     await Promise.all(native.startReaders().map((slot) => dispatcher!.track(slot)));
@@ -49,6 +51,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     // From now on a fatal failure replaces its connection (a failed open simply fails open()).
     dispatcher.onFailure = (worker, errno) => keeper.reportFailure(worker, errno);
   } catch (error) {
+    replica?.stop();
     await keeper.stop();
     native.abort();
     if (error instanceof SqliteError) {
@@ -56,7 +59,8 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     }
     throw error;
   }
-  const pool = new Pool({ native, dispatcher, gate, pins, keeper, context, options: resolved });
+  const pool = new Pool({ native, dispatcher, gate, pins, keeper, context, options: resolved, replica });
+  observers.setPool(pool);
   for (const observer of resolved.observers) pool.observe(observer);
   observers.connections('open', resolved.readers);
   // The `migrations` option: applied before the pool is handed out.

@@ -1,7 +1,8 @@
 // Owns what Pool and every scope share about operations: which options each operation takes,
-// their defaults and checks (the one place per-call options are normalised), and the turning of
-// get/all/run/exec/batch calls into requests. A bad argument never throws: the operation's
-// promise rejects. Runs on the JS thread.
+// their defaults and checks (the one place per-call options are normalised), the turning of
+// get/all/run/exec/batch calls into requests, and the write guard of the pool's writes (a LiteFS
+// replica refuses them). A bad argument never throws: the operation's promise rejects. Runs on
+// the JS thread.
 
 import { describeType, invalidArgument } from '../errors.ts';
 import { encodeBatch } from '../input/batch.ts';
@@ -117,6 +118,17 @@ function paramValues(params: unknown): readonly unknown[] | undefined {
   return Array.isArray(params) ? params : Object.values(params as object);
 }
 
+/**
+ * What may refuse the pool's writes before they start, and names the failures of those that ran
+ * (`replication: 'litefs'`: a replica node takes no writes).
+ */
+export interface WriteGuard {
+  /** Throws when this node must not write now. */
+  checkWritable(): void;
+  /** The error a failed write reports (the one given, or what it really means). */
+  translate(error: unknown): unknown;
+}
+
 /** A scope's connection: its route, the signal that ends with it, and whether it is a transaction. */
 interface ScopeBinding {
   readonly route: Route;
@@ -135,23 +147,33 @@ export class Operations {
   readonly #scope: ScopeBinding | undefined;
   readonly #retry: RetryPolicy | undefined;
   readonly #hub: ObserverHub;
+  readonly #guard: WriteGuard | undefined;
   /** Set once no operation may start: makes the error to reject with. */
   #stopped: (() => Error) | undefined;
 
-  private constructor(requests: RequestRunner, defaults: CheckedOptions, scope: ScopeBinding | undefined, retry: RetryPolicy | undefined, hub: ObserverHub) {
+  private constructor(
+    requests: RequestRunner,
+    defaults: CheckedOptions,
+    scope: ScopeBinding | undefined,
+    retry: RetryPolicy | undefined,
+    hub: ObserverHub,
+    guard: WriteGuard | undefined,
+  ) {
     this.#requests = requests;
     this.defaults = defaults;
     this.#scope = scope;
     this.#retry = retry;
     this.#hub = hub;
+    this.#guard = guard;
   }
 
-  static forPool(requests: RequestRunner, defaults: CheckedOptions, retry: RetryPolicy | undefined, hub: ObserverHub): Operations {
-    return new Operations(requests, defaults, undefined, retry, hub);
+  /** The pool's operations; `guard` (if any) checks every write and every writer session. */
+  static forPool(requests: RequestRunner, defaults: CheckedOptions, retry: RetryPolicy | undefined, hub: ObserverHub, guard?: WriteGuard): Operations {
+    return new Operations(requests, defaults, undefined, retry, hub, guard);
   }
 
   static forScope(requests: RequestRunner, defaults: CheckedOptions, route: Route, ending: AbortSignal, expectTransaction: boolean, hub: ObserverHub): Operations {
-    return new Operations(requests, defaults, { route, ending, expectTransaction }, undefined, hub);
+    return new Operations(requests, defaults, { route, ending, expectTransaction }, undefined, hub, undefined);
   }
 
   /** True when operations are observed now (an observer attached, or a channel subscriber): checked once per operation. */
@@ -208,9 +230,13 @@ export class Operations {
     this.#stopped ??= error;
   }
 
-  /** Throws when no operation may start (a closed pool, an ended scope). */
-  checkUsable(): void {
+  /**
+   * Throws when no operation may start (a closed pool, an ended scope); with `write` (a
+   * transaction, a write lease), also when the write guard refuses writes.
+   */
+  checkUsable(write = false): void {
     if (this.#stopped) throw this.#stopped();
+    if (write) this.#guard?.checkWritable();
   }
 
   /** The signal an operation runs with: the caller's, joined with the scope's end in a scope. */
@@ -237,10 +263,25 @@ export class Operations {
     }
   }
 
-  /** Runs a request, retrying transient failures of pool operations as the policy allows. */
+  /**
+   * Runs a request, retrying transient failures of pool operations as the policy allows. A write
+   * to the writer passes the write guard first (run, exec, batch, write queues), and its failure
+   * is reported as the guard names it. Never throws.
+   */
   submit<R extends Request>(request: R): Promise<Outcome<R>> {
+    const guard = request.route === WRITER ? this.#guard : undefined;
+    if (guard) {
+      try {
+        guard.checkWritable();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const retry = this.#retry;
-    return retry ? retrying(() => this.#requests.run(request), retry, false) : this.#requests.run(request);
+    const result = retry ? retrying(() => this.#requests.run(request), retry, false) : this.#requests.run(request);
+    // A write that reached SQLite on a node that just became a replica fails with a bare I/O
+    // error: report it as what it is. (Reads keep their errors: a read's I/O error is real.)
+    return guard ? result.catch((error: unknown) => Promise.reject(guard.translate(error))) : result;
   }
 
   /** The request of an operation, carrying a trace when `observe`. Throws on a bad argument. */

@@ -9,7 +9,6 @@ import type { ResolvedOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
 import { Op } from '../native/contract.ts';
 import { traceMigration, traceTransaction } from '../observers/scope-trace.ts';
-import { READERS, WRITER } from '../request/route.ts';
 import type {
   AcquireOptions,
   ArrayQueryOptions,
@@ -32,6 +31,7 @@ import type {
 import type { PoolContext } from './context.ts';
 import { migrateWith, migrationsOf } from '../migrations/index.ts';
 import type { MigrateOptions, MigrateReport, Migrations } from '../migrations/types.ts';
+import type { Replica } from '../replication/litefs.ts';
 import { acquireLease, type Lease } from './lease.ts';
 import {
   Operations,
@@ -42,9 +42,11 @@ import {
   checkTransactionOptions,
   rejectOnThrow,
 } from './operations.ts';
+import { replicaOf } from './replication.ts';
 import { readSnapshot } from './snapshot.ts';
 import { poolStats, type PoolParts } from './stats.ts';
 import { runTransaction, type Transaction } from './transaction.ts';
+import { closeConnections } from './close.ts';
 import { WriteQueue } from './write-queue.ts';
 
 /** A pool of SQLite connections: one writer thread and N reader threads. */
@@ -68,17 +70,13 @@ export class Pool {
     this.#parts = parts;
     this.#context = parts.context;
     this.#options = parts.options;
-    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers);
-    parts.context.observers.setPool(this);
+    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers, parts.replica);
   }
 
   /**
-   * Attaches an observer (docs/observability.md): its hooks (all optional) are called after the
-   * fact; a throw never changes an outcome, except `beforeQuery`'s, a veto (PolicyError).
-   *
+   * Attaches an observer (docs/observability.md); returns the function that removes it.
    * @example
-   * const stop = db.observe({ onQuery: (e) => console.log(e.sql, e.queuedMs, e.execMs) });
-   * stop();
+   * const stop = db.observe({ onQuery: (e) => console.log(e.sql, e.queuedMs, e.execMs) }); // later: stop()
    */
   observe(observer: Observer): () => void {
     return this.#context.observers.add(observer);
@@ -87,6 +85,17 @@ export class Pool {
   /** The database path (`:memory:` for an in-memory database). */
   get path(): string {
     return this.#options.path;
+  }
+
+  /**
+   * The LiteFS node this pool runs on (`replication: 'litefs'` only; a TypeError otherwise):
+   * whether it is the primary, its replication position, and waiting for a position.
+   *
+   * @example
+   * if (!db.replica.isPrimary) return reply.redirect(`https://${db.replica.primary}${req.url}`);
+   */
+  get replica(): Replica {
+    return replicaOf(this.#parts.replica);
   }
 
   /** True once close() has been called. */
@@ -147,14 +156,11 @@ export class Pool {
    */
   writeQueue(options?: WriteQueueOptions): WriteQueue {
     this.#ops.checkUsable();
-    const observers = this.#context.observers;
     const queue = new WriteQueue(
       (sql, params, encoded, groupable, onGroup) => this.#ops.write(sql, params, encoded, groupable, onGroup),
       options,
       (done) => this.#queues.delete(done),
-      (kind, depth) => {
-        if (observers.active) observers.queue({ kind, depth });
-      },
+      this.#context.observers.queueEvent,
     );
     this.#queues.add(queue);
     return queue;
@@ -219,7 +225,7 @@ export class Pool {
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
     return rejectOnThrow(() => {
-      this.#ops.checkUsable();
+      this.#ops.checkUsable(true);
       checkCallback('transaction', fn);
       const settings = checkTransactionOptions(options);
       const run = () => runTransaction(this.#context, fn, { ...settings, acquireTimeout: this.#options.acquireTimeout, retry: this.#options.retry });
@@ -261,6 +267,7 @@ export class Pool {
     return rejectOnThrow(() => {
       this.#ops.checkUsable();
       const settings = checkAcquireOptions(options, this.#options.acquireTimeout);
+      if (settings.write) this.#ops.checkUsable(true);
       const acquired = acquireLease(this.#context, { ...settings, onRelease: (lease) => this.#leases.delete(lease) });
       return this.#track(
         acquired.then(async (lease) => {
@@ -304,9 +311,10 @@ export class Pool {
   }
 
   /**
-   * Stops accepting work, lets everything already accepted finish, then optimizes and
-   * checkpoints the database, closes every connection and joins every thread. Calling it again
-   * returns the same promise.
+   * Stops accepting work, lets everything already accepted finish, then optimizes the database
+   * and runs the `checkpointOnClose` checkpoint (TRUNCATE by default, PASSIVE under
+   * `replication: 'litestream'`), closes every connection and joins every thread. Calling it
+   * again returns the same promise.
    */
   close(): Promise<void> {
     if (!this.#closing) {
@@ -321,24 +329,16 @@ export class Pool {
   }
 
   async #shutDown(): Promise<void> {
-    await Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
+    this.#parts.replica?.stop();
+    // Queues drain while held leases are released: a lease holding the writer would keep the
+    // queued writes (and close()) waiting forever.
+    const drained = Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
     await this.#parts.keeper.stop();
-    // Held leases are released (after what they already started), so that transactions,
-    // snapshots and acquisitions queued behind them can finish; later lease calls reject.
     const releases = [...this.#leases].map((lease) => lease.release());
+    await drained;
     while (this.#scopes.size > 0) await Promise.allSettled([...this.#scopes]);
     await Promise.allSettled(releases);
-    await this.#parts.dispatcher.idle();
-    const closes: Promise<unknown>[] = [];
-    for (let i = 0; i < this.#options.readers; i++) {
-      closes.push(this.#parts.dispatcher.run({ op: Op.Close, route: READERS, internal: true }));
-    }
-    closes.push(this.#parts.dispatcher.run({ op: Op.Close, route: WRITER, internal: true }));
-    const results = await Promise.allSettled(closes);
-    this.#parts.native.join();
-    this.#context.observers.connections('close', this.#options.readers);
-    const failure = results.find((result) => result.status === 'rejected');
-    if (failure) throw (failure as PromiseRejectedResult).reason;
+    await closeConnections(this.#parts);
   }
 
   #track<T>(scope: Promise<T>): Promise<T> {

@@ -7,6 +7,7 @@ import type { WriterGate } from '../connections/writer-gate.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import type { NativePool } from '../native/native-pool.ts';
 import type { Dispatcher } from '../request/dispatcher.ts';
+import type { LiteFsReplica } from '../replication/litefs.ts';
 import type { Job } from '../request/job.ts';
 import type { PoolStats } from '../types.ts';
 import type { PoolContext } from './context.ts';
@@ -21,6 +22,8 @@ export interface PoolParts {
   /** What the handles see of these parts. */
   readonly context: PoolContext;
   readonly options: ResolvedOptions;
+  /** Under `replication: 'litefs'`: the replica watcher, also the write guard. */
+  readonly replica: LiteFsReplica | undefined;
 }
 
 /** A snapshot of what the pool is doing. */

@@ -4,10 +4,11 @@
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import type { NativePoolConfig } from '../native/native-pool.ts';
 import { checkObservers } from '../observers/hub.ts';
-import type { NewConnection, Observer, PoolOptions, PragmaValue, Preset, RetryPolicy, SynchronousMode } from '../types.ts';
+import type { CheckpointOnClose, NewConnection, Observer, PoolOptions, PragmaValue, Preset, Replication, RetryPolicy, SynchronousMode } from '../types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber } from './validate.ts';
 import { checkMigrateOptions } from '../migrations/index.ts';
 import type { OpenMigrationOptions } from '../migrations/types.ts';
+import { litestreamSettings } from '../replication/litestream.ts';
 
 /** The onConnection hook, once checked. */
 export type ConnectionHook = (conn: NewConnection) => unknown;
@@ -31,6 +32,8 @@ const OPTION_NAMES = [
   'timeslice',
   'observers',
   'migrations',
+  'checkpointOnClose',
+  'replication',
 ] as const satisfies readonly (keyof PoolOptions)[];
 
 /** What each preset sets; explicit options win over the preset's values. */
@@ -112,6 +115,10 @@ export interface ResolvedOptions {
   readonly observers: readonly Observer[];
   /** Migrations applied by open() before it resolves (validated; see lib/migrations/). */
   readonly migrations: Readonly<OpenMigrationOptions> | undefined;
+  /** The writer's checkpoint when the pool closes (false: none). */
+  readonly checkpointOnClose: CheckpointOnClose;
+  /** The replication tool the pool cooperates with. */
+  readonly replication: Replication;
 }
 
 /** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
@@ -139,6 +146,13 @@ function checkRetry(value: unknown): RetryPolicy | undefined {
   const maxDelay = checkMs('retry.maxDelay', given.maxDelay ?? 1000, 0);
   if (maxDelay < baseDelay) throw outOfRange(`retry.maxDelay (${maxDelay}) must not be below retry.baseDelay (${baseDelay})`);
   return Object.freeze({ attempts, baseDelay, maxDelay });
+}
+
+/** `checkpointOnClose`: 'truncate', 'passive' or false. */
+function checkCheckpointOnClose(value: unknown): CheckpointOnClose {
+  if (value === false) return false;
+  if (typeof value !== 'string') throw invalidArgument(`checkpointOnClose must be 'truncate', 'passive' or false, got ${describeType(value)}`);
+  return checkChoice('checkpointOnClose', value, ['truncate', 'passive'] as const);
 }
 
 /** `migrations` option: checked now (so a typo fails open() before anything runs), run by open(). */
@@ -189,10 +203,29 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
   const memory = isMemoryPath(path);
   const pick = <K extends keyof typeof base>(key: K): unknown => (given[key as keyof PoolOptions] === undefined ? base[key] : given[key as keyof PoolOptions]);
   const readers = checkInteger('readers', pick('readers'), 0, 64);
+  const replication = given.replication === undefined ? 'none' : checkChoice('replication', given.replication, ['none', 'litestream', 'litefs'] as const);
+  if (memory && replication !== 'none') throw outOfRange(`replication: '${replication}' needs a database file, not ':memory:'`);
+  const checkpointOnClose = given.checkpointOnClose === undefined ? undefined : checkCheckpointOnClose(given.checkpointOnClose);
+  const busyTimeout = checkMs('busyTimeout', pick('busyTimeout'), 0);
+  const maxReadDuration = checkMs('maxReadDuration', pick('maxReadDuration'));
+  const pragmas = { ...base.pragmas, ...checkPragmas(given.pragmas) };
+  const replicated =
+    replication === 'litestream'
+      ? litestreamSettings({
+          busyTimeout,
+          busyTimeoutGiven: given.busyTimeout !== undefined,
+          maxReadDuration,
+          maxReadDurationGiven: given.maxReadDuration !== undefined,
+          checkpointOnClose,
+          pragmas,
+        })
+      : { busyTimeout, maxReadDuration, checkpointOnClose: checkpointOnClose ?? 'truncate', pragmas };
   return Object.freeze({
     preset,
+    replication,
+    checkpointOnClose: replicated.checkpointOnClose,
     acquireTimeout: checkMs('acquireTimeout', pick('acquireTimeout')),
-    maxReadDuration: checkMs('maxReadDuration', pick('maxReadDuration')),
+    maxReadDuration: replicated.maxReadDuration,
     retry: given.retry === undefined ? base.retry : checkRetry(given.retry),
     groupCommit: checkGroupCommit(given.groupCommit),
     idleTimeout: checkMs('idleTimeout', pick('idleTimeout'), 1000),
@@ -202,11 +235,11 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     path: memory ? ':memory:' : path,
     memory,
     readers: memory ? 0 : readers,
-    busyTimeout: checkMs('busyTimeout', pick('busyTimeout'), 0),
+    busyTimeout: replicated.busyTimeout,
     synchronous: checkChoice('synchronous', pick('synchronous'), ['off', 'normal', 'full', 'extra'] as const),
     cacheSize: checkInteger('cacheSize', pick('cacheSize'), 1, 2 ** 30),
     statementCacheSize: checkInteger('statementCacheSize', pick('statementCacheSize'), 0, 100_000),
-    pragmas: Object.freeze({ ...base.pragmas, ...checkPragmas(given.pragmas) }),
+    pragmas: Object.freeze({ ...replicated.pragmas }),
     safeIntegers: checkBoolean('safeIntegers', pick('safeIntegers')),
     create: checkBoolean('create', pick('create')),
     queryTimeout: given.queryTimeout === undefined ? undefined : checkMs('queryTimeout', given.queryTimeout),
@@ -228,6 +261,7 @@ export function nativeConfig(options: ResolvedOptions): NativePoolConfig {
     cacheSize: options.cacheSize,
     statementCacheSize: options.statementCacheSize,
     synchronous: options.synchronous.toUpperCase(),
+    closeCheckpoint: options.checkpointOnClose === false ? '' : options.checkpointOnClose === 'passive' ? 'PASSIVE' : 'TRUNCATE',
     pragmas: Object.entries(options.pragmas).map(([name, value]) => pragmaStatement(name, value)),
     slots: NATIVE_SLOTS,
     spinMicros: 50,

@@ -13,6 +13,8 @@ export interface NativePoolConfig {
   cacheSize: number;
   statementCacheSize: number;
   synchronous: string;
+  /** The writer's checkpoint on close: 'TRUNCATE', 'PASSIVE', or '' for none. */
+  closeCheckpoint: 'TRUNCATE' | 'PASSIVE' | '';
   pragmas: string[];
   slots: number;
   /** How long an idle worker polls for work before it parks (µs). */

@@ -197,9 +197,10 @@ export class ObserverHub {
     this.emit('onConnection', event);
   }
 
-  queue(event: QueueEvent): void {
-    this.emit('onQueue', event);
-  }
+  /** A write queue's event (onQueue); nothing is built while no observer is attached. */
+  readonly queueEvent = (kind: QueueEvent['kind'], depth: number): void => {
+    if (this.active) this.emit('onQueue', { kind, depth });
+  };
 
   migration(event: MigrationEvent): void {
     this.emit('onMigration', event);

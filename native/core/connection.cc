@@ -139,7 +139,9 @@ void Connection::close(Request* request) {
     RunningRequest running(*this, request);
     Request scratch;
     // Both are best effort: a busy checkpoint (another process reading) is not a failed close.
-    exec("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);", scratch);
+    std::string tidy = "PRAGMA optimize;";
+    if (!config_.closeCheckpoint.empty()) tidy += "PRAGMA wal_checkpoint(" + config_.closeCheckpoint + ");";
+    exec(tidy.c_str(), scratch);
   }
   endIteration();
   cache_.clear();

@@ -40,6 +40,9 @@ struct ConnectionConfig {
   std::size_t statementCacheSize = 128;
   std::string synchronous = "NORMAL";  // NORMAL | FULL | OFF | EXTRA
   std::vector<std::string> pragmas;   // complete "PRAGMA x = y" statements, run on every connection
+  // The writer's checkpoint on close: TRUNCATE | PASSIVE, or empty for none (a WAL replicator
+  // such as Litestream owns checkpoints that restart the WAL).
+  std::string closeCheckpoint = "TRUNCATE";
 };
 
 class Connection {
@@ -57,7 +60,8 @@ class Connection {
 
   // Worker thread. Opens and configures the connection; reports through `request`.
   void open(Request& request);
-  // Worker thread. The writer optimizes and checkpoints first; then the connection closes.
+  // Worker thread. The writer optimizes and runs config.closeCheckpoint first; then the connection
+  // closes.
   void close(Request* request);
 
   // Worker thread. Runs one Get/All/Run/Exec request; reports through `request`.

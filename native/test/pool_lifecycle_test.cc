@@ -1,5 +1,6 @@
 // Owns the engine tests of its life (engine.h, worker.cc): abort with work in flight and when
-// idle, close draining queued work then checkpointing, an in-memory database on the writer alone,
+// idle, close draining queued work then checkpointing, the configured close checkpoint
+// (TRUNCATE, PASSIVE or none), an in-memory database on the writer alone,
 // slots running out and coming back clean, open failures, wake-ups around the end of polling,
 // and time slicing of long statements. Fixtures: pool_harness.h.
 #include <sqlite3.h>
@@ -159,6 +160,50 @@ TEST(close_drains_queued_work_then_checkpoints_and_joins) {
   RawConnection after(path);
   CHECK_EQ(after.scalar("SELECT count(*) FROM t"), std::int64_t{300});
   CHECK_EQ(after.scalar("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'"), std::int64_t{0});
+}
+
+TEST(close_runs_the_configured_checkpoint_or_none) {
+  // Another connection keeps the database open, as a WAL replicator would: SQLite's own
+  // checkpoint of the last connection to close then stays out of the picture.
+  for (const char* mode : {"TRUNCATE", "PASSIVE", ""}) {
+    TempDir dir;
+    const std::string path = dir.file("close-mode.db");
+    std::uintmax_t walBefore = 0;
+    std::uintmax_t dbBefore = 0;
+    std::fclose(std::fopen(path.c_str(), "w"));  // an empty file is an empty database
+    RawConnection outside(path);
+    outside.exec("PRAGMA journal_mode = WAL; CREATE TABLE t(v); PRAGMA wal_checkpoint(TRUNCATE);");
+    {
+      EngineConfig config = configFor(path);
+      config.connection.closeCheckpoint = mode;
+      Harness h(std::move(config));
+      h.open();
+      h.mustRun(Op::Exec, Target::Writer, "PRAGMA wal_autocheckpoint = 0");
+      for (int i = 0; i < 200; ++i) {
+        h.mustRun(Op::Run, Target::Writer, "INSERT INTO t(v) VALUES (?)", {Param::t(std::string(500, 'x'))});
+      }
+      walBefore = std::filesystem::file_size(path + "-wal");
+      dbBefore = std::filesystem::file_size(path);
+      h.close();
+    }
+    std::error_code missing;
+    const std::uintmax_t walAfter = std::filesystem::file_size(path + "-wal", missing);
+    const std::uintmax_t dbAfter = std::filesystem::file_size(path);
+    CHECK(!missing);
+    CHECK(walBefore > 0);
+    if (std::string(mode) == "TRUNCATE") {
+      CHECK_EQ(walAfter, std::uintmax_t{0});
+    } else if (std::string(mode) == "PASSIVE") {
+      // Frames copied into the database file; the WAL keeps its size for the next writer.
+      CHECK(walAfter >= walBefore);
+      CHECK(dbAfter > dbBefore);
+    } else {
+      // No checkpoint: the pages are still only in the WAL.
+      CHECK(walAfter >= walBefore);
+      CHECK_EQ(dbAfter, dbBefore);
+    }
+    CHECK_EQ(outside.scalar("SELECT count(*) FROM t"), std::int64_t{200});
+  }
 }
 
 TEST(memory_database_runs_everything_on_the_writer) {
