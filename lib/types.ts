@@ -306,7 +306,7 @@ export interface StatementCounters { fullScanSteps: number; sorts: number; autoI
 /** One settled query-level operation; `queuedMs` and `execMs` are clocked natively. */
 export interface QueryEvent {
   operation: Operation; sql: string; role: Role;
-  /** The reader's index (0, 1, ...), or -1 for the writer. */
+  /** The reader's index (0, 1, ...), or -1 for the writer (also when it never reached a connection). */
   connectionId: number;
   /** Milliseconds: from the call until a connection started it, running on it, from the call to the result. */
   queuedMs: number; execMs: number; totalMs: number;

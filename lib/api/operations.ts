@@ -178,7 +178,7 @@ export class Operations {
 
   /** True when operations are observed now (an observer attached, or a channel subscriber): checked once per operation. */
   get observed(): boolean {
-    return this.#hub.active || queryChannel.hasSubscribers;
+    return this.#hub.watchesQueries || queryChannel.hasSubscribers;
   }
 
   /**

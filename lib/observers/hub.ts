@@ -81,8 +81,10 @@ export class ObserverHub {
   pool: object = {};
   /** Plan lookups for observers with `wantsQueryPlan` (set once the pool's parts exist). */
   plans: QueryPlans | undefined = undefined;
-  /** True while at least one observer is attached: operations build events. */
+  /** True while at least one observer is attached: events are built. */
   active = false;
+  /** True while some observer has `beforeQuery` or `onQuery`: query-level operations are traced. */
+  watchesQueries = false;
   /** Someone asked for parameter values, statement counters, query plans. */
   wantsParams = false;
   wantsCounters = false;
@@ -228,6 +230,7 @@ export class ObserverHub {
   #update(): void {
     const all = this.#all;
     this.active = all.length > 0;
+    this.watchesQueries = all.some((o) => o.beforeQuery !== undefined || o.onQuery !== undefined);
     this.before = all.filter((o) => o.beforeQuery !== undefined);
     this.onQuery = all.filter((o) => o.onQuery !== undefined);
     this.wantsParams = all.some((o) => o.wantsParams === true && o.onQuery !== undefined);
