@@ -68,10 +68,17 @@ export interface NativePool {
    * onBatch again at once when more completions are waiting.
    */
   poll(): void;
+  /** After join() or abort(): the last counters, with nothing busy or pinned. */
   stats(): NativeStats;
   ref(): void;
   unref(): void;
+  /**
+   * After every Close request completed: joins the threads and frees everything native (the
+   * request slab, the rings, the kept batch buffer, the SQL texts) and drops onBatch, so the
+   * object can be collected. Afterwards only stats() answers; the other methods throw.
+   */
   join(): void;
+  /** Cancels whatever runs, joins and frees like join() (open() failing half way). */
   abort(): void;
 }
 

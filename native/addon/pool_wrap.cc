@@ -1,6 +1,12 @@
 // Owns the JS object behind NativePool: see pool_wrap.h. Every function here runs on the JS
-// thread.
+// thread, except trimHeap (a libuv thread-pool thread).
 #include "pool_wrap.h"
+
+#include <atomic>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "convert.h"
 
@@ -21,6 +27,57 @@ int intField(const Napi::Object& object, const char* key, int fallback) {
 bool boolField(const Napi::Object& object, const char* key, bool fallback) {
   const Napi::Value value = object.Get(key);
   return value.IsBoolean() ? value.As<Napi::Boolean>().Value() : fallback;
+}
+
+#if defined(__GLIBC__)
+// A trim is queued and has not started yet: closes meanwhile need no trim of their own.
+std::atomic<bool> trimQueued{false};
+
+struct TrimWork {
+  napi_async_work work = nullptr;
+};
+
+// A libuv thread-pool thread (napi_async_work execute): returns freed heap memory to the system.
+void trimHeap(napi_env /*env*/, void* /*data*/) {
+  trimQueued.store(false, std::memory_order_release);
+  malloc_trim(0);
+}
+
+// JS thread (napi_async_work complete, also when the work was cancelled).
+void trimDone(napi_env env, napi_status status, void* data) {
+  // Cancelled (its environment went away first): trimHeap never ran to clear the flag.
+  if (status == napi_cancelled) trimQueued.store(false, std::memory_order_release);
+  auto* trim = static_cast<TrimWork*>(data);
+  napi_delete_async_work(env, trim->work);
+  delete trim;
+}
+#endif
+
+// JS thread, after a pool freed its engine. glibc keeps memory freed by the pool's threads
+// (SQLite's page and statement caches, the request slab) in its arenas unless it sits at the very
+// top of one: 1,000 pools opened and closed one after another left 20-30 MB more RSS behind than
+// with a trim. malloc_trim(0) gives the free pages back, but takes up to tens of milliseconds on a
+// heap of hundreds of megabytes, so it runs on the libuv thread pool, at most one queued at a
+// time. Other C libraries are left to return memory their own way.
+void returnFreedMemory(napi_env env) {
+#if defined(__GLIBC__)
+  if (trimQueued.exchange(true, std::memory_order_acq_rel)) return;
+  auto* trim = new TrimWork();
+  napi_value name = nullptr;
+  if (napi_create_string_utf8(env, "litepool:trim", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, nullptr, name, trimHeap, trimDone, trim, &trim->work) != napi_ok) {
+    delete trim;
+    trimQueued.store(false, std::memory_order_release);
+    return;
+  }
+  if (napi_queue_async_work(env, trim->work) != napi_ok) {
+    napi_delete_async_work(env, trim->work);
+    delete trim;
+    trimQueued.store(false, std::memory_order_release);
+  }
+#else
+  (void)env;
+#endif
 }
 
 }  // namespace
@@ -86,24 +143,49 @@ PoolWrap::PoolWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PoolWrap>(
 
 PoolWrap::~PoolWrap() {
   shutDown();
-  // Released like onBatch_ (a Napi::FunctionReference) releases its own reference.
-  encoder_.release(env_);
-  if (cleanupHookRegistered_) {
-    napi_remove_env_cleanup_hook(env_, &PoolWrap::onEnvironmentTeardown, this);
-    cleanupHookRegistered_ = false;
-  }
+  releaseNative(env_);
 }
 
-// JS thread (environment teardown). Joins the workers; calls no JS.
+// JS thread (environment teardown). Joins the workers and frees the engine; calls no JS (the
+// destructor, run when the environment finalizes the wrapper, releases the JS references).
 void PoolWrap::onEnvironmentTeardown(void* self) {
   auto* pool = static_cast<PoolWrap*>(self);
   pool->cleanupHookRegistered_ = false;
   pool->shutDown();
+  pool->freeEngine();
 }
 
 void PoolWrap::shutDown() {
   if (engine_) engine_->abort();
   releaseCompletionFunction();
+}
+
+// JS thread, once every thread is joined: no worker can touch the engine or the notifier now.
+void PoolWrap::freeEngine() {
+  if (!engine_) return;
+  finalStats_ = engine_->stats();
+  finalStats_.readersBusy = 0;
+  finalStats_.writerBusy = false;
+  engine_.reset();
+  notifier_.reset();
+}
+
+void PoolWrap::releaseNative(napi_env env) {
+  freeEngine();
+  onBatch_.Reset();
+  // Released like onBatch_ (a Napi::FunctionReference) releases its own reference.
+  encoder_.release(env);
+  std::vector<std::string>().swap(sqlTexts_);
+  std::vector<std::uint32_t>().swap(drained_);
+  if (cleanupHookRegistered_) {
+    napi_remove_env_cleanup_hook(env, &PoolWrap::onEnvironmentTeardown, this);
+    cleanupHookRegistered_ = false;
+  }
+}
+
+Engine& PoolWrap::liveEngine(napi_env env) {
+  if (!engine_) throw Napi::Error::New(env, "litepool: the native pool is closed");
+  return *engine_;
 }
 
 // Abort, not release: a wake-up still queued on the event loop must not be delivered to a pool
@@ -156,11 +238,11 @@ void PoolWrap::drain(Napi::Env env) {
 }
 
 Napi::Value PoolWrap::startWriter(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), engine_->startWriter());
+  return Napi::Number::New(info.Env(), liveEngine(info.Env()).startWriter());
 }
 
 Napi::Value PoolWrap::startReaders(const Napi::CallbackInfo& info) {
-  const std::vector<std::uint32_t> slots = engine_->startReaders();
+  const std::vector<std::uint32_t> slots = liveEngine(info.Env()).startReaders();
   Napi::Array result = Napi::Array::New(info.Env(), slots.size());
   for (std::size_t i = 0; i < slots.size(); ++i) result.Set(static_cast<uint32_t>(i), slots[i]);
   return result;
@@ -171,6 +253,7 @@ Napi::Value PoolWrap::startReaders(const Napi::CallbackInfo& info) {
 // `chunkRows` the rows per chunk of an iteration.
 Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
+  liveEngine(env);
   const std::uint32_t slot = engine_->acquireSlot();
   if (slot == UINT32_MAX) return Napi::Number::New(env, -1);
   Request& request = engine_->request(slot);
@@ -206,6 +289,7 @@ Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
 // registerSql(sql) -> id: keeps a copy of `sql`, so that submit() can take the id instead of
 // reading the JS string every time. forgetSql() drops every registered text (ids start over).
 Napi::Value PoolWrap::registerSql(const Napi::CallbackInfo& info) {
+  liveEngine(info.Env());
   sqlTexts_.emplace_back();
   readString(info.Env(), info[0], sqlTexts_.back());
   return Napi::Number::New(info.Env(), static_cast<double>(sqlTexts_.size() - 1));
@@ -230,12 +314,13 @@ napi_value PoolWrap::pollRaw(napi_env env, napi_callback_info info) {
 }
 
 Napi::Value PoolWrap::cancel(const Napi::CallbackInfo& info) {
-  engine_->cancel(info[0].As<Napi::Number>().Uint32Value());
+  if (engine_) engine_->cancel(info[0].As<Napi::Number>().Uint32Value());
   return info.Env().Undefined();
 }
 
+// stats(): after join() or abort(), the engine's last counters (no reader busy or pinned).
 Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
-  const EngineStats s = engine_->stats();
+  const EngineStats s = engine_ ? engine_->stats() : finalStats_;
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("readers", s.readers);
   result.Set("readersBusy", s.readersBusy);
@@ -243,8 +328,8 @@ Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
   result.Set("readerRingDepth", static_cast<double>(s.readerRingDepth));
   result.Set("writerRingDepth", static_cast<double>(s.writerRingDepth));
   result.Set("completionRingDepth", static_cast<double>(s.completionRingDepth));
-  result.Set("readersPinned", engine_->pinnedReaders());
-  const std::vector<double> idle = engine_->idleMillis();
+  result.Set("readersPinned", engine_ ? engine_->pinnedReaders() : 0);
+  const std::vector<double> idle = engine_ ? engine_->idleMillis() : std::vector<double>();
   Napi::Array idleArray = Napi::Array::New(info.Env(), idle.size());
   for (std::size_t i = 0; i < idle.size(); ++i) idleArray.Set(static_cast<uint32_t>(i), idle[i]);
   result.Set("idleMillis", idleArray);
@@ -264,16 +349,22 @@ Napi::Value PoolWrap::unref(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// join(): every worker has completed its Close request; the threads are exiting or gone.
+// join(): every worker has completed its Close request; the threads are exiting or gone. Frees
+// everything native (see pool_wrap.h): only stats() answers afterwards.
 Napi::Value PoolWrap::join(const Napi::CallbackInfo& info) {
-  engine_->join();
+  if (engine_) engine_->join();
   releaseCompletionFunction();
+  releaseNative(info.Env());
+  returnFreedMemory(info.Env());
   return info.Env().Undefined();
 }
 
-// abort(): cancels whatever runs and joins (used when open() fails half way).
+// abort(): cancels whatever runs, joins and frees everything native (used when open() fails
+// half way).
 Napi::Value PoolWrap::abort(const Napi::CallbackInfo& info) {
   shutDown();
+  releaseNative(info.Env());
+  returnFreedMemory(info.Env());
   return info.Env().Undefined();
 }
 

@@ -1,5 +1,11 @@
-// Owns the JS object behind lib/native.ts's NativePool: one Engine, the wake-up from its
-// workers, and the teardown of both.
+// Owns the JS object behind lib/native/native-pool.ts's NativePool: one Engine, the wake-up from
+// its workers, and the teardown of both.
+//
+// Lifetime: the wrapper holds onBatch strongly, and onBatch (a lib/ closure) reaches the wrapper
+// again, so while that reference lives the wrapper can never be garbage collected. join() and
+// abort() therefore free everything native at once (the engine with its request slab and rings,
+// the kept batch buffer, the registered SQL texts) and drop onBatch: a closed pool costs a few
+// hundred bytes until the collector takes the wrapper itself.
 //
 // Every method runs on the JS thread that created the pool. Worker threads never touch this
 // object: they only push completions and call the thread-safe function (completion.h).
@@ -48,11 +54,20 @@ class PoolWrap final : public Napi::ObjectWrap<PoolWrap> {
 
   // JS thread: stops every thread and releases the wake-up. Idempotent.
   void shutDown();
+  // JS thread, once every worker is joined: frees the engine and the notifier (no JS). Keeps the
+  // engine's last counters for stats().
+  void freeEngine();
+  // JS thread, after shutDown() or a join: frees the engine and every buffer, and drops onBatch
+  // and the cleanup hook. Idempotent.
+  void releaseNative(napi_env env);
+  // JS thread: throws unless the engine is still there (a call after join() or abort()).
+  Engine& liveEngine(napi_env env);
   void releaseCompletionFunction();
   // JS thread: environment cleanup hook (worker termination, process exit). Touches no JS.
   static void onEnvironmentTeardown(void* self);
 
   std::unique_ptr<Engine> engine_;
+  EngineStats finalStats_;  // the engine's counters when it was freed (stats() after close)
   std::unique_ptr<CompletionNotifier> notifier_;
   CompletionFunction completionFunction_;
   Napi::FunctionReference onBatch_;

@@ -11,34 +11,54 @@
 
 namespace litepool {
 
+namespace {
+
+// Any thread: log2 of a power of two.
+std::uint32_t log2Of(std::uint32_t n) noexcept {
+  std::uint32_t shift = 0;
+  while ((std::uint32_t{1} << shift) < n) ++shift;
+  return shift;
+}
+
+}  // namespace
+
 Engine::Engine(EngineConfig config, CompletionListener* listener)
     : config_(std::move(config)),
       listener_(listener),
-      slots_(new Request[config_.slots]),
-      readerRing_(config_.slots),
+      chunkSlots_(config_.slots < kChunkSlots ? config_.slots : kChunkSlots),
+      chunkShift_(log2Of(chunkSlots_)),
+      chunkMask_(chunkSlots_ - 1),
+      readerRing_(config_.readers > 0 ? config_.slots : 2),
       writerRing_(config_.slots),
       completions_(config_.slots) {
   ensureSqliteInitialized();
-  freeSlots_.reserve(config_.slots);
-  for (std::uint32_t i = config_.slots; i > 0; --i) freeSlots_.push_back(i - 1);
+  // The rings above refused a slot count that is not a power of two, so chunks divide it.
+  chunks_ = std::make_unique<std::unique_ptr<Request[]>[]>(config_.slots / chunkSlots_);
 }
 
 // JS thread.
 Engine::~Engine() { abort(); }
 
-// JS thread.
+// JS thread. Reuses the most recently released slot (its buffers are warm), else creates the
+// next one, making its chunk first when it starts one.
 std::uint32_t Engine::acquireSlot() {
   assertJsThread();
-  if (freeSlots_.empty()) return UINT32_MAX;
-  const std::uint32_t slot = freeSlots_.back();
-  freeSlots_.pop_back();
+  if (!freeSlots_.empty()) {
+    const std::uint32_t slot = freeSlots_.back();
+    freeSlots_.pop_back();
+    return slot;
+  }
+  if (createdSlots_ == config_.slots) return UINT32_MAX;
+  const std::uint32_t slot = createdSlots_;
+  if ((slot & chunkMask_) == 0) chunks_[slot >> chunkShift_] = std::make_unique<Request[]>(chunkSlots_);
+  ++createdSlots_;
   return slot;
 }
 
 // JS thread.
 void Engine::releaseSlot(std::uint32_t slot) {
   assertJsThread();
-  slots_[slot].resetForReuse();
+  request(slot).resetForReuse();
   freeSlots_.push_back(slot);
 }
 
@@ -46,7 +66,7 @@ void Engine::releaseSlot(std::uint32_t slot) {
 std::uint32_t Engine::startWriter() {
   assertJsThread();
   const std::uint32_t slot = acquireSlot();
-  slots_[slot].op = Op::Open;
+  request(slot).op = Op::Open;
   writer_ = std::make_unique<Worker>(Role::Writer, config_, &abort_);
   writer_->thread = std::thread([this, slot] { writerMain(slot); });
   return slot;
@@ -58,7 +78,7 @@ std::vector<std::uint32_t> Engine::startReaders() {
   std::vector<std::uint32_t> openSlots;
   for (int i = 0; i < config_.readers; ++i) {
     const std::uint32_t slot = acquireSlot();
-    slots_[slot].op = Op::Open;
+    request(slot).op = Op::Open;
     openSlots.push_back(slot);
     readers_.push_back(std::make_unique<Worker>(Role::Reader, config_, &abort_));
     Worker* worker = readers_.back().get();
@@ -72,7 +92,7 @@ std::vector<std::uint32_t> Engine::startReaders() {
 // JS thread.
 void Engine::submit(std::uint32_t slot, Target target, int reader) {
   assertJsThread();
-  slots_[slot].submittedAt = std::chrono::steady_clock::now();
+  request(slot).submittedAt = std::chrono::steady_clock::now();
   if (target == Target::PinnedReader) {
     // lib/ only pins readers it was given by a Pin request, so the index is always valid.
     Worker& pinned = *readers_.at(static_cast<std::size_t>(reader));
@@ -113,7 +133,7 @@ void Engine::submit(std::uint32_t slot, Target target, int reader) {
 // JS thread.
 void Engine::cancel(std::uint32_t slot) noexcept {
   assertJsThread();
-  slots_[slot].cancelled.store(true, std::memory_order_relaxed);
+  request(slot).cancelled.store(true, std::memory_order_relaxed);
 }
 
 // JS thread.
@@ -121,7 +141,7 @@ void Engine::abort() {
   assertJsThread();
   if (joined_) return;
   abort_.store(true, std::memory_order_release);
-  for (std::uint32_t i = 0; i < config_.slots; ++i) slots_[i].cancelled.store(true, std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < createdSlots_; ++i) request(i).cancelled.store(true, std::memory_order_relaxed);
   if (writer_) writer_->parker.wake();
   for (auto& reader : readers_) reader->parker.wake();
   join();
@@ -174,7 +194,7 @@ EngineStats Engine::stats() const {
   stats.readerRingDepth = readerRing_.sizeApprox();
   stats.writerRingDepth = writerRing_.sizeApprox();
   stats.completionRingDepth = completions_.sizeApprox();
-  stats.slotsInUse = config_.slots - static_cast<std::uint32_t>(freeSlots_.size());
+  stats.slotsInUse = createdSlots_ - static_cast<std::uint32_t>(freeSlots_.size());
   stats.groupCommits = groupCommits_.load(std::memory_order_relaxed);
   stats.groupedWrites = groupedWrites_.load(std::memory_order_relaxed);
   return stats;

@@ -9,6 +9,12 @@
 // time, so no push can ever fail: back-pressure lives on the JS side (a slot must be acquired
 // before a request exists).
 //
+// The request slab grows in chunks of kChunkSlots requests as slots are first handed out, so a
+// pool costs what its busiest moment needed, not `slots` requests (an idle pool holds one chunk).
+// A chunk, once made, stays until the engine goes: workers reach a request through its chunk
+// pointer, written by the JS thread before the slot number travels through a ring (release) and
+// read by the worker after it took the number (acquire).
+//
 // Thread roles, stated on each method: "JS thread" means the single thread that owns the engine
 // (the Node.js event loop thread in the addon, the test's main thread in native tests): the one
 // that constructed it. Debug builds assert it on every JS-thread method.
@@ -106,7 +112,7 @@ class Engine {
   // JS thread. A cleared request, or UINT32_MAX when every slot is in flight.
   std::uint32_t acquireSlot();
   // The thread that owns the slot (see request.h).
-  Request& request(std::uint32_t slot) noexcept { return slots_[slot]; }
+  Request& request(std::uint32_t slot) noexcept { return chunks_[slot >> chunkShift_][slot & chunkMask_]; }
   // JS thread. Hands the request to the workers. Never fails (see the header comment).
   // `reader` names the reader for Target::PinnedReader (the index its Pin request reported).
   void submit(std::uint32_t slot, Target target, int reader = -1);
@@ -187,8 +193,14 @@ class Engine {
   const std::thread::id jsThread_ = std::this_thread::get_id();
   CompletionListener* const listener_;
   std::atomic<bool> abort_{false};
-  std::unique_ptr<Request[]> slots_;
-  std::vector<std::uint32_t> freeSlots_;  // JS thread only
+  // Requests per slab chunk (fewer when the engine has fewer slots).
+  static constexpr std::uint32_t kChunkSlots = 64;
+  const std::uint32_t chunkSlots_;
+  const std::uint32_t chunkShift_;
+  const std::uint32_t chunkMask_;
+  std::unique_ptr<std::unique_ptr<Request[]>[]> chunks_;  // slots / chunkSlots_ entries, made on demand
+  std::uint32_t createdSlots_ = 0;        // JS thread only: slots [0, createdSlots_) exist
+  std::vector<std::uint32_t> freeSlots_;  // JS thread only: created slots not in use
   MpmcRing<std::uint32_t> readerRing_;
   // Unpinned readers polling the reader ring right now. submit() wakes a parked reader only when
   // the ring holds more requests than there are pollers to take them.

@@ -54,20 +54,44 @@ inline std::size_t checkedMpmcCapacity(std::size_t n) {
   return checkedCapacity(n);
 }
 
+// The smallest power of two that holds `bytes`, at most kCacheLine: the alignment, and so the
+// size, of an MPMC slot, so that slots tile cache lines exactly.
+constexpr std::size_t slotAlignment(std::size_t bytes) noexcept {
+  std::size_t align = 1;
+  while (align < bytes && align < kCacheLine) align *= 2;
+  return align;
+}
+
 template <typename T>
 class MpmcRing {
   static_assert(std::is_trivially_copyable_v<T>, "ring values are copied bytewise");
 
-  struct alignas(kCacheLine) Slot {
+  // Slots are packed, several to a cache line (four of a 32-bit value on a 64-bit machine with
+  // 64-byte lines), and consecutive tickets are spread over different lines (see slot()), so
+  // neighbouring producers and consumers still do not share a line, at a fraction of the memory
+  // a line per slot would take.
+  struct alignas(slotAlignment(sizeof(std::atomic<std::size_t>) + sizeof(T))) Slot {
     std::atomic<std::size_t> turn{0};
     T value{};
   };
-  static_assert(sizeof(Slot) % kCacheLine == 0, "each slot owns whole cache lines");
+  static_assert(kCacheLine % sizeof(Slot) == 0 || sizeof(Slot) % kCacheLine == 0,
+                "slots tile cache lines exactly: a power of two below a line, or whole lines");
+  static constexpr std::size_t kSlotsPerLine = sizeof(Slot) < kCacheLine ? kCacheLine / sizeof(Slot) : 1;
+  // One cache line of slots (or one slot of whole lines): the unit the ring allocates.
+  struct alignas(kCacheLine) Line {
+    Slot slots[kSlotsPerLine];
+  };
+  static_assert(sizeof(Line) % kCacheLine == 0, "each line of slots owns whole cache lines");
+  static_assert(kSlotsPerLine == 1 || sizeof(Line) == kCacheLine, "packed slots fill exactly one cache line");
 
  public:
   explicit MpmcRing(std::size_t capacity)
-      : capacity_(checkedMpmcCapacity(capacity)), mask_(capacity - 1), slots_(new Slot[capacity]) {
-    for (std::size_t i = 0; i < capacity_; ++i) slots_[i].turn.store(i, std::memory_order_relaxed);
+      : capacity_(checkedMpmcCapacity(capacity)),
+        mask_(capacity - 1),
+        lines_(capacity_ >= kSlotsPerLine ? capacity_ / kSlotsPerLine : 1),
+        lineShift_(shiftOf(lines_)),
+        slots_(new Line[lines_]) {
+    for (std::size_t i = 0; i < capacity_; ++i) slot(i).turn.store(i, std::memory_order_relaxed);
   }
   MpmcRing(const MpmcRing&) = delete;
   MpmcRing& operator=(const MpmcRing&) = delete;
@@ -78,7 +102,7 @@ class MpmcRing {
   bool tryPush(const T& value) noexcept {
     std::size_t head = head_.load(std::memory_order_relaxed);
     for (;;) {
-      Slot& slot = slots_[head & mask_];
+      Slot& slot = this->slot(head);
       const std::size_t turn = slot.turn.load(std::memory_order_acquire);
       const auto diff = static_cast<std::ptrdiff_t>(turn) - static_cast<std::ptrdiff_t>(head);
       if (diff == 0) {
@@ -99,7 +123,7 @@ class MpmcRing {
   bool tryPop(T& out) noexcept {
     std::size_t tail = tail_.load(std::memory_order_relaxed);
     for (;;) {
-      Slot& slot = slots_[tail & mask_];
+      Slot& slot = this->slot(tail);
       const std::size_t turn = slot.turn.load(std::memory_order_acquire);
       const auto diff = static_cast<std::ptrdiff_t>(turn) - static_cast<std::ptrdiff_t>(tail + 1);
       if (diff == 0) {
@@ -125,15 +149,32 @@ class MpmcRing {
   bool emptyApprox() const noexcept { return sizeApprox() == 0; }
 
  private:
+  static std::size_t shiftOf(std::size_t n) noexcept {
+    std::size_t shift = 0;
+    while ((std::size_t{1} << shift) < n) ++shift;
+    return shift;
+  }
+
+  // Ticket i (mod capacity) lives in line i mod lines, at position i / lines within it: tickets
+  // that follow each other land on different cache lines; two tickets share a line only when
+  // they are a multiple of `lines` apart.
+  Slot& slot(std::size_t ticket) noexcept {
+    const std::size_t i = ticket & mask_;
+    return slots_[i & (lines_ - 1)].slots[i >> lineShift_];
+  }
+
   const std::size_t capacity_;
   const std::size_t mask_;
-  const std::unique_ptr<Slot[]> slots_;
+  const std::size_t lines_;      // cache lines of slots (a power of two)
+  const std::size_t lineShift_;  // log2(lines_)
+  const std::unique_ptr<Line[]> slots_;
   // Producers' line, then consumers' line. The class is aligned to a cache line, so its size is
   // a whole number of lines and whatever follows a ring starts on a line of its own.
   alignas(kCacheLine) std::atomic<std::size_t> head_{0};
   alignas(kCacheLine) std::atomic<std::size_t> tail_{0};
 
  public:
+  static constexpr std::size_t slotsPerLine() noexcept { return kSlotsPerLine; }
   static constexpr std::size_t headOffset() noexcept { return offsetof(MpmcRing, head_); }
   static constexpr std::size_t tailOffset() noexcept { return offsetof(MpmcRing, tail_); }
 };

@@ -87,7 +87,7 @@ double micros(std::chrono::steady_clock::time_point from, std::chrono::steady_cl
 
 // Worker threads: runs one request. False when the worker must stop.
 bool Engine::runOne(Worker& worker, std::uint32_t slot) {
-  Request& request = slots_[slot];
+  Request& request = this->request(slot);
   const auto started = std::chrono::steady_clock::now();
   worker.busy.store(true, std::memory_order_relaxed);
   bool keepGoing = true;
@@ -135,7 +135,7 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
 void Engine::writerMain(std::uint32_t openSlot) {
   nameThisThread("litepool-writer");
   Worker& self = *writer_;
-  Request& open = slots_[openSlot];
+  Request& open = request(openSlot);
   self.connection.open(open);
   self.lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
   const bool opened = open.status == Status::Done;
@@ -145,7 +145,7 @@ void Engine::writerMain(std::uint32_t openSlot) {
   const auto hasWork = [this] { return !writerRing_.emptyApprox(); };
   std::uint32_t slot;
   while (waitForWork(self, tryPop, hasWork, slot, nullptr)) {
-    Request& request = slots_[slot];
+    Request& request = this->request(slot);
     if (config_.groupMaxBatch > 1 && request.op == Op::Run && !abort_.load(std::memory_order_relaxed) &&
         self.connection.canGroup(request)) {
       runGroupFrom(self, slot);
@@ -159,15 +159,15 @@ void Engine::writerMain(std::uint32_t openSlot) {
 // Writer thread.
 void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
   groupSlots_.assign(1, first);
-  group_.assign(1, &slots_[first]);
+  group_.assign(1, &request(first));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(config_.groupMaxDelayMicros);
   while (group_.size() < config_.groupMaxBatch) {
     std::uint32_t next;
     if (writerRing_.peek(next)) {
-      if (!writer.connection.canGroup(slots_[next])) break;
+      if (!writer.connection.canGroup(request(next))) break;
       writerRing_.tryPop(next);
       groupSlots_.push_back(next);
-      group_.push_back(&slots_[next]);
+      group_.push_back(&request(next));
       continue;
     }
     if (config_.groupMaxDelayMicros == 0 || std::chrono::steady_clock::now() >= deadline) break;
@@ -199,7 +199,7 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
 // Reader threads: one read-only connection each; they share the reader ring.
 void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
   nameThisThread("litepool-reader");
-  Request& open = slots_[openSlot];
+  Request& open = request(openSlot);
   self->connection.open(open);
   self->lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
   const bool opened = open.status == Status::Done;

@@ -39,6 +39,11 @@ static_assert(MpmcRing<Tagged>::tailOffset() - MpmcRing<Tagged>::headOffset() >=
 static_assert(SpscRing<Tagged>::tailOffset() - SpscRing<Tagged>::headOffset() >= kCacheLine);
 static_assert(alignof(MpmcRing<Tagged>) >= kCacheLine);
 static_assert(alignof(SpscRing<std::uint32_t>) >= kCacheLine);
+// MPMC slots are packed: a 32-bit value with its turn counter takes 16 bytes on a 64-bit machine
+// (four to a 64-byte line), a 24-byte payload 32 bytes (two to a 64-byte line).
+static_assert(MpmcRing<std::uint32_t>::slotsPerLine() == kCacheLine / (2 * sizeof(std::size_t)));
+static_assert(MpmcRing<Tagged>::slotsPerLine() == kCacheLine / 32);
+static_assert(kCacheLine != 64 || sizeof(std::size_t) != 8 || MpmcRing<std::uint32_t>::slotsPerLine() == 4);
 
 // Deterministic pseudo-random numbers (xorshift32), so a failure replays the same way.
 struct Rng {
