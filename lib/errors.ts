@@ -104,9 +104,10 @@ export function sqliteCodeName(errno: number): string {
   return SQLITE_CODE_NAMES.get(errno) ?? SQLITE_CODE_NAMES.get(errno & 0xff) ?? `SQLITE_UNKNOWN_${errno}`;
 }
 
-/** An argument or option of the wrong type (`LITEPOOL_INVALID_ARGUMENT`). */
-export function invalidArgument(message: string): CodedError<TypeError> {
-  return coded(new TypeError(message), 'LITEPOOL_INVALID_ARGUMENT');
+/** An argument or option of the wrong type (`LITEPOOL_INVALID_ARGUMENT`; `cause`: the user's
+ * error that made it). */
+export function invalidArgument(message: string, cause?: unknown): CodedError<TypeError> {
+  return coded(new TypeError(message, cause === undefined ? undefined : { cause }), 'LITEPOOL_INVALID_ARGUMENT');
 }
 
 /** An argument or option out of range (`LITEPOOL_OUT_OF_RANGE`). */
@@ -130,6 +131,15 @@ export function misuse(message: string, statement?: { sql: string | undefined })
 /** An INTEGER beyond 2^53 read without `safeIntegers` (`LITEPOOL_INTEGER_OVERFLOW`). */
 export function integerOverflow(message: string, sql: string | undefined): CodedError<RangeError> {
   return coded(new RangeError(message), 'LITEPOOL_INTEGER_OVERFLOW', { sql });
+}
+
+/** The message of something thrown, for an error that wraps it. */
+export function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return 'a value that cannot be printed';
+  }
 }
 
 /** Describes a value's type for an error message: `Date`, `symbol`, `function`, `null`... */

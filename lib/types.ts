@@ -248,11 +248,11 @@ export type OverflowPolicy = 'block' | 'reject' | 'drop-oldest' | { blockTimeout
 
 /** Options of `writeQueue()`. */
 export interface WriteQueueOptions {
-  /** Entries that may wait in the queue (default 1000). */
+  /** Accepted entries that may be unfinished at once, waiting or handed to the writer (default 1000). */
   capacity?: number;
   /** What a full queue does with a new entry (default 'block'). */
   overflow?: OverflowPolicy;
-  /** Entries handed to the writer at once (default 64). */
+  /** Entries handed to the writer at once (default 64; never more than `capacity`). */
   inFlight?: number;
   /** Told about every failed entry (fire-and-forget entries have no other way to report). */
   onError?: (error: unknown, entry: { sql: string; params: Params | undefined }) => void;
@@ -263,20 +263,21 @@ export interface WriteQueueOptions {
 
 /** A snapshot of a write queue's activity (see `WriteQueue.stats()`). */
 export interface WriteQueueStats {
-  /** Accepted entries waiting now (not yet handed to the writer); at most `capacity`. */
+  /** Accepted entries waiting now (not yet handed to the writer). */
   depth: number;
-  /** Pushes parked by the 'block' policies, waiting for room. */
+  /** Pushes parked by the 'block' policies, waiting for room (not accepted yet). */
   blocked: number;
-  /** The largest depth seen. */
+  /** The most accepted, unfinished entries seen at once (depth + running); at most `capacity`. */
   highWater: number;
-  /** Entries handed to the writer and not finished. */
+  /** Entries handed to the writer and not finished; depth + running is at most `capacity`. */
   running: number;
   accepted: number;
   completed: number;
   failed: number;
   /** Accepted entries evicted by 'drop-oldest'. */
   dropped: number;
-  /** Entries refused: queue full ('reject'), blocked too long, or pushed after shutdown. */
+  /** Entries refused: queue full ('reject', or 'drop-oldest' with every accepted entry already
+   * handed to the writer), blocked too long, or pushed after shutdown. */
   rejected: number;
   /** Commits that completed entries took: a group commit counts once, a write alone once. */
   batches: number;

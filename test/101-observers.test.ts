@@ -335,9 +335,10 @@ describe('other hooks', () => {
     const db = await observed({}, r.observer);
     const held = db.transaction(() => sleep(100));
     await sleep(5);
-    const rejecting = db.writeQueue({ capacity: 1, inFlight: 1, overflow: 'reject' });
-    const dropping = db.writeQueue({ capacity: 1, inFlight: 1, overflow: 'drop-oldest' });
-    const blocking = db.writeQueue({ capacity: 1, inFlight: 1, overflow: { blockTimeout: 10 } });
+    // One entry running (held at the writer), one waiting: the third finds each queue full.
+    const rejecting = db.writeQueue({ capacity: 2, inFlight: 1, overflow: 'reject' });
+    const dropping = db.writeQueue({ capacity: 2, inFlight: 1, overflow: 'drop-oldest' });
+    const blocking = db.writeQueue({ capacity: 2, inFlight: 1, overflow: { blockTimeout: 10 } });
     for (const q of [rejecting, dropping, blocking]) for (let i = 0; i < 3; i++) q.push('INSERT INTO t (v) VALUES (?)', [`${i}`]);
     await sleep(40);
     await held;
@@ -346,7 +347,7 @@ describe('other hooks', () => {
     expect(kinds).toContain('full');
     expect(kinds).toContain('dropped');
     expect(kinds).toContain('timeout');
-    for (const e of r.of('onQueue')) expect(e['depth']).toBe(1);
+    for (const e of r.of('onQueue')) expect(e['depth']).toBe(2);
   });
 });
 

@@ -1,6 +1,7 @@
 // Covers the writer gate (lib/connections/writer-gate.ts) on its own: one session at a time,
 // writes and sessions that wait get the writer in the order they asked, a waiter that times out
-// or is aborted leaves the line, and releasing twice changes nothing.
+// or is aborted leaves the line, releasing twice changes nothing, and a write queue's turn
+// (turn()) comes in line order, with its writes passing the gate during the turn.
 
 import { describe, expect, it } from 'vitest';
 import { WriterGate } from '../lib/connections/writer-gate.ts';
@@ -131,6 +132,26 @@ describe('WriterGate', () => {
     expect(g.unpark(cancelled)).toBe(true);
     expect(g.unpark(cancelled)).toBe(false);
     g.release(held);
+    expect(passed).toEqual(['w1', 'w2']);
+  });
+  it("a turn runs at once on a free gate, else in line order, and its writes pass the gate", async () => {
+    const { gate: g, passed } = gate();
+    const turns: string[] = [];
+    g.turn(() => turns.push(`free:${g.closed}`));
+    expect(turns).toEqual(['free:false']);
+    const held = await g.acquire(undefined, undefined);
+    g.park({ id: 'w1' });
+    g.turn(() => turns.push(`turn:${g.closed}`));
+    const next = g.acquire(undefined, undefined);
+    g.park({ id: 'w2' });
+    expect(turns).toEqual(['free:false']);
+    g.release(held);
+    // w1 passed, then the turn ran (writes it submits pass the gate), then the session took over.
+    expect(passed).toEqual(['w1']);
+    expect(turns).toEqual(['free:false', 'turn:false']);
+    expect(g.held).toBe(true);
+    expect(g.closed).toBe(true);
+    g.release(await next);
     expect(passed).toEqual(['w1', 'w2']);
   });
 });

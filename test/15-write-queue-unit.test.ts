@@ -1,7 +1,8 @@
 // Covers the write queue's scheduling (lib/api/write-queue.ts) against a fake writer whose
 // writes finish when the test says: entries reach the writer in the order they were accepted, at
-// most `inFlight` at once; a full queue blocks, refuses or drops its oldest entry as its policy
-// says; shutdown drains. test/80-write-queue.test.ts covers the same queue on a real pool.
+// most `inFlight` at once; `capacity` bounds the accepted, unfinished entries (waiting and
+// running); a full queue blocks, refuses or drops its oldest waiting entry as its policy says;
+// shutdown drains. test/80-write-queue.test.ts covers the same queue on a real pool.
 
 import { describe, expect, it } from 'vitest';
 import { WriteQueue, type WriteRunner } from '../lib/api/write-queue.ts';
@@ -54,16 +55,16 @@ describe('WriteQueue scheduling', () => {
     const writer = fakeWriter();
     const q = queue(writer, { inFlight: 1, capacity: 2, overflow: 'reject' });
     expect(q.push('w0')).toBe(true); // running
-    expect(q.push('w1')).toBe(true);
-    expect(q.push('w2')).toBe(true); // depth 2 = capacity
-    expect(q.push('w3')).toBe(false);
-    await expect(q.enqueue('w4')).rejects.toBeInstanceOf(QueueFullError);
-    expect(q.stats()).toMatchObject({ depth: 2, rejected: 2, highWater: 2 });
+    expect(q.push('w1')).toBe(true); // waiting: running + depth = 2 = capacity
+    expect(q.push('w2')).toBe(false);
+    await expect(q.enqueue('w3')).rejects.toBeInstanceOf(QueueFullError);
+    expect(q.stats()).toMatchObject({ depth: 1, running: 1, rejected: 2, highWater: 2 });
   });
 
   it("'drop-oldest' evicts the oldest waiting entry (never a running one) for the new one", async () => {
     const writer = fakeWriter();
     const q = queue(writer, { inFlight: 1, capacity: 2, overflow: 'drop-oldest' });
+    // w0 runs, w1 waits (capacity reached); w2 evicts w1, then w3 evicts w2.
     const results = ['w0', 'w1', 'w2', 'w3'].map((sql) => q.enqueue(sql).then(() => 'done', (error: unknown) => error));
     const dropped = await results[1];
     expect(dropped).toBeInstanceOf(QueueFullError);
@@ -72,16 +73,19 @@ describe('WriteQueue scheduling', () => {
       writer.finish();
       await flush();
     }
-    expect(writer.started).toEqual(['w0', 'w2', 'w3']);
-    expect(await Promise.all(results)).toEqual(['done', dropped, 'done', 'done']);
-    expect(q.stats()).toMatchObject({ dropped: 1, completed: 3 });
+    expect(writer.started).toEqual(['w0', 'w3']);
+    const settled = await Promise.all(results);
+    expect(settled[0]).toBe('done');
+    expect(settled[2]).toBeInstanceOf(QueueFullError);
+    expect(settled[3]).toBe('done');
+    expect(q.stats()).toMatchObject({ dropped: 2, completed: 2 });
   });
 
   it("'block' parks what does not fit and lets it in, in order, as room frees", async () => {
     const writer = fakeWriter();
     const q = queue(writer, { inFlight: 1, capacity: 1, overflow: 'block' });
     for (let i = 0; i < 4; i++) expect(q.push(`w${i}`)).toBe(true);
-    expect(q.stats()).toMatchObject({ depth: 1, blocked: 2, running: 1 });
+    expect(q.stats()).toMatchObject({ depth: 0, blocked: 3, running: 1 });
     while (writer.pending.length > 0) {
       writer.finish();
       await flush();
@@ -93,15 +97,15 @@ describe('WriteQueue scheduling', () => {
   it('{ blockTimeout } refuses an entry that stayed blocked too long', async () => {
     const writer = fakeWriter();
     const q = queue(writer, { inFlight: 1, capacity: 1, overflow: { blockTimeout: 5 } });
-    q.push('w0');
-    q.push('w1');
-    await expect(q.enqueue('w2')).rejects.toBeInstanceOf(QueueTimeoutError);
+    q.push('w0'); // running: the queue is full
+    await expect(q.enqueue('w1')).rejects.toBeInstanceOf(QueueTimeoutError);
     expect(q.stats()).toMatchObject({ blocked: 0, rejected: 1 });
     writer.finish();
     await flush();
+    expect(q.push('w2')).toBe(true);
     writer.finish();
     await flush();
-    expect(writer.started).toEqual(['w0', 'w1']);
+    expect(writer.started).toEqual(['w0', 'w2']);
   });
 
   it('shutdown refuses new entries and resolves once every accepted one finished', async () => {

@@ -114,7 +114,7 @@ function setup(slots = 8) {
   const native = new FakeNative(slots);
   let dispatcher: Dispatcher;
   const gate = new WriterGate<Job>((job) => dispatcher.writerTurn(job));
-  dispatcher = new Dispatcher(native, gate, false);
+  dispatcher = new Dispatcher(native, gate, false, true);
   native.attach(dispatcher.onBatch);
   return { native, gate, dispatcher };
 }
@@ -252,13 +252,32 @@ describe('Dispatcher', () => {
     expect(native.referenced).toBe(start - 1);
   });
 
-  it('a timeout cancels an in-flight request natively; the completion settles it with the timeout', async () => {
+  it('a timeout cancels an in-flight write natively; the completion settles it with the timeout', async () => {
     const { native, dispatcher } = setup();
-    const slow = dispatcher.run({ ...query('SELECT slow'), timeout: 5 });
+    const slow = dispatcher.run({ ...write('UPDATE slow SET x = 1'), timeout: 5 });
+    let settled = false;
+    slow.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(native.cancelled).toEqual([native.submitted[0]!.slot]);
+    // A write may have committed before the interrupt took effect: only its completion says.
+    expect(settled).toBe(false);
     native.deliver([[native.submitted[0]!.slot, Status.Cancelled, undefined, undefined, undefined]]);
     await expect(slow).rejects.toMatchObject({ code: 'LITEPOOL_OPERATION_TIMEOUT' });
+    expect(dispatcher.counters.cancelled).toBe(1);
+  });
+
+  it('a timeout settles an in-flight read at once (it may wait for a reader); its completion only frees the slot', async () => {
+    const { native, dispatcher } = setup();
+    const slow = dispatcher.run({ ...query('SELECT slow'), timeout: 5 });
+    await expect(slow).rejects.toMatchObject({ code: 'LITEPOOL_OPERATION_TIMEOUT' });
+    expect(native.cancelled).toEqual([native.submitted[0]!.slot]);
+    expect(dispatcher.counters.cancelled).toBe(1);
+    expect(dispatcher.inFlight).toBe(1);
+    native.deliver([[native.submitted[0]!.slot, Status.Cancelled, undefined, undefined, undefined]]);
+    expect(dispatcher.inFlight).toBe(0);
     expect(dispatcher.counters.cancelled).toBe(1);
   });
 });

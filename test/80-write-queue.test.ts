@@ -92,13 +92,14 @@ describe("overflow 'reject'", () => {
     const errors: unknown[] = [];
     const queue = db.writeQueue({ capacity: 2, inFlight: 1, overflow: 'reject', onError: (error) => errors.push(error) });
     const results = Array.from({ length: 10 }, (_, i) => queue.push('INSERT INTO t (v) VALUES (?)', [i]));
-    expect(results.slice(0, 3)).toEqual([true, true, true]);
-    expect(results.slice(3).every((r) => r === false)).toBe(true);
+    // Capacity counts the entry already handed to the writer: two accepted in all.
+    expect(results.slice(0, 2)).toEqual([true, true]);
+    expect(results.slice(2).every((r) => r === false)).toBe(true);
     await queue.shutdown();
-    expect(await tableValues()).toEqual([0, 1, 2]);
+    expect(await tableValues()).toEqual([0, 1]);
     const stats = queue.stats();
-    expect(stats.accepted).toBe(3);
-    expect(stats.rejected).toBe(7);
+    expect(stats.accepted).toBe(2);
+    expect(stats.rejected).toBe(8);
     expect(stats.accepted + stats.rejected).toBe(10);
   });
 });
@@ -122,8 +123,9 @@ describe("overflow 'drop-oldest'", () => {
     const values = await tableValues();
     expect(values).toEqual(landed);
     for (const index of dropped) expect(values).not.toContain(index);
-    // The newest entries are the ones kept.
-    expect(values.slice(-3)).toEqual([total - 3, total - 2, total - 1]);
+    // The first entry was handed to the writer at once (it cannot be evicted); of the rest, the
+    // newest are the ones kept (capacity 3: the running one and two waiting).
+    expect(values).toEqual([0, total - 2, total - 1]);
     const stats = queue.stats();
     expect(stats.dropped).toBe(dropped.length);
     expect(stats.completed).toBe(landed.length);
@@ -145,7 +147,8 @@ describe("overflow 'drop-oldest'", () => {
     }
     const values = await tableValues();
     expect(values.length + stats.dropped).toBe(12);
-    expect(values.slice(-2)).toEqual([10, 11]);
+    // Entry 0 was handed to the writer at once; capacity 2 leaves room for one more: the newest.
+    expect(values).toEqual([0, 11]);
     checkStatsShape(stats, 2);
   });
 });
@@ -183,7 +186,7 @@ describe("overflow 'block'", () => {
   });
 
   it('{ blockTimeout: 50 } refuses with QueueTimeoutError while a transaction holds the writer', async () => {
-    const queue = db.writeQueue({ capacity: 1, inFlight: 1, overflow: { blockTimeout: 50 } });
+    const queue = db.writeQueue({ capacity: 2, inFlight: 1, overflow: { blockTimeout: 50 } });
     let txStarted!: () => void;
     const started = new Promise<void>((resolve) => (txStarted = resolve));
     const tx = db.transaction(async (t) => {
@@ -192,9 +195,11 @@ describe("overflow 'block'", () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
     });
     await started;
-    const first = queue.enqueue('INSERT INTO t (v) VALUES (?)', [1]); // handed to the writer, waits
-    const second = queue.enqueue('INSERT INTO t (v) VALUES (?)', [2]); // waits in the queue
+    // The transaction holds the writer: nothing is handed over, both accepted entries wait here.
+    const first = queue.enqueue('INSERT INTO t (v) VALUES (?)', [1]);
+    const second = queue.enqueue('INSERT INTO t (v) VALUES (?)', [2]);
     const third = queue.enqueue('INSERT INTO t (v) VALUES (?)', [3]); // blocked: times out
+    expect(queue.stats()).toMatchObject({ depth: 2, running: 0, blocked: 1 });
     const error = await third.then(
       () => undefined,
       (reason: unknown) => reason,
@@ -208,7 +213,7 @@ describe("overflow 'block'", () => {
     const stats = queue.stats();
     expect(stats.accepted).toBe(2);
     expect(stats.completed).toBe(2);
-    checkStatsShape(stats, 1);
+    checkStatsShape(stats, 2);
     await queue.shutdown();
   });
 });

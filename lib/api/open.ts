@@ -37,7 +37,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     dispatcher!.onBatch(buffer, capacity, objects, length),
   );
   const gate = new WriterGate<Job>((job) => dispatcher!.writerTurn(job));
-  dispatcher = new Dispatcher(native, gate, resolved.safeIntegers);
+  dispatcher = new Dispatcher(native, gate, resolved.safeIntegers, resolved.readers > 0);
   const pins = new ReaderPins(dispatcher, resolved.readers);
   const observers = new ObserverHub(resolved.path);
   observers.plans = new QueryPlans(dispatcher);

@@ -3,8 +3,8 @@
 // Runs on the JS thread. Reads go to the reader threads, writes to the writer thread; a read
 // whose statement SQLite reports as not read-only is rerouted to the writer by the dispatcher.
 
-import { PoolClosedError } from '../errors.ts';
-import { insertChunks } from '../input/insert-many.ts';
+import { PoolClosedError, describeType, invalidArgument } from '../errors.ts';
+import { insertChunks, runInsertChunks } from '../input/insert-many.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
 import { Op } from '../native/contract.ts';
@@ -84,7 +84,7 @@ export class Pool {
 
   /** The database path (`:memory:` for an in-memory database). */
   get path(): string {
-    return this.#options.path;
+    return Pool.#of(this).#options.path;
   }
 
   /**
@@ -100,7 +100,7 @@ export class Pool {
 
   /** True once close() has been called. */
   get closed(): boolean {
-    return this.#closing !== undefined;
+    return Pool.#of(this).#closing !== undefined;
   }
 
   /** The version of the bundled SQLite library. */
@@ -112,14 +112,14 @@ export class Pool {
   get<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T | undefined>;
   get(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[] | undefined>;
   get(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
-    return this.#ops.start(Op.Get, sql, params, options);
+    return Pool.#is(this) ? this.#ops.start(Op.Get, sql, params, options) : Pool.#refuse(this);
   }
 
   /** Every row of the result. Runs on a reader. */
   all<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T[]>;
   all(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[][]>;
   all(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
-    return this.#ops.start(Op.All, sql, params, options);
+    return Pool.#is(this) ? this.#ops.start(Op.All, sql, params, options) : Pool.#refuse(this);
   }
 
   /**
@@ -135,7 +135,7 @@ export class Pool {
   iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
   iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
   async *iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
-    this.#ops.checkUsable();
+    Pool.#of(this).#ops.checkUsable();
     const { signal } = checkOptions('iterate', options, this.#context.defaults);
     const lease = await this.acquire(signal === undefined ? {} : { signal });
     try {
@@ -155,11 +155,12 @@ export class Pool {
    * const { lastInsertRowid } = await critical.enqueue('INSERT INTO orders …', [...]);
    */
   writeQueue(options?: WriteQueueOptions): WriteQueue {
-    this.#ops.checkUsable();
+    Pool.#of(this).#ops.checkUsable();
     const queue = new WriteQueue(
       (sql, params, encoded, groupable, onGroup) => this.#ops.write(sql, params, encoded, groupable, onGroup),
       options,
       (done) => this.#queues.delete(done),
+      (admit) => this.#parts.gate.turn(admit),
       this.#context.observers.queueEvent,
     );
     this.#queues.add(queue);
@@ -177,7 +178,7 @@ export class Pool {
    * ]);
    */
   batch(statements: readonly BatchStatement[], options?: OperationOptions): Promise<RunResult[]> {
-    return this.#ops.start(Op.Batch, statements, undefined, options) as Promise<RunResult[]>;
+    return Pool.#is(this) ? (this.#ops.start(Op.Batch, statements, undefined, options) as Promise<RunResult[]>) : Pool.#refuse(this);
   }
 
   /**
@@ -186,30 +187,21 @@ export class Pool {
    * column names are quoted; values are bound as parameters. Resolves with the rows inserted.
    */
   async insertMany(table: string, rows: readonly Record<string, SqlValue>[], options?: { chunkSize?: number; signal?: AbortSignal }): Promise<number> {
-    this.#ops.checkUsable();
+    Pool.#of(this).#ops.checkUsable();
     const { chunkSize, signal } = checkInsertManyOptions(options);
     const chunks = insertChunks(table, rows, chunkSize);
     if (chunks.length === 0) return 0;
-    return this.transaction(
-      async (tx) => {
-        let inserted = 0;
-        // Every chunk is submitted at once: the writer runs them back to back, in order.
-        const results = await Promise.all(chunks.map((chunk) => tx.run(chunk.sql, chunk.values)));
-        for (const result of results) inserted += result.changes;
-        return inserted;
-      },
-      signal ? { signal } : undefined,
-    );
+    return this.transaction((tx) => runInsertChunks(tx, chunks), signal ? { signal } : undefined);
   }
 
   /** Runs one statement on the writer; reports the changes and the last inserted rowid. */
   run(sql: string, params?: Params, options?: OperationOptions): Promise<RunResult> {
-    return this.#ops.start(Op.Run, sql, params, options) as Promise<RunResult>;
+    return Pool.#is(this) ? (this.#ops.start(Op.Run, sql, params, options) as Promise<RunResult>) : Pool.#refuse(this);
   }
 
   /** Runs one or more statements without parameters on the writer. */
   exec(sql: string, options?: OperationOptions): Promise<void> {
-    return this.#ops.start(Op.Exec, sql, undefined, options) as Promise<void>;
+    return Pool.#is(this) ? (this.#ops.start(Op.Exec, sql, undefined, options) as Promise<void>) : Pool.#refuse(this);
   }
 
   /**
@@ -225,7 +217,7 @@ export class Pool {
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
     return rejectOnThrow(() => {
-      this.#ops.checkUsable(true);
+      Pool.#of(this).#ops.checkUsable(true);
       checkCallback('transaction', fn);
       const settings = checkTransactionOptions(options);
       const run = () => runTransaction(this.#context, fn, { ...settings, acquireTimeout: this.#options.acquireTimeout, retry: this.#options.retry });
@@ -245,7 +237,7 @@ export class Pool {
    */
   read<T>(fn: (conn: Lease) => Promise<T> | T, options?: ReadOptions): Promise<T> {
     return rejectOnThrow(() => {
-      this.#ops.checkUsable();
+      Pool.#of(this).#ops.checkUsable();
       checkCallback('read', fn);
       const { timeout, signal } = checkAcquireOptions(options, this.#options.acquireTimeout, 'read');
       return this.#track(readSnapshot(this.#context, fn, { write: false, timeout, signal, maxDuration: this.#options.maxReadDuration }));
@@ -265,7 +257,7 @@ export class Pool {
    */
   acquire(options?: AcquireOptions): Promise<Lease> {
     return rejectOnThrow(() => {
-      this.#ops.checkUsable();
+      Pool.#of(this).#ops.checkUsable();
       const settings = checkAcquireOptions(options, this.#options.acquireTimeout);
       if (settings.write) this.#ops.checkUsable(true);
       const acquired = acquireLease(this.#context, { ...settings, onRelease: (lease) => this.#leases.delete(lease) });
@@ -284,30 +276,21 @@ export class Pool {
   }
 
   /**
-   * Applies the pending migrations of `dir` (or of a `migrations` list) in semver order, each with
-   * its ledger row in one transaction, under a lock that serializes migrators across processes.
-   * See docs/migrations.md.
-   *
-   * @example
-   * const { applied, current } = await db.migrate({ dir: 'migrations' });
+   * Applies the pending migrations in semver order, each with its ledger row in one transaction,
+   * under a lock across processes (docs/migrations.md). @example await db.migrate({ dir: 'migrations' })
    */
   migrate(options: MigrateOptions): Promise<MigrateReport> {
     return traceMigration(this.#context.observers, options, (hooks) => migrateWith(this, options, hooks));
   }
 
-  /**
-   * Inspection and recovery: `status({ dir })`, `repair({ dir, version, action })`, `down({ dir, to })`.
-   *
-   * @example
-   * for (const m of await db.migrations.status({ dir: 'migrations' })) console.log(m.version, m.state);
-   */
+  /** Inspection and recovery: `status({ dir })`, `repair({ dir, version, action })`, `down({ dir, to })`. */
   get migrations(): Migrations {
     return (this.#migrations ??= migrationsOf(this));
   }
 
   /** A snapshot of what the pool is doing. */
   stats(): PoolStats {
-    return poolStats(this.#parts);
+    return poolStats(Pool.#of(this).#parts);
   }
 
   /**
@@ -317,6 +300,7 @@ export class Pool {
    * again returns the same promise.
    */
   close(): Promise<void> {
+    if (!Pool.#is(this)) return Pool.#refuse(this);
     if (!this.#closing) {
       this.#ops.stop(() => new PoolClosedError());
       this.#closing = this.#shutDown();
@@ -325,7 +309,7 @@ export class Pool {
   }
 
   [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+    return Pool.#is(this) ? this.close() : Pool.#refuse(this);
   }
 
   async #shutDown(): Promise<void> {
@@ -339,6 +323,21 @@ export class Pool {
     while (this.#scopes.size > 0) await Promise.allSettled([...this.#scopes]);
     await Promise.allSettled(releases);
     await closeConnections(this.#parts);
+  }
+
+  /** True for a real Pool: a method called with another `this` fails with a typed error. */
+  static #is(value: unknown): value is Pool {
+    return typeof value === 'object' && value !== null && #parts in value;
+  }
+
+  /** `value` as a Pool, or a TypeError (LITEPOOL_INVALID_ARGUMENT). */
+  static #of(value: unknown): Pool {
+    if (Pool.#is(value)) return value;
+    throw invalidArgument(`a Pool method was called on ${describeType(value)}, not on a Pool`);
+  }
+
+  static #refuse(value: unknown): Promise<never> {
+    return rejectOnThrow(() => Pool.#of(value) as never);
   }
 
   #track<T>(scope: Promise<T>): Promise<T> {

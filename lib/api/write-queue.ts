@@ -2,8 +2,11 @@
 // overflow policy, fire-and-forget and awaitable entries, statistics, and a draining shutdown.
 // Runs on the JS thread.
 //
-// Entries keep their order: they are handed to the writer in the order they were accepted, at
-// most `inFlight` at a time, and the writer runs them first-in first-out.
+// `capacity` bounds every accepted entry that has not finished: those waiting here and those
+// handed to the writer. Entries keep their order: they are handed to the writer in the order they
+// were accepted, at most `inFlight` at a time, and only when the writer can take them: while a
+// transaction or write lease holds it, they wait here (where 'drop-oldest' can still evict them),
+// and they get their turn in first-in first-out order with the sessions and writes queued before.
 
 import { QueueClosedError, QueueFullError, QueueTimeoutError, describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { encodeParams, type EncodedParams } from '../input/params.ts';
@@ -19,6 +22,13 @@ export type WriteRunner = (
   groupable: boolean,
   onGroup: (group: number | undefined) => void,
 ) => Promise<WriteResult>;
+
+/**
+ * Asks for the writer: calls `admit` synchronously once no transaction or lease holds it (at
+ * once when it is free), in order with the sessions and writes that asked before. Writes that
+ * `admit` runs go straight to the writer.
+ */
+export type WriterTurn = (admit: () => void) => void;
 
 interface Entry {
   sql: string;
@@ -69,6 +79,9 @@ export class WriteQueue {
   readonly overflow: OverflowPolicy;
   readonly #maxInFlight: number;
   readonly #run: WriteRunner;
+  readonly #writerTurn: WriterTurn;
+  /** A turn at the writer has been asked for and not yet given. */
+  #turnAsked = false;
   readonly #onError: WriteQueueOptions['onError'];
   readonly #groupCommit: boolean;
   readonly #onShutdown: (queue: WriteQueue) => void;
@@ -98,7 +111,13 @@ export class WriteQueue {
   };
 
   /** @internal Use db.writeQueue(). */
-  constructor(run: WriteRunner, options: unknown, onShutdown: (queue: WriteQueue) => void, onEvent: (kind: 'full' | 'dropped' | 'timeout', depth: number) => void = () => {}) {
+  constructor(
+    run: WriteRunner,
+    options: unknown,
+    onShutdown: (queue: WriteQueue) => void,
+    writerTurn: WriterTurn = (admit) => admit(),
+    onEvent: (kind: 'full' | 'dropped' | 'timeout', depth: number) => void = () => {},
+  ) {
     const given = checkKeys('options', options, KNOWN_OPTIONS);
     this.capacity = given.capacity === undefined ? 1000 : checkInteger('capacity', given.capacity, 1, 10_000_000);
     this.overflow = given.overflow === undefined ? 'block' : checkPolicy(given.overflow);
@@ -112,6 +131,7 @@ export class WriteQueue {
     }
     this.#groupCommit = given.groupCommit !== false;
     this.#run = run;
+    this.#writerTurn = writerTurn;
     this.#onShutdown = onShutdown;
     this.#onEvent = onEvent;
   }
@@ -165,20 +185,28 @@ export class WriteQueue {
 
   #accept(entry: Entry): 'accepted' | 'blocked' | 'refused' {
     if (this.#closed) return this.#refuse(entry, new QueueClosedError());
-    if (this.#waiting.length + this.#blocked.length >= this.capacity) {
+    // Parked entries count too, so that a new entry never overtakes them.
+    if (this.#waiting.length + this.#running + this.#blocked.length >= this.capacity) {
       const policy = this.overflow;
-      this.#onEvent(policy === 'drop-oldest' && this.#waiting.length > 0 ? 'dropped' : 'full', this.#waiting.length);
+      this.#onEvent(policy === 'drop-oldest' && this.#waiting.length > 0 ? 'dropped' : 'full', this.#waiting.length + this.#running);
       if (policy === 'reject') return this.#refuse(entry, new QueueFullError(`the write queue is full (capacity ${this.capacity})`));
-      if (policy === 'drop-oldest' && this.#waiting.length > 0) {
+      if (policy === 'drop-oldest') {
+        // Only an entry not yet handed to the writer can be taken back.
+        if (this.#waiting.length === 0) {
+          return this.#refuse(entry, new QueueFullError(`the write queue is full (capacity ${this.capacity}) and every entry in it has started`));
+        }
         const oldest = this.#waiting.shift()!;
         this.#stats.dropped++;
+        this.#admit(entry);
+        // Reported after the new entry took the room, so that onError cannot push into it.
         this.#fail(oldest, new QueueFullError('this entry was dropped: the write queue was full and a newer entry took its place', true), false);
-      } else if (policy !== 'drop-oldest') {
+        return 'accepted';
+      } else {
         const blocked: BlockedEntry = { entry, timer: undefined };
         if (typeof policy === 'object') {
           blocked.timer = setTimeout(() => {
             this.#blocked.remove(blocked);
-            this.#onEvent('timeout', this.#waiting.length);
+            this.#onEvent('timeout', this.#waiting.length + this.#running);
             this.#refuse(entry, new QueueTimeoutError(policy.blockTimeout));
             this.#checkDrained();
           }, policy.blockTimeout);
@@ -194,7 +222,7 @@ export class WriteQueue {
   #admit(entry: Entry): void {
     this.#stats.accepted++;
     this.#waiting.push(entry);
-    this.#stats.highWater = Math.max(this.#stats.highWater, this.#waiting.length);
+    this.#stats.highWater = Math.max(this.#stats.highWater, this.#waiting.length + this.#running);
     this.#feed();
   }
 
@@ -205,8 +233,16 @@ export class WriteQueue {
     return 'refused';
   }
 
-  /** Hands waiting entries to the writer, keeping at most #maxInFlight there. */
+  /** Asks for the writer when entries wait and fewer than #maxInFlight are there. */
   #feed(): void {
+    if (this.#turnAsked || this.#waiting.length === 0 || this.#running >= this.#maxInFlight) return;
+    this.#turnAsked = true;
+    this.#writerTurn(this.#handOver);
+  }
+
+  /** The writer's turn: hands waiting entries over, keeping at most #maxInFlight there. */
+  readonly #handOver = (): void => {
+    this.#turnAsked = false;
     while (this.#running < this.#maxInFlight && this.#waiting.length > 0) {
       const entry = this.#waiting.shift()!;
       this.#running++;
@@ -228,16 +264,18 @@ export class WriteQueue {
         },
       );
     }
-    // Room freed: blocked entries move in, in order.
-    while (this.#blocked.length > 0 && this.#waiting.length < this.capacity) {
-      const { entry, timer } = this.#blocked.shift()!;
-      if (timer) clearTimeout(timer);
-      this.#admit(entry);
-    }
-  }
+  };
 
+  /** An entry finished: its room goes to the entries parked by 'block', in order. */
   #finished(): void {
     this.#running--;
+    while (this.#blocked.length > 0 && this.#waiting.length + this.#running < this.capacity) {
+      const { entry, timer } = this.#blocked.shift()!;
+      if (timer) clearTimeout(timer);
+      this.#stats.accepted++;
+      this.#waiting.push(entry);
+    }
+    this.#stats.highWater = Math.max(this.#stats.highWater, this.#waiting.length + this.#running);
     this.#feed();
     this.#checkDrained();
   }

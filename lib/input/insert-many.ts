@@ -53,3 +53,11 @@ export function insertChunks(table: unknown, rows: unknown, chunkSize: number): 
   }
   return chunks;
 }
+
+/** Runs `chunks` on a transaction: all submitted at once, the writer runs them back to back, in order. */
+export async function runInsertChunks(tx: { run(sql: string, params: SqlValue[]): Promise<{ changes: number }> }, chunks: readonly InsertChunk[]): Promise<number> {
+  const results = await Promise.all(chunks.map((chunk) => tx.run(chunk.sql, chunk.values)));
+  let inserted = 0;
+  for (const result of results) inserted += result.changes;
+  return inserted;
+}

@@ -2,6 +2,7 @@
 // Every option is checked here, with an error naming it; the native side trusts what it gets.
 
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { FAULT_ADDON_VARIABLE, binding } from '../native/binding.ts';
 import type { NativePoolConfig } from '../native/native-pool.ts';
 import { checkObservers } from '../observers/hub.ts';
 import type { CheckpointOnClose, NewConnection, Observer, PoolOptions, PragmaValue, Preset, Replication, RetryPolicy, SynchronousMode } from '../types.ts';
@@ -35,6 +36,19 @@ const OPTION_NAMES = [
   'checkpointOnClose',
   'replication',
 ] as const satisfies readonly (keyof PoolOptions)[];
+
+/**
+ * Test-only option (not part of PoolOptions): `faultInjection: true` opens every connection of
+ * the pool through the fault-injection VFS. Known only while the fault-injection test build of
+ * the addon is loaded (see lib/binding.ts); anywhere else it is an unknown option.
+ */
+const FAULT_OPTION = 'faultInjection';
+
+/** The fault-injection VFS, when the test build of the addon is the one loaded. */
+function faultVfsName(): string | undefined {
+  if (!process.env[FAULT_ADDON_VARIABLE]) return undefined;
+  return binding().faultVfs?.name;
+}
 
 /** What each preset sets; explicit options win over the preset's values. */
 export const PRESETS = {
@@ -119,6 +133,8 @@ export interface ResolvedOptions {
   readonly checkpointOnClose: CheckpointOnClose;
   /** The replication tool the pool cooperates with. */
   readonly replication: Replication;
+  /** The SQLite VFS of every connection (undefined: the default); test builds only. */
+  readonly vfs: string | undefined;
 }
 
 /** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
@@ -197,7 +213,10 @@ function checkPragmas(value: unknown): Record<string, PragmaValue> {
 export function resolveOptions(path: unknown, options: unknown): ResolvedOptions {
   if (typeof path !== 'string') throw invalidArgument(`path must be a string, got ${describeType(path)}`);
   if (path.includes('\0')) throw outOfRange('path must not contain NUL characters');
-  const given = checkKeys('options', options, OPTION_NAMES) as PoolOptions;
+  const faultVfs = faultVfsName();
+  const known: readonly string[] = faultVfs === undefined ? OPTION_NAMES : [...OPTION_NAMES, FAULT_OPTION];
+  const given = checkKeys('options', options, known) as PoolOptions;
+  const faultInjection = (given as Record<string, unknown>)[FAULT_OPTION];
   const preset = given.preset === undefined ? 'default' : checkChoice('preset', given.preset, ['default', 'production', 'minimal'] as const);
   const base = PRESETS[preset];
   const memory = isMemoryPath(path);
@@ -244,6 +263,7 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     create: checkBoolean('create', pick('create')),
     queryTimeout: given.queryTimeout === undefined ? undefined : checkMs('queryTimeout', given.queryTimeout),
     migrations: checkMigrations(given.migrations),
+    vfs: faultInjection !== undefined && checkBoolean(FAULT_OPTION, faultInjection) ? faultVfs : undefined,
   });
 }
 
@@ -268,5 +288,6 @@ export function nativeConfig(options: ResolvedOptions): NativePoolConfig {
     timesliceMicros: Math.round(options.timeslice * 1000),
     groupMaxBatch: options.groupCommit ? options.groupCommit.maxBatch : 1,
     groupMaxDelayMicros: options.groupCommit ? options.groupCommit.maxDelayMs * 1000 : 0,
+    vfs: options.vfs ?? '',
   };
 }

@@ -1,15 +1,31 @@
 // Owns the checking and flattening of statement parameters before they reach the addon.
 //
 // Arrays bind by position; plain objects bind by name (keys without the :, @ or $ prefix) and
-// are flattened into parallel name and value arrays. Every value is checked here, so the native
-// side can trust its type; whether the count and names fit the statement is checked natively,
-// where the statement is known.
+// are flattened into parallel name and value arrays. Every value is checked here and copied into
+// a fresh, plain array, so the native side can trust its type and reads exactly the values that
+// were checked (a getter or proxy that answers differently the second time never reaches it).
+// Whether the count and names fit the statement is checked natively, where the statement is known.
+//
+// What is refused (see docs/reliability-campaign.md): NaN (SQLite would store NULL), strings that are not
+// well-formed UTF-16 (a lone surrogate would silently become U+FFFD), strings and blobs longer
+// than SQLite's length limit, holes in sparse arrays, more parameters than SQLite allows, and any
+// value of another type. A getter or proxy that throws while its parameters are read gives a
+// TypeError whose `cause` is what it threw.
 
-import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { describeError, describeType, invalidArgument, outOfRange } from '../errors.ts';
 import type { Params } from '../types.ts';
+import { isWellFormed } from './validate.ts';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
+
+/** SQLite's limit on the bytes of one string or blob (SQLITE_MAX_LENGTH, default 1,000,000,000). */
+export const MAX_LENGTH = 1_000_000_000;
+/** SQLite's limit on the parameters of one statement (SQLITE_MAX_VARIABLE_NUMBER, default 32,766). */
+export const MAX_PARAMETERS = 32_766;
+
+/** The byteLength of a real typed array, read through the intrinsic getter (never a user's). */
+const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength')!.get!;
 
 export interface EncodedParams {
   values: readonly unknown[] | undefined;
@@ -18,47 +34,108 @@ export interface EncodedParams {
 
 const NONE: EncodedParams = Object.freeze({ values: undefined, names: undefined });
 
-function checkValue(value: unknown, label: string): void {
+/** Errors this module raises itself (anything else thrown while reading is the user's). */
+const own = new WeakSet<object>();
+
+function refuse(error: Error): never {
+  own.add(error);
+  throw error;
+}
+
+function checkString(value: string, label: string): void {
+  // A UTF-8 byte count only matters when three bytes per UTF-16 unit could pass the limit.
+  if (value.length > MAX_LENGTH / 3 && Buffer.byteLength(value, 'utf8') > MAX_LENGTH) {
+    refuse(outOfRange(`parameter ${label} is a string of ${Buffer.byteLength(value, 'utf8')} UTF-8 bytes, more than SQLite's limit of ${MAX_LENGTH} (SQLITE_MAX_LENGTH)`));
+  }
+  if (!isWellFormed(value)) {
+    refuse(outOfRange(`parameter ${label} is not well-formed UTF-16 (it holds a lone surrogate), so it has no exact UTF-8 form`));
+  }
+}
+
+/** Checks one value; returns it as the addon will read it. */
+function checkValue(value: unknown, label: string): unknown {
   switch (typeof value) {
     case 'number':
+      if (value !== value) {
+        refuse(outOfRange(`parameter ${label} is NaN, which SQLite would store as NULL; pass null for NULL`));
+      }
+      return value;
     case 'string':
+      checkString(value, label);
+      return value;
     case 'boolean':
     case 'undefined':
-      return;
+      return value;
     case 'bigint':
       if (value < INT64_MIN || value > INT64_MAX) {
-        throw outOfRange(`parameter ${label} is a bigint outside the 64-bit signed range: ${value}`);
+        refuse(outOfRange(`parameter ${label} is a bigint outside the 64-bit signed range: ${value}`));
       }
-      return;
+      return value;
     case 'object':
-      if (value === null || value instanceof Uint8Array) return;
+      if (value === null) return value;
+      // A real Uint8Array (or Buffer): ArrayBuffer.isView refuses proxies and look-alikes.
+      if (ArrayBuffer.isView(value) && value instanceof Uint8Array) {
+        const bytes = typedArrayByteLength.call(value) as number;
+        if (bytes > MAX_LENGTH) {
+          refuse(outOfRange(`parameter ${label} is a blob of ${bytes} bytes, more than SQLite's limit of ${MAX_LENGTH} (SQLITE_MAX_LENGTH)`));
+        }
+        return value;
+      }
       break;
   }
-  throw invalidArgument(
-    `parameter ${label} has an unsupported type: ${describeType(value)}; use null, a number, bigint, string, boolean or Uint8Array/Buffer`,
+  return refuse(
+    invalidArgument(
+      `parameter ${label} has an unsupported type: ${describeType(value)}; use null, a number, bigint, string, boolean or Uint8Array/Buffer`,
+    ),
   );
+}
+
+function checkCount(count: number): void {
+  if (count > MAX_PARAMETERS) {
+    refuse(outOfRange(`${count} parameters given; SQLite takes at most ${MAX_PARAMETERS} per statement (SQLITE_MAX_VARIABLE_NUMBER)`));
+  }
+}
+
+function encode(params: object): EncodedParams {
+  if (Array.isArray(params)) {
+    const count = params.length;
+    checkCount(count);
+    const values = new Array<unknown>(count);
+    for (let i = 0; i < count; i++) {
+      const value = params[i];
+      if (value === undefined && !(i in params)) {
+        refuse(invalidArgument(`parameter ${i + 1} is a hole in a sparse array; pass null (or undefined) for NULL`));
+      }
+      values[i] = checkValue(value, String(i + 1));
+    }
+    return { values, names: undefined };
+  }
+  if (!(params instanceof Uint8Array)) {
+    const proto = Object.getPrototypeOf(params);
+    if (proto === Object.prototype || proto === null) {
+      const names = Object.keys(params);
+      checkCount(names.length);
+      const values = new Array<unknown>(names.length);
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
+        if (!isWellFormed(name)) refuse(outOfRange(`parameter name '${name}' is not well-formed UTF-16 (it holds a lone surrogate)`));
+        values[i] = checkValue((params as Record<string, unknown>)[name], `'${name}'`);
+      }
+      return { values, names };
+    }
+  }
+  return refuse(invalidArgument(`params must be an array or a plain object, got ${describeType(params)}`));
 }
 
 /** Checks `params` and puts it in the shape the addon reads. */
 export function encodeParams(params: Params | undefined | null): EncodedParams {
   if (params === undefined || params === null) return NONE;
-  if (Array.isArray(params)) {
-    for (let i = 0; i < params.length; i++) checkValue(params[i], String(i + 1));
-    return { values: params, names: undefined };
+  if (typeof params !== 'object') throw invalidArgument(`params must be an array or a plain object, got ${describeType(params)}`);
+  try {
+    return encode(params);
+  } catch (error) {
+    if (typeof error === 'object' && error !== null && own.has(error)) throw error;
+    // A getter, a proxy trap or a revoked proxy threw while the parameters were read.
+    throw invalidArgument(`the parameters could not be read: ${describeError(error)}`, error);
   }
-  if (typeof params === 'object' && !(params instanceof Uint8Array)) {
-    const proto = Object.getPrototypeOf(params);
-    if (proto === Object.prototype || proto === null) {
-      const names = Object.keys(params);
-      const values = new Array<unknown>(names.length);
-      for (let i = 0; i < names.length; i++) {
-        const name = names[i]!;
-        const value = (params as Record<string, unknown>)[name];
-        checkValue(value, `'${name}'`);
-        values[i] = value;
-      }
-      return { values, names };
-    }
-  }
-  throw invalidArgument(`params must be an array or a plain object, got ${describeType(params)}`);
 }

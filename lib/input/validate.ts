@@ -1,6 +1,6 @@
 // Owns the small argument checks shared by every part of the API boundary.
 
-import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { describeError, describeType, invalidArgument, outOfRange } from '../errors.ts';
 
 /** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days): the bound of every ms option. */
 export const MAX_MS = 2 ** 31 - 1;
@@ -42,18 +42,35 @@ export function checkChoice<T extends string>(name: string, value: unknown, choi
   return value as T;
 }
 
-/** A plain object (or undefined), with no keys outside `known`: a typo is never ignored. */
+/**
+ * A plain object (or undefined), with no keys outside `known`: a typo is never ignored. Returns a
+ * copy of its own values, read once: a getter or proxy that throws gives a TypeError whose
+ * `cause` is what it threw, and one that answers differently later changes nothing.
+ */
 export function checkKeys(name: string, value: unknown, known: readonly string[]): Record<string, unknown> {
   if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (typeof value !== 'object' || value === null) {
     throw invalidArgument(`${name} must be an object, got ${describeType(value)}`);
   }
-  for (const key of Object.keys(value)) {
+  let isArray: boolean;
+  let keys: string[];
+  const copy: Record<string, unknown> = {};
+  try {
+    isArray = Array.isArray(value);
+    keys = Object.keys(value);
+    for (const key of keys) {
+      if (known.includes(key)) copy[key] = (value as Record<string, unknown>)[key];
+    }
+  } catch (error) {
+    throw invalidArgument(`${name} could not be read: ${describeError(error)}`, error);
+  }
+  if (isArray) throw invalidArgument(`${name} must be an object, got an array`);
+  for (const key of keys) {
     if (!known.includes(key)) {
       throw invalidArgument(`unknown option ${name === 'options' ? '' : `${name}.`}${key}; known options: ${known.join(', ')}`);
     }
   }
-  return value as Record<string, unknown>;
+  return copy;
 }
 
 /** An AbortSignal (or undefined), or a TypeError. */
@@ -63,9 +80,20 @@ export function checkSignal(value: unknown): AbortSignal | undefined {
   return value;
 }
 
-/** Non-empty SQL text, or a TypeError/RangeError. */
+/** True when `text` is well-formed UTF-16 (no lone surrogate), so it has an exact UTF-8 form. */
+export function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/**
+ * Non-empty SQL text, or a TypeError/RangeError. A NUL character would end the text SQLite reads
+ * (what follows would be silently ignored) and a lone surrogate would silently become U+FFFD:
+ * both are refused.
+ */
 export function checkSql(sql: unknown): string {
   if (typeof sql !== 'string') throw invalidArgument(`sql must be a string, got ${describeType(sql)}`);
   if (sql.trim() === '') throw outOfRange('sql must not be empty');
+  if (sql.includes('\0')) throw outOfRange('sql must not contain NUL characters');
+  if (!isWellFormed(sql)) throw outOfRange('sql is not well-formed UTF-16 (it holds a lone surrogate), so it has no exact UTF-8 form');
   return sql;
 }

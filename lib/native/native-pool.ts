@@ -23,6 +23,9 @@ export interface NativePoolConfig {
   timesliceMicros: number;
   groupMaxBatch: number;
   groupMaxDelayMicros: number;
+  /** The SQLite VFS every connection opens with ('' : the default). Only the fault-injection
+   * test build has another one (see FaultVfs). */
+  vfs: string;
 }
 
 /** The part of the addon's statistics lib/ reads (the addon reports a few more counters). */
@@ -82,9 +85,29 @@ export interface NativePool {
   abort(): void;
 }
 
+/**
+ * The fault-injection VFS of the test build of the addon (native/test-vfs/fault_binding.h),
+ * loaded through LITEPOOL_TEST_FAULT_ADDON (lib/native/binding.ts). Never present in a release build.
+ */
+export interface FaultVfs {
+  readonly name: string;
+  arm(plan: {
+    call: 'read' | 'write' | 'sync' | 'truncate' | 'lock' | 'shmLock';
+    nth?: number;
+    code?: number;
+    files?: ('main' | 'wal' | 'journal' | 'other')[];
+    sticky?: boolean;
+    shortRead?: boolean;
+  }): void;
+  clear(): void;
+  stats(): { calls: Record<'read' | 'write' | 'sync' | 'truncate' | 'lock' | 'shmLock', number>; faults: number };
+}
+
 export interface NativeModule {
   NativePool: new (config: NativePoolConfig, onBatch: OnBatch) => NativePool;
   sqliteVersion: string;
   /** The contract numbers the addon was compiled with (native/core/contract.h), checked by the tests. */
   contract: Readonly<Record<string, number | Readonly<Record<string, number>>>>;
+  /** Only in the fault-injection test build. */
+  faultVfs?: FaultVfs;
 }

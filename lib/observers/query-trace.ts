@@ -64,23 +64,23 @@ export class QueryTrace implements RequestTrace {
     return this.#sql;
   }
 
-  admit(writer: boolean, writes: boolean): void {
+  admit(writer: boolean, writes: boolean): PolicyError | undefined {
     this.#waiting = true;
     if (this.#admitted) {
       // A later request of the operation (a retry, the next chunk of an iteration).
       this.#waitFrom = performance.now();
-      return;
+      return undefined;
     }
     this.#admitted = true;
     this.#role = writer ? 'writer' : 'reader';
-    this.#veto(writes);
+    return this.#veto(writes);
   }
 
-  rerouted(): void {
+  rerouted(): PolicyError | undefined {
     this.#waitFrom = performance.now();
     this.#waiting = true;
     this.#role = 'writer';
-    this.#veto(true);
+    return this.#veto(true);
   }
 
   submitted(): void {
@@ -143,16 +143,18 @@ export class QueryTrace implements RequestTrace {
     hub.query(event, this.#params, counters);
   }
 
-  #veto(writes: boolean): void {
+  /** Asks every `beforeQuery`; the first throw is the veto, as a PolicyError. */
+  #veto(writes: boolean): PolicyError | undefined {
     const hub = this.#hub;
-    if (hub.before.length === 0) return;
+    if (hub.before.length === 0) return undefined;
     const event: BeforeQueryEvent = { operation: this.#operation, sql: this.#sql, role: this.#role };
     if (writes) event.writes = true;
     if (this.plan !== undefined) event.plan = this.plan;
     try {
       hub.beforeQuery(event);
+      return undefined;
     } catch (reason) {
-      throw new PolicyError(this.#sql, reason);
+      return new PolicyError(this.#sql, reason);
     }
   }
 }

@@ -15,7 +15,8 @@
 // Runs on the JS thread, inside onBatch: the addon reuses the buffer for the next batch, so
 // nothing here may keep a view's contents past the call.
 
-import { CellTag } from '../native/contract.ts';
+import { CellTag, HEADER_CELLS, HeaderCell } from '../native/contract.ts';
+import type { RequestTrace } from './requests.ts';
 
 /** Typed views over one batch buffer, kept while the addon keeps reusing that buffer. */
 export class BatchReader {
@@ -62,5 +63,14 @@ export class BatchReader {
     const out = new Array<unknown>(count);
     for (let i = 0; i < count; i++) out[i] = this.value(start + i);
     return out;
+  }
+
+  /** Tells an observed request's trace what its record (at `at`) says: native timings, counts, counters. */
+  traceTo(trace: RequestTrace, at: number): void {
+    const extra = this.number(at + HeaderCell.ExtraCells);
+    const counters = extra === 0 ? undefined : (this.values(at + HEADER_CELLS + this.number(at + HeaderCell.RowCells), extra) as number[]);
+    const cell = (position: HeaderCell) => this.number(at + position);
+    const { QueuedMicros, ExecMicros, Rows, Changes, Worker, GroupSize } = HeaderCell;
+    trace.completed(cell(QueuedMicros), cell(ExecMicros), cell(Rows), cell(Changes), cell(Worker), cell(GroupSize), counters);
   }
 }

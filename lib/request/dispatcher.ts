@@ -16,7 +16,7 @@ import { Fifo } from './fifo.ts';
 import { Job, JobState, requestFlags } from './job.ts';
 import { doneOutcome, failure, readOnlyError, rowsOutcome, shutDownError } from './outcome.ts';
 import { Pacer } from './pacer.ts';
-import type { Outcome, Request, RequestRunner, RequestTrace } from './requests.ts';
+import type { Outcome, Request, RequestRunner } from './requests.ts';
 import { WRITER, type WriterLine } from './route.ts';
 import { SqlRegistry, type StatementInfo } from './sql-registry.ts';
 
@@ -33,6 +33,8 @@ const OPEN = { op: Op.Open, route: WRITER, internal: true } as const;
 export class Dispatcher implements RequestRunner {
   readonly #native: NativePool;
   readonly #safeIntegers: boolean;
+  /** False for ':memory:' and readers: 0, where the writer's connection serves reads too. */
+  readonly #hasReaders: boolean;
   readonly #gate: WriterLine<Job>;
   readonly #sql: SqlRegistry;
   readonly #pacer: Pacer;
@@ -53,8 +55,9 @@ export class Dispatcher implements RequestRunner {
   onFailure: ((worker: number, errno: number) => void) | undefined = undefined;
 
   /** `gate` holds back writes without a session; it hands them back through writerTurn(). */
-  constructor(native: NativePool, gate: WriterLine<Job>, safeIntegers: boolean) {
+  constructor(native: NativePool, gate: WriterLine<Job>, safeIntegers: boolean, hasReaders: boolean) {
     this.#native = native;
+    this.#hasReaders = hasReaders;
     this.#gate = gate;
     this.#safeIntegers = safeIntegers;
     this.#sql = new SqlRegistry(native);
@@ -84,24 +87,19 @@ export class Dispatcher implements RequestRunner {
         return;
       }
       let info: StatementInfo | undefined;
+      // Without readers every read runs on the writer's connection: it must wait for the session
+      // that holds it like a write does, or it would run inside that session's transaction (and
+      // roll it back, or end its iteration).
       let target: Target = request.route.target;
+      if (target === Target.Readers && !this.#hasReaders && !request.internal) target = Target.Writer;
       if (request.op === Op.Get || request.op === Op.All) {
         info = this.#sql.statement(request.sql);
         if (info.writes && target === Target.Readers) target = Target.Writer;
       }
-      const trace = request.trace;
-      if (trace !== undefined) {
-        try {
-          trace.admit(target === Target.Writer, info !== undefined && info.writes);
-        } catch (veto) {
-          this.counters.started++;
-          this.counters.failed++;
-          reject(veto);
-          return;
-        }
-      }
       const job = new Job(request, target, info, requestFlags(request, info, this.#safeIntegers), resolve, reject);
       if (!request.internal) this.counters.started++;
+      const veto = request.trace?.admit(target === Target.Writer, info !== undefined && info.writes);
+      if (veto !== undefined) return this.#settle(job, false, veto);
       if (signal) {
         job.onAbort = () => this.#cancel(job, signal.reason);
         signal.addEventListener('abort', job.onAbort, { once: true });
@@ -166,7 +164,7 @@ export class Dispatcher implements RequestRunner {
       try {
         const status = reader.number(at + HeaderCell.Status);
         const trace = job.request.trace;
-        if (trace !== undefined) this.#traceCompletion(trace, reader, at);
+        if (trace !== undefined) reader.traceTo(trace, at);
         const c =
           status === Status.Rows || status === Status.RowsMore
             ? reader.values(at + HEADER_CELLS, reader.number(at + HeaderCell.RowCells))
@@ -176,9 +174,14 @@ export class Dispatcher implements RequestRunner {
         this.#settle(job, false, error);
       }
     }
-    this.#pump();
-    this.#noteProgress();
-    this.#pacer.afterBatch(count);
+    try {
+      this.#pump();
+      this.#noteProgress();
+    } finally {
+      // Until poll() runs, the workers announce no completions: the next poll is scheduled
+      // whatever happened above, or every later completion would wait in the ring for ever.
+      this.#pacer.afterBatch(count);
+    }
   };
 
   #complete(job: Job, status: number, a: unknown, b: unknown, c: unknown): void {
@@ -215,26 +218,10 @@ export class Dispatcher implements RequestRunner {
       this.#settle(job, false, readOnlyError(job.request));
       return;
     }
-    const trace = job.request.trace;
-    if (trace !== undefined) {
-      try {
-        trace.rerouted();
-      } catch (veto) {
-        this.#settle(job, false, veto);
-        return;
-      }
-    }
+    const veto = job.request.trace?.rerouted();
+    if (veto !== undefined) return this.#settle(job, false, veto);
     job.target = Target.Writer;
     this.#enqueue(job);
-  }
-
-  /** Tells an observed request's trace what its completion record says: native timings, counts, counters. */
-  #traceCompletion(trace: RequestTrace, reader: BatchReader, at: number): void {
-    const extra = reader.number(at + HeaderCell.ExtraCells);
-    const counters = extra === 0 ? undefined : (reader.values(at + HEADER_CELLS + reader.number(at + HeaderCell.RowCells), extra) as number[]);
-    const cell = (position: HeaderCell) => reader.number(at + position);
-    const { QueuedMicros, ExecMicros, Rows, Changes, Worker, GroupSize } = HeaderCell;
-    trace.completed(cell(QueuedMicros), cell(ExecMicros), cell(Rows), cell(Changes), cell(Worker), cell(GroupSize), counters);
   }
 
   /** Sends a job on its way: behind the writer gate, into the backlog, or to the addon. */
@@ -292,7 +279,15 @@ export class Dispatcher implements RequestRunner {
         this.#backlog.shift();
         continue;
       }
-      if (!this.#submit(job)) return;
+      let submitted: boolean;
+      try {
+        submitted = this.#submit(job);
+      } catch (error) {
+        // The addon could not take this request: it fails alone, and the backlog moves on.
+        submitted = true;
+        this.#settle(job, false, error);
+      }
+      if (!submitted) return;
       this.#backlog.shift();
       this.#queuedCount--;
     }
@@ -315,6 +310,10 @@ export class Dispatcher implements RequestRunner {
     // it, so a write that committed before the interrupt took effect is reported as done.
     job.abortReason = reason;
     this.#native.cancel(job.slot);
+    // A read in the shared reader ring waits there as long as every reader is busy or leased
+    // (with one reader, for as long as a lease holds it): it is settled now, since a reader never
+    // writes. Its completion, whenever a reader gets to it, only frees its slot.
+    if (job.target === Target.Readers && (job.request.op === Op.Get || job.request.op === Op.All)) this.#settle(job, false, reason);
   }
 
   #settle(job: Job, ok: boolean, value: unknown): void {

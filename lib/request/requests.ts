@@ -40,12 +40,12 @@ export interface RequestTrace {
   readonly counters: boolean;
   /**
    * A request of the operation enters the dispatcher, bound for the writer or a reader;
-   * `writes`: SQLite already reported the statement writes. Throws to veto: the request then
-   * rejects with what it threw and nothing reaches SQLite.
+   * `writes`: SQLite already reported the statement writes. Returns undefined, or a veto: the
+   * error the request then rejects with (nothing reaches SQLite).
    */
-  admit(writer: boolean, writes: boolean): void;
-  /** A reader refused the statement as writing; it goes to the writer next. Throws to veto. */
-  rerouted(): void;
+  admit(writer: boolean, writes: boolean): unknown;
+  /** A reader refused the statement as writing; it goes to the writer next. Returns undefined or a veto. */
+  rerouted(): unknown;
   /** The request was handed to the addon (its wait on the JS side ends). */
   submitted(): void;
   /** Its completion: native queue wait and run time (µs), rows, changes, the worker, the group size. */

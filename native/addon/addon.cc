@@ -6,6 +6,9 @@
 #include "contract_export.h"
 #include "pool_wrap.h"
 #include "sqlite3.h"
+#ifdef LITEPOOL_FAULT_VFS
+#include "fault_binding.h"
+#endif
 
 namespace {
 
@@ -13,6 +16,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativePool", litepool::PoolWrap::define(env));
   exports.Set("sqliteVersion", Napi::String::New(env, sqlite3_libversion()));
   exports.Set("contract", litepool::contractObject(env));
+#ifdef LITEPOOL_FAULT_VFS
+  // The fault-injection test build only (scripts/build-fault-addon.sh): see native/test-vfs/.
+  exports.Set("faultVfs", litepool::fault::binding(env));
+#endif
   return exports;
 }
 

@@ -49,7 +49,8 @@ void readParams(napi_env env, napi_value values, napi_value names, Request& requ
       case napi_number: {
         double number;
         napi_get_value_double(env, value, &number);
-        if (std::trunc(number) == number && std::fabs(number) <= kMaxSafeInteger) {
+        // -0 stays a REAL: as an INTEGER it would lose its sign.
+        if (std::trunc(number) == number && std::fabs(number) <= kMaxSafeInteger && !(number == 0 && std::signbit(number))) {
           param.type = ValueType::Integer;
           param.integer = static_cast<std::int64_t>(number);
         } else {

@@ -120,6 +120,7 @@ PoolWrap::PoolWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PoolWrap>(
   config.connection.statementCacheSize = static_cast<std::size_t>(intField(options, "statementCacheSize", 128));
   config.connection.synchronous = stringField(options, "synchronous", "NORMAL");
   config.connection.closeCheckpoint = stringField(options, "closeCheckpoint", "TRUNCATE");
+  config.connection.vfs = stringField(options, "vfs", "");
   const Napi::Value pragmas = options.Get("pragmas");
   if (pragmas.IsArray()) {
     const Napi::Array list = pragmas.As<Napi::Array>();

@@ -98,7 +98,7 @@ void Connection::open(Request& request) {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   if (config_.create || config_.memory) flags |= SQLITE_OPEN_CREATE;
   const char* path = config_.memory ? ":memory:" : config_.path.c_str();
-  const int rc = sqlite3_open_v2(path, &db_, flags, nullptr);
+  const int rc = sqlite3_open_v2(path, &db_, flags, config_.vfs.empty() ? nullptr : config_.vfs.c_str());
   if (rc != SQLITE_OK) {
     request.status = Status::SqliteFailed;
     request.errcode = db_ ? sqlite3_extended_errcode(db_) : rc;

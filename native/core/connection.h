@@ -43,6 +43,7 @@ struct ConnectionConfig {
   // The writer's checkpoint on close: TRUNCATE | PASSIVE, or empty for none (a WAL replicator
   // such as Litestream owns checkpoints that restart the WAL).
   std::string closeCheckpoint = "TRUNCATE";
+  std::string vfs;                    // SQLite VFS name; empty: the default VFS
 };
 
 class Connection {

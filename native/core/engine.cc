@@ -76,6 +76,8 @@ std::uint32_t Engine::startWriter() {
 std::vector<std::uint32_t> Engine::startReaders() {
   assertJsThread();
   std::vector<std::uint32_t> openSlots;
+  // Every reader exists before the first one starts: readers read `readers_` (handOff), so it
+  // must not change once a reader thread runs.
   for (int i = 0; i < config_.readers; ++i) {
     const std::uint32_t slot = acquireSlot();
     request(slot).op = Op::Open;
@@ -84,6 +86,10 @@ std::vector<std::uint32_t> Engine::startReaders() {
     Worker* worker = readers_.back().get();
     worker->index = i;
     worker->pinnedRing = std::make_unique<SpscRing<std::uint32_t>>(config_.slots);
+  }
+  for (std::size_t i = 0; i < readers_.size(); ++i) {
+    Worker* worker = readers_[i].get();
+    const std::uint32_t slot = openSlots[i];
     worker->thread = std::thread([this, worker, slot] { readerMain(worker, slot); });
   }
   return openSlots;
@@ -124,10 +130,28 @@ void Engine::submit(std::uint32_t slot, Target target, int reader) {
   // registered poller takes this request, or a wake-up follows.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (spinningReaders_.load(std::memory_order_seq_cst) >= static_cast<int>(readerRing_.sizeApprox())) return;
+  wakeReader();
+}
+
+// JS thread and reader threads: wakes one parked, unpinned reader, if there is one.
+void Engine::wakeReader() noexcept {
   for (auto& candidate : readers_) {
     if (candidate->pinned.load(std::memory_order_seq_cst)) continue;
-    if (candidate->parker.unpark()) break;
+    if (candidate->parker.unpark()) return;
   }
+}
+
+// Reader threads: called by a reader that leaves the pollers (spinningReaders_) with a request
+// in hand. submit() may have counted it as a poller for a request pushed after it took its own,
+// and woken nobody: if such a request waits, another reader must take it. Without this, that
+// request waited for this reader to finish its own, with the other readers parked; and for ever
+// when its own was a Pin (the reader then serves only its lease's ring), so that a lease holder
+// waiting on a plain read deadlocked the pool. The fence pairs with the one in submit(): either
+// submit() saw this reader gone from the pollers (and woke one), or the check below sees its
+// request.
+void Engine::handOff() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!readerRing_.emptyApprox()) wakeReader();
 }
 
 // JS thread.

@@ -64,6 +64,9 @@ struct EngineConfig {
   std::uint32_t groupMaxBatch = 256;
   // How long the writer waits for more writes to join a group that is not full (0: never waits).
   std::uint32_t groupMaxDelayMicros = 0;
+  // Native tests only (0 otherwise): how long a reader that took a request while polling the
+  // shared ring stays registered as a poller before it leaves, to widen a race window on purpose.
+  std::uint32_t testPauseAfterTakeMicros = 0;
 };
 
 // Any thread: the steady clock in milliseconds (when a worker last finished work).
@@ -188,6 +191,10 @@ class Engine {
   void runGroupFrom(Worker& writer, std::uint32_t first);
   void complete(std::uint32_t slot) noexcept;
   void finishedWork(Worker& worker) noexcept;
+  // JS thread and reader threads: wakes one parked, unpinned reader.
+  void wakeReader() noexcept;
+  // Reader threads: after leaving the pollers with a request, wakes a reader for what remains.
+  void handOff() noexcept;
 
   const EngineConfig config_;
   const std::thread::id jsThread_ = std::this_thread::get_id();

@@ -3,6 +3,7 @@
 // finished to the completion ring. Every function here runs on a worker thread, never on the JS
 // thread; each says which. The JS thread's side is engine.cc; see engine.h and native/README.md.
 #include <chrono>
+#include <thread>
 #include <string>
 
 #if defined(__linux__)
@@ -53,14 +54,23 @@ bool Engine::waitForWork(Worker& worker, TryPop tryPop, HasWork hasWork, std::ui
       cpuRelax();
     }
   }
+  if (found && config_.testPauseAfterTakeMicros > 0) {
+    std::this_thread::sleep_for(std::chrono::microseconds(config_.testPauseAfterTakeMicros));
+  }
   if (spinners != nullptr) spinners->fetch_sub(1, std::memory_order_seq_cst);
-  if (found) return true;
+  if (found) {
+    if (spinners != nullptr) handOff();
+    return true;
+  }
   // Pairs with the fence in submit(): either submit() sees this worker no longer registered (and
   // wakes a parked reader), or the check below sees its request.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   for (;;) {
     if (abort_.load(std::memory_order_acquire)) return false;
-    if (tryPop(slot)) return true;
+    if (tryPop(slot)) {
+      if (spinners != nullptr) handOff();
+      return true;
+    }
     worker.parker.park([&] { return hasWork() || abort_.load(std::memory_order_acquire); });
     // Parked means the core was given up: the worker starts a fresh time slice.
     worker.timeslice.restart();

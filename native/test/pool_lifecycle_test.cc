@@ -304,6 +304,44 @@ TEST(requests_around_the_end_of_polling_are_never_lost) {
   }
 }
 
+// A reader polling the shared ring takes a Pin while a plain read is pushed right after it: the
+// read must still be taken by another reader (Engine::handOff), even though the polling reader,
+// now pinned, never looks at the shared ring again. Before handOff, submit() counted that reader
+// as the read's poller and woke nobody: the read waited for ever. The window (between the poller
+// taking the Pin and leaving the pollers) is a few instructions wide in production; the test
+// widens it to 2 ms and polls for long, so that every round meets it.
+TEST(a_read_pushed_while_a_poller_takes_a_pin_is_taken_by_another_reader) {
+  TempDir dir;
+  EngineConfig config = configFor(dir.file("pin-race.db"), 2);
+  config.spinMicros = 200000;
+  config.testPauseAfterTakeMicros = 2000;
+  Harness h(std::move(config));
+  h.open();
+  for (int i = 0; i < 200; ++i) {
+    CHECK_EQ(h.scalar(Target::Readers, "SELECT ?", {Param::i(i)}), std::int64_t{i});  // a reader now polls
+    const std::uint32_t pin = h.submit(Op::Pin, Target::Readers, "");
+    const std::uint32_t read = h.submit(Op::Get, Target::Readers, "SELECT ?", {Param::i(-i)});
+    int reader = -1;
+    for (std::uint32_t slot : h.collect(2)) {
+      const Request& request = h.engine.request(slot);
+      if (slot == pin) {
+        CHECK_EQ(request.status, Status::Done);
+        reader = static_cast<int>(request.changes);
+      } else {
+        CHECK_EQ(slot, read);
+        CHECK_EQ(request.status, Status::Rows);
+        CHECK_EQ(integerAt(request, 0), std::int64_t{-i});
+      }
+      h.engine.releaseSlot(slot);
+    }
+    CHECK(reader >= 0);
+    Request& unpin = h.roundTrip(Op::Unpin, Target::PinnedReader, "", {}, 0, reader);
+    CHECK_EQ(unpin.status, Status::Done);
+    h.releaseLast();
+  }
+  h.close();
+}
+
 // A worker that runs one long statement yields from inside it (the progress handler), once per
 // quantum at most; with a quantum of 0 it never does.
 TEST(long_statements_yield_once_per_timeslice) {
