@@ -209,6 +209,17 @@ export class QueueClosedError extends LitepoolError {
   }
 }
 
+/** An observer's `beforeQuery` vetoed the operation: nothing reached SQLite. */
+export class PolicyError extends LitepoolError {
+  static override readonly brand = 'PolicyError';
+  /** The statement that was refused. */
+  readonly sql: string;
+  constructor(sql: string, reason: unknown) {
+    super('LITEPOOL_POLICY', `refused by policy: ${reason instanceof Error ? reason.message : String(reason)}`, { cause: reason });
+    this.sql = sql;
+  }
+}
+
 /**
  * A write reached a LiteFS replica (`replication: 'litefs'`): only the primary node accepts writes.
  * Raised before the write reaches SQLite (which would answer with a bare disk I/O error).

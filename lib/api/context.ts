@@ -3,6 +3,7 @@
 
 import type { ReaderAccess } from '../connections/reader-pins.ts';
 import type { WriterAccess } from '../connections/writer-gate.ts';
+import type { ObserverHub } from '../observers/hub.ts';
 import type { RequestRunner } from '../request/requests.ts';
 import type { CheckedOptions } from './operations.ts';
 
@@ -15,4 +16,6 @@ export interface PoolContext {
   readonly readers: ReaderAccess;
   /** What operations called without options run with. */
   readonly defaults: CheckedOptions;
+  /** The pool's observers (and its name on the diagnostics channels). */
+  readonly observers: ObserverHub;
 }

@@ -8,6 +8,8 @@ import { WriterGate } from '../connections/writer-gate.ts';
 import { SqliteError } from '../errors.ts';
 import { nativeConfig, resolveOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
+import { ObserverHub } from '../observers/hub.ts';
+import { QueryPlans } from '../observers/query-plans.ts';
 import { Dispatcher } from '../request/dispatcher.ts';
 import type { Job } from '../request/job.ts';
 import type { PoolOptions } from '../types.ts';
@@ -37,7 +39,9 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   const gate = new WriterGate<Job>((job) => dispatcher!.writerTurn(job));
   dispatcher = new Dispatcher(native, gate, resolved.safeIntegers, resolved.readers > 0);
   const pins = new ReaderPins(dispatcher, resolved.readers);
-  const context: PoolContext = { requests: dispatcher, writer: gate, readers: pins, defaults: defaultOptions(resolved.queryTimeout) };
+  const observers = new ObserverHub(resolved.path);
+  observers.plans = new QueryPlans(dispatcher);
+  const context: PoolContext = { requests: dispatcher, writer: gate, readers: pins, defaults: defaultOptions(resolved.queryTimeout), observers };
   const keeper = new ConnectionKeeper(context, () => native.stats().idleMillis, resolved.readers, resolved.idleTimeout, resolved.onConnection);
   const replica = startReplica(resolved);
   try {
@@ -56,6 +60,9 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     throw error;
   }
   const pool = new Pool({ native, dispatcher, gate, pins, keeper, context, options: resolved, replica });
+  observers.setPool(pool);
+  for (const observer of resolved.observers) pool.observe(observer);
+  observers.connections('open', resolved.readers);
   // The `migrations` option: applied before the pool is handed out.
   if (resolved.migrations) {
     try {
