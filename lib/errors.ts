@@ -209,6 +209,17 @@ export class QueueClosedError extends LitepoolError {
   }
 }
 
+/** An observer's `beforeQuery` vetoed the operation: nothing reached SQLite. */
+export class PolicyError extends LitepoolError {
+  static override readonly brand = 'PolicyError';
+  /** The statement that was refused. */
+  readonly sql: string;
+  constructor(sql: string, reason: unknown) {
+    super('LITEPOOL_POLICY', `refused by policy: ${reason instanceof Error ? reason.message : String(reason)}`, { cause: reason });
+    this.sql = sql;
+  }
+}
+
 /**
  * A maintenance operation was refused because the pool holds something that would block it or
  * undo its work (`vacuum()` while a lease, snapshot or iteration is open). `heldBy` names them.

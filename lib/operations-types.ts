@@ -1,18 +1,8 @@
-// Owns the public types of the operations toolkit (checkpoints, backups, integrity checks,
-// maintenance) and of db.schema. Imports nothing, like types.ts: the implementations use these.
+// Owns the public types of the operations toolkit (backups, integrity checks, maintenance) and of
+// db.schema. The checkpoint types live in types.ts (the onCheckpoint event uses them, and types.ts
+// imports nothing) and are re-exported here.
 
-/** How a checkpoint treats readers and writers (see SQLite's sqlite3_wal_checkpoint_v2). */
-export type CheckpointMode = 'passive' | 'full' | 'restart' | 'truncate';
-
-/** What a checkpoint reports. */
-export interface CheckpointResult {
-  /** A FULL, RESTART or TRUNCATE checkpoint could not finish: a reader or writer kept it busy. */
-  busy: boolean;
-  /** Frames in the WAL when the checkpoint ended (0 after a complete RESTART or TRUNCATE). */
-  walFrames: number;
-  /** Frames of the WAL copied into the database (all of them when it completed). */
-  checkpointedFrames: number;
-}
+export type { CheckpointMode, CheckpointResult } from './types.ts';
 
 /** Options of `db.backup()`. */
 export interface BackupOptions {

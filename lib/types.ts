@@ -195,6 +195,11 @@ export interface PoolOptions {
   /** PRAGMA foreign_keys on every connection (default true; false opts out; `pragmas.foreign_keys` wins). */
   foreignKeys?: boolean;
   /**
+   * Observers attached from the start (see docs/observability.md); more can be added later with
+   * `db.observe()`.
+   */
+  observers?: readonly Observer[];
+  /**
    * Migrations applied before open() resolves, as by `db.migrate()` (no `dryRun`): open() rejects
    * with the MigrationError when they fail. See docs/migrations.md.
    */
@@ -246,6 +251,98 @@ export interface PoolStats {
   operations: { started: number; completed: number; failed: number; cancelled: number };
   /** The -wal file's size, its frames, checkpoints this pool ran and when the last ended (docs/operations.md). */
   wal: { bytes: number; frames: number; checkpoints: number; lastCheckpointAt: number | null };
+}
+
+// ---- Observers (docs/observability.md) ----
+/** A query-level operation. */
+export type Operation = 'get' | 'all' | 'run' | 'exec' | 'iterate' | 'batch';
+/** Which connection ran (or was to run) an operation. */
+export type Role = 'reader' | 'writer';
+/** What `beforeQuery` sees: enough to decide whether the operation may run. */
+export interface BeforeQueryEvent {
+  operation: Operation; sql: string; role: Role;
+  /** True when SQLite reported that the statement writes (a read the pool sends to the writer). */
+  writes?: boolean;
+  /** `EXPLAIN QUERY PLAN` details, only when an attached observer sets `wantsQueryPlan`. */
+  plan?: readonly string[];
+}
+/** SQLite's per-statement counters (`sqlite3_stmt_status`): FULLSCAN_STEP, SORT, AUTOINDEX, VM_STEP. */
+export interface StatementCounters { fullScanSteps: number; sorts: number; autoIndexes: number; vmSteps: number }
+
+/** One settled query-level operation; `queuedMs` and `execMs` are clocked natively. */
+export interface QueryEvent {
+  operation: Operation; sql: string; role: Role;
+  /** The reader's index (0, 1, ...), or -1 for the writer (also when it never reached a connection). */
+  connectionId: number;
+  /** Milliseconds: from the call until a connection started it, running on it, from the call to the result. */
+  queuedMs: number; execMs: number; totalMs: number;
+  /** Rows returned, rows changed. */
+  rows: number; changes: number;
+  /** It ran inside a transaction, snapshot or lease. */
+  inTransaction: boolean;
+  /** Writes committed together by group commit (absent when it ran alone). */
+  groupSize?: number;
+  /** When it failed: its stable code (e.g. `SQLITE_CONSTRAINT_UNIQUE`, `ABORT_ERR`). */
+  error?: { code: string; message: string };
+  /** The parameter values; only for observers that set `wantsParams`. */
+  params?: readonly unknown[];
+  /** Only for observers that set `wantsStatementCounters`. */
+  counters?: StatementCounters;
+}
+/** `durationMs`: since the transaction asked for the writer. */
+export interface TransactionEvent { phase: 'begin' | 'commit' | 'rollback'; durationMs: number; error?: unknown }
+export interface AcquireEvent { write: boolean; waitedMs: number }
+export interface ConnectionEvent { event: 'open' | 'close' | 'replace'; role: Role; id: number; reason?: string }
+/** How a checkpoint treats readers and writers (see SQLite's sqlite3_wal_checkpoint_v2). */
+export type CheckpointMode = 'passive' | 'full' | 'restart' | 'truncate';
+/** What a checkpoint reports (`db.checkpoint()`, onCheckpoint). */
+export interface CheckpointResult {
+  /** A FULL, RESTART or TRUNCATE checkpoint could not finish: a reader or writer kept it busy. */
+  busy: boolean;
+  /** Frames in the WAL when the checkpoint ended (0 after a complete RESTART or TRUNCATE). */
+  walFrames: number;
+  /** Frames of the WAL copied into the database (all of them when it completed). */
+  checkpointedFrames: number;
+}
+export type CheckpointEvent = CheckpointResult & { mode: CheckpointMode; durationMs: number };
+/** `heldBy`, `heldMs`: what keeps the WAL from being checkpointed, and for how long. */
+export interface WalEvent { kind: 'warn' | 'pinned'; walBytes: number; heldBy?: string; heldMs?: number }
+export interface QueueEvent { kind: 'full' | 'dropped' | 'timeout'; depth: number }
+export interface MigrationEvent { phase: 'start' | 'applied' | 'failed'; version: string; name: string; durationMs?: number }
+/** What an observer learns about the pool it is attached to. */
+export interface ObservedPool {
+  /** `closed`: true once the pool is closing or closed. */
+  readonly path: string; readonly closed: boolean; stats(): PoolStats;
+  /** A read on a reader that no observer sees (plan lookups). */
+  all(sql: string): Promise<Record<string, unknown>[]>;
+}
+
+/**
+ * Hooks the pool calls on the JS thread after the fact; every one optional. A throwing observer
+ * never changes an outcome (the first throw is warned once, code LITEPOOL_OBSERVER), except
+ * `beforeQuery`, which throws to veto: the operation rejects with PolicyError.
+ *
+ * @example
+ * const db = await open('app.db', { observers: [{ onQuery: (e) => e.execMs > 50 && console.warn(e.sql) }] });
+ */
+export interface Observer {
+  beforeQuery?(q: BeforeQueryEvent): void;
+  onQuery?(e: QueryEvent): void;
+  onTransaction?(e: TransactionEvent): void;
+  onAcquire?(e: AcquireEvent): void;
+  onConnection?(e: ConnectionEvent): void;
+  onCheckpoint?(e: CheckpointEvent): void;
+  onWal?(e: WalEvent): void;
+  onQueue?(e: QueueEvent): void;
+  onMigration?(e: MigrationEvent): void;
+  /** Called once per pool the observer is attached to. */
+  onAttach?(pool: ObservedPool): void;
+  /** Ask for `QueryEvent.params` (parameter values may be secrets). */
+  readonly wantsParams?: boolean;
+  /** Ask for `QueryEvent.counters` (a few native calls per statement). */
+  readonly wantsStatementCounters?: boolean;
+  /** Ask for `BeforeQueryEvent.plan` (looked up once per SQL text). */
+  readonly wantsQueryPlan?: boolean;
 }
 
 // ---- Migrations (the types open() takes; reports and status live in migrations/types.ts) ----

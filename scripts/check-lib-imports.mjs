@@ -19,7 +19,9 @@ function filesUnder(dir) {
 }
 
 /** Relative specifiers of every import and re-export, `import type` and `import('...')` included. */
-function importsOf(source) {
+function importsOf(text) {
+  // Comments do not import (a TSDoc example may show an import of the user's own file).
+  const source = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   const found = [];
   const patterns = [/\b(?:import|export)\b[^'";]*?\bfrom\s*'(\.[^']+)'/g, /\bimport\s*\(\s*'(\.[^']+)'\s*\)/g, /^\s*import\s+'(\.[^']+)'/gm];
   for (const pattern of patterns) for (const match of source.matchAll(pattern)) found.push(match[1]);

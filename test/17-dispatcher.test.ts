@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { WriterGate } from '../lib/connections/writer-gate.ts';
 import { LitepoolError, SqliteError } from '../lib/errors.ts';
-import { CellTag, HEADER_CELLS, Op, Status, Target } from '../lib/native/contract.ts';
+import { CellTag, HEADER_CELLS, HeaderCell, Op, Status, Target } from '../lib/native/contract.ts';
 import type { NativePool, NativeStats, OnBatch } from '../lib/native/native-pool.ts';
 import { Dispatcher } from '../lib/request/dispatcher.ts';
 import type { Job } from '../lib/request/job.ts';
@@ -86,7 +86,15 @@ class FakeNative implements NativePool {
       return [objects.length - 1, CellTag.Object];
     };
     for (const [slot, status, a, b, c, rowCells = []] of records) {
-      cells.push([slot, CellTag.Number], [status, CellTag.Number], cell(a), cell(b), cell(c), [rowCells.length, CellTag.Number]);
+      // The header by position (native timings and counts zero), then the row cells.
+      const header: [number, number][] = Array.from({ length: HEADER_CELLS }, () => [0, CellTag.Number] as [number, number]);
+      header[HeaderCell.Slot] = [slot, CellTag.Number];
+      header[HeaderCell.Status] = [status, CellTag.Number];
+      header[HeaderCell.A] = cell(a);
+      header[HeaderCell.B] = cell(b);
+      header[HeaderCell.C] = cell(c);
+      header[HeaderCell.RowCells] = [rowCells.length, CellTag.Number];
+      cells.push(...header);
       for (const value of rowCells) cells.push(cell(value));
       this.#free.push(slot);
     }

@@ -186,6 +186,13 @@ describe('bad options to open()', () => {
     await expectBad(() => open(pools.file(), { checkpointOnClose: 'full' as never }), 'RangeError', /checkpointOnClose/);
     await expectBad(() => open(pools.file(), { checkpointOnClose: true as never }), 'TypeError', /checkpointOnClose/);
   });
+
+  it('observers are checked: an array of objects whose hooks are functions and flags booleans', async () => {
+    await expectBad(() => open(pools.file(), { observers: {} as never }), 'TypeError', /observers must be an array/);
+    await expectBad(() => open(pools.file(), { observers: [42] as never }), 'TypeError', /observers\[0\]/);
+    await expectBad(() => open(pools.file(), { observers: [{}, { onQuery: 'log' }] as never }), 'TypeError', /observers\[1\]\.onQuery/);
+    await expectBad(() => open(pools.file(), { observers: [{ wantsParams: 1 }] as never }), 'TypeError', /wantsParams/);
+  });
 });
 
 describe('bad options to operations', () => {

@@ -4,6 +4,7 @@
 import type { Holders } from '../connections/holders.ts';
 import type { ReaderAccess } from '../connections/reader-pins.ts';
 import type { WriterAccess } from '../connections/writer-gate.ts';
+import type { ObserverHub } from '../observers/hub.ts';
 import type { RequestRunner } from '../request/requests.ts';
 import type { CheckedOptions } from './operations.ts';
 
@@ -20,4 +21,6 @@ export interface PoolContext {
   readonly holders: Holders;
   /** Milliseconds each connection has been inside a transaction (-1: none): readers in order, then the writer. */
   readonly transactionAges: () => readonly number[];
+  /** The pool's observers (and its name on the diagnostics channels). */
+  readonly observers: ObserverHub;
 }

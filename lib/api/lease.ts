@@ -3,6 +3,7 @@
 
 import { TransactionTimeoutError } from '../errors.ts';
 import { Op } from '../native/contract.ts';
+import { traceAcquire } from '../observers/scope-trace.ts';
 import { readerRoute, sessionRoute, type Route } from '../request/route.ts';
 import type { PoolContext } from './context.ts';
 import { Scope } from './scope.ts';
@@ -80,8 +81,15 @@ function boundTransaction(context: PoolContext, lease: Lease, reader: number, bo
   return () => clearTimeout(timer);
 }
 
-/** Pins a connection: the writer session, or a reader (the writer when there are no readers). */
-export async function acquireLease(context: PoolContext, settings: LeaseSettings): Promise<Lease> {
+/**
+ * Pins a connection: the writer session, or a reader (the writer when there are no readers).
+ * Observed as an acquisition (onAcquire, the `litepool:acquire` channel).
+ */
+export function acquireLease(context: PoolContext, settings: LeaseSettings): Promise<Lease> {
+  return traceAcquire(context.observers, settings.write, true, () => pin(context, settings));
+}
+
+async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease> {
   const register = settings.register !== false;
   if (settings.write || context.readers.max === 0) {
     const session = await context.writer.acquire(settings.timeout, settings.signal);

@@ -10,6 +10,8 @@ import { WriterGate } from '../connections/writer-gate.ts';
 import { SqliteError } from '../errors.ts';
 import { nativeConfig, resolveOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
+import { ObserverHub } from '../observers/hub.ts';
+import { QueryPlans } from '../observers/query-plans.ts';
 import { Dispatcher } from '../request/dispatcher.ts';
 import { Toolkit } from '../maintenance/toolkit.ts';
 import type { Job } from '../request/job.ts';
@@ -40,6 +42,8 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   const gate = new WriterGate<Job>((job) => dispatcher!.writerTurn(job));
   dispatcher = new Dispatcher(native, gate, resolved.safeIntegers, resolved.readers > 0);
   const pins = new ReaderPins(dispatcher, resolved.readers);
+  const observers = new ObserverHub(resolved.path);
+  observers.plans = new QueryPlans(dispatcher);
   const context: PoolContext = {
     requests: dispatcher,
     writer: gate,
@@ -47,6 +51,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     defaults: defaultOptions(resolved.queryTimeout),
     holders: new Holders(),
     transactionAges: () => native.stats().transactionMillis,
+    observers,
   };
   const idleMillis = () => native.stats().idleMillis;
   const keeper = new ConnectionKeeper(context, idleMillis, resolved.readers, resolved.idleTimeout, resolved.onConnection);
@@ -73,6 +78,9 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     throw error;
   }
   pool = new Pool({ native, dispatcher, gate, pins, keeper, toolkit, context, options: resolved, replica });
+  observers.setPool(pool);
+  for (const observer of resolved.observers) pool.observe(observer);
+  observers.connections('open', resolved.readers);
   try {
     await toolkit.start();
     // The `migrations` option: applied before the pool is handed out.

@@ -8,11 +8,15 @@ import { describeType, invalidArgument } from '../errors.ts';
 import { encodeBatch } from '../input/batch.ts';
 import { encodeParams } from '../input/params.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkSignal, checkSql } from '../input/validate.ts';
-import { Op } from '../native/contract.ts';
+import { Op, Target } from '../native/contract.ts';
 import { retrying } from '../connections/retry.ts';
+import { queryChannel } from '../observers/channels.ts';
+import type { ObserverHub } from '../observers/hub.ts';
+import { QueryTrace, traceOperation } from '../observers/query-trace.ts';
 import type { Outcome, Request, RequestRunner, RowMode } from '../request/requests.ts';
 import { READERS, WRITER, type Route } from '../request/route.ts';
-import type { RetryPolicy, TransactionBehavior } from '../types.ts';
+import type { Operation, Params, RetryPolicy, TransactionBehavior } from '../types.ts';
+import type { WriteResult } from '../write-queue-types.ts';
 
 /** Which options each operation takes: a key outside its list is a TypeError naming it. */
 const OPTION_KEYS = {
@@ -107,6 +111,14 @@ export function rejectOnThrow<T>(start: () => Promise<T>): Promise<T> {
 /** The ops a Pool or a scope starts through Operations.start(). */
 export type StartedOp = typeof Op.Get | typeof Op.All | typeof Op.Run | typeof Op.Exec | typeof Op.Batch;
 
+const OPERATION_NAMES: Record<StartedOp, Operation> = { [Op.Get]: 'get', [Op.All]: 'all', [Op.Run]: 'run', [Op.Exec]: 'exec', [Op.Batch]: 'batch' };
+
+/** The parameter values an observer with `wantsParams` sees. */
+function paramValues(params: unknown): readonly unknown[] | undefined {
+  if (params === undefined || params === null) return undefined;
+  return Array.isArray(params) ? params : Object.values(params as object);
+}
+
 /**
  * What may refuse the pool's writes before they start, and names the failures of those that ran
  * (`replication: 'litefs'`: a replica node takes no writes).
@@ -135,6 +147,7 @@ export class Operations {
   readonly defaults: CheckedOptions;
   readonly #scope: ScopeBinding | undefined;
   readonly #retry: RetryPolicy | undefined;
+  readonly #hub: ObserverHub;
   readonly #guard: WriteGuard | undefined;
   /** Set once no operation may start: makes the error to reject with. */
   #stopped: (() => Error) | undefined;
@@ -144,22 +157,73 @@ export class Operations {
     defaults: CheckedOptions,
     scope: ScopeBinding | undefined,
     retry: RetryPolicy | undefined,
+    hub: ObserverHub,
     guard: WriteGuard | undefined,
   ) {
     this.#requests = requests;
     this.defaults = defaults;
     this.#scope = scope;
     this.#retry = retry;
+    this.#hub = hub;
     this.#guard = guard;
   }
 
   /** The pool's operations; `guard` (if any) checks every write and every writer session. */
-  static forPool(requests: RequestRunner, defaults: CheckedOptions, retry: RetryPolicy | undefined, guard?: WriteGuard): Operations {
-    return new Operations(requests, defaults, undefined, retry, guard);
+  static forPool(requests: RequestRunner, defaults: CheckedOptions, retry: RetryPolicy | undefined, hub: ObserverHub, guard?: WriteGuard): Operations {
+    return new Operations(requests, defaults, undefined, retry, hub, guard);
   }
 
-  static forScope(requests: RequestRunner, defaults: CheckedOptions, route: Route, ending: AbortSignal, expectTransaction: boolean): Operations {
-    return new Operations(requests, defaults, { route, ending, expectTransaction }, undefined, undefined);
+  static forScope(requests: RequestRunner, defaults: CheckedOptions, route: Route, ending: AbortSignal, expectTransaction: boolean, hub: ObserverHub): Operations {
+    return new Operations(requests, defaults, { route, ending, expectTransaction }, undefined, hub, undefined);
+  }
+
+  /** True when operations are observed now (an observer attached, or a channel subscriber): checked once per operation. */
+  get observed(): boolean {
+    return this.#hub.watchesQueries || queryChannel.hasSubscribers;
+  }
+
+  /**
+   * A trace for an operation about to start (call only when `observed`); `role`: where it is
+   * bound, `inTransaction`: false for the pool's own iterate (it runs on a lease of its own).
+   */
+  trace(operation: Operation, sql: string, params: unknown, inTransaction = this.#scope !== undefined): QueryTrace {
+    const route = this.#scope ? this.#scope.route : operation === 'get' || operation === 'all' || operation === 'iterate' ? READERS : WRITER;
+    return new QueryTrace(this.#hub, operation, sql, route.target === Target.Writer ? 'writer' : 'reader', inTransaction, paramValues(params));
+  }
+
+  /**
+   * Runs an observed operation: `run` starts it and the trace finishes when it settles. With
+   * `planned`, the statement's plan is looked up first when an observer asks for plans.
+   */
+  traced<T>(trace: QueryTrace, planned: boolean, run: () => Promise<T>): Promise<T> {
+    return traceOperation(trace, planned ? this.planned(trace, run) : run);
+  }
+
+  /**
+   * `run`, preceded by the lookup of the statement's plan when an observer asks for plans (once
+   * per SQL text, on the scope's own connection: a transaction never waits for itself).
+   */
+  planned<T>(trace: QueryTrace, run: () => Promise<T>): () => Promise<T> {
+    const plans = this.#hub.plans;
+    if (!this.#hub.wantsPlan || plans === undefined) return run;
+    const known = plans.cached(trace.sql);
+    if (known !== undefined) {
+      trace.plan = known;
+      return run;
+    }
+    return () =>
+      plans.lookup(trace.sql, this.#scope?.route).then((plan) => {
+        trace.plan = plan;
+        return run();
+      });
+  }
+
+  /** A write queue entry: a run on the writer that may share a group commit. */
+  write(sql: string, params: Params | undefined, encoded: { values: readonly unknown[] | undefined; names: readonly string[] | undefined }, groupable: boolean, onGroup: (group: number | undefined) => void): Promise<WriteResult> {
+    const { values, names } = encoded;
+    if (!this.observed) return this.submit({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>;
+    const trace = this.trace('run', sql, params, false);
+    return this.traced(trace, true, () => this.submit({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup, trace }) as Promise<WriteResult>);
   }
 
   /** From now on every operation rejects with `error()`. */
@@ -191,7 +255,10 @@ export class Operations {
     try {
       this.checkUsable();
       const checked = checkOptions(op === Op.Get || op === Op.All ? 'query' : 'write', options, this.defaults);
-      return this.submit(this.#request(op, subject, params, checked));
+      if (!this.observed) return this.submit(this.#request(op, subject, params, checked, false));
+      const request = this.#request(op, subject, params, checked, true);
+      const trace = request.trace as QueryTrace;
+      return this.traced(trace, op !== Op.Exec && op !== Op.Batch, () => this.submit(request));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -218,7 +285,8 @@ export class Operations {
     return guard ? result.catch((error: unknown) => Promise.reject(guard.translate(error))) : result;
   }
 
-  #request(op: StartedOp, subject: unknown, params: unknown, checked: CheckedOptions): Request {
+  /** The request of an operation, carrying a trace when `observe`. Throws on a bad argument. */
+  #request(op: StartedOp, subject: unknown, params: unknown, checked: CheckedOptions, observe: boolean): Request {
     const scope = this.#scope;
     const signal = this.signalFor(checked.signal);
     const keepTransaction = scope !== undefined;
@@ -227,19 +295,25 @@ export class Operations {
     switch (op) {
       case Op.Batch: {
         const statements = encodeBatch(subject);
-        return { op, route: scope ? scope.route : WRITER, statements, keepTransaction, expectTransaction, signal, timeout };
+        const trace = observe ? this.trace('batch', statements.sql.join(';\n'), undefined) : undefined;
+        return { op, route: scope ? scope.route : WRITER, statements, keepTransaction, expectTransaction, signal, timeout, trace };
       }
-      case Op.Exec:
-        return { op, route: scope ? scope.route : WRITER, sql: checkSql(subject), keepTransaction, expectTransaction, signal, timeout };
+      case Op.Exec: {
+        const sql = checkSql(subject);
+        const trace = observe ? this.trace('exec', sql, undefined) : undefined;
+        return { op, route: scope ? scope.route : WRITER, sql, keepTransaction, expectTransaction, signal, timeout, trace };
+      }
       case Op.Run: {
         const { values, names } = encodeParams(params as Parameters<typeof encodeParams>[0]);
         const sql = checkSql(subject);
-        return { op, route: scope ? scope.route : WRITER, sql, values, names, groupable: !scope, keepTransaction, expectTransaction, signal, timeout };
+        const trace = observe ? this.trace('run', sql, params) : undefined;
+        return { op, route: scope ? scope.route : WRITER, sql, values, names, groupable: !scope, keepTransaction, expectTransaction, signal, timeout, trace };
       }
       default: {
         const { values, names } = encodeParams(params as Parameters<typeof encodeParams>[0]);
         const sql = checkSql(subject);
-        return { op, route: scope ? scope.route : READERS, sql, values, names, rowMode: checked.rowMode, keepTransaction, expectTransaction, signal, timeout };
+        const trace = observe ? this.trace(OPERATION_NAMES[op], sql, params) : undefined;
+        return { op, route: scope ? scope.route : READERS, sql, values, names, rowMode: checked.rowMode, keepTransaction, expectTransaction, signal, timeout, trace };
       }
     }
   }

@@ -8,12 +8,13 @@ import { insertChunks, runInsertChunks } from '../input/insert-many.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
 import { Op } from '../native/contract.ts';
-import { READERS, WRITER } from '../request/route.ts';
+import { traceMigration, traceTransaction } from '../observers/scope-trace.ts';
 import type {
   AcquireOptions,
   ArrayQueryOptions,
   BatchStatement,
   IterateOptions,
+  Observer,
   OperationOptions,
   Params,
   PoolStats,
@@ -45,6 +46,7 @@ import type { WriteQueueOptions, WriteResult } from '../write-queue-types.ts';
 import { PoolMaintenance } from './pool-maintenance.ts';
 import { poolStats, type PoolParts } from './stats.ts';
 import { runTransaction, type Transaction } from './transaction.ts';
+import { shutDown } from './close.ts';
 import { WriteQueue } from './write-queue.ts';
 
 /** A pool of SQLite connections: one writer thread and N reader threads. */
@@ -69,7 +71,16 @@ export class Pool extends PoolMaintenance {
     this.#parts = parts;
     this.#context = parts.context;
     this.#options = parts.options;
-    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.replica);
+    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers, parts.replica);
+  }
+
+  /**
+   * Attaches an observer (docs/observability.md); returns the function that removes it.
+   * @example
+   * const stop = db.observe({ onQuery: (e) => console.log(e.sql, e.queuedMs, e.execMs) }); // later: stop()
+   */
+  observe(observer: Observer): () => void {
+    return this.#context.observers.add(observer);
   }
 
   /** The database path (`:memory:` for an in-memory database). */
@@ -130,7 +141,7 @@ export class Pool extends PoolMaintenance {
     const lease = await this.acquire(signal === undefined ? {} : { signal });
     lease.unregister(); // the iteration registers itself
     try {
-      yield* lease.iterate(sql, params, options as IterateOptions & { rowMode?: 'object' });
+      yield* lease.iterateForPool(sql, params, options);
     } finally {
       await lease.release();
     }
@@ -148,11 +159,11 @@ export class Pool extends PoolMaintenance {
   writeQueue(options?: WriteQueueOptions): WriteQueue {
     Pool.#of(this).#ops.checkUsable();
     const queue = new WriteQueue(
-      (sql, { values, names }, groupable, onGroup) =>
-        this.#ops.submit({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>,
+      (sql, params, encoded, groupable, onGroup) => this.#ops.write(sql, params, encoded, groupable, onGroup),
       options,
       (done) => this.#queues.delete(done),
       (admit) => this.#parts.gate.turn(admit),
+      this.#context.observers.queueEvent,
     );
     this.#queues.add(queue);
     return queue;
@@ -211,7 +222,8 @@ export class Pool extends PoolMaintenance {
       Pool.#of(this).#ops.checkUsable(true);
       checkCallback('transaction', fn);
       const settings = checkTransactionOptions(options);
-      return this.#track(runTransaction(this.#context, fn, { ...settings, acquireTimeout: this.#options.acquireTimeout, retry: this.#options.retry }));
+      const run = () => runTransaction(this.#context, fn, { ...settings, acquireTimeout: this.#options.acquireTimeout, retry: this.#options.retry });
+      return this.#track(traceTransaction(this.#context.observers, settings.behavior, run));
     });
   }
 
@@ -270,7 +282,7 @@ export class Pool extends PoolMaintenance {
    * under a lock across processes (docs/migrations.md). @example await db.migrate({ dir: 'migrations' })
    */
   migrate(options: MigrateOptions): Promise<MigrateReport> {
-    return migrateWith(this, options);
+    return traceMigration(this.#context.observers, options, (hooks) => migrateWith(this, options, hooks));
   }
 
   /** Inspection and recovery: `status({ dir })`, `repair({ dir, version, action })`, `down({ dir, to })`. */
@@ -294,36 +306,13 @@ export class Pool extends PoolMaintenance {
     if (!this.#closing) {
       this.#ops.stop(() => new PoolClosedError());
       this.#parts.toolkit.refuse(() => new PoolClosedError());
-      this.#closing = this.#shutDown();
+      this.#closing = shutDown(this.#parts, { queues: this.#queues, leases: this.#leases, scopes: this.#scopes });
     }
     return this.#closing;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return Pool.#is(this) ? this.close() : Pool.#refuse(this);
-  }
-
-  async #shutDown(): Promise<void> {
-    this.#parts.replica?.stop();
-    // Queues drain while held leases are released: a lease holding the writer would keep the
-    // queued writes (and close()) waiting forever.
-    const drained = Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
-    await this.#parts.keeper.stop();
-    await this.#parts.toolkit.stop();
-    const releases = [...this.#leases].map((lease) => lease.release());
-    await drained;
-    while (this.#scopes.size > 0) await Promise.allSettled([...this.#scopes]);
-    await Promise.allSettled(releases);
-    await this.#parts.dispatcher.idle();
-    const closes: Promise<unknown>[] = [];
-    for (let i = 0; i < this.#options.readers; i++) {
-      closes.push(this.#parts.dispatcher.run({ op: Op.Close, route: READERS, internal: true }));
-    }
-    closes.push(this.#parts.dispatcher.run({ op: Op.Close, route: WRITER, internal: true }));
-    const results = await Promise.allSettled(closes);
-    this.#parts.native.join();
-    const failure = results.find((result) => result.status === 'rejected');
-    if (failure) throw (failure as PromiseRejectedResult).reason;
   }
 
   /** True for a real Pool: a method called with another `this` fails with a typed error. */

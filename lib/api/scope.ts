@@ -24,6 +24,7 @@ import type {
   SqlOutputValue,
 } from '../types.ts';
 import type { PoolContext } from './context.ts';
+import { endOperation, startOperation } from '../observers/query-trace.ts';
 import { Operations, checkOptions } from './operations.ts';
 
 /** Operations on one connection. Base of Transaction, Lease and ConnectionHandle. */
@@ -46,7 +47,7 @@ export class Scope implements ScopeOperations {
     this.#route = route;
     this.#what = what;
     this.#expectTransaction = expectTransaction;
-    this.#ops = Operations.forScope(context.requests, context.defaults, route, this.#ending.signal, expectTransaction);
+    this.#ops = Operations.forScope(context.requests, context.defaults, route, this.#ending.signal, expectTransaction, context.observers);
     // Every operation of the scope listens to this signal while it runs; there may be thousands.
     setMaxListeners(0, this.#ending.signal);
   }
@@ -77,11 +78,21 @@ export class Scope implements ScopeOperations {
    */
   iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
   iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
-  async *iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
+  iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
+    return this.#iterate(sql, params, options, true);
+  }
+
+  /** @internal The pool's iterate: it runs on a lease of its own, observed as outside any transaction. */
+  iterateForPool(sql: string, params: Params | undefined, options: IterateOptions | undefined): AsyncGenerator<unknown, void, undefined> {
+    return this.#iterate(sql, params, options, false);
+  }
+
+  async *#iterate(sql: string, params: Params | undefined, options: IterateOptions | undefined, inTransaction: boolean): AsyncGenerator<unknown, void, undefined> {
     if (this.#ended) throw new ScopeEndedError(this.#what);
     if (this.#iterating) throw misuse(`one iteration at a time per ${this.#what}: finish or stop the open one first`);
     const checked = checkOptions('iterate', options, this.#ops.defaults);
     const { values, names } = encodeParams(params);
+    const trace = this.#ops.observed ? this.#ops.trace('iterate', checkSql(sql), params, inTransaction) : undefined;
     const iteration: Iteration = { names: undefined, build: undefined };
     const step = (op: typeof Op.IterateStart | typeof Op.IterateNext): Promise<Chunk> => {
       if (this.#ended) return Promise.reject(new ScopeEndedError(this.#what));
@@ -99,24 +110,33 @@ export class Scope implements ScopeOperations {
         rowMode: checked.rowMode,
         signal: this.#ops.signalFor(checked.signal),
         timeout: checked.timeout,
+        trace,
       });
     };
     let open = false;
+    let failure: unknown;
+    let failed = false;
     this.#iterating = true;
     const holder = this.#holders.begin('iteration', typeof sql === 'string' ? sql : undefined);
     try {
       open = true;
-      let chunk = await step(Op.IterateStart);
+      const first = () => step(Op.IterateStart);
+      let chunk = await (trace === undefined ? first() : startOperation(trace, this.#ops.planned(trace, first)));
       for (;;) {
         open = chunk.more;
         for (const row of chunk.rows) yield row;
         if (!chunk.more) return;
         chunk = await step(Op.IterateNext);
       }
+    } catch (error) {
+      failed = true;
+      failure = error;
+      throw error;
     } finally {
       this.#holders.end(holder);
       this.#iterating = false;
       if (open && !this.#ended) await this.control(Op.IterateEnd).catch(() => undefined);
+      if (trace !== undefined) endOperation(trace, undefined, failure, failed);
     }
   }
 

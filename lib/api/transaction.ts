@@ -9,6 +9,7 @@
 import { retrying } from '../connections/retry.ts';
 import { ScopeEndedError, TransactionTimeoutError } from '../errors.ts';
 import { Op } from '../native/contract.ts';
+import { traceAcquire } from '../observers/scope-trace.ts';
 import { sessionRoute, type Route } from '../request/route.ts';
 import type { RetryPolicy, TransactionBehavior } from '../types.ts';
 import type { PoolContext } from './context.ts';
@@ -73,7 +74,9 @@ export function runTransaction<T>(context: PoolContext, fn: (tx: Transaction) =>
 
 async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise<T> | T, settings: TransactionSettings): Promise<T> {
   const { signal } = settings;
-  const session = await context.writer.acquire(settings.acquireTimeout, signal);
+  const observers = context.observers;
+  const asked = performance.now();
+  const session = await traceAcquire(observers, true, false, () => context.writer.acquire(settings.acquireTimeout, signal));
   const tx = new Transaction(context, sessionRoute(session), 0);
   let stop: ((reason: unknown) => void) | undefined;
   const stopped = new Promise<never>((_, reject) => {
@@ -87,14 +90,17 @@ async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise
     if (signal?.aborted) throw signal.reason;
     // Cancellable: a timeout or abort must end a BEGIN that waits for another process's lock.
     await Promise.race([tx.control(Op.Exec, `BEGIN ${settings.behavior.toUpperCase()}`, { cancellable: true }), stopped]);
+    if (observers.active) observers.transaction({ phase: 'begin', durationMs: performance.now() - asked });
     const result = await Promise.race([Promise.resolve().then(() => fn(tx)), stopped]);
     tx.end();
     await tx.control(Op.Exec, 'COMMIT', { inTransaction: true });
+    if (observers.active) observers.transaction({ phase: 'commit', durationMs: performance.now() - asked });
     return result;
   } catch (error) {
     // Cancel whatever the transaction still runs, then roll back what it left open.
     tx.end(error);
     await tx.control(Op.Reset).catch(() => undefined);
+    if (observers.active) observers.transaction({ phase: 'rollback', durationMs: performance.now() - asked, error });
     throw error;
   } finally {
     clearTimeout(timer);

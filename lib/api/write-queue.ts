@@ -18,6 +18,7 @@ import type { OverflowPolicy, WriteQueueOptions, WriteQueueStats, WriteResult } 
 /** How the queue reaches the writer (the pool's run with rows for RETURNING). */
 export type WriteRunner = (
   sql: string,
+  given: Params | undefined,
   params: EncodedParams,
   groupable: boolean,
   onGroup: (group: number | undefined) => void,
@@ -85,6 +86,8 @@ export class WriteQueue {
   readonly #onError: WriteQueueOptions['onError'];
   readonly #groupCommit: boolean;
   readonly #onShutdown: (queue: WriteQueue) => void;
+  /** Told when the queue was full, dropped an entry, or a blocked entry timed out (observers' onQueue). */
+  readonly #onEvent: (kind: 'full' | 'dropped' | 'timeout', depth: number) => void;
   /** Accepted entries not yet handed to the writer. */
   readonly #waiting = new Fifo<Entry>();
   /** Pushes parked by the 'block' policies until there is room. */
@@ -109,7 +112,13 @@ export class WriteQueue {
   };
 
   /** @internal Use db.writeQueue(). */
-  constructor(run: WriteRunner, options: unknown, onShutdown: (queue: WriteQueue) => void, writerTurn: WriterTurn = (admit) => admit()) {
+  constructor(
+    run: WriteRunner,
+    options: unknown,
+    onShutdown: (queue: WriteQueue) => void,
+    writerTurn: WriterTurn = (admit) => admit(),
+    onEvent: (kind: 'full' | 'dropped' | 'timeout', depth: number) => void = () => {},
+  ) {
     const given = checkKeys('options', options, KNOWN_OPTIONS);
     this.capacity = given.capacity === undefined ? 1000 : checkInteger('capacity', given.capacity, 1, 10_000_000);
     this.overflow = given.overflow === undefined ? 'block' : checkPolicy(given.overflow);
@@ -125,6 +134,7 @@ export class WriteQueue {
     this.#run = run;
     this.#writerTurn = writerTurn;
     this.#onShutdown = onShutdown;
+    this.#onEvent = onEvent;
   }
 
   /**
@@ -179,6 +189,7 @@ export class WriteQueue {
     // Parked entries count too, so that a new entry never overtakes them.
     if (this.#waiting.length + this.#running + this.#blocked.length >= this.capacity) {
       const policy = this.overflow;
+      this.#onEvent(policy === 'drop-oldest' && this.#waiting.length > 0 ? 'dropped' : 'full', this.#waiting.length + this.#running);
       if (policy === 'reject') return this.#refuse(entry, new QueueFullError(`the write queue is full (capacity ${this.capacity})`));
       if (policy === 'drop-oldest') {
         // Only an entry not yet handed to the writer can be taken back.
@@ -196,6 +207,7 @@ export class WriteQueue {
         if (typeof policy === 'object') {
           blocked.timer = setTimeout(() => {
             this.#blocked.remove(blocked);
+            this.#onEvent('timeout', this.#waiting.length + this.#running);
             this.#refuse(entry, new QueueTimeoutError(policy.blockTimeout));
             this.#checkDrained();
           }, policy.blockTimeout);
@@ -237,7 +249,7 @@ export class WriteQueue {
       this.#running++;
       let outcome: Promise<WriteResult>;
       try {
-        outcome = this.#run(entry.sql, entry.encoded, this.#groupCommit, this.#countBatch);
+        outcome = this.#run(entry.sql, entry.params, entry.encoded, this.#groupCommit, this.#countBatch);
       } catch (error) {
         outcome = Promise.reject(error);
       }

@@ -9,7 +9,7 @@
 
 import { ConnectionHandle } from '../api/connection-handle.ts';
 import type { PoolContext } from '../api/context.ts';
-import { LitepoolError } from '../errors.ts';
+import { LitepoolError, sqliteCodeName } from '../errors.ts';
 import type { ConnectionHook } from '../input/options.ts';
 import { Op, WRITER_WORKER } from '../native/contract.ts';
 import { READERS, readerRoute, sessionRoute, type Route } from '../request/route.ts';
@@ -81,12 +81,12 @@ export class ConnectionKeeper {
 
   /** Replaces the connection of `worker` (a failed health probe), unless a replacement is under way. */
   replace(worker: number): void {
-    this.#schedule(worker);
+    this.#schedule(worker, 'failed its health probe');
   }
 
   /** A request failed on `worker` with `errno`: replace the connection when the error is fatal. */
   reportFailure(worker: number, errno: number): void {
-    if (isFatal(errno)) this.#schedule(worker);
+    if (isFatal(errno)) this.#schedule(worker, `failed with ${sqliteCodeName(errno)}`);
   }
 
   /** Stops replacing; resolves when replacements under way have finished. */
@@ -99,24 +99,25 @@ export class ConnectionKeeper {
   #replaceIdle(): void {
     const idle = this.#idleMillis();
     for (let worker = 0; worker < this.#readers; worker++) {
-      if ((idle[worker] ?? 0) >= this.#idleTimeout && !this.#context.readers.isLeased(worker)) this.#schedule(worker);
+      if ((idle[worker] ?? 0) >= this.#idleTimeout && !this.#context.readers.isLeased(worker)) this.#schedule(worker, 'idle');
     }
     const writerIdle = idle[this.#readers] ?? 0;
-    if (writerIdle >= this.#idleTimeout && !this.#context.writer.held) this.#schedule(WRITER_WORKER);
+    if (writerIdle >= this.#idleTimeout && !this.#context.writer.held) this.#schedule(WRITER_WORKER, 'idle');
   }
 
-  #schedule(worker: number): void {
+  /** Replaces `worker`'s connection (`reason`: 'idle', or the failure that broke it). */
+  #schedule(worker: number, reason: string): void {
     if (this.#stopped || this.#replacing.has(worker)) return;
     if (worker !== WRITER_WORKER && (worker < 0 || worker >= this.#readers)) return;
     this.#replacing.add(worker);
-    const done = this.#replace(worker).finally(() => {
+    const done = this.#replace(worker, reason).finally(() => {
       this.#replacing.delete(worker);
       this.#pending.delete(done);
     });
     this.#pending.add(done);
   }
 
-  async #replace(worker: number): Promise<void> {
+  async #replace(worker: number, reason: string): Promise<void> {
     try {
       const { requests, writer, readers } = this.#context;
       if (worker === WRITER_WORKER) {
@@ -138,6 +139,8 @@ export class ConnectionKeeper {
       }
       this.stats.replaced++;
       this.#backoff.delete(worker);
+      const observers = this.#context.observers;
+      if (observers.active) observers.connection({ event: 'replace', role: worker === WRITER_WORKER ? 'writer' : 'reader', id: worker, reason });
     } catch {
       this.stats.failures++;
       // A reader stays pinned (out of service) until a later attempt succeeds; the writer keeps
@@ -145,7 +148,7 @@ export class ConnectionKeeper {
       const delay = Math.min(MAX_BACKOFF_MS, (this.#backoff.get(worker) ?? 500) * 2);
       this.#backoff.set(worker, delay);
       if (!this.#stopped) {
-        const retry = setTimeout(() => this.#schedule(worker), delay);
+        const retry = setTimeout(() => this.#schedule(worker, reason), delay);
         retry.unref();
       }
     }

@@ -4,7 +4,8 @@
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { FAULT_ADDON_VARIABLE, binding } from '../native/binding.ts';
 import type { NativePoolConfig } from '../native/native-pool.ts';
-import type { CheckpointOnClose, NewConnection, PoolOptions, PragmaValue, Preset, Replication, RetryPolicy, SynchronousMode } from '../types.ts';
+import { checkObservers } from '../observers/hub.ts';
+import type { CheckpointOnClose, NewConnection, Observer, PoolOptions, PragmaValue, Preset, Replication, RetryPolicy, SynchronousMode } from '../types.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber } from './validate.ts';
 import { checkMigrateOptions } from '../migrations/index.ts';
 import type { OpenMigrationOptions } from '../migrations/types.ts';
@@ -34,6 +35,7 @@ const OPTION_NAMES = [
   'walMonitor',
   'healthCheck',
   'optimizeInterval',
+  'observers',
   'migrations',
   'checkpointOnClose',
   'replication',
@@ -138,6 +140,8 @@ export interface ResolvedOptions {
   readonly healthCheck: { readonly intervalMs: number } | false;
   /** Period of `PRAGMA optimize` on the writer (undefined: only at open and close). */
   readonly optimizeInterval: number | undefined;
+  /** Observers attached at open (each checked). */
+  readonly observers: readonly Observer[];
   /** Migrations applied by open() before it resolves (validated; see lib/migrations/). */
   readonly migrations: Readonly<OpenMigrationOptions> | undefined;
   /** The writer's checkpoint when the pool closes (false: none). */
@@ -281,6 +285,7 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
     groupCommit: checkGroupCommit(given.groupCommit),
     idleTimeout: checkMs('idleTimeout', pick('idleTimeout'), 1000),
     onConnection: checkHook(given.onConnection),
+    observers: checkObservers(given.observers),
     timeslice: checkNumber('timeslice', pick('timeslice'), 0, 1000),
     foreignKeys: checkBoolean('foreignKeys', pick('foreignKeys')),
     walMonitor: checkWalMonitor(given.walMonitor) && !memory ? checkWalMonitor(given.walMonitor) : false,

@@ -2,16 +2,16 @@
 // delegating to the runner and to status/repair through the pool's public API.
 
 import type { MigrationHost } from './lock.ts';
-import { down, migrate } from './runner.ts';
+import { down, migrate, type RunnerHooks } from './runner.ts';
 import { repair, status } from './status.ts';
 import type { DownOptions, MigrateReport, Migrations, MigrationStatusOptions, RepairOptions } from './types.ts';
 
 export { checkMigrateOptions, type CheckedMigrate } from './options.ts';
 export type { MigrationHost } from './lock.ts';
 
-/** db.migrate(options). */
-export function migrateWith(host: MigrationHost, options: unknown): Promise<MigrateReport> {
-  return migrate(host, options);
+/** db.migrate(options); `hooks` hear each migration step (observers). */
+export function migrateWith(host: MigrationHost, options: unknown, hooks?: RunnerHooks): Promise<MigrateReport> {
+  return migrate(host, options, hooks);
 }
 
 /** The db.migrations object of a pool. */

@@ -5,8 +5,8 @@
 // `-- litepool:no-transaction` migration runs outside the runner's transaction with a `running`
 // ledger row, then PRAGMA foreign_key_check. Works through the pool's public API only.
 //
-// Hook point: `hooks.onEvent` receives start / applied / failed per migration step; observers and
-// the `litepool:migrate` diagnostics channel are meant to attach there.
+// Hook point: `hooks.onEvent` receives start / applied / failed per migration step; the pool's
+// observers (onMigration) attach there (lib/observers/scope-trace.ts).
 
 import { MigrationError } from '../errors.ts';
 import { ensureLedger, readLedger } from './ledger.ts';

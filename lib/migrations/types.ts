@@ -110,10 +110,7 @@ export interface Migrations {
   down(options: DownOptions): Promise<DownReport>;
 }
 
-/**
- * @internal The event the runner reports per migration step (for observers and the
- * `litepool:migrate` channel, once they exist).
- */
+/** @internal The event the runner reports per migration step (observers hear the 'up' ones as onMigration). */
 export interface MigrationEvent {
   phase: 'start' | 'applied' | 'failed';
   direction: 'up' | 'down';

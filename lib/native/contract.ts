@@ -83,6 +83,8 @@ export const RequestFlag = {
   Groupable: 16,
   /** part of an open transaction: refuse to run outside it */
   ExpectTransaction: 32,
+  /** report SQLite's statement counters (ExtraCells) */
+  Counters: 64,
 } as const;
 export type RequestFlag = (typeof RequestFlag)[keyof typeof RequestFlag];
 
@@ -135,6 +137,9 @@ export type CellTag = (typeof CellTag)[keyof typeof CellTag];
  *   SqliteFailed:   A = extended result code, B = message, C = the worker that ran it
  *   BindFailed, Misuse, IntegerOverflow: B = message
  *   NeedsWriter, Cancelled: nothing
+ * Every status: the native timings and what the request did (QueuedMicros ... GroupSize), then
+ * RowCells row cells, then ExtraCells cells: with RequestFlag::Counters, SQLite's statement
+ * counters FULLSCAN_STEP, SORT, AUTOINDEX, VM_STEP (4 cells; 0 cells otherwise).
  */
 export const HeaderCell = {
   /** the request's slot */
@@ -147,13 +152,27 @@ export const HeaderCell = {
   B: 3,
   /** third status-specific value */
   C: 4,
+  /** µs from submit (JS thread) until a worker started it (steady clock) */
+  QueuedMicros: 5,
+  /** µs the worker ran it (for a group commit: the group, COMMIT included) */
+  ExecMicros: 6,
+  /** rows it returned */
+  Rows: 7,
+  /** rows it changed (every statement of an exec script or batch) */
+  Changes: 8,
+  /** the worker that ran it (WRITER_WORKER: the writer) */
+  Worker: 9,
+  /** writes committed together with it (0: it ran alone) */
+  GroupSize: 10,
+  /** cells after the row cells */
+  ExtraCells: 11,
   /** how many row cells follow the header */
-  RowCells: 5,
+  RowCells: 12,
 } as const;
 export type HeaderCell = (typeof HeaderCell)[keyof typeof HeaderCell];
 
 /** Cells in a completion record's header. */
-export const HEADER_CELLS = 6;
+export const HEADER_CELLS = 13;
 
 /** The worker index that names the writer (readers are numbered from 0). */
 export const WRITER_WORKER = -1;

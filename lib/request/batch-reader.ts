@@ -3,7 +3,8 @@
 // A batch is a sequence of cells: a float64 payload and a one-byte tag each (CellTag), in one
 // ArrayBuffer (payloads first, then tags), plus an array of the JS objects (strings, buffers,
 // name arrays) that object cells point to. Every finished request is a record of HEADER_CELLS
-// cells (HeaderCell: slot, status, a, b, c, n) followed by n row cells. What a, b and c hold
+// cells (HeaderCell: slot, status, a, b, c, the native timings and counts observers read, extra,
+// n) followed by n row cells, then `extra` cells (statement counters). What a, b and c hold
 // depends on the status (request/outcome.ts decodes them):
 // - Rows, RowsMore (an iteration chunk with more to come): a = column names (only when they
 //   changed, and always at the start of an iteration), b = column count, the n row cells = values
@@ -14,7 +15,8 @@
 // Runs on the JS thread, inside onBatch: the addon reuses the buffer for the next batch, so
 // nothing here may keep a view's contents past the call.
 
-import { CellTag } from '../native/contract.ts';
+import { CellTag, HEADER_CELLS, HeaderCell } from '../native/contract.ts';
+import type { RequestTrace } from './requests.ts';
 
 /** Typed views over one batch buffer, kept while the addon keeps reusing that buffer. */
 export class BatchReader {
@@ -61,5 +63,14 @@ export class BatchReader {
     const out = new Array<unknown>(count);
     for (let i = 0; i < count; i++) out[i] = this.value(start + i);
     return out;
+  }
+
+  /** Tells an observed request's trace what its record (at `at`) says: native timings, counts, counters. */
+  traceTo(trace: RequestTrace, at: number): void {
+    const extra = this.number(at + HeaderCell.ExtraCells);
+    const counters = extra === 0 ? undefined : (this.values(at + HEADER_CELLS + this.number(at + HeaderCell.RowCells), extra) as number[]);
+    const cell = (position: HeaderCell) => this.number(at + position);
+    const { QueuedMicros, ExecMicros, Rows, Changes, Worker, GroupSize } = HeaderCell;
+    trace.completed(cell(QueuedMicros), cell(ExecMicros), cell(Rows), cell(Changes), cell(Worker), cell(GroupSize), counters);
   }
 }

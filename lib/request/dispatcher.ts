@@ -98,6 +98,8 @@ export class Dispatcher implements RequestRunner {
       }
       const job = new Job(request, target, info, requestFlags(request, info, this.#safeIntegers), resolve, reject);
       if (!request.internal) this.counters.started++;
+      const veto = request.trace?.admit(target === Target.Writer, info !== undefined && info.writes);
+      if (veto !== undefined) return this.#settle(job, false, veto);
       if (signal) {
         job.onAbort = () => this.#cancel(job, signal.reason);
         signal.addEventListener('abort', job.onAbort, { once: true });
@@ -146,7 +148,7 @@ export class Dispatcher implements RequestRunner {
     const jobs = this.#batchJobs;
     const starts = this.#batchStarts;
     let count = 0;
-    for (let at = 0; at < length; at += HEADER_CELLS + reader.number(at + HeaderCell.RowCells)) {
+    for (let at = 0; at < length; at += HEADER_CELLS + reader.number(at + HeaderCell.RowCells) + reader.number(at + HeaderCell.ExtraCells)) {
       const slot = reader.number(at + HeaderCell.Slot);
       jobs[count] = this.#inFlight[slot];
       starts[count] = at;
@@ -161,6 +163,8 @@ export class Dispatcher implements RequestRunner {
       const at = starts[k]!;
       try {
         const status = reader.number(at + HeaderCell.Status);
+        const trace = job.request.trace;
+        if (trace !== undefined) reader.traceTo(trace, at);
         const c =
           status === Status.Rows || status === Status.RowsMore
             ? reader.values(at + HEADER_CELLS, reader.number(at + HeaderCell.RowCells))
@@ -214,6 +218,8 @@ export class Dispatcher implements RequestRunner {
       this.#settle(job, false, readOnlyError(job.request));
       return;
     }
+    const veto = job.request.trace?.rerouted();
+    if (veto !== undefined) return this.#settle(job, false, veto);
     job.target = Target.Writer;
     this.#enqueue(job);
   }
@@ -256,6 +262,7 @@ export class Dispatcher implements RequestRunner {
             request.chunkRows ?? 0,
           );
     if (slot < 0) return false;
+    if (request.trace !== undefined) request.trace.submitted();
     job.slot = slot;
     job.state = JobState.InFlight;
     this.#inFlight[slot] = job;

@@ -33,7 +33,8 @@ export function requestFlags(request: Request, info: StatementInfo | undefined, 
     (safeIntegers ? RequestFlag.SafeIntegers : 0) |
     (info && !info.names ? RequestFlag.WantNames : 0) |
     (request.keepTransaction ? RequestFlag.KeepTransaction : 0) |
-    (request.expectTransaction ? RequestFlag.ExpectTransaction : 0);
+    (request.expectTransaction ? RequestFlag.ExpectTransaction : 0) |
+    (request.trace !== undefined && request.trace.counters ? RequestFlag.Counters : 0);
   if (request.op === Op.Run) {
     flags |= (request.returnRows ? RequestFlag.ReturnRows | RequestFlag.WantNames : 0) | (request.groupable ? RequestFlag.Groupable : 0);
   }

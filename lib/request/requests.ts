@@ -27,6 +27,29 @@ interface RequestBase {
   readonly expectTransaction?: boolean | undefined;
   /** Opens, closes, pins, BEGIN, COMMIT...: not user operations, so not counted in the stats. */
   readonly internal?: boolean | undefined;
+  /** Set while something observes the operation (observers, diagnostics channels). */
+  readonly trace?: RequestTrace | undefined;
+}
+
+/**
+ * What the dispatcher tells an observed operation (lib/observers/query-trace.ts) about its
+ * requests; only called when a request carries one.
+ */
+export interface RequestTrace {
+  /** Ask the worker for SQLite's statement counters. */
+  readonly counters: boolean;
+  /**
+   * A request of the operation enters the dispatcher, bound for the writer or a reader;
+   * `writes`: SQLite already reported the statement writes. Returns undefined, or a veto: the
+   * error the request then rejects with (nothing reaches SQLite).
+   */
+  admit(writer: boolean, writes: boolean): unknown;
+  /** A reader refused the statement as writing; it goes to the writer next. Returns undefined or a veto. */
+  rerouted(): unknown;
+  /** The request was handed to the addon (its wait on the JS side ends). */
+  submitted(): void;
+  /** Its completion: native queue wait and run time (µs), rows, changes, the worker, the group size. */
+  completed(queuedMicros: number, execMicros: number, rows: number, changes: number, worker: number, groupSize: number, counters: readonly number[] | undefined): void;
 }
 
 /** Statement parameters, flattened (input/params.ts). */

@@ -19,7 +19,7 @@ std::uint32_t headerCell(std::uint32_t record, HeaderCell position) { return rec
 }  // namespace
 
 std::size_t BatchEncoder::cellsFor(const Request& request) noexcept {
-  return HEADER_CELLS + (hasRows(request) ? request.cells.size() : 0);
+  return HEADER_CELLS + (hasRows(request) ? request.cells.size() : 0) + (request.hasCounters ? request.counters.size() : 0);
 }
 
 bool BatchEncoder::begin(napi_env env, std::size_t cells) {
@@ -180,7 +180,22 @@ void BatchEncoder::header(napi_env env, std::uint32_t record, std::uint32_t slot
       undefined(c);
       break;
   }
+  // What every record carries: the native timings and what the request did (for observers).
+  number(headerCell(record, HeaderCell::QueuedMicros), request.queuedMicros);
+  number(headerCell(record, HeaderCell::ExecMicros), request.execMicros);
+  const bool returnedRows = hasRows(request) && request.op != Op::Batch && request.columnCount > 0;
+  number(headerCell(record, HeaderCell::Rows), returnedRows ? static_cast<double>(request.cells.size() / request.columnCount) : 0);
+  number(headerCell(record, HeaderCell::Changes), static_cast<double>(request.changes));
+  number(headerCell(record, HeaderCell::Worker), request.worker);
+  number(headerCell(record, HeaderCell::GroupSize), request.groupSize);
+  number(headerCell(record, HeaderCell::ExtraCells), 0);
   number(headerCell(record, HeaderCell::RowCells), 0);
+}
+
+void BatchEncoder::counters(std::uint32_t record, const Request& request) {
+  if (!request.hasCounters) return;
+  for (const std::int64_t count : request.counters) number(length_++, static_cast<double>(count));
+  number(headerCell(record, HeaderCell::ExtraCells), static_cast<double>(request.counters.size()));
 }
 
 void BatchEncoder::add(napi_env env, std::uint32_t slot, const Request& request) {
@@ -188,7 +203,10 @@ void BatchEncoder::add(napi_env env, std::uint32_t slot, const Request& request)
   const std::uint32_t record = length_;
   length_ += HEADER_CELLS;
   header(env, record, slot, request, safeIntegers);
-  if (!hasRows(request)) return;
+  if (!hasRows(request)) {
+    counters(record, request);
+    return;
+  }
   for (const Value& value : request.cells) {
     if (cell(env, request, value, safeIntegers)) continue;
     // An integer JS cannot hold: the request fails instead (its cells are dropped).
@@ -200,9 +218,11 @@ void BatchEncoder::add(napi_env env, std::uint32_t slot, const Request& request)
                                 "true to read it as a bigint";
     text(env, headerCell(record, HeaderCell::B), message.data(), message.size(), true);
     undefined(headerCell(record, HeaderCell::C));
+    number(headerCell(record, HeaderCell::Rows), 0);
     return;
   }
   number(headerCell(record, HeaderCell::RowCells), static_cast<double>(request.cells.size()));
+  counters(record, request);
 }
 
 }  // namespace litepool

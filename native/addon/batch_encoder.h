@@ -5,8 +5,9 @@
 // cell, a float64 payload plus a one-byte tag (CellTag). Strings, blobs and arrays (objects)
 // still need N-API, and go into one JS array the cells point into. Per request, a record of
 // HEADER_CELLS header cells
-//   slot, status, a, b, c, n
-// is followed by n row cells (Rows and RowsMore only). The positions (HeaderCell), the tags and
+//   slot, status, a, b, c, queued µs, exec µs, rows, changes, worker, group size, extra, n
+// is followed by n row cells (Rows and RowsMore only), then `extra` cells (the statement
+// counters, when asked for). The positions (HeaderCell), the tags and
 // what a, b and c hold per status are the contract with lib/: see contract.h.
 //
 // Everything here runs on the JS thread.
@@ -61,6 +62,9 @@ class BatchEncoder {
   bool cell(napi_env env, const Request& request, const Value& value, bool safeIntegers);
   // Fills the header of the record at `record` for a request that ended with `status`.
   void header(napi_env env, std::uint32_t record, std::uint32_t slot, const Request& request, bool safeIntegers);
+  // Appends the statement counters of a request that has them (RequestFlag::Counters) after its
+  // row cells, and records how many in its ExtraCells header cell.
+  void counters(std::uint32_t record, const Request& request);
 
   napi_ref retained_ = nullptr;   // the kept buffer
   std::size_t retainedCells_ = 0;

@@ -46,6 +46,7 @@ Napi::Object contractObject(Napi::Env env) {
       LITEPOOL_ENTRY(RequestFlag, SafeIntegers), LITEPOOL_ENTRY(RequestFlag, WantNames),
       LITEPOOL_ENTRY(RequestFlag, KeepTransaction), LITEPOOL_ENTRY(RequestFlag, ReturnRows),
       LITEPOOL_ENTRY(RequestFlag, Groupable), LITEPOOL_ENTRY(RequestFlag, ExpectTransaction),
+      LITEPOOL_ENTRY(RequestFlag, Counters),
   }));
   contract.Set("Status", table(env, {
       LITEPOOL_ENTRY(Status, Rows), LITEPOOL_ENTRY(Status, Done), LITEPOOL_ENTRY(Status, SqliteFailed),
@@ -59,7 +60,10 @@ Napi::Object contractObject(Napi::Env env) {
   }));
   contract.Set("HeaderCell", table(env, {
       LITEPOOL_ENTRY(HeaderCell, Slot), LITEPOOL_ENTRY(HeaderCell, Status), LITEPOOL_ENTRY(HeaderCell, A),
-      LITEPOOL_ENTRY(HeaderCell, B), LITEPOOL_ENTRY(HeaderCell, C), LITEPOOL_ENTRY(HeaderCell, RowCells),
+      LITEPOOL_ENTRY(HeaderCell, B), LITEPOOL_ENTRY(HeaderCell, C), LITEPOOL_ENTRY(HeaderCell, QueuedMicros),
+      LITEPOOL_ENTRY(HeaderCell, ExecMicros), LITEPOOL_ENTRY(HeaderCell, Rows), LITEPOOL_ENTRY(HeaderCell, Changes),
+      LITEPOOL_ENTRY(HeaderCell, Worker), LITEPOOL_ENTRY(HeaderCell, GroupSize), LITEPOOL_ENTRY(HeaderCell, ExtraCells),
+      LITEPOOL_ENTRY(HeaderCell, RowCells),
   }));
   contract.Set("HEADER_CELLS", static_cast<double>(HEADER_CELLS));
   contract.Set("WRITER_WORKER", static_cast<double>(WRITER_WORKER));

@@ -62,6 +62,7 @@ inline constexpr std::uint32_t KeepTransaction = 1u << 2;    // part of a transa
 inline constexpr std::uint32_t ReturnRows = 1u << 3;         // Run: a statement with result columns (RETURNING) reports its rows
 inline constexpr std::uint32_t Groupable = 1u << 4;          // Run: may share one transaction with its neighbours (group commit)
 inline constexpr std::uint32_t ExpectTransaction = 1u << 5;  // part of an open transaction: refuse to run outside it
+inline constexpr std::uint32_t Counters = 1u << 6;           // report SQLite's statement counters (ExtraCells)
 }  // namespace RequestFlag
 
 // How a request ended: set by the worker that ran it (IntegerOverflow by the completion encoder on
@@ -94,17 +95,27 @@ enum class CellTag : std::uint8_t {
 //   SqliteFailed:   A = extended result code, B = message, C = the worker that ran it
 //   BindFailed, Misuse, IntegerOverflow: B = message
 //   NeedsWriter, Cancelled: nothing
+// Every status: the native timings and what the request did (QueuedMicros ... GroupSize), then
+// RowCells row cells, then ExtraCells cells: with RequestFlag::Counters, SQLite's statement
+// counters FULLSCAN_STEP, SORT, AUTOINDEX, VM_STEP (4 cells; 0 cells otherwise).
 enum class HeaderCell : std::uint8_t {
-  Slot = 0,      // the request's slot
-  Status = 1,    // a Status
-  A = 2,         // first status-specific value
-  B = 3,         // second status-specific value
-  C = 4,         // third status-specific value
-  RowCells = 5,  // how many row cells follow the header
+  Slot = 0,           // the request's slot
+  Status = 1,         // a Status
+  A = 2,              // first status-specific value
+  B = 3,              // second status-specific value
+  C = 4,              // third status-specific value
+  QueuedMicros = 5,   // µs from submit (JS thread) until a worker started it (steady clock)
+  ExecMicros = 6,     // µs the worker ran it (for a group commit: the group, COMMIT included)
+  Rows = 7,           // rows it returned
+  Changes = 8,        // rows it changed (every statement of an exec script or batch)
+  Worker = 9,         // the worker that ran it (WRITER_WORKER: the writer)
+  GroupSize = 10,     // writes committed together with it (0: it ran alone)
+  ExtraCells = 11,    // cells after the row cells
+  RowCells = 12,      // how many row cells follow the header
 };
 
 // Cells in a completion record's header.
-inline constexpr std::uint32_t HEADER_CELLS = 6;
+inline constexpr std::uint32_t HEADER_CELLS = 13;
 
 // The worker index that names the writer (readers are numbered from 0).
 inline constexpr int WRITER_WORKER = -1;

@@ -98,6 +98,7 @@ std::vector<std::uint32_t> Engine::startReaders() {
 // JS thread.
 void Engine::submit(std::uint32_t slot, Target target, int reader) {
   assertJsThread();
+  request(slot).submittedAt = std::chrono::steady_clock::now();
   if (target == Target::PinnedReader) {
     // lib/ only pins readers it was given by a Pin request, so the index is always valid.
     Worker& pinned = *readers_.at(static_cast<std::size_t>(reader));

@@ -12,7 +12,9 @@
 // Buffers keep their capacity across reuse, so a steady workload allocates nothing per request.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -55,6 +57,7 @@ struct Request {
   std::string paramBytes;               // text and blob parameter bytes
   std::uint32_t chunkRows = 0;          // IterateStart/IterateNext: rows per chunk
   std::vector<BatchEntry> batch;        // Batch: the statements
+  std::chrono::steady_clock::time_point submittedAt{};  // when the JS thread pushed it
 
   // Set by the JS thread (cancel) or a worker (shutdown); read by the worker running it.
   std::atomic<bool> cancelled{false};
@@ -72,6 +75,11 @@ struct Request {
   std::int64_t lastInsertRowid = 0;
   int worker = WRITER_WORKER;  // which worker ran it: a reader's index, or WRITER_WORKER
   std::uint64_t group = 0;  // the group commit it was part of (1, 2, ...), or 0 when it ran alone
+  double queuedMicros = 0;  // from submittedAt until a worker started it
+  double execMicros = 0;    // how long the worker ran it
+  std::uint32_t groupSize = 0;  // writes committed together with it (0: alone)
+  bool hasCounters = false;     // RequestFlag::Counters: `counters` holds this run's counts
+  std::array<std::int64_t, 4> counters{};  // FULLSCAN_STEP, SORT, AUTOINDEX, VM_STEP
 
   // JS thread, when the slot is handed out again: forget the previous request.
   void resetForReuse() {
@@ -103,6 +111,11 @@ struct Request {
     lastInsertRowid = 0;
     worker = WRITER_WORKER;
     group = 0;
+    queuedMicros = 0;
+    execMicros = 0;
+    groupSize = 0;
+    hasCounters = false;
+    counters = {};
   }
 };
 

@@ -34,6 +34,25 @@ bool onlySpace(const char* begin, const char* end) noexcept {
   return true;
 }
 
+// Worker thread. With RequestFlag::Counters, takes SQLite's counters of `stmt` since their last
+// reset into `request` (adding to what it holds) and resets them; otherwise does nothing.
+void takeCounters(sqlite3_stmt* stmt, Request& request) {
+  if (!(request.flags & RequestFlag::Counters)) return;
+  static constexpr int kOps[4] = {SQLITE_STMTSTATUS_FULLSCAN_STEP, SQLITE_STMTSTATUS_SORT, SQLITE_STMTSTATUS_AUTOINDEX,
+                                  SQLITE_STMTSTATUS_VM_STEP};
+  for (int i = 0; i < 4; ++i) request.counters[i] += sqlite3_stmt_status(stmt, kOps[i], /*resetFlg=*/1);
+  request.hasCounters = true;
+}
+
+// Worker thread. Zeroes the counters of `stmt` (a cached statement keeps counting across runs)
+// before a run whose counters are asked for.
+void resetCounters(sqlite3_stmt* stmt, const Request& request) {
+  if (!(request.flags & RequestFlag::Counters)) return;
+  for (int op : {SQLITE_STMTSTATUS_FULLSCAN_STEP, SQLITE_STMTSTATUS_SORT, SQLITE_STMTSTATUS_AUTOINDEX, SQLITE_STMTSTATUS_VM_STEP}) {
+    sqlite3_stmt_status(stmt, op, /*resetFlg=*/1);
+  }
+}
+
 // Worker thread.
 void setBindFailure(Request& request, std::string message) {
   request.status = Status::BindFailed;
@@ -236,9 +255,11 @@ void Connection::execute(Request& request) {
   if (transactionLost(request)) return;
   RunningRequest running(*this, &request);
   if (request.op == Op::Exec) {
+    const sqlite3_int64 before = sqlite3_total_changes64(db_);
     if (exec(request.sql.c_str(), request)) {
       request.status = Status::Done;
-      request.changes = sqlite3_changes64(db_);
+      // Every statement of the script (lib/ reports it to observers; the result has no changes).
+      request.changes = sqlite3_total_changes64(db_) - before;
       request.lastInsertRowid = sqlite3_last_insert_rowid(db_);
     }
     rollBackIfLeftOpen(request);
@@ -260,6 +281,7 @@ bool Connection::runStatement(Request& request) {
   sqlite3_stmt* stmt = statement.stmt();
   if (!bind(stmt, request, 0, static_cast<std::uint32_t>(request.params.size()), !request.paramNames.empty())) return false;
 
+  resetCounters(stmt, request);
   int rc = sqlite3_step(stmt);
   const int columns = sqlite3_column_count(stmt);
   refreshColumnNames(statement.entry(), columns);
@@ -274,6 +296,7 @@ bool Connection::runStatement(Request& request) {
     rc = collectRows(stmt, columns, request, rc);
   }
   rc = stepToEnd(stmt, rc);
+  takeCounters(stmt, request);
 
   if (rc != SQLITE_DONE) {
     fail(request);
@@ -284,6 +307,7 @@ bool Connection::runStatement(Request& request) {
   } else {
     request.status = Status::Rows;
     request.columnCount = static_cast<std::uint32_t>(columns);
+    if (returnRows) request.changes = sqlite3_changes64(db_);
     if (statement->reportNames || (request.flags & RequestFlag::WantNames)) {
       request.columnNames = statement->columnNames;
       request.namesAttached = true;
@@ -332,6 +356,7 @@ void Connection::stepChunk(Request& request) {
     collectRow(iteration_, columns, request);
     ++rows;
   }
+  takeCounters(iteration_, request);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
     fail(request);
     endIteration();

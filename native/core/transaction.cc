@@ -120,6 +120,8 @@ void Connection::executeBatch(Request& request) {
   if (ok && control(nested ? kNestedBatch.release : kCommit, request)) {
     request.status = Status::Rows;
     request.columnCount = 2;
+    request.changes = 0;
+    for (std::size_t k = 0; k < request.cells.size(); k += 2) request.changes += request.cells[k].integer;
     return;
   }
   if (nested) {

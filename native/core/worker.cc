@@ -86,9 +86,19 @@ void Engine::finishedWork(Worker& worker) noexcept {
   worker.timeslice.check(now);
 }
 
+namespace {
+
+// Worker threads: microseconds from `from` to `to` on the steady clock.
+double micros(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to) {
+  return std::chrono::duration<double, std::micro>(to - from).count();
+}
+
+}  // namespace
+
 // Worker threads: runs one request. False when the worker must stop.
 bool Engine::runOne(Worker& worker, std::uint32_t slot) {
   Request& request = this->request(slot);
+  const auto started = std::chrono::steady_clock::now();
   worker.busy.store(true, std::memory_order_relaxed);
   bool keepGoing = true;
   if (request.op == Op::Close) {
@@ -128,6 +138,9 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
     worker.connection.execute(request);
   }
   request.worker = worker.index;
+  const auto finished = std::chrono::steady_clock::now();
+  request.queuedMicros = micros(request.submittedAt, started);
+  request.execMicros = micros(started, finished);
   worker.transactionSinceMs.store(worker.connection.noteTransactionState(), std::memory_order_relaxed);
   worker.busy.store(false, std::memory_order_relaxed);
   worker.completed.fetch_add(1, std::memory_order_relaxed);
@@ -182,11 +195,18 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
     runOne(writer, first);
     return;
   }
+  const auto started = std::chrono::steady_clock::now();
   writer.busy.store(true, std::memory_order_relaxed);
   writer.connection.executeGroup(group_.data(), group_.size());
   writer.busy.store(false, std::memory_order_relaxed);
+  const auto finished = std::chrono::steady_clock::now();
   const std::uint64_t groupNumber = groupCommits_.fetch_add(1, std::memory_order_relaxed) + 1;
-  for (Request* member : group_) member->group = groupNumber;
+  for (Request* member : group_) {
+    member->group = groupNumber;
+    member->groupSize = static_cast<std::uint32_t>(group_.size());
+    member->queuedMicros = micros(member->submittedAt, started);
+    member->execMicros = micros(started, finished);
+  }
   groupedWrites_.fetch_add(group_.size(), std::memory_order_relaxed);
   writer.completed.fetch_add(group_.size(), std::memory_order_relaxed);
   // Every promise of the group resolves only now, after COMMIT returned.

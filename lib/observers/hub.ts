@@ -1,0 +1,240 @@
+// Owns a pool's observers: attaching them (checked, onAttach once per pool) and removing them,
+// what they ask for (parameters, statement counters, query plans), and delivering events so that
+// an observer that throws never changes an outcome (warned once per observer, code
+// LITEPOOL_OBSERVER). Only `beforeQuery` may throw on purpose: that is a veto.
+// Runs on the JS thread.
+
+import { PoolClosedError, describeType, invalidArgument } from '../errors.ts';
+import type {
+  AcquireEvent,
+  BeforeQueryEvent,
+  ConnectionEvent,
+  MigrationEvent,
+  ObservedPool,
+  Observer,
+  PoolStats,
+  QueryEvent,
+  QueueEvent,
+  StatementCounters,
+  TransactionEvent,
+} from '../types.ts';
+import type { QueryPlans } from './query-plans.ts';
+
+const HOOKS = [
+  'beforeQuery',
+  'onQuery',
+  'onTransaction',
+  'onAcquire',
+  'onConnection',
+  'onCheckpoint',
+  'onWal',
+  'onQueue',
+  'onMigration',
+  'onAttach',
+] as const;
+const FLAGS = ['wantsParams', 'wantsStatementCounters', 'wantsQueryPlan'] as const;
+
+type Hook = (typeof HOOKS)[number];
+type EventOf<H extends Hook> = Parameters<NonNullable<Observer[H]>>[0];
+
+/** Observers that threw once already (across pools: one warning per observer). */
+const warned = new WeakSet<object>();
+
+function warn(observer: Observer, hook: string, error: unknown): void {
+  if (warned.has(observer)) return;
+  warned.add(observer);
+  const reason = error instanceof Error ? error.message : String(error);
+  process.emitWarning(`a litepool observer threw in ${hook} (ignored; later throws of this observer are not reported): ${reason}`, {
+    code: 'LITEPOOL_OBSERVER',
+  });
+}
+
+/** Checks that `observer` is an observer: an object whose hooks are functions. */
+export function checkObserver(observer: unknown, name = 'observer'): Observer {
+  if (typeof observer !== 'object' || observer === null || Array.isArray(observer)) {
+    throw invalidArgument(`${name} must be an object with observer hooks, got ${describeType(observer)}`);
+  }
+  const given = observer as Record<string, unknown>;
+  for (const hook of HOOKS) {
+    if (given[hook] !== undefined && typeof given[hook] !== 'function') {
+      throw invalidArgument(`${name}.${hook} must be a function, got ${describeType(given[hook])}`);
+    }
+  }
+  for (const flag of FLAGS) {
+    if (given[flag] !== undefined && typeof given[flag] !== 'boolean') {
+      throw invalidArgument(`${name}.${flag} must be a boolean, got ${describeType(given[flag])}`);
+    }
+  }
+  return observer as Observer;
+}
+
+/** Checks the `observers` option of open(): an array of observers. */
+export function checkObservers(value: unknown): readonly Observer[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalidArgument(`observers must be an array of observer objects, got ${describeType(value)}`);
+  return Object.freeze(value.map((observer, i) => checkObserver(observer, `observers[${i}]`)));
+}
+
+export class ObserverHub {
+  /** The database path and the pool (what diagnostics channel contexts name). */
+  readonly database: string;
+  pool: object = {};
+  /** Plan lookups for observers with `wantsQueryPlan` (set once the pool's parts exist). */
+  plans: QueryPlans | undefined = undefined;
+  /** True while at least one observer is attached: events are built. */
+  active = false;
+  /** True while some observer has `beforeQuery` or `onQuery`: query-level operations are traced. */
+  watchesQueries = false;
+  /** Someone asked for parameter values, statement counters, query plans. */
+  wantsParams = false;
+  wantsCounters = false;
+  wantsPlan = false;
+  /** Observers with each query hook (copied on change: delivery may run while one is removed). */
+  before: readonly Observer[] = [];
+  onQuery: readonly Observer[] = [];
+  #all: readonly Observer[] = [];
+  /** How many times each attached observer was added (it stays until removed as often). */
+  readonly #counts = new Map<Observer, number>();
+  /** Observers that got onAttach from this pool. */
+  readonly #attached = new WeakSet<Observer>();
+  #view: ObservedPool | undefined;
+
+  constructor(database: string) {
+    this.database = database;
+  }
+
+  /**
+   * Names the pool (diagnostics channel contexts) and sets what onAttach hands observers: the
+   * pool's path, state and stats, and reads no observer sees.
+   */
+  setPool(pool: { readonly path: string; readonly closed: boolean; stats(): PoolStats }): void {
+    this.pool = pool;
+    this.#view = {
+      get path() {
+        return pool.path;
+      },
+      get closed() {
+        return pool.closed;
+      },
+      stats: () => pool.stats(),
+      all: (sql) => (pool.closed ? Promise.reject(new PoolClosedError()) : this.plans!.read(sql)),
+    };
+  }
+
+  /** onConnection for every connection of a pool with `readers` readers: opened or closed. */
+  connections(event: 'open' | 'close', readers: number): void {
+    if (!this.has('onConnection')) return;
+    if (event === 'open') this.connection({ event, role: 'writer', id: -1 });
+    for (let id = 0; id < readers; id++) this.connection({ event, role: 'reader', id });
+    if (event === 'close') this.connection({ event, role: 'writer', id: -1 });
+  }
+
+  /**
+   * Attaches `observer` (checked); returns the function that removes it (calling it again does
+   * nothing). An observer attached twice gets each event once and stays until both are removed.
+   */
+  add(observer: unknown): () => void {
+    const checked = checkObserver(observer);
+    const count = this.#counts.get(checked) ?? 0;
+    this.#counts.set(checked, count + 1);
+    if (count === 0) {
+      this.#all = [...this.#all, checked];
+      this.#update();
+      if (!this.#attached.has(checked)) {
+        this.#attached.add(checked);
+        if (checked.onAttach && this.#view) this.#call(checked, 'onAttach', this.#view);
+      }
+    }
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      const left = this.#counts.get(checked)! - 1;
+      if (left > 0) {
+        this.#counts.set(checked, left);
+        return;
+      }
+      this.#counts.delete(checked);
+      this.#all = this.#all.filter((o) => o !== checked);
+      this.#update();
+    };
+  }
+
+  /** Runs every `beforeQuery`; the first throw vetoes (the caller wraps it in a PolicyError). */
+  beforeQuery(event: BeforeQueryEvent): void {
+    for (const observer of this.before) observer.beforeQuery!(event);
+  }
+
+  /**
+   * Delivers a QueryEvent (built without `params` and `counters`); observers with `wantsParams`
+   * or `wantsStatementCounters` get a copy with them.
+   */
+  query(event: QueryEvent, params: readonly unknown[] | undefined, counters: StatementCounters | undefined): void {
+    for (const observer of this.onQuery) {
+      const withParams = params !== undefined && observer.wantsParams === true;
+      const withCounters = counters !== undefined && observer.wantsStatementCounters === true;
+      let e = event;
+      if (withParams || withCounters) {
+        e = { ...event };
+        if (withParams) e.params = params;
+        if (withCounters) e.counters = counters;
+      }
+      try {
+        observer.onQuery!(e);
+      } catch (error) {
+        warn(observer, 'onQuery', error);
+      }
+    }
+  }
+
+  transaction(event: TransactionEvent): void {
+    this.emit('onTransaction', event);
+  }
+
+  acquire(event: AcquireEvent): void {
+    this.emit('onAcquire', event);
+  }
+
+  connection(event: ConnectionEvent): void {
+    this.emit('onConnection', event);
+  }
+
+  /** A write queue's event (onQueue); nothing is built while no observer is attached. */
+  readonly queueEvent = (kind: QueueEvent['kind'], depth: number): void => {
+    if (this.active) this.emit('onQueue', { kind, depth });
+  };
+
+  migration(event: MigrationEvent): void {
+    this.emit('onMigration', event);
+  }
+
+  /** True when some observer implements `hook`. */
+  has(hook: Hook): boolean {
+    for (const observer of this.#all) if (observer[hook] !== undefined) return true;
+    return false;
+  }
+
+  /** Calls `hook` of every observer that has it; a throw is warned once and ignored. */
+  emit<H extends Exclude<Hook, 'beforeQuery' | 'onQuery' | 'onAttach'>>(hook: H, event: EventOf<H>): void {
+    for (const observer of this.#all) if (observer[hook] !== undefined) this.#call(observer, hook, event);
+  }
+
+  #call(observer: Observer, hook: Hook, event: unknown): void {
+    try {
+      (observer[hook] as (e: unknown) => void).call(observer, event);
+    } catch (error) {
+      warn(observer, hook, error);
+    }
+  }
+
+  #update(): void {
+    const all = this.#all;
+    this.active = all.length > 0;
+    this.watchesQueries = all.some((o) => o.beforeQuery !== undefined || o.onQuery !== undefined);
+    this.before = all.filter((o) => o.beforeQuery !== undefined);
+    this.onQuery = all.filter((o) => o.onQuery !== undefined);
+    this.wantsParams = all.some((o) => o.wantsParams === true && o.onQuery !== undefined);
+    this.wantsCounters = all.some((o) => o.wantsStatementCounters === true && o.onQuery !== undefined);
+    this.wantsPlan = all.some((o) => o.wantsQueryPlan === true && o.beforeQuery !== undefined);
+  }
+}

@@ -1,0 +1,69 @@
+// Owns writing metrics in the Prometheus text exposition format (version 0.0.4): HELP and TYPE
+// lines, label escaping, histogram series. Pure functions, no state.
+
+import type { BucketHistogram } from './histogram.ts';
+
+export type Labels = Readonly<Record<string, string | number | boolean>>;
+
+/** Escapes a label value: backslash, double quote and line feed. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function formatLabels(labels: Labels): string {
+  const parts: string[] = [];
+  for (const key of Object.keys(labels)) parts.push(`${key}="${escapeLabelValue(String(labels[key]))}"`);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+function formatNumber(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+/** Builds one exposition text, one metric family at a time. */
+export class PrometheusWriter {
+  readonly #lines: string[] = [];
+  readonly #declared = new Set<string>();
+  readonly #constant: Labels;
+
+  /** `constant` labels are added to every series. */
+  constructor(constant: Labels = {}) {
+    this.#constant = constant;
+  }
+
+  #declare(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
+    if (this.#declared.has(name)) return;
+    this.#declared.add(name);
+    this.#lines.push(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${type}`);
+  }
+
+  counter(name: string, help: string, labels: Labels, value: number): void {
+    this.#declare(name, 'counter', help);
+    this.#lines.push(`${name}${formatLabels({ ...this.#constant, ...labels })} ${formatNumber(value)}`);
+  }
+
+  gauge(name: string, help: string, labels: Labels, value: number): void {
+    this.#declare(name, 'gauge', help);
+    this.#lines.push(`${name}${formatLabels({ ...this.#constant, ...labels })} ${formatNumber(value)}`);
+  }
+
+  /** A histogram recorded in milliseconds, exposed in seconds. */
+  histogram(name: string, help: string, labels: Labels, histogram: BucketHistogram): void {
+    this.#declare(name, 'histogram', help);
+    const all = { ...this.#constant, ...labels };
+    const cumulative = histogram.cumulative();
+    histogram.bounds.forEach((bound, i) => {
+      this.#lines.push(`${name}_bucket${formatLabels({ ...all, le: formatNumber(bound) })} ${cumulative[i]}`);
+    });
+    this.#lines.push(`${name}_bucket${formatLabels({ ...all, le: '+Inf' })} ${histogram.count}`);
+    this.#lines.push(`${name}_sum${formatLabels(all)} ${formatNumber(histogram.sumMs / 1000)}`);
+    this.#lines.push(`${name}_count${formatLabels(all)} ${histogram.count}`);
+  }
+
+  toString(): string {
+    return this.#lines.length === 0 ? '' : `${this.#lines.join('\n')}\n`;
+  }
+}

@@ -1,0 +1,161 @@
+// Owns QueryProfiler: an observer that ranks statements by the time they cost, with calls, mean
+// and p99, rows, and SQLite's own counters (full-scan steps, sorts, automatic indexes, VM steps),
+// and captures the query plan once for statements slower than a threshold.
+// Runs on the JS thread (the pool calls its hooks there).
+
+import { outOfRange } from '../errors.ts';
+import { QuantileHistogram } from './histogram.ts';
+import type { ObservedPool, Observer, QueryEvent } from './types.ts';
+
+export interface QueryProfilerOptions {
+  /** Statements whose execution takes at least this many ms get their plan captured (default 50). */
+  explainOverMs?: number;
+  /** Distinct statement texts tracked at most (default 1000); later ones are not profiled. */
+  maxStatements?: number;
+}
+
+/** What the profiler knows about one statement text. */
+export interface StatementProfile {
+  sql: string;
+  calls: number;
+  errors: number;
+  /** Execution time summed over every call, in ms. */
+  totalMs: number;
+  meanMs: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Queue wait summed over every call, in ms. */
+  queuedMs: number;
+  rows: number;
+  /** SQLite's counters, summed over every call. */
+  fullScanSteps: number;
+  sorts: number;
+  autoIndexes: number;
+  vmSteps: number;
+  /** `EXPLAIN QUERY PLAN` details, once captured. */
+  plan?: readonly string[];
+}
+
+class Entry {
+  calls = 0;
+  errors = 0;
+  queuedMs = 0;
+  rows = 0;
+  fullScanSteps = 0;
+  sorts = 0;
+  autoIndexes = 0;
+  vmSteps = 0;
+  readonly exec = new QuantileHistogram();
+  plan: readonly string[] | undefined;
+  planRequested = false;
+}
+
+/**
+ * Ranks statements by cost.
+ *
+ * @example
+ * const profiler = new QueryProfiler({ explainOverMs: 20 });
+ * db.observe(profiler);
+ * // ... later
+ * for (const s of profiler.top(10)) console.log(s.totalMs, s.calls, s.fullScanSteps, s.sql, s.plan);
+ */
+export class QueryProfiler implements Observer {
+  readonly wantsStatementCounters = true;
+  readonly #explainOverMs: number;
+  readonly #maxStatements: number;
+  readonly #entries = new Map<string, Entry>();
+  readonly #pending = new Set<Promise<void>>();
+  #pool: ObservedPool | undefined;
+
+  constructor(options: QueryProfilerOptions = {}) {
+    const explain = options.explainOverMs ?? 50;
+    if (typeof explain !== 'number' || !Number.isFinite(explain) || explain < 0) {
+      throw outOfRange(`explainOverMs must be a finite number of at least 0, got ${String(explain)}`);
+    }
+    const max = options.maxStatements ?? 1000;
+    if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) {
+      throw outOfRange(`maxStatements must be an integer of at least 1, got ${String(max)}`);
+    }
+    this.#explainOverMs = explain;
+    this.#maxStatements = max;
+  }
+
+  onAttach(pool: ObservedPool): void {
+    this.#pool ??= pool;
+  }
+
+  onQuery(e: QueryEvent): void {
+    let entry = this.#entries.get(e.sql);
+    if (!entry) {
+      if (this.#entries.size >= this.#maxStatements) return;
+      this.#entries.set(e.sql, (entry = new Entry()));
+    }
+    entry.calls++;
+    if (e.error) entry.errors++;
+    entry.queuedMs += e.queuedMs;
+    entry.rows += e.rows;
+    entry.exec.record(e.execMs);
+    const c = e.counters;
+    if (c) {
+      entry.fullScanSteps += c.fullScanSteps;
+      entry.sorts += c.sorts;
+      entry.autoIndexes += c.autoIndexes;
+      entry.vmSteps += c.vmSteps;
+    }
+    if (!entry.planRequested && e.execMs >= this.#explainOverMs && (e.operation === 'get' || e.operation === 'all' || e.operation === 'run' || e.operation === 'iterate')) {
+      entry.planRequested = true;
+      this.#explain(e.sql, entry);
+    }
+  }
+
+  /** The `n` statements that cost the most execution time, costliest first. */
+  top(n = 10): StatementProfile[] {
+    const out: StatementProfile[] = [];
+    for (const [sql, entry] of this.#entries) {
+      const profile: StatementProfile = {
+        sql,
+        calls: entry.calls,
+        errors: entry.errors,
+        totalMs: entry.exec.sumMs,
+        meanMs: entry.exec.meanMs,
+        p99Ms: entry.exec.quantile(0.99),
+        maxMs: entry.exec.maxMs,
+        queuedMs: entry.queuedMs,
+        rows: entry.rows,
+        fullScanSteps: entry.fullScanSteps,
+        sorts: entry.sorts,
+        autoIndexes: entry.autoIndexes,
+        vmSteps: entry.vmSteps,
+      };
+      if (entry.plan) profile.plan = entry.plan;
+      out.push(profile);
+    }
+    out.sort((a, b) => b.totalMs - a.totalMs);
+    return out.slice(0, Math.max(0, n));
+  }
+
+  /** Resolves once every plan lookup started so far has finished. */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  /** Forgets every statement. */
+  reset(): void {
+    this.#entries.clear();
+  }
+
+  #explain(sql: string, entry: Entry): void {
+    const pool = this.#pool;
+    if (!pool || pool.closed) return;
+    const lookup = pool
+      .all(`EXPLAIN QUERY PLAN ${sql}`)
+      .then((rows) => {
+        entry.plan = Object.freeze(rows.map((row) => String(row['detail'])));
+      })
+      .catch(() => {
+        // Several statements, or a statement EXPLAIN cannot take: no plan.
+      })
+      .finally(() => this.#pending.delete(lookup));
+    this.#pending.add(lookup);
+  }
+}
