@@ -234,7 +234,8 @@ export class OperationBlockedError extends LitepoolError {
 }
 
 /**
- * A write reached a LiteFS replica (`replication: 'litefs'`): only the primary node accepts writes.
+ * A write reached a LiteFS replica (`replication: 'litefs'`): only the primary node accepts writes,
+ * and the maintenance that writes (checkpoints, optimize, analyze, vacuum, schema DDL helpers).
  * Raised before the write reaches SQLite (which would answer with a bare disk I/O error).
  * `primary` is the primary's hostname as LiteFS reports it in the mount's `.primary` file.
  */

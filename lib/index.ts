@@ -53,6 +53,7 @@ export type {
   CheckpointEvent,
   CheckpointMode,
   CheckpointResult,
+  CheckpointSource,
   ConnectionEvent,
   CheckpointOnClose,
   IterateOptions,

@@ -304,8 +304,17 @@ export interface CheckpointResult {
   /** Frames of the WAL copied into the database (all of them when it completed). */
   checkpointedFrames: number;
 }
-export type CheckpointEvent = CheckpointResult & { mode: CheckpointMode; durationMs: number };
-/** `heldBy`, `heldMs`: what keeps the WAL from being checkpointed, and for how long. */
+/** What ran a checkpoint: `db.checkpoint()`, the WAL monitor, the end of `vacuum()`, or `close()` (checkpointOnClose). */
+export type CheckpointSource = 'manual' | 'monitor' | 'vacuum' | 'close';
+/**
+ * A checkpoint the pool ran. `durationMs`: from the request until its result (the wait for the
+ * writer included); for `source: 'close'`, the checkpoint alone, clocked natively.
+ */
+export type CheckpointEvent = CheckpointResult & { mode: CheckpointMode; durationMs: number; source: CheckpointSource };
+/**
+ * The WAL monitor: the -wal file passed `warnBytes` ('warn'), or checkpoints cannot progress
+ * ('pinned'). `heldBy`, `heldMs`: what of this pool holds the oldest snapshot, and for how long.
+ */
 export interface WalEvent { kind: 'warn' | 'pinned'; walBytes: number; heldBy?: string; heldMs?: number }
 export interface QueueEvent { kind: 'full' | 'dropped' | 'timeout'; depth: number }
 export interface MigrationEvent { phase: 'start' | 'applied' | 'failed'; version: string; name: string; durationMs?: number }

@@ -2,10 +2,10 @@
 // checkpointBytes, a held snapshot (or lease, or iteration) named by a 'pinned' event and a
 // 'warn' past warnBytes, a truncate checkpoint emptying the WAL once it is released; the
 // checkpoint at close (checkpointOnClose); maxReadDuration bounding a read lease's transaction.
+// Events are watched through the public observer hooks (onCheckpoint with its source, onWal).
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TransactionTimeoutError, open, type Pool } from '../lib/index.ts';
-import { kOperationEvents, type CheckpointEvent, type WalEvent } from '../lib/maintenance/events.ts';
+import { TransactionTimeoutError, open, type CheckpointEvent, type Pool, type WalEvent } from '../lib/index.ts';
 import { tempPools } from './helpers/pools.ts';
 import { latch, rejection, sleep } from './helpers/waits.ts';
 
@@ -23,8 +23,7 @@ async function writeBytes(db: Pool, bytes: number): Promise<void> {
 
 function events(db: Pool): { wal: WalEvent[]; checkpoints: CheckpointEvent[] } {
   const seen = { wal: [] as WalEvent[], checkpoints: [] as CheckpointEvent[] };
-  db[kOperationEvents].on('wal', (event) => seen.wal.push(event));
-  db[kOperationEvents].on('checkpoint', (event) => seen.checkpoints.push(event));
+  db.observe({ onWal: (event) => seen.wal.push(event), onCheckpoint: (event) => seen.checkpoints.push(event) });
   return seen;
 }
 
@@ -62,7 +61,10 @@ describe('db.checkpoint()', () => {
     expect(after).toMatchObject({ bytes: 0, frames: 0, checkpoints: 4 });
     expect(after.lastCheckpointAt).toBeGreaterThan(0);
     expect(seen.checkpoints.map((e) => e.mode)).toEqual(['passive', 'full', 'restart', 'truncate']);
-    expect(seen.checkpoints.every((e) => e.durationMs >= 0)).toBe(true);
+    expect(seen.checkpoints.every((e) => e.durationMs >= 0 && e.source === 'manual')).toBe(true);
+    // Each event carries what its call resolved with.
+    expect(seen.checkpoints[0]).toMatchObject(passive);
+    expect(seen.checkpoints[3]).toMatchObject({ busy: false, walFrames: 0, checkpointedFrames: 0 });
   });
 
   it('reports busy when a reader holds a snapshot, and rejects a bad mode', async () => {
@@ -104,7 +106,8 @@ describe('the WAL monitor', () => {
     const seen = events(db);
     await writeBytes(db, 300_000);
     await until(() => seen.checkpoints.length > 0);
-    expect(seen.checkpoints[0]!.mode).toBe('passive');
+    expect(seen.checkpoints[0]).toMatchObject({ mode: 'passive', source: 'monitor', busy: false });
+    expect(seen.checkpoints[0]!.checkpointedFrames).toBeGreaterThan(0);
     expect(db.stats().wal.checkpoints).toBeGreaterThan(0);
     expect(seen.wal).toEqual([]);
   });
@@ -182,7 +185,7 @@ describe("replication: 'litestream'", () => {
     await until(() => seen.wal.some((e) => e.kind === 'warn'));
     expect(seen.checkpoints).toEqual([]);
     expect((await db.checkpoint('passive')).busy).toBe(false);
-    expect(seen.checkpoints.map((e) => e.mode)).toEqual(['passive']);
+    expect(seen.checkpoints.map((e) => [e.mode, e.source])).toEqual([['passive', 'manual']]);
   });
 });
 
@@ -200,6 +203,35 @@ describe('checkpointOnClose', () => {
     await other.close();
     return size;
   }
+
+  it("is an onCheckpoint event with source 'close' (none with false), after the pool's last write", async () => {
+    for (const checkpointOnClose of ['truncate', 'passive', false] as const) {
+      const seen: CheckpointEvent[] = [];
+      const closed: string[] = [];
+      const db = await open(pools.file(), { readers: 1, walMonitor: false, checkpointOnClose });
+      db.observe({
+        onCheckpoint: (event) => seen.push(event),
+        onConnection: (event) => void (event.event === 'close' && closed.push(`${event.role} closed after ${seen.length} checkpoints`)),
+      });
+      await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
+      await writeBytes(db, 100_000);
+      await db.close();
+      if (checkpointOnClose === false) {
+        expect(seen).toEqual([]);
+        continue;
+      }
+      expect(seen).toHaveLength(1);
+      const [event] = seen;
+      expect(event).toMatchObject({ mode: checkpointOnClose, source: 'close', busy: false });
+      expect(event!.durationMs).toBeGreaterThanOrEqual(0);
+      // truncate: the WAL emptied (0 frames left); passive: every frame copied back.
+      if (checkpointOnClose === 'truncate') expect(event).toMatchObject({ walFrames: 0, checkpointedFrames: 0 });
+      else expect(event!.checkpointedFrames).toBe(event!.walFrames);
+      if (checkpointOnClose === 'passive') expect(event!.walFrames).toBeGreaterThan(20);
+      // Observers hear it before the connections' close events.
+      expect(closed).toEqual(['reader closed after 1 checkpoints', 'writer closed after 1 checkpoints']);
+    }
+  });
 
   it("'truncate' by default empties the -wal file; 'passive' and false leave it", async () => {
     expect(await walAfterClose(undefined)).toBe(0);

@@ -1,12 +1,13 @@
 // Online backup: a ~50 MB database copied while 32 writers insert (completes, passes
 // integrity_check, holds every row committed before backup() was called, progress monotonic and
 // ending at 0 remaining); an abort or a failure leaves no file at dest and no temporary file;
-// bad arguments are typed errors.
+// bad arguments are typed errors. The big backup is watched on the litepool:backup channel.
+import { tracingChannel } from 'node:diagnostics_channel';
 import { existsSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PoolClosedError, open, type BackupProgress } from '../lib/index.ts';
-import { kOperationEvents, type BackupEvent } from '../lib/maintenance/events.ts';
+import type { BackupChannelContext } from '../lib/observers/channels.ts';
 import { tempPools } from './helpers/pools.ts';
 import { rejection } from './helpers/waits.ts';
 
@@ -27,8 +28,12 @@ describe('db.backup()', () => {
     const committed = (await db.get<{ n: number; last: number }>('SELECT count(*) AS n, max(id) AS last FROM t'))!;
     expect(committed.n).toBe(12_500);
 
-    const events: BackupEvent[] = [];
-    db[kOperationEvents].on('backup', (event) => events.push(event));
+    const events: [string, BackupChannelContext][] = [];
+    const handlers = {
+      start: (ctx: unknown) => void events.push(['start', { ...(ctx as BackupChannelContext) }]),
+      asyncEnd: (ctx: unknown) => void events.push(['asyncEnd', { ...(ctx as BackupChannelContext) }]),
+    };
+    tracingChannel('litepool:backup').subscribe(handlers as never);
     const progress: BackupProgress[] = [];
     const dest = join(pools.dir, 'copy.db');
     let stop = false;
@@ -39,7 +44,9 @@ describe('db.backup()', () => {
         written++;
       }
     });
-    const result = await db.backup(dest, { pagesPerStep: 128, onProgress: (p) => progress.push(p) });
+    const result = await db.backup(dest, { pagesPerStep: 128, onProgress: (p) => progress.push(p) }).finally(() => {
+      tracingChannel('litepool:backup').unsubscribe(handlers as never);
+    });
     const writtenDuringBackup = written;
     stop = true;
     await Promise.all(writers);
@@ -55,7 +62,11 @@ describe('db.backup()', () => {
       expect(progress[i]!.totalPages).toBeGreaterThanOrEqual(progress[i - 1]!.totalPages);
     }
     expect(progress.at(-1)).toEqual({ totalPages: result.pages, remainingPages: 0 });
-    expect(events).toEqual([{ kind: 'backup', dest, pages: result.pages, durationMs: result.durationMs }]);
+    const context = { database: db.path, pool: db, operation: 'backup', destination: dest };
+    expect(events.map(([phase]) => phase)).toEqual(['start', 'asyncEnd']);
+    expect(events[0]![1]).toEqual(context);
+    expect(events[1]![1]).toMatchObject({ ...context, result });
+    expect(events[1]![1].durationMs).toBeGreaterThanOrEqual(result.durationMs);
 
     const copy = await pools.openAt(dest, { readers: 1, walMonitor: false });
     expect(await copy.integrityCheck()).toEqual({ ok: true, problems: [] });

@@ -42,6 +42,9 @@ export async function closeConnections(parts: PoolParts): Promise<void> {
   closes.push(dispatcher.run({ op: Op.Close, route: WRITER, internal: true }));
   const results = await Promise.allSettled(closes);
   parts.native.join();
+  // The checkpointOnClose checkpoint, as the writer's Close (the last) reported it (onCheckpoint).
+  const writer = results.at(-1)!;
+  if (writer.status === 'fulfilled') parts.toolkit.closeCheckpointRan(writer.value as number[] | undefined);
   parts.context.observers.connections('close', options.readers);
   const failure = results.find((result) => result.status === 'rejected');
   if (failure) throw (failure as PromiseRejectedResult).reason;

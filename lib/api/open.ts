@@ -13,6 +13,7 @@ import { binding } from '../native/binding.ts';
 import { ObserverHub } from '../observers/hub.ts';
 import { QueryPlans } from '../observers/query-plans.ts';
 import { Dispatcher } from '../request/dispatcher.ts';
+import type { SchemaHost } from '../maintenance/schema.ts';
 import { Toolkit } from '../maintenance/toolkit.ts';
 import type { Job } from '../request/job.ts';
 import type { PoolOptions } from '../types.ts';
@@ -58,10 +59,12 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   const probe = resolved.healthCheck
     ? new HealthProbe(context, idleMillis, resolved.readers, resolved.healthCheck.intervalMs, (worker) => keeper.replace(worker))
     : undefined;
+  const replica = startReplica(resolved);
   let pool: Pool | undefined;
   // db.schema runs its statements through the pool's own get/all and transactions.
-  const toolkit = new Toolkit(context, resolved, { all: (sql, params) => pool!.all(sql, params), transaction: (fn) => pool!.transaction(fn) }, probe, () => dispatcher!.inFlight + dispatcher!.queued > 0);
-  const replica = startReplica(resolved);
+  const schemaHost: SchemaHost = { all: (sql, params) => pool!.all(sql, params), transaction: (fn) => pool!.transaction(fn) };
+  // On a LiteFS replica the toolkit refuses the maintenance that writes, as the replica refuses writes.
+  const toolkit = new Toolkit(context, resolved, schemaHost, probe, () => dispatcher!.inFlight + dispatcher!.queued > 0, replica);
   try {
     await dispatcher.track(native.startWriter());
     await Promise.all(native.startReaders().map((slot) => dispatcher!.track(slot)));

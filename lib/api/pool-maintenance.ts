@@ -5,13 +5,12 @@
 
 import { checkBackupOptions } from '../maintenance/backup.ts';
 import { checkCheckpointMode } from '../maintenance/checkpoint.ts';
-import { kOperationEvents, type OperationEvents } from '../maintenance/events.ts';
 import { checkIntegrityOptions } from '../maintenance/integrity.ts';
 import type { Schema } from '../maintenance/schema.ts';
 import type { Toolkit } from '../maintenance/toolkit.ts';
 import { checkVacuumOptions } from '../maintenance/upkeep.ts';
 import type { BackupOptions, BackupResult, ForeignKeyViolation, IntegrityCheckOptions, IntegrityCheckResult, VacuumOptions } from '../operations-types.ts';
-import type { CheckpointMode, CheckpointResult } from '../operations-types.ts';
+import type { CheckpointMode, CheckpointResult } from '../types.ts';
 import { rejectOnThrow } from './operations.ts';
 
 /** The maintenance methods of a Pool (see docs/operations.md). */
@@ -21,11 +20,6 @@ export class PoolMaintenance {
   /** @internal */
   constructor(toolkit: Toolkit) {
     this.#toolkit = toolkit;
-  }
-
-  /** @internal The operations events (WAL, checkpoints, backups); not part of the public API. */
-  get [kOperationEvents](): OperationEvents {
-    return this.#toolkit.events;
   }
 
   /** @internal The toolkit (tests). */

@@ -1,6 +1,7 @@
 // Owns the upkeep of the database file: db.optimize() (and PRAGMA optimize=0x10002 at open, and
 // every `optimizeInterval` ms), db.analyze(), db.vacuum() (a full rebuild, or an incremental
-// vacuum) and db.ping(). Runs on the JS thread; the statements run on the writer, in line with
+// vacuum) and db.ping(). Those that write are refused on a LiteFS replica, where the periodic
+// optimize skips its turn. Runs on the JS thread; the statements run on the writer, in line with
 // the writes.
 
 import type { PoolContext } from '../api/context.ts';
@@ -10,6 +11,7 @@ import { checkInteger, checkKeys } from '../input/validate.ts';
 import { Op } from '../native/contract.ts';
 import { READERS, WRITER, sessionRoute, type Route } from '../request/route.ts';
 import type { Checkpointer } from './checkpoint.ts';
+import type { MaintenanceGuard } from './replica-guard.ts';
 
 /** Runs SQL without parameters on the writer (`route`: inside a session, or in line). */
 export function execOnWriter(context: PoolContext, sql: string, route: Route = WRITER): Promise<void> {
@@ -36,10 +38,12 @@ export class Upkeep {
   readonly #checkpointer: Checkpointer;
   readonly #acquireTimeout: number;
   readonly #finalCheckpoint: 'truncate' | 'passive';
+  readonly #guard: MaintenanceGuard;
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(context: PoolContext, checkpointer: Checkpointer, acquireTimeout: number, finalCheckpoint: 'truncate' | 'passive') {
+  constructor(context: PoolContext, checkpointer: Checkpointer, acquireTimeout: number, finalCheckpoint: 'truncate' | 'passive', guard: MaintenanceGuard) {
     this.#finalCheckpoint = finalCheckpoint;
+    this.#guard = guard;
     this.#context = context;
     this.#checkpointer = checkpointer;
     this.#acquireTimeout = acquireTimeout;
@@ -49,7 +53,7 @@ export class Upkeep {
   start(interval: number | undefined): void {
     if (interval === undefined) return;
     this.#timer = setInterval(() => {
-      this.optimize().catch(() => undefined);
+      if (this.#guard.writable) this.optimize().catch(() => undefined);
     }, interval);
     this.#timer.unref();
   }
@@ -60,11 +64,11 @@ export class Upkeep {
   }
 
   optimize(): Promise<void> {
-    return execOnWriter(this.#context, 'PRAGMA optimize');
+    return this.#guard.write(() => execOnWriter(this.#context, 'PRAGMA optimize'));
   }
 
   analyze(): Promise<void> {
-    return execOnWriter(this.#context, 'ANALYZE');
+    return this.#guard.write(() => execOnWriter(this.#context, 'ANALYZE'));
   }
 
   /**
@@ -74,7 +78,11 @@ export class Upkeep {
    * iteration open: a reader's snapshot would keep the rebuilt pages in the WAL, and a write
    * lease would keep the vacuum waiting.
    */
-  async vacuum(incremental: number | undefined): Promise<void> {
+  vacuum(incremental: number | undefined): Promise<void> {
+    return this.#guard.write(() => this.#vacuum(incremental));
+  }
+
+  async #vacuum(incremental: number | undefined): Promise<void> {
     const open = this.#context.holders.list();
     if (open.length > 0) throw new OperationBlockedError('vacuum()', open.map(describeHolder));
     const { writer } = this.#context;
@@ -90,7 +98,7 @@ export class Upkeep {
         // incremental_vacuum frees pages one step at a time: step it to the end.
         await this.#context.requests.run({ op: Op.All, route, sql: `PRAGMA incremental_vacuum(${incremental})`, values: undefined, names: undefined, rowMode: 'array' });
       }
-      await this.#checkpointer.run(this.#finalCheckpoint, route);
+      await this.#checkpointer.run(this.#finalCheckpoint, 'vacuum', route);
     } finally {
       writer.release(session);
     }

@@ -2,11 +2,12 @@
 // passive checkpoint once more than `checkpointBytes` wait to be checkpointed, reports a `warn`
 // event when the -wal file passes `warnBytes`, and a `pinned` event naming what this pool holds
 // open (a read() snapshot, a read lease, an iteration, and since when) when checkpoints cannot
-// progress. Runs on the JS thread.
+// progress (onWal, through the observer hub). Runs on the JS thread.
 
 import { describeHolder, type Holder, type Holders } from '../connections/holders.ts';
+import type { ObserverHub } from '../observers/hub.ts';
+import { reportWal } from '../observers/operations-trace.ts';
 import type { Checkpointer } from './checkpoint.ts';
-import type { OperationEvents } from './events.ts';
 import { readWalState, type WalState } from './wal-file.ts';
 
 /** The monitor's settings, checked (input/options.ts). */
@@ -23,7 +24,7 @@ export class WalMonitor {
   readonly #path: string;
   readonly #checkpointer: Checkpointer;
   readonly #holders: Holders;
-  readonly #events: OperationEvents;
+  readonly #hub: ObserverHub;
   #timer: ReturnType<typeof setInterval> | undefined;
   #running: Promise<void> | undefined;
   /** A warn event was sent and the WAL has not fallen below warnBytes since. */
@@ -33,12 +34,12 @@ export class WalMonitor {
   /** The holders already reported pinned (each once); `null` stands for "none of ours". */
   readonly #reported = new Set<Holder | null>();
 
-  constructor(settings: WalMonitorSettings, path: string, checkpointer: Checkpointer, holders: Holders, events: OperationEvents) {
+  constructor(settings: WalMonitorSettings, path: string, checkpointer: Checkpointer, holders: Holders, hub: ObserverHub) {
     this.#settings = settings;
     this.#path = path;
     this.#checkpointer = checkpointer;
     this.#holders = holders;
-    this.#events = events;
+    this.#hub = hub;
   }
 
   start(): void {
@@ -64,18 +65,19 @@ export class WalMonitor {
       if (state.bytes >= this.#settings.warnBytes) {
         if (!this.#warned) {
           this.#warned = true;
-          this.#events.wal({ kind: 'warn', walBytes: state.bytes, ...this.#heldBy(this.#holders.oldestReader()) });
+          reportWal(this.#hub, { kind: 'warn', walBytes: state.bytes, ...this.#heldBy(this.#holders.oldestReader()) });
         }
       } else {
         this.#warned = false;
       }
       const pending = (state.frames - state.backfilled) * state.frameBytes;
-      if (!this.#settings.checkpoints) return;
+      // Under Litestream, and while this node is a LiteFS replica, the monitor only warns.
+      if (!this.#settings.checkpoints || !this.#checkpointer.writable) return;
       if (pending < this.#settings.checkpointBytes) {
         if (pending === 0) this.#resolved();
         return;
       }
-      const result = await this.#checkpointer.run('passive');
+      const result = await this.#checkpointer.run('passive', 'monitor');
       if (result.checkpointedFrames >= result.walFrames) {
         this.#resolved();
         return;
@@ -93,7 +95,7 @@ export class WalMonitor {
     const holder = this.#holders.oldestReader() ?? null;
     if (this.#reported.has(holder)) return;
     this.#reported.add(holder);
-    this.#events.wal({ kind: 'pinned', walBytes: state.bytes, ...this.#heldBy(holder ?? undefined) });
+    reportWal(this.#hub, { kind: 'pinned', walBytes: state.bytes, ...this.#heldBy(holder ?? undefined) });
   }
 
   /** Checkpoints caught up: a later pin is news again. */

@@ -16,7 +16,7 @@ export const Op = {
   Exec: 3,
   /** open this worker's connection (first request every worker gets) */
   Open: 4,
-  /** finish: the writer also optimizes and checkpoints; then the connection closes */
+  /** finish: the writer also optimizes and checkpoints (one row: busy, log frames, checkpointed frames, µs); then the connection closes */
   Close: 5,
   /** reader only: from now on take requests from this reader's own ring only */
   Pin: 6,

@@ -32,8 +32,10 @@ export function rowsOutcome(request: Request, info: StatementInfo | undefined, m
     }
     case Op.Checkpoint:
     case Op.BackupStep:
-      // One row of numbers.
-      return cells;
+    case Op.Close:
+      // One row of counts (a Close: the writer's close checkpoint), numbers even when the pool
+      // reads integers as bigint.
+      return cells.map(Number);
     case Op.Run:
       // A write with RETURNING rows: its group is not reported, so it counts as its own commit.
       request.onGroup?.(undefined);

@@ -159,7 +159,8 @@ interface Outcomes {
   [Op.Reset]: unknown;
   [Op.IterateEnd]: unknown;
   [Op.Open]: undefined;
-  [Op.Close]: undefined;
+  /** The writer's: its close checkpoint's busy (0 or 1), frames in the WAL, frames checkpointed, µs; none when it ran none. */
+  [Op.Close]: number[] | undefined;
   [Op.Reopen]: undefined;
   /** busy (0 or 1), frames in the WAL, frames checkpointed. */
   [Op.Checkpoint]: number[];

@@ -62,8 +62,9 @@ class Connection {
 
   // Worker thread. Opens and configures the connection; reports through `request`.
   void open(Request& request);
-  // Worker thread. The writer optimizes and runs config.closeCheckpoint first; then the connection
-  // closes.
+  // Worker thread. The writer optimizes and runs config.closeCheckpoint first, and reports that
+  // checkpoint through `request` as one row (busy, log frames, checkpointed frames, its µs; no row
+  // when there was none or it failed); then the connection closes.
   void close(Request* request);
 
   // Worker thread. Runs one Get/All/Run/Exec request; reports through `request`.
@@ -95,6 +96,9 @@ class Connection {
   void backup(Request& request);
   // Worker thread. Finishes an open backup and closes its file; false when finishing failed.
   bool endBackup(Request* report) noexcept;
+  // Writer thread, closing: the config.closeCheckpoint checkpoint, best effort (a busy checkpoint,
+  // another process reading, is not a failed close); one row in `request` and true when it ran.
+  bool closeCheckpoint(Request& request);
   // Worker thread, after every request: notes when the connection entered a transaction, and
   // returns it (steady-clock ms; 0 when none is open).
   std::int64_t noteTransactionState() noexcept;

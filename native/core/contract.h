@@ -24,7 +24,7 @@ enum class Op : std::uint8_t {
   Run = 2,            // one statement, rows discarded; reports changes and last insert rowid
   Exec = 3,           // several statements, no parameters
   Open = 4,           // open this worker's connection (first request every worker gets)
-  Close = 5,          // finish: the writer also optimizes and checkpoints; then the connection closes
+  Close = 5,          // finish: the writer also optimizes and checkpoints (one row: busy, log frames, checkpointed frames, µs); then the connection closes
   Pin = 6,            // reader only: from now on take requests from this reader's own ring only
   Unpin = 7,          // reader only: roll back what the lease left open, then serve the shared ring again
   Reset = 8,          // roll back a transaction left open (a lease or transaction ended); changes = 1 if it did

@@ -47,6 +47,19 @@ void Connection::checkpoint(Request& request) {
   integerRow(request, {rc == SQLITE_BUSY ? 1 : 0, log, done});
 }
 
+// Worker thread (the writer), closing.
+bool Connection::closeCheckpoint(Request& request) {
+  const int mode = config_.closeCheckpoint == "PASSIVE" ? SQLITE_CHECKPOINT_PASSIVE : SQLITE_CHECKPOINT_TRUNCATE;
+  int log = -1;
+  int done = -1;
+  const auto started = std::chrono::steady_clock::now();
+  const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, mode, &log, &done);
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) return false;
+  integerRow(request, {rc == SQLITE_BUSY ? 1 : 0, log, done, static_cast<std::int64_t>(micros)});
+  return true;
+}
+
 // Worker thread (the writer).
 void Connection::backup(Request& request) {
   if (request.op == Op::BackupEnd) {
