@@ -1,11 +1,14 @@
 // Owns the validation of open()'s options and their translation into the native configuration.
 // Every option is checked here, with an error naming it; the native side trusts what it gets.
 
+import { availableParallelism } from 'node:os';
+
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { FAULT_ADDON_VARIABLE, binding } from '../native/binding.ts';
 import type { NativePoolConfig } from '../native/native-pool.ts';
 import { checkObservers } from '../observers/hub.ts';
 import type { CheckpointOnClose, NewConnection, Observer, PoolOptions, PragmaValue, Preset, Replication, RetryPolicy, SynchronousMode } from '../types.ts';
+import { checkCheckpointOnClose, checkHealthCheck, checkWalMonitor, type HealthCheckOptions, type WalMonitorOptions } from './maintenance-options.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber } from './validate.ts';
 import { checkMigrateOptions } from '../migrations/index.ts';
 import type { OpenMigrationOptions } from '../migrations/types.ts';
@@ -54,11 +57,22 @@ function faultVfsName(): string | undefined {
   return binding().faultVfs?.name;
 }
 
+/**
+ * Reader threads for `cores` cores available to the process: two per core, at least `min` and at
+ * most `max`. Two per core, not one: on 2 cores 4 readers served point, heavy and mixed reads at
+ * least as well as 2 or 3 and a reader waiting on I/O or held by a lease leaves another for the
+ * core; more than two per core only made the event loop later (docs/tuning.md has the figures).
+ */
+export function readersPerCores(cores: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, 2 * Math.max(1, Math.floor(cores))));
+}
+
 /** What each preset sets; explicit options win over the preset's values. */
 export const PRESETS = {
   /** Balanced for a typical web service. */
   default: {
-    readers: 4,
+    /** Reader threads for the cores available: two per core, 2 to 8. */
+    readers: (cores: number) => readersPerCores(cores, 2, 8),
     busyTimeout: 5000,
     acquireTimeout: 30_000,
     maxReadDuration: 60_000,
@@ -73,9 +87,10 @@ export const PRESETS = {
     timeslice: 1,
     foreignKeys: true,
   },
-  /** Busy servers: more readers, bigger caches, memory-mapped I/O, patient timeouts, retries. */
+  /** Busy servers: more readers on big machines, bigger caches, memory-mapped I/O, patient timeouts, retries. */
   production: {
-    readers: 8,
+    /** Two per core as in 'default', up to 16. */
+    readers: (cores: number) => readersPerCores(cores, 2, 16),
     busyTimeout: 10_000,
     acquireTimeout: 60_000,
     maxReadDuration: 120_000,
@@ -92,7 +107,7 @@ export const PRESETS = {
   },
   /** Tests, scripts and small devices: one reader, small caches, short timeouts. */
   minimal: {
-    readers: 1,
+    readers: (_cores: number) => 1,
     busyTimeout: 1000,
     acquireTimeout: 5000,
     maxReadDuration: 30_000,
@@ -135,9 +150,9 @@ export interface ResolvedOptions {
   /** PRAGMA foreign_keys on every connection (before `pragmas`, which may override it). */
   readonly foreignKeys: boolean;
   /** The WAL monitor's thresholds and period; false when off (always off for `:memory:`). */
-  readonly walMonitor: { readonly warnBytes: number; readonly checkpointBytes: number; readonly intervalMs: number } | false;
+  readonly walMonitor: WalMonitorOptions | false;
   /** Period of the probe of idle connections; false when off. */
-  readonly healthCheck: { readonly intervalMs: number } | false;
+  readonly healthCheck: HealthCheckOptions | false;
   /** Period of `PRAGMA optimize` on the writer (undefined: only at open and close). */
   readonly optimizeInterval: number | undefined;
   /** Observers attached at open (each checked). */
@@ -150,27 +165,6 @@ export interface ResolvedOptions {
   readonly replication: Replication;
   /** The SQLite VFS of every connection (undefined: the default); test builds only. */
   readonly vfs: string | undefined;
-}
-
-const MIB = 1024 * 1024;
-
-/** `walMonitor` option: false, or thresholds in bytes and a period in ms, each with a default. */
-function checkWalMonitor(value: unknown): ResolvedOptions['walMonitor'] {
-  if (value === false) return false;
-  const given = checkKeys('walMonitor', value, ['warnBytes', 'checkpointBytes', 'intervalMs']);
-  return Object.freeze({
-    warnBytes: given.warnBytes === undefined ? 64 * MIB : checkInteger('walMonitor.warnBytes', given.warnBytes, 1, Number.MAX_SAFE_INTEGER),
-    checkpointBytes:
-      given.checkpointBytes === undefined ? 4 * MIB : checkInteger('walMonitor.checkpointBytes', given.checkpointBytes, 1, Number.MAX_SAFE_INTEGER),
-    intervalMs: given.intervalMs === undefined ? 1000 : checkMs('walMonitor.intervalMs', given.intervalMs, 10),
-  });
-}
-
-/** `healthCheck` option: false, or { intervalMs } (default 30 000). */
-function checkHealthCheck(value: unknown): ResolvedOptions['healthCheck'] {
-  if (value === false) return false;
-  const given = checkKeys('healthCheck', value, ['intervalMs']);
-  return Object.freeze({ intervalMs: given.intervalMs === undefined ? 30_000 : checkMs('healthCheck.intervalMs', given.intervalMs, 10) });
 }
 
 /** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
@@ -198,13 +192,6 @@ function checkRetry(value: unknown): RetryPolicy | undefined {
   const maxDelay = checkMs('retry.maxDelay', given.maxDelay ?? 1000, 0);
   if (maxDelay < baseDelay) throw outOfRange(`retry.maxDelay (${maxDelay}) must not be below retry.baseDelay (${baseDelay})`);
   return Object.freeze({ attempts, baseDelay, maxDelay });
-}
-
-/** `checkpointOnClose`: 'truncate', 'passive' or false. */
-function checkCheckpointOnClose(value: unknown): CheckpointOnClose {
-  if (value === false) return false;
-  if (typeof value !== 'string') throw invalidArgument(`checkpointOnClose must be 'truncate', 'passive' or false, got ${describeType(value)}`);
-  return checkChoice('checkpointOnClose', value, ['truncate', 'passive'] as const);
 }
 
 /** `migrations` option: checked now (so a typo fails open() before anything runs), run by open(). */
@@ -245,8 +232,12 @@ function checkPragmas(value: unknown): Record<string, PragmaValue> {
   return result;
 }
 
-/** Validates `path` and `options`; throws a TypeError or RangeError naming the culprit. */
-export function resolveOptions(path: unknown, options: unknown): ResolvedOptions {
+/**
+ * Validates `path` and `options`; throws a TypeError or RangeError naming the culprit. `cores`
+ * (the CPU cores available to the process) sets the preset's number of readers when `readers` is
+ * not given.
+ */
+export function resolveOptions(path: unknown, options: unknown, cores: number = availableParallelism()): ResolvedOptions {
   if (typeof path !== 'string') throw invalidArgument(`path must be a string, got ${describeType(path)}`);
   if (path.includes('\0')) throw outOfRange('path must not contain NUL characters');
   const faultVfs = faultVfsName();
@@ -257,7 +248,7 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
   const base = PRESETS[preset];
   const memory = isMemoryPath(path);
   const pick = <K extends keyof typeof base>(key: K): unknown => (given[key as keyof PoolOptions] === undefined ? base[key] : given[key as keyof PoolOptions]);
-  const readers = checkInteger('readers', pick('readers'), 0, 64);
+  const readers = checkInteger('readers', given.readers === undefined ? base.readers(cores) : given.readers, 0, 64);
   const replication = given.replication === undefined ? 'none' : checkChoice('replication', given.replication, ['none', 'litestream', 'litefs'] as const);
   if (memory && replication !== 'none') throw outOfRange(`replication: '${replication}' needs a database file, not ':memory:'`);
   const checkpointOnClose = given.checkpointOnClose === undefined ? undefined : checkCheckpointOnClose(given.checkpointOnClose);
