@@ -154,6 +154,7 @@ void Connection::close(Request* request) {
 void Connection::endIteration() noexcept {
   if (iteration_) sqlite3_finalize(iteration_);
   iteration_ = nullptr;
+  iterationRowReady_ = false;
 }
 
 }  // namespace litepool

@@ -68,7 +68,9 @@ class Connection {
   // Worker thread. Runs one Get/All/Run/Exec request; reports through `request`.
   void execute(Request& request);
   // Worker thread. Runs IterateStart / IterateNext / IterateEnd. One iteration per connection
-  // at a time: the connection is pinned to the iterating lease.
+  // at a time: the connection is pinned to the iterating lease (or held by the iteration, see
+  // Engine::holdForIteration). A chunk never ends on the last row: it steps one row past its
+  // last one, so a result that fits comes back as Status::Rows, with nothing left open.
   void iterate(Request& request);
   // Worker thread. Finalizes the open iteration, if any.
   void endIteration() noexcept;
@@ -132,6 +134,7 @@ class Connection {
   StatementCache cache_;
   Request* current_ = nullptr;         // the request being run (see RunningRequest)
   sqlite3_stmt* iteration_ = nullptr;  // the open iteration's statement (never cached)
+  bool iterationRowReady_ = false;     // iteration_ stands on a row the last chunk did not copy
   std::uint64_t authorized_ = 0;       // authorizer actions seen while preparing (bit = action code)
   Request probe_;                      // scratch for canGroup()'s prepare
 };

@@ -347,14 +347,24 @@ void Connection::iterate(Request& request) {
   stepChunk(request);
 }
 
-// Worker thread. Steps the open iteration for up to chunkRows rows.
+// Worker thread. Copies the open iteration's next chunk: up to chunkRows rows, fewer when the
+// chunk reaches ITERATE_CHUNK_BYTES of row data. It steps one row past the chunk (that row stays
+// current and opens the next chunk), so it knows whether the iteration has more.
 void Connection::stepChunk(Request& request) {
+  static_assert(sizeof(Value) == 16, "ITERATE_CHUNK_BYTES counts 16 bytes a cell");
   const int columns = sqlite3_column_count(iteration_);
+  const std::uint32_t limit = request.chunkRows > 0 ? request.chunkRows : 1;
   std::uint32_t rows = 0;
-  int rc = SQLITE_ROW;
-  while (rows < request.chunkRows && (rc = sqlite3_step(iteration_)) == SQLITE_ROW) {
+  int rc = iterationRowReady_ ? SQLITE_ROW : sqlite3_step(iteration_);
+  iterationRowReady_ = false;
+  while (rc == SQLITE_ROW) {
+    if (rows == limit || request.cells.size() * sizeof(Value) + request.cellBytes.size() >= ITERATE_CHUNK_BYTES) {
+      iterationRowReady_ = true;
+      break;
+    }
     collectRow(iteration_, columns, request);
     ++rows;
+    rc = sqlite3_step(iteration_);
   }
   takeCounters(iteration_, request);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {

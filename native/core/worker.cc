@@ -121,10 +121,12 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
     if (request.op == Op::Unpin) worker.pinned.store(false, std::memory_order_seq_cst);
   } else if (request.op == Op::IterateEnd) {
     worker.connection.iterate(request);
+    holdForIteration(worker, request);
   } else if (request.cancelled.load(std::memory_order_relaxed) || abort_.load(std::memory_order_relaxed)) {
     request.status = Status::Cancelled;
   } else if (request.op == Op::IterateStart || request.op == Op::IterateNext) {
     worker.connection.iterate(request);
+    holdForIteration(worker, request);
   } else if (request.op == Op::Batch) {
     worker.connection.executeBatch(request);
   } else {
@@ -139,6 +141,28 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
   complete(slot);
   finishedWork(worker);
   return keepGoing;
+}
+
+// Worker threads (a no-op on the writer). An iteration started from the shared ring with
+// RequestFlag::HoldReader keeps its reader while rows remain: the reader pins itself as a Pin
+// would (it leaves the shared ring; its own ring brings the iteration's next chunks) and serves
+// the shared ring again once the iteration ends, by its last chunk (Status::Rows) or by
+// IterateEnd. A chunk that failed or was cancelled leaves it pinned: lib/ then sends IterateEnd
+// to this reader's own ring. So an iteration that fits its first chunk costs one round trip and
+// never pins anything.
+void Engine::holdForIteration(Worker& worker, const Request& request) noexcept {
+  if (worker.index == WRITER_WORKER) return;
+  if (request.op == Op::IterateStart && (request.flags & RequestFlag::HoldReader)) {
+    if (request.status != Status::RowsMore) return;
+    worker.heldByIteration = true;
+    worker.pinned.store(true, std::memory_order_seq_cst);
+    return;
+  }
+  if (worker.heldByIteration && (request.op == Op::IterateEnd || request.status == Status::Rows)) {
+    worker.heldByIteration = false;
+    // seq_cst, like Unpin: pairs with the fence in submit() (see Engine::submit).
+    worker.pinned.store(false, std::memory_order_seq_cst);
+  }
 }
 
 // Writer thread: the one read-write connection; runs writer-ring requests in FIFO order.
