@@ -3,7 +3,8 @@
 // fits the first chunk, nothing pinned and no IterateEnd), with the adaptive sizes 256, 512, 1024
 // or the caller's chunkSize, and cut at ITERATE_CHUNK_BYTES; never more than one chunk read
 // ahead; early break, return, abort and close() free the held reader at once; a write statement
-// is refused; rowMode 'array', safeIntegers and observers see every chunk; a lease's iteration
+// is refused, and so is an integer beyond a JS number (nothing stays held); rowMode 'array',
+// safeIntegers and observers see every chunk; a lease's iteration
 // fetches on demand with the same one-trip rule.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chunkRows } from '../lib/api/iteration.ts';
@@ -213,6 +214,21 @@ describe('round trips of db.iterate() on a pool with readers', () => {
     expect(db.stats().readers.pinned).toBe(0);
     const lease = await db.acquire({ timeout: 1000 });
     await lease.release();
+  });
+
+  it('an integer a JS number cannot hold fails the iteration, in its first chunk or a later one, and holds nothing', async () => {
+    for (const at of [1, 700]) {
+      const seen: number[] = [];
+      const attempt = async () => {
+        const sql = 'SELECT id, CASE WHEN id = ? THEN 1152921504606846976 ELSE 0 END AS n FROM big ORDER BY id';
+        for await (const row of db.iterate<{ id: number }>(sql, [at])) seen.push(row.id);
+      };
+      await expect(attempt()).rejects.toMatchObject({ code: 'LITEPOOL_INTEGER_OVERFLOW' });
+      expect(seen.length).toBeLessThan(at);
+      expect(db.stats().readers.pinned).toBe(0);
+      const lease = await db.acquire({ timeout: 1000 });
+      await lease.release();
+    }
   });
 
   it("rowMode 'array' and an observer see every chunk: one iterate event with every row", async () => {
