@@ -289,6 +289,18 @@ describe("a lease's iteration", () => {
       expect(trips()).toEqual([Op.IterateStart]);
       await first.return(undefined);
       expect(trips()).toEqual([Op.IterateStart, Op.IterateEnd]);
+      // An open iteration keeps its statement to itself: the same SQL run meanwhile on the same
+      // connection, and iterated again after, each see their own rows.
+      const sql = 'SELECT id FROM big WHERE id > ? ORDER BY id';
+      const open = lease.iterate<{ id: number }>(sql, [10], { chunkSize: 5 });
+      const seen: number[] = [];
+      for (let i = 0; i < 7; i++) seen.push((await open.next()).value!.id);
+      expect((await lease.all<{ id: number }>(sql, [95])).map((r) => r.id)).toEqual([96, 97, 98, 99, 100]);
+      for await (const row of open) seen.push(row.id);
+      expect(seen).toEqual(Array.from({ length: 90 }, (_, i) => i + 11));
+      const again: number[] = [];
+      for await (const row of lease.iterate<{ id: number }>(sql, [97])) again.push(row.id);
+      expect(again).toEqual([98, 99, 100]);
     } finally {
       await lease.release();
     }

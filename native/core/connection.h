@@ -133,7 +133,8 @@ class Connection {
   sqlite3* db_ = nullptr;
   StatementCache cache_;
   Request* current_ = nullptr;         // the request being run (see RunningRequest)
-  sqlite3_stmt* iteration_ = nullptr;  // the open iteration's statement (never cached)
+  sqlite3_stmt* iteration_ = nullptr;  // the open iteration's statement, out of the cache while open
+  CachedStatement iterationEntry_;     // its SQL and what prepare() learnt of it (stmt == iteration_)
   bool iterationRowReady_ = false;     // iteration_ stands on a row the last chunk did not copy
   std::uint64_t authorized_ = 0;       // authorizer actions seen while preparing (bit = action code)
   Request probe_;                      // scratch for canGroup()'s prepare

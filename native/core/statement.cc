@@ -336,14 +336,27 @@ void Connection::iterate(Request& request) {
     return;
   }
   endIteration();
-  StatementHandle statement;
-  if (!prepare(request.sql, request, statement, /*useCache=*/false)) return;
-  if (role_ == Role::Reader && !statement->readonly) {
+  // The iteration takes its statement out of the cache while it is open (a request with the same
+  // SQL meanwhile prepares its own) and gives it back when it ends (endIteration).
+  if (!cache_.take(request.sql, iterationEntry_)) {
+    StatementHandle statement;
+    if (!prepare(request.sql, request, statement, /*useCache=*/false)) return;
+    iterationEntry_ = statement.entry();
+    iterationEntry_.sql = request.sql;
+    iterationEntry_.stmt = statement.release();
+  }
+  iteration_ = iterationEntry_.stmt;
+  if (role_ == Role::Reader && !iterationEntry_.readonly) {
     request.status = Status::NeedsWriter;
+    endIteration();
     return;
   }
-  if (!bind(statement.stmt(), request, 0, static_cast<std::uint32_t>(request.params.size()), !request.paramNames.empty())) return;
-  iteration_ = statement.release();
+  if (!bind(iteration_, request, 0, static_cast<std::uint32_t>(request.params.size()), !request.paramNames.empty())) {
+    endIteration();
+    return;
+  }
+  // A cached statement keeps counting across runs.
+  resetCounters(iteration_, request);
   stepChunk(request);
 }
 
