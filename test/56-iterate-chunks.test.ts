@@ -1,13 +1,13 @@
 // db.iterate() chunk by chunk, counted at the addon's submit(): a result of N rows comes back
 // complete and in order with the round trips the chunk sizing rule says (one for a result that
 // fits the first chunk, nothing pinned and no IterateEnd), with the adaptive sizes 256, 512, 1024
-// or the caller's chunkSize, and cut at ITERATE_CHUNK_BYTES; never more than one chunk read
-// ahead; early break, return, abort and close() free the held reader at once; a write statement
+// or the caller's chunkSize, and cut at ITERATE_CHUNK_BYTES; a turn of the event loop every
+// TURN_ROWS rows; never more than one chunk read ahead; early break, return, abort and close() free the held reader at once; a write statement
 // is refused, and so is an integer beyond a JS number (nothing stays held); rowMode 'array',
 // safeIntegers and observers see every chunk; a lease's iteration
 // fetches on demand with the same one-trip rule.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { chunkRows } from '../lib/api/iteration.ts';
+import { TURN_ROWS, chunkRows } from '../lib/api/iteration.ts';
 import { PoolClosedError, SqliteError, type Pool, type QueryEvent } from '../lib/index.ts';
 import { binding } from '../lib/native/binding.ts';
 import { ITERATE_CHUNK_BYTES, Op } from '../lib/native/contract.ts';
@@ -127,6 +127,20 @@ describe('round trips of db.iterate() on a pool with readers', () => {
     expect(ids).toEqual(inOrder(50));
     expect(trips().length).toBe(Math.ceil(50 / perChunk));
     expect(db.stats().readers.pinned).toBe(0);
+  });
+
+  it('the event loop gets a turn at least every TURN_ROWS rows, however large the chunk', async () => {
+    const fired: number[] = [];
+    let seen = 0;
+    for await (const _ of db.iterate('SELECT id FROM big ORDER BY id')) {
+      seen++;
+      // Row 800 sits in the third chunk (rows 769 to 1,792): its callback runs within TURN_ROWS rows.
+      if (seen === 1 || seen === 800) setImmediate(() => fired.push(seen));
+    }
+    expect(seen).toBe(5000);
+    expect(fired.length).toBe(2);
+    expect(fired[0]).toBeLessThanOrEqual(TURN_ROWS);
+    expect(fired[1]).toBeLessThanOrEqual(768 + TURN_ROWS + 1);
   });
 
   it('reads at most one chunk ahead of a consumer that stops pulling', async () => {

@@ -12,6 +12,9 @@ import type { Chunk } from '../request/requests.ts';
  */
 export const FIRST_CHUNK_ROWS = 256;
 
+/** Rows handed out between two turns of the event loop, at most (the consumer's loop body runs for each). */
+export const TURN_ROWS = 256;
+
 /** The most rows a chunk grows to when the caller gives no `chunkSize`. */
 export const MAX_CHUNK_ROWS = 1024;
 
@@ -53,7 +56,8 @@ function nextTurn(): Promise<void> {
 /**
  * The rows of the source `open()` makes on the first next() (a bad argument it throws rejects
  * that call), chunk by chunk. Backpressure: a chunk is asked for only when the consumer pulls past
- * the one before it (or, with `readAhead`, once it starts taking the one before it). Stopping
+ * the one before it (or, with `readAhead`, once it starts taking the one before it). The event
+ * loop gets a turn between chunks fetched ahead and every TURN_ROWS rows within a chunk. Stopping
  * early (break, return, a throw) lets a chunk still on its way arrive, then finishes the source,
  * before the consumer's loop goes on.
  */
@@ -74,7 +78,11 @@ export async function* streamRows(open: () => ChunkSource): AsyncGenerator<unkno
         ahead.catch(ignore);
       }
       const rows = chunk.rows;
-      for (let i = 0; i < rows.length; i++) yield rows[i];
+      for (let i = 0; i < rows.length; i++) {
+        // However large the chunk, timers and I/O get a turn every TURN_ROWS rows.
+        if (i !== 0 && i % TURN_ROWS === 0) await nextTurn();
+        yield rows[i];
+      }
       if (!more) return;
       const pending = ahead ?? source.next(chunkRows(index++, chunkSize));
       chunk = await pending;
