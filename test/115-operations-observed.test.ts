@@ -6,13 +6,14 @@
 // observer that throws in every hook leaves a backup's outcome unchanged and is warned once; and
 // replication: 'litefs' on a replica node refusing the maintenance that writes with
 // ReadOnlyReplicaError while copies and checks go on, and the WAL monitor running no checkpoint
-// there. Counts and orderings only.
+// there; a pool iteration counts as a holder of the WAL only while it holds a reader. Counts and
+// orderings only.
 
 import { tracingChannel } from 'node:diagnostics_channel';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ReadOnlyReplicaError, open, type CheckpointEvent, type Pool, type WalEvent } from '../lib/index.ts';
+import { OperationBlockedError, ReadOnlyReplicaError, open, type CheckpointEvent, type Pool, type WalEvent } from '../lib/index.ts';
 import { MetricsCollector } from '../lib/observers/index.ts';
 import { tempPools } from './helpers/pools.ts';
 import { rejection, sleep } from './helpers/waits.ts';
@@ -425,5 +426,28 @@ describe("replication: 'litefs' on a replica", () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('pool iterations as holders of the WAL', () => {
+  it('one whose result came back in its first chunk holds nothing; one with rows left blocks vacuum() until it ends', async () => {
+    const db = await pools.fresh({ readers: 2, walMonitor: false });
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < 20; i++) await tx.run('INSERT INTO t (v) VALUES (?)', [`r${i}`]);
+    });
+    const whole = db.iterate('SELECT id FROM t ORDER BY id');
+    expect((await whole.next()).value).toEqual({ id: 1 });
+    await db.vacuum();
+    await whole.return();
+
+    const chunked = db.iterate('SELECT id FROM t ORDER BY id', [], { chunkSize: 5 });
+    expect((await chunked.next()).value).toEqual({ id: 1 });
+    const blocked = await rejection(db.vacuum());
+    expect(blocked).toBeInstanceOf(OperationBlockedError);
+    expect(blocked.heldBy).toEqual(['iteration (SELECT id FROM t ORDER BY id)']);
+    let rows = 1;
+    for await (const _ of chunked) rows++;
+    expect(rows).toBe(20);
+    await db.vacuum();
   });
 });

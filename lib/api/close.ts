@@ -1,12 +1,14 @@
 // Owns the close protocol of a pool once close() has stopped intake: write queues drained, held
-// leases released, transactions and snapshots finished, then the last step: once nothing is
-// queued or running, one Close request per reader and one for the writer (each closes its
-// connection on its own thread, the writer after its final optimize and checkpoint), the threads
-// joined, and observers told every connection closed. Runs on the JS thread.
+// leases released and open iterations ended, transactions and snapshots finished, then the last
+// step: once nothing is queued or running, one Close request per reader and one for the writer
+// (each closes its connection on its own thread, the writer after its final optimize and
+// checkpoint), the threads joined, and observers told every connection closed. Runs on the JS
+// thread.
 
 import { Op } from '../native/contract.ts';
 import { READERS, WRITER } from '../request/route.ts';
 import type { Lease } from './lease.ts';
+import type { PoolIterations } from './pool-iteration.ts';
 import type { PoolParts } from './stats.ts';
 import type { WriteQueue } from './write-queue.ts';
 
@@ -16,6 +18,8 @@ export interface OpenWork {
   readonly leases: ReadonlySet<Lease>;
   /** Transactions and snapshots still running (they are time-bounded); the set shrinks as they end. */
   readonly scopes: ReadonlySet<Promise<unknown>>;
+  /** The pool's own iterations, each holding a reader while rows remain. */
+  readonly iterations: PoolIterations;
 }
 
 /** Shuts a pool down after close() stopped intake; resolves once every connection is closed. */
@@ -26,7 +30,7 @@ export async function shutDown(parts: PoolParts, open: OpenWork): Promise<void> 
   const drained = Promise.allSettled([...open.queues].map((queue) => queue.shutdown()));
   await parts.keeper.stop();
   await parts.toolkit.stop();
-  const releases = [...open.leases].map((lease) => lease.release());
+  const releases = [...[...open.leases].map((lease) => lease.release()), open.iterations.stop()];
   await drained;
   while (open.scopes.size > 0) await Promise.allSettled([...open.scopes]);
   await Promise.allSettled(releases);

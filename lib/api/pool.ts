@@ -31,12 +31,12 @@ import { migrateWith, migrationsOf } from '../migrations/index.ts';
 import type { MigrateOptions, MigrateReport, Migrations } from '../migrations/types.ts';
 import type { Replica } from '../replication/litefs.ts';
 import { acquireLease, type Lease } from './lease.ts';
+import { PoolIterations } from './pool-iteration.ts';
 import {
   Operations,
   checkAcquireOptions,
   checkCallback,
   checkInsertManyOptions,
-  checkOptions,
   checkTransactionOptions,
   rejectOnThrow,
 } from './operations.ts';
@@ -63,6 +63,8 @@ export class Pool extends PoolMaintenance {
   readonly #leases = new Set<Lease>();
   /** Write queues not yet shut down: close() drains them first. */
   readonly #queues = new Set<WriteQueue>();
+  /** db.iterate(): close() ends the open ones. */
+  readonly #iterations: PoolIterations;
 
   /** @internal Use `open()`. */
   #migrations: Migrations | undefined;
@@ -72,6 +74,9 @@ export class Pool extends PoolMaintenance {
     this.#context = parts.context;
     this.#options = parts.options;
     this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers, parts.replica);
+    // Without readers an iteration runs on a lease, registered as the iteration rather than as a lease.
+    const lease = (signal: AbortSignal | undefined) => this.acquire(signal === undefined ? {} : { signal }).then((held) => (held.unregister(), held));
+    this.#iterations = new PoolIterations(parts.context, this.#ops, parts.options.acquireTimeout, lease);
   }
 
   /**
@@ -124,9 +129,9 @@ export class Pool extends PoolMaintenance {
   }
 
   /**
-   * Streams the rows of a read statement in chunks (`chunkSize`, default 256) from a reader of
-   * its own, with backpressure: the next chunk is fetched when the consumer has taken the last.
-   * Stopping early (break, return, throw) frees the reader at once.
+   * Streams the rows of a read statement in chunks: the first (256 rows, or `chunkSize`) comes
+   * with the first round trip, later ones grow while you pull (docs/leases.md); a longer result
+   * holds one reader, one chunk ahead of you at most. break, return or throw free it at once.
    *
    * @example
    * for await (const row of db.iterate('SELECT * FROM events ORDER BY id')) {
@@ -135,16 +140,9 @@ export class Pool extends PoolMaintenance {
    */
   iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
   iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
-  async *iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
-    Pool.#of(this).#ops.checkUsable();
-    const { signal } = checkOptions('iterate', options, this.#context.defaults);
-    const lease = await this.acquire(signal === undefined ? {} : { signal });
-    lease.unregister(); // the iteration registers itself
-    try {
-      yield* lease.iterateForPool(sql, params, options);
-    } finally {
-      await lease.release();
-    }
+  iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
+    const pool: unknown = this;
+    return Pool.#is(pool) ? pool.#iterations.iterate(sql, params, options) : (async function* refused() { Pool.#of(pool); })();
   }
 
   /**
@@ -306,7 +304,7 @@ export class Pool extends PoolMaintenance {
     if (!this.#closing) {
       this.#ops.stop(() => new PoolClosedError());
       this.#parts.toolkit.refuse(() => new PoolClosedError());
-      this.#closing = shutDown(this.#parts, { queues: this.#queues, leases: this.#leases, scopes: this.#scopes });
+      this.#closing = shutDown(this.#parts, { queues: this.#queues, leases: this.#leases, scopes: this.#scopes, iterations: this.#iterations });
     }
     return this.#closing;
   }
