@@ -6,6 +6,7 @@
 
 import { describeType, invalidArgument } from '../errors.ts';
 import { encodeBatch } from '../input/batch.ts';
+import { DEFAULT_INSERT_CHUNK } from '../input/insert-many.ts';
 import { encodeParams } from '../input/params.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkSignal, checkSql } from '../input/validate.ts';
 import { Op, Target } from '../native/contract.ts';
@@ -33,7 +34,6 @@ const BEHAVIORS = ['deferred', 'immediate', 'exclusive'] as const;
 /** Rows fetched per round trip by iterate() unless `chunkSize` says otherwise. */
 export const DEFAULT_CHUNK_SIZE = 256;
 const DEFAULT_TRANSACTION_TIMEOUT = 30_000;
-const DEFAULT_INSERT_CHUNK = 500;
 
 /** The options of get, all, run, exec, batch and iterate, checked and completed. */
 export interface CheckedOptions {
