@@ -4,7 +4,7 @@
 // whose statement SQLite reports as not read-only is rerouted to the writer by the dispatcher.
 
 import { PoolClosedError, describeType, invalidArgument } from '../errors.ts';
-import { insertBlocks, planInsert } from '../input/insert-many.ts';
+import { insertRows } from '../input/insert-many.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
 import { Op } from '../native/contract.ts';
@@ -183,16 +183,15 @@ export class Pool {
 
   /**
    * Inserts `rows` (objects with the first row's keys) into `table` in one transaction: all or
-   * none. Packed on the JS thread in blocks of `chunkSize` rows (default 8192); the writer thread
-   * binds and steps one prepared INSERT per row. Values bind as in db.run; errors name `rows[i]`.
+   * none. Packed on the JS thread in blocks of `chunkSize` rows (default 8192); the writer binds
+   * and steps one prepared INSERT per row. Values bind as in db.run; errors name `rows[i]`.
    * @example const inserted = await db.insertMany('events', [{ kind: 'click', at: Date.now() }]);
    */
   async insertMany(table: string, rows: readonly Record<string, SqlValue>[], options?: { chunkSize?: number; signal?: AbortSignal }): Promise<number> {
-    Pool.#of(this).#ops.checkUsable();
+    const ops = Pool.#of(this).#ops;
+    ops.checkUsable();
     const { chunkSize, signal } = checkInsertManyOptions(options);
-    const plan = planInsert(table, rows);
-    if (plan === undefined) return 0;
-    return this.transaction((tx) => insertBlocks(tx, plan, chunkSize), signal ? { signal } : undefined);
+    return insertRows(table, rows, chunkSize, ops, (fn) => this.transaction(fn, signal ? { signal } : undefined), signal);
   }
 
   /** Runs one statement on the writer; reports the changes and the last inserted rowid. */

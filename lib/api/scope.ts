@@ -9,7 +9,7 @@ import { encodeParams } from '../input/params.ts';
 import type { RowBlock } from '../input/row-block.ts';
 import { checkSql } from '../input/validate.ts';
 import { Op } from '../native/contract.ts';
-import type { Chunk, InsertRowsRequest, Iteration, RequestRunner } from '../request/requests.ts';
+import type { Chunk, Iteration, RequestRunner } from '../request/requests.ts';
 import type { Route } from '../request/route.ts';
 import type {
   ArrayQueryOptions,
@@ -151,17 +151,9 @@ export class Scope implements ScopeOperations {
     return this.#ops.start(Op.Batch, statements, undefined, options) as Promise<RunResult[]>;
   }
 
-  /**
-   * @internal One block of insertMany's rows through `sql` (a single-row INSERT) on the scope's
-   * connection; resolves with the rows it changed. Observers see it as a run of `sql`.
-   */
+  /** @internal One block of insertMany's rows, in the scope's transaction (Operations.insertRows). */
   insertRows(sql: string, block: RowBlock): Promise<number> {
-    if (this.#ended) return Promise.reject(new ScopeEndedError(this.#what));
-    const ops = this.#ops;
-    const request: InsertRowsRequest = { op: Op.InsertRows, route: this.#route, sql, block, keepTransaction: true, expectTransaction: this.#expectTransaction, signal: ops.signalFor(undefined) };
-    if (!ops.observed) return ops.submit(request);
-    const trace = ops.trace('run', sql, undefined);
-    return ops.traced(trace, false, () => ops.submit({ ...request, trace }));
+    return this.#ops.insertRows(sql, block, undefined);
   }
 
   /** @internal Marks the scope ended and cancels what it still runs. */

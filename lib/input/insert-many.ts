@@ -53,6 +53,25 @@ export function planInsert(table: unknown, rows: unknown): InsertPlan | undefine
 }
 
 /**
+ * db.insertMany: one block is sent on its own (`alone`: the writer makes it its own transaction,
+ * one round trip); more run in one transaction (`transaction`), block after block.
+ */
+export async function insertRows(
+  table: unknown,
+  rows: unknown,
+  chunkSize: number,
+  alone: { insertRows(sql: string, block: RowBlock, signal: AbortSignal | undefined): Promise<number> },
+  transaction: (fn: (tx: RowSink) => Promise<number>) => Promise<number>,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const plan = planInsert(table, rows);
+  if (plan === undefined) return 0;
+  const count = plan.rows.length;
+  if (count <= chunkSize) return alone.insertRows(plan.sql, plan.packer.pack(plan.rows, 0, count), signal);
+  return transaction((tx) => insertBlocks(tx, plan, chunkSize));
+}
+
+/**
  * Packs and sends the plan's rows in blocks of `chunkSize`, in order, with up to IN_FLIGHT blocks
  * on their way; resolves with the rows inserted. The first failure (a bad row, a failing block)
  * rejects, and the caller's transaction rolls everything back.

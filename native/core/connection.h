@@ -87,7 +87,8 @@ class Connection {
   // Writer thread. Runs a Batch request: every statement or none.
   void executeBatch(Request& request);
   // Writer thread. Runs an InsertRows request: its INSERT once per row of its block, in the open
-  // transaction; stops at the first failing row (its index is in the message).
+  // transaction (KeepTransaction) or in one of its own; stops at the first failing row (its index
+  // is in the message).
   void insertRows(Request& request);
 
  private:
@@ -121,6 +122,9 @@ class Connection {
   bool bind(sqlite3_stmt* stmt, Request& request, std::uint32_t first, std::uint32_t count, bool named);
   bool runStatement(Request& request);
   void stepChunk(Request& request);
+
+  // insert_rows.cc
+  bool insertBlock(Request& request);
 
   // transaction.cc
   bool control(const std::string& sql, Request& report);

@@ -6,6 +6,7 @@
 // Every function here runs on the writer thread (the connection's worker).
 #include <cmath>
 #include <cstring>
+#include <string>
 
 #include "connection.h"
 
@@ -17,6 +18,16 @@ constexpr double kMaxSafeInteger = 9007199254740991.0;
 // Rows between two looks at cancellation, the engine's abort flag and the time slice (a one-row
 // INSERT is too short for SQLite's progress handler to fire).
 constexpr std::uint32_t kCheckEvery = 64;
+
+// A block on its own is its own transaction, or a savepoint in one left open.
+const std::string kBeginInsert = "BEGIN IMMEDIATE";
+const std::string kCommitInsert = "COMMIT";
+struct NestedInsert {
+  const std::string open = "SAVEPOINT litepool_insert";
+  const std::string release = "RELEASE litepool_insert";
+  const std::string rollbackTo = "ROLLBACK TO litepool_insert";
+};
+const NestedInsert kNestedInsert;
 
 // Writer thread (any thread: pure). Writes the UTF-8 form of `units` UTF-16 code units at `out`
 // (room for 3 bytes per unit) and returns the bytes written. lib/ refused lone surrogates; one
@@ -61,6 +72,14 @@ std::size_t lengthOf(const std::uint64_t* payload) noexcept {
   return length > 0 ? static_cast<std::size_t>(length) : 0;
 }
 
+// Writer thread. Gives the UTF-8 scratch of a block with a lot of text back when the block is done.
+struct TrimScratch {
+  std::string& scratch;
+  ~TrimScratch() {
+    if (scratch.size() > (std::size_t{4} << 20)) std::string().swap(scratch);
+  }
+};
+
 // Writer thread. Names the failing row in the message SQLite gave.
 void nameRow(Request& request, std::uint64_t row) {
   request.message = "rows[" + std::to_string(row) + "]: " + request.message;
@@ -68,23 +87,44 @@ void nameRow(Request& request, std::uint64_t row) {
 
 }  // namespace
 
-// Writer thread. Runs the block's rows through the request's INSERT in order, inside the
-// transaction lib/ opened (every request of an insertMany carries KeepTransaction and
-// ExpectTransaction). Stops at the first failing row and reports it; what the earlier rows did
-// stays for the transaction to commit or roll back. Done: `changes` is the sum of each row's
-// changes, `lastInsertRowid` the last row's.
+// Writer thread. Inside a transaction or lease (KeepTransaction: every block of a multi-block
+// insertMany), the rows run in the open transaction, which lib/ commits or rolls back. On its own
+// (an insertMany of one block), the block is its own transaction, BEGIN IMMEDIATE ... COMMIT (a
+// savepoint inside one left open): every row or none.
 void Connection::insertRows(Request& request) {
   if (transactionLost(request)) return;
   RunningRequest running(*this, &request);
-  StatementHandle statement;
-  if (!prepare(request.sql, request, statement)) return;
   if (role_ == Role::Reader) {
     request.status = Status::NeedsWriter;
     return;
   }
+  if (request.flags & RequestFlag::KeepTransaction) {
+    insertBlock(request);
+    return;
+  }
+  const bool nested = !sqlite3_get_autocommit(db_);
+  if (!control(nested ? kNestedInsert.open : kBeginInsert, request)) return;
+  if (insertBlock(request) && control(nested ? kNestedInsert.release : kCommitInsert, request)) return;
+  // A failing row, or a failing COMMIT (control() reported it): nothing of the block stays.
+  if (nested) {
+    Request scratch;
+    control(kNestedInsert.rollbackTo, scratch);
+    control(kNestedInsert.release, scratch);
+  } else {
+    rollBackOpenTransaction();
+  }
+}
+
+// Writer thread. Runs the block's rows through the request's INSERT in order, in the transaction
+// that is open. Stops at the first failing row and reports it (false); what the earlier rows did
+// stays for the caller to commit or roll back. Done: `changes` is the sum of each row's changes,
+// `lastInsertRowid` the last row's.
+bool Connection::insertBlock(Request& request) {
+  StatementHandle statement;
+  if (!prepare(request.sql, request, statement)) return false;
   if (statement->controlsTransaction) {
     setMisuse(request, "an InsertRows statement must not control transactions");
-    return;
+    return false;
   }
   sqlite3_stmt* stmt = statement.stmt();
   const RowBlock& block = request.block;
@@ -94,11 +134,12 @@ void Connection::insertRows(Request& request) {
     request.status = Status::BindFailed;
     request.message = "the statement takes " + std::to_string(expected) + " parameters, but each row has " +
                       std::to_string(block.columns) + " values";
-    return;
+    return false;
   }
   // Room for the UTF-8 form of every text value of the block at once (at most 3 bytes per UTF-16
   // unit), so that every bound pointer stays valid until its row has been stepped.
   if (utf8_.size() < block.text.size() * 3) utf8_.resize(block.text.size() * 3);
+  const TrimScratch trim{utf8_};
   char* const utf8 = utf8_.data();
   std::size_t textAt = 0;   // next UTF-16 unit of block.text
   std::size_t utf8At = 0;   // next free byte of utf8
@@ -109,7 +150,7 @@ void Connection::insertRows(Request& request) {
   for (std::uint32_t row = 0; row < block.rows; ++row) {
     if (row % kCheckEvery == 0 && row != 0 && onProgress(this)) {
       request.status = Status::Cancelled;
-      return;
+      return false;
     }
     for (int column = 1; column <= columns; ++column, ++payload, ++tag) {
       int rc = SQLITE_OK;
@@ -135,7 +176,7 @@ void Connection::insertRows(Request& request) {
           const std::size_t units = lengthOf(payload);
           if (units > block.text.size() - textAt) {
             setMisuse(request, "the block's text is shorter than its values say");
-            return;
+            return false;
           }
           const std::size_t bytes = toUtf8(block.text.data() + textAt, units, utf8 + utf8At);
           rc = sqlite3_bind_text64(stmt, column, utf8 + utf8At, bytes, SQLITE_STATIC, SQLITE_UTF8);
@@ -147,7 +188,7 @@ void Connection::insertRows(Request& request) {
           const std::size_t bytes = lengthOf(payload);
           if (bytes > block.blobs.size() - blobAt) {
             setMisuse(request, "the block's blobs are shorter than its values say");
-            return;
+            return false;
           }
           // As db.run binds an empty Uint8Array: an empty blob, not NULL.
           rc = bytes == 0 ? sqlite3_bind_zeroblob(stmt, column, 0)
@@ -162,14 +203,14 @@ void Connection::insertRows(Request& request) {
       if (rc != SQLITE_OK) {
         fail(request);
         nameRow(request, block.firstRow + row);
-        return;
+        return false;
       }
     }
     const int rc = stepToEnd(stmt, sqlite3_step(stmt));
     if (rc != SQLITE_DONE) {
       fail(request);
       if (request.status == Status::SqliteFailed) nameRow(request, block.firstRow + row);
-      return;
+      return false;
     }
     changes += sqlite3_changes64(db_);
     sqlite3_reset(stmt);
@@ -177,6 +218,7 @@ void Connection::insertRows(Request& request) {
   request.status = Status::Done;
   request.changes = changes;
   request.lastInsertRowid = sqlite3_last_insert_rowid(db_);
+  return true;
 }
 
 }  // namespace litepool
