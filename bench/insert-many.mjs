@@ -134,7 +134,7 @@ async function child(driver, rowsCount, dir, module) {
 
 function runChild(driver, rows, module) {
   return new Promise((resolvePromise, reject) => {
-    const proc = spawn(process.execPath, ['fileURLToPath(import.meta.url), '--child', driver, String(rows), module ?? ''], {
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', driver, String(rows), module ?? ''], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
