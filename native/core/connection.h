@@ -125,6 +125,8 @@ class Connection {
 
   // insert_rows.cc
   bool insertBlock(Request& request);
+  std::uint32_t groupRows(const RowBlock& block);
+  bool bindFailed(Request& request, std::uint64_t row);
 
   // transaction.cc
   bool control(const std::string& sql, Request& report);
