@@ -81,11 +81,12 @@ export async function insertBlocks(sink: RowSink, plan: InsertPlan, chunkSize: n
   const pending: Promise<number>[] = [];
   let inserted = 0;
   try {
-    for (let start = 0; start < rows.length; start += chunkSize) {
+    for (let start = 0, index = 0; start < rows.length; start += chunkSize, index++) {
       // Ended early (a timeout, an abort, a failure): the transaction rolls back; stop packing.
       if (sink.ended) throw new ScopeEndedError('transaction');
       const end = Math.min(rows.length, start + chunkSize);
-      const sent = sink.insertRows(sql, packer.pack(rows, start, end));
+      // Block `index` reuses the buffers of block index - IN_FLIGHT - 1, which has completed.
+      const sent = sink.insertRows(sql, packer.pack(rows, start, end, index % (IN_FLIGHT + 1)));
       // Handled here too: it may fail while this loop waits for the next turn.
       sent.catch(() => undefined);
       pending.push(sent);

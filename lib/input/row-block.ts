@@ -43,6 +43,9 @@ export class RowPacker {
   readonly #values: unknown[];
   /** UTF-16 units per row seen so far: the text buffer's first guess for the next block. */
   #unitsPerRow = 16;
+  /** Buffers kept for reuse, by the `slot` pack() was given (fewer allocations, fewer GCs). */
+  readonly #buffers: (ArrayBuffer | undefined)[] = [];
+  readonly #texts: (Uint16Array | undefined)[] = [];
 
   constructor(columns: readonly string[]) {
     this.#columns = columns;
@@ -50,17 +53,23 @@ export class RowPacker {
     this.#values = new Array<unknown>(columns.length);
   }
 
-  /** Packs rows[start, end); throws a TypeError or RangeError naming the row (and key) at fault. */
-  pack(rows: readonly unknown[], start: number, end: number): RowBlock {
+  /**
+   * Packs rows[start, end); throws a TypeError or RangeError naming the row (and key) at fault.
+   * With a `slot` (>= 0), the buffers of the block last packed in that slot are reused: the
+   * caller guarantees the addon has copied that block (its request has completed).
+   */
+  pack(rows: readonly unknown[], start: number, end: number, slot = -1): RowBlock {
     const width = this.#columns.length;
     const count = end - start;
     const values = count * width;
     const tagsAt = (BLOCK_HEADER_CELLS + values) * 8;
-    const buffer = new ArrayBuffer(tagsAt + values);
+    let buffer = slot >= 0 ? this.#buffers[slot] : undefined;
+    if (buffer === undefined || buffer.byteLength < tagsAt + values) buffer = new ArrayBuffer(tagsAt + values);
     const cells = new Float64Array(buffer, 0, BLOCK_HEADER_CELLS + values);
     const tags = new Uint8Array(buffer, tagsAt, values);
     let integers: BigInt64Array | undefined;
-    let text: Uint16Array = new Uint16Array(Math.max(64, Math.ceil(this.#unitsPerRow * count * 1.25)));
+    const guess = Math.max(64, Math.ceil(this.#unitsPerRow * count * 1.25));
+    let text: Uint16Array = (slot >= 0 ? this.#texts[slot] : undefined) ?? new Uint16Array(guess);
     let units = 0;
     const extras: unknown[] = [undefined];
     const row = this.#values;
@@ -104,6 +113,7 @@ export class RowPacker {
             tags[t] = ValueTag.Number;
             break;
           case 'undefined':
+            tags[t] = ValueTag.Null;
             break;
           case 'bigint':
             if (value < INT64_MIN || value > INT64_MAX) checkValue(value, this.#label(r, c));
@@ -112,7 +122,10 @@ export class RowPacker {
             tags[t] = ValueTag.Bigint;
             break;
           default:
-            if (value === null) break;
+            if (value === null) {
+              tags[t] = ValueTag.Null;
+              break;
+            }
             // A real Uint8Array (or Buffer) of at most SQLite's length, or the error db.run gives.
             checkValue(value, this.#label(r, c));
             cells[p] = blobByteLength(value as Uint8Array);
@@ -127,7 +140,11 @@ export class RowPacker {
     cells[BlockCell.TextUnits] = units;
     extras[0] = text;
     this.#unitsPerRow = units / count;
-    return { bytes: new Uint8Array(buffer), extras, rows: count };
+    if (slot >= 0) {
+      this.#buffers[slot] = buffer;
+      this.#texts[slot] = text;
+    }
+    return { bytes: new Uint8Array(buffer, 0, tagsAt + values), extras, rows: count };
   }
 
   /** Reads the values of rows[index] into `into`, in column order; throws when its keys differ. */
