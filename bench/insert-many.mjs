@@ -11,6 +11,7 @@
 //
 // Usage: node bench/insert-many.mjs [--rounds 3] [--sizes 1000,100000,1000000]
 //        [--baseline /path/to/other/litepool/dist/index.js]   (adds that build as "litepool-baseline")
+//        [--chunk-size N]   (insertMany's chunkSize; default: its own default)
 //        (after `npm run build`; installs the benchmark peers on first use)
 // Writes bench/results/insert-many-latest.json.
 
@@ -123,8 +124,9 @@ async function child(driver, rowsCount, dir, module) {
   await db.exec(SCHEMA.replace('TABLE t', 'TABLE w'));
   await db.insertMany('w', warm);
   let reported = 0;
+  const chunkSize = Number(process.env.LITEPOOL_BENCH_CHUNK_SIZE) || undefined;
   const result = await measure(rows, async (list) => {
-    reported = await db.insertMany('t', list);
+    reported = await db.insertMany('t', list, chunkSize ? { chunkSize } : undefined);
   });
   const stored = (await db.get('SELECT count(*) AS n FROM t')).n;
   await db.close();
@@ -136,6 +138,7 @@ function runChild(driver, rows, module) {
   return new Promise((resolvePromise, reject) => {
     const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', driver, String(rows), module ?? ''], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, LITEPOOL_BENCH_CHUNK_SIZE: option('chunk-size', '') },
     });
     let out = '';
     proc.stdout.on('data', (chunk) => (out += chunk));
