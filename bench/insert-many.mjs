@@ -2,7 +2,8 @@
 // same rows with one prepared statement in one transaction (same schema, WAL, synchronous NORMAL),
 // for 1,000, 100,000 and 1,000,000 rows. Every measurement runs in a fresh child process, and the
 // drivers alternate round by round (A B, B A, ...), so that neither always runs on a warmer or
-// quieter machine. Each child inserts 10,000 warm-up rows into another table first.
+// quieter machine. Each child inserts 10,000 warm-up rows into another table first, and collects
+// garbage (the rows just built) before the measured insert.
 //
 // Per run it reports the wall time of the insert, the JS thread's busy time (event-loop
 // utilization: the time the loop was not waiting for events; with better-sqlite3 that is the
@@ -71,6 +72,10 @@ function lateness() {
 
 /** One measured insert in this process: `insert` runs the rows, everything around it is measured. */
 async function measure(rows, insert) {
+  // The rows were just built: collect that garbage now, so that its collection does not land in
+  // the measured window of one driver and not the other.
+  globalThis.gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 10));
   const stop = lateness();
   const eluBefore = performance.eventLoopUtilization();
   const cpuBefore = mainThreadCpuMs();
@@ -136,7 +141,7 @@ async function child(driver, rowsCount, dir, module) {
 
 function runChild(driver, rows, module) {
   return new Promise((resolvePromise, reject) => {
-    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', driver, String(rows), module ?? ''], {
+    const proc = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', driver, String(rows), module ?? ''], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, LITEPOOL_BENCH_CHUNK_SIZE: option('chunk-size', '') },
     });

@@ -11,6 +11,8 @@ import { isWellFormed } from './validate.ts';
 
 /** Rows per block unless `chunkSize` says otherwise. */
 export const DEFAULT_INSERT_CHUNK = 8192;
+/** Rows in the first block of an insert of several blocks. */
+const FIRST_BLOCK = 256;
 /** Blocks handed to the writer and not yet finished, at most: one running, the next ones queued. */
 const IN_FLIGHT = 3;
 
@@ -72,7 +74,7 @@ export async function insertRows(
 }
 
 /**
- * Packs and sends the plan's rows in blocks of `chunkSize`, in order, with up to IN_FLIGHT blocks
+ * Packs and sends the plan's rows in blocks of up to `chunkSize` rows, in order, with up to IN_FLIGHT blocks
  * on their way; resolves with the rows inserted. The first failure (a bad row, a failing block)
  * rejects, and the caller's transaction rolls everything back.
  */
@@ -81,10 +83,13 @@ export async function insertBlocks(sink: RowSink, plan: InsertPlan, chunkSize: n
   const pending: Promise<number>[] = [];
   let inserted = 0;
   try {
-    for (let start = 0, index = 0; start < rows.length; start += chunkSize, index++) {
+    // Blocks start small and double up to chunkSize: the writer gets its first rows at once, and
+    // the first blocks (packed while the JIT may still be warming up) hold the event loop briefly.
+    let size = Math.min(chunkSize, FIRST_BLOCK);
+    for (let start = 0, index = 0; start < rows.length; start += size, index++, size = Math.min(chunkSize, size * 2)) {
       // Ended early (a timeout, an abort, a failure): the transaction rolls back; stop packing.
       if (sink.ended) throw new ScopeEndedError('transaction');
-      const end = Math.min(rows.length, start + chunkSize);
+      const end = Math.min(rows.length, start + size);
       // Block `index` reuses the buffers of block index - IN_FLIGHT - 1, which has completed.
       const sent = sink.insertRows(sql, packer.pack(rows, start, end, index % (IN_FLIGHT + 1)));
       // Handled here too: it may fail while this loop waits for the next turn.
