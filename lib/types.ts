@@ -174,7 +174,11 @@ export interface PoolOptions {
    * and I/O callbacks on time when busy workers outnumber the cores. See docs/tuning.md.
    */
   timeslice?: number;
-  /** Reader threads, each with its own connection (default 4; `:memory:` always uses 0). */
+  /**
+   * Reader threads, each with its own connection, 0 to 64. Default: two per CPU core available
+   * (`os.availableParallelism()`), 2 to 8 (`production`: 2 to 16; `minimal`: 1); `:memory:`
+   * always uses 0.
+   */
   readers?: number;
   /** Milliseconds a connection waits for a lock held by another process (default 5000). */
   busyTimeout?: number;
