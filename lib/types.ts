@@ -40,7 +40,10 @@ export type ArrayQueryOptions = QueryOptions & { rowMode: 'array' };
 
 /** Options of `iterate()`. */
 export interface IterateOptions extends QueryOptions {
-  /** Rows fetched from the worker per round trip (default 256). */
+  /**
+   * Rows per round trip, for every chunk (1 to 1,000,000). Without it the chunks grow: 256 rows,
+   * 512, then 1,024. A chunk also ends at 1 MiB of row data. See docs/leases.md.
+   */
   chunkSize?: number;
 }
 
@@ -93,7 +96,7 @@ export interface ScopeOperations {
   /** Every row of the result. */
   all<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T[]>;
   all(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[][]>;
-  /** Streams the rows of one read statement, `chunkSize` rows per round trip. */
+  /** Streams the rows of one read statement in chunks (256, 512, then 1,024 rows, or `chunkSize`). */
   iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
   iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
   /** Runs one statement; reports the changes and the last inserted rowid. */

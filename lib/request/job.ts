@@ -35,6 +35,7 @@ export function requestFlags(request: Request, info: StatementInfo | undefined, 
     (request.keepTransaction ? RequestFlag.KeepTransaction : 0) |
     (request.expectTransaction ? RequestFlag.ExpectTransaction : 0) |
     (request.trace !== undefined && request.trace.counters ? RequestFlag.Counters : 0);
+  if (request.op === Op.IterateStart && request.holdReader) flags |= RequestFlag.HoldReader;
   if (request.op === Op.Run) {
     flags |= (request.returnRows ? RequestFlag.ReturnRows | RequestFlag.WantNames : 0) | (request.groupable ? RequestFlag.Groupable : 0);
   }

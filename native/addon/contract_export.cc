@@ -41,7 +41,7 @@ Napi::Object contractObject(Napi::Env env) {
       LITEPOOL_ENTRY(RequestFlag, SafeIntegers), LITEPOOL_ENTRY(RequestFlag, WantNames),
       LITEPOOL_ENTRY(RequestFlag, KeepTransaction), LITEPOOL_ENTRY(RequestFlag, ReturnRows),
       LITEPOOL_ENTRY(RequestFlag, Groupable), LITEPOOL_ENTRY(RequestFlag, ExpectTransaction),
-      LITEPOOL_ENTRY(RequestFlag, Counters),
+      LITEPOOL_ENTRY(RequestFlag, Counters), LITEPOOL_ENTRY(RequestFlag, HoldReader),
   }));
   contract.Set("Status", table(env, {
       LITEPOOL_ENTRY(Status, Rows), LITEPOOL_ENTRY(Status, Done), LITEPOOL_ENTRY(Status, SqliteFailed),
@@ -71,6 +71,7 @@ Napi::Object contractObject(Napi::Env env) {
   }));
   contract.Set("BLOCK_HEADER_CELLS", static_cast<double>(BLOCK_HEADER_CELLS));
   contract.Set("WRITER_WORKER", static_cast<double>(WRITER_WORKER));
+  contract.Set("ITERATE_CHUNK_BYTES", static_cast<double>(ITERATE_CHUNK_BYTES));
   return contract;
 }
 
