@@ -257,8 +257,8 @@ export class Dispatcher implements RequestRunner {
             request.op,
             job.flags,
             this.#sql.argument(request.sql),
-            request.values,
-            request.names,
+            request.op === Op.InsertRows ? request.block.bytes : request.values,
+            request.op === Op.InsertRows ? request.block.extras : request.names,
             request.route.reader,
             request.chunkRows ?? 0,
           );

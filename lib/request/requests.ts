@@ -8,6 +8,7 @@
 
 import { Op } from '../native/contract.ts';
 import type { EncodedBatch } from '../input/batch.ts';
+import type { RowBlock } from '../input/row-block.ts';
 import type { QueryOptions, Row, RunResult } from '../types.ts';
 import type { RowBuilder } from './rows.ts';
 import type { Route } from './route.ts';
@@ -100,6 +101,14 @@ export interface BatchRequest extends RequestBase, Unbound {
   readonly chunkRows?: undefined;
 }
 
+/** One block of insertMany's rows, each run through the same single-row INSERT; resolves with the rows changed. */
+export interface InsertRowsRequest extends RequestBase, Unbound {
+  readonly op: typeof Op.InsertRows;
+  readonly sql: string;
+  readonly block: RowBlock;
+  readonly chunkRows?: undefined;
+}
+
 /** What an iteration remembers between its chunks: the column names and their row builder. */
 export interface Iteration {
   names: readonly string[] | undefined;
@@ -127,7 +136,7 @@ export interface ControlRequest extends RequestBase, Unbound {
   readonly chunkRows?: undefined;
 }
 
-export type Request = QueryRequest | RunRequest | ExecRequest | BatchRequest | IterateRequest | ControlRequest;
+export type Request = QueryRequest | RunRequest | ExecRequest | BatchRequest | InsertRowsRequest | IterateRequest | ControlRequest;
 
 /** What an iteration chunk resolves with. */
 export interface Chunk {
@@ -146,6 +155,8 @@ interface Outcomes {
   [Op.Run]: RunResult | Row[];
   [Op.Exec]: undefined;
   [Op.Batch]: RunResult[];
+  /** The rows the block changed. */
+  [Op.InsertRows]: number;
   [Op.IterateStart]: Chunk;
   [Op.IterateNext]: Chunk;
   /** The index of the reader pinned. */

@@ -32,6 +32,7 @@ Napi::Object contractObject(Napi::Env env) {
       LITEPOOL_ENTRY(Op, Open), LITEPOOL_ENTRY(Op, Close), LITEPOOL_ENTRY(Op, Pin), LITEPOOL_ENTRY(Op, Unpin),
       LITEPOOL_ENTRY(Op, Reset), LITEPOOL_ENTRY(Op, IterateStart), LITEPOOL_ENTRY(Op, IterateNext),
       LITEPOOL_ENTRY(Op, IterateEnd), LITEPOOL_ENTRY(Op, Batch), LITEPOOL_ENTRY(Op, Reopen),
+      LITEPOOL_ENTRY(Op, InsertRows),
   }));
   contract.Set("Target", table(env, {
       LITEPOOL_ENTRY(Target, Readers), LITEPOOL_ENTRY(Target, Writer), LITEPOOL_ENTRY(Target, PinnedReader),
@@ -60,6 +61,15 @@ Napi::Object contractObject(Napi::Env env) {
       LITEPOOL_ENTRY(HeaderCell, RowCells),
   }));
   contract.Set("HEADER_CELLS", static_cast<double>(HEADER_CELLS));
+  contract.Set("ValueTag", table(env, {
+      LITEPOOL_ENTRY(ValueTag, Null), LITEPOOL_ENTRY(ValueTag, Number), LITEPOOL_ENTRY(ValueTag, Bigint),
+      LITEPOOL_ENTRY(ValueTag, Text), LITEPOOL_ENTRY(ValueTag, Blob),
+  }));
+  contract.Set("BlockCell", table(env, {
+      LITEPOOL_ENTRY(BlockCell, Rows), LITEPOOL_ENTRY(BlockCell, Columns), LITEPOOL_ENTRY(BlockCell, FirstRow),
+      LITEPOOL_ENTRY(BlockCell, TextUnits),
+  }));
+  contract.Set("BLOCK_HEADER_CELLS", static_cast<double>(BLOCK_HEADER_CELLS));
   contract.Set("WRITER_WORKER", static_cast<double>(WRITER_WORKER));
   contract.Set("ITERATE_CHUNK_BYTES", static_cast<double>(ITERATE_CHUNK_BYTES));
   return contract;

@@ -142,6 +142,8 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
     holdForIteration(worker, request);
   } else if (request.op == Op::Batch) {
     worker.connection.executeBatch(request);
+  } else if (request.op == Op::InsertRows) {
+    worker.connection.insertRows(request);
   } else {
     worker.connection.execute(request);
   }
