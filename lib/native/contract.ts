@@ -64,6 +64,8 @@ export const RequestFlag = {
   ExpectTransaction: 32,
   /** report SQLite's statement counters (ExtraCells) */
   Counters: 64,
+  /** Target::Readers: goes to the expensive lane (see engine.h) */
+  Expensive: 128,
 } as const;
 export type RequestFlag = (typeof RequestFlag)[keyof typeof RequestFlag];
 

@@ -51,6 +51,7 @@ inline constexpr std::uint32_t ReturnRows = 1u << 3;         // Run: a statement
 inline constexpr std::uint32_t Groupable = 1u << 4;          // Run: may share one transaction with its neighbours (group commit)
 inline constexpr std::uint32_t ExpectTransaction = 1u << 5;  // part of an open transaction: refuse to run outside it
 inline constexpr std::uint32_t Counters = 1u << 6;           // report SQLite's statement counters (ExtraCells)
+inline constexpr std::uint32_t Expensive = 1u << 7;          // Target::Readers: goes to the expensive lane (see engine.h)
 }  // namespace RequestFlag
 
 // How a request ended: set by the worker that ran it (IntegerOverflow by the completion encoder on
