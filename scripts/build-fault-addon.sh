@@ -3,7 +3,7 @@
 # fault-injection VFS (native/test-vfs/, compiled with LITEPOOL_FAULT_VFS), built in its own
 # directory build-fault/ so that it never replaces the release build in build/. The tests that
 # inject I/O faults load it through LITEPOOL_TEST_FAULT_ADDON (see lib/native/binding.ts and
-# docs/reliability-campaign.md).
+# docs/reliability.md).
 #
 # build-fault/binding.gyp is derived from binding.gyp at every run (same targets, sources and
 # SQLite options; paths rebased one level up; the VFS sources and the define added), so the two

@@ -1,5 +1,5 @@
 // Covers the short versions of the soaks under scripts/soak/ (their long results are in
-// docs/reliability-campaign.md): 15 SIGKILL rounds under mixed load with no acknowledged row lost
+// docs/reliability.md): 15 SIGKILL rounds under mixed load with no acknowledged row lost
 // and every group whole; 25 worker terminations with a busy pool, the process surviving with its
 // threads and file descriptors back where they were; 15 s of the stall hunt without a stall or an
 // unexpected failure. Each soak runs as its own process on the compiled library, which beforeAll

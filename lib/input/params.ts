@@ -6,7 +6,7 @@
 // were checked (a getter or proxy that answers differently the second time never reaches it).
 // Whether the count and names fit the statement is checked natively, where the statement is known.
 //
-// What is refused (see docs/reliability-campaign.md): NaN (SQLite would store NULL), strings that are not
+// What is refused (see docs/reliability.md): NaN (SQLite would store NULL), strings that are not
 // well-formed UTF-16 (a lone surrogate would silently become U+FFFD), strings and blobs longer
 // than SQLite's length limit, holes in sparse arrays, more parameters than SQLite allows, and any
 // value of another type. A getter or proxy that throws while its parameters are read gives a

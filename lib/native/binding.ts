@@ -3,7 +3,7 @@
 // that says what was tried and what to do, never a bare MODULE_NOT_FOUND.
 //
 // Tests only: LITEPOOL_TEST_FAULT_ADDON names the fault-injection build of the addon
-// (scripts/build-fault-addon.sh, docs/reliability-campaign.md), which is then loaded instead. The
+// (scripts/build-fault-addon.sh, docs/reliability.md), which is then loaded instead. The
 // variable serves that purpose alone: a file that is not that build is refused.
 
 import { createRequire } from 'node:module';
