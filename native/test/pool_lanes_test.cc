@@ -19,7 +19,7 @@ namespace {
 
 // A statement that runs for a while (a few ms natively, longer under the sanitizers), so that a
 // reader running it is busy while others take requests.
-const std::string kLong = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) SELECT count(*) + ? FROM n";
+const std::string kLong = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) SELECT count(*) + ? FROM n";
 
 EngineConfig lanesConfig(const TempDir& dir, int readers) {
   EngineConfig config = configFor(dir.file("lanes.db"), readers);
@@ -75,11 +75,12 @@ TEST(a_lone_reader_alternates_the_lanes) {
   Request& unpinLast = h.roundTrip(Op::Unpin, Target::PinnedReader, "", {}, 0, readers[1]);
   CHECK_EQ(unpinLast.status, Status::Done);
   h.releaseLast();
-  CHECK_EQ(h.engine.stats().expensiveRun, std::uint64_t{4});
   h.close();
+  // After the join: a reader counts an expensive request just after publishing its completion.
+  CHECK_EQ(h.engine.stats().expensiveRun, std::uint64_t{4});
 }
 
-// Eight expensive reads queued, then one cheap read; two of three readers then serve the lanes
+// Six expensive reads queued, then one cheap read; two of three readers then serve the lanes
 // (cap 1: one runs expensive reads, the other is free). The cheap read is taken before all but at
 // most two of the expensive ones: the first reader back, alone, takes one; the second reader's
 // first look at the lanes finds the cap reached and takes the cheap read, unless the first reader
@@ -87,17 +88,17 @@ TEST(a_lone_reader_alternates_the_lanes) {
 // stall for a whole expensive read between its Unpin and that look).
 TEST(a_cheap_read_queued_behind_expensive_ones_is_taken_before_them) {
   TempDir dir;
-  for (int round = 0; round < 5; ++round) {
+  for (int round = 0; round < 3; ++round) {
     Harness h(lanesConfig(dir, 3));
     h.open();
     const std::vector<int> readers = pinAll(h);
     std::vector<std::uint32_t> expensive;
-    for (int i = 0; i < 8; ++i) expensive.push_back(read(h, true, i));
+    for (int i = 0; i < 6; ++i) expensive.push_back(read(h, true, i));
     const std::uint32_t cheap = read(h, false, -1);
     h.submit(Op::Unpin, Target::PinnedReader, "", {}, 0, readers[0]);
     h.submit(Op::Unpin, Target::PinnedReader, "", {}, 0, readers[1]);
     std::map<std::uint32_t, std::uint64_t> taken;
-    for (std::uint32_t slot : h.collect(11)) {
+    for (std::uint32_t slot : h.collect(9)) {
       const Request& request = h.engine.request(slot);
       if (request.op == Op::Get) {
         CHECK_EQ(request.status, Status::Rows);
@@ -159,8 +160,8 @@ TEST(expensive_reads_finish_under_a_continuous_stream_of_cheap_ones) {
     }
     // A lone reader alternates: a cheap read between every two expensive ones.
     CHECK(readers > 1 || cheapDone >= 15);
-    CHECK_EQ(h.engine.stats().expensiveRun, std::uint64_t{16});
     h.close();
+    CHECK_EQ(h.engine.stats().expensiveRun, std::uint64_t{16});
   }
 }
 
