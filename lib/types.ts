@@ -40,7 +40,10 @@ export type ArrayQueryOptions = QueryOptions & { rowMode: 'array' };
 
 /** Options of `iterate()`. */
 export interface IterateOptions extends QueryOptions {
-  /** Rows fetched from the worker per round trip (default 256). */
+  /**
+   * Rows per round trip, for every chunk (1 to 1,000,000). Without it the chunks grow: 256 rows,
+   * 512, then 1,024. A chunk also ends at 1 MiB of row data. See docs/leases.md.
+   */
   chunkSize?: number;
 }
 
@@ -93,7 +96,7 @@ export interface ScopeOperations {
   /** Every row of the result. */
   all<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T[]>;
   all(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[][]>;
-  /** Streams the rows of one read statement, `chunkSize` rows per round trip. */
+  /** Streams the rows of one read statement in chunks (256, 512, then 1,024 rows, or `chunkSize`). */
   iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
   iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
   /** Runs one statement; reports the changes and the last inserted rowid. */
@@ -174,7 +177,11 @@ export interface PoolOptions {
    * and I/O callbacks on time when busy workers outnumber the cores. See docs/tuning.md.
    */
   timeslice?: number;
-  /** Reader threads, each with its own connection (default 4; `:memory:` always uses 0). */
+  /**
+   * Reader threads, each with its own connection, 0 to 64. Default: two per CPU core available
+   * (`os.availableParallelism()`), 2 to 8 (`production`: 2 to 16; `minimal`: 1); `:memory:`
+   * always uses 0.
+   */
   readers?: number;
   /** Milliseconds a connection waits for a lock held by another process (default 5000). */
   busyTimeout?: number;

@@ -64,7 +64,7 @@ describe('lib/native/contract.ts against native/core/contract.h', () => {
 
   it('holds every name lib/ relies on, and a header that ends with its row count', () => {
     expect(Object.keys(generatedValues()).sort()).toEqual(
-      ['CellTag', 'HEADER_CELLS', 'HeaderCell', 'Op', 'RequestFlag', 'Status', 'Target', 'WRITER_WORKER'].sort(),
+      ['CellTag', 'HEADER_CELLS', 'HeaderCell', 'ITERATE_CHUNK_BYTES', 'Op', 'RequestFlag', 'Status', 'Target', 'WRITER_WORKER'].sort(),
     );
     expect(contract.HEADER_CELLS).toBe(contract.HeaderCell.RowCells + 1);
     // Flags are distinct single bits.

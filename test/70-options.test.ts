@@ -3,6 +3,7 @@
 // and the writer, the production preset's temp_store and mmap_size, the pragmas option
 // (foreign_keys enforced); and bad input across open(), transaction(), acquire(), iterate() and
 // per-operation options, each rejected with a TypeError or RangeError naming the option.
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { SqliteError, open, type Pool } from '../lib/index.ts';
 import { tempPools } from './helpers/pools.ts';
@@ -46,14 +47,16 @@ describe('presets', () => {
     expect(await db.get('SELECT 1 AS one')).toEqual({ one: 1 });
   });
 
-  it("'default' (and no preset) runs four readers", async () => {
-    expect((await pools.open()).stats().readers.size).toBe(4);
-    expect((await pools.open({ preset: 'default' })).stats().readers.size).toBe(4);
+  // The rule for other core counts: test/71-default-readers.test.ts.
+  it("'default' (and no preset) runs two readers per available core, 2 to 8", async () => {
+    const expected = Math.min(8, Math.max(2, 2 * availableParallelism()));
+    expect((await pools.open()).stats().readers.size).toBe(expected);
+    expect((await pools.open({ preset: 'default' })).stats().readers.size).toBe(expected);
   });
 
-  it("'production' runs eight readers", async () => {
+  it("'production' runs two readers per available core, 2 to 16", async () => {
     const db = await pools.open({ preset: 'production' });
-    expect(db.stats().readers.size).toBe(8);
+    expect(db.stats().readers.size).toBe(Math.min(16, Math.max(2, 2 * availableParallelism())));
   });
 
   it('explicit readers override the preset', async () => {

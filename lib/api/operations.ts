@@ -30,8 +30,6 @@ const OPTION_KEYS = {
 
 const ROW_MODES = ['object', 'array'] as const;
 const BEHAVIORS = ['deferred', 'immediate', 'exclusive'] as const;
-/** Rows fetched per round trip by iterate() unless `chunkSize` says otherwise. */
-export const DEFAULT_CHUNK_SIZE = 256;
 const DEFAULT_TRANSACTION_TIMEOUT = 30_000;
 const DEFAULT_INSERT_CHUNK = 500;
 
@@ -40,12 +38,13 @@ export interface CheckedOptions {
   readonly signal: AbortSignal | undefined;
   readonly timeout: number | undefined;
   readonly rowMode: RowMode;
-  readonly chunkSize: number;
+  /** iterate(): the caller's rows per chunk; undefined sizes the chunks adaptively (api/iteration.ts). */
+  readonly chunkSize: number | undefined;
 }
 
 /** What an operation called without options runs with (shared: such calls allocate nothing). */
 export function defaultOptions(queryTimeout: number | undefined): CheckedOptions {
-  return Object.freeze({ signal: undefined, timeout: queryTimeout, rowMode: 'object', chunkSize: DEFAULT_CHUNK_SIZE });
+  return Object.freeze({ signal: undefined, timeout: queryTimeout, rowMode: 'object', chunkSize: undefined });
 }
 
 /** Checks the options of a query (get, all), a write (run, exec, batch) or an iteration. */
@@ -56,7 +55,7 @@ export function checkOptions(kind: 'query' | 'write' | 'iterate', options: unkno
     signal: checkSignal(given.signal),
     timeout: given.timeout === undefined ? defaults.timeout : checkMs('timeout', given.timeout),
     rowMode: given.rowMode === undefined ? 'object' : checkChoice('rowMode', given.rowMode, ROW_MODES),
-    chunkSize: given.chunkSize === undefined ? DEFAULT_CHUNK_SIZE : checkInteger('chunkSize', given.chunkSize, 1, 1_000_000),
+    chunkSize: given.chunkSize === undefined ? undefined : checkInteger('chunkSize', given.chunkSize, 1, 1_000_000),
   };
 }
 

@@ -33,6 +33,7 @@ import { migrateWith, migrationsOf } from '../migrations/index.ts';
 import type { MigrateOptions, MigrateReport, Migrations } from '../migrations/types.ts';
 import type { Replica } from '../replication/litefs.ts';
 import { acquireLease, type Lease } from './lease.ts';
+import { PoolIterations } from './pool-iteration.ts';
 import {
   Operations,
   checkAcquireOptions,
@@ -63,6 +64,8 @@ export class Pool {
   readonly #leases = new Set<Lease>();
   /** Write queues not yet shut down: close() drains them first. */
   readonly #queues = new Set<WriteQueue>();
+  /** db.iterate(): close() ends the open ones. */
+  readonly #iterations: PoolIterations;
 
   /** @internal Use `open()`. */
   #migrations: Migrations | undefined;
@@ -71,6 +74,7 @@ export class Pool {
     this.#context = parts.context;
     this.#options = parts.options;
     this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers, parts.replica);
+    this.#iterations = new PoolIterations(parts.context, this.#ops, parts.options.acquireTimeout, (signal) => this.acquire(signal === undefined ? {} : { signal }));
   }
 
   /**
@@ -123,9 +127,9 @@ export class Pool {
   }
 
   /**
-   * Streams the rows of a read statement in chunks (`chunkSize`, default 256) from a reader of
-   * its own, with backpressure: the next chunk is fetched when the consumer has taken the last.
-   * Stopping early (break, return, throw) frees the reader at once.
+   * Streams the rows of a read statement in chunks: the first (256 rows, or `chunkSize`) comes
+   * with the first round trip, later ones grow while you pull (docs/leases.md); a longer result
+   * holds one reader, one chunk ahead of you at most. break, return or throw free it at once.
    *
    * @example
    * for await (const row of db.iterate('SELECT * FROM events ORDER BY id')) {
@@ -134,15 +138,9 @@ export class Pool {
    */
   iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
   iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
-  async *iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
-    Pool.#of(this).#ops.checkUsable();
-    const { signal } = checkOptions('iterate', options, this.#context.defaults);
-    const lease = await this.acquire(signal === undefined ? {} : { signal });
-    try {
-      yield* lease.iterateForPool(sql, params, options);
-    } finally {
-      await lease.release();
-    }
+  iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
+    const pool: unknown = this;
+    return Pool.#is(pool) ? pool.#iterations.iterate(sql, params, options) : (async function* refused() { Pool.#of(pool); })();
   }
 
   /**
@@ -318,7 +316,7 @@ export class Pool {
     // queued writes (and close()) waiting forever.
     const drained = Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
     await this.#parts.keeper.stop();
-    const releases = [...this.#leases].map((lease) => lease.release());
+    const releases = [...[...this.#leases].map((lease) => lease.release()), this.#iterations.stop()];
     await drained;
     while (this.#scopes.size > 0) await Promise.allSettled([...this.#scopes]);
     await Promise.allSettled(releases);

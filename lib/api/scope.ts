@@ -24,6 +24,7 @@ import type {
 } from '../types.ts';
 import type { PoolContext } from './context.ts';
 import { endOperation, startOperation } from '../observers/query-trace.ts';
+import { streamRows, type ChunkSource } from './iteration.ts';
 import { Operations, checkOptions } from './operations.ts';
 
 /** Operations on one connection. Base of Transaction, Lease and ConnectionHandle. */
@@ -69,9 +70,9 @@ export class Scope implements ScopeOperations {
   }
 
   /**
-   * Streams the rows of one read statement, `chunkSize` rows per round trip; the next chunk is
-   * fetched only when the consumer has taken the last one (backpressure). Stopping early (break,
-   * return, throw) ends the statement at once.
+   * Streams the rows of one read statement in chunks (growing from 256 rows, or `chunkSize` rows
+   * each); the next chunk is fetched only when the consumer has taken the last one
+   * (backpressure). Stopping early (break, return, throw) ends the statement at once.
    */
   iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
   iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
@@ -84,14 +85,20 @@ export class Scope implements ScopeOperations {
     return this.#iterate(sql, params, options, false);
   }
 
-  async *#iterate(sql: string, params: Params | undefined, options: IterateOptions | undefined, inTransaction: boolean): AsyncGenerator<unknown, void, undefined> {
+  #iterate(sql: string, params: Params | undefined, options: IterateOptions | undefined, inTransaction: boolean): AsyncGenerator<unknown, void, undefined> {
+    return streamRows(() => this.#iterationSource(sql, params, options, inTransaction));
+  }
+
+  /** The chunks of one iteration on the scope's connection, fetched as the consumer pulls. */
+  #iterationSource(sql: string, params: Params | undefined, options: IterateOptions | undefined, inTransaction: boolean): ChunkSource {
     if (this.#ended) throw new ScopeEndedError(this.#what);
     if (this.#iterating) throw misuse(`one iteration at a time per ${this.#what}: finish or stop the open one first`);
     const checked = checkOptions('iterate', options, this.#ops.defaults);
     const { values, names } = encodeParams(params);
     const trace = this.#ops.observed ? this.#ops.trace('iterate', checkSql(sql), params, inTransaction) : undefined;
     const iteration: Iteration = { names: undefined, build: undefined };
-    const step = (op: typeof Op.IterateStart | typeof Op.IterateNext): Promise<Chunk> => {
+    const signal = this.#ops.signalFor(checked.signal);
+    const step = (op: typeof Op.IterateStart | typeof Op.IterateNext, rows: number): Promise<Chunk> => {
       if (this.#ended) return Promise.reject(new ScopeEndedError(this.#what));
       const start = op === Op.IterateStart;
       return this.#requests.run({
@@ -102,37 +109,31 @@ export class Scope implements ScopeOperations {
         names: start ? names : undefined,
         keepTransaction: true,
         expectTransaction: this.#expectTransaction,
-        chunkRows: checked.chunkSize,
+        chunkRows: rows,
         iteration,
         rowMode: checked.rowMode,
-        signal: this.#ops.signalFor(checked.signal),
+        signal,
         timeout: checked.timeout,
         trace,
       });
     };
-    let open = false;
-    let failure: unknown;
-    let failed = false;
     this.#iterating = true;
-    try {
-      open = true;
-      const first = () => step(Op.IterateStart);
-      let chunk = await (trace === undefined ? first() : startOperation(trace, this.#ops.planned(trace, first)));
-      for (;;) {
-        open = chunk.more;
-        for (const row of chunk.rows) yield row;
-        if (!chunk.more) return;
-        chunk = await step(Op.IterateNext);
-      }
-    } catch (error) {
-      failed = true;
-      failure = error;
-      throw error;
-    } finally {
-      this.#iterating = false;
-      if (open && !this.#ended) await this.control(Op.IterateEnd).catch(() => undefined);
-      if (trace !== undefined) endOperation(trace, undefined, failure, failed);
-    }
+    return {
+      chunkSize: checked.chunkSize,
+      signal,
+      // The scope's other operations share the connection: a chunk is stepped only when asked for.
+      readAhead: false,
+      start: (rows) => {
+        const first = () => step(Op.IterateStart, rows);
+        return trace === undefined ? first() : startOperation(trace, this.#ops.planned(trace, first));
+      },
+      next: (rows) => step(Op.IterateNext, rows),
+      finish: async (open, failed, failure) => {
+        this.#iterating = false;
+        if (open && !this.#ended) await this.control(Op.IterateEnd).catch(() => undefined);
+        if (trace !== undefined) endOperation(trace, undefined, failure, failed);
+      },
+    };
   }
 
   /** Runs one statement; reports the changes and the last inserted rowid. */

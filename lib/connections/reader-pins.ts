@@ -1,6 +1,7 @@
-// Owns the readers pinned to leases and snapshots: how many may be pinned at once (one reader
-// always stays in the shared ring when there are two or more, so plain reads keep flowing), who
-// waits for a pin, which readers are pinned now, and who waits for a pinned reader to be let go.
+// Owns the readers pinned to leases, snapshots and the pool's iterations: how many may be pinned
+// at once (one reader always stays in the shared ring when there are two or more, so plain reads
+// keep flowing), who waits for a pin, which readers are pinned now, and who waits for a pinned
+// reader to be let go.
 // Runs on the JS thread.
 
 import { Op } from '../native/contract.ts';
@@ -17,6 +18,15 @@ export interface ReaderAccess {
   acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<number>;
   /** Rolls back what the lease left open and returns the reader to the shared ring. */
   release(reader: number): Promise<void>;
+  /**
+   * Counts one pin for an iteration without pinning anything yet: its first chunk pins the reader
+   * that runs it when rows remain. Waits like acquire() when every pinnable reader is taken.
+   */
+  reserve(timeout: number | undefined, signal: AbortSignal | undefined): Promise<void>;
+  /** The iteration's first chunk left reader `reader` pinned to it. */
+  hold(reader: number): void;
+  /** The iteration ended: its reader (if it held one, else -1) serves the shared ring again. */
+  unreserve(reader: number): void;
   /** True while a lease or snapshot holds reader `reader`. */
   isLeased(reader: number): boolean;
   /** Resolves once no lease holds reader `reader`. */
@@ -43,14 +53,27 @@ export class ReaderPins implements ReaderAccess {
     return this.#waiters.length;
   }
 
-  async acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<number> {
+  reserve(timeout: number | undefined, signal: AbortSignal | undefined): Promise<void> {
     if (this.#pinned < this.max && this.#waiters.length === 0) {
       this.#pinned++;
-    } else {
-      const waiter = new Waiter<number>(timeout, signal, 'reader connection', (gaveUp) => this.#waiters.remove(gaveUp));
-      if (!waiter.settled) this.#waiters.push(waiter);
-      await waiter.promise;
+      return Promise.resolve();
     }
+    const waiter = new Waiter<number>(timeout, signal, 'reader connection', (gaveUp) => this.#waiters.remove(gaveUp));
+    if (!waiter.settled) this.#waiters.push(waiter);
+    return waiter.promise.then(() => undefined);
+  }
+
+  hold(reader: number): void {
+    this.#leased.add(reader);
+  }
+
+  unreserve(reader: number): void {
+    if (reader >= 0) this.#let(reader);
+    this.#unpinned();
+  }
+
+  async acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<number> {
+    await this.reserve(timeout, signal);
     try {
       // A pinned reader leaves the shared ring: the next Pin pins another one.
       const reader = await this.#requests.run({ op: Op.Pin, route: READERS, internal: true });
@@ -66,12 +89,17 @@ export class ReaderPins implements ReaderAccess {
     try {
       await this.#requests.run({ op: Op.Unpin, route: readerRoute(reader), internal: true });
     } finally {
-      this.#leased.delete(reader);
-      const waiting = this.#freed.get(reader);
-      this.#freed.delete(reader);
-      for (const wake of waiting ?? []) wake();
+      this.#let(reader);
       this.#unpinned();
     }
+  }
+
+  /** Reader `reader` is no longer held: whoever waits for it to be free goes on. */
+  #let(reader: number): void {
+    this.#leased.delete(reader);
+    const waiting = this.#freed.get(reader);
+    this.#freed.delete(reader);
+    for (const wake of waiting ?? []) wake();
   }
 
   isLeased(reader: number): boolean {

@@ -1,6 +1,8 @@
 // Owns the validation of open()'s options and their translation into the native configuration.
 // Every option is checked here, with an error naming it; the native side trusts what it gets.
 
+import { availableParallelism } from 'node:os';
+
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { FAULT_ADDON_VARIABLE, binding } from '../native/binding.ts';
 import type { NativePoolConfig } from '../native/native-pool.ts';
@@ -50,11 +52,22 @@ function faultVfsName(): string | undefined {
   return binding().faultVfs?.name;
 }
 
+/**
+ * Reader threads for `cores` cores available to the process: two per core, at least `min` and at
+ * most `max`. Two per core, not one: on 2 cores 4 readers served point, heavy and mixed reads at
+ * least as well as 2 or 3 and a reader waiting on I/O or held by a lease leaves another for the
+ * core; more than two per core only made the event loop later (docs/tuning.md has the figures).
+ */
+export function readersPerCores(cores: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, 2 * Math.max(1, Math.floor(cores))));
+}
+
 /** What each preset sets; explicit options win over the preset's values. */
 export const PRESETS = {
   /** Balanced for a typical web service. */
   default: {
-    readers: 4,
+    /** Reader threads for the cores available: two per core, 2 to 8. */
+    readers: (cores: number) => readersPerCores(cores, 2, 8),
     busyTimeout: 5000,
     acquireTimeout: 30_000,
     maxReadDuration: 60_000,
@@ -68,9 +81,10 @@ export const PRESETS = {
     retry: undefined as RetryPolicy | undefined,
     timeslice: 1,
   },
-  /** Busy servers: more readers, bigger caches, memory-mapped I/O, patient timeouts, retries. */
+  /** Busy servers: more readers on big machines, bigger caches, memory-mapped I/O, patient timeouts, retries. */
   production: {
-    readers: 8,
+    /** Two per core as in 'default', up to 16. */
+    readers: (cores: number) => readersPerCores(cores, 2, 16),
     busyTimeout: 10_000,
     acquireTimeout: 60_000,
     maxReadDuration: 120_000,
@@ -86,7 +100,7 @@ export const PRESETS = {
   },
   /** Tests, scripts and small devices: one reader, small caches, short timeouts. */
   minimal: {
-    readers: 1,
+    readers: (_cores: number) => 1,
     busyTimeout: 1000,
     acquireTimeout: 5000,
     maxReadDuration: 30_000,
@@ -209,8 +223,12 @@ function checkPragmas(value: unknown): Record<string, PragmaValue> {
   return result;
 }
 
-/** Validates `path` and `options`; throws a TypeError or RangeError naming the culprit. */
-export function resolveOptions(path: unknown, options: unknown): ResolvedOptions {
+/**
+ * Validates `path` and `options`; throws a TypeError or RangeError naming the culprit. `cores`
+ * (the CPU cores available to the process) sets the preset's number of readers when `readers` is
+ * not given.
+ */
+export function resolveOptions(path: unknown, options: unknown, cores: number = availableParallelism()): ResolvedOptions {
   if (typeof path !== 'string') throw invalidArgument(`path must be a string, got ${describeType(path)}`);
   if (path.includes('\0')) throw outOfRange('path must not contain NUL characters');
   const faultVfs = faultVfsName();
@@ -221,7 +239,7 @@ export function resolveOptions(path: unknown, options: unknown): ResolvedOptions
   const base = PRESETS[preset];
   const memory = isMemoryPath(path);
   const pick = <K extends keyof typeof base>(key: K): unknown => (given[key as keyof PoolOptions] === undefined ? base[key] : given[key as keyof PoolOptions]);
-  const readers = checkInteger('readers', pick('readers'), 0, 64);
+  const readers = checkInteger('readers', given.readers === undefined ? base.readers(cores) : given.readers, 0, 64);
   const replication = given.replication === undefined ? 'none' : checkChoice('replication', given.replication, ['none', 'litestream', 'litefs'] as const);
   if (memory && replication !== 'none') throw outOfRange(`replication: '${replication}' needs a database file, not ':memory:'`);
   const checkpointOnClose = given.checkpointOnClose === undefined ? undefined : checkCheckpointOnClose(given.checkpointOnClose);

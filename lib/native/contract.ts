@@ -24,11 +24,11 @@ export const Op = {
   Unpin: 7,
   /** roll back a transaction left open (a lease or transaction ended); changes = 1 if it did */
   Reset: 8,
-  /** prepare one statement and return its first `chunkRows` rows; it stays open */
+  /** prepare one statement and return its first chunk (up to `chunkRows` rows); open while rows remain */
   IterateStart: 9,
-  /** the next `chunkRows` rows of the open iteration */
+  /** the next chunk (up to `chunkRows` rows) of the open iteration */
   IterateNext: 10,
-  /** finalize the open iteration */
+  /** finalize the open iteration (and unpin a reader held for it) */
   IterateEnd: 11,
   /** several statements with their parameters, atomically */
   Batch: 12,
@@ -64,8 +64,10 @@ export const RequestFlag = {
   ExpectTransaction: 32,
   /** report SQLite's statement counters (ExtraCells) */
   Counters: 64,
+  /** IterateStart on the shared ring: rows remain? the reader pins itself (Worker says which) until the last chunk or IterateEnd */
+  HoldReader: 128,
   /** Target::Readers: goes to the expensive lane (see engine.h) */
-  Expensive: 128,
+  Expensive: 256,
 } as const;
 export type RequestFlag = (typeof RequestFlag)[keyof typeof RequestFlag];
 
@@ -74,7 +76,7 @@ export type RequestFlag = (typeof RequestFlag)[keyof typeof RequestFlag];
  * the JS thread). What the header cells A, B and C hold for each status is listed at HeaderCell.
  */
 export const Status = {
-  /** rows in the record (Get, All, the last chunk of an iteration) */
+  /** rows in the record (Get, All, the last chunk of an iteration: it has ended) */
   Rows: 0,
   /** changes and lastInsertRowid set (Run, Exec, Open, Close...) */
   Done: 1,
@@ -90,7 +92,7 @@ export const Status = {
   Cancelled: 6,
   /** a row held an integer a JS number cannot hold (and bigints were not asked for) */
   IntegerOverflow: 7,
-  /** rows in the record, and the iteration has more */
+  /** rows in the record, and the iteration has more (a chunk never ends exactly at the last row) */
   RowsMore: 8,
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
@@ -157,3 +159,6 @@ export const HEADER_CELLS = 13;
 
 /** The worker index that names the writer (readers are numbered from 0). */
 export const WRITER_WORKER = -1;
+
+/** Bytes of row data (16 a cell, plus text and blob bytes) after which an iteration chunk ends, even below `chunkRows` rows (one row at least). */
+export const ITERATE_CHUNK_BYTES = 1048576;

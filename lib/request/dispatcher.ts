@@ -164,13 +164,12 @@ export class Dispatcher implements RequestRunner {
       try {
         const status = reader.number(at + HeaderCell.Status);
         if (job.info !== undefined) noteExecution(job.info, reader.readMicros(at)); // which lane its statement takes next
-        const trace = job.request.trace;
-        if (trace !== undefined) reader.traceTo(trace, at);
+        if (job.request.trace !== undefined) reader.traceTo(job.request.trace, at);
         const c =
           status === Status.Rows || status === Status.RowsMore
             ? reader.values(at + HEADER_CELLS, reader.number(at + HeaderCell.RowCells))
             : reader.value(at + HeaderCell.C);
-        this.#complete(job, status, reader.value(at + HeaderCell.A), reader.value(at + HeaderCell.B), c);
+        this.#complete(job, status, reader.value(at + HeaderCell.A), reader.value(at + HeaderCell.B), c, reader.number(at + HeaderCell.Worker));
       } catch (error) {
         this.#settle(job, false, error);
       }
@@ -185,12 +184,12 @@ export class Dispatcher implements RequestRunner {
     }
   };
 
-  #complete(job: Job, status: number, a: unknown, b: unknown, c: unknown): void {
+  #complete(job: Job, status: number, a: unknown, b: unknown, c: unknown, worker: number): void {
     const request = job.request;
     switch (status) {
       case Status.Rows:
       case Status.RowsMore:
-        this.#settle(job, true, rowsOutcome(request, job.info, status === Status.RowsMore, a, b, c));
+        this.#settle(job, true, rowsOutcome(request, job.info, status === Status.RowsMore, a, b, c, worker));
         return;
       case Status.Done:
         this.#settle(job, true, doneOutcome(request, a, b, c));
@@ -214,8 +213,9 @@ export class Dispatcher implements RequestRunner {
       this.#settle(job, false, job.abortReason);
       return;
     }
-    if (job.target === Target.PinnedReader) {
-      // A read lease or snapshot holds a read-only connection: it cannot write.
+    if (job.target === Target.PinnedReader || job.request.op === Op.IterateStart) {
+      // A read lease or snapshot holds a read-only connection, and an iteration streams from a
+      // reader: neither can write.
       this.#settle(job, false, readOnlyError(job.request));
       return;
     }

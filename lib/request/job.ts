@@ -37,6 +37,7 @@ export function requestFlags(request: Request, info: StatementInfo | undefined, 
     (request.trace !== undefined && request.trace.counters ? RequestFlag.Counters : 0) |
     // Only a request for the shared readers uses it (the addon ignores it elsewhere).
     (info && isExpensive(info) ? RequestFlag.Expensive : 0);
+  if (request.op === Op.IterateStart && request.holdReader) flags |= RequestFlag.HoldReader;
   if (request.op === Op.Run) {
     flags |= (request.returnRows ? RequestFlag.ReturnRows | RequestFlag.WantNames : 0) | (request.groupable ? RequestFlag.Groupable : 0);
   }

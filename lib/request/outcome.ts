@@ -15,14 +15,14 @@ function indexNames(width: number): string[] {
 }
 
 /** What a request resolves with when its completion holds rows (Status.Rows, Status.RowsMore). */
-export function rowsOutcome(request: Request, info: StatementInfo | undefined, more: boolean, a: unknown, b: unknown, c: unknown): unknown {
+export function rowsOutcome(request: Request, info: StatementInfo | undefined, more: boolean, a: unknown, b: unknown, c: unknown, worker: number): unknown {
   const width = b as number;
   const cells = c as unknown[];
   let names = a as string[] | undefined;
   switch (request.op) {
     case Op.IterateStart:
     case Op.IterateNext:
-      return chunk(request, more, names, width, cells);
+      return chunk(request, more, names, width, cells, worker);
     case Op.Batch: {
       // One (changes, lastInsertRowid) pair per statement.
       const pairs = c as (number | bigint)[];
@@ -56,15 +56,15 @@ export function rowsOutcome(request: Request, info: StatementInfo | undefined, m
   return single ? (cells.length ? build(cells, 0) : undefined) : objectRows(cells, width, build);
 }
 
-function chunk(request: IterateRequest, more: boolean, names: string[] | undefined, width: number, cells: unknown[]): Chunk {
+function chunk(request: IterateRequest, more: boolean, names: string[] | undefined, width: number, cells: unknown[], reader: number): Chunk {
   const iteration = request.iteration;
   if (names) {
     iteration.names = names;
     iteration.build = undefined;
   }
-  if (request.rowMode === 'array') return { rows: arrayRows(cells, width), more };
+  if (request.rowMode === 'array') return { rows: arrayRows(cells, width), more, reader };
   const build = (iteration.build ??= rowBuilder(iteration.names ?? indexNames(width)));
-  return { rows: objectRows(cells, width, build), more };
+  return { rows: objectRows(cells, width, build), more, reader };
 }
 
 /** What a request resolves with when it finished without rows (Status.Done). */

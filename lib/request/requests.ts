@@ -113,9 +113,11 @@ export interface IterateRequest extends RequestBase {
   readonly values: readonly unknown[] | undefined;
   readonly names: readonly string[] | undefined;
   readonly rowMode: RowMode;
-  /** Rows per chunk. */
+  /** Rows of this chunk (at most: a chunk also ends at ITERATE_CHUNK_BYTES of row data). */
   readonly chunkRows: number;
   readonly iteration: Iteration;
+  /** IterateStart on the shared reader ring: the reader stays pinned to the iteration while rows remain. */
+  readonly holdReader?: boolean | undefined;
 }
 
 /** Connection housekeeping: open, close, pin and unpin a reader, reset, end an iteration, reopen. */
@@ -130,7 +132,10 @@ export type Request = QueryRequest | RunRequest | ExecRequest | BatchRequest | I
 /** What an iteration chunk resolves with. */
 export interface Chunk {
   rows: unknown[];
+  /** The iteration has more rows (it stays open on its connection). */
   more: boolean;
+  /** The worker that ran the chunk (a reader's index, or WRITER_WORKER). */
+  reader: number;
 }
 
 /** What each op resolves with. */

@@ -40,7 +40,7 @@ Napi::Object contractObject(Napi::Env env) {
       LITEPOOL_ENTRY(RequestFlag, SafeIntegers), LITEPOOL_ENTRY(RequestFlag, WantNames),
       LITEPOOL_ENTRY(RequestFlag, KeepTransaction), LITEPOOL_ENTRY(RequestFlag, ReturnRows),
       LITEPOOL_ENTRY(RequestFlag, Groupable), LITEPOOL_ENTRY(RequestFlag, ExpectTransaction),
-      LITEPOOL_ENTRY(RequestFlag, Counters),
+      LITEPOOL_ENTRY(RequestFlag, Counters), LITEPOOL_ENTRY(RequestFlag, HoldReader),
       LITEPOOL_ENTRY(RequestFlag, Expensive),
   }));
   contract.Set("Status", table(env, {
@@ -62,6 +62,7 @@ Napi::Object contractObject(Napi::Env env) {
   }));
   contract.Set("HEADER_CELLS", static_cast<double>(HEADER_CELLS));
   contract.Set("WRITER_WORKER", static_cast<double>(WRITER_WORKER));
+  contract.Set("ITERATE_CHUNK_BYTES", static_cast<double>(ITERATE_CHUNK_BYTES));
   return contract;
 }
 

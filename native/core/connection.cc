@@ -150,10 +150,20 @@ void Connection::close(Request* request) {
   if (request) request->status = Status::Done;
 }
 
-// Worker thread.
+// Worker thread. The statement goes back to the cache, ready for the next request with its SQL.
 void Connection::endIteration() noexcept {
-  if (iteration_) sqlite3_finalize(iteration_);
+  if (iteration_) {
+    sqlite3_reset(iteration_);
+    sqlite3_clear_bindings(iteration_);
+    try {
+      cache_.giveBack(std::move(iterationEntry_));
+    } catch (...) {
+      sqlite3_finalize(iteration_);  // out of memory: the cache does not keep it
+    }
+  }
   iteration_ = nullptr;
+  iterationEntry_ = CachedStatement{};
+  iterationRowReady_ = false;
 }
 
 }  // namespace litepool

@@ -68,7 +68,9 @@ class Connection {
   // Worker thread. Runs one Get/All/Run/Exec request; reports through `request`.
   void execute(Request& request);
   // Worker thread. Runs IterateStart / IterateNext / IterateEnd. One iteration per connection
-  // at a time: the connection is pinned to the iterating lease.
+  // at a time: the connection is pinned to the iterating lease (or held by the iteration, see
+  // Engine::holdForIteration). A chunk never ends on the last row: it steps one row past its
+  // last one, so a result that fits comes back as Status::Rows, with nothing left open.
   void iterate(Request& request);
   // Worker thread. Finalizes the open iteration, if any.
   void endIteration() noexcept;
@@ -131,7 +133,9 @@ class Connection {
   sqlite3* db_ = nullptr;
   StatementCache cache_;
   Request* current_ = nullptr;         // the request being run (see RunningRequest)
-  sqlite3_stmt* iteration_ = nullptr;  // the open iteration's statement (never cached)
+  sqlite3_stmt* iteration_ = nullptr;  // the open iteration's statement, out of the cache while open
+  CachedStatement iterationEntry_;     // its SQL and what prepare() learnt of it (stmt == iteration_)
+  bool iterationRowReady_ = false;     // iteration_ stands on a row the last chunk did not copy
   std::uint64_t authorized_ = 0;       // authorizer actions seen while preparing (bit = action code)
   Request probe_;                      // scratch for canGroup()'s prepare
 };

@@ -28,9 +28,9 @@ enum class Op : std::uint8_t {
   Pin = 6,            // reader only: from now on take requests from this reader's own ring only
   Unpin = 7,          // reader only: roll back what the lease left open, then serve the shared ring again
   Reset = 8,          // roll back a transaction left open (a lease or transaction ended); changes = 1 if it did
-  IterateStart = 9,   // prepare one statement and return its first `chunkRows` rows; it stays open
-  IterateNext = 10,   // the next `chunkRows` rows of the open iteration
-  IterateEnd = 11,    // finalize the open iteration
+  IterateStart = 9,   // prepare one statement and return its first chunk (up to `chunkRows` rows); open while rows remain
+  IterateNext = 10,   // the next chunk (up to `chunkRows` rows) of the open iteration
+  IterateEnd = 11,    // finalize the open iteration (and unpin a reader held for it)
   Batch = 12,         // several statements with their parameters, atomically
   Reopen = 13,        // replace the connection (idle too long, or broken); a reader stays pinned after it
 };
@@ -51,13 +51,14 @@ inline constexpr std::uint32_t ReturnRows = 1u << 3;         // Run: a statement
 inline constexpr std::uint32_t Groupable = 1u << 4;          // Run: may share one transaction with its neighbours (group commit)
 inline constexpr std::uint32_t ExpectTransaction = 1u << 5;  // part of an open transaction: refuse to run outside it
 inline constexpr std::uint32_t Counters = 1u << 6;           // report SQLite's statement counters (ExtraCells)
-inline constexpr std::uint32_t Expensive = 1u << 7;          // Target::Readers: goes to the expensive lane (see engine.h)
+inline constexpr std::uint32_t HoldReader = 1u << 7;         // IterateStart on the shared ring: rows remain? the reader pins itself (Worker says which) until the last chunk or IterateEnd
+inline constexpr std::uint32_t Expensive = 1u << 8;          // Target::Readers: goes to the expensive lane (see engine.h)
 }  // namespace RequestFlag
 
 // How a request ended: set by the worker that ran it (IntegerOverflow by the completion encoder on
 // the JS thread). What the header cells A, B and C hold for each status is listed at HeaderCell.
 enum class Status : std::uint8_t {
-  Rows = 0,             // rows in the record (Get, All, the last chunk of an iteration)
+  Rows = 0,             // rows in the record (Get, All, the last chunk of an iteration: it has ended)
   Done = 1,             // changes and lastInsertRowid set (Run, Exec, Open, Close...)
   SqliteFailed = 2,     // SQLite failed: extended result code and message set
   BindFailed = 3,       // message set: the parameters do not fit the statement
@@ -65,7 +66,7 @@ enum class Status : std::uint8_t {
   NeedsWriter = 5,      // a reader found the statement is not read-only: send it to the writer
   Cancelled = 6,        // cancelled before or while it ran
   IntegerOverflow = 7,  // a row held an integer a JS number cannot hold (and bigints were not asked for)
-  RowsMore = 8,         // rows in the record, and the iteration has more
+  RowsMore = 8,         // rows in the record, and the iteration has more (a chunk never ends exactly at the last row)
 };
 
 // What a completion cell's float64 payload means, by the cell's one-byte tag.
@@ -108,6 +109,9 @@ inline constexpr std::uint32_t HEADER_CELLS = 13;
 
 // The worker index that names the writer (readers are numbered from 0).
 inline constexpr int WRITER_WORKER = -1;
+
+// Bytes of row data (16 a cell, plus text and blob bytes) after which an iteration chunk ends, even below `chunkRows` rows (one row at least).
+inline constexpr std::uint32_t ITERATE_CHUNK_BYTES = 1048576;
 
 static_assert(HEADER_CELLS == static_cast<std::uint32_t>(HeaderCell::RowCells) + 1, "the row count closes the header");
 

@@ -190,6 +190,9 @@ class Engine {
     // shared ring. Written by the reader's thread, read by the JS thread when it picks a reader
     // to wake (seq_cst on both sides: see Engine::submit).
     std::atomic<bool> pinned{false};
+    // Readers only, the reader's thread only: pinned by an iteration it started from the shared
+    // ring (RequestFlag::HoldReader), not by a Pin; see holdForIteration().
+    bool heldByIteration = false;
     std::unique_ptr<SpscRing<std::uint32_t>> pinnedRing;
     // Milliseconds (steady clock) when the worker last finished a request.
     std::atomic<std::int64_t> lastUsedMs{0};
@@ -211,6 +214,8 @@ class Engine {
   bool waitForWork(Worker& worker, TryPop tryPop, HasWork hasWork, std::uint32_t& slot, std::atomic<int>* spinners);
   // Returns false when the worker must stop (its Close request ran).
   bool runOne(Worker& worker, std::uint32_t slot);
+  // Reader threads: pins or unpins a reader for an iteration it started from the shared ring.
+  void holdForIteration(Worker& worker, const Request& request) noexcept;
   // Writer thread: collects the groupable writes that follow `first` in the ring and runs them
   // in one transaction (or `first` alone when none follows).
   void runGroupFrom(Worker& writer, std::uint32_t first);

@@ -336,25 +336,48 @@ void Connection::iterate(Request& request) {
     return;
   }
   endIteration();
-  StatementHandle statement;
-  if (!prepare(request.sql, request, statement, /*useCache=*/false)) return;
-  if (role_ == Role::Reader && !statement->readonly) {
+  // The iteration takes its statement out of the cache while it is open (a request with the same
+  // SQL meanwhile prepares its own) and gives it back when it ends (endIteration).
+  if (!cache_.take(request.sql, iterationEntry_)) {
+    StatementHandle statement;
+    if (!prepare(request.sql, request, statement, /*useCache=*/false)) return;
+    iterationEntry_ = statement.entry();
+    iterationEntry_.sql = request.sql;
+    iterationEntry_.stmt = statement.release();
+  }
+  iteration_ = iterationEntry_.stmt;
+  if (role_ == Role::Reader && !iterationEntry_.readonly) {
     request.status = Status::NeedsWriter;
+    endIteration();
     return;
   }
-  if (!bind(statement.stmt(), request, 0, static_cast<std::uint32_t>(request.params.size()), !request.paramNames.empty())) return;
-  iteration_ = statement.release();
+  if (!bind(iteration_, request, 0, static_cast<std::uint32_t>(request.params.size()), !request.paramNames.empty())) {
+    endIteration();
+    return;
+  }
+  // A cached statement keeps counting across runs.
+  resetCounters(iteration_, request);
   stepChunk(request);
 }
 
-// Worker thread. Steps the open iteration for up to chunkRows rows.
+// Worker thread. Copies the open iteration's next chunk: up to chunkRows rows, fewer when the
+// chunk reaches ITERATE_CHUNK_BYTES of row data. It steps one row past the chunk (that row stays
+// current and opens the next chunk), so it knows whether the iteration has more.
 void Connection::stepChunk(Request& request) {
+  static_assert(sizeof(Value) == 16, "ITERATE_CHUNK_BYTES counts 16 bytes a cell");
   const int columns = sqlite3_column_count(iteration_);
+  const std::uint32_t limit = request.chunkRows > 0 ? request.chunkRows : 1;
   std::uint32_t rows = 0;
-  int rc = SQLITE_ROW;
-  while (rows < request.chunkRows && (rc = sqlite3_step(iteration_)) == SQLITE_ROW) {
+  int rc = iterationRowReady_ ? SQLITE_ROW : sqlite3_step(iteration_);
+  iterationRowReady_ = false;
+  while (rc == SQLITE_ROW) {
+    if (rows == limit || request.cells.size() * sizeof(Value) + request.cellBytes.size() >= ITERATE_CHUNK_BYTES) {
+      iterationRowReady_ = true;
+      break;
+    }
     collectRow(iteration_, columns, request);
     ++rows;
+    rc = sqlite3_step(iteration_);
   }
   takeCounters(iteration_, request);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {

@@ -56,6 +56,31 @@ class StatementCache {
     return &entry;
   }
 
+  // Owning worker thread. Moves the entry for `sql` out of the cache into `out`, its statement
+  // not finalized (an iteration keeps it while it is open); false when absent.
+  bool take(std::string_view sql, CachedStatement& out) {
+    auto it = index_.find(sql);
+    if (it == index_.end()) return false;
+    const auto node = it->second;
+    index_.erase(it);
+    out = std::move(*node);
+    entries_.erase(node);
+    return true;
+  }
+
+  // Owning worker thread. Takes back a statement (reset) that take() handed out, or one prepared
+  // for the same use, as the most recently used entry; finalizes it instead when caching is off
+  // or the cache holds that SQL again.
+  void giveBack(CachedStatement&& entry) {
+    if (capacity_ == 0 || index_.count(std::string_view(entry.sql)) != 0) {
+      sqlite3_finalize(entry.stmt);
+      return;
+    }
+    if (entries_.size() >= capacity_) evictOldest();
+    entries_.push_front(std::move(entry));
+    index_.emplace(std::string_view(entries_.front().sql), entries_.begin());
+  }
+
   // Owning worker thread. Finalizes every statement (before the connection closes).
   void clear() {
     for (auto& entry : entries_) sqlite3_finalize(entry.stmt);

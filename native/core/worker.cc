@@ -88,6 +88,17 @@ void Engine::finishedWork(Worker& worker) noexcept {
 
 namespace {
 
+// Worker threads. False when a row of `request` holds an integer a JS number cannot hold and
+// bigints were not asked for: the completion encoder will fail it with IntegerOverflow.
+bool fitsJsNumbers(const Request& request) noexcept {
+  if (request.flags & RequestFlag::SafeIntegers) return true;
+  constexpr std::int64_t kMaxSafe = 9007199254740991LL;  // Number.MAX_SAFE_INTEGER
+  for (const Value& value : request.cells) {
+    if (value.type == ValueType::Integer && (value.integer > kMaxSafe || value.integer < -kMaxSafe)) return false;
+  }
+  return true;
+}
+
 // Worker threads: microseconds from `from` to `to` on the steady clock.
 double micros(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to) {
   return std::chrono::duration<double, std::micro>(to - from).count();
@@ -108,6 +119,8 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
     // Runs even when cancelled: a replacement must finish. A reader stays pinned afterwards, so
     // that the connection hook runs before it serves the shared ring again.
     if (worker.connection.role() == Role::Reader) setPinned(worker, true);
+    // The connection's iteration ends with it; the keeper unpins the reader afterwards.
+    worker.heldByIteration = false;
     worker.connection.close(nullptr);
     worker.connection.open(request);
   } else if (request.op == Op::Pin) {
@@ -121,10 +134,12 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
     if (request.op == Op::Unpin) setPinned(worker, false);
   } else if (request.op == Op::IterateEnd) {
     worker.connection.iterate(request);
+    holdForIteration(worker, request);
   } else if (request.cancelled.load(std::memory_order_relaxed) || abort_.load(std::memory_order_relaxed)) {
     request.status = Status::Cancelled;
   } else if (request.op == Op::IterateStart || request.op == Op::IterateNext) {
     worker.connection.iterate(request);
+    holdForIteration(worker, request);
   } else if (request.op == Op::Batch) {
     worker.connection.executeBatch(request);
   } else {
@@ -139,6 +154,34 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
   complete(slot);
   finishedWork(worker);
   return keepGoing;
+}
+
+// Worker threads (a no-op on the writer). An iteration started from the shared ring with
+// RequestFlag::HoldReader keeps its reader while rows remain: the reader pins itself as a Pin
+// would (it leaves the shared ring; its own ring brings the iteration's next chunks) and serves
+// the shared ring again once the iteration ends, by its last chunk (Status::Rows) or by
+// IterateEnd. A chunk that failed or was cancelled leaves it pinned: lib/ then sends IterateEnd
+// to this reader's own ring. So an iteration that fits its first chunk costs one round trip and
+// never pins anything.
+void Engine::holdForIteration(Worker& worker, const Request& request) noexcept {
+  if (worker.index == WRITER_WORKER) return;
+  if (request.op == Op::IterateStart && (request.flags & RequestFlag::HoldReader)) {
+    if (request.status != Status::RowsMore) return;
+    if (!fitsJsNumbers(request)) {
+      // The completion will fail with IntegerOverflow, and lib/ will not know a reader to end
+      // the iteration on: it ends here, and the reader stays in the shared ring.
+      worker.connection.endIteration();
+      return;
+    }
+    worker.heldByIteration = true;
+    setPinned(worker, true);
+    return;
+  }
+  if (worker.heldByIteration && (request.op == Op::IterateEnd || request.status == Status::Rows)) {
+    worker.heldByIteration = false;
+    // seq_cst, like Unpin: pairs with the fence in submit() (see Engine::submit).
+    setPinned(worker, false);
+  }
 }
 
 // Writer thread: the one read-write connection; runs writer-ring requests in FIFO order.

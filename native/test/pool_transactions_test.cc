@@ -1,7 +1,8 @@
 // Owns the engine tests of statements that share a transaction or a connection (transaction.cc,
 // statement.cc): Batch requests (every statement or none, inside an open transaction too),
 // group commit (queued groupable writes in one transaction, where a failing one rolls back
-// alone), and iterations in chunks on a pinned reader. Fixtures: pool_harness.h.
+// alone), and iterations in chunks on a pinned reader or holding the reader that started them.
+// Fixtures: pool_harness.h.
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -231,6 +232,100 @@ TEST(iteration_returns_chunks_and_ends_cleanly) {
   Request& unpin = h.roundTrip(Op::Unpin, Target::PinnedReader, "", {}, 0, reader);
   CHECK_EQ(unpin.status, Status::Done);
   h.releaseLast();
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM items"), std::int64_t{25});
+  h.close();
+}
+
+// An iteration started from the shared ring with RequestFlag::HoldReader: a result that fits its
+// first chunk ends there and pins nothing; a longer one pins the reader that ran it (plain reads
+// go to the other reader) until its last chunk, an IterateEnd, or (for a first chunk that will
+// fail as IntegerOverflow) at once; a cancelled chunk keeps it held until IterateEnd.
+TEST(iteration_from_the_shared_ring_holds_its_reader_only_while_rows_remain) {
+  TempDir dir;
+  Harness h(configFor(dir.file("hold.db"), 2));
+  h.open();
+  createItems(h, 25);
+  const auto start = [&](std::string sql, std::uint32_t rows, bool cancelled = false) {
+    const std::uint32_t slot = h.engine.acquireSlot();
+    CHECK(slot != UINT32_MAX);
+    Request& request = h.engine.request(slot);
+    request.op = Op::IterateStart;
+    request.flags = RequestFlag::HoldReader;
+    request.sql = std::move(sql);
+    request.chunkRows = rows;
+    if (cancelled) request.cancelled.store(true);
+    h.engine.submit(slot, Target::Readers, -1);
+    CHECK_EQ(h.collect(1)[0], slot);
+    return slot;
+  };
+  const char* all = "SELECT id FROM items ORDER BY id";
+
+  // 25 rows in a 25-row chunk: one round trip, Status::Rows, nothing held.
+  std::uint32_t slot = start(all, 25);
+  CHECK_EQ(h.engine.request(slot).status, Status::Rows);
+  CHECK_EQ(h.engine.request(slot).cells.size(), std::size_t{25});
+  h.engine.releaseSlot(slot);
+  CHECK_EQ(h.engine.pinnedReaders(), 0);
+
+  // 25 rows in chunks of 10: held from the first chunk to the last.
+  slot = start(all, 10);
+  CHECK_EQ(h.engine.request(slot).status, Status::RowsMore);
+  const int reader = h.engine.request(slot).worker;
+  h.engine.releaseSlot(slot);
+  CHECK(reader >= 0);
+  CHECK_EQ(h.engine.pinnedReaders(), 1);
+  for (int i = 0; i < 20; ++i) {
+    Request& read = h.roundTrip(Op::Get, Target::Readers, "SELECT count(*) FROM items");
+    CHECK_EQ(read.status, Status::Rows);
+    CHECK(read.worker != reader);
+    h.releaseLast();
+  }
+  slot = iterateOn(h, reader, Op::IterateNext);
+  CHECK_EQ(h.engine.request(slot).status, Status::RowsMore);
+  CHECK_EQ(integerAt(h.engine.request(slot), 0), std::int64_t{11});
+  h.engine.releaseSlot(slot);
+  slot = iterateOn(h, reader, Op::IterateNext);
+  CHECK_EQ(h.engine.request(slot).status, Status::Rows);
+  CHECK_EQ(h.engine.request(slot).cells.size(), std::size_t{5});
+  h.engine.releaseSlot(slot);
+  CHECK_EQ(h.engine.pinnedReaders(), 0);
+
+  // Ended early by IterateEnd; a cancelled chunk in between leaves it held.
+  slot = start(all, 10);
+  const int again = h.engine.request(slot).worker;
+  h.engine.releaseSlot(slot);
+  {
+    const std::uint32_t next = h.engine.acquireSlot();
+    Request& request = h.engine.request(next);
+    request.op = Op::IterateNext;
+    request.chunkRows = 10;
+    request.cancelled.store(true);
+    h.engine.submit(next, Target::PinnedReader, again);
+    CHECK_EQ(h.collect(1)[0], next);
+    CHECK_EQ(h.engine.request(next).status, Status::Cancelled);
+    h.engine.releaseSlot(next);
+  }
+  CHECK_EQ(h.engine.pinnedReaders(), 1);
+  slot = iterateOn(h, again, Op::IterateEnd);
+  CHECK_EQ(h.engine.request(slot).status, Status::Done);
+  h.engine.releaseSlot(slot);
+  CHECK_EQ(h.engine.pinnedReaders(), 0);
+
+  // A first chunk holding an integer beyond a JS number (no SafeIntegers) holds nothing.
+  slot = start("SELECT 9007199254740993 FROM items", 10);
+  CHECK_EQ(h.engine.request(slot).status, Status::RowsMore);
+  const int overflowed = h.engine.request(slot).worker;
+  h.engine.releaseSlot(slot);
+  CHECK_EQ(h.engine.pinnedReaders(), 0);
+  slot = iterateOn(h, overflowed, Op::IterateNext);
+  CHECK_EQ(h.engine.request(slot).status, Status::Misuse);  // nothing left open
+  h.engine.releaseSlot(slot);
+
+  // Cancelled before it ran: nothing held.
+  slot = start(all, 10, /*cancelled=*/true);
+  CHECK_EQ(h.engine.request(slot).status, Status::Cancelled);
+  h.engine.releaseSlot(slot);
+  CHECK_EQ(h.engine.pinnedReaders(), 0);
   CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM items"), std::int64_t{25});
   h.close();
 }

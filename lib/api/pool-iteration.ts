@@ -1,0 +1,202 @@
+// Owns the pool's own iterations (db.iterate): the first chunk goes to any reader through the
+// shared ring; a result that fits it comes back in that one round trip and pins nothing, and a
+// longer one keeps the reader that ran it (it pins itself, RequestFlag.HoldReader) until the last
+// chunk or an IterateEnd lets it go. A reader held so counts as a pin (ReaderPins.reserve), so
+// one reader always stays in the shared ring. close() ends the iterations still open. Runs on the
+// JS thread.
+
+import { PoolClosedError } from '../errors.ts';
+import { encodeParams } from '../input/params.ts';
+import { checkSql } from '../input/validate.ts';
+import { Op } from '../native/contract.ts';
+import { endOperation, startOperation } from '../observers/query-trace.ts';
+import type { QueryTrace } from '../observers/query-trace.ts';
+import type { Chunk, Iteration } from '../request/requests.ts';
+import { READERS, readerRoute } from '../request/route.ts';
+import type { IterateOptions, Params } from '../types.ts';
+import type { PoolContext } from './context.ts';
+import type { Lease } from './lease.ts';
+import { streamRows, type ChunkSource } from './iteration.ts';
+import { checkOptions, type CheckedOptions, type Operations } from './operations.ts';
+
+/** The pool's iterations: started, and ended by close(). */
+export class PoolIterations {
+  readonly #context: PoolContext;
+  readonly #ops: Operations;
+  readonly #acquireTimeout: number;
+  /** A lease of the pool (a pool without readers iterates on the writer, through a lease). */
+  readonly #lease: (signal: AbortSignal | undefined) => Promise<Lease>;
+  readonly #open = new Set<PoolIteration>();
+
+  constructor(context: PoolContext, ops: Operations, acquireTimeout: number, lease: (signal: AbortSignal | undefined) => Promise<Lease>) {
+    this.#context = context;
+    this.#ops = ops;
+    this.#acquireTimeout = acquireTimeout;
+    this.#lease = lease;
+  }
+
+  /** db.iterate(): a bad argument or a closed pool rejects the first next(). */
+  iterate(sql: string, params: Params | undefined, options: IterateOptions | undefined): AsyncGenerator<unknown, void, undefined> {
+    if (this.#context.readers.max === 0) return this.#onLease(sql, params, options);
+    return streamRows(() => {
+      this.#ops.checkUsable();
+      const checked = checkOptions('iterate', options, this.#context.defaults);
+      const text = checkSql(sql);
+      const { values, names } = encodeParams(params);
+      const trace = this.#ops.observed ? this.#ops.trace('iterate', text, params, false) : undefined;
+      const iteration = new PoolIteration(this.#context, this.#ops, this.#acquireTimeout, text, values, names, checked, trace, (done) => this.#open.delete(done));
+      this.#open.add(iteration);
+      return iteration;
+    });
+  }
+
+  /** close(): ends every open iteration; their readers serve the shared ring again. */
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.#open].map((iteration) => iteration.stop()));
+  }
+
+  async *#onLease(sql: string, params: Params | undefined, options: IterateOptions | undefined): AsyncGenerator<unknown, void, undefined> {
+    this.#ops.checkUsable();
+    const { signal } = checkOptions('iterate', options, this.#context.defaults);
+    const lease = await this.#lease(signal);
+    try {
+      yield* lease.iterateForPool(sql, params, options);
+    } finally {
+      await lease.release();
+    }
+  }
+}
+
+/** One iteration of the pool: its chunks, the reader it holds, and its end. */
+class PoolIteration implements ChunkSource {
+  readonly readAhead = true;
+  readonly chunkSize: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly #context: PoolContext;
+  readonly #ops: Operations;
+  readonly #acquireTimeout: number;
+  readonly #sql: string;
+  readonly #values: readonly unknown[] | undefined;
+  readonly #names: readonly string[] | undefined;
+  readonly #checked: CheckedOptions;
+  readonly #trace: QueryTrace | undefined;
+  readonly #forget: (iteration: PoolIteration) => void;
+  readonly #iteration: Iteration = { names: undefined, build: undefined };
+  /** A pin is counted for this iteration (ReaderPins.reserve). */
+  #reserved = false;
+  /** The reader its first chunk kept, or -1. */
+  #reader = -1;
+  /** The statement is open on #reader, which stays pinned to it until an IterateEnd. */
+  #open = false;
+  /** The chunk on its way, if any. */
+  #pending: Promise<unknown> | undefined;
+  #releasing: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(
+    context: PoolContext,
+    ops: Operations,
+    acquireTimeout: number,
+    sql: string,
+    values: readonly unknown[] | undefined,
+    names: readonly string[] | undefined,
+    checked: CheckedOptions,
+    trace: QueryTrace | undefined,
+    forget: (iteration: PoolIteration) => void,
+  ) {
+    this.#context = context;
+    this.#ops = ops;
+    this.#acquireTimeout = acquireTimeout;
+    this.#sql = sql;
+    this.#values = values;
+    this.#names = names;
+    this.#checked = checked;
+    this.#trace = trace;
+    this.#forget = forget;
+    this.chunkSize = checked.chunkSize;
+    this.signal = checked.signal;
+  }
+
+  async start(rows: number): Promise<Chunk> {
+    await this.#context.readers.reserve(this.#acquireTimeout, this.signal);
+    this.#reserved = true;
+    const first = (): Promise<Chunk> => this.#run(Op.IterateStart, rows);
+    const trace = this.#trace;
+    return trace === undefined ? first() : startOperation(trace, this.#ops.planned(trace, first));
+  }
+
+  next(rows: number): Promise<Chunk> {
+    return this.#run(Op.IterateNext, rows);
+  }
+
+  async finish(_open: boolean, failed: boolean, failure: unknown): Promise<void> {
+    try {
+      await this.#release();
+    } finally {
+      this.#forget(this);
+      if (this.#trace !== undefined) endOperation(this.#trace, undefined, failure, failed);
+    }
+  }
+
+  /** close(): no chunk after this one; the reader goes back to the shared ring now. */
+  stop(): Promise<void> {
+    this.#stopped = true;
+    return this.#release();
+  }
+
+  /** Sends one chunk request; what its chunk says about the reader is noted before anyone sees it. */
+  #run(op: typeof Op.IterateStart | typeof Op.IterateNext, rows: number): Promise<Chunk> {
+    if (this.#stopped) return Promise.reject(new PoolClosedError());
+    const start = op === Op.IterateStart;
+    const checked = this.#checked;
+    const pending = this.#context.requests
+      .run({
+        op,
+        route: start ? READERS : readerRoute(this.#reader),
+        sql: start ? this.#sql : undefined,
+        values: start ? this.#values : undefined,
+        names: start ? this.#names : undefined,
+        holdReader: start,
+        chunkRows: rows,
+        iteration: this.#iteration,
+        rowMode: checked.rowMode,
+        signal: checked.signal,
+        timeout: checked.timeout,
+        trace: this.#trace,
+      })
+      .then((chunk) => {
+        if (start && chunk.more) {
+          // The reader pinned itself to the statement: it counts as held until the end.
+          this.#reader = chunk.reader;
+          this.#open = true;
+          this.#context.readers.hold(chunk.reader);
+        } else if (!chunk.more) {
+          // The last chunk ended the statement and let the reader go.
+          this.#open = false;
+        }
+        return chunk;
+      });
+    this.#pending = pending;
+    return pending;
+  }
+
+  /** Waits for the chunk on its way, ends the statement if it is open, and gives the pin back. */
+  #release(): Promise<void> {
+    return (this.#releasing ??= this.#releaseNow().finally(() => {
+      this.#releasing = undefined;
+    }));
+  }
+
+  async #releaseNow(): Promise<void> {
+    if (this.#pending !== undefined) await this.#pending.catch(() => undefined);
+    if (this.#open) {
+      this.#open = false;
+      // Runs even when the chunk before it was cancelled; it also unpins the reader.
+      await this.#context.requests.run({ op: Op.IterateEnd, route: readerRoute(this.#reader), internal: true }).catch(() => undefined);
+    }
+    if (this.#reserved) {
+      this.#reserved = false;
+      this.#context.readers.unreserve(this.#reader);
+    }
+  }
+}
