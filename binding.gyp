@@ -53,6 +53,7 @@
         'native/addon/pool_wrap.cc',
         'native/core/connection.cc',
         'native/core/engine.cc',
+        'native/core/insert_rows.cc',
         'native/core/maintenance.cc',
         'native/core/sqlite_init.cc',
         'native/core/statement.cc',

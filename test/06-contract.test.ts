@@ -64,7 +64,7 @@ describe('lib/native/contract.ts against native/core/contract.h', () => {
 
   it('holds every name lib/ relies on, and a header that ends with its row count', () => {
     expect(Object.keys(generatedValues()).sort()).toEqual(
-      ['CellTag', 'CheckpointMode', 'HEADER_CELLS', 'HeaderCell', 'ITERATE_CHUNK_BYTES', 'Op', 'RequestFlag', 'Status', 'Target', 'WRITER_WORKER'].sort(),
+      ['BLOCK_HEADER_CELLS', 'BlockCell', 'CellTag', 'CheckpointMode', 'HEADER_CELLS', 'HeaderCell', 'ITERATE_CHUNK_BYTES', 'Op', 'RequestFlag', 'Status', 'Target', 'ValueTag', 'WRITER_WORKER'].sort(),
     );
     expect(contract.HEADER_CELLS).toBe(contract.HeaderCell.RowCells + 1);
     // The checkpoint modes are SQLite's SQLITE_CHECKPOINT_* values.

@@ -2,7 +2,8 @@
 // proportion, and the request text of each class (random ids over the bench/ datasets; insert
 // bodies from the seeded row generator of bench/lib/data.mjs).
 
-import { itemRow, seeded } from '../lib/data.mjs';
+import { itemRow } from '../lib/data.mjs';
+import { seeded } from '../lib/prng.mjs';
 
 export const WORKLOADS = {
   point: { label: 'point read', classes: [{ cls: 'point', weight: 1 }] },

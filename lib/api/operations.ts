@@ -6,6 +6,8 @@
 
 import { describeType, invalidArgument } from '../errors.ts';
 import { encodeBatch } from '../input/batch.ts';
+import { DEFAULT_INSERT_CHUNK } from '../input/insert-many.ts';
+import type { RowBlock } from '../input/row-block.ts';
 import { encodeParams } from '../input/params.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkSignal, checkSql } from '../input/validate.ts';
 import { Op, Target } from '../native/contract.ts';
@@ -13,7 +15,7 @@ import { retrying } from '../connections/retry.ts';
 import { queryChannel } from '../observers/channels.ts';
 import type { ObserverHub } from '../observers/hub.ts';
 import { QueryTrace, traceOperation } from '../observers/query-trace.ts';
-import type { Outcome, Request, RequestRunner, RowMode } from '../request/requests.ts';
+import type { InsertRowsRequest, Outcome, Request, RequestRunner, RowMode } from '../request/requests.ts';
 import { READERS, WRITER, type Route } from '../request/route.ts';
 import type { Operation, Params, RetryPolicy, TransactionBehavior } from '../types.ts';
 import type { WriteResult } from '../write-queue-types.ts';
@@ -32,7 +34,6 @@ const OPTION_KEYS = {
 const ROW_MODES = ['object', 'array'] as const;
 const BEHAVIORS = ['deferred', 'immediate', 'exclusive'] as const;
 const DEFAULT_TRANSACTION_TIMEOUT = 30_000;
-const DEFAULT_INSERT_CHUNK = 500;
 
 /** The options of get, all, run, exec, batch and iterate, checked and completed. */
 export interface CheckedOptions {
@@ -223,6 +224,32 @@ export class Operations {
     if (!this.observed) return this.submit({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>;
     const trace = this.trace('run', sql, params, false);
     return this.traced(trace, true, () => this.submit({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup, trace }) as Promise<WriteResult>);
+  }
+
+  /**
+   * One block of insertMany's rows (input/row-block.ts) through `sql`, a single-row INSERT;
+   * resolves with the rows it changed. In a scope it runs in the scope's transaction; on the pool
+   * the block is its own transaction on the writer. Observed as a run of `sql`.
+   */
+  insertRows(sql: string, block: RowBlock, signal: AbortSignal | undefined): Promise<number> {
+    try {
+      this.checkUsable();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const scope = this.#scope;
+    const request: InsertRowsRequest = {
+      op: Op.InsertRows,
+      route: scope ? scope.route : WRITER,
+      sql,
+      block,
+      keepTransaction: scope !== undefined,
+      expectTransaction: scope !== undefined && scope.expectTransaction,
+      signal: this.signalFor(signal),
+    };
+    if (!this.observed) return this.submit(request);
+    const trace = this.trace('run', sql, undefined);
+    return this.traced(trace, false, () => this.submit({ ...request, trace }));
   }
 
   /** From now on every operation rejects with `error()`. */

@@ -4,7 +4,7 @@
 // whose statement SQLite reports as not read-only is rerouted to the writer by the dispatcher.
 
 import { PoolClosedError, describeType, invalidArgument } from '../errors.ts';
-import { insertChunks, runInsertChunks } from '../input/insert-many.ts';
+import { insertRows } from '../input/insert-many.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
 import { Op } from '../native/contract.ts';
@@ -182,16 +182,16 @@ export class Pool extends PoolMaintenance {
   }
 
   /**
-   * Inserts `rows` (objects with the same keys) into `table` in one transaction, as multi-row
-   * INSERTs of up to `chunkSize` rows (default 500), below SQLite's parameter limit. Table and
-   * column names are quoted; values are bound as parameters. Resolves with the rows inserted.
+   * Inserts `rows` (objects with the first row's keys) into `table` in one transaction: all or
+   * none. Packed on the JS thread in blocks of `chunkSize` rows (default 8192); the writer binds
+   * and steps one prepared INSERT per row. Values bind as in db.run; errors name `rows[i]`.
+   * @example const inserted = await db.insertMany('events', [{ kind: 'click', at: Date.now() }]);
    */
   async insertMany(table: string, rows: readonly Record<string, SqlValue>[], options?: { chunkSize?: number; signal?: AbortSignal }): Promise<number> {
-    Pool.#of(this).#ops.checkUsable();
+    const ops = Pool.#of(this).#ops;
+    ops.checkUsable();
     const { chunkSize, signal } = checkInsertManyOptions(options);
-    const chunks = insertChunks(table, rows, chunkSize);
-    if (chunks.length === 0) return 0;
-    return this.transaction((tx) => runInsertChunks(tx, chunks), signal ? { signal } : undefined);
+    return insertRows(table, rows, chunkSize, ops, (fn) => this.transaction(fn, signal ? { signal } : undefined), signal);
   }
 
   /** Runs one statement on the writer; reports the changes and the last inserted rowid. */

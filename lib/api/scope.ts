@@ -7,6 +7,7 @@ import { setMaxListeners } from 'node:events';
 import type { Holders } from '../connections/holders.ts';
 import { ScopeEndedError, misuse } from '../errors.ts';
 import { encodeParams } from '../input/params.ts';
+import type { RowBlock } from '../input/row-block.ts';
 import { checkSql } from '../input/validate.ts';
 import { Op } from '../native/contract.ts';
 import type { Chunk, Iteration, RequestRunner } from '../request/requests.ts';
@@ -155,6 +156,11 @@ export class Scope implements ScopeOperations {
   /** Runs several statements atomically on the scope's connection (a SAVEPOINT inside a transaction). */
   batch(statements: readonly BatchStatement[], options?: OperationOptions): Promise<RunResult[]> {
     return this.#ops.start(Op.Batch, statements, undefined, options) as Promise<RunResult[]>;
+  }
+
+  /** @internal One block of insertMany's rows, in the scope's transaction (Operations.insertRows). */
+  insertRows(sql: string, block: RowBlock): Promise<number> {
+    return this.#ops.insertRows(sql, block, undefined);
   }
 
   /** @internal Marks the scope ended and cancels what it still runs. */

@@ -1,63 +1,113 @@
-// Owns the building of chunked multi-row INSERTs (db.insertMany): identifiers quoted, values
-// checked and bound as parameters, chunks below SQLite's parameter limit. Runs on the JS thread.
+// Owns db.insertMany's plan and its run: the table and the first row's keys checked, one
+// single-row INSERT with quoted identifiers, and the rows sent in blocks (row-block.ts) that the
+// writer thread binds and steps row by row. A few blocks are in flight at once, so packing the
+// next block on the JS thread overlaps inserting the last one on the writer; between blocks the
+// event loop gets a turn. Runs on the JS thread.
 
-import { describeType, invalidArgument, outOfRange } from '../errors.ts';
-import type { SqlValue } from '../types.ts';
-import { encodeParams } from './params.ts';
+import { ScopeEndedError, describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { MAX_PARAMETERS } from './params.ts';
+import { RowPacker, type RowBlock } from './row-block.ts';
+import { isWellFormed } from './validate.ts';
 
-/** SQLite's default limit on parameters per statement (SQLITE_MAX_VARIABLE_NUMBER). */
-export const MAX_VARIABLES = 32766;
+/** Rows per block unless `chunkSize` says otherwise. */
+export const DEFAULT_INSERT_CHUNK = 8192;
+/** Rows in the first block of an insert of several blocks. */
+const FIRST_BLOCK = 256;
+/** Blocks handed to the writer and not yet finished, at most: one running, the next ones queued. */
+const IN_FLIGHT = 3;
 
 /** A double-quoted SQL identifier: quotes doubled, so any table or column name is safe. */
 export function quoteIdentifier(name: string): string {
   if (name.includes('\0')) throw outOfRange('an identifier must not contain NUL characters');
+  if (!isWellFormed(name)) throw outOfRange(`the identifier '${name}' is not well-formed UTF-16 (it holds a lone surrogate)`);
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-export interface InsertChunk {
-  sql: string;
-  values: SqlValue[];
+/** What insertMany runs: its statement, the rows, and the packer that knows their keys. */
+export interface InsertPlan {
+  readonly sql: string;
+  readonly rows: readonly unknown[];
+  readonly packer: RowPacker;
+}
+
+/** Where a plan's blocks go: a transaction (api/scope.ts). */
+export interface RowSink {
+  readonly ended: boolean;
+  /** Runs one block; resolves with the rows it changed. */
+  insertRows(sql: string, block: RowBlock): Promise<number>;
 }
 
 /**
- * Splits `rows` into multi-row INSERT statements of at most `chunkSize` rows and fewer than
- * SQLite's parameter limit. Every row must have exactly the keys of the first row.
+ * Checks the table name and the first row (every other row is checked against it while it is
+ * packed); undefined when there are no rows.
  */
-export function insertChunks(table: unknown, rows: unknown, chunkSize: number): InsertChunk[] {
+export function planInsert(table: unknown, rows: unknown): InsertPlan | undefined {
   if (typeof table !== 'string' || table === '') throw invalidArgument(`table must be a non-empty string, got ${describeType(table)}`);
   if (!Array.isArray(rows)) throw invalidArgument(`rows must be an array of objects, got ${describeType(rows)}`);
-  if (rows.length === 0) return [];
+  if (rows.length === 0) return undefined;
   const first = rows[0] as unknown;
   if (typeof first !== 'object' || first === null || Array.isArray(first)) throw invalidArgument(`rows[0] must be an object, got ${describeType(first)}`);
   const columns = Object.keys(first);
   if (columns.length === 0) throw outOfRange('rows[0] has no columns');
-  const perChunk = Math.max(1, Math.min(chunkSize, Math.floor(MAX_VARIABLES / columns.length)));
-  const head = `INSERT INTO ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')}) VALUES `;
-  const tuple = `(${columns.map(() => '?').join(', ')})`;
-  const chunks: InsertChunk[] = [];
-  for (let start = 0; start < rows.length; start += perChunk) {
-    const end = Math.min(rows.length, start + perChunk);
-    const values: SqlValue[] = new Array(columns.length * (end - start));
-    let v = 0;
-    for (let r = start; r < end; r++) {
-      const row = rows[r] as Record<string, SqlValue>;
-      if (typeof row !== 'object' || row === null || Array.isArray(row)) throw invalidArgument(`rows[${r}] must be an object, got ${describeType(row)}`);
-      const keys = Object.keys(row);
-      if (keys.length !== columns.length || keys.some((key, i) => key !== columns[i] && !Object.hasOwn(first as object, key))) {
-        throw outOfRange(`rows[${r}] has the keys [${keys.join(', ')}]; every row must have exactly the keys of rows[0]: [${columns.join(', ')}]`);
-      }
-      for (const column of columns) values[v++] = row[column];
-    }
-    encodeParams(values);
-    chunks.push({ sql: head + new Array(end - start).fill(tuple).join(', '), values });
-  }
-  return chunks;
+  if (columns.length > MAX_PARAMETERS) throw outOfRange(`rows[0] has ${columns.length} keys; SQLite binds at most ${MAX_PARAMETERS} values per row (SQLITE_MAX_VARIABLE_NUMBER)`);
+  const sql = `INSERT INTO ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+  return { sql, rows, packer: new RowPacker(columns) };
 }
 
-/** Runs `chunks` on a transaction: all submitted at once, the writer runs them back to back, in order. */
-export async function runInsertChunks(tx: { run(sql: string, params: SqlValue[]): Promise<{ changes: number }> }, chunks: readonly InsertChunk[]): Promise<number> {
-  const results = await Promise.all(chunks.map((chunk) => tx.run(chunk.sql, chunk.values)));
+/**
+ * db.insertMany: one block is sent on its own (`alone`: the writer makes it its own transaction,
+ * one round trip); more run in one transaction (`transaction`), block after block.
+ */
+export async function insertRows(
+  table: unknown,
+  rows: unknown,
+  chunkSize: number,
+  alone: { insertRows(sql: string, block: RowBlock, signal: AbortSignal | undefined): Promise<number> },
+  transaction: (fn: (tx: RowSink) => Promise<number>) => Promise<number>,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const plan = planInsert(table, rows);
+  if (plan === undefined) return 0;
+  const count = plan.rows.length;
+  if (count <= chunkSize) return alone.insertRows(plan.sql, plan.packer.pack(plan.rows, 0, count), signal);
+  return transaction((tx) => insertBlocks(tx, plan, chunkSize));
+}
+
+/**
+ * Packs and sends the plan's rows in blocks of up to `chunkSize` rows, in order, with up to IN_FLIGHT blocks
+ * on their way; resolves with the rows inserted. The first failure (a bad row, a failing block)
+ * rejects, and the caller's transaction rolls everything back.
+ */
+export async function insertBlocks(sink: RowSink, plan: InsertPlan, chunkSize: number): Promise<number> {
+  const { rows, sql, packer } = plan;
+  const pending: Promise<number>[] = [];
   let inserted = 0;
-  for (const result of results) inserted += result.changes;
-  return inserted;
+  try {
+    // Blocks start small and double up to chunkSize: the writer gets its first rows at once, and
+    // the first blocks (packed while the JIT may still be warming up) hold the event loop briefly.
+    let size = Math.min(chunkSize, FIRST_BLOCK);
+    for (let start = 0, index = 0; start < rows.length; start += size, index++, size = Math.min(chunkSize, size * 2)) {
+      // Ended early (a timeout, an abort, a failure): the transaction rolls back; stop packing.
+      if (sink.ended) throw new ScopeEndedError('transaction');
+      const end = Math.min(rows.length, start + size);
+      // Block `index` reuses the buffers of block index - IN_FLIGHT - 1, which has completed.
+      const sent = sink.insertRows(sql, packer.pack(rows, start, end, index % (IN_FLIGHT + 1)));
+      // Handled here too: it may fail while this loop waits for the next turn.
+      sent.catch(() => undefined);
+      pending.push(sent);
+      if (end === rows.length) break;
+      // Let timers and I/O run between blocks, then wait while the writer is IN_FLIGHT blocks behind.
+      await nextTurn();
+      if (pending.length >= IN_FLIGHT) inserted += await pending.shift()!;
+    }
+    while (pending.length > 0) inserted += await pending.shift()!;
+    return inserted;
+  } finally {
+    // Blocks still on their way when one failed: their outcome no longer matters.
+    pending.length = 0;
+  }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -52,8 +52,16 @@ function checkString(value: string, label: string): void {
   }
 }
 
-/** Checks one value; returns it as the addon will read it. */
-function checkValue(value: unknown, label: string): unknown {
+/** The bytes of a real Uint8Array (one checkValue accepted), read through the intrinsic getter. */
+export function blobByteLength(value: Uint8Array): number {
+  return typedArrayByteLength.call(value) as number;
+}
+
+/**
+ * Checks one value (`label` names it in the error); returns it as the addon will read it. The
+ * one set of value rules: params of every statement, and insertMany's values (row-block.ts).
+ */
+export function checkValue(value: unknown, label: string): unknown {
   switch (typeof value) {
     case 'number':
       if (value !== value) {

@@ -34,14 +34,16 @@ export const Op = {
   Batch: 12,
   /** replace the connection (idle too long, or broken); a reader stays pinned after it */
   Reopen: 13,
+  /** run one single-row INSERT once per row of a packed block of values (insertMany) */
+  InsertRows: 14,
   /** writer: checkpoint the WAL in mode `chunkRows` (a CheckpointMode); one row: busy, log frames, checkpointed frames */
-  Checkpoint: 14,
+  Checkpoint: 15,
   /** writer: start an online backup of its database into the file named by `sql` */
-  BackupStart: 15,
+  BackupStart: 16,
   /** writer: copy up to `chunkRows` pages of the open backup; one row: done, remaining pages, total pages, the step's µs */
-  BackupStep: 16,
+  BackupStep: 17,
   /** writer: finish the open backup and close its file (runs even when cancelled) */
-  BackupEnd: 17,
+  BackupEnd: 18,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -87,6 +89,8 @@ export const RequestFlag = {
   Counters: 64,
   /** IterateStart on the shared ring: rows remain? the reader pins itself (Worker says which) until the last chunk or IterateEnd */
   HoldReader: 128,
+  /** Target::Readers: goes to the expensive lane (see engine.h) */
+  Expensive: 256,
 } as const;
 export type RequestFlag = (typeof RequestFlag)[keyof typeof RequestFlag];
 
@@ -175,6 +179,43 @@ export type HeaderCell = (typeof HeaderCell)[keyof typeof HeaderCell];
 
 /** Cells in a completion record's header. */
 export const HEADER_CELLS = 13;
+
+/**
+ * An InsertRows block (lib/input/row-block.ts writes it, native/addon/convert.cc reads it): one byte
+ * buffer holding BLOCK_HEADER_CELLS float64 cells (BlockCell), then one 8-byte payload per value
+ * (rows x columns, row-major), then one ValueTag byte per value. Text values travel as UTF-16 in
+ * one Uint16Array, blobs as a list of byte arrays, both in value order.
+ * What a value of an InsertRows block is, by its one-byte tag; the payload says the rest.
+ */
+export const ValueTag = {
+  /** NULL (null and undefined) */
+  Null: 0,
+  /** the payload is a float64: INTEGER when it is a safe integer other than -0, else REAL (booleans are 0 and 1) */
+  Number: 1,
+  /** the payload's bits are an int64 (range checked by lib/) */
+  Bigint: 2,
+  /** the payload is a float64: the string's length in UTF-16 units, taken in order from the block's text */
+  Text: 3,
+  /** the payload is a float64: the blob's length in bytes; its bytes are the block's next blob */
+  Blob: 4,
+} as const;
+export type ValueTag = (typeof ValueTag)[keyof typeof ValueTag];
+
+/** Positions of the float64 header cells of an InsertRows block. */
+export const BlockCell = {
+  /** rows in the block */
+  Rows: 0,
+  /** values per row (the INSERT's parameters) */
+  Columns: 1,
+  /** index of the block's first row in the whole insert (named by errors) */
+  FirstRow: 2,
+  /** UTF-16 units of text in the block */
+  TextUnits: 3,
+} as const;
+export type BlockCell = (typeof BlockCell)[keyof typeof BlockCell];
+
+/** Float64 cells in an InsertRows block's header. */
+export const BLOCK_HEADER_CELLS = 4;
 
 /** The worker index that names the writer (readers are numbered from 0). */
 export const WRITER_WORKER = -1;

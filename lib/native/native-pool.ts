@@ -56,13 +56,17 @@ export interface NativePool {
   registerSql(sql: string): number;
   /** Drops every registered SQL text; their ids must not be used again. */
   forgetSql(): void;
-  /** Returns the request's slot, or -1 when every slot is in flight. */
+  /**
+   * Returns the request's slot, or -1 when every slot is in flight. For Op.InsertRows, `values`
+   * is the block's bytes and `names` its text and blobs (input/row-block.ts); the addon copies
+   * them before it returns.
+   */
   submit(
     target: Target,
     op: Op,
     flags: number,
     sql: string | number | readonly string[] | undefined,
-    values: readonly unknown[] | undefined,
+    values: readonly unknown[] | Uint8Array | undefined,
     names: readonly unknown[] | undefined,
     reader: number,
     chunkRows: number,

@@ -81,6 +81,8 @@ export function doneOutcome(request: Request, a: unknown, b: unknown, c: unknown
       request.onGroup?.(c as number | undefined);
       return result;
     }
+    case Op.InsertRows:
+      return a as number;
     case Op.Pin:
     case Op.Unpin:
     case Op.Reset:

@@ -8,6 +8,7 @@
 
 import { Op } from '../native/contract.ts';
 import type { EncodedBatch } from '../input/batch.ts';
+import type { RowBlock } from '../input/row-block.ts';
 import type { QueryOptions, Row, RunResult } from '../types.ts';
 import type { RowBuilder } from './rows.ts';
 import type { Route } from './route.ts';
@@ -100,6 +101,14 @@ export interface BatchRequest extends RequestBase, Unbound {
   readonly chunkRows?: undefined;
 }
 
+/** One block of insertMany's rows, each run through the same single-row INSERT; resolves with the rows changed. */
+export interface InsertRowsRequest extends RequestBase, Unbound {
+  readonly op: typeof Op.InsertRows;
+  readonly sql: string;
+  readonly block: RowBlock;
+  readonly chunkRows?: undefined;
+}
+
 /** What an iteration remembers between its chunks: the column names and their row builder. */
 export interface Iteration {
   names: readonly string[] | undefined;
@@ -137,7 +146,7 @@ export interface MaintenanceRequest extends RequestBase, Unbound {
   readonly chunkRows?: number | undefined;
 }
 
-export type Request = QueryRequest | RunRequest | ExecRequest | BatchRequest | IterateRequest | ControlRequest | MaintenanceRequest;
+export type Request = QueryRequest | RunRequest | ExecRequest | BatchRequest | InsertRowsRequest | IterateRequest | ControlRequest | MaintenanceRequest;
 
 /** What an iteration chunk resolves with. */
 export interface Chunk {
@@ -156,6 +165,8 @@ interface Outcomes {
   [Op.Run]: RunResult | Row[];
   [Op.Exec]: undefined;
   [Op.Batch]: RunResult[];
+  /** The rows the block changed. */
+  [Op.InsertRows]: number;
   [Op.IterateStart]: Chunk;
   [Op.IterateNext]: Chunk;
   /** The index of the reader pinned. */

@@ -32,8 +32,8 @@ Napi::Object contractObject(Napi::Env env) {
       LITEPOOL_ENTRY(Op, Open), LITEPOOL_ENTRY(Op, Close), LITEPOOL_ENTRY(Op, Pin), LITEPOOL_ENTRY(Op, Unpin),
       LITEPOOL_ENTRY(Op, Reset), LITEPOOL_ENTRY(Op, IterateStart), LITEPOOL_ENTRY(Op, IterateNext),
       LITEPOOL_ENTRY(Op, IterateEnd), LITEPOOL_ENTRY(Op, Batch), LITEPOOL_ENTRY(Op, Reopen),
-      LITEPOOL_ENTRY(Op, Checkpoint), LITEPOOL_ENTRY(Op, BackupStart), LITEPOOL_ENTRY(Op, BackupStep),
-      LITEPOOL_ENTRY(Op, BackupEnd),
+      LITEPOOL_ENTRY(Op, InsertRows), LITEPOOL_ENTRY(Op, Checkpoint), LITEPOOL_ENTRY(Op, BackupStart),
+      LITEPOOL_ENTRY(Op, BackupStep), LITEPOOL_ENTRY(Op, BackupEnd),
   }));
   contract.Set("CheckpointMode", table(env, {
       LITEPOOL_ENTRY(CheckpointMode, Passive), LITEPOOL_ENTRY(CheckpointMode, Full),
@@ -47,6 +47,7 @@ Napi::Object contractObject(Napi::Env env) {
       LITEPOOL_ENTRY(RequestFlag, KeepTransaction), LITEPOOL_ENTRY(RequestFlag, ReturnRows),
       LITEPOOL_ENTRY(RequestFlag, Groupable), LITEPOOL_ENTRY(RequestFlag, ExpectTransaction),
       LITEPOOL_ENTRY(RequestFlag, Counters), LITEPOOL_ENTRY(RequestFlag, HoldReader),
+      LITEPOOL_ENTRY(RequestFlag, Expensive),
   }));
   contract.Set("Status", table(env, {
       LITEPOOL_ENTRY(Status, Rows), LITEPOOL_ENTRY(Status, Done), LITEPOOL_ENTRY(Status, SqliteFailed),
@@ -66,6 +67,15 @@ Napi::Object contractObject(Napi::Env env) {
       LITEPOOL_ENTRY(HeaderCell, RowCells),
   }));
   contract.Set("HEADER_CELLS", static_cast<double>(HEADER_CELLS));
+  contract.Set("ValueTag", table(env, {
+      LITEPOOL_ENTRY(ValueTag, Null), LITEPOOL_ENTRY(ValueTag, Number), LITEPOOL_ENTRY(ValueTag, Bigint),
+      LITEPOOL_ENTRY(ValueTag, Text), LITEPOOL_ENTRY(ValueTag, Blob),
+  }));
+  contract.Set("BlockCell", table(env, {
+      LITEPOOL_ENTRY(BlockCell, Rows), LITEPOOL_ENTRY(BlockCell, Columns), LITEPOOL_ENTRY(BlockCell, FirstRow),
+      LITEPOOL_ENTRY(BlockCell, TextUnits),
+  }));
+  contract.Set("BLOCK_HEADER_CELLS", static_cast<double>(BLOCK_HEADER_CELLS));
   contract.Set("WRITER_WORKER", static_cast<double>(WRITER_WORKER));
   contract.Set("ITERATE_CHUNK_BYTES", static_cast<double>(ITERATE_CHUNK_BYTES));
   return contract;

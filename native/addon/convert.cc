@@ -2,7 +2,9 @@
 // Raw N-API calls on purpose: this is the per-request hot path.
 #include "convert.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace litepool {
 
@@ -126,6 +128,50 @@ void readBatch(napi_env env, napi_value sqls, napi_value values, napi_value name
     readParams(env, entryValues, entryNames, request);
     entry.paramCount = static_cast<std::uint32_t>(request.params.size()) - entry.firstParam;
     if (request.paramNames.size() < request.params.size()) request.paramNames.resize(request.params.size());
+  }
+}
+
+// JS thread. A handful of N-API calls and memcpys per block, none per value: the values were
+// encoded on the JS side in one pass, and the writer thread decodes them (Connection::insertRows).
+void readRowBlock(napi_env env, napi_value block, napi_value extras, Request& request) {
+  RowBlock& out = request.block;
+  out.clear();
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, block, &type, &length, &data, nullptr, nullptr) != napi_ok || data == nullptr) return;
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  double header[BLOCK_HEADER_CELLS];
+  std::memcpy(header, bytes, sizeof(header));
+  out.rows = static_cast<std::uint32_t>(header[static_cast<int>(BlockCell::Rows)]);
+  out.columns = static_cast<std::uint32_t>(header[static_cast<int>(BlockCell::Columns)]);
+  out.firstRow = static_cast<std::uint64_t>(header[static_cast<int>(BlockCell::FirstRow)]);
+  const auto textUnits = static_cast<std::size_t>(header[static_cast<int>(BlockCell::TextUnits)]);
+  const std::size_t values = static_cast<std::size_t>(out.rows) * out.columns;
+  if (length < sizeof(header) + values * 9) {
+    out.rows = 0;  // a block shorter than its header says: nothing to insert (lib/ never sends one)
+    return;
+  }
+  out.payloads.resize(values);
+  std::memcpy(out.payloads.data(), bytes + sizeof(header), values * 8);
+  out.tags.assign(bytes + sizeof(header) + values * 8, bytes + sizeof(header) + values * 9);
+  uint32_t count = 0;
+  napi_get_array_length(env, extras, &count);
+  if (count == 0) return;
+  napi_value text;
+  napi_get_element(env, extras, 0, &text);
+  if (napi_get_typedarray_info(env, text, &type, &length, &data, nullptr, nullptr) == napi_ok && data != nullptr) {
+    const std::size_t units = std::min(textUnits, length);
+    out.text.resize(units);
+    std::memcpy(out.text.data(), data, units * 2);
+  }
+  for (uint32_t i = 1; i < count; ++i) {
+    napi_value blob;
+    napi_get_element(env, extras, i, &blob);
+    data = nullptr;
+    length = 0;
+    napi_get_typedarray_info(env, blob, &type, &length, &data, nullptr, nullptr);
+    if (length) out.blobs.append(static_cast<const char*>(data), length);
   }
 }
 

@@ -20,5 +20,10 @@ void readParams(napi_env env, napi_value values, napi_value names, Request& requ
 // JS thread. Reads a Batch request: `sqls` is an array of SQL strings, `values` an array (one
 // entry per statement) of parameter arrays or undefined, `names` likewise of name arrays.
 void readBatch(napi_env env, napi_value sqls, napi_value values, napi_value names, Request& request);
+// JS thread. Reads the values of an InsertRows request (contract.h, RowBlock): `block` is a
+// Uint8Array holding the header, payloads and tags; `extras` an array whose first element is the
+// Uint16Array of text units and whose others are the blobs (Uint8Arrays), in order. Copies them
+// into request.block, so the JS side may reuse its buffers at once.
+void readRowBlock(napi_env env, napi_value block, napi_value extras, Request& request);
 
 }  // namespace litepool

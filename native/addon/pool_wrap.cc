@@ -250,7 +250,8 @@ Napi::Value PoolWrap::startReaders(const Napi::CallbackInfo& info) {
 }
 
 // submit(target, op, flags, sql, values?, names?, reader?, chunkRows?) -> slot, or -1 when every
-// slot is in flight. `reader` is the pinned reader's index for target 2 (PinnedReader);
+// slot is in flight. For InsertRows, `values` is the block and `names` its text and blobs
+// (readRowBlock). `reader` is the pinned reader's index for target 2 (PinnedReader);
 // `chunkRows` the rows per chunk of an iteration.
 Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
@@ -278,7 +279,11 @@ Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
     } else if (sqlKind == napi_string) {
       readSql(env, info[3], request);
     }
-    readParams(env, info[4], info[5], request);
+    if (request.op == Op::InsertRows) {
+      readRowBlock(env, info[4], info[5], request);
+    } else {
+      readParams(env, info[4], info[5], request);
+    }
   }
   int32_t reader = -1;
   if (info.Length() > 6) napi_get_value_int32(env, info[6], &reader);

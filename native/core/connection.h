@@ -13,6 +13,7 @@
 //   statement.cc    one statement: prepare (through the cache), bind, step, copy rows out;
 //                   Get, All, Run, Exec and iterations (statement.h: the helpers they share)
 //   transaction.cc  transactions: group commit, Batch, and rolling back what a request left open
+//   insert_rows.cc  InsertRows: one single-row INSERT run once per row of a packed block
 //   maintenance.cc  checkpoints, online backups from this connection, the age of a transaction
 #pragma once
 
@@ -89,6 +90,10 @@ class Connection {
   void executeGroup(Request* const* group, std::size_t count);
   // Writer thread. Runs a Batch request: every statement or none.
   void executeBatch(Request& request);
+  // Writer thread. Runs an InsertRows request: its INSERT once per row of its block, in the open
+  // transaction (KeepTransaction) or in one of its own; stops at the first failing row (its index
+  // is in the message).
+  void insertRows(Request& request);
 
   // maintenance.cc
   // Writer thread. sqlite3_wal_checkpoint_v2 in mode `request.chunkRows`; one row of three cells.
@@ -137,6 +142,11 @@ class Connection {
   bool runStatement(Request& request);
   void stepChunk(Request& request);
 
+  // insert_rows.cc
+  bool insertBlock(Request& request);
+  std::uint32_t groupRows(const RowBlock& block);
+  bool bindFailed(Request& request, std::uint64_t row);
+
   // transaction.cc
   bool control(const std::string& sql, Request& report);
   bool runBatchEntry(Request& request, const BatchEntry& entry);
@@ -155,6 +165,7 @@ class Connection {
   bool iterationRowReady_ = false;     // iteration_ stands on a row the last chunk did not copy
   std::uint64_t authorized_ = 0;       // authorizer actions seen while preparing (bit = action code)
   Request probe_;                      // scratch for canGroup()'s prepare
+  std::string utf8_;                   // scratch of insertRows(): the UTF-8 text of one block
   sqlite3* backupDb_ = nullptr;        // the destination of the open backup, if any
   sqlite3_backup* backup_ = nullptr;   // the open backup, if any
   std::int64_t transactionSinceMs_ = 0;  // steady-clock ms when the open transaction began (0: none)

@@ -1,6 +1,7 @@
 // Owns the numbers lib/ and the native code speak to each other in: what a request does (Op),
-// where it runs (Target), its flags (RequestFlag), how it ended (Status), and the layout of a
-// completion record (CellTag, HeaderCell, HEADER_CELLS), plus the worker index of the writer.
+// where it runs (Target), its flags (RequestFlag), how it ended (Status), the layout of a
+// completion record (CellTag, HeaderCell, HEADER_CELLS), the layout of an InsertRows block of
+// values (ValueTag, BlockCell, BLOCK_HEADER_CELLS), plus the worker index of the writer.
 //
 // This file is the one source. scripts/gen-contract.mjs reads it and writes lib/native/contract.ts
 // (`npm run gen:contract`); test/06-contract.test.ts fails when that file is stale, or when the
@@ -33,10 +34,11 @@ enum class Op : std::uint8_t {
   IterateEnd = 11,    // finalize the open iteration (and unpin a reader held for it)
   Batch = 12,         // several statements with their parameters, atomically
   Reopen = 13,        // replace the connection (idle too long, or broken); a reader stays pinned after it
-  Checkpoint = 14,    // writer: checkpoint the WAL in mode `chunkRows` (a CheckpointMode); one row: busy, log frames, checkpointed frames
-  BackupStart = 15,   // writer: start an online backup of its database into the file named by `sql`
-  BackupStep = 16,    // writer: copy up to `chunkRows` pages of the open backup; one row: done, remaining pages, total pages, the step's µs
-  BackupEnd = 17,     // writer: finish the open backup and close its file (runs even when cancelled)
+  InsertRows = 14,    // run one single-row INSERT once per row of a packed block of values (insertMany)
+  Checkpoint = 15,    // writer: checkpoint the WAL in mode `chunkRows` (a CheckpointMode); one row: busy, log frames, checkpointed frames
+  BackupStart = 16,   // writer: start an online backup of its database into the file named by `sql`
+  BackupStep = 17,    // writer: copy up to `chunkRows` pages of the open backup; one row: done, remaining pages, total pages, the step's µs
+  BackupEnd = 18,     // writer: finish the open backup and close its file (runs even when cancelled)
 };
 
 // How a checkpoint treats readers and writers (the values of SQLITE_CHECKPOINT_*).
@@ -64,6 +66,7 @@ inline constexpr std::uint32_t Groupable = 1u << 4;          // Run: may share o
 inline constexpr std::uint32_t ExpectTransaction = 1u << 5;  // part of an open transaction: refuse to run outside it
 inline constexpr std::uint32_t Counters = 1u << 6;           // report SQLite's statement counters (ExtraCells)
 inline constexpr std::uint32_t HoldReader = 1u << 7;         // IterateStart on the shared ring: rows remain? the reader pins itself (Worker says which) until the last chunk or IterateEnd
+inline constexpr std::uint32_t Expensive = 1u << 8;          // Target::Readers: goes to the expensive lane (see engine.h)
 }  // namespace RequestFlag
 
 // How a request ended: set by the worker that ran it (IntegerOverflow by the completion encoder on
@@ -118,6 +121,30 @@ enum class HeaderCell : std::uint8_t {
 // Cells in a completion record's header.
 inline constexpr std::uint32_t HEADER_CELLS = 13;
 
+// An InsertRows block (lib/input/row-block.ts writes it, native/addon/convert.cc reads it): one byte
+// buffer holding BLOCK_HEADER_CELLS float64 cells (BlockCell), then one 8-byte payload per value
+// (rows x columns, row-major), then one ValueTag byte per value. Text values travel as UTF-16 in
+// one Uint16Array, blobs as a list of byte arrays, both in value order.
+// What a value of an InsertRows block is, by its one-byte tag; the payload says the rest.
+enum class ValueTag : std::uint8_t {
+  Null = 0,    // NULL (null and undefined)
+  Number = 1,  // the payload is a float64: INTEGER when it is a safe integer other than -0, else REAL (booleans are 0 and 1)
+  Bigint = 2,  // the payload's bits are an int64 (range checked by lib/)
+  Text = 3,    // the payload is a float64: the string's length in UTF-16 units, taken in order from the block's text
+  Blob = 4,    // the payload is a float64: the blob's length in bytes; its bytes are the block's next blob
+};
+
+// Positions of the float64 header cells of an InsertRows block.
+enum class BlockCell : std::uint8_t {
+  Rows = 0,       // rows in the block
+  Columns = 1,    // values per row (the INSERT's parameters)
+  FirstRow = 2,   // index of the block's first row in the whole insert (named by errors)
+  TextUnits = 3,  // UTF-16 units of text in the block
+};
+
+// Float64 cells in an InsertRows block's header.
+inline constexpr std::uint32_t BLOCK_HEADER_CELLS = 4;
+
 // The worker index that names the writer (readers are numbered from 0).
 inline constexpr int WRITER_WORKER = -1;
 
@@ -125,5 +152,6 @@ inline constexpr int WRITER_WORKER = -1;
 inline constexpr std::uint32_t ITERATE_CHUNK_BYTES = 1048576;
 
 static_assert(HEADER_CELLS == static_cast<std::uint32_t>(HeaderCell::RowCells) + 1, "the row count closes the header");
+static_assert(BLOCK_HEADER_CELLS == static_cast<std::uint32_t>(BlockCell::TextUnits) + 1, "the text length closes a block's header");
 
 }  // namespace litepool

@@ -34,6 +34,29 @@ struct BatchEntry {
 
 enum class ValueType : std::uint8_t { Null, Integer, Real, Text, Blob };
 
+// The values of an InsertRows request, as lib/ packed them (contract.h: ValueTag, BlockCell):
+// rows x columns values, row-major, each an 8-byte payload and a ValueTag. Text values are taken
+// in order from `text` (UTF-16, well formed: lib/ checked it), blobs in order from `blobs`.
+struct RowBlock {
+  std::uint32_t rows = 0;
+  std::uint32_t columns = 0;
+  std::uint64_t firstRow = 0;            // index of the first row in the whole insert
+  std::vector<std::uint64_t> payloads;   // a float64's or an int64's bits, or a length
+  std::vector<std::uint8_t> tags;        // one ValueTag per value
+  std::u16string text;
+  std::string blobs;
+
+  void clear() {
+    rows = 0;
+    columns = 0;
+    firstRow = 0;
+    payloads.clear();
+    tags.clear();
+    text.clear();
+    blobs.clear();
+  }
+};
+
 // One bound parameter or one result cell. Text and blob bytes live in the owning arena.
 struct Value {
   ValueType type = ValueType::Null;
@@ -57,6 +80,7 @@ struct Request {
   std::string paramBytes;               // text and blob parameter bytes
   std::uint32_t chunkRows = 0;          // IterateStart/IterateNext: rows per chunk
   std::vector<BatchEntry> batch;        // Batch: the statements
+  RowBlock block;                       // InsertRows: the values
   std::chrono::steady_clock::time_point submittedAt{};  // when the JS thread pushed it
 
   // Set by the JS thread (cancel) or a worker (shutdown); read by the worker running it.
@@ -80,6 +104,7 @@ struct Request {
   std::uint32_t groupSize = 0;  // writes committed together with it (0: alone)
   bool hasCounters = false;     // RequestFlag::Counters: `counters` holds this run's counts
   std::array<std::int64_t, 4> counters{};  // FULLSCAN_STEP, SORT, AUTOINDEX, VM_STEP
+  std::uint64_t takeOrder = 0;  // native tests only (EngineConfig::testRecordTakeOrder): 1, 2... as readers took it
 
   // JS thread, when the slot is handed out again: forget the previous request.
   void resetForReuse() {
@@ -88,6 +113,7 @@ struct Request {
     paramBytes.clear();
     chunkRows = 0;
     batch.clear();
+    block.clear();
     cancelled.store(false, std::memory_order_relaxed);
     clearOutput();
     // A huge result (a 16 MiB blob, a million rows) must not stay resident in an idle slot.
@@ -95,6 +121,12 @@ struct Request {
     if (cellBytes.capacity() > kKeepBytes) std::string().swap(cellBytes);
     if (paramBytes.capacity() > kKeepBytes) std::string().swap(paramBytes);
     if (cells.capacity() > (kKeepBytes / sizeof(Value))) std::vector<Value>().swap(cells);
+    if (block.payloads.capacity() > kKeepBytes / 8) {
+      std::vector<std::uint64_t>().swap(block.payloads);
+      std::vector<std::uint8_t>().swap(block.tags);
+    }
+    if (block.text.capacity() > kKeepBytes / 2) std::u16string().swap(block.text);
+    if (block.blobs.capacity() > kKeepBytes) std::string().swap(block.blobs);
   }
 
   // The thread that owns the request: forgets any output (before a request is run again).
@@ -116,6 +148,7 @@ struct Request {
     groupSize = 0;
     hasCounters = false;
     counters = {};
+    takeOrder = 0;
   }
 };
 

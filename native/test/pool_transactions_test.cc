@@ -1,11 +1,14 @@
 // Owns the engine tests of statements that share a transaction or a connection (transaction.cc,
 // statement.cc): Batch requests (every statement or none, inside an open transaction too),
 // group commit (queued groupable writes in one transaction, where a failing one rolls back
-// alone), and iterations in chunks on a pinned reader or holding the reader that started them.
+// alone), iterations in chunks on a pinned reader or holding the reader that started them, and
+// InsertRows blocks (insert_rows.cc: their own transaction, or rows in an open one; groups of
+// rows, a failing row named, every value kind).
 // Fixtures: pool_harness.h.
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,6 +69,72 @@ std::uint32_t iterateOn(Harness& h, int reader, Op op, std::string sql = "") {
   h.engine.submit(slot, Target::PinnedReader, reader);
   CHECK_EQ(h.collect(1)[0], slot);
   return slot;
+}
+
+// One value of an InsertRows block, as lib/input/row-block.ts packs it.
+struct Cell {
+  ValueTag tag = ValueTag::Null;
+  double number = 0;
+  std::int64_t integer = 0;
+  std::u16string text;
+  std::string blob;
+};
+Cell num(double v) { return {ValueTag::Number, v, 0, {}, {}}; }
+Cell big(std::int64_t v) { return {ValueTag::Bigint, 0, v, {}, {}}; }
+Cell txt(std::u16string v) { return {ValueTag::Text, 0, 0, std::move(v), {}}; }
+Cell blob(std::string v) { return {ValueTag::Blob, 0, 0, {}, std::move(v)}; }
+Cell nul() { return {}; }
+
+// Submits one InsertRows request of `rows` (each `columns` cells) through `sql`; returns its slot.
+std::uint32_t submitRows(Harness& h, const std::string& sql, std::uint32_t columns, const std::vector<std::vector<Cell>>& rows,
+                         std::uint64_t firstRow = 0, std::uint32_t requestFlags = 0) {
+  const std::uint32_t slot = h.engine.acquireSlot();
+  CHECK(slot != UINT32_MAX);
+  Request& request = h.engine.request(slot);
+  request.op = Op::InsertRows;
+  request.flags = requestFlags;
+  request.sql = sql;
+  RowBlock& block = request.block;
+  block.rows = static_cast<std::uint32_t>(rows.size());
+  block.columns = columns;
+  block.firstRow = firstRow;
+  for (const auto& row : rows) {
+    CHECK_EQ(row.size(), static_cast<std::size_t>(columns));
+    for (const Cell& cell : row) {
+      std::uint64_t bits = 0;
+      double length = 0;
+      switch (cell.tag) {
+        case ValueTag::Number: std::memcpy(&bits, &cell.number, 8); break;
+        case ValueTag::Bigint: std::memcpy(&bits, &cell.integer, 8); break;
+        case ValueTag::Text:
+          length = static_cast<double>(cell.text.size());
+          std::memcpy(&bits, &length, 8);
+          block.text += cell.text;
+          break;
+        case ValueTag::Blob:
+          length = static_cast<double>(cell.blob.size());
+          std::memcpy(&bits, &length, 8);
+          block.blobs += cell.blob;
+          break;
+        case ValueTag::Null: break;
+      }
+      block.payloads.push_back(bits);
+      block.tags.push_back(static_cast<std::uint8_t>(cell.tag));
+    }
+  }
+  h.engine.submit(slot, Target::Writer);
+  return slot;
+}
+
+// `count` rows (k, 'n<k>') from k = first.
+std::vector<std::vector<Cell>> numbered(int first, int count) {
+  std::vector<std::vector<Cell>> rows;
+  for (int k = first; k < first + count; ++k) {
+    std::u16string name = u"n";
+    for (char c : std::to_string(k)) name += static_cast<char16_t>(c);
+    rows.push_back({num(k), txt(name)});
+  }
+  return rows;
 }
 
 }  // namespace
@@ -233,6 +302,87 @@ TEST(iteration_returns_chunks_and_ends_cleanly) {
   CHECK_EQ(unpin.status, Status::Done);
   h.releaseLast();
   CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM items"), std::int64_t{25});
+  h.close();
+}
+
+TEST(insert_rows_binds_every_kind_of_value_in_its_own_transaction) {
+  TempDir dir;
+  Harness h(configFor(dir.file("rows.db")));
+  h.open();
+  h.mustRun(Op::Exec, Target::Writer, "CREATE TABLE v(a, b, c)");
+  // 150 rows: two groups of 64 rows and 22 rows one by one.
+  std::vector<std::vector<Cell>> rows;
+  for (int i = 0; i < 150; ++i) {
+    rows.push_back({num(i), num(i + 0.5), txt(u"\u00e9t\u00e9 \U0001F600")});
+  }
+  rows[3] = {num(-0.0), big(INT64_MIN), blob(std::string("\0\x01\xff", 3))};
+  rows[70] = {nul(), blob(""), big(INT64_MAX)};
+  rows[149] = {num(9007199254740992.0), txt(u""), num(1e300)};
+  const std::uint32_t slot = submitRows(h, "INSERT INTO \"v\" (\"a\", \"b\", \"c\") VALUES (?, ?, ?)", 3, rows);
+  CHECK_EQ(h.collect(1)[0], slot);
+  CHECK_EQ(h.engine.request(slot).status, Status::Done);
+  CHECK_EQ(h.engine.request(slot).changes, std::int64_t{150});
+  CHECK_EQ(h.engine.request(slot).lastInsertRowid, std::int64_t{150});
+  h.engine.releaseSlot(slot);
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM v"), std::int64_t{150});
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM v WHERE typeof(a) = 'integer' AND typeof(b) = 'real' AND c = '\u00e9t\u00e9 \U0001F600'"), std::int64_t{147});
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT typeof(a) = 'real' AND a = 0 AND b = -9223372036854775808 AND hex(c) = '0001FF' FROM v WHERE rowid = 4"), std::int64_t{1});
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT a IS NULL AND typeof(b) = 'blob' AND length(b) = 0 AND c = 9223372036854775807 FROM v WHERE rowid = 71"), std::int64_t{1});
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT typeof(a) = 'real' AND b = '' AND typeof(b) = 'text' AND c = 1e300 FROM v WHERE rowid = 150"), std::int64_t{1});
+  h.close();
+}
+
+TEST(insert_rows_failing_row_is_named_and_its_block_leaves_nothing) {
+  TempDir dir;
+  Harness h(configFor(dir.file("rows.db")));
+  h.open();
+  h.mustRun(Op::Exec, Target::Writer, "CREATE TABLE u(k INTEGER UNIQUE, name TEXT)");
+  auto rows = numbered(0, 300);
+  rows[200] = {num(5), txt(u"again")};  // inside the fourth group of 64
+  const std::uint32_t slot = submitRows(h, "INSERT INTO \"u\" (\"k\", \"name\") VALUES (?, ?)", 2, rows, 1000);
+  CHECK_EQ(h.collect(1)[0], slot);
+  const Request& failed = h.engine.request(slot);
+  CHECK_EQ(failed.status, Status::SqliteFailed);
+  CHECK_EQ(failed.errcode, SQLITE_CONSTRAINT_UNIQUE);
+  CHECK(failed.message.rfind("rows[1200]: ", 0) == 0);
+  h.engine.releaseSlot(slot);
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM u"), std::int64_t{0});
+  // ON CONFLICT IGNORE applies row by row, as it would to single INSERTs.
+  h.mustRun(Op::Exec, Target::Writer, "CREATE TABLE ig(k INTEGER UNIQUE ON CONFLICT IGNORE, name TEXT)");
+  auto again = numbered(0, 200);
+  for (int i = 100; i < 200; ++i) again[i][0] = num(i % 50);
+  const std::uint32_t ignored = submitRows(h, "INSERT INTO \"ig\" (\"k\", \"name\") VALUES (?, ?)", 2, again);
+  CHECK_EQ(h.collect(1)[0], ignored);
+  CHECK_EQ(h.engine.request(ignored).status, Status::Done);
+  CHECK_EQ(h.engine.request(ignored).changes, std::int64_t{100});
+  h.engine.releaseSlot(ignored);
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM ig"), std::int64_t{100});
+  h.close();
+}
+
+TEST(insert_rows_blocks_share_an_open_transaction) {
+  TempDir dir;
+  Harness h(configFor(dir.file("rows.db")));
+  h.open();
+  h.mustRun(Op::Exec, Target::Writer, "CREATE TABLE u(k INTEGER UNIQUE, name TEXT)");
+  const std::string sql = "INSERT INTO \"u\" (\"k\", \"name\") VALUES (?, ?)";
+  const std::uint32_t keep = RequestFlag::KeepTransaction | RequestFlag::ExpectTransaction;
+  CHECK_EQ(h.roundTrip(Op::Exec, Target::Writer, "BEGIN IMMEDIATE", {}, RequestFlag::KeepTransaction).status, Status::Done);
+  h.releaseLast();
+  std::vector<std::uint32_t> slots = {submitRows(h, sql, 2, numbered(0, 1000), 0, keep), submitRows(h, sql, 2, numbered(1000, 1000), 1000, keep),
+                                      submitRows(h, sql, 2, numbered(1500, 10), 2000, keep)};
+  const auto done = h.collect(slots.size());
+  CHECK(done == slots);
+  CHECK_EQ(h.engine.request(slots[0]).changes, std::int64_t{1000});
+  CHECK_EQ(h.engine.request(slots[1]).changes, std::int64_t{1000});
+  CHECK_EQ(h.engine.request(slots[2]).status, Status::SqliteFailed);
+  CHECK(h.engine.request(slots[2]).message.rfind("rows[2000]: ", 0) == 0);
+  for (std::uint32_t slot : slots) h.engine.releaseSlot(slot);
+  // Nothing is committed until the transaction is: a reader sees no row yet.
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM u"), std::int64_t{0});
+  CHECK_EQ(h.roundTrip(Op::Exec, Target::Writer, "COMMIT", {}, RequestFlag::KeepTransaction).status, Status::Done);
+  h.releaseLast();
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM u"), std::int64_t{2000});
   h.close();
 }
 

@@ -4,7 +4,7 @@
 
 import { createRequire } from 'node:module';
 
-import { SETUP_PRAGMAS } from '../../lib/drivers.mjs';
+import { SETUP_PRAGMAS } from '../../lib/adapters/common.mjs';
 
 export const id = 'better-sqlite3';
 export const label = 'better-sqlite3';

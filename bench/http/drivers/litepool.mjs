@@ -1,7 +1,7 @@
 // Owns the litepool connection of an HTTP benchmark server: one pool (4 reader threads and the
 // writer), opened with the settings every driver of the suite shares.
 
-import { CACHE_KIB } from '../../lib/drivers.mjs';
+import { CACHE_KIB } from '../../lib/adapters/common.mjs';
 
 export const id = 'litepool';
 export const label = 'litepool';

@@ -4,7 +4,7 @@
 
 import { createRequire } from 'node:module';
 
-import { SETUP_PRAGMAS } from '../../lib/drivers.mjs';
+import { SETUP_PRAGMAS } from '../../lib/adapters/common.mjs';
 
 export const id = 'sqlite3x4';
 export const label = 'sqlite3 (4 conns)';
