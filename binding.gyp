@@ -54,6 +54,7 @@
         'native/core/connection.cc',
         'native/core/engine.cc',
         'native/core/insert_rows.cc',
+        'native/core/maintenance.cc',
         'native/core/sqlite_init.cc',
         'native/core/statement.cc',
         'native/core/transaction.cc',

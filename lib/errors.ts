@@ -221,7 +221,21 @@ export class PolicyError extends LitepoolError {
 }
 
 /**
- * A write reached a LiteFS replica (`replication: 'litefs'`): only the primary node accepts writes.
+ * A maintenance operation was refused because the pool holds something that would block it or
+ * undo its work (`vacuum()` while a lease, snapshot or iteration is open). `heldBy` names them.
+ */
+export class OperationBlockedError extends LitepoolError {
+  static override readonly brand = 'OperationBlockedError';
+  readonly heldBy: readonly string[];
+  constructor(operation: string, heldBy: readonly string[]) {
+    super('LITEPOOL_OPERATION_BLOCKED', `${operation} cannot run while ${heldBy.join(', ')} ${heldBy.length === 1 ? 'is' : 'are'} open; release ${heldBy.length === 1 ? 'it' : 'them'} first`);
+    this.heldBy = heldBy;
+  }
+}
+
+/**
+ * A write reached a LiteFS replica (`replication: 'litefs'`): only the primary node accepts writes,
+ * and the maintenance that writes (checkpoints, optimize, analyze, vacuum, schema DDL helpers).
  * Raised before the write reaches SQLite (which would answer with a bare disk I/O error).
  * `primary` is the primary's hostname as LiteFS reports it in the mount's `.primary` file.
  */

@@ -10,6 +10,7 @@ export type { Replica, ReplicaPosition, TxidLike } from './replication/litefs.ts
 export {
   AcquireTimeoutError,
   LitepoolError,
+  OperationBlockedError,
   MigrationError,
   type MigrationErrorCode,
   QueueClosedError,
@@ -25,6 +26,24 @@ export {
   SqliteError,
   sqliteCodeName,
 } from './errors.ts';
+export type { Schema } from './maintenance/schema.ts';
+export type { OverflowPolicy, WriteQueueOptions, WriteQueueStats, WriteResult } from './write-queue-types.ts';
+export type {
+  AddColumnOptions,
+  BackupOptions,
+  BackupProgress,
+  BackupResult,
+  ColumnInfo,
+  CreateIndexOptions,
+  ForeignKeyInfo,
+  ForeignKeyViolation,
+  IndexColumn,
+  IndexInfo,
+  IntegrityCheckOptions,
+  IntegrityCheckResult,
+  TableInfo,
+  VacuumOptions,
+} from './operations-types.ts';
 export type {
   AcquireEvent,
   AcquireOptions,
@@ -34,6 +53,7 @@ export type {
   CheckpointEvent,
   CheckpointMode,
   CheckpointResult,
+  CheckpointSource,
   ConnectionEvent,
   CheckpointOnClose,
   IterateOptions,
@@ -43,7 +63,6 @@ export type {
   Observer,
   Operation,
   OperationOptions,
-  OverflowPolicy,
   Params,
   PoolOptions,
   PoolStats,
@@ -68,9 +87,6 @@ export type {
   TransactionEvent,
   TransactionOptions,
   WalEvent,
-  WriteQueueOptions,
-  WriteQueueStats,
-  WriteResult,
 } from './types.ts';
 export type {
   DownOptions,

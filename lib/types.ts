@@ -199,6 +199,8 @@ export interface PoolOptions {
   create?: boolean;
   /** Default timeout in milliseconds of every operation (default: none). */
   queryTimeout?: number;
+  /** PRAGMA foreign_keys on every connection (default true; false opts out; `pragmas.foreign_keys` wins). */
+  foreignKeys?: boolean;
   /**
    * Observers attached from the start (see docs/observability.md); more can be added later with
    * `db.observe()`.
@@ -209,6 +211,12 @@ export interface PoolOptions {
    * with the MigrationError when they fail. See docs/migrations.md.
    */
   migrations?: OpenMigrationOptions;
+  /** The WAL monitor (docs/operations.md): `{ warnBytes: 64 MiB, checkpointBytes: 4 MiB, intervalMs: 1000 }` by default; false: off. */
+  walMonitor?: { warnBytes?: number; checkpointBytes?: number; intervalMs?: number } | false;
+  /** Probes connections idle `intervalMs` (default 30 000), replaces one that fails; false: off. */
+  healthCheck?: { intervalMs?: number } | false;
+  /** ms between runs of `PRAGMA optimize` on the writer (default: only at open and close). */
+  optimizeInterval?: number;
   /** The writer's checkpoint on close() (default 'truncate'; 'passive' under `replication: 'litestream'`). */
   checkpointOnClose?: CheckpointOnClose;
   /**
@@ -248,52 +256,9 @@ export interface PoolStats {
   /** Depth of each native ring right now. */
   rings: { readers: number; writer: number; completions: number };
   operations: { started: number; completed: number; failed: number; cancelled: number };
+  /** The -wal file's size, its frames, checkpoints this pool ran and when the last ended (docs/operations.md). */
+  wal: { bytes: number; frames: number; checkpoints: number; lastCheckpointAt: number | null };
 }
-
-/** What a full write queue does with a new entry. */
-export type OverflowPolicy = 'block' | 'reject' | 'drop-oldest' | { blockTimeout: number };
-
-/** Options of `writeQueue()`. */
-export interface WriteQueueOptions {
-  /** Accepted entries that may be unfinished at once, waiting or handed to the writer (default 1000). */
-  capacity?: number;
-  /** What a full queue does with a new entry (default 'block'). */
-  overflow?: OverflowPolicy;
-  /** Entries handed to the writer at once (default 64; never more than `capacity`). */
-  inFlight?: number;
-  /** Told about every failed entry (fire-and-forget entries have no other way to report). */
-  onError?: (error: unknown, entry: { sql: string; params: Params | undefined }) => void;
-  /** Let the writer commit consecutive entries together (default true; the pool's groupCommit
-   * settings apply). */
-  groupCommit?: boolean;
-}
-
-/** A snapshot of a write queue's activity (see `WriteQueue.stats()`). */
-export interface WriteQueueStats {
-  /** Accepted entries waiting now (not yet handed to the writer). */
-  depth: number;
-  /** Pushes parked by the 'block' policies, waiting for room (not accepted yet). */
-  blocked: number;
-  /** The most accepted, unfinished entries seen at once (depth + running); at most `capacity`. */
-  highWater: number;
-  /** Entries handed to the writer and not finished; depth + running is at most `capacity`. */
-  running: number;
-  accepted: number;
-  completed: number;
-  failed: number;
-  /** Accepted entries evicted by 'drop-oldest'. */
-  dropped: number;
-  /** Entries refused: queue full ('reject', or 'drop-oldest' with every accepted entry already
-   * handed to the writer), blocked too long, or pushed after shutdown. */
-  rejected: number;
-  /** Commits that completed entries took: a group commit counts once, a write alone once. */
-  batches: number;
-  /** Completed entries per batch (completed / batches; 0 before the first). */
-  meanBatchSize: number;
-}
-
-/** What a queue entry resolves with: the run result, or the rows of a RETURNING statement. */
-export type WriteResult = RunResult | Row[];
 
 // ---- Observers (docs/observability.md) ----
 /** A query-level operation. */
@@ -335,11 +300,28 @@ export interface QueryEvent {
 export interface TransactionEvent { phase: 'begin' | 'commit' | 'rollback'; durationMs: number; error?: unknown }
 export interface AcquireEvent { write: boolean; waitedMs: number }
 export interface ConnectionEvent { event: 'open' | 'close' | 'replace'; role: Role; id: number; reason?: string }
-/** What a checkpoint achieved: a lock kept it from finishing, frames in the WAL, frames copied back. */
-export interface CheckpointResult { busy: boolean; walFrames: number; checkpointedFrames: number }
+/** How a checkpoint treats readers and writers (see SQLite's sqlite3_wal_checkpoint_v2). */
 export type CheckpointMode = 'passive' | 'full' | 'restart' | 'truncate';
-export type CheckpointEvent = CheckpointResult & { mode: CheckpointMode; durationMs: number };
-/** `heldBy`, `heldMs`: what keeps the WAL from being checkpointed, and for how long. */
+/** What a checkpoint reports (`db.checkpoint()`, onCheckpoint). */
+export interface CheckpointResult {
+  /** A FULL, RESTART or TRUNCATE checkpoint could not finish: a reader or writer kept it busy. */
+  busy: boolean;
+  /** Frames in the WAL when the checkpoint ended (0 after a complete RESTART or TRUNCATE). */
+  walFrames: number;
+  /** Frames of the WAL copied into the database (all of them when it completed). */
+  checkpointedFrames: number;
+}
+/** What ran a checkpoint: `db.checkpoint()`, the WAL monitor, the end of `vacuum()`, or `close()` (checkpointOnClose). */
+export type CheckpointSource = 'manual' | 'monitor' | 'vacuum' | 'close';
+/**
+ * A checkpoint the pool ran. `durationMs`: from the request until its result (the wait for the
+ * writer included); for `source: 'close'`, the checkpoint alone, clocked natively.
+ */
+export type CheckpointEvent = CheckpointResult & { mode: CheckpointMode; durationMs: number; source: CheckpointSource };
+/**
+ * The WAL monitor: the -wal file passed `warnBytes` ('warn'), or checkpoints cannot progress
+ * ('pinned'). `heldBy`, `heldMs`: what of this pool holds the oldest snapshot, and for how long.
+ */
 export interface WalEvent { kind: 'warn' | 'pinned'; walBytes: number; heldBy?: string; heldMs?: number }
 export interface QueueEvent { kind: 'full' | 'dropped' | 'timeout'; depth: number }
 export interface MigrationEvent { phase: 'start' | 'applied' | 'failed'; version: string; name: string; durationMs?: number }

@@ -7,12 +7,15 @@ import {
   open,
   PolicyError,
   type BeforeQueryEvent,
+  type CheckpointEvent,
+  type CheckpointSource,
   type Observer,
   type Pool,
   type QueryEvent,
   type TransactionEvent,
+  type WalEvent,
 } from '../lib/index.ts';
-import type { QueryChannelContext } from '../lib/observers/channels.ts';
+import type { BackupChannelContext, CheckpointChannelContext, QueryChannelContext } from '../lib/observers/channels.ts';
 import { MetricsCollector, QueryLogger, QueryProfiler, policies, type MetricsSnapshot, type StatementProfile } from '../lib/observers/index.ts';
 import { instrument } from '../lib/otel/index.ts';
 
@@ -41,6 +44,15 @@ export async function observers(): Promise<void> {
     onConnection: (e) => void (e.event === 'replace' && e.reason),
     onQueue: (e) => void (e.kind === 'dropped' && e.depth),
     onMigration: (e) => void (e.phase === 'applied' && e.durationMs),
+    onCheckpoint(e: CheckpointEvent) {
+      const source: CheckpointSource = e.source;
+      const figures: number = e.walFrames + e.checkpointedFrames + e.durationMs;
+      void [source, figures, e.busy, e.mode === 'truncate'];
+    },
+    onWal(e: WalEvent) {
+      const held: string | undefined = e.heldBy;
+      void [held, e.heldMs, e.walBytes, e.kind === 'pinned'];
+    },
     onAttach: (p) => void p.stats().readers.busy,
     wantsParams: true,
     wantsStatementCounters: true,
@@ -71,6 +83,12 @@ export async function observers(): Promise<void> {
   db.observe({ onQuery: (e) => void e.duration });
   // @ts-expect-error TransactionEvent.phase is 'begin' | 'commit' | 'rollback'
   db.observe({ onTransaction: (e) => void (e.phase === 'started') });
+  // @ts-expect-error a checkpoint's source is 'manual' | 'monitor' | 'vacuum' | 'close'
+  db.observe({ onCheckpoint: (e) => void (e.source === 'timer') });
+  // @ts-expect-error WalEvent.kind is 'warn' | 'pinned'
+  db.observe({ onWal: (e) => void (e.kind === 'checkpoint') });
+  const bySource: Record<CheckpointSource, number> = metrics.snapshot().checkpoints.bySource;
+  void bySource;
   // @ts-expect-error observe() returns the disposer, not a promise
   await db.observe({}).then(() => undefined);
 }
@@ -86,6 +104,32 @@ export function channels(): void {
       const database: string = ctx.database;
       void [queued, database, ctx.rows, ctx.connectionId];
     },
+  });
+  tracingChannel<unknown, CheckpointChannelContext>('litepool:checkpoint').subscribe({
+    start(ctx) {
+      const source: CheckpointSource = ctx.source;
+      void [source, ctx.mode, ctx.pool];
+    },
+    end() {},
+    asyncStart() {},
+    error(ctx) {
+      void ctx.error;
+    },
+    asyncEnd(ctx) {
+      const duration: number | undefined = ctx.durationMs;
+      void [duration, ctx.result];
+    },
+  });
+  tracingChannel<unknown, BackupChannelContext>('litepool:backup').subscribe({
+    start(ctx) {
+      const operation: 'backup' | 'vacuumInto' = ctx.operation;
+      const destination: string = ctx.destination;
+      void [operation, destination];
+    },
+    end() {},
+    asyncStart() {},
+    error() {},
+    asyncEnd: (ctx) => void ctx.durationMs,
   });
 }
 

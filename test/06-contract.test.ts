@@ -64,9 +64,11 @@ describe('lib/native/contract.ts against native/core/contract.h', () => {
 
   it('holds every name lib/ relies on, and a header that ends with its row count', () => {
     expect(Object.keys(generatedValues()).sort()).toEqual(
-      ['BLOCK_HEADER_CELLS', 'BlockCell', 'CellTag', 'HEADER_CELLS', 'HeaderCell', 'ITERATE_CHUNK_BYTES', 'Op', 'RequestFlag', 'Status', 'Target', 'ValueTag', 'WRITER_WORKER'].sort(),
+      ['BLOCK_HEADER_CELLS', 'BlockCell', 'CellTag', 'CheckpointMode', 'HEADER_CELLS', 'HeaderCell', 'ITERATE_CHUNK_BYTES', 'Op', 'RequestFlag', 'Status', 'Target', 'ValueTag', 'WRITER_WORKER'].sort(),
     );
     expect(contract.HEADER_CELLS).toBe(contract.HeaderCell.RowCells + 1);
+    // The checkpoint modes are SQLite's SQLITE_CHECKPOINT_* values.
+    expect(contract.CheckpointMode).toEqual({ Passive: 0, Full: 1, Restart: 2, Truncate: 3 });
     // Flags are distinct single bits.
     const bits = Object.values(contract.RequestFlag);
     for (const bit of bits) expect(bit & (bit - 1)).toBe(0);

@@ -2,12 +2,14 @@
 // exporter): a CLIENT span per operation with the database client conventions' attributes and no
 // parameter value anywhere, parented to the caller's active span (AsyncLocalStorage context
 // manager); failures carry error.type and the SQLite status code; the duration and wait-time
-// histograms and the connection gauges; stop() ends it.
+// histograms and the connection gauges; spans for checkpoints and copies (backup, vacuumInto);
+// stop() ends it.
 
 import { context, trace, SpanStatusCode } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instrument } from '../lib/otel/index.ts';
 import { tempPools } from './helpers/pools.ts';
@@ -99,6 +101,49 @@ describe('instrument()', () => {
     expect(new Set(inserts.map(parentOf))).toEqual(new Set(parents));
     for (const span of [...gets, ...inserts, ...transactions]) expect(span.spanContext().traceId).toBe(byId.get(parentOf(span)!)!.spanContext().traceId);
     expect(trace.getActiveSpan()).toBeUndefined();
+  });
+
+  it('spans checkpoints and copies, failed ones with error.type, and records their durations', async () => {
+    const p = providers();
+    const db = await pools.fresh({ readers: 1, walMonitor: false, replication: 'litestream' });
+    const stop = instrument(db, { tracerProvider: p.tracerProvider, meterProvider: p.meterProvider });
+    await db.run("INSERT INTO t (v) VALUES ('a')");
+    const done = await db.checkpoint('full');
+    await expect(db.checkpoint('truncate')).rejects.toBeInstanceOf(RangeError);
+    const copy = await db.backup(join(pools.dir, 'otel-copy.db'));
+    await db.vacuumInto(join(pools.dir, 'otel-compact.db'));
+    await p.reader.forceFlush();
+    stop();
+    await db.checkpoint('passive');
+    const spans = p.spans.getFinishedSpans().filter((s) => s.attributes['litepool.operation'] === undefined);
+    expect(spans.map((s) => s.name)).toEqual(['CHECKPOINT', 'CHECKPOINT', 'BACKUP', 'VACUUM INTO']);
+    expect(spans[0]!.attributes).toMatchObject({
+      'db.system.name': 'sqlite',
+      'db.operation.name': 'CHECKPOINT',
+      'litepool.checkpoint.mode': 'full',
+      'litepool.checkpoint.source': 'manual',
+      'litepool.checkpoint.busy': false,
+      'litepool.checkpoint.frames': done.checkpointedFrames,
+    });
+    expect(spans[1]!.attributes).toMatchObject({ 'litepool.checkpoint.mode': 'truncate', 'error.type': 'LITEPOOL_OUT_OF_RANGE' });
+    expect(spans[1]!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(spans[2]!.attributes).toMatchObject({ 'db.operation.name': 'BACKUP', 'litepool.backup.pages': copy.pages });
+    const durations = new Map<string, number>();
+    for (const resource of p.metrics.getMetrics()) {
+      for (const scope of resource.scopeMetrics) {
+        for (const metric of scope.metrics) {
+          if (metric.descriptor.name !== 'db.client.operation.duration') continue;
+          for (const point of metric.dataPoints) {
+            const name = `${point.attributes['db.operation.name']}${point.attributes['error.type'] ? ' failed' : ''}`;
+            durations.set(name, (point.value as { count: number }).count);
+          }
+        }
+      }
+    }
+    expect(durations.get('CHECKPOINT')).toBe(1);
+    expect(durations.get('CHECKPOINT failed')).toBe(1);
+    expect(durations.get('BACKUP')).toBe(1);
+    expect(durations.get('VACUUM INTO')).toBe(1);
   });
 
   it('records the duration and wait-time histograms and the connection gauges', async () => {

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { WriteQueue, type WriteRunner } from '../lib/api/write-queue.ts';
 import { QueueClosedError, QueueFullError, QueueTimeoutError } from '../lib/errors.ts';
-import type { RunResult, WriteQueueOptions } from '../lib/types.ts';
+import type { RunResult } from '../lib/types.ts';
+import type { WriteQueueOptions } from '../lib/write-queue-types.ts';
 
 /** A writer that holds every write until finish() is called, and records the order. */
 function fakeWriter() {

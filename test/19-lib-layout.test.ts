@@ -46,7 +46,7 @@ describe('lib/ layout', () => {
   });
 
   it('the contract numbers are defined once, in native/contract.ts', () => {
-    const definitions = /\b(?:const|enum)\s+(Op|Target|RequestFlag|Status|CellTag|HeaderCell|HEADER_CELLS|WRITER_WORKER)\b/;
+    const definitions = /\b(?:const|enum)\s+(Op|Target|RequestFlag|Status|CellTag|CheckpointMode|HeaderCell|HEADER_CELLS|WRITER_WORKER)\b/;
     const defining = report.files.filter((file) => definitions.test(readFileSync(join(root, 'lib', file), 'utf8')));
     expect(defining).toEqual(['native/contract.ts']);
   });

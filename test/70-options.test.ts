@@ -108,11 +108,27 @@ describe('connection settings', () => {
     expect(await db.get('SELECT count(*) AS n FROM child')).toEqual({ n: 1 });
   });
 
-  it('without the pragma, foreign keys are not enforced (SQLite default)', async () => {
-    const db = await pools.open({ readers: 1 });
+  it('foreign keys are enforced by default, on readers and the writer', async () => {
+    const db = await pools.open({ readers: 2 });
+    expect(await pragmaOnBoth(db, 'foreign_keys')).toEqual({ reader: 1, writer: 1 });
+    await db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (parent INTEGER REFERENCES parent (id))');
+    await expect(db.run('INSERT INTO child (parent) VALUES (2)')).rejects.toSatisfy(
+      (error: unknown) => error instanceof SqliteError && error.code === 'SQLITE_CONSTRAINT_FOREIGNKEY',
+    );
+    expect(await db.get('SELECT count(*) AS n FROM child')).toEqual({ n: 0 });
+  });
+
+  it('foreignKeys: false opts out (SQLite default): a dangling reference is stored', async () => {
+    const db = await pools.open({ readers: 1, foreignKeys: false });
+    expect(await pragmaOnBoth(db, 'foreign_keys')).toEqual({ reader: 0, writer: 0 });
     await db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (parent INTEGER REFERENCES parent (id))');
     await db.run('INSERT INTO child (parent) VALUES (2)');
     expect(await db.get('SELECT count(*) AS n FROM child')).toEqual({ n: 1 });
+  });
+
+  it('pragmas.foreign_keys is applied after foreignKeys and wins', async () => {
+    const db = await pools.open({ readers: 1, foreignKeys: true, pragmas: { foreign_keys: false } });
+    expect(await pragmaOnBoth(db, 'foreign_keys')).toEqual({ reader: 0, writer: 0 });
   });
 });
 
@@ -165,6 +181,13 @@ describe('bad options to open()', () => {
     await expectBad(() => open(pools.file(), { pragmas: { 'bad name': 1 } }), 'RangeError', /bad name/);
     await expectBad(() => open(pools.file(), { pragmas: { x: {} as never } }), 'TypeError', /\bx\b/);
     await expectBad(() => open(pools.file(), { pragmas: 'foreign_keys' as never }), 'TypeError', /pragmas/);
+    await expectBad(() => open(pools.file(), { foreignKeys: 'yes' as never }), 'TypeError', /foreignKeys/);
+    await expectBad(() => open(pools.file(), { walMonitor: { warnBytes: -1 } }), 'RangeError', /walMonitor\.warnBytes/);
+    await expectBad(() => open(pools.file(), { walMonitor: true as never }), 'TypeError', /walMonitor/);
+    await expectBad(() => open(pools.file(), { healthCheck: { intervalMs: 5 } }), 'RangeError', /healthCheck\.intervalMs/);
+    await expectBad(() => open(pools.file(), { optimizeInterval: 10 }), 'RangeError', /optimizeInterval/);
+    await expectBad(() => open(pools.file(), { checkpointOnClose: 'full' as never }), 'RangeError', /checkpointOnClose/);
+    await expectBad(() => open(pools.file(), { checkpointOnClose: true as never }), 'TypeError', /checkpointOnClose/);
   });
 
   it('observers are checked: an array of objects whose hooks are functions and flags booleans', async () => {

@@ -851,8 +851,8 @@ describe('-- litepool:no-transaction', () => {
   it('foreign_key_check blames a no-transaction migration only for violations it made, and only where foreign keys are enforced', async () => {
     const setup = 'CREATE TABLE parent (id INTEGER PRIMARY KEY);\nCREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));\n';
     const rebuild = '-- litepool:no-transaction\nCREATE TABLE unrelated (x);\n';
-    // Foreign keys not enforced (SQLite's default): an orphan row is allowed, and the check is not made.
-    const loose = await fresh();
+    // Foreign keys not enforced (foreignKeys: false): an orphan row is allowed, and the check is not made.
+    const loose = await fresh({ foreignKeys: false });
     const looseDir = scratch.files({ '1.0.0__tables.sql': `${setup}INSERT INTO child VALUES (1, 42);\n`, '1.1.0__rebuild.sql': rebuild });
     expect((await loose.migrate({ dir: looseDir })).applied.map((m) => m.version)).toEqual(['1.0.0', '1.1.0']);
     // Enforced, with an orphan row from a time they were not: not the migration's doing.

@@ -42,7 +42,8 @@ export class Scratch {
 /** The schema as sqlite_schema has it (no root pages), sorted: equal schemas compare equal. */
 export async function schemaOf(db: Pool): Promise<string[]> {
   const rows = await db.all<{ type: string; name: string; tbl_name: string; sql: string | null }>(
-    'SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name',
+    // The statistics tables (PRAGMA optimize at open, ANALYZE) are not part of what was migrated.
+    "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\' ORDER BY type, name",
   );
   return rows.map((row) => `${row.type} ${row.name} ON ${row.tbl_name}: ${row.sql}`);
 }

@@ -1,11 +1,41 @@
-// Owns the last step of close(): once nothing is queued or running, one Close request per reader
-// and one for the writer (each closes its connection on its own thread, the writer after its
-// final optimize and checkpoint), the threads joined, and observers told every connection closed.
-// Runs on the JS thread.
+// Owns the close protocol of a pool once close() has stopped intake: write queues drained, held
+// leases released and open iterations ended, transactions and snapshots finished, then the last
+// step: once nothing is queued or running, one Close request per reader and one for the writer
+// (each closes its connection on its own thread, the writer after its final optimize and
+// checkpoint), the threads joined, and observers told every connection closed. Runs on the JS
+// thread.
 
 import { Op } from '../native/contract.ts';
 import { READERS, WRITER } from '../request/route.ts';
+import type { Lease } from './lease.ts';
+import type { PoolIterations } from './pool-iteration.ts';
 import type { PoolParts } from './stats.ts';
+import type { WriteQueue } from './write-queue.ts';
+
+/** What a pool still has open when close() begins. */
+export interface OpenWork {
+  readonly queues: ReadonlySet<WriteQueue>;
+  readonly leases: ReadonlySet<Lease>;
+  /** Transactions and snapshots still running (they are time-bounded); the set shrinks as they end. */
+  readonly scopes: ReadonlySet<Promise<unknown>>;
+  /** The pool's own iterations, each holding a reader while rows remain. */
+  readonly iterations: PoolIterations;
+}
+
+/** Shuts a pool down after close() stopped intake; resolves once every connection is closed. */
+export async function shutDown(parts: PoolParts, open: OpenWork): Promise<void> {
+  parts.replica?.stop();
+  // Queues drain while held leases are released: a lease holding the writer would keep the
+  // queued writes (and close()) waiting forever.
+  const drained = Promise.allSettled([...open.queues].map((queue) => queue.shutdown()));
+  await parts.keeper.stop();
+  await parts.toolkit.stop();
+  const releases = [...[...open.leases].map((lease) => lease.release()), open.iterations.stop()];
+  await drained;
+  while (open.scopes.size > 0) await Promise.allSettled([...open.scopes]);
+  await Promise.allSettled(releases);
+  await closeConnections(parts);
+}
 
 /** Closes every connection of an idle pool and joins its threads; rejects with the first failure. */
 export async function closeConnections(parts: PoolParts): Promise<void> {
@@ -16,6 +46,9 @@ export async function closeConnections(parts: PoolParts): Promise<void> {
   closes.push(dispatcher.run({ op: Op.Close, route: WRITER, internal: true }));
   const results = await Promise.allSettled(closes);
   parts.native.join();
+  // The checkpointOnClose checkpoint, as the writer's Close (the last) reported it (onCheckpoint).
+  const writer = results.at(-1)!;
+  if (writer.status === 'fulfilled') parts.toolkit.closeCheckpointRan(writer.value as number[] | undefined);
   parts.context.observers.connections('close', options.readers);
   const failure = results.find((result) => result.status === 'rejected');
   if (failure) throw (failure as PromiseRejectedResult).reason;

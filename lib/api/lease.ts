@@ -1,6 +1,7 @@
 // Owns leases (db.acquire): a connection pinned to one user until it is released, with any
 // transaction left open rolled back before the connection is reused. Runs on the JS thread.
 
+import { TransactionTimeoutError } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import { traceAcquire } from '../observers/scope-trace.ts';
 import { readerRoute, sessionRoute, type Route } from '../request/route.ts';
@@ -13,6 +14,8 @@ export class Lease extends Scope {
   #released: Promise<void> | undefined;
   /** True for a lease on the writer connection. */
   readonly write: boolean;
+  /** @internal Takes the lease off the pool's list of holders (an iteration registers itself instead). */
+  unregister: () => void = () => undefined;
 
   /** @internal */
   constructor(context: PoolContext, route: Route, write: boolean, release: () => Promise<void>) {
@@ -44,6 +47,38 @@ export interface LeaseSettings {
   signal: AbortSignal | undefined;
   /** Told once when the lease has been released. */
   onRelease?: (lease: Lease) => void;
+  /** Registered as a lease among the pool's holders (default true; snapshots and iterations register as themselves). */
+  register?: boolean;
+  /** A read lease's transaction may stay open this long (ms); past it the lease is ended. */
+  maxReadDuration?: number | undefined;
+}
+
+/**
+ * Bounds the transaction a read lease holds open: once it is older than `bound` ms the lease is
+ * ended with TransactionTimeoutError (operations still running reject with it, later ones with
+ * ScopeEndedError) and the transaction is rolled back, so a forgotten BEGIN cannot pin the WAL.
+ * The reader publishes when its transaction began (its BEGIN, as of the last statement it
+ * finished); a lease without one is looked at again `bound` ms later. Returns what stops the watch.
+ */
+function boundTransaction(context: PoolContext, lease: Lease, reader: number, bound: number): () => void {
+  const route = readerRoute(reader);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (ms: number) => {
+    timer = setTimeout(check, Math.max(1, ms));
+    timer.unref();
+  };
+  const check = () => {
+    if (lease.ended) return;
+    const age = context.transactionAges()[reader] ?? -1;
+    if (age < bound) {
+      arm(age < 0 ? bound : bound - age);
+      return;
+    }
+    lease.end(new TransactionTimeoutError(bound, 'read lease transaction'));
+    context.requests.run({ op: Op.Reset, route, keepTransaction: true, internal: true }).catch(() => undefined);
+  };
+  arm(bound);
+  return () => clearTimeout(timer);
 }
 
 /**
@@ -55,27 +90,37 @@ export function acquireLease(context: PoolContext, settings: LeaseSettings): Pro
 }
 
 async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease> {
+  const register = settings.register !== false;
   if (settings.write || context.readers.max === 0) {
     const session = await context.writer.acquire(settings.timeout, settings.signal);
+    const holder = register ? context.holders.begin('write lease') : undefined;
     let lease: Lease;
     const release = async (): Promise<void> => {
       try {
         await lease.control(Op.Reset);
       } finally {
+        context.holders.end(holder);
         context.writer.release(session);
         settings.onRelease?.(lease);
       }
     };
     lease = new Lease(context, sessionRoute(session), true, release);
+    lease.unregister = () => context.holders.end(holder);
     return lease;
   }
   const reader = await context.readers.acquire(settings.timeout, settings.signal);
+  const holder = register ? context.holders.begin('read lease') : undefined;
+  let unbound: (() => void) | undefined;
   const lease: Lease = new Lease(context, readerRoute(reader), false, async () => {
+    unbound?.();
     try {
       await context.readers.release(reader);
     } finally {
+      context.holders.end(holder);
       settings.onRelease?.(lease);
     }
   });
+  lease.unregister = () => context.holders.end(holder);
+  if (settings.maxReadDuration !== undefined) unbound = boundTransaction(context, lease, reader, settings.maxReadDuration);
   return lease;
 }

@@ -3,6 +3,8 @@
 // Runs on the JS thread.
 
 import { ConnectionKeeper } from '../connections/health.ts';
+import { HealthProbe } from '../connections/health-probe.ts';
+import { Holders } from '../connections/holders.ts';
 import { ReaderPins } from '../connections/reader-pins.ts';
 import { WriterGate } from '../connections/writer-gate.ts';
 import { SqliteError } from '../errors.ts';
@@ -11,6 +13,8 @@ import { binding } from '../native/binding.ts';
 import { ObserverHub } from '../observers/hub.ts';
 import { QueryPlans } from '../observers/query-plans.ts';
 import { Dispatcher } from '../request/dispatcher.ts';
+import type { SchemaHost } from '../maintenance/schema.ts';
+import { Toolkit } from '../maintenance/toolkit.ts';
 import type { Job } from '../request/job.ts';
 import type { PoolOptions } from '../types.ts';
 import type { PoolContext } from './context.ts';
@@ -41,9 +45,26 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   const pins = new ReaderPins(dispatcher, resolved.readers);
   const observers = new ObserverHub(resolved.path);
   observers.plans = new QueryPlans(dispatcher);
-  const context: PoolContext = { requests: dispatcher, writer: gate, readers: pins, defaults: defaultOptions(resolved.queryTimeout), observers };
-  const keeper = new ConnectionKeeper(context, () => native.stats().idleMillis, resolved.readers, resolved.idleTimeout, resolved.onConnection);
+  const context: PoolContext = {
+    requests: dispatcher,
+    writer: gate,
+    readers: pins,
+    defaults: defaultOptions(resolved.queryTimeout),
+    holders: new Holders(),
+    transactionAges: () => native.stats().transactionMillis,
+    observers,
+  };
+  const idleMillis = () => native.stats().idleMillis;
+  const keeper = new ConnectionKeeper(context, idleMillis, resolved.readers, resolved.idleTimeout, resolved.onConnection);
+  const probe = resolved.healthCheck
+    ? new HealthProbe(context, idleMillis, resolved.readers, resolved.healthCheck.intervalMs, (worker) => keeper.replace(worker))
+    : undefined;
   const replica = startReplica(resolved);
+  let pool: Pool | undefined;
+  // db.schema runs its statements through the pool's own get/all and transactions.
+  const schemaHost: SchemaHost = { all: (sql, params) => pool!.all(sql, params), transaction: (fn) => pool!.transaction(fn) };
+  // On a LiteFS replica the toolkit refuses the maintenance that writes, as the replica refuses writes.
+  const toolkit = new Toolkit(context, resolved, schemaHost, probe, () => dispatcher!.inFlight + dispatcher!.queued > 0, replica);
   try {
     await dispatcher.track(native.startWriter());
     await Promise.all(native.startReaders().map((slot) => dispatcher!.track(slot)));
@@ -59,18 +80,17 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
     }
     throw error;
   }
-  const pool = new Pool({ native, dispatcher, gate, pins, keeper, context, options: resolved, replica });
+  pool = new Pool({ native, dispatcher, gate, pins, keeper, toolkit, context, options: resolved, replica });
   observers.setPool(pool);
   for (const observer of resolved.observers) pool.observe(observer);
   observers.connections('open', resolved.readers);
-  // The `migrations` option: applied before the pool is handed out.
-  if (resolved.migrations) {
-    try {
-      await pool.migrate(resolved.migrations);
-    } catch (error) {
-      await pool.close().catch(() => undefined);
-      throw error;
-    }
+  try {
+    await toolkit.start();
+    // The `migrations` option: applied before the pool is handed out.
+    if (resolved.migrations) await pool.migrate(resolved.migrations);
+  } catch (error) {
+    await pool.close().catch(() => undefined);
+    throw error;
   }
   return pool;
 }

@@ -2,9 +2,11 @@
 // shared ring; a result that fits it comes back in that one round trip and pins nothing, and a
 // longer one keeps the reader that ran it (it pins itself, RequestFlag.HoldReader) until the last
 // chunk or an IterateEnd lets it go. A reader held so counts as a pin (ReaderPins.reserve), so
-// one reader always stays in the shared ring. close() ends the iterations still open. Runs on the
-// JS thread.
+// one reader always stays in the shared ring. While it holds a reader, an iteration is one of the
+// pool's holders (the WAL monitor names it, vacuum() waits for it). close() ends the iterations
+// still open. Runs on the JS thread.
 
+import type { Holder } from '../connections/holders.ts';
 import { PoolClosedError } from '../errors.ts';
 import { encodeParams } from '../input/params.ts';
 import { checkSql } from '../input/validate.ts';
@@ -88,6 +90,8 @@ class PoolIteration implements ChunkSource {
   #reader = -1;
   /** The statement is open on #reader, which stays pinned to it until an IterateEnd. */
   #open = false;
+  /** Among the pool's holders while the statement is open (its read transaction holds a snapshot). */
+  #holder: Holder | undefined;
   /** The chunk on its way, if any. */
   #pending: Promise<unknown> | undefined;
   #releasing: Promise<void> | undefined;
@@ -170,9 +174,11 @@ class PoolIteration implements ChunkSource {
           this.#reader = chunk.reader;
           this.#open = true;
           this.#context.readers.hold(chunk.reader);
+          this.#holder = this.#context.holders.begin('iteration', this.#sql);
         } else if (!chunk.more) {
           // The last chunk ended the statement and let the reader go.
           this.#open = false;
+          this.#unhold();
         }
         return chunk;
       });
@@ -189,6 +195,7 @@ class PoolIteration implements ChunkSource {
 
   async #releaseNow(): Promise<void> {
     if (this.#pending !== undefined) await this.#pending.catch(() => undefined);
+    this.#unhold();
     if (this.#open) {
       this.#open = false;
       // Runs even when the chunk before it was cancelled; it also unpins the reader.
@@ -198,5 +205,11 @@ class PoolIteration implements ChunkSource {
       this.#reserved = false;
       this.#context.readers.unreserve(this.#reader);
     }
+  }
+
+  #unhold(): void {
+    if (this.#holder === undefined) return;
+    this.#context.holders.end(this.#holder);
+    this.#holder = undefined;
   }
 }

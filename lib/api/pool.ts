@@ -25,8 +25,6 @@ import type {
   SqlOutputValue,
   SqlValue,
   TransactionOptions,
-  WriteQueueOptions,
-  WriteResult,
 } from '../types.ts';
 import type { PoolContext } from './context.ts';
 import { migrateWith, migrationsOf } from '../migrations/index.ts';
@@ -39,19 +37,20 @@ import {
   checkAcquireOptions,
   checkCallback,
   checkInsertManyOptions,
-  checkOptions,
   checkTransactionOptions,
   rejectOnThrow,
 } from './operations.ts';
 import { replicaOf } from './replication.ts';
 import { readSnapshot } from './snapshot.ts';
+import type { WriteQueueOptions, WriteResult } from '../write-queue-types.ts';
+import { PoolMaintenance } from './pool-maintenance.ts';
 import { poolStats, type PoolParts } from './stats.ts';
 import { runTransaction, type Transaction } from './transaction.ts';
-import { closeConnections } from './close.ts';
+import { shutDown } from './close.ts';
 import { WriteQueue } from './write-queue.ts';
 
 /** A pool of SQLite connections: one writer thread and N reader threads. */
-export class Pool {
+export class Pool extends PoolMaintenance {
   readonly #parts: PoolParts;
   readonly #context: PoolContext;
   readonly #options: ResolvedOptions;
@@ -70,11 +69,14 @@ export class Pool {
   /** @internal Use `open()`. */
   #migrations: Migrations | undefined;
   constructor(parts: PoolParts) {
+    super(parts.toolkit);
     this.#parts = parts;
     this.#context = parts.context;
     this.#options = parts.options;
     this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers, parts.replica);
-    this.#iterations = new PoolIterations(parts.context, this.#ops, parts.options.acquireTimeout, (signal) => this.acquire(signal === undefined ? {} : { signal }));
+    // Without readers an iteration runs on a lease, registered as the iteration rather than as a lease.
+    const lease = (signal: AbortSignal | undefined) => this.acquire(signal === undefined ? {} : { signal }).then((held) => (held.unregister(), held));
+    this.#iterations = new PoolIterations(parts.context, this.#ops, parts.options.acquireTimeout, lease);
   }
 
   /**
@@ -258,7 +260,7 @@ export class Pool {
       Pool.#of(this).#ops.checkUsable();
       const settings = checkAcquireOptions(options, this.#options.acquireTimeout);
       if (settings.write) this.#ops.checkUsable(true);
-      const acquired = acquireLease(this.#context, { ...settings, onRelease: (lease) => this.#leases.delete(lease) });
+      const acquired = acquireLease(this.#context, { ...settings, maxReadDuration: this.#options.maxReadDuration, onRelease: (lease) => this.#leases.delete(lease) });
       return this.#track(
         acquired.then(async (lease) => {
           if (this.#closing) {
@@ -301,26 +303,14 @@ export class Pool {
     if (!Pool.#is(this)) return Pool.#refuse(this);
     if (!this.#closing) {
       this.#ops.stop(() => new PoolClosedError());
-      this.#closing = this.#shutDown();
+      this.#parts.toolkit.refuse(() => new PoolClosedError());
+      this.#closing = shutDown(this.#parts, { queues: this.#queues, leases: this.#leases, scopes: this.#scopes, iterations: this.#iterations });
     }
     return this.#closing;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return Pool.#is(this) ? this.close() : Pool.#refuse(this);
-  }
-
-  async #shutDown(): Promise<void> {
-    this.#parts.replica?.stop();
-    // Queues drain while held leases are released: a lease holding the writer would keep the
-    // queued writes (and close()) waiting forever.
-    const drained = Promise.allSettled([...this.#queues].map((queue) => queue.shutdown()));
-    await this.#parts.keeper.stop();
-    const releases = [...[...this.#leases].map((lease) => lease.release()), this.#iterations.stop()];
-    await drained;
-    while (this.#scopes.size > 0) await Promise.allSettled([...this.#scopes]);
-    await Promise.allSettled(releases);
-    await closeConnections(this.#parts);
   }
 
   /** True for a real Pool: a method called with another `this` fails with a typed error. */

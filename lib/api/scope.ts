@@ -4,6 +4,7 @@
 // Runs on the JS thread.
 
 import { setMaxListeners } from 'node:events';
+import type { Holders } from '../connections/holders.ts';
 import { ScopeEndedError, misuse } from '../errors.ts';
 import { encodeParams } from '../input/params.ts';
 import type { RowBlock } from '../input/row-block.ts';
@@ -31,6 +32,7 @@ import { Operations, checkOptions } from './operations.ts';
 /** Operations on one connection. Base of Transaction, Lease and ConnectionHandle. */
 export class Scope implements ScopeOperations {
   readonly #requests: RequestRunner;
+  readonly #holders: Holders;
   readonly #route: Route;
   readonly #what: string;
   readonly #ops: Operations;
@@ -43,6 +45,7 @@ export class Scope implements ScopeOperations {
   /** @internal */
   constructor(context: PoolContext, route: Route, what: string, expectTransaction = false) {
     this.#requests = context.requests;
+    this.#holders = context.holders;
     this.#route = route;
     this.#what = what;
     this.#expectTransaction = expectTransaction;
@@ -119,6 +122,8 @@ export class Scope implements ScopeOperations {
       });
     };
     this.#iterating = true;
+    // Its open statement holds a snapshot: the WAL monitor names it, vacuum() waits for its end.
+    const holder = this.#holders.begin('iteration', typeof sql === 'string' ? sql : undefined);
     return {
       chunkSize: checked.chunkSize,
       signal,
@@ -130,6 +135,7 @@ export class Scope implements ScopeOperations {
       },
       next: (rows) => step(Op.IterateNext, rows),
       finish: async (open, failed, failure) => {
+        this.#holders.end(holder);
         this.#iterating = false;
         if (open && !this.#ended) await this.control(Op.IterateEnd).catch(() => undefined);
         if (trace !== undefined) endOperation(trace, undefined, failure, failed);

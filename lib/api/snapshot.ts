@@ -1,6 +1,7 @@
 // Owns read snapshots (db.read): one reader inside one read transaction for the length of a
 // callback, ended after maxReadDuration at the latest. Runs on the JS thread.
 
+import type { Holder } from '../connections/holders.ts';
 import { TransactionTimeoutError } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import type { PoolContext } from './context.ts';
@@ -17,7 +18,8 @@ export async function readSnapshot<T>(
   fn: (conn: Lease) => Promise<T> | T,
   settings: LeaseSettings & { maxDuration: number },
 ): Promise<T> {
-  const lease = await acquireLease(context, { ...settings, write: false });
+  const lease = await acquireLease(context, { ...settings, write: false, register: false });
+  let holder: Holder | undefined;
   let expire: ((reason: unknown) => void) | undefined;
   const expired = new Promise<never>((_, reject) => {
     expire = reject;
@@ -31,9 +33,11 @@ export async function readSnapshot<T>(
   try {
     // BEGIN then a read of the schema: the read transaction (the snapshot) starts now.
     await lease.control(Op.Exec, 'BEGIN DEFERRED; SELECT 1 FROM sqlite_schema LIMIT 1');
+    holder = context.holders.begin('read() snapshot');
     return await Promise.race([Promise.resolve().then(() => fn(lease)), expired]);
   } finally {
     clearTimeout(timer);
+    context.holders.end(holder);
     await lease.release();
   }
 }

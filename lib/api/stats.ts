@@ -5,6 +5,7 @@ import type { ConnectionKeeper } from '../connections/health.ts';
 import type { ReaderPins } from '../connections/reader-pins.ts';
 import type { WriterGate } from '../connections/writer-gate.ts';
 import type { ResolvedOptions } from '../input/options.ts';
+import type { Toolkit } from '../maintenance/toolkit.ts';
 import type { NativePool } from '../native/native-pool.ts';
 import type { Dispatcher } from '../request/dispatcher.ts';
 import type { LiteFsReplica } from '../replication/litefs.ts';
@@ -19,6 +20,7 @@ export interface PoolParts {
   readonly gate: WriterGate<Job>;
   readonly pins: ReaderPins;
   readonly keeper: ConnectionKeeper;
+  readonly toolkit: Toolkit;
   /** What the handles see of these parts. */
   readonly context: PoolContext;
   readonly options: ResolvedOptions;
@@ -27,7 +29,7 @@ export interface PoolParts {
 }
 
 /** A snapshot of what the pool is doing. */
-export function poolStats({ native: addon, dispatcher, gate, pins, keeper }: PoolParts): PoolStats {
+export function poolStats({ native: addon, dispatcher, gate, pins, keeper, toolkit }: PoolParts): PoolStats {
   const native = addon.stats();
   return {
     readers: {
@@ -49,5 +51,6 @@ export function poolStats({ native: addon, dispatcher, gate, pins, keeper }: Poo
     inFlight: dispatcher.inFlight,
     rings: { readers: native.readerRingDepth, writer: native.writerRingDepth, completions: native.completionRingDepth },
     operations: { ...dispatcher.counters },
+    wal: toolkit.walStats(),
   };
 }

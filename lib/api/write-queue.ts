@@ -12,7 +12,8 @@ import { QueueClosedError, QueueFullError, QueueTimeoutError, describeType, inva
 import { encodeParams, type EncodedParams } from '../input/params.ts';
 import { checkInteger, checkKeys, checkSql } from '../input/validate.ts';
 import { Fifo } from '../request/fifo.ts';
-import type { OverflowPolicy, Params, WriteQueueOptions, WriteQueueStats, WriteResult } from '../types.ts';
+import type { Params } from '../types.ts';
+import type { OverflowPolicy, WriteQueueOptions, WriteQueueStats, WriteResult } from '../write-queue-types.ts';
 
 /** How the queue reaches the writer (the pool's run with rows for RETURNING). */
 export type WriteRunner = (

@@ -79,6 +79,11 @@ export class ConnectionKeeper {
     this.#timer.unref();
   }
 
+  /** Replaces the connection of `worker` (a failed health probe), unless a replacement is under way. */
+  replace(worker: number): void {
+    this.#schedule(worker, 'failed its health probe');
+  }
+
   /** A request failed on `worker` with `errno`: replace the connection when the error is fatal. */
   reportFailure(worker: number, errno: number): void {
     if (isFatal(errno)) this.#schedule(worker, `failed with ${sqliteCodeName(errno)}`);

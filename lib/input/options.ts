@@ -8,6 +8,7 @@ import { FAULT_ADDON_VARIABLE, binding } from '../native/binding.ts';
 import type { NativePoolConfig } from '../native/native-pool.ts';
 import { checkObservers } from '../observers/hub.ts';
 import type { CheckpointOnClose, NewConnection, Observer, PoolOptions, PragmaValue, Preset, Replication, RetryPolicy, SynchronousMode } from '../types.ts';
+import { checkCheckpointOnClose, checkHealthCheck, checkWalMonitor, type HealthCheckOptions, type WalMonitorOptions } from './maintenance-options.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber } from './validate.ts';
 import { checkMigrateOptions } from '../migrations/index.ts';
 import type { OpenMigrationOptions } from '../migrations/types.ts';
@@ -33,6 +34,10 @@ const OPTION_NAMES = [
   'idleTimeout',
   'onConnection',
   'timeslice',
+  'foreignKeys',
+  'walMonitor',
+  'healthCheck',
+  'optimizeInterval',
   'observers',
   'migrations',
   'checkpointOnClose',
@@ -80,6 +85,7 @@ export const PRESETS = {
     pragmas: {} as Record<string, PragmaValue>,
     retry: undefined as RetryPolicy | undefined,
     timeslice: 1,
+    foreignKeys: true,
   },
   /** Busy servers: more readers on big machines, bigger caches, memory-mapped I/O, patient timeouts, retries. */
   production: {
@@ -97,6 +103,7 @@ export const PRESETS = {
     pragmas: { temp_store: 'MEMORY', mmap_size: 268_435_456 } as Record<string, PragmaValue>,
     retry: { attempts: 3, baseDelay: 10, maxDelay: 250 } as RetryPolicy | undefined,
     timeslice: 1,
+    foreignKeys: true,
   },
   /** Tests, scripts and small devices: one reader, small caches, short timeouts. */
   minimal: {
@@ -113,6 +120,7 @@ export const PRESETS = {
     pragmas: {} as Record<string, PragmaValue>,
     retry: undefined as RetryPolicy | undefined,
     timeslice: 1,
+    foreignKeys: true,
   },
 } as const;
 
@@ -139,6 +147,14 @@ export interface ResolvedOptions {
   readonly onConnection: ConnectionHook | undefined;
   /** Milliseconds a worker runs before it yields its core (0: never). */
   readonly timeslice: number;
+  /** PRAGMA foreign_keys on every connection (before `pragmas`, which may override it). */
+  readonly foreignKeys: boolean;
+  /** The WAL monitor's thresholds and period; false when off (always off for `:memory:`). */
+  readonly walMonitor: WalMonitorOptions | false;
+  /** Period of the probe of idle connections; false when off. */
+  readonly healthCheck: HealthCheckOptions | false;
+  /** Period of `PRAGMA optimize` on the writer (undefined: only at open and close). */
+  readonly optimizeInterval: number | undefined;
   /** Observers attached at open (each checked). */
   readonly observers: readonly Observer[];
   /** Migrations applied by open() before it resolves (validated; see lib/migrations/). */
@@ -176,13 +192,6 @@ function checkRetry(value: unknown): RetryPolicy | undefined {
   const maxDelay = checkMs('retry.maxDelay', given.maxDelay ?? 1000, 0);
   if (maxDelay < baseDelay) throw outOfRange(`retry.maxDelay (${maxDelay}) must not be below retry.baseDelay (${baseDelay})`);
   return Object.freeze({ attempts, baseDelay, maxDelay });
-}
-
-/** `checkpointOnClose`: 'truncate', 'passive' or false. */
-function checkCheckpointOnClose(value: unknown): CheckpointOnClose {
-  if (value === false) return false;
-  if (typeof value !== 'string') throw invalidArgument(`checkpointOnClose must be 'truncate', 'passive' or false, got ${describeType(value)}`);
-  return checkChoice('checkpointOnClose', value, ['truncate', 'passive'] as const);
 }
 
 /** `migrations` option: checked now (so a typo fails open() before anything runs), run by open(). */
@@ -269,6 +278,10 @@ export function resolveOptions(path: unknown, options: unknown, cores: number = 
     onConnection: checkHook(given.onConnection),
     observers: checkObservers(given.observers),
     timeslice: checkNumber('timeslice', pick('timeslice'), 0, 1000),
+    foreignKeys: checkBoolean('foreignKeys', pick('foreignKeys')),
+    walMonitor: checkWalMonitor(given.walMonitor) && !memory ? checkWalMonitor(given.walMonitor) : false,
+    healthCheck: checkHealthCheck(given.healthCheck),
+    optimizeInterval: given.optimizeInterval === undefined ? undefined : checkMs('optimizeInterval', given.optimizeInterval, 1000),
     path: memory ? ':memory:' : path,
     memory,
     readers: memory ? 0 : readers,
@@ -300,7 +313,8 @@ export function nativeConfig(options: ResolvedOptions): NativePoolConfig {
     statementCacheSize: options.statementCacheSize,
     synchronous: options.synchronous.toUpperCase(),
     closeCheckpoint: options.checkpointOnClose === false ? '' : options.checkpointOnClose === 'passive' ? 'PASSIVE' : 'TRUNCATE',
-    pragmas: Object.entries(options.pragmas).map(([name, value]) => pragmaStatement(name, value)),
+    // foreign_keys first: an explicit `pragmas.foreign_keys` still has the last word.
+    pragmas: [pragmaStatement('foreign_keys', options.foreignKeys), ...Object.entries(options.pragmas).map(([name, value]) => pragmaStatement(name, value))],
     slots: NATIVE_SLOTS,
     spinMicros: 50,
     timesliceMicros: Math.round(options.timeslice * 1000),

@@ -16,7 +16,7 @@ export const Op = {
   Exec: 3,
   /** open this worker's connection (first request every worker gets) */
   Open: 4,
-  /** finish: the writer also optimizes and checkpoints; then the connection closes */
+  /** finish: the writer also optimizes and checkpoints (one row: busy, log frames, checkpointed frames, µs); then the connection closes */
   Close: 5,
   /** reader only: from now on take requests from this reader's own ring only */
   Pin: 6,
@@ -36,8 +36,29 @@ export const Op = {
   Reopen: 13,
   /** run one single-row INSERT once per row of a packed block of values (insertMany) */
   InsertRows: 14,
+  /** writer: checkpoint the WAL in mode `chunkRows` (a CheckpointMode); one row: busy, log frames, checkpointed frames */
+  Checkpoint: 15,
+  /** writer: start an online backup of its database into the file named by `sql` */
+  BackupStart: 16,
+  /** writer: copy up to `chunkRows` pages of the open backup; one row: done, remaining pages, total pages, the step's µs */
+  BackupStep: 17,
+  /** writer: finish the open backup and close its file (runs even when cancelled) */
+  BackupEnd: 18,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
+
+/** How a checkpoint treats readers and writers (the values of SQLITE_CHECKPOINT_*). */
+export const CheckpointMode = {
+  /** copy what no reader still needs, without waiting */
+  Passive: 0,
+  /** wait for writers, then copy everything readers allow */
+  Full: 1,
+  /** as Full, then wait for readers so the next writer starts the WAL over */
+  Restart: 2,
+  /** as Restart, and truncate the -wal file to zero bytes */
+  Truncate: 3,
+} as const;
+export type CheckpointMode = (typeof CheckpointMode)[keyof typeof CheckpointMode];
 
 /** Where a request goes: the shared reader ring, the writer, or one pinned reader's own ring. */
 export const Target = {

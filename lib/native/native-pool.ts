@@ -42,6 +42,8 @@ export interface NativeStats {
   yields: number;
   /** Milliseconds each worker has been idle: readers in order, then the writer. */
   idleMillis: number[];
+  /** Milliseconds each worker's connection has been inside a transaction (-1: none), as of its last finished request. */
+  transactionMillis: number[];
 }
 
 /** The addon's batch callback: `length` cells of completion records (see request/batch-reader.ts). */

@@ -5,7 +5,7 @@
 // the caller's span as parent), `asyncEnd` once the operation settled.
 
 import { tracingChannel, type TracingChannel } from 'node:diagnostics_channel';
-import type { CheckpointMode, Operation, Role } from './types.ts';
+import type { CheckpointMode, CheckpointSource, Operation, Role } from './types.ts';
 
 /** Context of `litepool:query`: one per query-level operation. */
 export interface QueryChannelContext {
@@ -58,20 +58,30 @@ export interface MigrateChannelContext {
   error?: unknown;
 }
 
-/** Context of `litepool:backup`. */
+/** Context of `litepool:backup`: one per `db.backup()` or `db.vacuumInto()`. */
 export interface BackupChannelContext {
   database: string;
   pool: object;
+  operation: 'backup' | 'vacuumInto';
+  /** Where the copy goes (the resolved path). */
   destination: string;
+  /** Filled before `asyncEnd`: milliseconds from the call until it settled. */
+  durationMs?: number;
+  /** The `{ pages, durationMs }` it resolved with, or the error. */
   result?: unknown;
   error?: unknown;
 }
 
-/** Context of `litepool:checkpoint`. */
+/** Context of `litepool:checkpoint`: one per checkpoint the pool runs as a request of its own. */
 export interface CheckpointChannelContext {
   database: string;
   pool: object;
   mode: CheckpointMode;
+  /** What ran it: 'manual' (`db.checkpoint()`), 'monitor' (the WAL monitor), 'vacuum' (the end of `vacuum()`). */
+  source: CheckpointSource;
+  /** Filled before `asyncEnd`: milliseconds from the call until it settled. */
+  durationMs?: number;
+  /** The `{ busy, walFrames, checkpointedFrames }` it resolved with, or the error. */
   result?: unknown;
   error?: unknown;
 }

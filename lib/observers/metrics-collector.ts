@@ -8,9 +8,11 @@ import { invalidArgument, outOfRange } from '../errors.ts';
 import type { PoolStats } from '../types.ts';
 import { BucketHistogram, DEFAULT_BUCKETS_SECONDS } from './histogram.ts';
 import { PrometheusWriter, type Labels } from './prometheus.ts';
+import { Series, summary, type LatencySummary, type SeriesSnapshot } from './series.ts';
 import type {
   AcquireEvent,
   CheckpointEvent,
+  CheckpointSource,
   ConnectionEvent,
   MigrationEvent,
   ObservedPool,
@@ -21,6 +23,8 @@ import type {
   TransactionEvent,
   WalEvent,
 } from './types.ts';
+
+export type { LatencySummary, SeriesSnapshot } from './series.ts';
 
 export interface MetricsCollectorOptions {
   /** Statements given their own series (default 200); the rest are counted under `other`. */
@@ -35,24 +39,6 @@ export interface MetricsCollectorOptions {
   labels?: Labels;
 }
 
-/** Latency summary of one series, in milliseconds. */
-export interface LatencySummary {
-  count: number;
-  sumMs: number;
-  meanMs: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-export interface SeriesSnapshot {
-  count: number;
-  errors: number;
-  rows: number;
-  changes: number;
-  queued: LatencySummary;
-  exec: LatencySummary;
-}
-
 export interface MetricsSnapshot {
   operations: Partial<Record<Operation, SeriesSnapshot>>;
   /** Failures by error code. */
@@ -62,40 +48,13 @@ export interface MetricsSnapshot {
   transactions: { begun: number; committed: number; rolledBack: number; duration: LatencySummary };
   acquires: { read: LatencySummary; write: LatencySummary };
   connections: { opened: number; closed: number; replaced: number };
-  checkpoints: { count: number; busy: number; checkpointedFrames: number; duration: LatencySummary };
+  /** `bySource`: db.checkpoint() ('manual'), the WAL monitor, vacuum(), close(). */
+  checkpoints: { count: number; busy: number; checkpointedFrames: number; bySource: Record<CheckpointSource, number>; duration: LatencySummary };
   wal: { warnings: number; pinned: number; lastBytes: number };
   queue: { full: number; dropped: number; timeout: number };
   migrations: { started: number; applied: number; failed: number };
   /** The attached pools' own statistics at the time of the snapshot. */
   pools: { path: string; stats: PoolStats }[];
-}
-
-class Series {
-  count = 0;
-  errors = 0;
-  rows = 0;
-  changes = 0;
-  readonly queued: BucketHistogram;
-  readonly exec: BucketHistogram;
-  constructor(buckets: readonly number[]) {
-    this.queued = new BucketHistogram(buckets);
-    this.exec = new BucketHistogram(buckets);
-  }
-  record(e: QueryEvent): void {
-    this.count++;
-    if (e.error) this.errors++;
-    this.rows += e.rows;
-    this.changes += e.changes;
-    this.queued.record(e.queuedMs);
-    this.exec.record(e.execMs);
-  }
-  snapshot(): SeriesSnapshot {
-    return { count: this.count, errors: this.errors, rows: this.rows, changes: this.changes, queued: summary(this.queued), exec: summary(this.exec) };
-  }
-}
-
-function summary(h: BucketHistogram): LatencySummary {
-  return { count: h.count, sumMs: h.sumMs, meanMs: h.count === 0 ? 0 : h.sumMs / h.count, p50Ms: h.quantile(0.5), p99Ms: h.quantile(0.99) };
 }
 
 /** The label of statements beyond `maxStatements`. */
@@ -127,6 +86,7 @@ export class MetricsCollector implements Observer {
   readonly #acquireWrite: BucketHistogram;
   #connections = { opened: 0, closed: 0, replaced: 0 };
   #checkpoints = { count: 0, busy: 0, checkpointedFrames: 0 };
+  #checkpointSources: Record<CheckpointSource, number> = { manual: 0, monitor: 0, vacuum: 0, close: 0 };
   readonly #checkpointDuration: BucketHistogram;
   #wal = { warnings: 0, pinned: 0, lastBytes: 0 };
   #queue = { full: 0, dropped: 0, timeout: 0 };
@@ -192,6 +152,7 @@ export class MetricsCollector implements Observer {
     this.#checkpoints.count++;
     if (e.busy) this.#checkpoints.busy++;
     this.#checkpoints.checkpointedFrames += e.checkpointedFrames;
+    if (e.source in this.#checkpointSources) this.#checkpointSources[e.source]++;
     this.#checkpointDuration.record(e.durationMs);
   }
 
@@ -225,6 +186,7 @@ export class MetricsCollector implements Observer {
     }
     this.#connections = { opened: 0, closed: 0, replaced: 0 };
     this.#checkpoints = { count: 0, busy: 0, checkpointedFrames: 0 };
+    this.#checkpointSources = { manual: 0, monitor: 0, vacuum: 0, close: 0 };
     this.#wal = { warnings: 0, pinned: 0, lastBytes: 0 };
     this.#queue = { full: 0, dropped: 0, timeout: 0 };
     this.#migrations = { started: 0, applied: 0, failed: 0 };
@@ -243,7 +205,7 @@ export class MetricsCollector implements Observer {
       transactions: { ...this.#transactions, duration: summary(this.#transactionDuration) },
       acquires: { read: summary(this.#acquireRead), write: summary(this.#acquireWrite) },
       connections: { ...this.#connections },
-      checkpoints: { ...this.#checkpoints, duration: summary(this.#checkpointDuration) },
+      checkpoints: { ...this.#checkpoints, bySource: { ...this.#checkpointSources }, duration: summary(this.#checkpointDuration) },
       wal: { ...this.#wal },
       queue: { ...this.#queue },
       migrations: { ...this.#migrations },
@@ -281,7 +243,10 @@ export class MetricsCollector implements Observer {
     for (const event of ['opened', 'closed', 'replaced'] as const) {
       out.counter(`${p}_connection_events_total`, 'Connections opened, closed and replaced.', { event }, this.#connections[event]);
     }
-    out.counter(`${p}_checkpoints_total`, 'WAL checkpoints run.', {}, this.#checkpoints.count);
+    for (const [source, count] of Object.entries(this.#checkpointSources)) {
+      out.counter(`${p}_checkpoints_total`, 'WAL checkpoints run, by what ran them.', { source }, count);
+    }
+    out.histogram(`${p}_checkpoint_seconds`, 'Checkpoint duration, the wait for the writer included.', {}, this.#checkpointDuration);
     out.counter(`${p}_checkpoints_busy_total`, 'Checkpoints that could not finish.', {}, this.#checkpoints.busy);
     out.counter(`${p}_wal_events_total`, 'WAL monitor events.', { kind: 'warn' }, this.#wal.warnings);
     out.counter(`${p}_wal_events_total`, 'WAL monitor events.', { kind: 'pinned' }, this.#wal.pinned);

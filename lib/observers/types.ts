@@ -7,6 +7,7 @@ export type {
   CheckpointEvent,
   CheckpointMode,
   CheckpointResult,
+  CheckpointSource,
   ConnectionEvent,
   MigrationEvent,
   ObservedPool,

@@ -15,7 +15,18 @@ import {
   type Span,
   type TracerProvider,
 } from '@opentelemetry/api';
-import { acquireChannel, queryChannel, transactionChannel, type AcquireChannelContext, type QueryChannelContext, type TransactionChannelContext } from '../observers/channels.ts';
+import {
+  acquireChannel,
+  backupChannel,
+  checkpointChannel,
+  queryChannel,
+  transactionChannel,
+  type AcquireChannelContext,
+  type BackupChannelContext,
+  type CheckpointChannelContext,
+  type QueryChannelContext,
+  type TransactionChannelContext,
+} from '../observers/channels.ts';
 import { statementKeywords } from '../observers/sql-keywords.ts';
 import type { PoolStats } from '../types.ts';
 
@@ -57,7 +68,8 @@ function errorCode(error: unknown): string {
 }
 
 /**
- * Emits a CLIENT span per operation, transaction and lease acquisition, the
+ * Emits a CLIENT span per operation, transaction, lease acquisition, checkpoint and copy (backup,
+ * vacuumInto), the
  * `db.client.operation.duration` histogram (seconds), `db.client.connection.count{state}`,
  * `db.client.connection.pending_requests` and the queue wait (`db.client.connection.wait_time`).
  * Returns a function that stops it.
@@ -184,9 +196,39 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
       endSpan(ctx, ctx.waitedMs === undefined ? {} : { 'litepool.waited_ms': ctx.waitedMs }, undefined);
     },
   };
+  const checkpoint = {
+    start(message: unknown): void {
+      const ctx = message as CheckpointChannelContext & Traced;
+      if (ctx.pool !== db) return;
+      startSpan('CHECKPOINT', { 'db.operation.name': 'CHECKPOINT', 'litepool.checkpoint.mode': ctx.mode, 'litepool.checkpoint.source': ctx.source }, ctx);
+    },
+    asyncEnd(message: unknown): void {
+      const ctx = message as CheckpointChannelContext & Traced;
+      if (ctx.pool !== db) return;
+      const result = ctx.result as { busy?: boolean; checkpointedFrames?: number } | undefined;
+      const extra: Attributes = result ? { 'litepool.checkpoint.busy': result.busy === true, 'litepool.checkpoint.frames': result.checkpointedFrames ?? 0 } : {};
+      endSpan(ctx, extra, { ...base, 'db.operation.name': 'CHECKPOINT' });
+    },
+  };
+  const copy = {
+    start(message: unknown): void {
+      const ctx = message as BackupChannelContext & Traced;
+      if (ctx.pool !== db) return;
+      const name = ctx.operation === 'backup' ? 'BACKUP' : 'VACUUM INTO';
+      startSpan(name, { 'db.operation.name': name }, ctx);
+    },
+    asyncEnd(message: unknown): void {
+      const ctx = message as BackupChannelContext & Traced;
+      if (ctx.pool !== db) return;
+      const pages = (ctx.result as { pages?: number } | undefined)?.pages;
+      endSpan(ctx, pages === undefined ? {} : { 'litepool.backup.pages': pages }, { ...base, 'db.operation.name': ctx.operation === 'backup' ? 'BACKUP' : 'VACUUM INTO' });
+    },
+  };
   queryChannel.subscribe(query as never);
   transactionChannel.subscribe(transaction as never);
   acquireChannel.subscribe(acquire as never);
+  checkpointChannel.subscribe(checkpoint as never);
+  backupChannel.subscribe(copy as never);
 
   let stopped = false;
   return () => {
@@ -195,6 +237,8 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
     queryChannel.unsubscribe(query as never);
     transactionChannel.unsubscribe(transaction as never);
     acquireChannel.unsubscribe(acquire as never);
+    checkpointChannel.unsubscribe(checkpoint as never);
+    backupChannel.unsubscribe(copy as never);
     connectionCount.removeCallback(countCallback);
     pending.removeCallback(pendingCallback);
   };

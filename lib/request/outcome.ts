@@ -30,6 +30,12 @@ export function rowsOutcome(request: Request, info: StatementInfo | undefined, m
       for (let i = 0; i < pairs.length; i += 2) results.push({ changes: Number(pairs[i]), lastInsertRowid: pairs[i + 1]! });
       return results;
     }
+    case Op.Checkpoint:
+    case Op.BackupStep:
+    case Op.Close:
+      // One row of counts (a Close: the writer's close checkpoint), numbers even when the pool
+      // reads integers as bigint.
+      return cells.map(Number);
     case Op.Run:
       // A write with RETURNING rows: its group is not reported, so it counts as its own commit.
       request.onGroup?.(undefined);

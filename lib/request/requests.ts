@@ -136,7 +136,17 @@ export interface ControlRequest extends RequestBase, Unbound {
   readonly chunkRows?: undefined;
 }
 
-export type Request = QueryRequest | RunRequest | ExecRequest | BatchRequest | InsertRowsRequest | IterateRequest | ControlRequest;
+/**
+ * Maintenance of one connection: a checkpoint (`chunkRows`: its CheckpointMode), a backup's start
+ * (`sql`: the file to write), step (`chunkRows`: pages) and end.
+ */
+export interface MaintenanceRequest extends RequestBase, Unbound {
+  readonly op: typeof Op.Checkpoint | typeof Op.BackupStart | typeof Op.BackupStep | typeof Op.BackupEnd;
+  readonly sql?: string | undefined;
+  readonly chunkRows?: number | undefined;
+}
+
+export type Request = QueryRequest | RunRequest | ExecRequest | BatchRequest | InsertRowsRequest | IterateRequest | ControlRequest | MaintenanceRequest;
 
 /** What an iteration chunk resolves with. */
 export interface Chunk {
@@ -165,8 +175,15 @@ interface Outcomes {
   [Op.Reset]: unknown;
   [Op.IterateEnd]: unknown;
   [Op.Open]: undefined;
-  [Op.Close]: undefined;
+  /** The writer's: its close checkpoint's busy (0 or 1), frames in the WAL, frames checkpointed, µs; none when it ran none. */
+  [Op.Close]: number[] | undefined;
   [Op.Reopen]: undefined;
+  /** busy (0 or 1), frames in the WAL, frames checkpointed. */
+  [Op.Checkpoint]: number[];
+  [Op.BackupStart]: undefined;
+  /** done (0 or 1), pages remaining, pages in all, the step's duration in µs. */
+  [Op.BackupStep]: number[];
+  [Op.BackupEnd]: undefined;
 }
 
 export type Outcome<R extends Request> = Outcomes[R['op']];

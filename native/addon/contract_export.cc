@@ -32,7 +32,12 @@ Napi::Object contractObject(Napi::Env env) {
       LITEPOOL_ENTRY(Op, Open), LITEPOOL_ENTRY(Op, Close), LITEPOOL_ENTRY(Op, Pin), LITEPOOL_ENTRY(Op, Unpin),
       LITEPOOL_ENTRY(Op, Reset), LITEPOOL_ENTRY(Op, IterateStart), LITEPOOL_ENTRY(Op, IterateNext),
       LITEPOOL_ENTRY(Op, IterateEnd), LITEPOOL_ENTRY(Op, Batch), LITEPOOL_ENTRY(Op, Reopen),
-      LITEPOOL_ENTRY(Op, InsertRows),
+      LITEPOOL_ENTRY(Op, InsertRows), LITEPOOL_ENTRY(Op, Checkpoint), LITEPOOL_ENTRY(Op, BackupStart),
+      LITEPOOL_ENTRY(Op, BackupStep), LITEPOOL_ENTRY(Op, BackupEnd),
+  }));
+  contract.Set("CheckpointMode", table(env, {
+      LITEPOOL_ENTRY(CheckpointMode, Passive), LITEPOOL_ENTRY(CheckpointMode, Full),
+      LITEPOOL_ENTRY(CheckpointMode, Restart), LITEPOOL_ENTRY(CheckpointMode, Truncate),
   }));
   contract.Set("Target", table(env, {
       LITEPOOL_ENTRY(Target, Readers), LITEPOOL_ENTRY(Target, Writer), LITEPOOL_ENTRY(Target, PinnedReader),

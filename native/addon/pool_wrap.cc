@@ -339,6 +339,10 @@ Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
   Napi::Array idleArray = Napi::Array::New(info.Env(), idle.size());
   for (std::size_t i = 0; i < idle.size(); ++i) idleArray.Set(static_cast<uint32_t>(i), idle[i]);
   result.Set("idleMillis", idleArray);
+  const std::vector<double> ages = engine_->transactionMillis();
+  Napi::Array ageArray = Napi::Array::New(info.Env(), ages.size());
+  for (std::size_t i = 0; i < ages.size(); ++i) ageArray.Set(static_cast<uint32_t>(i), ages[i]);
+  result.Set("transactionMillis", ageArray);
   result.Set("groupCommits", static_cast<double>(s.groupCommits));
   result.Set("groupedWrites", static_cast<double>(s.groupedWrites));
   result.Set("yields", static_cast<double>(s.yields));

@@ -135,19 +135,23 @@ void Connection::open(Request& request) {
 // Worker thread. The writer leaves the database tidy; every connection finalizes its statements.
 void Connection::close(Request* request) {
   if (!db_) return;
+  endBackup(nullptr);
+  bool reported = false;
   if (request && role_ == Role::Writer && !config_.memory) {
     RunningRequest running(*this, request);
     Request scratch;
-    // Both are best effort: a busy checkpoint (another process reading) is not a failed close.
-    std::string tidy = "PRAGMA optimize;";
-    if (!config_.closeCheckpoint.empty()) tidy += "PRAGMA wal_checkpoint(" + config_.closeCheckpoint + ");";
-    exec(tidy.c_str(), scratch);
+    // Best effort, as the checkpoint is: statistics that cannot be written are not a failed close.
+    exec("PRAGMA optimize;", scratch);
+    if (!config_.closeCheckpoint.empty()) {
+      reported = closeCheckpoint(*request);
+    }
   }
+  transactionSinceMs_ = 0;
   endIteration();
   cache_.clear();
   sqlite3_close_v2(db_);
   db_ = nullptr;
-  if (request) request->status = Status::Done;
+  if (request && !reported) request->status = Status::Done;
 }
 
 // Worker thread. The statement goes back to the cache, ready for the next request with its SQL.

@@ -14,6 +14,7 @@
 //                   Get, All, Run, Exec and iterations (statement.h: the helpers they share)
 //   transaction.cc  transactions: group commit, Batch, and rolling back what a request left open
 //   insert_rows.cc  InsertRows: one single-row INSERT run once per row of a packed block
+//   maintenance.cc  checkpoints, online backups from this connection, the age of a transaction
 #pragma once
 
 #include <atomic>
@@ -62,8 +63,9 @@ class Connection {
 
   // Worker thread. Opens and configures the connection; reports through `request`.
   void open(Request& request);
-  // Worker thread. The writer optimizes and runs config.closeCheckpoint first; then the connection
-  // closes.
+  // Worker thread. The writer optimizes and runs config.closeCheckpoint first, and reports that
+  // checkpoint through `request` as one row (busy, log frames, checkpointed frames, its µs; no row
+  // when there was none or it failed); then the connection closes.
   void close(Request* request);
 
   // Worker thread. Runs one Get/All/Run/Exec request; reports through `request`.
@@ -92,6 +94,21 @@ class Connection {
   // transaction (KeepTransaction) or in one of its own; stops at the first failing row (its index
   // is in the message).
   void insertRows(Request& request);
+
+  // maintenance.cc
+  // Writer thread. sqlite3_wal_checkpoint_v2 in mode `request.chunkRows`; one row of three cells.
+  void checkpoint(Request& request);
+  // Writer thread. BackupStart, BackupStep, BackupEnd: an online backup of this connection's
+  // database (so its own writes never restart it), one step per request.
+  void backup(Request& request);
+  // Worker thread. Finishes an open backup and closes its file; false when finishing failed.
+  bool endBackup(Request* report) noexcept;
+  // Writer thread, closing: the config.closeCheckpoint checkpoint, best effort (a busy checkpoint,
+  // another process reading, is not a failed close); one row in `request` and true when it ran.
+  bool closeCheckpoint(Request& request);
+  // Worker thread, after every request: notes when the connection entered a transaction, and
+  // returns it (steady-clock ms; 0 when none is open).
+  std::int64_t noteTransactionState() noexcept;
 
  private:
   // Worker thread. Makes `request` the one the progress and busy handlers look at (they stop
@@ -149,6 +166,9 @@ class Connection {
   std::uint64_t authorized_ = 0;       // authorizer actions seen while preparing (bit = action code)
   Request probe_;                      // scratch for canGroup()'s prepare
   std::string utf8_;                   // scratch of insertRows(): the UTF-8 text of one block
+  sqlite3* backupDb_ = nullptr;        // the destination of the open backup, if any
+  sqlite3_backup* backup_ = nullptr;   // the open backup, if any
+  std::int64_t transactionSinceMs_ = 0;  // steady-clock ms when the open transaction began (0: none)
 };
 
 }  // namespace litepool

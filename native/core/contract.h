@@ -25,7 +25,7 @@ enum class Op : std::uint8_t {
   Run = 2,            // one statement, rows discarded; reports changes and last insert rowid
   Exec = 3,           // several statements, no parameters
   Open = 4,           // open this worker's connection (first request every worker gets)
-  Close = 5,          // finish: the writer also optimizes and checkpoints; then the connection closes
+  Close = 5,          // finish: the writer also optimizes and checkpoints (one row: busy, log frames, checkpointed frames, µs); then the connection closes
   Pin = 6,            // reader only: from now on take requests from this reader's own ring only
   Unpin = 7,          // reader only: roll back what the lease left open, then serve the shared ring again
   Reset = 8,          // roll back a transaction left open (a lease or transaction ended); changes = 1 if it did
@@ -35,6 +35,18 @@ enum class Op : std::uint8_t {
   Batch = 12,         // several statements with their parameters, atomically
   Reopen = 13,        // replace the connection (idle too long, or broken); a reader stays pinned after it
   InsertRows = 14,    // run one single-row INSERT once per row of a packed block of values (insertMany)
+  Checkpoint = 15,    // writer: checkpoint the WAL in mode `chunkRows` (a CheckpointMode); one row: busy, log frames, checkpointed frames
+  BackupStart = 16,   // writer: start an online backup of its database into the file named by `sql`
+  BackupStep = 17,    // writer: copy up to `chunkRows` pages of the open backup; one row: done, remaining pages, total pages, the step's µs
+  BackupEnd = 18,     // writer: finish the open backup and close its file (runs even when cancelled)
+};
+
+// How a checkpoint treats readers and writers (the values of SQLITE_CHECKPOINT_*).
+enum class CheckpointMode : std::uint8_t {
+  Passive = 0,   // copy what no reader still needs, without waiting
+  Full = 1,      // wait for writers, then copy everything readers allow
+  Restart = 2,   // as Full, then wait for readers so the next writer starts the WAL over
+  Truncate = 3,  // as Restart, and truncate the -wal file to zero bytes
 };
 
 // Where a request goes: the shared reader ring, the writer, or one pinned reader's own ring.

@@ -192,6 +192,20 @@ void Engine::join() {
 }
 
 // JS thread.
+std::vector<double> Engine::transactionMillis() const {
+  assertJsThread();
+  const std::int64_t now = steadyMillis();
+  const auto age = [now](const Worker& worker) {
+    const std::int64_t since = worker.transactionSinceMs.load(std::memory_order_relaxed);
+    return since == 0 ? -1.0 : static_cast<double>(now - since);
+  };
+  std::vector<double> ages;
+  for (const auto& reader : readers_) ages.push_back(age(*reader));
+  if (writer_) ages.push_back(age(*writer_));
+  return ages;
+}
+
+// JS thread.
 std::vector<double> Engine::idleMillis() const {
   assertJsThread();
   const std::int64_t now = steadyMillis();

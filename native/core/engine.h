@@ -173,6 +173,9 @@ class Engine {
   int pinnedReaders() const noexcept;
   // JS thread: how long each worker has been idle, in ms (readers in order, then the writer).
   std::vector<double> idleMillis() const;
+  // JS thread: how long each worker's connection has been inside a transaction, in ms, as of its
+  // last finished request (-1: none open), in the order of idleMillis().
+  std::vector<double> transactionMillis() const;
 
  private:
   struct Worker {
@@ -196,6 +199,9 @@ class Engine {
     std::unique_ptr<SpscRing<std::uint32_t>> pinnedRing;
     // Milliseconds (steady clock) when the worker last finished a request.
     std::atomic<std::int64_t> lastUsedMs{0};
+    // Milliseconds (steady clock) when the connection's open transaction began (0: none), as of
+    // the last request the worker finished.
+    std::atomic<std::int64_t> transactionSinceMs{0};
     // Readers only, the reader's thread only: the request in hand came from the expensive ring
     // (it holds one unit of expensiveRunning_ until it finishes), and whether the previous shared
     // request did (a lone reader alternates the lanes).

@@ -135,6 +135,9 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
   } else if (request.op == Op::IterateEnd) {
     worker.connection.iterate(request);
     holdForIteration(worker, request);
+  } else if (request.op == Op::BackupEnd) {
+    // Runs even when cancelled: an abandoned backup must release its file.
+    worker.connection.backup(request);
   } else if (request.cancelled.load(std::memory_order_relaxed) || abort_.load(std::memory_order_relaxed)) {
     request.status = Status::Cancelled;
   } else if (request.op == Op::IterateStart || request.op == Op::IterateNext) {
@@ -144,6 +147,10 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
     worker.connection.executeBatch(request);
   } else if (request.op == Op::InsertRows) {
     worker.connection.insertRows(request);
+  } else if (request.op == Op::Checkpoint) {
+    worker.connection.checkpoint(request);
+  } else if (request.op == Op::BackupStart || request.op == Op::BackupStep) {
+    worker.connection.backup(request);
   } else {
     worker.connection.execute(request);
   }
@@ -151,6 +158,7 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
   const auto finished = std::chrono::steady_clock::now();
   request.queuedMicros = micros(request.submittedAt, started);
   request.execMicros = micros(started, finished);
+  worker.transactionSinceMs.store(worker.connection.noteTransactionState(), std::memory_order_relaxed);
   worker.busy.store(false, std::memory_order_relaxed);
   worker.completed.fetch_add(1, std::memory_order_relaxed);
   complete(slot);

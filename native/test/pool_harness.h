@@ -259,16 +259,26 @@ class Harness {
     return value;
   }
 
-  // Closes every reader and the writer through Close requests, then joins.
-  void close() {
+  // Closes every reader and the writer through Close requests, then joins. Returns the row the
+  // writer's Close reported for its close checkpoint (busy, log, checkpointed, µs), empty for none.
+  std::vector<std::int64_t> close() {
     std::vector<std::uint32_t> closes;
     for (int i = 0; i < engine.readerCount(); ++i) closes.push_back(submit(Op::Close, Target::Readers, ""));
-    closes.push_back(submit(Op::Close, Target::Writer, ""));
+    const std::uint32_t writerClose = submit(Op::Close, Target::Writer, "");
+    closes.push_back(writerClose);
+    std::vector<std::int64_t> checkpoint;
     for (std::uint32_t slot : collect(closes.size())) {
-      CHECK_EQ(engine.request(slot).status, Status::Done);
+      const Request& request = engine.request(slot);
+      if (slot == writerClose && request.status == Status::Rows) {
+        CHECK_EQ(request.cells.size(), std::size_t{4});
+        for (std::size_t i = 0; i < request.cells.size(); ++i) checkpoint.push_back(integerAt(request, i));
+      } else {
+        CHECK_EQ(request.status, Status::Done);
+      }
       engine.releaseSlot(slot);
     }
     engine.join();
+    return checkpoint;
   }
 
   // Declared before the engine: the engine (destroyed first) joins its threads before the

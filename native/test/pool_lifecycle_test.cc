@@ -136,9 +136,14 @@ TEST(close_drains_queued_work_then_checkpoints_and_joins) {
     std::size_t writesDone = 0;
     for (std::uint32_t slot : done) {
       const Request& request = h.engine.request(slot);
-      if (closes.count(slot)) {
+      if (slot == writerClose) {
+        // The writer reports its close checkpoint (TRUNCATE): not busy, the WAL emptied.
+        CHECK_EQ(request.status, Status::Rows);
+        CHECK_EQ(integerAt(request, 0), std::int64_t{0});
+        CHECK_EQ(integerAt(request, 1), std::int64_t{0});
+        CHECK_EQ(writesDone, std::size_t{300});
+      } else if (closes.count(slot)) {
         CHECK_EQ(request.status, Status::Done);
-        if (slot == writerClose) CHECK_EQ(writesDone, std::size_t{300});
       } else if (request.op == Op::Run) {
         CHECK_EQ(request.status, Status::Done);
         ++writesDone;
@@ -184,7 +189,16 @@ TEST(close_runs_the_configured_checkpoint_or_none) {
       }
       walBefore = std::filesystem::file_size(path + "-wal");
       dbBefore = std::filesystem::file_size(path);
-      h.close();
+      const std::vector<std::int64_t> reported = h.close();
+      // The writer's Close reports the checkpoint it ran: busy, log frames, checkpointed, µs.
+      if (std::string(mode).empty()) {
+        CHECK(reported.empty());
+      } else {
+        CHECK_EQ(reported.size(), std::size_t{4});
+        CHECK_EQ(reported[0], std::int64_t{0});
+        CHECK(reported[3] >= 0);
+        if (std::string(mode) == "PASSIVE") CHECK(reported[2] > 0 && reported[2] == reported[1]);
+      }
     }
     std::error_code missing;
     const std::uintmax_t walAfter = std::filesystem::file_size(path + "-wal", missing);

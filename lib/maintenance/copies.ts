@@ -1,0 +1,86 @@
+// Owns the copies of the database: db.vacuumInto(dest) (a compacted copy) and the file handling
+// db.backup() shares with it: the copy is written under a temporary name beside `dest`, synced,
+// and renamed onto `dest` only once complete, so a failure or an abort never leaves a file at
+// `dest` (the temporary file is removed). Runs on the JS thread.
+
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { PoolContext } from '../api/context.ts';
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { Op } from '../native/contract.ts';
+import { WRITER } from '../request/route.ts';
+import type { BackupResult } from '../operations-types.ts';
+
+/** `dest` checked: a path, not the database itself. Resolves it. */
+export function checkDestination(dest: unknown, databasePath: string, memory: boolean): string {
+  if (typeof dest !== 'string') throw invalidArgument(`dest must be a path (a string), got ${describeType(dest)}`);
+  if (dest === '' || dest.includes('\0')) throw outOfRange('dest must be a non-empty path without NUL characters');
+  const target = resolve(dest);
+  if (!memory && target === resolve(databasePath)) throw outOfRange('dest must not be the database itself');
+  return target;
+}
+
+/** A temporary name beside `dest`, in the same directory (so the rename stays on one file system). */
+export function temporaryBeside(dest: string): string {
+  return join(dirname(dest), `.${basename(dest)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * Syncs `temporary` and renames it onto `dest`; the directory entry is synced too (best effort).
+ * Asynchronous: syncing a large copy must not stall the event loop.
+ */
+export async function publish(temporary: string, dest: string): Promise<void> {
+  const file = await fs.open(temporary, 'r+');
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await fs.rename(temporary, dest);
+  try {
+    const dir = await fs.open(dirname(dest), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    // Some platforms cannot open or sync a directory; the rename itself is done.
+  }
+}
+
+/** Removes a temporary file (and any journal SQLite left beside it); never throws. */
+export function discard(temporary: string): void {
+  for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${temporary}${suffix}`, { force: true });
+}
+
+/** Pages in the database file at `path`: its size over the page size in its header. */
+export function pagesIn(path: string): number {
+  const header = Buffer.alloc(18);
+  const fd = openSync(path, 'r');
+  try {
+    if (readSync(fd, header, 0, 18, 0) < 18) return 0;
+  } finally {
+    closeSync(fd);
+  }
+  const raw = header.readUInt16BE(16);
+  const pageSize = raw === 1 ? 65_536 : raw;
+  return pageSize > 0 ? Math.floor(statSync(path).size / pageSize) : 0;
+}
+
+/** VACUUM INTO a temporary file on the writer, then publish it as `dest`. */
+export async function vacuumInto(context: PoolContext, dest: string): Promise<BackupResult> {
+  const started = performance.now();
+  const temporary = temporaryBeside(dest);
+  try {
+    await context.requests.run({ op: Op.Run, route: WRITER, sql: 'VACUUM INTO ?', values: [temporary], names: undefined });
+    const pages = pagesIn(temporary);
+    await publish(temporary, dest);
+    return { pages, durationMs: performance.now() - started };
+  } catch (error) {
+    discard(temporary);
+    throw error;
+  }
+}

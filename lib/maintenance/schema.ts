@@ -1,0 +1,149 @@
+// Owns `db.schema`: reading the schema (tables, columns, indexes, foreign keys) through SQLite's
+// table-valued pragma functions with the names bound as parameters, and DDL helpers that quote
+// every identifier, so hostile names (`we"ird`, `select`, spaces, unicode) round-trip.
+// Runs on the JS thread; the statements run on the pool's connections.
+
+import { invalidArgument } from '../errors.ts';
+import { quoteIdentifier } from '../input/insert-many.ts';
+import type { AddColumnOptions, ColumnInfo, CreateIndexOptions, ForeignKeyInfo, IndexColumn, IndexInfo, TableInfo } from '../operations-types.ts';
+import type { SqlValue } from '../types.ts';
+
+/** What the schema helpers need of a pool. */
+export interface SchemaHost {
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  transaction<T>(fn: (tx: { all<R>(sql: string, params?: readonly SqlValue[]): Promise<R[]>; exec(sql: string): Promise<void> }) => Promise<T>): Promise<T>;
+}
+
+/** Declared type names: words, digits, spaces and a parenthesised size, e.g. `VARCHAR(255)`. */
+const TYPE_NAME = /^[A-Za-z_][A-Za-z0-9_ ]*(\(\s*[+-]?\d+\s*(,\s*[+-]?\d+\s*)?\))?$/;
+
+function checkName(what: string, name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0) throw invalidArgument(`${what} must be a non-empty string, got ${typeof name}`);
+  return name;
+}
+
+/** A constant as SQL text (a DEFAULT clause cannot take parameters). */
+export function sqlLiteral(value: SqlValue): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw invalidArgument(`a default must be a finite number, got ${value}`);
+    return Object.is(value, -0) ? '0' : String(value);
+  }
+  if (typeof value === 'string') return `'${value.replaceAll("'", "''")}'`;
+  if (value instanceof Uint8Array) return `X'${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}'`;
+  throw invalidArgument(`a default must be null, a number, a bigint, a string, a boolean or a Uint8Array, got ${typeof value}`);
+}
+
+/** Schema inspection and safe DDL on one pool (`db.schema`). */
+export class Schema {
+  readonly #host: SchemaHost;
+
+  /** @internal */
+  constructor(host: SchemaHost) {
+    this.#host = host;
+  }
+
+  /** Tables and views of the main database, SQLite's own (`sqlite_*`) left out. */
+  async tables(): Promise<TableInfo[]> {
+    const rows = await this.#host.all<{ name: string; type: string; ncol: number; wr: number; strict: number }>(
+      "SELECT name, type, ncol, wr, strict FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    );
+    return rows.map((r) => ({ name: r.name, type: r.type, columnCount: r.ncol, withoutRowid: r.wr === 1, strict: r.strict === 1 }));
+  }
+
+  /** The columns of `table`, in order (empty when there is no such table). */
+  async columns(table: string): Promise<ColumnInfo[]> {
+    const rows = await this.#host.all<{ name: string; type: string; notnull: number; dflt_value: string | null; pk: number; hidden: number }>(
+      'SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?) ORDER BY cid',
+      [checkName('table', table)],
+    );
+    return rows.map((r) => ({ name: r.name, type: r.type, notNull: r.notnull === 1, defaultValue: r.dflt_value, primaryKey: r.pk, hidden: r.hidden }));
+  }
+
+  /** The indexes of `table`, with their columns. */
+  async indexes(table: string): Promise<IndexInfo[]> {
+    const rows = await this.#host.all<{ name: string; unique: number; origin: string; partial: number; column: string | null; seqno: number }>(
+      `SELECT l.name AS name, l."unique" AS "unique", l.origin AS origin, l.partial AS partial, i.name AS "column", i.seqno AS seqno
+         FROM pragma_index_list(?) AS l, pragma_index_info(l.name) AS i
+        ORDER BY l.name, i.seqno`,
+      [checkName('table', table)],
+    );
+    const byName = new Map<string, IndexInfo>();
+    for (const r of rows) {
+      let index = byName.get(r.name);
+      if (!index) byName.set(r.name, (index = { name: r.name, unique: r.unique === 1, origin: r.origin, partial: r.partial === 1, columns: [] }));
+      index.columns.push(r.column);
+    }
+    return [...byName.values()];
+  }
+
+  /** The foreign keys of `table`, one entry per constraint. */
+  async foreignKeys(table: string): Promise<ForeignKeyInfo[]> {
+    const rows = await this.#host.all<{ id: number; seq: number; table: string; from: string; to: string | null; on_update: string; on_delete: string; match: string }>(
+      'SELECT id, seq, "table", "from", "to", on_update, on_delete, "match" FROM pragma_foreign_key_list(?) ORDER BY id, seq',
+      [checkName('table', table)],
+    );
+    const byId = new Map<number, ForeignKeyInfo>();
+    for (const r of rows) {
+      let key = byId.get(r.id);
+      if (!key) byId.set(r.id, (key = { id: r.id, table: r.table, from: [], to: [], onUpdate: r.on_update, onDelete: r.on_delete, match: r.match }));
+      key.from.push(r.from);
+      key.to.push(r.to);
+    }
+    return [...byId.values()];
+  }
+
+  /**
+   * Creates an index on `columns` of `table`, every name quoted. Resolves with the index name.
+   *
+   * @example
+   * await db.schema.createIndex('orders', ['customer_id', { name: 'created_at', order: 'desc' }], { ifNotExists: true });
+   */
+  async createIndex(table: string, columns: readonly IndexColumn[], options: CreateIndexOptions = {}): Promise<string> {
+    checkName('table', table);
+    if (!Array.isArray(columns) || columns.length === 0) throw invalidArgument('createIndex() needs at least one column');
+    const parts = columns.map((column, i) => {
+      if (typeof column === 'string') return { name: checkName(`columns[${i}]`, column), order: undefined };
+      if (column && typeof column === 'object') {
+        if (column.order !== undefined && column.order !== 'asc' && column.order !== 'desc') {
+          throw invalidArgument(`columns[${i}].order must be 'asc' or 'desc'`);
+        }
+        return { name: checkName(`columns[${i}].name`, column.name), order: column.order };
+      }
+      throw invalidArgument(`columns[${i}] must be a column name or { name, order }`);
+    });
+    const name = options.name === undefined ? `${table}_${parts.map((p) => p.name).join('_')}_idx` : checkName('name', options.name);
+    const list = parts.map((p) => `${quoteIdentifier(p.name)}${p.order ? ` ${p.order.toUpperCase()}` : ''}`).join(', ');
+    const sql = `CREATE ${options.unique ? 'UNIQUE ' : ''}INDEX ${options.ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdentifier(name)} ON ${quoteIdentifier(table)} (${list})`;
+    await this.#host.transaction(async (tx) => tx.exec(sql));
+    return name;
+  }
+
+  /**
+   * Adds a column to `table`, names quoted and the default written as a literal. Resolves with
+   * false when `ifNotExists` is set and the column was already there.
+   *
+   * @example
+   * await db.schema.addColumn('users', 'email', 'TEXT', { ifNotExists: true });
+   */
+  async addColumn(table: string, column: string, type: string, options: AddColumnOptions = {}): Promise<boolean> {
+    checkName('table', table);
+    checkName('column', column);
+    if (typeof type !== 'string' || (type !== '' && !TYPE_NAME.test(type))) {
+      throw invalidArgument(`type must be a SQLite type name such as 'TEXT' or 'VARCHAR(255)', got ${JSON.stringify(type)}`);
+    }
+    let sql = `ALTER TABLE ${quoteIdentifier(table)} ADD COLUMN ${quoteIdentifier(column)}${type ? ` ${type}` : ''}`;
+    if (options.notNull) sql += ' NOT NULL';
+    if (options.default !== undefined) sql += ` DEFAULT ${sqlLiteral(options.default)}`;
+    return this.#host.transaction(async (tx) => {
+      if (options.ifNotExists) {
+        const existing = await tx.all<{ name: string }>('SELECT name FROM pragma_table_xinfo(?)', [table]);
+        if (existing.some((c) => c.name.toLowerCase() === column.toLowerCase())) return false;
+      }
+      await tx.exec(sql);
+      return true;
+    });
+  }
+}

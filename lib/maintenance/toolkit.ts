@@ -1,0 +1,164 @@
+// Owns the operations toolkit of one pool, behind the Pool's maintenance methods: checkpoints and
+// the WAL monitor, copies (backup, vacuumInto), integrity checks, upkeep (optimize, analyze,
+// vacuum, ping), db.schema, and the WAL figures of stats(). Starts its timers once the pool is
+// open and stops them when it closes. Checkpoints and copies are observed (lib/observers/
+// operations-trace.ts); on a LiteFS replica the maintenance that writes is refused
+// (replica-guard.ts). Runs on the JS thread.
+
+import type { PoolContext } from '../api/context.ts';
+import type { WriteGuard } from '../api/operations.ts';
+import { outOfRange } from '../errors.ts';
+import type { HealthProbe } from '../connections/health-probe.ts';
+import type { ResolvedOptions } from '../input/options.ts';
+import type { BackupResult, ForeignKeyViolation, IntegrityCheckResult } from '../operations-types.ts';
+import { traceCopy } from '../observers/operations-trace.ts';
+import type { CheckpointMode, CheckpointResult, PoolStats } from '../types.ts';
+import { backup, type BackupSettings } from './backup.ts';
+import { Checkpointer } from './checkpoint.ts';
+import { checkDestination, vacuumInto } from './copies.ts';
+import { foreignKeyCheck, integrityCheck } from './integrity.ts';
+import { MaintenanceGuard } from './replica-guard.ts';
+import { Schema, type SchemaHost } from './schema.ts';
+import { OPTIMIZE_AT_OPEN, Upkeep, execOnWriter } from './upkeep.ts';
+import { readWalState } from './wal-file.ts';
+import { WalMonitor } from './wal-monitor.ts';
+
+export class Toolkit {
+  readonly #context: PoolContext;
+  readonly #options: ResolvedOptions;
+  readonly #checkpointer: Checkpointer;
+  readonly #upkeep: Upkeep;
+  readonly #monitor: WalMonitor | undefined;
+  readonly schema: Schema;
+  /** @internal The health probe, when `healthCheck` is on (tests reach it here). */
+  readonly health: HealthProbe | undefined;
+
+  readonly #busy: () => boolean;
+
+  readonly #guard: MaintenanceGuard;
+
+  /**
+   * `busy()`: true while requests of the pool are in flight or queued (backups yield to them).
+   * `writeGuard`: the pool's write guard under `replication: 'litefs'`.
+   */
+  constructor(
+    context: PoolContext,
+    options: ResolvedOptions,
+    schemaHost: SchemaHost,
+    health: HealthProbe | undefined,
+    busy: () => boolean,
+    writeGuard: WriteGuard | undefined,
+  ) {
+    this.health = health;
+    this.#busy = busy;
+    this.#context = context;
+    this.#options = options;
+    this.#guard = new MaintenanceGuard(writeGuard);
+    this.#checkpointer = new Checkpointer(context.requests, context.observers, options.memory, this.#guard);
+    // Under Litestream no checkpoint may restart the WAL: vacuum() ends with a passive one.
+    const litestream = options.replication === 'litestream';
+    this.#upkeep = new Upkeep(context, this.#checkpointer, options.acquireTimeout, litestream ? 'passive' : 'truncate', this.#guard);
+    this.#monitor = options.walMonitor
+      ? new WalMonitor({ ...options.walMonitor, checkpoints: !litestream }, options.path, this.#checkpointer, context.holders, context.observers)
+      : undefined;
+    this.schema = new Schema(schemaHost);
+  }
+
+  #refused: (() => Error) | undefined;
+
+  /** From now on every maintenance call throws `error()` (the pool is closing). */
+  refuse(error: () => Error): void {
+    this.#refused ??= error;
+  }
+
+  /** Throws once the pool is closing. */
+  checkUsable(): void {
+    if (this.#refused) throw this.#refused();
+  }
+
+  /**
+   * Runs once the pool is open: PRAGMA optimize=0x10002 on the writer (best effort: statistics
+   * that cannot be written now, on a full disk or a read-only file, never fail open(); skipped on
+   * a LiteFS replica), then the timers.
+   */
+  async start(): Promise<void> {
+    if (this.#guard.writable) await execOnWriter(this.#context, OPTIMIZE_AT_OPEN).catch(() => undefined);
+    this.#monitor?.start();
+    this.#upkeep.start(this.#options.optimizeInterval);
+    this.health?.start();
+  }
+
+  /** Stops the timers; resolves once a WAL check under way has finished. */
+  async stop(): Promise<void> {
+    this.#upkeep.stop();
+    this.health?.stop();
+    await this.#monitor?.stop();
+  }
+
+  /** The WAL figures of stats(). */
+  walStats(): PoolStats['wal'] {
+    const { bytes, frames } = readWalState(this.#options.path, this.#options.memory);
+    return { bytes, frames, checkpoints: this.#checkpointer.count, lastCheckpointAt: this.#checkpointer.lastAt };
+  }
+
+  /** @internal One look of the WAL monitor now (tests); false when the monitor is off. */
+  async checkWal(): Promise<boolean> {
+    if (!this.#monitor) return false;
+    await this.#monitor.check();
+    return true;
+  }
+
+  /** `dest` of a copy, checked and resolved. */
+  destination(dest: unknown): string {
+    return checkDestination(dest, this.#options.path, this.#options.memory);
+  }
+
+  /** db.checkpoint(): refused on a LiteFS replica, and in the modes that restart the WAL under Litestream. */
+  checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
+    return this.#checkpointer.run(mode, 'manual', undefined, () => {
+      if (this.#options.replication === 'litestream' && (mode === 'restart' || mode === 'truncate')) {
+        throw outOfRange(`checkpoint('${mode}') cannot be used with replication: 'litestream': Litestream owns the checkpoints that restart the WAL; use 'passive' or 'full'`);
+      }
+    });
+  }
+
+  /** The checkpoint close() ran, as the writer's Close request reported it (observers hear it). */
+  closeCheckpointRan(cells: readonly number[] | undefined): void {
+    const mode = this.#options.checkpointOnClose;
+    if (mode !== false && !this.#options.memory) this.#checkpointer.closed(mode, cells);
+  }
+
+  /** db.backup(): a read of the database (allowed on a LiteFS replica), traced on `litepool:backup`. */
+  backup(dest: string, settings: BackupSettings): Promise<BackupResult> {
+    return traceCopy(this.#context.observers, 'backup', dest, () => backup(this.#context, dest, settings, this.#busy));
+  }
+
+  /** db.vacuumInto(): a read of the database too, traced on `litepool:backup`. */
+  vacuumInto(dest: string): Promise<BackupResult> {
+    return traceCopy(this.#context.observers, 'vacuumInto', dest, () => vacuumInto(this.#context, dest));
+  }
+
+  integrityCheck(options: { quick: boolean; maxErrors: number }): Promise<IntegrityCheckResult> {
+    return integrityCheck(this.#context, this.#options.acquireTimeout, options);
+  }
+
+  foreignKeyCheck(): Promise<ForeignKeyViolation[]> {
+    return foreignKeyCheck(this.#context, this.#options.acquireTimeout);
+  }
+
+  optimize(): Promise<void> {
+    return this.#upkeep.optimize();
+  }
+
+  analyze(): Promise<void> {
+    return this.#upkeep.analyze();
+  }
+
+  vacuum(incremental: number | undefined): Promise<void> {
+    return this.#upkeep.vacuum(incremental);
+  }
+
+  ping(): Promise<void> {
+    return this.#upkeep.ping();
+  }
+}

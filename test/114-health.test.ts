@@ -1,0 +1,88 @@
+// Health: db.ping(), and the health probe (healthCheck: { intervalMs }) that reads the schema on
+// idle connections and replaces one whose probe fails (the failure injected through an internal
+// test hook), while the pool keeps answering.
+import { describe, expect, it } from 'vitest';
+import { PoolClosedError, open } from '../lib/index.ts';
+import { WRITER_WORKER } from '../lib/native/contract.ts';
+import { tempPools } from './helpers/pools.ts';
+import { rejection, sleep } from './helpers/waits.ts';
+
+const pools = tempPools('health');
+
+async function until(condition: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+describe('db.ping()', () => {
+  it('resolves on a healthy pool (file and :memory:) and rejects once closed', async () => {
+    const db = await pools.fresh({ readers: 2 });
+    await expect(db.ping()).resolves.toBeUndefined();
+    const memory = await open(':memory:');
+    await expect(memory.ping()).resolves.toBeUndefined();
+    await memory.close();
+    expect(await rejection(memory.ping())).toBeInstanceOf(PoolClosedError);
+  });
+});
+
+describe('healthCheck', () => {
+  it('probes idle connections and replaces a reader whose probe fails', async () => {
+    const opened: string[] = [];
+    const db = await pools.fresh({
+      readers: 2,
+      healthCheck: { intervalMs: 30 },
+      onConnection: (conn) => {
+        opened.push(conn.role);
+      },
+    });
+    await db.run("INSERT INTO t (v) VALUES ('kept')");
+    const probe = db.toolkit.health!;
+    await until(() => probe.stats.probes >= 3);
+    expect(probe.stats.failed).toBe(0);
+    expect(db.stats().connections.replaced).toBe(0);
+    const hooksBefore = opened.length;
+
+    probe.failNextProbe(0);
+    await until(() => db.stats().connections.replaced >= 1);
+    expect(probe.stats.failed).toBe(1);
+    // The replacement ran the connection hook on a new reader connection.
+    expect(opened.slice(hooksBefore)).toEqual(['reader']);
+    // The pool still answers, on every reader.
+    const reads = await Promise.all(Array.from({ length: 50 }, () => db.get<{ v: string }>('SELECT v FROM t')));
+    expect(reads.every((row) => row?.v === 'kept')).toBe(true);
+  });
+
+  it('replaces the writer whose probe fails; writes go on', async () => {
+    const db = await pools.fresh({ readers: 1, healthCheck: { intervalMs: 30 } });
+    const probe = db.toolkit.health!;
+    probe.failNextProbe(WRITER_WORKER);
+    await until(() => db.stats().connections.replaced >= 1);
+    await db.run("INSERT INTO t (v) VALUES ('after')");
+    expect(await db.get('SELECT count(*) AS n FROM t')).toEqual({ n: 1 });
+  });
+
+  it('is off with healthCheck: false, and its options are checked', async () => {
+    const db = await pools.fresh({ readers: 1, healthCheck: false });
+    expect(db.toolkit.health).toBeUndefined();
+    expect(await rejection(open(pools.file(), { healthCheck: { intervalMs: 0 } }))).toBeInstanceOf(RangeError);
+    expect(await rejection(open(pools.file(), { healthCheck: { every: 5 } as never }))).toBeInstanceOf(TypeError);
+    expect(await rejection(open(pools.file(), { healthCheck: true as never }))).toBeInstanceOf(TypeError);
+  });
+
+  it('leaves readers held by a lease alone', async () => {
+    const db = await pools.fresh({ readers: 2, healthCheck: { intervalMs: 20 } });
+    const lease = await db.acquire();
+    await lease.exec('BEGIN');
+    await lease.get('SELECT count(*) FROM t');
+    const probe = db.toolkit.health!;
+    const before = probe.stats.probes;
+    await until(() => probe.stats.probes >= before + 4);
+    // The lease's transaction is still open and usable.
+    expect(await lease.get('SELECT count(*) AS n FROM t')).toEqual({ n: 0 });
+    await lease.exec('COMMIT');
+    await lease.release();
+  });
+});
