@@ -2,13 +2,12 @@
 // completion batches (the layout of lib/request/batch-reader.ts): rows decoded, a backlog when
 // every native slot is taken (submitted in order as slots free up), writes held at the writer
 // gate and let through in order, cancellation of a queued write, a read rerouted to the writer,
-// failures decoded into their errors, the process kept alive only while work is in flight, and
-// which readers' lane a read goes to (its statement's estimated run time).
+// failures decoded into their errors, and the process kept alive only while work is in flight.
 
 import { describe, expect, it } from 'vitest';
 import { WriterGate } from '../lib/connections/writer-gate.ts';
 import { LitepoolError, SqliteError } from '../lib/errors.ts';
-import { CellTag, HEADER_CELLS, HeaderCell, Op, RequestFlag, Status, Target } from '../lib/native/contract.ts';
+import { CellTag, HEADER_CELLS, HeaderCell, Op, Status, Target } from '../lib/native/contract.ts';
 import type { NativePool, NativeStats, OnBatch } from '../lib/native/native-pool.ts';
 import { Dispatcher } from '../lib/request/dispatcher.ts';
 import type { Job } from '../lib/request/job.ts';
@@ -18,12 +17,11 @@ interface Submitted {
   slot: number;
   target: number;
   op: number;
-  flags: number;
   sql: string | undefined;
 }
 
-/** Completion records waiting to be delivered, as (slot, status, a, b, c, cells, native timing). */
-type Record = [slot: number, status: number, a: unknown, b: unknown, c: unknown, cells?: unknown[], ran?: { execMicros: number; worker: number }];
+/** Completion records waiting to be delivered, as (slot, status, a, b, c, cells). */
+type Record = [slot: number, status: number, a: unknown, b: unknown, c: unknown, cells?: unknown[]];
 
 /** The addon as the dispatcher sees it: slots, submissions and batches, all on this thread. */
 class FakeNative implements NativePool {
@@ -53,11 +51,11 @@ class FakeNative implements NativePool {
   forgetSql(): void {
     this.#texts = [];
   }
-  submit(target: number, op: number, flags: number, sql: string | number | readonly string[] | undefined): number {
+  submit(target: number, op: number, _flags: number, sql: string | number | readonly string[] | undefined): number {
     const slot = this.#free.shift();
     if (slot === undefined) return -1;
     const text = typeof sql === 'number' ? this.#texts[sql] : typeof sql === 'string' ? sql : undefined;
-    this.submitted.push({ slot, target, op, flags, sql: text });
+    this.submitted.push({ slot, target, op, sql: text });
     return slot;
   }
   cancel(slot: number): void {
@@ -87,7 +85,7 @@ class FakeNative implements NativePool {
       objects.push(value);
       return [objects.length - 1, CellTag.Object];
     };
-    for (const [slot, status, a, b, c, rowCells = [], ran] of records) {
+    for (const [slot, status, a, b, c, rowCells = []] of records) {
       // The header by position (native timings and counts zero), then the row cells.
       const header: [number, number][] = Array.from({ length: HEADER_CELLS }, () => [0, CellTag.Number] as [number, number]);
       header[HeaderCell.Slot] = [slot, CellTag.Number];
@@ -96,10 +94,6 @@ class FakeNative implements NativePool {
       header[HeaderCell.B] = cell(b);
       header[HeaderCell.C] = cell(c);
       header[HeaderCell.RowCells] = [rowCells.length, CellTag.Number];
-      if (ran) {
-        header[HeaderCell.ExecMicros] = [ran.execMicros, CellTag.Number];
-        header[HeaderCell.Worker] = [ran.worker, CellTag.Number];
-      }
       cells.push(...header);
       for (const value of rowCells) cells.push(cell(value));
       this.#free.push(slot);
@@ -147,41 +141,6 @@ describe('Dispatcher', () => {
       { id: 2, v: 'b' },
     ]);
     expect(dispatcher.counters).toMatchObject({ started: 2, completed: 2 });
-  });
-
-  it('a read whose estimated run time reaches 200 µs goes to the expensive lane; one slow run of a cheap one does not', async () => {
-    const { native, dispatcher } = setup();
-    const expensive = (n: number) => (native.submitted[n]!.flags & RequestFlag.Expensive) !== 0;
-    const runOnce = async (sql: string, execMicros: number, worker = 0) => {
-      const done = dispatcher.run(query(sql));
-      const submitted = native.submitted.at(-1)!;
-      native.deliver([[submitted.slot, Status.Rows, ['n'], 1, undefined, [1], { execMicros, worker }]]);
-      await done;
-      return (submitted.flags & RequestFlag.Expensive) !== 0;
-    };
-    // First run: nothing known, cheap. Its 5 ms run makes the next one expensive.
-    expect(await runOnce('SELECT heavy', 5000)).toBe(false);
-    expect(await runOnce('SELECT heavy', 5000)).toBe(true);
-    // Another statement is unaffected.
-    expect(await runOnce('SELECT point', 10)).toBe(false);
-    expect(expensive(2)).toBe(false);
-    // A cheap statement that once ran slowly (preempted) stays cheap: one run counts for 400 µs at most.
-    for (let i = 0; i < 5; i++) await runOnce('SELECT point', 10);
-    await runOnce('SELECT point', 100_000);
-    expect(await runOnce('SELECT point', 10)).toBe(false);
-    // An expensive statement that became cheap goes back to the cheap lane after a few runs.
-    let runs = 0;
-    while (await runOnce('SELECT heavy', 10)) runs++;
-    expect(runs).toBeGreaterThan(0);
-    expect(runs).toBeLessThan(10);
-    // A completion from the writer (worker -1: the read was rerouted) does not count.
-    expect(await runOnce('SELECT other', 5000, -1)).toBe(false);
-    expect(await runOnce('SELECT other', 10)).toBe(false);
-    // Writes never carry the flag.
-    const w = dispatcher.run(write('INSERT 1'));
-    expect(expensive(native.submitted.length - 1)).toBe(false);
-    native.deliver([[native.submitted.at(-1)!.slot, Status.Done, 1, 1, undefined]]);
-    await w;
   });
 
   it('with every slot taken, requests wait in order and go out as slots free up', async () => {

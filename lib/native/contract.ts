@@ -89,8 +89,6 @@ export const RequestFlag = {
   Counters: 64,
   /** IterateStart on the shared ring: rows remain? the reader pins itself (Worker says which) until the last chunk or IterateEnd */
   HoldReader: 128,
-  /** Target::Readers: goes to the expensive lane (see engine.h) */
-  Expensive: 256,
 } as const;
 export type RequestFlag = (typeof RequestFlag)[keyof typeof RequestFlag];
 

@@ -15,7 +15,7 @@
 // Runs on the JS thread, inside onBatch: the addon reuses the buffer for the next batch, so
 // nothing here may keep a view's contents past the call.
 
-import { CellTag, HEADER_CELLS, HeaderCell, Status } from '../native/contract.ts';
+import { CellTag, HEADER_CELLS, HeaderCell } from '../native/contract.ts';
 import type { RequestTrace } from './requests.ts';
 
 /** Typed views over one batch buffer, kept while the addon keeps reusing that buffer. */
@@ -63,13 +63,6 @@ export class BatchReader {
     const out = new Array<unknown>(count);
     for (let i = 0; i < count; i++) out[i] = this.value(start + i);
     return out;
-  }
-
-  /** How long the record's (at `at`) request ran on a reader, in µs, when it returned rows; else -1. */
-  readMicros(at: number): number {
-    const status = this.number(at + HeaderCell.Status);
-    if ((status !== Status.Rows && status !== Status.RowsMore) || this.number(at + HeaderCell.Worker) < 0) return -1;
-    return this.number(at + HeaderCell.ExecMicros);
   }
 
   /** Tells an observed request's trace what its record (at `at`) says: native timings, counts, counters. */

@@ -18,7 +18,7 @@ import { doneOutcome, failure, readOnlyError, rowsOutcome, shutDownError } from 
 import { Pacer } from './pacer.ts';
 import type { Outcome, Request, RequestRunner } from './requests.ts';
 import { WRITER, type WriterLine } from './route.ts';
-import { noteExecution, SqlRegistry, type StatementInfo } from './sql-registry.ts';
+import { SqlRegistry, type StatementInfo } from './sql-registry.ts';
 
 export interface OperationCounters {
   started: number;
@@ -163,8 +163,8 @@ export class Dispatcher implements RequestRunner {
       const at = starts[k]!;
       try {
         const status = reader.number(at + HeaderCell.Status);
-        if (job.info !== undefined) noteExecution(job.info, reader.readMicros(at)); // which lane its statement takes next
-        if (job.request.trace !== undefined) reader.traceTo(job.request.trace, at);
+        const trace = job.request.trace;
+        if (trace !== undefined) reader.traceTo(trace, at);
         const c =
           status === Status.Rows || status === Status.RowsMore
             ? reader.values(at + HEADER_CELLS, reader.number(at + HeaderCell.RowCells))

@@ -4,7 +4,7 @@
 
 import { Op, RequestFlag, type Target } from '../native/contract.ts';
 import type { Request } from './requests.ts';
-import { isExpensive, type StatementInfo } from './sql-registry.ts';
+import type { StatementInfo } from './sql-registry.ts';
 
 export const JobState = { Queued: 0, InFlight: 1, Settled: 2 } as const;
 export type JobState = (typeof JobState)[keyof typeof JobState];
@@ -34,9 +34,7 @@ export function requestFlags(request: Request, info: StatementInfo | undefined, 
     (info && !info.names ? RequestFlag.WantNames : 0) |
     (request.keepTransaction ? RequestFlag.KeepTransaction : 0) |
     (request.expectTransaction ? RequestFlag.ExpectTransaction : 0) |
-    (request.trace !== undefined && request.trace.counters ? RequestFlag.Counters : 0) |
-    // Only a request for the shared readers uses it (the addon ignores it elsewhere).
-    (info && isExpensive(info) ? RequestFlag.Expensive : 0);
+    (request.trace !== undefined && request.trace.counters ? RequestFlag.Counters : 0);
   if (request.op === Op.IterateStart && request.holdReader) flags |= RequestFlag.HoldReader;
   if (request.op === Op.Run) {
     flags |= (request.returnRows ? RequestFlag.ReturnRows | RequestFlag.WantNames : 0) | (request.groupable ? RequestFlag.Groupable : 0);

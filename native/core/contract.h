@@ -66,7 +66,6 @@ inline constexpr std::uint32_t Groupable = 1u << 4;          // Run: may share o
 inline constexpr std::uint32_t ExpectTransaction = 1u << 5;  // part of an open transaction: refuse to run outside it
 inline constexpr std::uint32_t Counters = 1u << 6;           // report SQLite's statement counters (ExtraCells)
 inline constexpr std::uint32_t HoldReader = 1u << 7;         // IterateStart on the shared ring: rows remain? the reader pins itself (Worker says which) until the last chunk or IterateEnd
-inline constexpr std::uint32_t Expensive = 1u << 8;          // Target::Readers: goes to the expensive lane (see engine.h)
 }  // namespace RequestFlag
 
 // How a request ended: set by the worker that ran it (IntegerOverflow by the completion encoder on

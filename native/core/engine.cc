@@ -29,8 +29,6 @@ Engine::Engine(EngineConfig config, CompletionListener* listener)
       chunkShift_(log2Of(chunkSlots_)),
       chunkMask_(chunkSlots_ - 1),
       readerRing_(config_.readers > 0 ? config_.slots : 2),
-      expensiveRing_(config_.readers > 0 ? config_.slots : 2),
-      unpinnedReaders_(config_.readers),
       writerRing_(config_.slots),
       completions_(config_.slots) {
   ensureSqliteInitialized();
@@ -124,21 +122,14 @@ void Engine::submit(std::uint32_t slot, Target target, int reader) {
   // handed back) and was preempted in between holds it until it runs again. Dropping the request
   // there would leave its promise unsettled forever, so wait for that reader instead: it needs
   // nothing from this thread to finish its pop.
-  const bool expensive = (request(slot).flags & RequestFlag::Expensive) != 0;
-  MpmcRing<std::uint32_t>& lane = expensive ? expensiveRing_ : readerRing_;
-  while (!lane.tryPush(slot)) std::this_thread::yield();
+  while (!readerRing_.tryPush(slot)) std::this_thread::yield();
   // One parked, unpinned reader is enough for one request; a running one finds it by itself.
   // The fence pairs with the reader's seq_cst store of `pinned = false` followed by its fence
   // before it parks: either this thread sees the reader unpinned (and wakes it), or the reader
   // sees this request before it parks. It pairs likewise with the fence in waitForWork: a
   // registered poller takes this request, or a wake-up follows.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  // An expensive request while `cap` readers run one waits for one of them to finish: that
-  // reader takes it next (its decrement of expensiveRunning_ is seq_cst before it looks at the
-  // lanes, and the load below follows this push and the fence, so one of the two sees the other).
-  // Waking a parked reader for it would only make that reader spin and park again.
-  if (expensive && !expensiveMayStart()) return;
-  if (spinningReaders_.load(std::memory_order_seq_cst) >= static_cast<int>(readerRing_.sizeApprox() + expensiveRing_.sizeApprox())) return;
+  if (spinningReaders_.load(std::memory_order_seq_cst) >= static_cast<int>(readerRing_.sizeApprox())) return;
   wakeReader();
 }
 
@@ -160,7 +151,7 @@ void Engine::wakeReader() noexcept {
 // request.
 void Engine::handOff() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (sharedWorkWaiting()) wakeReader();
+  if (!readerRing_.emptyApprox()) wakeReader();
 }
 
 // JS thread.
@@ -231,7 +222,6 @@ EngineStats Engine::stats() const {
   for (const auto& reader : readers_) {
     if (reader->busy.load(std::memory_order_relaxed)) ++stats.readersBusy;
     stats.readerCompleted += reader->completed.load(std::memory_order_relaxed);
-    stats.expensiveRun += reader->expensiveCompleted.load(std::memory_order_relaxed);
     stats.yields += reader->timeslice.yields();
   }
   if (writer_) {
@@ -239,8 +229,7 @@ EngineStats Engine::stats() const {
     stats.writerCompleted = writer_->completed.load(std::memory_order_relaxed);
     stats.yields += writer_->timeslice.yields();
   }
-  stats.expensiveRingDepth = expensiveRing_.sizeApprox();
-  stats.readerRingDepth = readerRing_.sizeApprox() + stats.expensiveRingDepth;
+  stats.readerRingDepth = readerRing_.sizeApprox();
   stats.writerRingDepth = writerRing_.sizeApprox();
   stats.completionRingDepth = completions_.sizeApprox();
   stats.slotsInUse = createdSlots_ - static_cast<std::uint32_t>(freeSlots_.size());

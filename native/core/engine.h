@@ -1,27 +1,13 @@
 // Owns the native side of one pool: the request slab, the rings, the writer thread and the
 // reader threads, each with its own connection.
 //
-//   JS thread ──submit──▶ reader ring (MPMC) ────┬─▶ reader threads (N)
-//             ├─submit──▶ expensive ring (MPMC) ─┘
+//   JS thread ──submit──▶ reader ring (MPMC) ──▶ reader threads (N)
 //             └─submit──▶ writer ring (SPSC) ──▶ writer thread (1)
 //   JS thread ◀──drain─── completion ring (MPSC) ◀── every worker
 //
 // Every ring's capacity equals the number of slots, and a slot is in at most one ring at a
 // time, so no push can ever fail: back-pressure lives on the JS side (a slot must be acquired
 // before a request exists).
-//
-// Two lanes share the readers. A request for the shared readers flagged RequestFlag::Expensive
-// (lib/ sets it from the statement's past execution times) goes to the expensive ring, anything
-// else to the reader ring, the cheap lane. At most `cap` readers run expensive requests at once:
-// the unpinned readers (those serving the lanes, not a lease) minus one, at least 1. An unpinned
-// reader picks its next request (Engine::takeShared):
-//   1. an expensive one, if fewer than `cap` readers run one;
-//   2. else a cheap one.
-// So with two or more unpinned readers the expensive lane keeps all but one of them busy and one
-// is always left for cheap requests: a cheap request never waits behind expensive ones, only
-// behind the cheap ones queued before it, and neither lane can starve the other. With one unpinned
-// reader (cap 1) the lanes alternate while both have work: after an expensive request, the reader
-// takes a cheap one first.
 //
 // The request slab grows in chunks of kChunkSlots requests as slots are first handed out, so a
 // pool costs what its busiest moment needed, not `slots` requests (an idle pool holds one chunk).
@@ -81,9 +67,6 @@ struct EngineConfig {
   // Native tests only (0 otherwise): how long a reader that took a request while polling the
   // shared ring stays registered as a poller before it leaves, to widen a race window on purpose.
   std::uint32_t testPauseAfterTakeMicros = 0;
-  // Native tests only (false otherwise): number the requests readers take from the two lanes in the
-  // order they take them (Request::takeOrder), so tests check the lanes' order without clocks.
-  bool testRecordTakeOrder = false;
 };
 
 // Any thread: the steady clock in milliseconds (when a worker last finished work).
@@ -95,8 +78,7 @@ struct EngineStats {
   int readers = 0;
   int readersBusy = 0;
   bool writerBusy = false;
-  std::size_t readerRingDepth = 0;     // both lanes
-  std::size_t expensiveRingDepth = 0;  // the expensive lane alone
+  std::size_t readerRingDepth = 0;
   std::size_t writerRingDepth = 0;
   std::size_t completionRingDepth = 0;
   // Requests run (opens not counted) and slots handed out: the native tests check routing and
@@ -107,7 +89,6 @@ struct EngineStats {
   std::uint64_t groupCommits = 0;    // groups of two or more writes committed together
   std::uint64_t groupedWrites = 0;   // writes that ran inside such groups
   std::uint64_t yields = 0;          // times a worker gave up its core after a full time slice
-  std::uint64_t expensiveRun = 0;    // requests readers took from the expensive lane
 };
 
 class Engine {
@@ -187,7 +168,6 @@ class Engine {
     std::thread thread;
     std::atomic<bool> busy{false};
     std::atomic<std::uint64_t> completed{0};
-    std::atomic<std::uint64_t> expensiveCompleted{0};  // of those, from the expensive lane
     int index = WRITER_WORKER;  // a reader's index (from 0), or WRITER_WORKER
     // Readers only. While pinned, a reader serves its own ring (one lease) and ignores the
     // shared ring. Written by the reader's thread, read by the JS thread when it picks a reader
@@ -202,11 +182,6 @@ class Engine {
     // Milliseconds (steady clock) when the connection's open transaction began (0: none), as of
     // the last request the worker finished.
     std::atomic<std::int64_t> transactionSinceMs{0};
-    // Readers only, the reader's thread only: the request in hand came from the expensive ring
-    // (it holds one unit of expensiveRunning_ until it finishes), and whether the previous shared
-    // request did (a lone reader alternates the lanes).
-    bool runningExpensive = false;
-    bool lastExpensive = false;
   };
 
   // Debug builds: the caller is the thread that constructed the engine.
@@ -231,23 +206,6 @@ class Engine {
   void wakeReader() noexcept;
   // Reader threads: after leaving the pollers with a request, wakes a reader for what remains.
   void handOff() noexcept;
-  // Reader threads: takes the next request of the two shared lanes, in the order the header
-  // comment gives; false when there is none this reader may take now.
-  bool takeShared(Worker& reader, std::uint32_t& slot) noexcept;
-  bool takeSharedLane(Worker& reader, std::uint32_t& slot) noexcept;
-  // Reader threads: one more reader may run an expensive request (at most `cap` at once).
-  bool reserveExpensive(int cap) noexcept;
-  // Reader threads: pins or unpins the calling reader (Pin, Unpin, Reopen), counting unpinned ones.
-  void setPinned(Worker& reader, bool pinned) noexcept;
-  // Any thread: how many readers may run expensive requests at once, given the unpinned readers.
-  static int expensiveCap(int unpinned) noexcept { return unpinned > 1 ? unpinned - 1 : 1; }
-  // Any thread: an expensive request waits that may start now (fewer than the cap run one).
-  bool expensiveMayStart() const noexcept {
-    return !expensiveRing_.emptyApprox() &&
-           expensiveRunning_.load(std::memory_order_seq_cst) < expensiveCap(unpinnedReaders_.load(std::memory_order_seq_cst));
-  }
-  // Any thread: some shared request is waiting that an unpinned reader may take now.
-  bool sharedWorkWaiting() const noexcept { return !readerRing_.emptyApprox() || expensiveMayStart(); }
 
   const EngineConfig config_;
   const std::thread::id jsThread_ = std::this_thread::get_id();
@@ -261,13 +219,7 @@ class Engine {
   std::unique_ptr<std::unique_ptr<Request[]>[]> chunks_;  // slots / chunkSlots_ entries, made on demand
   std::uint32_t createdSlots_ = 0;        // JS thread only: slots [0, createdSlots_) exist
   std::vector<std::uint32_t> freeSlots_;  // JS thread only: created slots not in use
-  MpmcRing<std::uint32_t> readerRing_;  // the cheap lane
-  MpmcRing<std::uint32_t> expensiveRing_;  // the expensive lane (RequestFlag::Expensive)
-  // Readers running an expensive request right now (reader threads change it; see takeShared).
-  alignas(kCacheLine) std::atomic<int> expensiveRunning_{0};
-  std::atomic<std::uint64_t> takeCounter_{0};  // testRecordTakeOrder only
-  // Readers not pinned to a lease, i.e. serving the two lanes (reader threads change it: setPinned).
-  std::atomic<int> unpinnedReaders_;
+  MpmcRing<std::uint32_t> readerRing_;
   // Unpinned readers polling the reader ring right now. submit() wakes a parked reader only when
   // the ring holds more requests than there are pollers to take them.
   alignas(kCacheLine) std::atomic<int> spinningReaders_{0};

@@ -104,7 +104,6 @@ struct Request {
   std::uint32_t groupSize = 0;  // writes committed together with it (0: alone)
   bool hasCounters = false;     // RequestFlag::Counters: `counters` holds this run's counts
   std::array<std::int64_t, 4> counters{};  // FULLSCAN_STEP, SORT, AUTOINDEX, VM_STEP
-  std::uint64_t takeOrder = 0;  // native tests only (EngineConfig::testRecordTakeOrder): 1, 2... as readers took it
 
   // JS thread, when the slot is handed out again: forget the previous request.
   void resetForReuse() {
@@ -148,7 +147,6 @@ struct Request {
     groupSize = 0;
     hasCounters = false;
     counters = {};
-    takeOrder = 0;
   }
 };
 

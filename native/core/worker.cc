@@ -118,20 +118,20 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
   } else if (request.op == Op::Reopen) {
     // Runs even when cancelled: a replacement must finish. A reader stays pinned afterwards, so
     // that the connection hook runs before it serves the shared ring again.
-    if (worker.connection.role() == Role::Reader) setPinned(worker, true);
+    if (worker.connection.role() == Role::Reader) worker.pinned.store(true, std::memory_order_seq_cst);
     // The connection's iteration ends with it; the keeper unpins the reader afterwards.
     worker.heldByIteration = false;
     worker.connection.close(nullptr);
     worker.connection.open(request);
   } else if (request.op == Op::Pin) {
-    setPinned(worker, true);
+    worker.pinned.store(true, std::memory_order_seq_cst);
     request.status = Status::Done;
     request.changes = worker.index;
   } else if (request.op == Op::Unpin || request.op == Op::Reset) {
     // Runs even when cancelled: a lease must always give its connection back clean.
     request.changes = worker.connection.rollBackOpenTransaction() ? 1 : 0;
     request.status = Status::Done;
-    if (request.op == Op::Unpin) setPinned(worker, false);
+    if (request.op == Op::Unpin) worker.pinned.store(false, std::memory_order_seq_cst);
   } else if (request.op == Op::IterateEnd) {
     worker.connection.iterate(request);
     holdForIteration(worker, request);
@@ -184,13 +184,13 @@ void Engine::holdForIteration(Worker& worker, const Request& request) noexcept {
       return;
     }
     worker.heldByIteration = true;
-    setPinned(worker, true);
+    worker.pinned.store(true, std::memory_order_seq_cst);
     return;
   }
   if (worker.heldByIteration && (request.op == Op::IterateEnd || request.status == Status::Rows)) {
     worker.heldByIteration = false;
     // seq_cst, like Unpin: pairs with the fence in submit() (see Engine::submit).
-    setPinned(worker, false);
+    worker.pinned.store(false, std::memory_order_seq_cst);
   }
 }
 
@@ -259,55 +259,7 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
   finishedWork(writer);
 }
 
-// Reader threads: pins or unpins the calling reader, and counts the readers left to the lanes.
-void Engine::setPinned(Worker& reader, bool pinned) noexcept {
-  if (reader.pinned.exchange(pinned, std::memory_order_seq_cst) == pinned) return;
-  unpinnedReaders_.fetch_add(pinned ? -1 : 1, std::memory_order_seq_cst);
-}
-
-// Reader threads: one more reader may run an expensive request, if fewer than the cap do.
-bool Engine::reserveExpensive(int cap) noexcept {
-  int running = expensiveRunning_.load(std::memory_order_relaxed);
-  while (running < cap) {
-    if (expensiveRunning_.compare_exchange_weak(running, running + 1, std::memory_order_seq_cst)) return true;
-  }
-  return false;
-}
-
-// Reader threads (an unpinned reader, for itself): the next request of the two lanes, in the
-// order engine.h gives. A reader that reserved a unit of expensiveRunning_ and then found the
-// expensive ring empty (another reader took its request) hands the unit back.
-bool Engine::takeShared(Worker& reader, std::uint32_t& slot) noexcept {
-  if (!takeSharedLane(reader, slot)) return false;
-  if (config_.testRecordTakeOrder) request(slot).takeOrder = takeCounter_.fetch_add(1, std::memory_order_relaxed) + 1;
-  return true;
-}
-
-// Reader threads: takeShared without the test's bookkeeping.
-bool Engine::takeSharedLane(Worker& reader, std::uint32_t& slot) noexcept {
-  const int unpinned = unpinnedReaders_.load(std::memory_order_seq_cst);
-  const int cap = expensiveCap(unpinned);
-  const auto takeExpensive = [&] {
-    if (expensiveRing_.emptyApprox() || !reserveExpensive(cap)) return false;
-    if (!expensiveRing_.tryPop(slot)) {
-      expensiveRunning_.fetch_sub(1, std::memory_order_seq_cst);
-      return false;
-    }
-    reader.runningExpensive = true;
-    reader.lastExpensive = true;
-    return true;
-  };
-  // With one reader serving the lanes (cap 1) they alternate: after an expensive request, a cheap
-  // one first.
-  if ((unpinned > 1 || !reader.lastExpensive) && takeExpensive()) return true;
-  if (readerRing_.tryPop(slot)) {
-    reader.lastExpensive = false;
-    return true;
-  }
-  return takeExpensive();
-}
-
-// Reader threads: one read-only connection each; they share the two lanes.
+// Reader threads: one read-only connection each; they share the reader ring.
 void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
   nameThisThread("litepool-reader");
   Request& open = request(openSlot);
@@ -321,10 +273,10 @@ void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
   SpscRing<std::uint32_t>& own = *self->pinnedRing;
   const auto tryPop = [this, self, &own](std::uint32_t& slot) {
     if (own.tryPop(slot)) return true;
-    return !self->pinned.load(std::memory_order_relaxed) && takeShared(*self, slot);
+    return !self->pinned.load(std::memory_order_relaxed) && readerRing_.tryPop(slot);
   };
   const auto hasWork = [this, self, &own] {
-    return !own.emptyApprox() || (!self->pinned.load(std::memory_order_relaxed) && sharedWorkWaiting());
+    return !own.emptyApprox() || (!self->pinned.load(std::memory_order_relaxed) && !readerRing_.emptyApprox());
   };
   std::uint32_t slot;
   // A pinned reader polls its own ring only: it does not count as a poller of the shared one.
@@ -332,15 +284,7 @@ void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
     return self->pinned.load(std::memory_order_relaxed) ? nullptr : &spinningReaders_;
   };
   while (waitForWork(*self, tryPop, hasWork, slot, spinners())) {
-    const bool keepGoing = runOne(*self, slot);
-    if (self->runningExpensive) {
-      self->runningExpensive = false;
-      self->expensiveCompleted.fetch_add(1, std::memory_order_relaxed);
-      // This reader looks at the lanes again next (unless it stops): it takes whatever expensive
-      // request waited for this unit itself, so nobody needs waking here.
-      expensiveRunning_.fetch_sub(1, std::memory_order_seq_cst);
-    }
-    if (!keepGoing) return;
+    if (!runOne(*self, slot)) return;
   }
   self->connection.close(nullptr);
 }
