@@ -7,30 +7,15 @@
 // Prints the figures and writes bench/results/backup-latest.json.
 // Usage: node bench/backup.mjs [--quick]   (after `npm run build`; installs the peers on first use)
 
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadBetterSqlite3 } from './lib/peers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
-const require = createRequire(import.meta.url);
 
-function loadBetterSqlite3() {
-  try {
-    return require('better-sqlite3');
-  } catch {
-    console.error('installing the benchmark peers into bench/node_modules (first run only)...');
-    execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['install', '--no-audit', '--no-fund'], {
-      cwd: here,
-      stdio: 'inherit',
-      shell: process.platform === 'win32',
-    });
-    return require('better-sqlite3');
-  }
-}
 
 const Database = loadBetterSqlite3();
 const { open } = await import('../dist/index.js');

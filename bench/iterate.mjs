@@ -11,14 +11,13 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadBetterSqlite3 } from './lib/peers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
 const args = Object.fromEntries(
   process.argv.slice(2).map((arg) => {
     const [key, value] = arg.replace(/^--/, '').split('=');
@@ -30,15 +29,6 @@ const SIZES = [10, 100, 1_000, 100_000];
 const ITEMS = 100_000;
 const SQL = 'SELECT * FROM items WHERE id >= ? ORDER BY id LIMIT ?';
 
-function loadBetterSqlite3() {
-  try {
-    return require('better-sqlite3');
-  } catch {
-    console.error('installing the benchmark peers into bench/node_modules (first run only)...');
-    execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' });
-    return require('better-sqlite3');
-  }
-}
 
 /** A seeded start id so that every driver reads the same ranges. */
 function starts(seed) {

@@ -12,7 +12,6 @@
 // Kysely and Drizzle come from the repository's devDependencies, so both sides of a comparison
 // run the same copy of the builder.
 
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -23,7 +22,8 @@ import vm from 'node:vm';
 
 import { asyncWorkers, randomId, sleep } from './lib/harness.mjs';
 import { buildDataset, ITEMS, SQL } from './lib/data.mjs';
-import { CACHE_KIB, SETUP_PRAGMAS } from './lib/drivers.mjs';
+import { CACHE_KIB, SETUP_PRAGMAS } from './lib/adapters/common.mjs';
+import { loadBetterSqlite3 } from './lib/peers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -31,19 +31,6 @@ const require = createRequire(import.meta.url);
 const CONCURRENCY = 64;
 const settings = quick ? { users: 200, warmupMs: 300, runMs: 1_000 } : { users: 1_000, warmupMs: 500, runMs: 3_000 };
 
-function loadBetterSqlite3() {
-  try {
-    return require('better-sqlite3');
-  } catch {
-    console.error('installing the benchmark peers into bench/node_modules (first run only)...');
-    execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['install', '--no-audit', '--no-fund'], {
-      cwd: here,
-      stdio: 'inherit',
-      shell: process.platform === 'win32',
-    });
-    return require('better-sqlite3');
-  }
-}
 
 const BetterSqlite3 = loadBetterSqlite3();
 const { open } = await import('../dist/index.js');

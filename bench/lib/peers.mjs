@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -101,4 +102,15 @@ export function ensurePeers() {
   }
   // npm may have written the lockfile: stamp what is there now.
   writeFileSync(stampFile, `${JSON.stringify({ ...want, lockfile: hashOf('package-lock.json') }, null, 2)}\n`);
+}
+
+/** Loads better-sqlite3 from bench/node_modules, installing the peers first when it is missing. */
+export function loadBetterSqlite3() {
+  const require = createRequire(join(BENCH_DIR, 'package.json'));
+  try {
+    return require('better-sqlite3');
+  } catch {
+    ensurePeers();
+    return require('better-sqlite3');
+  }
 }
