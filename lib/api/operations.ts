@@ -113,12 +113,6 @@ export type StartedOp = typeof Op.Get | typeof Op.All | typeof Op.Run | typeof O
 
 const OPERATION_NAMES: Record<StartedOp, Operation> = { [Op.Get]: 'get', [Op.All]: 'all', [Op.Run]: 'run', [Op.Exec]: 'exec', [Op.Batch]: 'batch' };
 
-/** The parameter values an observer with `wantsParams` sees. */
-function paramValues(params: unknown): readonly unknown[] | undefined {
-  if (params === undefined || params === null) return undefined;
-  return Array.isArray(params) ? params : Object.values(params as object);
-}
-
 /**
  * What may refuse the pool's writes before they start, and names the failures of those that ran
  * (`replication: 'litefs'`: a replica node takes no writes).
@@ -188,15 +182,24 @@ export class Operations {
    */
   trace(operation: Operation, sql: string, params: unknown, inTransaction = this.#scope !== undefined): QueryTrace {
     const route = this.#scope ? this.#scope.route : operation === 'get' || operation === 'all' || operation === 'iterate' ? READERS : WRITER;
-    return new QueryTrace(this.#hub, operation, sql, route.target === Target.Writer ? 'writer' : 'reader', inTransaction, paramValues(params));
+    return new QueryTrace(this.#hub, operation, sql, route.target === Target.Writer ? 'writer' : 'reader', inTransaction, params);
   }
 
   /**
-   * Runs an observed operation: `run` starts it and the trace finishes when it settles. With
-   * `planned`, the statement's plan is looked up first when an observer asks for plans.
+   * Runs an observed operation of one request: the trace finishes when it settles. With
+   * `planned`, the statement's plan is looked up first when an observer asks for plans. When
+   * nothing stands between the request and the operation's promise (no plan lookup, no channel
+   * context, no retry policy, no write guard), the dispatcher finishes the trace as it settles
+   * the request: no promise and no closures of its own.
    */
-  traced<T>(trace: QueryTrace, planned: boolean, run: () => Promise<T>): Promise<T> {
-    return traceOperation(trace, planned ? this.planned(trace, run) : run);
+  traced<R extends Request>(trace: QueryTrace, planned: boolean, request: R): Promise<Outcome<R>> {
+    const run = (): Promise<Outcome<R>> => this.submit(request);
+    const first = planned ? this.planned(trace, run) : run;
+    if (first === run && trace.context === undefined && this.#retry === undefined && (this.#guard === undefined || request.route !== WRITER)) {
+      trace.direct();
+      return this.#requests.run(request);
+    }
+    return traceOperation(trace, first);
   }
 
   /**
@@ -223,7 +226,7 @@ export class Operations {
     const { values, names } = encoded;
     if (!this.observed) return this.submit({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>;
     const trace = this.trace('run', sql, params, false);
-    return this.traced(trace, true, () => this.submit({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup, trace }) as Promise<WriteResult>);
+    return this.traced(trace, true, { op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup, trace }) as Promise<WriteResult>;
   }
 
   /**
@@ -249,7 +252,7 @@ export class Operations {
     };
     if (!this.observed) return this.submit(request);
     const trace = this.trace('run', sql, undefined);
-    return this.traced(trace, false, () => this.submit({ ...request, trace }));
+    return this.traced(trace, false, { ...request, trace });
   }
 
   /** From now on every operation rejects with `error()`. */
@@ -284,7 +287,7 @@ export class Operations {
       if (!this.observed) return this.submit(this.#request(op, subject, params, checked, false));
       const request = this.#request(op, subject, params, checked, true);
       const trace = request.trace as QueryTrace;
-      return this.traced(trace, op !== Op.Exec && op !== Op.Batch, () => this.submit(request));
+      return this.traced(trace, op !== Op.Exec && op !== Op.Batch, request);
     } catch (error) {
       return Promise.reject(error);
     }

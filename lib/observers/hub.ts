@@ -170,14 +170,19 @@ export class ObserverHub {
    * or `wantsStatementCounters` get a copy with them.
    */
   query(event: QueryEvent, params: readonly unknown[] | undefined, counters: StatementCounters | undefined): void {
-    for (const observer of this.onQuery) {
-      const withParams = params !== undefined && observer.wantsParams === true;
-      const withCounters = counters !== undefined && observer.wantsStatementCounters === true;
+    const observers = this.onQuery;
+    const extras = params !== undefined || counters !== undefined;
+    for (let i = 0; i < observers.length; i++) {
+      const observer = observers[i]!;
       let e = event;
-      if (withParams || withCounters) {
-        e = { ...event };
-        if (withParams) e.params = params;
-        if (withCounters) e.counters = counters;
+      if (extras) {
+        const withParams = params !== undefined && observer.wantsParams === true;
+        const withCounters = counters !== undefined && observer.wantsStatementCounters === true;
+        if (withParams || withCounters) {
+          e = { ...event };
+          if (withParams) e.params = params;
+          if (withCounters) e.counters = counters;
+        }
       }
       try {
         observer.onQuery!(e);

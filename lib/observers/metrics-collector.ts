@@ -78,6 +78,12 @@ export class MetricsCollector implements Observer {
   /** Finished operations by operation, then by role and outcome: [reader ok, reader error, writer ok, writer error]. */
   readonly #roles = new Map<Operation, Float64Array>();
   readonly #statements = new Map<string, Series>();
+  /** The series of the last operation and SQL text seen (consecutive events mostly repeat them). */
+  #lastOperation: Operation | undefined = undefined;
+  #lastOperationSeries: Series | undefined = undefined;
+  #lastRoles: Float64Array | undefined = undefined;
+  #lastSql: string | undefined = undefined;
+  #lastStatementSeries: Series | undefined = undefined;
   readonly #errors = new Map<string, number>();
   readonly #pools = new Set<ObservedPool>();
   #transactions = { begun: 0, committed: 0, rolledBack: 0 };
@@ -119,14 +125,30 @@ export class MetricsCollector implements Observer {
   }
 
   onQuery(e: QueryEvent): void {
-    let series = this.#operations.get(e.operation);
-    if (!series) this.#operations.set(e.operation, (series = new Series(this.#buckets)));
+    const operation = e.operation;
+    let series = this.#lastOperationSeries;
+    let roles = this.#lastRoles;
+    if (operation !== this.#lastOperation || series === undefined || roles === undefined) {
+      series = this.#operations.get(operation);
+      if (!series) this.#operations.set(operation, (series = new Series(this.#buckets)));
+      roles = this.#roles.get(operation);
+      if (!roles) this.#roles.set(operation, (roles = new Float64Array(4)));
+      this.#lastOperation = operation;
+      this.#lastOperationSeries = series;
+      this.#lastRoles = roles;
+    }
     series.record(e);
-    let roles = this.#roles.get(e.operation);
-    if (!roles) this.#roles.set(e.operation, (roles = new Float64Array(4)));
-    roles[(e.role === 'writer' ? 2 : 0) + (e.error ? 1 : 0)]!++;
-    if (e.error) this.#errors.set(e.error.code, (this.#errors.get(e.error.code) ?? 0) + 1);
-    this.#statementSeries(e.sql).record(e);
+    const error = e.error;
+    roles[(e.role === 'writer' ? 2 : 0) + (error ? 1 : 0)]!++;
+    if (error) this.#errors.set(error.code, (this.#errors.get(error.code) ?? 0) + 1);
+    const sql = e.sql;
+    let statement = this.#lastStatementSeries;
+    if (sql !== this.#lastSql || statement === undefined) {
+      statement = this.#statementSeries(sql);
+      this.#lastSql = sql;
+      this.#lastStatementSeries = statement;
+    }
+    statement.record(e);
   }
 
   onTransaction(e: TransactionEvent): void {
@@ -177,6 +199,8 @@ export class MetricsCollector implements Observer {
     this.#operations.clear();
     this.#roles.clear();
     this.#statements.clear();
+    this.#lastOperation = this.#lastOperationSeries = this.#lastRoles = undefined;
+    this.#lastSql = this.#lastStatementSeries = undefined;
     this.#errors.clear();
     this.#transactions = { begun: 0, committed: 0, rolledBack: 0 };
     for (const h of [this.#transactionDuration, this.#acquireRead, this.#acquireWrite, this.#checkpointDuration]) {

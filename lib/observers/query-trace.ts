@@ -3,6 +3,10 @@
 // refused as writing goes to the writer), the native timings its requests report, and at the end
 // the QueryEvent for observers and the `litepool:query` channel context, filled before asyncEnd.
 // Exists only while an observer is attached or someone subscribes to the channel.
+// An operation of one request with nothing to publish on the channel and nothing between its
+// request and its promise (no retry, no write guard, no plan lookup) is finished by the
+// dispatcher as it settles that request (`settlesWithRequest`); the others through
+// startOperation()/endOperation() (or traceOperation()), once they settle.
 // Runs on the JS thread.
 
 import { PolicyError } from '../errors.ts';
@@ -10,6 +14,12 @@ import type { RequestTrace } from '../request/requests.ts';
 import type { BeforeQueryEvent, Operation, QueryEvent, Role, StatementCounters } from '../types.ts';
 import { queryChannel, type QueryChannelContext } from './channels.ts';
 import type { ObserverHub } from './hub.ts';
+
+/** The parameter values an observer with `wantsParams` sees (named parameters: their values in key order). */
+function paramValues(params: unknown): readonly unknown[] | undefined {
+  if (params === undefined || params === null) return undefined;
+  return Array.isArray(params) ? params : Object.values(params as object);
+}
 
 /** The stable code of what an operation rejected with. */
 export function errorCode(error: unknown): string {
@@ -32,36 +42,55 @@ export class QueryTrace implements RequestTrace {
   readonly context: QueryChannelContext | undefined;
   /** The statement's query plan, when an observer asks for plans (set before the first request). */
   plan: readonly string[] | undefined = undefined;
+  /** The dispatcher finishes the operation as it settles its one request (see direct()). */
+  settlesWithRequest = false;
   #role: Role;
-  readonly #startedAt = performance.now();
+  readonly #startedAt: number;
   /** Since when the current request has waited on the JS side (gate, backlog), if it still does. */
-  #waitFrom = this.#startedAt;
+  #waitFrom: number;
   #waiting = true;
+  /** The JS-side wait of the current request is clocked when it is handed to the addon. */
+  #clockWait = true;
   #admitted = false;
   #ran = false;
+  #finished = false;
   #queuedMs = 0;
   #execMs = 0;
   #rows = 0;
   #changes = 0;
   #worker = -1;
   #groupSize = 0;
-  #counterSums: number[] | undefined;
+  #counterSums: number[] | undefined = undefined;
 
-  constructor(hub: ObserverHub, operation: Operation, sql: string, role: Role, inTransaction: boolean, params: readonly unknown[] | undefined) {
+  /** `params`: the operation's parameters as given (kept only when an observer wants them). */
+  constructor(hub: ObserverHub, operation: Operation, sql: string, role: Role, inTransaction: boolean, params: unknown) {
     this.#hub = hub;
     this.#operation = operation;
     this.#sql = sql;
     this.#role = role;
     this.#inTransaction = inTransaction;
-    this.#params = hub.wantsParams ? params : undefined;
+    this.#params = hub.wantsParams ? paramValues(params) : undefined;
     this.counters = hub.wantsCounters;
     this.context = queryChannel.hasSubscribers
       ? { operation, sql, database: hub.database, pool: hub.pool, role, inTransaction }
       : undefined;
+    this.#startedAt = this.#waitFrom = performance.now();
   }
 
   get sql(): string {
     return this.#sql;
+  }
+
+  /**
+   * The operation is one request, handed to the dispatcher now, in the call that started it: the
+   * dispatcher finishes the trace as it settles that request (no promise of its own), and the
+   * request's JS-side wait is clocked only if the dispatcher parks it (gate, backlog). Only for
+   * operations with no channel context and nothing between the request and the operation's
+   * promise (no retry, no write guard, no plan lookup).
+   */
+  direct(): void {
+    this.settlesWithRequest = true;
+    this.#clockWait = false;
   }
 
   admit(writer: boolean, writes: boolean): PolicyError | undefined {
@@ -69,6 +98,7 @@ export class QueryTrace implements RequestTrace {
     if (this.#admitted) {
       // A later request of the operation (a retry, the next chunk of an iteration).
       this.#waitFrom = performance.now();
+      this.#clockWait = true;
       return undefined;
     }
     this.#admitted = true;
@@ -79,13 +109,21 @@ export class QueryTrace implements RequestTrace {
   rerouted(): PolicyError | undefined {
     this.#waitFrom = performance.now();
     this.#waiting = true;
+    this.#clockWait = true;
     this.#role = 'writer';
     return this.#veto(true);
+  }
+
+  parked(): void {
+    // Its wait counts from #waitFrom: the call, for the operation's first request.
+    this.#clockWait = true;
   }
 
   submitted(): void {
     if (!this.#waiting) return;
     this.#waiting = false;
+    if (!this.#clockWait) return;
+    this.#clockWait = false;
     this.#queuedMs += performance.now() - this.#waitFrom;
   }
 
@@ -103,8 +141,17 @@ export class QueryTrace implements RequestTrace {
     }
   }
 
-  /** The operation settled: fills the channel context and delivers the QueryEvent. */
+  settled(ok: boolean, value: unknown): void {
+    if (this.settlesWithRequest) this.finish(value, !ok);
+  }
+
+  /**
+   * The operation settled (`error`: what it rejected with, when `failed`): fills the channel
+   * context and delivers the QueryEvent. Only the first call counts.
+   */
   finish(error: unknown, failed: boolean): void {
+    if (this.#finished) return;
+    this.#finished = true;
     const now = performance.now();
     const totalMs = now - this.#startedAt;
     if (this.#waiting && this.#admitted) this.#queuedMs += now - this.#waitFrom;

@@ -67,10 +67,17 @@ export class BatchReader {
 
   /** Tells an observed request's trace what its record (at `at`) says: native timings, counts, counters. */
   traceTo(trace: RequestTrace, at: number): void {
-    const extra = this.number(at + HeaderCell.ExtraCells);
-    const counters = extra === 0 ? undefined : (this.values(at + HEADER_CELLS + this.number(at + HeaderCell.RowCells), extra) as number[]);
-    const cell = (position: HeaderCell) => this.number(at + position);
-    const { QueuedMicros, ExecMicros, Rows, Changes, Worker, GroupSize } = HeaderCell;
-    trace.completed(cell(QueuedMicros), cell(ExecMicros), cell(Rows), cell(Changes), cell(Worker), cell(GroupSize), counters);
+    const nums = this.#nums;
+    const extra = nums[at + HeaderCell.ExtraCells]!;
+    const counters = extra === 0 ? undefined : (this.values(at + HEADER_CELLS + nums[at + HeaderCell.RowCells]!, extra) as number[]);
+    trace.completed(
+      nums[at + HeaderCell.QueuedMicros]!,
+      nums[at + HeaderCell.ExecMicros]!,
+      nums[at + HeaderCell.Rows]!,
+      nums[at + HeaderCell.Changes]!,
+      nums[at + HeaderCell.Worker]!,
+      nums[at + HeaderCell.GroupSize]!,
+      counters,
+    );
   }
 }

@@ -16,7 +16,7 @@ import { Fifo } from './fifo.ts';
 import { Job, JobState, requestFlags } from './job.ts';
 import { doneOutcome, failure, readOnlyError, rowsOutcome, shutDownError } from './outcome.ts';
 import { Pacer } from './pacer.ts';
-import type { Outcome, Request, RequestRunner } from './requests.ts';
+import type { Outcome, Request, RequestRunner, RequestTrace } from './requests.ts';
 import { WRITER, type WriterLine } from './route.ts';
 import { SqlRegistry, type StatementInfo } from './sql-registry.ts';
 
@@ -83,32 +83,42 @@ export class Dispatcher implements RequestRunner {
           this.counters.started++;
           this.counters.cancelled++;
         }
+        if (request.trace !== undefined) traceSettled(request.trace, false, signal.reason);
         reject(signal.reason);
         return;
       }
-      let info: StatementInfo | undefined;
-      // Without readers every read runs on the writer's connection: it must wait for the session
-      // that holds it like a write does, or it would run inside that session's transaction (and
-      // roll it back, or end its iteration).
-      let target: Target = request.route.target;
-      if (target === Target.Readers && !this.#hasReaders && !request.internal) target = Target.Writer;
-      if (request.op === Op.Get || request.op === Op.All) {
-        info = this.#sql.statement(request.sql);
-        if (info.writes && target === Target.Readers) target = Target.Writer;
+      let job: Job | undefined;
+      try {
+        let info: StatementInfo | undefined;
+        // Without readers every read runs on the writer's connection: it must wait for the session
+        // that holds it like a write does, or it would run inside that session's transaction (and
+        // roll it back, or end its iteration).
+        let target: Target = request.route.target;
+        if (target === Target.Readers && !this.#hasReaders && !request.internal) target = Target.Writer;
+        if (request.op === Op.Get || request.op === Op.All) {
+          info = this.#sql.statement(request.sql);
+          if (info.writes && target === Target.Readers) target = Target.Writer;
+        }
+        job = new Job(request, target, info, requestFlags(request, info, this.#safeIntegers), resolve, reject);
+        if (!request.internal) this.counters.started++;
+        const veto = request.trace?.admit(target === Target.Writer, info !== undefined && info.writes);
+        if (veto !== undefined) return this.#settle(job, false, veto);
+        if (signal) {
+          const settling = job;
+          job.onAbort = () => this.#cancel(settling, signal.reason);
+          signal.addEventListener('abort', job.onAbort, { once: true });
+        }
+        if (request.timeout !== undefined) {
+          const timeout = request.timeout;
+          const settling = job;
+          job.timer = setTimeout(() => this.#cancel(settling, new OperationTimeoutError(timeout, request.sql)), timeout);
+        }
+        this.#enqueue(job);
+      } catch (error) {
+        // The promise rejects with it (the executor threw): its trace hears of it like of any settlement.
+        if (request.trace !== undefined && (job === undefined || job.state !== JobState.Settled)) traceSettled(request.trace, false, error);
+        throw error;
       }
-      const job = new Job(request, target, info, requestFlags(request, info, this.#safeIntegers), resolve, reject);
-      if (!request.internal) this.counters.started++;
-      const veto = request.trace?.admit(target === Target.Writer, info !== undefined && info.writes);
-      if (veto !== undefined) return this.#settle(job, false, veto);
-      if (signal) {
-        job.onAbort = () => this.#cancel(job, signal.reason);
-        signal.addEventListener('abort', job.onAbort, { once: true });
-      }
-      if (request.timeout !== undefined) {
-        const timeout = request.timeout;
-        job.timer = setTimeout(() => this.#cancel(job, new OperationTimeoutError(timeout, request.sql)), timeout);
-      }
-      this.#enqueue(job);
     }) as Promise<Outcome<R>>;
   }
 
@@ -231,6 +241,7 @@ export class Dispatcher implements RequestRunner {
       job.state = JobState.Queued;
       this.#gate.park(job);
       this.#queuedCount++;
+      if (job.request.trace !== undefined) job.request.trace.parked();
       return;
     }
     this.#enqueueNative(job);
@@ -242,6 +253,7 @@ export class Dispatcher implements RequestRunner {
       job.state = JobState.Queued;
       this.#backlog.push(job);
       this.#queuedCount++;
+      if (job.request.trace !== undefined) job.request.trace.parked();
     }
   }
 
@@ -327,6 +339,8 @@ export class Dispatcher implements RequestRunner {
       else if (job.abortReason !== undefined && value === job.abortReason) this.counters.cancelled++;
       else this.counters.failed++;
     }
+    const trace = job.request.trace;
+    if (trace !== undefined) traceSettled(trace, ok, value);
     if (ok) job.resolve(value);
     else job.reject(value);
   }
@@ -346,5 +360,14 @@ export class Dispatcher implements RequestRunner {
     this.#referenced = on;
     if (on) this.#native.ref();
     else this.#native.unref();
+  }
+}
+
+/** Tells a request's trace it settles; what the trace throws never changes the outcome. */
+function traceSettled(trace: RequestTrace, ok: boolean, value: unknown): void {
+  try {
+    trace.settled(ok, value);
+  } catch {
+    // An observer's failure is the hub's to report; the request settles as it would have.
   }
 }

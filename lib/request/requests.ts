@@ -47,10 +47,17 @@ export interface RequestTrace {
   admit(writer: boolean, writes: boolean): unknown;
   /** A reader refused the statement as writing; it goes to the writer next. Returns undefined or a veto. */
   rerouted(): unknown;
+  /** The request waits on the JS side (behind the writer gate, or for a free native slot). */
+  parked(): void;
   /** The request was handed to the addon (its wait on the JS side ends). */
   submitted(): void;
   /** Its completion: native queue wait and run time (µs), rows, changes, the worker, the group size. */
   completed(queuedMicros: number, execMicros: number, rows: number, changes: number, worker: number, groupSize: number, counters: readonly number[] | undefined): void;
+  /**
+   * The request's promise settles now (called once per run(), just before it does): `ok`, and
+   * the value or the reason. A throw here is ignored: it never changes the outcome.
+   */
+  settled(ok: boolean, value: unknown): void;
 }
 
 /** Statement parameters, flattened (input/params.ts). */
