@@ -193,13 +193,22 @@ export class Operations {
    * the request: no promise and no closures of its own.
    */
   traced<R extends Request>(trace: QueryTrace, planned: boolean, request: R): Promise<Outcome<R>> {
-    const run = (): Promise<Outcome<R>> => this.submit(request);
-    const first = planned ? this.planned(trace, run) : run;
-    if (first === run && trace.context === undefined && this.#retry === undefined && (this.#guard === undefined || request.route !== WRITER)) {
+    if (trace.context === undefined && this.#retry === undefined && (this.#guard === undefined || request.route !== WRITER) && !(planned && this.#awaitsPlan(trace))) {
       trace.direct();
       return this.#requests.run(request);
     }
-    return traceOperation(trace, first);
+    const run = (): Promise<Outcome<R>> => this.submit(request);
+    return traceOperation(trace, planned ? this.planned(trace, run) : run);
+  }
+
+  /** True when an observer asks for plans and the statement's is not known yet; a known one is set on `trace`. */
+  #awaitsPlan(trace: QueryTrace): boolean {
+    const plans = this.#hub.plans;
+    if (!this.#hub.wantsPlan || plans === undefined) return false;
+    const known = plans.cached(trace.sql);
+    if (known === undefined) return true;
+    trace.plan = known;
+    return false;
   }
 
   /**
