@@ -8,10 +8,14 @@
 //   node bench/observers.mjs                      (after `npm run build:ts`)
 //   node bench/observers.mjs --total 200000 --rounds 4 --baseline /path/to/other/checkout
 //
-// Prints ops/s per variant and round, the median of each, and the ratios to "none".
+// Prints ops/s, CPU µs per read of the whole process and of the JS thread alone (Linux:
+// /proc/thread-self/schedstat; what observers add runs there) per variant and round, the median
+// of each, the ratios to "none", and the ratios to "none" round by round (neighbouring runs, so
+// less skewed by a neighbour's load changing between rounds). Even rounds run the variants in
+// reverse order, so that no variant always follows the same one.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -26,6 +30,14 @@ const SQL = 'SELECT * FROM items WHERE id = ?';
 function option(name, fallback) {
   const at = process.argv.indexOf(name);
   return at === -1 ? fallback : process.argv[at + 1];
+}
+
+const SCHEDSTAT = '/proc/thread-self/schedstat';
+
+/** Nanoseconds this thread has run on a CPU (Linux), or NaN where the kernel does not say. */
+function threadCpuNanos() {
+  if (!existsSync(SCHEDSTAT)) return Number.NaN;
+  return Number(readFileSync(SCHEDSTAT, 'utf8').split(' ')[0]);
 }
 
 /** Child: one measurement of `mode` with the litepool build in `root`; prints ops/s as JSON. */
@@ -47,13 +59,15 @@ async function child(root, mode, file, total) {
   const fn = () => db.get(SQL, [(next++ % ROWS) + 1]);
   await asyncWorkersCount({ concurrency: CONCURRENCY, total: Math.min(20_000, total), fn });
   const cpu = process.cpuUsage();
+  const js = threadCpuNanos();
   const { opsPerSec } = await asyncWorkersCount({ concurrency: CONCURRENCY, total, fn });
+  const jsMicros = (threadCpuNanos() - js) / 1000 / total;
   const used = process.cpuUsage(cpu);
   stop();
   await db.close();
   // CPU time of the whole process (JS thread and native workers) per read: steadier than
   // throughput on a shared machine, where the wall clock mostly measures the neighbours.
-  process.stdout.write(`${JSON.stringify({ opsPerSec, cpuMicros: (used.user + used.system) / total })}\n`);
+  process.stdout.write(`${JSON.stringify({ opsPerSec, cpuMicros: (used.user + used.system) / total, jsMicros })}\n`);
 }
 
 async function main() {
@@ -79,34 +93,45 @@ async function main() {
     ];
     const results = new Map(variants.map((v) => [v.name, []]));
     const cpus = new Map(variants.map((v) => [v.name, []]));
+    const jss = new Map(variants.map((v) => [v.name, []]));
     console.log(`point reads, c=${CONCURRENCY}, ${total} per run, ${rounds} interleaved rounds; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     for (let round = 1; round <= rounds; round++) {
-      for (const variant of variants) {
+      for (const variant of round % 2 === 0 ? [...variants].reverse() : variants) {
         const run = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', variant.root, variant.mode, file, String(total)], {
           encoding: 'utf8',
         });
         if (run.status !== 0) throw new Error(`${variant.name} failed: ${run.stderr}`);
-        const { opsPerSec, cpuMicros } = JSON.parse(run.stdout.trim().split('\n').at(-1));
+        const { opsPerSec, cpuMicros, jsMicros } = JSON.parse(run.stdout.trim().split('\n').at(-1));
         results.get(variant.name).push(opsPerSec);
         cpus.get(variant.name).push(cpuMicros);
-        console.log(`  round ${round}  ${variant.name.padEnd(22)} ${Math.round(opsPerSec).toLocaleString('en-US').padStart(9)} ops/s  ${cpuMicros.toFixed(2)} CPU µs/read`);
+        jss.get(variant.name).push(jsMicros);
+        console.log(
+          `  round ${round}  ${variant.name.padEnd(22)} ${Math.round(opsPerSec).toLocaleString('en-US').padStart(9)} ops/s  ${cpuMicros.toFixed(2)} CPU µs/read  ${jsMicros.toFixed(2)} JS µs/read`,
+        );
       }
     }
     const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    const list = (ratios) => `${ratios.map((p) => p.toFixed(3)).join(' ')} (median ${median(ratios).toFixed(3)})`;
+    /** Per round: `metric` of variant `name` over that of variant `to` in the same round. */
+    const paired = (metric, name, to) => metric.get(name).map((value, i) => value / metric.get(to)[i]);
     const none = median(results.get('none'));
     const noneCpu = median(cpus.get('none'));
-    console.log('\nmedians: ops/s (relative to "none" on this build), CPU µs per read (relative):');
+    const noneJs = median(jss.get('none'));
+    console.log('\nmedians: ops/s, CPU µs per read, JS thread µs per read (each relative to "none" on this build):');
     for (const [name, values] of results) {
       const m = median(values);
       const c = median(cpus.get(name));
-      console.log(`  ${name.padEnd(22)} ${Math.round(m).toLocaleString('en-US').padStart(10)} (${(m / none).toFixed(3)})  ${c.toFixed(2)} (${(c / noneCpu).toFixed(3)})`);
+      const j = median(jss.get(name));
+      console.log(`  ${name.padEnd(22)} ${Math.round(m).toLocaleString('en-US').padStart(10)} (${(m / none).toFixed(3)})  ${c.toFixed(2)} (${(c / noneCpu).toFixed(3)})  ${j.toFixed(2)} (${(j / noneJs).toFixed(3)})`);
+    }
+    console.log('\nround by round, relative to "none" of the same round:');
+    for (const name of ['MetricsCollector', 'channel subscriber']) {
+      console.log(`  ${name}\n    ops/s ${list(paired(results, name, 'none'))}\n    CPU   ${list(paired(cpus, name, 'none'))}\n    JS    ${list(paired(jss, name, 'none'))}`);
     }
     if (baseline) {
       const base = 'baseline build, none';
-      const pairs = results.get('none').map((value, i) => value / results.get(base)[i]);
-      const cpuPairs = cpus.get('none').map((value, i) => value / cpus.get(base)[i]);
-      console.log(`\nthis build / baseline build, no observer, per round: ops/s ${pairs.map((p) => p.toFixed(3)).join(' ')} (median ${median(pairs).toFixed(3)});`);
-      console.log(`  CPU per read ${cpuPairs.map((p) => p.toFixed(3)).join(' ')} (median ${median(cpuPairs).toFixed(3)})`);
+      console.log('\nthis build / baseline build, no observer, per round:');
+      console.log(`  ops/s ${list(paired(results, 'none', base))}\n  CPU   ${list(paired(cpus, 'none', base))}\n  JS    ${list(paired(jss, 'none', base))}`);
     }
     console.log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {

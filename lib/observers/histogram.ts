@@ -7,6 +7,14 @@ export const DEFAULT_BUCKETS_SECONDS: readonly number[] = Object.freeze([
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]);
 
+/** The bucket of `ms` among bounds in seconds: the first bound it does not exceed, or `bounds.length` above them all. */
+export function bucketOf(boundsSeconds: readonly number[], ms: number): number {
+  const seconds = ms / 1000;
+  let i = 0;
+  while (i < boundsSeconds.length && seconds > boundsSeconds[i]!) i++;
+  return i;
+}
+
 /** A cumulative-bucket histogram as Prometheus exposes it. Values are recorded in milliseconds. */
 export class BucketHistogram {
   readonly bounds: readonly number[];
@@ -22,11 +30,12 @@ export class BucketHistogram {
   }
 
   record(ms: number): void {
-    const seconds = ms / 1000;
-    const bounds = this.bounds;
-    let i = 0;
-    while (i < bounds.length && seconds > bounds[i]!) i++;
-    this.counts[i]!++;
+    this.add(bucketOf(this.bounds, ms), ms);
+  }
+
+  /** Records `ms` in bucket `index`: what bucketOf() gave for these bounds (saves the search when several histograms share them). */
+  add(index: number, ms: number): void {
+    this.counts[index]!++;
     this.count++;
     this.sumMs += ms;
   }

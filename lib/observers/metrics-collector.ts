@@ -6,7 +6,7 @@
 
 import { invalidArgument, outOfRange } from '../errors.ts';
 import type { PoolStats } from '../types.ts';
-import { BucketHistogram, DEFAULT_BUCKETS_SECONDS } from './histogram.ts';
+import { BucketHistogram, DEFAULT_BUCKETS_SECONDS, bucketOf } from './histogram.ts';
 import { PrometheusWriter, type Labels } from './prometheus.ts';
 import { Series, summary, type LatencySummary, type SeriesSnapshot } from './series.ts';
 import type {
@@ -137,7 +137,10 @@ export class MetricsCollector implements Observer {
       this.#lastOperationSeries = series;
       this.#lastRoles = roles;
     }
-    series.record(e);
+    // Every series shares the collector's bounds: each value's bucket is found once.
+    const queuedBucket = bucketOf(this.#buckets, e.queuedMs);
+    const execBucket = bucketOf(this.#buckets, e.execMs);
+    series.record(e, queuedBucket, execBucket);
     const error = e.error;
     roles[(e.role === 'writer' ? 2 : 0) + (error ? 1 : 0)]!++;
     if (error) this.#errors.set(error.code, (this.#errors.get(error.code) ?? 0) + 1);
@@ -148,7 +151,7 @@ export class MetricsCollector implements Observer {
       this.#lastSql = sql;
       this.#lastStatementSeries = statement;
     }
-    statement.record(e);
+    statement.record(e, queuedBucket, execBucket);
   }
 
   onTransaction(e: TransactionEvent): void {

@@ -141,18 +141,19 @@ export class QueryTrace implements RequestTrace {
     }
   }
 
-  settled(ok: boolean, value: unknown): void {
-    if (this.settlesWithRequest) this.finish(value, !ok);
+  settled(ok: boolean, value: unknown, at: number | undefined): void {
+    if (this.settlesWithRequest) this.finish(value, !ok, at);
   }
 
   /**
-   * The operation settled (`error`: what it rejected with, when `failed`): fills the channel
-   * context and delivers the QueryEvent. Only the first call counts.
+   * The operation settled (`error`: what it rejected with, when `failed`; `at`: when, if the
+   * caller has a clock reading of that moment): fills the channel context and delivers the
+   * QueryEvent. Only the first call counts.
    */
-  finish(error: unknown, failed: boolean): void {
+  finish(error: unknown, failed: boolean, at?: number): void {
     if (this.#finished) return;
     this.#finished = true;
-    const now = performance.now();
+    const now = at ?? performance.now();
     const totalMs = now - this.#startedAt;
     if (this.#waiting && this.#admitted) this.#queuedMs += now - this.#waitFrom;
     this.#waiting = false;

@@ -34,13 +34,14 @@ export class Series {
     this.queued = new BucketHistogram(buckets);
     this.exec = new BucketHistogram(buckets);
   }
-  record(e: QueryEvent): void {
+  /** Records `e`, whose queue wait and run time fall in these buckets (bucketOf() with the series' bounds). */
+  record(e: QueryEvent, queuedBucket: number, execBucket: number): void {
     this.count++;
     if (e.error) this.errors++;
     this.rows += e.rows;
     this.changes += e.changes;
-    this.queued.record(e.queuedMs);
-    this.exec.record(e.execMs);
+    this.queued.add(queuedBucket, e.queuedMs);
+    this.exec.add(execBucket, e.execMs);
   }
   snapshot(): SeriesSnapshot {
     return { count: this.count, errors: this.errors, rows: this.rows, changes: this.changes, queued: summary(this.queued), exec: summary(this.exec) };

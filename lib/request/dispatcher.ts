@@ -46,6 +46,14 @@ export class Dispatcher implements RequestRunner {
   /** Scratch of onBatch: the jobs of a batch and where their records start. */
   readonly #batchJobs: (Job | undefined)[] = [];
   readonly #batchStarts: number[] = [];
+  /**
+   * While a batch is read: the traces of the requests it settled (those that end with their
+   * request), told at its end with one clock reading (their callers resume after it).
+   */
+  #inBatch = false;
+  #settledTraces: RequestTrace[] = [];
+  #settledOk: boolean[] = [];
+  #settledValues: unknown[] = [];
   #inFlightCount = 0;
   #queuedCount = 0;
   #referenced = true;
@@ -83,7 +91,7 @@ export class Dispatcher implements RequestRunner {
           this.counters.started++;
           this.counters.cancelled++;
         }
-        if (request.trace !== undefined) traceSettled(request.trace, false, signal.reason);
+        if (request.trace?.settlesWithRequest) traceSettled(request.trace, false, signal.reason, undefined);
         reject(signal.reason);
         return;
       }
@@ -116,7 +124,7 @@ export class Dispatcher implements RequestRunner {
         this.#enqueue(job);
       } catch (error) {
         // The promise rejects with it (the executor threw): its trace hears of it like of any settlement.
-        if (request.trace !== undefined && (job === undefined || job.state !== JobState.Settled)) traceSettled(request.trace, false, error);
+        if (request.trace?.settlesWithRequest && (job === undefined || job.state !== JobState.Settled)) traceSettled(request.trace, false, error, undefined);
         throw error;
       }
     }) as Promise<Outcome<R>>;
@@ -150,6 +158,7 @@ export class Dispatcher implements RequestRunner {
 
   /** The addon's batch callback (see request/batch-reader.ts for the layout). Never throws. */
   readonly onBatch: OnBatch = (buffer, capacity, objects, length) => {
+    this.#inBatch = true;
     const reader = this.#batchReader;
     reader.load(buffer, capacity, objects);
     // The addon has already recycled every slot of this batch, and completing a job can submit
@@ -188,6 +197,8 @@ export class Dispatcher implements RequestRunner {
       this.#pump();
       this.#noteProgress();
     } finally {
+      this.#inBatch = false;
+      if (this.#settledTraces.length > 0) this.#tellSettled();
       // Until poll() runs, the workers announce no completions: the next poll is scheduled
       // whatever happened above, or every later completion would wait in the ring for ever.
       this.#pacer.afterBatch(count);
@@ -340,9 +351,30 @@ export class Dispatcher implements RequestRunner {
       else this.counters.failed++;
     }
     const trace = job.request.trace;
-    if (trace !== undefined) traceSettled(trace, ok, value);
+    if (trace !== undefined && trace.settlesWithRequest) {
+      if (this.#inBatch) {
+        this.#settledTraces.push(trace);
+        this.#settledOk.push(ok);
+        this.#settledValues.push(value);
+      } else {
+        traceSettled(trace, ok, value, undefined);
+      }
+    }
     if (ok) job.resolve(value);
     else job.reject(value);
+  }
+
+  /** The end of a batch: tells the traces of the requests it settled, with one clock reading. */
+  #tellSettled(): void {
+    const traces = this.#settledTraces;
+    const oks = this.#settledOk;
+    const values = this.#settledValues;
+    // Fresh lists first: an observer told here may start operations of its own.
+    this.#settledTraces = [];
+    this.#settledOk = [];
+    this.#settledValues = [];
+    const at = performance.now();
+    for (let i = 0; i < traces.length; i++) traceSettled(traces[i]!, oks[i]!, values[i], at);
   }
 
   /** Wakes idle() waiters and lets the process exit once nothing is in flight. */
@@ -363,10 +395,10 @@ export class Dispatcher implements RequestRunner {
   }
 }
 
-/** Tells a request's trace it settles; what the trace throws never changes the outcome. */
-function traceSettled(trace: RequestTrace, ok: boolean, value: unknown): void {
+/** Tells a request's trace it settled; what the trace throws never changes the outcome. */
+function traceSettled(trace: RequestTrace, ok: boolean, value: unknown, at: number | undefined): void {
   try {
-    trace.settled(ok, value);
+    trace.settled(ok, value, at);
   } catch {
     // An observer's failure is the hub's to report; the request settles as it would have.
   }

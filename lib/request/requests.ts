@@ -53,11 +53,15 @@ export interface RequestTrace {
   submitted(): void;
   /** Its completion: native queue wait and run time (µs), rows, changes, the worker, the group size. */
   completed(queuedMicros: number, execMicros: number, rows: number, changes: number, worker: number, groupSize: number, counters: readonly number[] | undefined): void;
+  /** The operation ends with its request's settlement: the dispatcher calls settled(). */
+  readonly settlesWithRequest: boolean;
   /**
-   * The request's promise settles now (called once per run(), just before it does): `ok`, and
-   * the value or the reason. A throw here is ignored: it never changes the outcome.
+   * The request's promise settled (only when `settlesWithRequest`; once per run()): `ok`, and the
+   * value or the reason; `at` (a performance.now() reading): the end of the completion batch
+   * that settled it, after which its caller resumes (undefined when it settled outside a batch:
+   * a veto, an abort, a timeout). A throw here is ignored: it never changes the outcome.
    */
-  settled(ok: boolean, value: unknown): void;
+  settled(ok: boolean, value: unknown, at: number | undefined): void;
 }
 
 /** Statement parameters, flattened (input/params.ts). */
