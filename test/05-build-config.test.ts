@@ -254,6 +254,14 @@ describe('binding.gyp and CMakeLists.txt build the same addon', () => {
     }
   });
 
+  it('aligns every SQLite function to 64 bytes in both builds, so its hot loops keep one cache layout', () => {
+    // Release in node-gyp (and Xcode), every build type in CMake (MSVC has no such flag).
+    const release = dict(dict(gypSqlite['configurations'], 'sqlite3 configurations')['Release'], 'Release');
+    expect(strings(release['cflags'], 'Release cflags')).toContain('-falign-functions=64');
+    expect(strings(dict(release['xcode_settings'], 'Release xcode_settings')['OTHER_CFLAGS'], 'OTHER_CFLAGS')).toContain('-falign-functions=64');
+    expect(cmakeTargetArgs('target_compile_options', 'litepool_sqlite')).toContain('-falign-functions=64');
+  });
+
   it('hides every symbol but the module entry points, with the same version script, and targets the same macOS and C++ standard', async () => {
     // Visibility: hidden in every target of both files.
     expect(strings(gypAddon['cflags'], 'litepool cflags')).toContain('-fvisibility=hidden');
