@@ -186,11 +186,9 @@ export class Operations {
   }
 
   /**
-   * Runs an observed operation of one request: the trace finishes when it settles. With
-   * `planned`, the statement's plan is looked up first when an observer asks for plans. When
-   * nothing stands between the request and the operation's promise (no plan lookup, no channel
-   * context, no retry policy, no write guard), the dispatcher finishes the trace as it settles
-   * the request: no promise and no closures of its own.
+   * Runs an observed operation of one request (with `planned`, the statement's plan is looked up
+   * first when an observer asks for plans). With nothing between the request and the operation's
+   * promise (plan lookup, channel context, retry, write guard), the dispatcher finishes the trace.
    */
   traced<R extends Request>(trace: QueryTrace, planned: boolean, request: R): Promise<Outcome<R>> {
     if (trace.context === undefined && this.#retry === undefined && (this.#guard === undefined || request.route !== WRITER) && !(planned && this.#awaitsPlan(trace))) {
@@ -216,15 +214,9 @@ export class Operations {
    * per SQL text, on the scope's own connection: a transaction never waits for itself).
    */
   planned<T>(trace: QueryTrace, run: () => Promise<T>): () => Promise<T> {
-    const plans = this.#hub.plans;
-    if (!this.#hub.wantsPlan || plans === undefined) return run;
-    const known = plans.cached(trace.sql);
-    if (known !== undefined) {
-      trace.plan = known;
-      return run;
-    }
+    if (!this.#awaitsPlan(trace)) return run;
     return () =>
-      plans.lookup(trace.sql, this.#scope?.route).then((plan) => {
+      this.#hub.plans!.lookup(trace.sql, this.#scope?.route).then((plan) => {
         trace.plan = plan;
         return run();
       });

@@ -5,7 +5,8 @@
 // Exists only while an observer is attached or someone subscribes to the channel.
 // An operation of one request with nothing to publish on the channel and nothing between its
 // request and its promise (no retry, no write guard, no plan lookup) is finished by the
-// dispatcher as it settles that request (`settlesWithRequest`); the others through
+// dispatcher as it settles that request (`settlesWithRequest`; at the end of the completion batch
+// that settled it, with that batch's one clock reading); the others through
 // startOperation()/endOperation() (or traceOperation()), once they settle.
 // Runs on the JS thread.
 

@@ -8,15 +8,15 @@
 // completions (one event-loop wake-up for many requests); the pacer decides when the next batch
 // may come, so that one turn of the event loop spends a bounded share on completions.
 
-import { OperationTimeoutError } from '../errors.ts';
 import { HEADER_CELLS, HeaderCell, Op, Status, Target } from '../native/contract.ts';
 import type { NativePool, OnBatch } from '../native/native-pool.ts';
 import { BatchReader } from './batch-reader.ts';
 import { Fifo } from './fifo.ts';
-import { Job, JobState, requestFlags } from './job.ts';
+import { Job, JobState, requestFlags, submitJob } from './job.ts';
 import { doneOutcome, failure, readOnlyError, rowsOutcome, shutDownError } from './outcome.ts';
 import { Pacer } from './pacer.ts';
-import type { Outcome, Request, RequestRunner, RequestTrace } from './requests.ts';
+import type { Outcome, Request, RequestRunner } from './requests.ts';
+import { TraceSettlements } from './trace-settlements.ts';
 import { WRITER, type WriterLine } from './route.ts';
 import { SqlRegistry, type StatementInfo } from './sql-registry.ts';
 
@@ -46,14 +46,8 @@ export class Dispatcher implements RequestRunner {
   /** Scratch of onBatch: the jobs of a batch and where their records start. */
   readonly #batchJobs: (Job | undefined)[] = [];
   readonly #batchStarts: number[] = [];
-  /**
-   * While a batch is read: the traces of the requests it settled (those that end with their
-   * request), told at its end with one clock reading (their callers resume after it).
-   */
-  #inBatch = false;
-  #settledTraces: RequestTrace[] = [];
-  #settledOk: boolean[] = [];
-  #settledValues: unknown[] = [];
+  /** Tells the traces of observed operations that end with their request that it settled. */
+  readonly #traces = new TraceSettlements();
   #inFlightCount = 0;
   #queuedCount = 0;
   #referenced = true;
@@ -91,7 +85,7 @@ export class Dispatcher implements RequestRunner {
           this.counters.started++;
           this.counters.cancelled++;
         }
-        if (request.trace?.settlesWithRequest) traceSettled(request.trace, false, signal.reason, undefined);
+        this.#traces.settled(request, false, signal.reason);
         reject(signal.reason);
         return;
       }
@@ -111,20 +105,11 @@ export class Dispatcher implements RequestRunner {
         if (!request.internal) this.counters.started++;
         const veto = request.trace?.admit(target === Target.Writer, info !== undefined && info.writes);
         if (veto !== undefined) return this.#settle(job, false, veto);
-        if (signal) {
-          const settling = job;
-          job.onAbort = () => this.#cancel(settling, signal.reason);
-          signal.addEventListener('abort', job.onAbort, { once: true });
-        }
-        if (request.timeout !== undefined) {
-          const timeout = request.timeout;
-          const settling = job;
-          job.timer = setTimeout(() => this.#cancel(settling, new OperationTimeoutError(timeout, request.sql)), timeout);
-        }
+        job.arm(signal, this.#onCancel);
         this.#enqueue(job);
       } catch (error) {
         // The promise rejects with it (the executor threw): its trace hears of it like of any settlement.
-        if (request.trace?.settlesWithRequest && (job === undefined || job.state !== JobState.Settled)) traceSettled(request.trace, false, error, undefined);
+        if (job === undefined || job.state !== JobState.Settled) this.#traces.settled(request, false, error);
         throw error;
       }
     }) as Promise<Outcome<R>>;
@@ -158,7 +143,7 @@ export class Dispatcher implements RequestRunner {
 
   /** The addon's batch callback (see request/batch-reader.ts for the layout). Never throws. */
   readonly onBatch: OnBatch = (buffer, capacity, objects, length) => {
-    this.#inBatch = true;
+    this.#traces.beginBatch();
     const reader = this.#batchReader;
     reader.load(buffer, capacity, objects);
     // The addon has already recycled every slot of this batch, and completing a job can submit
@@ -197,8 +182,7 @@ export class Dispatcher implements RequestRunner {
       this.#pump();
       this.#noteProgress();
     } finally {
-      this.#inBatch = false;
-      if (this.#settledTraces.length > 0) this.#tellSettled();
+      this.#traces.endBatch();
       // Until poll() runs, the workers announce no completions: the next poll is scheduled
       // whatever happened above, or every later completion would wait in the ring for ever.
       this.#pacer.afterBatch(count);
@@ -249,10 +233,9 @@ export class Dispatcher implements RequestRunner {
   /** Sends a job on its way: behind the writer gate, into the backlog, or to the addon. */
   #enqueue(job: Job): void {
     if (job.target === Target.Writer && job.request.route.session === undefined && this.#gate.closed) {
-      job.state = JobState.Queued;
+      job.park();
       this.#gate.park(job);
       this.#queuedCount++;
-      if (job.request.trace !== undefined) job.request.trace.parked();
       return;
     }
     this.#enqueueNative(job);
@@ -261,32 +244,17 @@ export class Dispatcher implements RequestRunner {
   /** Hands a job to the addon, or to the backlog when every native slot is taken. */
   #enqueueNative(job: Job): void {
     if (this.#backlog.length > 0 || !this.#submit(job)) {
-      job.state = JobState.Queued;
+      job.park();
       this.#backlog.push(job);
       this.#queuedCount++;
-      if (job.request.trace !== undefined) job.request.trace.parked();
     }
   }
 
   /** Hands a job to the addon; false when every native slot is taken. */
   #submit(job: Job): boolean {
-    const request = job.request;
-    const native = this.#native;
-    const slot =
-      request.op === Op.Batch
-        ? native.submit(job.target, request.op, job.flags, request.statements.sql, request.statements.values, request.statements.names, -1, 0)
-        : native.submit(
-            job.target,
-            request.op,
-            job.flags,
-            this.#sql.argument(request.sql),
-            request.op === Op.InsertRows ? request.block.bytes : request.values,
-            request.op === Op.InsertRows ? request.block.extras : request.names,
-            request.route.reader,
-            request.chunkRows ?? 0,
-          );
+    const slot = submitJob(this.#native, this.#sql, job);
     if (slot < 0) return false;
-    if (request.trace !== undefined) request.trace.submitted();
+    if (job.request.trace !== undefined) job.request.trace.submitted();
     job.slot = slot;
     job.state = JobState.InFlight;
     this.#inFlight[slot] = job;
@@ -316,6 +284,8 @@ export class Dispatcher implements RequestRunner {
       this.#queuedCount--;
     }
   }
+
+  readonly #onCancel = (job: Job, reason: unknown): void => this.#cancel(job, reason);
 
   #cancel(job: Job, reason: unknown): void {
     if (job.state === JobState.Settled) return;
@@ -350,31 +320,9 @@ export class Dispatcher implements RequestRunner {
       else if (job.abortReason !== undefined && value === job.abortReason) this.counters.cancelled++;
       else this.counters.failed++;
     }
-    const trace = job.request.trace;
-    if (trace !== undefined && trace.settlesWithRequest) {
-      if (this.#inBatch) {
-        this.#settledTraces.push(trace);
-        this.#settledOk.push(ok);
-        this.#settledValues.push(value);
-      } else {
-        traceSettled(trace, ok, value, undefined);
-      }
-    }
+    this.#traces.settled(job.request, ok, value);
     if (ok) job.resolve(value);
     else job.reject(value);
-  }
-
-  /** The end of a batch: tells the traces of the requests it settled, with one clock reading. */
-  #tellSettled(): void {
-    const traces = this.#settledTraces;
-    const oks = this.#settledOk;
-    const values = this.#settledValues;
-    // Fresh lists first: an observer told here may start operations of its own.
-    this.#settledTraces = [];
-    this.#settledOk = [];
-    this.#settledValues = [];
-    const at = performance.now();
-    for (let i = 0; i < traces.length; i++) traceSettled(traces[i]!, oks[i]!, values[i], at);
   }
 
   /** Wakes idle() waiters and lets the process exit once nothing is in flight. */
@@ -392,14 +340,5 @@ export class Dispatcher implements RequestRunner {
     this.#referenced = on;
     if (on) this.#native.ref();
     else this.#native.unref();
-  }
-}
-
-/** Tells a request's trace it settled; what the trace throws never changes the outcome. */
-function traceSettled(trace: RequestTrace, ok: boolean, value: unknown, at: number | undefined): void {
-  try {
-    trace.settled(ok, value, at);
-  } catch {
-    // An observer's failure is the hub's to report; the request settles as it would have.
   }
 }

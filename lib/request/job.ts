@@ -1,10 +1,12 @@
 // Owns one request on its way through the dispatcher: where it is (queued on the JS side, in
-// flight in a native slot, settled), the flags it is submitted with, its timer and abort
-// listener, and the functions that settle its promise. Runs on the JS thread.
+// flight in a native slot, settled), the flags and arguments it is submitted with, its timer and
+// abort listener, and the functions that settle its promise. Runs on the JS thread.
 
+import { OperationTimeoutError } from '../errors.ts';
 import { Op, RequestFlag, type Target } from '../native/contract.ts';
+import type { NativePool } from '../native/native-pool.ts';
 import type { Request } from './requests.ts';
-import type { StatementInfo } from './sql-registry.ts';
+import type { SqlRegistry, StatementInfo } from './sql-registry.ts';
 
 export const JobState = { Queued: 0, InFlight: 1, Settled: 2 } as const;
 export type JobState = (typeof JobState)[keyof typeof JobState];
@@ -25,6 +27,41 @@ export class Job {
     readonly resolve: (value: unknown) => void,
     readonly reject: (reason: unknown) => void,
   ) {}
+
+  /** Has `cancel` called when `signal` aborts or the request's timeout passes. */
+  arm(signal: AbortSignal | undefined, cancel: (job: Job, reason: unknown) => void): void {
+    if (signal) {
+      this.onAbort = () => cancel(this, signal.reason);
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+    const timeout = this.request.timeout;
+    if (timeout !== undefined) this.timer = setTimeout(() => cancel(this, new OperationTimeoutError(timeout, this.request.sql)), timeout);
+  }
+
+  /** It waits on the JS side (writer gate, backlog); an observed operation clocks that wait. */
+  park(): void {
+    this.state = JobState.Queued;
+    this.request.trace?.parked();
+  }
+}
+
+/** Hands `job` to the addon: the slot it took, or -1 when every slot is taken. */
+export function submitJob(native: NativePool, sql: SqlRegistry, job: Job): number {
+  const request = job.request;
+  if (request.op === Op.Batch) {
+    const { statements } = request;
+    return native.submit(job.target, request.op, job.flags, statements.sql, statements.values, statements.names, -1, 0);
+  }
+  return native.submit(
+    job.target,
+    request.op,
+    job.flags,
+    sql.argument(request.sql),
+    request.op === Op.InsertRows ? request.block.bytes : request.values,
+    request.op === Op.InsertRows ? request.block.extras : request.names,
+    request.route.reader,
+    request.chunkRows ?? 0,
+  );
 }
 
 /** The flags `request` is submitted with. */
