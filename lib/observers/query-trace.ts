@@ -10,6 +10,8 @@
 // startOperation()/endOperation() (or traceOperation()), once they settle.
 // Runs on the JS thread.
 
+// The module's binding, not the global: reading the global `performance` costs a getter each time.
+import { performance } from 'node:perf_hooks';
 import { PolicyError } from '../errors.ts';
 import type { RequestTrace } from '../request/requests.ts';
 import type { BeforeQueryEvent, Operation, QueryEvent, Role, StatementCounters } from '../types.ts';

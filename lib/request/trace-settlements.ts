@@ -4,6 +4,7 @@
 // settled, with one clock reading for all of them (their callers resume after the batch). What a
 // trace throws never changes an outcome. Runs on the JS thread.
 
+import { performance } from 'node:perf_hooks';
 import type { Request, RequestTrace } from './requests.ts';
 
 export class TraceSettlements {
