@@ -8,7 +8,7 @@ export const DEFAULT_BUCKETS_SECONDS: readonly number[] = Object.freeze([
 ]);
 
 /** The bucket of `ms` among bounds in seconds: the first bound it does not exceed, or `bounds.length` above them all. */
-export function bucketOf(boundsSeconds: readonly number[], ms: number): number {
+export function bucketOf(boundsSeconds: ArrayLike<number>, ms: number): number {
   const seconds = ms / 1000;
   let i = 0;
   while (i < boundsSeconds.length && seconds > boundsSeconds[i]!) i++;

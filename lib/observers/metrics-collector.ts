@@ -70,6 +70,8 @@ const OTHER = 'other';
  */
 export class MetricsCollector implements Observer {
   readonly #buckets: readonly number[];
+  /** The same bounds unboxed, for finding a value's bucket. */
+  readonly #bounds: Float64Array;
   readonly #maxStatements: number;
   readonly #maxSqlLength: number;
   readonly #prefix: string;
@@ -104,6 +106,7 @@ export class MetricsCollector implements Observer {
       throw outOfRange('buckets must be a non-empty array of increasing positive finite numbers (seconds)');
     }
     this.#buckets = Object.freeze([...buckets]);
+    this.#bounds = Float64Array.from(buckets);
     this.#maxStatements = positiveInteger('maxStatements', options.maxStatements, 200, true);
     this.#maxSqlLength = positiveInteger('maxSqlLength', options.maxSqlLength, 200, false);
     this.#prefix = options.prefix ?? 'litepool';
@@ -138,8 +141,8 @@ export class MetricsCollector implements Observer {
       this.#lastRoles = roles;
     }
     // Every series shares the collector's bounds: each value's bucket is found once.
-    const queuedBucket = bucketOf(this.#buckets, e.queuedMs);
-    const execBucket = bucketOf(this.#buckets, e.execMs);
+    const queuedBucket = bucketOf(this.#bounds, e.queuedMs);
+    const execBucket = bucketOf(this.#bounds, e.execMs);
     series.record(e, queuedBucket, execBucket);
     const error = e.error;
     roles[(e.role === 'writer' ? 2 : 0) + (error ? 1 : 0)]!++;
