@@ -178,6 +178,10 @@ class Engine {
     // Readers only, the reader's thread only: pinned by an iteration it started from the shared
     // ring (RequestFlag::HoldReader), not by a Pin; see holdForIteration().
     bool heldByIteration = false;
+    // Readers only, the reader's thread only: pinned by a Reopen (the keeper replacing the
+    // connection) until the keeper's Unpin. A Reopen finding the reader pinned otherwise (a lease,
+    // an iteration) replaces nothing.
+    bool pinnedForReopen = false;
     std::unique_ptr<SpscRing<std::uint32_t>> pinnedRing;
     // Milliseconds (steady clock) when the worker last finished a request.
     std::atomic<std::int64_t> lastUsedMs{0};
