@@ -154,7 +154,10 @@ export interface PoolOptions {
   preset?: Preset;
   /** Milliseconds to wait for a lease, a transaction's writer or a read snapshot (default 30 000). */
   acquireTimeout?: number;
-  /** Longest a read snapshot (`db.read`) may stay open, in ms (default 60 000). */
+  /**
+   * Longest a read snapshot (`db.read`), a read lease's transaction, or a `db.iterate()` holding a
+   * reader may stay open, in ms (default 60 000); past it they end with TransactionTimeoutError.
+   */
   maxReadDuration?: number;
   /** Milliseconds a connection may sit idle before it is replaced (default 86 400 000: a day). */
   idleTimeout?: number;
