@@ -64,10 +64,11 @@ export class PoolIterations {
 
   async *#onLease(sql: string, params: Params | undefined, options: IterateOptions | undefined): AsyncGenerator<unknown, void, undefined> {
     this.#ops.checkUsable();
-    const { signal } = checkOptions('iterate', options, this.#context.defaults);
-    const lease = await this.#lease(signal);
+    // Read once: the lease's iteration gets this checked copy, never the caller's object again.
+    const checked = checkOptions('iterate', options, this.#context.defaults);
+    const lease = await this.#lease(checked.signal);
     try {
-      yield* lease.iterateForPool(sql, params, options);
+      yield* lease.iterateForPool(sql, params, checked);
     } finally {
       await lease.release();
     }
