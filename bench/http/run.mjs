@@ -6,7 +6,7 @@
 //   npm run bench:http                    full run: 10 s per cell after 2 s of warm-up (about 15 min)
 //   npm run bench:http -- --quick         smoke run: 3 s per cell after 0.5 s, smaller heavy dataset
 //   --frameworks=node,fastify             frameworks to run (default: both)
-//   --drivers=litepool,better-sqlite3,sqlite3x4,none
+//   --drivers=litepool,better-sqlite3,sqlite3x4,none,none-batched
 //   --workloads=point,heavy,mixed,write   (default: all four)
 //   --modes=max,rate                      closed loop at max throughput, fixed offered rate
 //   --connections=64                      keep-alive connections of the load generator
@@ -35,7 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 
 import { buildDataset, buildInsertFile, SQL } from '../lib/data.mjs';
-import { BASELINE, CEILING, DRIVERS, driverById } from './drivers/index.mjs';
+import { BASELINE, CEILING, CEILINGS, DRIVERS, driverById } from './drivers/index.mjs';
 import { FRAMEWORKS, frameworkById } from './frameworks/index.mjs';
 import { cpuSecondsSince, cpuSnapshot, machineInfo, otherCores } from './machine.mjs';
 import { ensurePeers } from './peers.mjs';
@@ -225,10 +225,10 @@ async function preflight(port, workload, driver, expected) {
     return;
   }
   const point = await get(`/point?id=${expected.pointId}`);
-  if (driver !== CEILING && !isDeepStrictEqual(point, expected.point)) {
+  if (!driverById(driver).ceiling && !isDeepStrictEqual(point, expected.point)) {
     throw new Error(`/point answered ${JSON.stringify(point)}, better-sqlite3 reads ${JSON.stringify(expected.point)}`);
   }
-  if (driver !== CEILING && (workload === 'heavy' || workload === 'mixed')) {
+  if (!driverById(driver).ceiling && (workload === 'heavy' || workload === 'mixed')) {
     const heavy = await get(`/heavy?id=${expected.heavyId}`);
     if (!isDeepStrictEqual(heavy, expected.heavy)) {
       throw new Error(`/heavy answered ${JSON.stringify(heavy)}, better-sqlite3 reads ${JSON.stringify(expected.heavy)}`);
@@ -425,6 +425,7 @@ async function main() {
     sql: { point: SQL.point, heavy: SQL.heavy, insert: SQL.insertItem },
     baseline: BASELINE,
     ceiling: CEILING,
+    ceilings: CEILINGS,
     frameworks: Object.fromEntries(frameworks.map((f) => [f, frameworkById(f).label])),
     drivers: Object.fromEntries(drivers.map((d) => [d.id, d.label])),
     cells,
