@@ -1,7 +1,8 @@
 // Checkpoints and the WAL monitor: every checkpoint mode, stats().wal, a passive checkpoint past
 // checkpointBytes, a held snapshot (or lease, or iteration) named by a 'pinned' event and a
 // 'warn' past warnBytes, a truncate checkpoint emptying the WAL once it is released; the
-// checkpoint at close (checkpointOnClose); maxReadDuration bounding a read lease's transaction.
+// checkpoint at close (checkpointOnClose); maxReadDuration bounding a read lease's transaction and
+// an iteration that holds a reader.
 // Events are watched through the public observer hooks (onCheckpoint with its source, onWal).
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -271,5 +272,60 @@ describe('maxReadDuration bounds a read lease transaction', () => {
     expect(error).toBeInstanceOf(TransactionTimeoutError);
     expect(error.message).toMatch(/read lease transaction/);
     await lease.release();
+  });
+});
+
+describe('maxReadDuration bounds an iteration that holds a reader', () => {
+  it('past the bound the reader is let go, the WAL can be checkpointed, and the next chunk rejects with TransactionTimeoutError', async () => {
+    const db = await pools.fresh({ readers: 2, maxReadDuration: 300, walMonitor: false });
+    await db.exec("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100) INSERT INTO t (v) SELECT 'row ' || x FROM c");
+    const seen: number[] = [];
+    const consume = (async () => {
+      for await (const row of db.iterate<{ id: number }>('SELECT id FROM t ORDER BY id', [], { chunkSize: 10 })) {
+        seen.push(row.id);
+        // The consumer stalls after its fifth row, well past maxReadDuration.
+        if (seen.length === 5) await sleep(900);
+      }
+    })();
+    await until(() => seen.length === 5, 5000);
+    expect(db.stats().readers.pinned).toBe(1);
+    // The bound passes while the consumer stalls: the reader is let go at once, its read
+    // transaction ended, so a truncate checkpoint is no longer held back by it.
+    await until(() => db.stats().readers.pinned === 0, 5000);
+    await db.run("INSERT INTO t (v) VALUES ('after')");
+    expect((await db.checkpoint('truncate')).busy).toBe(false);
+    const error = await rejection(consume);
+    expect(error).toBeInstanceOf(TransactionTimeoutError);
+    expect(error.code).toBe('LITEPOOL_TRANSACTION_TIMEOUT');
+    expect(error.message).toMatch(/iteration's read transaction did not finish within 300 ms/);
+    // The rows of the chunks taken before the bound were handed out, nothing after the chunk that
+    // ran into it; the pool reads on, on both readers.
+    expect(seen.length).toBeGreaterThanOrEqual(5);
+    expect(seen.length).toBeLessThanOrEqual(20);
+    expect(seen).toEqual(seen.map((_, i) => i + 1));
+    const counts = await Promise.all(Array.from({ length: 20 }, () => db.get<{ n: number }>('SELECT count(*) AS n FROM t')));
+    expect(counts.every((row) => row?.n === 101)).toBe(true);
+  });
+
+  it('an iteration that keeps up, or whose result fits its first chunk, is not ended', async () => {
+    const db = await pools.fresh({ readers: 2, maxReadDuration: 300, walMonitor: false });
+    await db.exec("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50) INSERT INTO t (v) SELECT 'row ' || x FROM c");
+    let rows = 0;
+    for await (const _ of db.iterate('SELECT id FROM t', [], { chunkSize: 10 })) rows++;
+    expect(rows).toBe(50);
+    // Done in its first chunk: nothing held, so nothing to bound however slow the consumer.
+    rows = 0;
+    for await (const _ of db.iterate('SELECT id FROM t')) {
+      if (rows++ === 0) await sleep(450);
+    }
+    expect(rows).toBe(50);
+    // An iteration ended before the bound leaves no timer behind that could end a later one.
+    const later: number[] = [];
+    for await (const row of db.iterate<{ id: number }>('SELECT id FROM t ORDER BY id', [], { chunkSize: 10 })) {
+      later.push(row.id);
+      if (later.length === 3) break;
+    }
+    expect(later).toEqual([1, 2, 3]);
+    expect(db.stats().readers.pinned).toBe(0);
   });
 });

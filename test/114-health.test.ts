@@ -86,3 +86,58 @@ describe('healthCheck', () => {
     await lease.release();
   });
 });
+
+describe('a reader taken while its replacement is on its way', () => {
+  // The first chunk sorts every row before it returns one, so it runs long enough for the failed
+  // probe to come back and the replacement to be sent while it holds the reader.
+  const SLOW = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) SELECT x FROM c ORDER BY x DESC';
+
+  it('an iteration whose first chunk took the reader keeps it to the end; the reader is replaced after', async () => {
+    const db = await pools.fresh({ readers: 1, healthCheck: { intervalMs: 60_000 } });
+    const probe = db.toolkit.health!;
+    // The failing probe goes to reader 0's own ring first, then the iteration's first chunk to the
+    // shared ring: the reader fails the probe, then takes the chunk, and the keeper's Reopen for
+    // the failed probe reaches it while the chunk runs.
+    probe.failNextProbe(0);
+    probe.probeNow(0);
+    let count = 0;
+    let expected = 200000;
+    for await (const row of db.iterate<{ x: number }>(SLOW, [], { chunkSize: 2000 })) {
+      expect(row.x).toBe(expected--);
+      count++;
+    }
+    expect(count).toBe(200000);
+    expect(probe.stats.failed).toBe(1);
+    // Replaced once the iteration let the reader go, and the pool reads on.
+    await until(() => db.stats().connections.replaced >= 1);
+    expect(db.stats().connections).toEqual({ replaced: 1, failures: 0 });
+    expect(await db.get('SELECT count(*) AS n FROM t')).toEqual({ n: 0 });
+    expect(db.stats().readers.pinned).toBe(0);
+  });
+
+  it("a lease that took the reader keeps its connection and transaction; the reader is replaced after", async () => {
+    const db = await pools.fresh({ readers: 1, healthCheck: { intervalMs: 60_000 } });
+    const probe = db.toolkit.health!;
+    // The failing probe, then the lease's Pin, on the one reader: the keeper hears of the failed
+    // probe no later than of the Pin, and sends its Reopen before it knows the lease holds it.
+    probe.failNextProbe(0);
+    probe.probeNow(0);
+    const lease = await db.acquire();
+    try {
+      await lease.exec('BEGIN');
+      expect(await lease.get('SELECT count(*) AS n FROM t')).toEqual({ n: 0 });
+      await db.run("INSERT INTO t (v) VALUES ('later')");
+      await sleep(50);
+      // Still the same snapshot on the same connection. (Had the Reopen reached the reader before
+      // the lease's Pin, the lease would have the new connection from the start: also fine.)
+      expect(await lease.get('SELECT count(*) AS n FROM t')).toEqual({ n: 0 });
+      expect(db.stats().connections.failures).toBe(0);
+      await lease.exec('COMMIT');
+    } finally {
+      await lease.release();
+    }
+    await until(() => db.stats().connections.replaced >= 1);
+    expect(db.stats().connections).toEqual({ replaced: 1, failures: 0 });
+    expect(await db.get('SELECT count(*) AS n FROM t')).toEqual({ n: 1 });
+  });
+});

@@ -320,3 +320,31 @@ describe("a lease's iteration", () => {
     }
   });
 });
+
+describe('the options of db.iterate() are read once', () => {
+  /** Options whose getters answer a valid value first and an invalid one after, counting reads. */
+  function shiftingOptions(): { options: object; reads: Record<string, number> } {
+    const reads: Record<string, number> = { chunkSize: 0, rowMode: 0, timeout: 0 };
+    const answers: Record<string, unknown[]> = { chunkSize: [7, 0], rowMode: ['array', 'bogus'], timeout: [5000, -1] };
+    const options = {};
+    for (const key of Object.keys(answers)) {
+      Object.defineProperty(options, key, { enumerable: true, get: () => answers[key]![Math.min(reads[key]!++, 1)] });
+    }
+    return { options, reads };
+  }
+
+  for (const readers of [2, 0]) {
+    it(`a getter answering a valid value, then an invalid one, runs with the value checked (readers: ${readers})`, async () => {
+      const db = await pools.open({ readers });
+      await fill(db, 20);
+      const { options, reads } = shiftingOptions();
+      resetTrips();
+      const rows: unknown[] = [];
+      for await (const row of db.iterate('SELECT id FROM big ORDER BY id', [], options as never)) rows.push(row);
+      // rowMode 'array' and chunks of 7, as first read; each getter read exactly once.
+      expect(rows).toEqual(inOrder(20).map((id) => [id]));
+      expect(submitted.filter((s) => s.op === Op.IterateStart || s.op === Op.IterateNext).map((s) => s.chunkRows)).toEqual([7, 7, 7]);
+      expect(reads).toEqual({ chunkSize: 1, rowMode: 1, timeout: 1 });
+    });
+  }
+});

@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { resolveOptions } from '../lib/input/options.ts';
-import type { PoolOptions } from '../lib/types.ts';
+import type { PoolOptions } from '../lib/options-types.ts';
 
 const readersOn = (cores: number, options: PoolOptions = {}, path = 'app.db'): number => resolveOptions(path, options, cores).readers;
 

@@ -16,7 +16,7 @@ import { Dispatcher } from '../request/dispatcher.ts';
 import type { SchemaHost } from '../maintenance/schema.ts';
 import { Toolkit } from '../maintenance/toolkit.ts';
 import type { Job } from '../request/job.ts';
-import type { PoolOptions } from '../types.ts';
+import type { PoolOptions } from '../options-types.ts';
 import type { PoolContext } from './context.ts';
 import { defaultOptions } from './operations.ts';
 import { Pool } from './pool.ts';

@@ -17,7 +17,8 @@ import type { ObserverHub } from '../observers/hub.ts';
 import { QueryTrace, traceOperation } from '../observers/query-trace.ts';
 import type { InsertRowsRequest, Outcome, Request, RequestRunner, RowMode } from '../request/requests.ts';
 import { READERS, WRITER, type Route } from '../request/route.ts';
-import type { Operation, Params, RetryPolicy, TransactionBehavior } from '../types.ts';
+import type { Operation, Params, TransactionBehavior } from '../types.ts';
+import type { RetryPolicy } from '../options-types.ts';
 import type { WriteResult } from '../write-queue-types.ts';
 
 /** Which options each operation takes: a key outside its list is a TypeError naming it. */

@@ -3,11 +3,13 @@
 // longer one keeps the reader that ran it (it pins itself, RequestFlag.HoldReader) until the last
 // chunk or an IterateEnd lets it go. A reader held so counts as a pin (ReaderPins.reserve), so
 // one reader always stays in the shared ring. While it holds a reader, an iteration is one of the
-// pool's holders (the WAL monitor names it, vacuum() waits for it). close() ends the iterations
-// still open. Runs on the JS thread.
+// pool's holders (the WAL monitor names it, vacuum() waits for it), and maxReadDuration bounds it
+// as it bounds a read lease's transaction: past it the statement is ended, the reader let go, and
+// the next chunk rejects with TransactionTimeoutError. close() ends the iterations still open.
+// Runs on the JS thread.
 
 import type { Holder } from '../connections/holders.ts';
-import { PoolClosedError } from '../errors.ts';
+import { PoolClosedError, TransactionTimeoutError } from '../errors.ts';
 import { encodeParams } from '../input/params.ts';
 import { checkSql } from '../input/validate.ts';
 import { Op } from '../native/contract.ts';
@@ -26,14 +28,16 @@ export class PoolIterations {
   readonly #context: PoolContext;
   readonly #ops: Operations;
   readonly #acquireTimeout: number;
+  readonly #maxReadDuration: number;
   /** A lease of the pool (a pool without readers iterates on the writer, through a lease). */
   readonly #lease: (signal: AbortSignal | undefined) => Promise<Lease>;
   readonly #open = new Set<PoolIteration>();
 
-  constructor(context: PoolContext, ops: Operations, acquireTimeout: number, lease: (signal: AbortSignal | undefined) => Promise<Lease>) {
+  constructor(context: PoolContext, ops: Operations, acquireTimeout: number, maxReadDuration: number, lease: (signal: AbortSignal | undefined) => Promise<Lease>) {
     this.#context = context;
     this.#ops = ops;
     this.#acquireTimeout = acquireTimeout;
+    this.#maxReadDuration = maxReadDuration;
     this.#lease = lease;
   }
 
@@ -46,7 +50,8 @@ export class PoolIterations {
       const text = checkSql(sql);
       const { values, names } = encodeParams(params);
       const trace = this.#ops.observed ? this.#ops.trace('iterate', text, params, false) : undefined;
-      const iteration = new PoolIteration(this.#context, this.#ops, this.#acquireTimeout, text, values, names, checked, trace, (done) => this.#open.delete(done));
+      const limits = { acquireTimeout: this.#acquireTimeout, maxReadDuration: this.#maxReadDuration };
+      const iteration = new PoolIteration(this.#context, this.#ops, limits, text, values, names, checked, trace, (done) => this.#open.delete(done));
       this.#open.add(iteration);
       return iteration;
     });
@@ -59,10 +64,11 @@ export class PoolIterations {
 
   async *#onLease(sql: string, params: Params | undefined, options: IterateOptions | undefined): AsyncGenerator<unknown, void, undefined> {
     this.#ops.checkUsable();
-    const { signal } = checkOptions('iterate', options, this.#context.defaults);
-    const lease = await this.#lease(signal);
+    // Read once: the lease's iteration gets this checked copy, never the caller's object again.
+    const checked = checkOptions('iterate', options, this.#context.defaults);
+    const lease = await this.#lease(checked.signal);
     try {
-      yield* lease.iterateForPool(sql, params, options);
+      yield* lease.iterateForPool(sql, params, checked);
     } finally {
       await lease.release();
     }
@@ -77,6 +83,7 @@ class PoolIteration implements ChunkSource {
   readonly #context: PoolContext;
   readonly #ops: Operations;
   readonly #acquireTimeout: number;
+  readonly #maxReadDuration: number;
   readonly #sql: string;
   readonly #values: readonly unknown[] | undefined;
   readonly #names: readonly string[] | undefined;
@@ -96,11 +103,15 @@ class PoolIteration implements ChunkSource {
   #pending: Promise<unknown> | undefined;
   #releasing: Promise<void> | undefined;
   #stopped = false;
+  /** Ends the statement once it has been open for maxReadDuration. */
+  #deadline: ReturnType<typeof setTimeout> | undefined;
+  /** Why no chunk may run any more: it outlived maxReadDuration. */
+  #expired: TransactionTimeoutError | undefined;
 
   constructor(
     context: PoolContext,
     ops: Operations,
-    acquireTimeout: number,
+    limits: { readonly acquireTimeout: number; readonly maxReadDuration: number },
     sql: string,
     values: readonly unknown[] | undefined,
     names: readonly string[] | undefined,
@@ -110,7 +121,8 @@ class PoolIteration implements ChunkSource {
   ) {
     this.#context = context;
     this.#ops = ops;
-    this.#acquireTimeout = acquireTimeout;
+    this.#acquireTimeout = limits.acquireTimeout;
+    this.#maxReadDuration = limits.maxReadDuration;
     this.#sql = sql;
     this.#values = values;
     this.#names = names;
@@ -151,7 +163,10 @@ class PoolIteration implements ChunkSource {
   /** Sends one chunk request; what its chunk says about the reader is noted before anyone sees it. */
   #run(op: typeof Op.IterateStart | typeof Op.IterateNext, rows: number): Promise<Chunk> {
     if (this.#stopped) return Promise.reject(new PoolClosedError());
+    if (this.#expired !== undefined) return Promise.reject(this.#expired);
     const start = op === Op.IterateStart;
+    // The read transaction begins when the first chunk runs: no later than now.
+    const startedAt = start ? performance.now() : 0;
     const checked = this.#checked;
     const pending = this.#context.requests
       .run({
@@ -175,15 +190,37 @@ class PoolIteration implements ChunkSource {
           this.#open = true;
           this.#context.readers.hold(chunk.reader);
           this.#holder = this.#context.holders.begin('iteration', this.#sql);
+          this.#armDeadline(startedAt);
         } else if (!chunk.more) {
           // The last chunk ended the statement and let the reader go.
           this.#open = false;
           this.#unhold();
         }
+        // A chunk that came back after the deadline is not handed out: the iteration has ended.
+        if (this.#expired !== undefined) throw this.#expired;
         return chunk;
       });
     this.#pending = pending;
     return pending;
+  }
+
+  /**
+   * maxReadDuration after the first chunk was sent, an iteration still open is ended: its reader
+   * is let go now (the statement ended, its read transaction with it, so the WAL can be
+   * checkpointed past it) and its next chunk rejects with TransactionTimeoutError.
+   */
+  #armDeadline(startedAt: number): void {
+    const bound = this.#maxReadDuration;
+    this.#deadline = setTimeout(
+      () => {
+        this.#deadline = undefined;
+        if (!this.#open || this.#stopped) return;
+        this.#expired = new TransactionTimeoutError(bound, "iteration's read transaction");
+        this.#release().catch(() => undefined);
+      },
+      Math.max(1, bound - (performance.now() - startedAt)),
+    );
+    this.#deadline.unref();
   }
 
   /** Waits for the chunk on its way, ends the statement if it is open, and gives the pin back. */
@@ -194,6 +231,8 @@ class PoolIteration implements ChunkSource {
   }
 
   async #releaseNow(): Promise<void> {
+    if (this.#deadline !== undefined) clearTimeout(this.#deadline);
+    this.#deadline = undefined;
     if (this.#pending !== undefined) await this.#pending.catch(() => undefined);
     this.#unhold();
     if (this.#open) {

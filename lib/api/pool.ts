@@ -76,7 +76,7 @@ export class Pool extends PoolMaintenance {
     this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers, parts.replica);
     // Without readers an iteration runs on a lease, registered as the iteration rather than as a lease.
     const lease = (signal: AbortSignal | undefined) => this.acquire(signal === undefined ? {} : { signal }).then((held) => (held.unregister(), held));
-    this.#iterations = new PoolIterations(parts.context, this.#ops, parts.options.acquireTimeout, lease);
+    this.#iterations = new PoolIterations(parts.context, this.#ops, parts.options.acquireTimeout, parts.options.maxReadDuration, lease);
   }
 
   /**
@@ -132,6 +132,8 @@ export class Pool extends PoolMaintenance {
    * Streams the rows of a read statement in chunks: the first (256 rows, or `chunkSize`) comes
    * with the first round trip, later ones grow while you pull (docs/leases.md); a longer result
    * holds one reader, one chunk ahead of you at most. break, return or throw free it at once.
+   * One that holds its reader longer than `maxReadDuration` is ended: the reader is freed and the
+   * next chunk rejects with TransactionTimeoutError.
    *
    * @example
    * for await (const row of db.iterate('SELECT * FROM events ORDER BY id')) {

@@ -27,7 +27,7 @@ import type {
 import type { PoolContext } from './context.ts';
 import { endOperation, startOperation } from '../observers/query-trace.ts';
 import { streamRows, type ChunkSource } from './iteration.ts';
-import { Operations, checkOptions } from './operations.ts';
+import { Operations, checkOptions, type CheckedOptions } from './operations.ts';
 
 /** Operations on one connection. Base of Transaction, Lease and ConnectionHandle. */
 export class Scope implements ScopeOperations {
@@ -81,23 +81,26 @@ export class Scope implements ScopeOperations {
   iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
   iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
   iterate(sql: string, params?: Params, options?: IterateOptions): AsyncGenerator<unknown, void, undefined> {
-    return this.#iterate(sql, params, options, true);
+    return this.#iterate(sql, params, () => checkOptions('iterate', options, this.#ops.defaults), true);
   }
 
-  /** @internal The pool's iterate: it runs on a lease of its own, observed as outside any transaction. */
-  iterateForPool(sql: string, params: Params | undefined, options: IterateOptions | undefined): AsyncGenerator<unknown, void, undefined> {
-    return this.#iterate(sql, params, options, false);
+  /**
+   * @internal The pool's iterate: it runs on a lease of its own, observed as outside any
+   * transaction, with the options the pool already checked (read once, by the pool).
+   */
+  iterateForPool(sql: string, params: Params | undefined, checked: CheckedOptions): AsyncGenerator<unknown, void, undefined> {
+    return this.#iterate(sql, params, () => checked, false);
   }
 
-  #iterate(sql: string, params: Params | undefined, options: IterateOptions | undefined, inTransaction: boolean): AsyncGenerator<unknown, void, undefined> {
-    return streamRows(() => this.#iterationSource(sql, params, options, inTransaction));
+  #iterate(sql: string, params: Params | undefined, check: () => CheckedOptions, inTransaction: boolean): AsyncGenerator<unknown, void, undefined> {
+    return streamRows(() => this.#iterationSource(sql, params, check, inTransaction));
   }
 
   /** The chunks of one iteration on the scope's connection, fetched as the consumer pulls. */
-  #iterationSource(sql: string, params: Params | undefined, options: IterateOptions | undefined, inTransaction: boolean): ChunkSource {
+  #iterationSource(sql: string, params: Params | undefined, check: () => CheckedOptions, inTransaction: boolean): ChunkSource {
     if (this.#ended) throw new ScopeEndedError(this.#what);
     if (this.#iterating) throw misuse(`one iteration at a time per ${this.#what}: finish or stop the open one first`);
-    const checked = checkOptions('iterate', options, this.#ops.defaults);
+    const checked = check();
     const { values, names } = encodeParams(params);
     const trace = this.#ops.observed ? this.#ops.trace('iterate', checkSql(sql), params, inTransaction) : undefined;
     const iteration: Iteration = { names: undefined, build: undefined };

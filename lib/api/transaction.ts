@@ -11,7 +11,8 @@ import { ScopeEndedError, TransactionTimeoutError } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import { traceAcquire } from '../observers/scope-trace.ts';
 import { sessionRoute, type Route } from '../request/route.ts';
-import type { RetryPolicy, TransactionBehavior } from '../types.ts';
+import type { TransactionBehavior } from '../types.ts';
+import type { RetryPolicy } from '../options-types.ts';
 import type { PoolContext } from './context.ts';
 import { Scope } from './scope.ts';
 

@@ -48,6 +48,11 @@ export class HealthProbe {
     this.#failNext.add(worker);
   }
 
+  /** @internal Probes `worker` now, idle or not (tests). */
+  probeNow(worker: number): void {
+    this.#probe(worker);
+  }
+
   /** Probes every connection idle for at least the interval (what the timer runs). */
   probeIdle(): void {
     const idle = this.#idleMillis();

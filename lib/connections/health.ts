@@ -4,8 +4,10 @@
 // that failed, with backoff. Runs on the JS thread.
 //
 // A reader is replaced through its own ring: the Reopen request leaves it pinned, so the hook
-// runs on the new connection before the reader serves the shared ring again (Unpin). The writer
-// is replaced under a writer session, so no write runs on it before the hook has.
+// runs on the new connection before the reader serves the shared ring again (Unpin). A reader
+// that a lease, a snapshot or an iteration holds is never replaced under it: the keeper waits for
+// it to be let go, and the reader itself refuses a Reopen that reaches it while so held. The
+// writer is replaced under a writer session, so no write runs on it before the hook has.
 
 import { ConnectionHandle } from '../api/connection-handle.ts';
 import type { PoolContext } from '../api/context.ts';
@@ -119,7 +121,7 @@ export class ConnectionKeeper {
 
   async #replace(worker: number, reason: string): Promise<void> {
     try {
-      const { requests, writer, readers } = this.#context;
+      const { requests, writer } = this.#context;
       if (worker === WRITER_WORKER) {
         const session = await writer.acquire(undefined, undefined);
         try {
@@ -130,10 +132,8 @@ export class ConnectionKeeper {
           writer.release(session);
         }
       } else {
-        // A reader held by a lease is replaced once the lease lets it go.
-        await readers.whenFree(worker);
         const route = readerRoute(worker);
-        await requests.run({ op: Op.Reopen, route, internal: true });
+        if (!(await this.#reopenReader(worker))) return;
         await this.#runHook(route, 'reader');
         await this.#unpin(worker);
       }
@@ -151,6 +151,24 @@ export class ConnectionKeeper {
         const retry = setTimeout(() => this.#schedule(worker, reason), delay);
         retry.unref();
       }
+    }
+  }
+
+  /**
+   * Replaces reader `worker`'s connection once no lease or iteration holds it; false when the
+   * keeper stopped first. A lease's Pin or an iteration's first chunk can take the reader from the
+   * shared ring after whenFree() resolved and before the Reopen reaches it: the reader then
+   * refuses the Reopen (0) and keeps its connection for them. The pool hears of that Pin or chunk
+   * before the refusal (the reader completes its requests in order), so one timer later its
+   * holder is registered and whenFree() waits for it.
+   */
+  async #reopenReader(worker: number): Promise<boolean> {
+    const { requests, readers } = this.#context;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 1000)) {
+      await readers.whenFree(worker);
+      if (this.#stopped) return false;
+      if ((await requests.run({ op: Op.Reopen, route: readerRoute(worker), internal: true })) === 1) return true;
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
 

@@ -3,7 +3,7 @@
 // Runs on the JS thread.
 
 import { SqliteError } from '../errors.ts';
-import type { RetryPolicy } from '../types.ts';
+import type { RetryPolicy } from '../options-types.ts';
 
 /** BUSY and LOCKED may clear by themselves. BUSY_SNAPSHOT needs the whole transaction again. */
 export function isTransient(error: unknown, wholeTransaction: boolean): boolean {

@@ -2,7 +2,7 @@
 // `healthCheck` and `checkpointOnClose` (input/options.ts resolves the rest).
 
 import { describeType, invalidArgument } from '../errors.ts';
-import type { CheckpointOnClose } from '../types.ts';
+import type { CheckpointOnClose } from '../options-types.ts';
 import { checkChoice, checkInteger, checkKeys, checkMs } from './validate.ts';
 
 /** The WAL monitor's thresholds (bytes) and period (ms), checked. */

@@ -32,7 +32,7 @@ export const Op = {
   IterateEnd: 11,
   /** several statements with their parameters, atomically */
   Batch: 12,
-  /** replace the connection (idle too long, or broken); a reader stays pinned after it */
+  /** replace the connection (idle too long, or broken); a reader stays pinned after it; changes = 1, or 0 when a lease or an iteration holds the reader (nothing replaced) */
   Reopen: 13,
   /** run one single-row INSERT once per row of a packed block of values (insertMany) */
   InsertRows: 14,

@@ -17,7 +17,7 @@
 //   up every writer (Litestream issue #724).
 
 import { outOfRange } from '../errors.ts';
-import type { PragmaValue } from '../types.ts';
+import type { PragmaValue } from '../options-types.ts';
 
 /** Litestream's recommended busy timeout, the least litepool accepts under 'litestream'. */
 export const LITESTREAM_MIN_BUSY_TIMEOUT = 5000;

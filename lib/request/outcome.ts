@@ -87,6 +87,7 @@ export function doneOutcome(request: Request, a: unknown, b: unknown, c: unknown
     case Op.Unpin:
     case Op.Reset:
     case Op.IterateEnd:
+    case Op.Reopen:
       return a;
     default:
       return undefined;

@@ -188,7 +188,8 @@ interface Outcomes {
   [Op.Open]: undefined;
   /** The writer's: its close checkpoint's busy (0 or 1), frames in the WAL, frames checkpointed, µs; none when it ran none. */
   [Op.Close]: number[] | undefined;
-  [Op.Reopen]: undefined;
+  /** 1: replaced; 0: a lease or an iteration held the reader, nothing was replaced. */
+  [Op.Reopen]: number;
   /** busy (0 or 1), frames in the WAL, frames checkpointed. */
   [Op.Checkpoint]: number[];
   [Op.BackupStart]: undefined;

@@ -33,7 +33,7 @@ enum class Op : std::uint8_t {
   IterateNext = 10,   // the next chunk (up to `chunkRows` rows) of the open iteration
   IterateEnd = 11,    // finalize the open iteration (and unpin a reader held for it)
   Batch = 12,         // several statements with their parameters, atomically
-  Reopen = 13,        // replace the connection (idle too long, or broken); a reader stays pinned after it
+  Reopen = 13,        // replace the connection (idle too long, or broken); a reader stays pinned after it; changes = 1, or 0 when a lease or an iteration holds the reader (nothing replaced)
   InsertRows = 14,    // run one single-row INSERT once per row of a packed block of values (insertMany)
   Checkpoint = 15,    // writer: checkpoint the WAL in mode `chunkRows` (a CheckpointMode); one row: busy, log frames, checkpointed frames
   BackupStart = 16,   // writer: start an online backup of its database into the file named by `sql`

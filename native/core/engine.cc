@@ -68,7 +68,7 @@ std::uint32_t Engine::startWriter() {
   const std::uint32_t slot = acquireSlot();
   request(slot).op = Op::Open;
   writer_ = std::make_unique<Worker>(Role::Writer, config_, &abort_);
-  writer_->thread = std::thread([this, slot] { writerMain(slot); });
+  writer_->thread.start([this, slot] { writerMain(slot); });
   return slot;
 }
 
@@ -90,7 +90,7 @@ std::vector<std::uint32_t> Engine::startReaders() {
   for (std::size_t i = 0; i < readers_.size(); ++i) {
     Worker* worker = readers_[i].get();
     const std::uint32_t slot = openSlots[i];
-    worker->thread = std::thread([this, worker, slot] { readerMain(worker, slot); });
+    worker->thread.start([this, worker, slot] { readerMain(worker, slot); });
   }
   return openSlots;
 }

@@ -22,6 +22,7 @@
 //   engine.cc   the JS thread's side: slots, submit, cancel, start, abort, join, stats
 //   worker.cc   the worker threads' side: the worker loops, running requests, group commit,
 //               publishing completions
+//   worker_thread.h  starting a worker thread with an explicit stack (8 MiB on POSIX)
 // native/README.md follows one request through both.
 #pragma once
 
@@ -39,6 +40,7 @@
 #include "parker.h"
 #include "request.h"
 #include "ring.h"
+#include "worker_thread.h"
 
 namespace litepool {
 
@@ -165,7 +167,7 @@ class Engine {
     Timeslice timeslice;  // the worker's thread only (stats() reads its yield count)
     Connection connection;
     Parker parker;
-    std::thread thread;
+    WorkerThread thread;  // its stack size: worker_thread.h
     std::atomic<bool> busy{false};
     std::atomic<std::uint64_t> completed{0};
     int index = WRITER_WORKER;  // a reader's index (from 0), or WRITER_WORKER
@@ -176,6 +178,10 @@ class Engine {
     // Readers only, the reader's thread only: pinned by an iteration it started from the shared
     // ring (RequestFlag::HoldReader), not by a Pin; see holdForIteration().
     bool heldByIteration = false;
+    // Readers only, the reader's thread only: pinned by a Reopen (the keeper replacing the
+    // connection) until the keeper's Unpin. A Reopen finding the reader pinned otherwise (a lease,
+    // an iteration) replaces nothing.
+    bool pinnedForReopen = false;
     std::unique_ptr<SpscRing<std::uint32_t>> pinnedRing;
     // Milliseconds (steady clock) when the worker last finished a request.
     std::atomic<std::int64_t> lastUsedMs{0};

@@ -116,13 +116,24 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
     worker.connection.close(&request);
     keepGoing = false;
   } else if (request.op == Op::Reopen) {
-    // Runs even when cancelled: a replacement must finish. A reader stays pinned afterwards, so
-    // that the connection hook runs before it serves the shared ring again.
-    if (worker.connection.role() == Role::Reader) worker.pinned.store(true, std::memory_order_seq_cst);
-    // The connection's iteration ends with it; the keeper unpins the reader afterwards.
-    worker.heldByIteration = false;
-    worker.connection.close(nullptr);
-    worker.connection.open(request);
+    const bool reader = worker.connection.role() == Role::Reader;
+    if (reader && worker.pinned.load(std::memory_order_relaxed) && !worker.pinnedForReopen) {
+      // A lease's Pin or an iteration (holdForIteration) took this reader from the shared ring
+      // after lib/ sent the Reopen: the connection and its open statement or transaction are
+      // theirs. Nothing is replaced (changes 0); lib/ tries again once they let the reader go.
+      request.status = Status::Done;
+      request.changes = 0;
+    } else {
+      // Runs even when cancelled: a replacement must finish. A reader stays pinned afterwards, so
+      // that the connection hook runs before it serves the shared ring again (the keeper's Unpin).
+      if (reader) {
+        worker.pinned.store(true, std::memory_order_seq_cst);
+        worker.pinnedForReopen = true;
+      }
+      worker.connection.close(nullptr);
+      worker.connection.open(request);
+      if (request.status == Status::Done) request.changes = 1;
+    }
   } else if (request.op == Op::Pin) {
     worker.pinned.store(true, std::memory_order_seq_cst);
     request.status = Status::Done;
@@ -131,7 +142,10 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
     // Runs even when cancelled: a lease must always give its connection back clean.
     request.changes = worker.connection.rollBackOpenTransaction() ? 1 : 0;
     request.status = Status::Done;
-    if (request.op == Op::Unpin) worker.pinned.store(false, std::memory_order_seq_cst);
+    if (request.op == Op::Unpin) {
+      worker.pinnedForReopen = false;
+      worker.pinned.store(false, std::memory_order_seq_cst);
+    }
   } else if (request.op == Op::IterateEnd) {
     worker.connection.iterate(request);
     holdForIteration(worker, request);

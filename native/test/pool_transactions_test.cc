@@ -1,8 +1,8 @@
 // Owns the engine tests of statements that share a transaction or a connection (transaction.cc,
 // statement.cc): Batch requests (every statement or none, inside an open transaction too),
 // group commit (queued groupable writes in one transaction, where a failing one rolls back
-// alone), iterations in chunks on a pinned reader or holding the reader that started them, and
-// InsertRows blocks (insert_rows.cc: their own transaction, or rows in an open one; groups of
+// alone), iterations in chunks on a pinned reader or holding the reader that started them (and
+// kept from a Reopen meanwhile, as a lease's reader is), and InsertRows blocks (insert_rows.cc: their own transaction, or rows in an open one; groups of
 // rows, a failing row named, every value kind).
 // Fixtures: pool_harness.h.
 #include <sqlite3.h>
@@ -477,6 +477,78 @@ TEST(iteration_from_the_shared_ring_holds_its_reader_only_while_rows_remain) {
   h.engine.releaseSlot(slot);
   CHECK_EQ(h.engine.pinnedReaders(), 0);
   CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM items"), std::int64_t{25});
+  h.close();
+}
+
+// A Reopen (the keeper replacing a reader's connection) that reaches a reader a Pin or an
+// iteration took meanwhile replaces nothing (changes 0): the lease's transaction and the
+// iteration's statement go on. On a free reader, or one the keeper's own Reopen left pinned, it
+// replaces the connection (changes 1), and the reader stays pinned until Unpin.
+TEST(a_reopen_never_replaces_the_connection_of_a_lease_or_an_iteration) {
+  TempDir dir;
+  Harness h(configFor(dir.file("reopen.db"), 1));
+  h.open();
+  createItems(h, 25);
+  const auto reopen = [&](int reader) {
+    Request& request = h.roundTrip(Op::Reopen, Target::PinnedReader, "", {}, 0, reader);
+    CHECK_EQ(request.status, Status::Done);
+    const std::int64_t replaced = request.changes;
+    h.releaseLast();
+    return replaced;
+  };
+  const auto unpin = [&](int reader) {
+    Request& request = h.roundTrip(Op::Unpin, Target::PinnedReader, "", {}, 0, reader);
+    CHECK_EQ(request.status, Status::Done);
+    h.releaseLast();
+  };
+
+  // A lease's reader, inside a transaction.
+  Request& pin = h.roundTrip(Op::Pin, Target::Readers, "");
+  const int reader = static_cast<int>(pin.changes);
+  h.releaseLast();
+  Request& begin = h.roundTrip(Op::Exec, Target::PinnedReader, "BEGIN", {}, RequestFlag::KeepTransaction, reader);
+  CHECK_EQ(begin.status, Status::Done);
+  h.releaseLast();
+  Request& before = h.roundTrip(Op::Get, Target::PinnedReader, "SELECT count(*) FROM items", {}, RequestFlag::KeepTransaction, reader);
+  CHECK_EQ(integerAt(before, 0), std::int64_t{25});
+  h.releaseLast();
+  h.mustRun(Op::Run, Target::Writer, "INSERT INTO items(id, name, score) VALUES (26, 'late', 0)");
+  CHECK_EQ(reopen(reader), std::int64_t{0});
+  // Same connection, same snapshot.
+  Request& count = h.roundTrip(Op::Get, Target::PinnedReader, "SELECT count(*) FROM items", {}, RequestFlag::KeepTransaction, reader);
+  CHECK_EQ(count.status, Status::Rows);
+  CHECK_EQ(integerAt(count, 0), std::int64_t{25});
+  h.releaseLast();
+  unpin(reader);
+
+  // An iteration holding the reader it started on.
+  const std::uint32_t slot = h.engine.acquireSlot();
+  Request& start = h.engine.request(slot);
+  start.op = Op::IterateStart;
+  start.flags = RequestFlag::HoldReader;
+  start.sql = "SELECT id FROM items ORDER BY id";
+  start.chunkRows = 10;
+  h.engine.submit(slot, Target::Readers, -1);
+  CHECK_EQ(h.collect(1)[0], slot);
+  CHECK_EQ(h.engine.request(slot).status, Status::RowsMore);
+  h.engine.releaseSlot(slot);
+  CHECK_EQ(reopen(reader), std::int64_t{0});
+  const std::uint32_t next = iterateOn(h, reader, Op::IterateNext);
+  CHECK_EQ(h.engine.request(next).status, Status::RowsMore);
+  CHECK_EQ(integerAt(h.engine.request(next), 0), std::int64_t{11});
+  h.engine.releaseSlot(next);
+  const std::uint32_t end = iterateOn(h, reader, Op::IterateEnd);
+  CHECK_EQ(h.engine.request(end).status, Status::Done);
+  h.engine.releaseSlot(end);
+  CHECK_EQ(h.engine.pinnedReaders(), 0);
+
+  // A free reader is replaced and stays pinned; a second Reopen (a retry) replaces it again.
+  CHECK_EQ(reopen(reader), std::int64_t{1});
+  CHECK_EQ(h.engine.pinnedReaders(), 1);
+  CHECK_EQ(reopen(reader), std::int64_t{1});
+  unpin(reader);
+  CHECK_EQ(h.engine.pinnedReaders(), 0);
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM items"), std::int64_t{26});
   h.close();
 }
 
