@@ -202,12 +202,11 @@ export class Operations {
 
   /** True when an observer asks for plans and the statement's is not known yet; a known one is set on `trace`. */
   #awaitsPlan(trace: QueryTrace): boolean {
-    const plans = this.#hub.plans;
-    if (!this.#hub.wantsPlan || plans === undefined) return false;
+    const plans = this.#hub.wantsPlan ? this.#hub.plans : undefined;
+    if (plans === undefined) return false;
     const known = plans.cached(trace.sql);
-    if (known === undefined) return true;
-    trace.plan = known;
-    return false;
+    if (known !== undefined) trace.plan = known;
+    return known === undefined;
   }
 
   /**
