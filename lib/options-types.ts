@@ -65,9 +65,10 @@ export interface PoolOptions {
    */
   groupCommit?: boolean | { maxBatch?: number; maxDelayMs?: number };
   /**
-   * Milliseconds a native worker may run without pausing before it offers its CPU core to other
-   * threads, the event loop's among them (default 1; fractions allowed; 0: never). Keeps timers
-   * and I/O callbacks on time when busy workers outnumber the cores. See docs/tuning.md.
+   * Milliseconds of its own CPU time a native worker may run without pausing before it offers
+   * its CPU core to other threads, the event loop's among them (default 1; fractions allowed; 0:
+   * never). Keeps timers and I/O callbacks on time when busy workers outnumber the cores. See
+   * docs/tuning.md.
    */
   timeslice?: number;
   /**

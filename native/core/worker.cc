@@ -212,6 +212,7 @@ void Engine::holdForIteration(Worker& worker, const Request& request) noexcept {
 void Engine::writerMain(std::uint32_t openSlot) {
   nameThisThread("litepool-writer");
   Worker& self = *writer_;
+  self.timeslice.restart();  // its CPU clock is this thread's from here on
   Request& open = request(openSlot);
   self.connection.open(open);
   self.lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
@@ -276,6 +277,7 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
 // Reader threads: one read-only connection each; they share the reader ring.
 void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
   nameThisThread("litepool-reader");
+  self->timeslice.restart();  // its CPU clock is this thread's from here on
   Request& open = request(openSlot);
   self->connection.open(open);
   self->lastUsedMs.store(steadyMillis(), std::memory_order_relaxed);
