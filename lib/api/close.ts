@@ -1,7 +1,8 @@
 // Owns the close protocol of a pool once close() has stopped intake: write queues drained, held
-// leases released and open iterations ended, transactions and snapshots finished, then the last
-// step: once nothing is queued or running, one Close request per reader and one for the writer
-// (each closes its connection on its own thread, the writer after its final optimize and
+// leases released and open iterations ended (while the connection keeper and the maintenance
+// toolkit stop, since either may be waiting for them), transactions and snapshots finished, then
+// the last step: once nothing is queued or running, one Close request per reader and one for the
+// writer (each closes its connection on its own thread, the writer after its final optimize and
 // checkpoint), the threads joined, and observers told every connection closed. Runs on the JS
 // thread.
 
@@ -28,9 +29,11 @@ export async function shutDown(parts: PoolParts, open: OpenWork): Promise<void> 
   // Queues drain while held leases are released: a lease holding the writer would keep the
   // queued writes (and close()) waiting forever.
   const drained = Promise.allSettled([...open.queues].map((queue) => queue.shutdown()));
+  // Held leases and iterations are let go before the keeper and the toolkit are awaited: a
+  // replacement of a held connection, or a checkpoint that needs the held writer, waits for them.
+  const releases = [...[...open.leases].map((lease) => lease.release()), open.iterations.stop()];
   await parts.keeper.stop();
   await parts.toolkit.stop();
-  const releases = [...[...open.leases].map((lease) => lease.release()), open.iterations.stop()];
   await drained;
   while (open.scopes.size > 0) await Promise.allSettled([...open.scopes]);
   await Promise.allSettled(releases);

@@ -125,6 +125,8 @@ export class ConnectionKeeper {
       if (worker === WRITER_WORKER) {
         const session = await writer.acquire(undefined, undefined);
         try {
+          // close() let go of the lease this waited for: the pool is closing, nothing to replace.
+          if (this.#stopped) return;
           const route = sessionRoute(session);
           await requests.run({ op: Op.Reopen, route, internal: true });
           await this.#runHook(route, 'writer');
