@@ -58,41 +58,44 @@ async function settlesInTime(closing: Promise<unknown>): Promise<string> {
   }
 }
 
+type Pool = Awaited<ReturnType<typeof open>>;
+type Lease = Awaited<ReturnType<Pool['acquire']>>;
+type FaultPlan = Parameters<NonNullable<ReturnType<typeof binding>['faultVfs']>['arm']>[0];
+
+/**
+ * Runs `operation` on `lease` with `plan` armed, expects it to fail with `code`, then closes the
+ * pool without releasing the lease: close() must finish within the bound, and the owner's late
+ * release must find the lease already given back.
+ */
+async function closeAfterFaultInLease(db: Pool, lease: Lease, plan: FaultPlan, operation: () => Promise<unknown>, code: string): Promise<void> {
+  const vfs = binding().faultVfs!;
+  vfs.arm(plan);
+  const failed = await operation().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  vfs.clear();
+  expect(failed).toBeInstanceOf(SqliteError);
+  expect((failed as InstanceType<typeof SqliteError>).code).toBe(code);
+  expect(await settlesInTime(db.close())).toBe('closed');
+  expect(db.closed).toBe(true);
+  await expect(lease.release()).resolves.toBeUndefined();
+}
+
 describe.skipIf(!built)('close() while a held connection waits for its replacement', () => {
   it('a reader lease whose read met an I/O fault, never released: close() finishes', async () => {
-    const vfs = binding().faultVfs!;
-    vfs.clear();
+    binding().faultVfs!.clear();
     const db = await open(await seededFile(), { readers: 1, cacheSize: 64, faultInjection: true } as never);
     const lease = await db.acquire();
-    vfs.arm({ call: 'read', code: IOERR_READ, sticky: true });
-    const failed = await lease.all('SELECT sum(length(v)) AS n FROM t').then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    vfs.clear();
-    expect(failed).toBeInstanceOf(SqliteError);
-    expect((failed as InstanceType<typeof SqliteError>).code).toBe('SQLITE_IOERR_READ');
-    expect(await settlesInTime(db.close())).toBe('closed');
-    expect(db.closed).toBe(true);
-    // The owner's late release finds the lease already given back by close().
-    await expect(lease.release()).resolves.toBeUndefined();
+    const scan = () => lease.all('SELECT sum(length(v)) AS n FROM t');
+    await closeAfterFaultInLease(db, lease, { call: 'read', code: IOERR_READ, sticky: true }, scan, 'SQLITE_IOERR_READ');
   }, 30_000);
 
   it('a writer lease whose write met an I/O fault, never released: close() finishes', async () => {
-    const vfs = binding().faultVfs!;
-    vfs.clear();
+    binding().faultVfs!.clear();
     const db = await open(await seededFile(), { readers: 1, faultInjection: true } as never);
     const lease = await db.acquire({ write: true });
-    vfs.arm({ call: 'write', code: IOERR_WRITE, files: ['wal'], sticky: true });
-    const failed = await lease.run('INSERT INTO t (v) VALUES (?)', ['x']).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    vfs.clear();
-    expect(failed).toBeInstanceOf(SqliteError);
-    expect((failed as InstanceType<typeof SqliteError>).code).toBe('SQLITE_IOERR_WRITE');
-    expect(await settlesInTime(db.close())).toBe('closed');
-    expect(db.closed).toBe(true);
-    await expect(lease.release()).resolves.toBeUndefined();
+    const insert = () => lease.run('INSERT INTO t (v) VALUES (?)', ['x']);
+    await closeAfterFaultInLease(db, lease, { call: 'write', code: IOERR_WRITE, files: ['wal'], sticky: true }, insert, 'SQLITE_IOERR_WRITE');
   }, 30_000);
 });
