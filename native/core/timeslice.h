@@ -12,7 +12,7 @@
 // (Linux, macOS, the BSDs), not the time on the wall: a worker that the kernel took off its core
 // for a while has not run meanwhile, and yielding again right after it got the core back only
 // moved it between cores (over HTTP, with four readers on two cores, 6% of the heavy-read
-// throughput; docs/benchmarks.md, "Time slices"). The wall clock is read first, because it is
+// throughput; docs/benchmarks.md, "Time slices in CPU time"). The wall clock is read first, because it is
 // cheap; the CPU clock (a system call) only once the wall clock says a quantum may be over.
 //
 // Checked between requests and, inside a long statement, from SQLite's progress handler (every
@@ -84,10 +84,10 @@ class Timeslice {
   }
 
   const Clock::duration quantum_;
-  // Set again by the worker thread's restart() when it starts: built on the JS thread, the
-  // CPU time read here is that thread's.
-  Clock::time_point wallStarted_ = Clock::now();
-  Clock::duration cpuStarted_ = threadCpuTime();
+  // Both set by restart(), which the worker thread calls when it starts: the instance is built
+  // on the JS thread, whose CPU clock is not the worker's.
+  Clock::time_point wallStarted_{};
+  Clock::duration cpuStarted_{};
   std::atomic<std::uint64_t> yields_{0};
 };
 
