@@ -35,7 +35,7 @@ console.log(
 console.log(
   `\nDrivers: ${Object.entries(versions)
     .filter(([name]) => name !== 'tinybench')
-    .map(([name, v]) => (v.skipped ? `${name} — skipped (${v.skipped})` : `${name} ${v.version} (SQLite ${v.sqlite})`))
+    .map(([name, v]) => (v.skipped ? `${name} — skipped (${v.skipped})` : `${name} ${v.version} (SQLite ${v.sqlite}${v.build ? `, ${v.build} build` : ''})`))
     .join('; ')}; tinybench ${versions.tinybench?.version}.`,
 );
 

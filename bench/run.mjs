@@ -92,7 +92,7 @@ async function main() {
   );
   console.log(
     Object.entries(mods.versions)
-      .map(([name, v]) => (v.skipped ? `${name}: skipped` : `${name} ${v.version}${v.sqlite ? ` (SQLite ${v.sqlite})` : ''}`))
+      .map(([name, v]) => (v.skipped ? `${name}: skipped` : `${name} ${v.version}${v.sqlite ? ` (SQLite ${v.sqlite}${v.build ? `, ${v.build} build` : ''})` : ''}`))
       .join(' · '),
   );
 

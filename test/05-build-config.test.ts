@@ -3,7 +3,8 @@
 // connections are query_only, lib/native/sqlite-codes.ts matches the bundled sqlite3.h, and
 // binding.gyp and CMakeLists.txt build the same addon: the same native sources (every .cc file
 // of native/core and native/addon), macros, NAPI_VERSION (package.json's binary.napi_versions),
-// include directories, SQLite option list, exported symbols, macOS target and C++ standard.
+// include directories, SQLite option list, exported symbols, macOS target and C++ standard; and
+// the loaded addon says whether it is the profile-guided build (scripts/pgo/build.sh).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -125,6 +126,26 @@ describe('connection setup', () => {
       message: expect.stringContaining('may not be modified'),
     });
     await db.run('PRAGMA writable_schema = OFF');
+  });
+});
+
+describe('which build is loaded', () => {
+  // .ci/run sets LITEPOOL_EXPECT_BUILD=profile-guided for the suite it runs on `npm run build:pgo`.
+  it('reports whether SQLite was compiled with a profile, as the environment expects', async () => {
+    const { binding } = await import('../lib/native/binding.ts');
+    const { profileGuided } = binding();
+    expect(typeof profileGuided).toBe('boolean');
+    const expected = process.env['LITEPOOL_EXPECT_BUILD'];
+    if (expected !== undefined) expect(profileGuided ? 'profile-guided' : 'plain').toBe(expected);
+  });
+
+  it('builds with the profile flags of scripts/pgo/build.sh and trains on a schema of its own, none of the benchmarks\' tables', () => {
+    const script = readFileSync(join(root, 'scripts', 'pgo', 'build.sh'), 'utf8');
+    expect(script).toContain('-fprofile-generate=$profile');
+    expect(script).toContain('-fprofile-use=$profile');
+    expect(script).toContain('-DLITEPOOL_PROFILE_GUIDED=1');
+    const training = readFileSync(join(root, 'scripts', 'pgo', 'train.mjs'), 'utf8');
+    for (const table of ['items', 'posts', 'comments', 'likes', 'inserts']) expect(training).not.toMatch(new RegExp(`\\b(FROM|INTO|JOIN|TABLE) ${table}\\b`));
   });
 });
 

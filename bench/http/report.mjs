@@ -115,7 +115,7 @@ export function renderMarkdown(report, source) {
       `load average at start ${m.loadAverageAtStart.map((x) => x.toFixed(2)).join(', ')}` +
       (maxOthers === undefined ? '.' : `; other processes used at most ${maxOthers.toFixed(2)} cores during a measurement.`),
     '',
-    `Versions: litepool ${v.litepool.version} (SQLite ${v.litepool.sqlite}), better-sqlite3 ${v['better-sqlite3'].version} ` +
+    `Versions: litepool ${v.litepool.version} (SQLite ${v.litepool.sqlite}${v.litepool.build ? `, ${v.litepool.build} build` : ''}), better-sqlite3 ${v['better-sqlite3'].version} ` +
       `(SQLite ${v['better-sqlite3'].sqlite}), sqlite3 ${v.sqlite3.version} (SQLite ${v.sqlite3.sqlite}), Fastify ${v.fastify.version}; ` +
       `load generator: ${s.loadgen === 'autocannon' ? `autocannon ${v.autocannon.version}` : 'the built-in keep-alive client (bench/http/client.mjs)'}.`,
     '',

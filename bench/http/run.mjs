@@ -35,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 
 import { buildDataset, buildInsertFile, SQL } from '../lib/data.mjs';
+import { litepoolBuild } from '../lib/litepool-build.mjs';
 import { BASELINE, CEILING, CEILINGS, DRIVERS, driverById } from './drivers/index.mjs';
 import { FRAMEWORKS, frameworkById } from './frameworks/index.mjs';
 import { cpuSecondsSince, cpuSnapshot, machineInfo, otherCores } from './machine.mjs';
@@ -300,11 +301,11 @@ function describeCell(c) {
 
 // ── main ──────────────────────────────────────────────────────────────────────────────────────
 
-function versions(litepool, BetterSqlite3) {
+function versions(litepool, build, BetterSqlite3) {
   const pkg = (name) => require(`${name}/package.json`).version;
   const memory = new BetterSqlite3(':memory:');
   const v = {
-    litepool: { version: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version, sqlite: litepool.Pool.sqliteVersion },
+    litepool: { version: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version, sqlite: litepool.Pool.sqliteVersion, build },
     'better-sqlite3': { version: pkg('better-sqlite3'), sqlite: memory.prepare('SELECT sqlite_version() AS v').get().v },
     sqlite3: { version: pkg('sqlite3'), sqlite: require('sqlite3').VERSION },
     fastify: { version: pkg('fastify') },
@@ -419,7 +420,7 @@ async function main() {
     filtered: args.filtered,
     totalSeconds: Math.round(totalSeconds * 10) / 10,
     machine: { ...machine, loadAverageAtEnd: os.loadavg() },
-    versions: versions(litepool, BetterSqlite3),
+    versions: versions(litepool, await litepoolBuild(), BetterSqlite3),
     settings: cfg,
     dataset: shape,
     sql: { point: SQL.point, heavy: SQL.heavy, insert: SQL.insertItem },

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 
 import { openBetterSqlite3, openPerQuery } from './adapters/better-sqlite3.mjs';
 import { openLitepool } from './adapters/litepool.mjs';
+import { litepoolBuild } from './litepool-build.mjs';
 import { openNodeSqlite } from './adapters/node-sqlite.mjs';
 import { openSqlite3 } from './adapters/sqlite3.mjs';
 
@@ -39,6 +40,7 @@ export async function loadDrivers() {
     litepool: {
       version: require('../../package.json').version,
       sqlite: litepool.Pool.sqliteVersion,
+      build: await litepoolBuild(),
     },
     'better-sqlite3': {
       version: packageVersion('better-sqlite3'),

@@ -112,6 +112,8 @@ export interface FaultVfs {
 export interface NativeModule {
   NativePool: new (config: NativePoolConfig, onBatch: OnBatch) => NativePool;
   sqliteVersion: string;
+  /** True when SQLite was compiled with a recorded profile (scripts/pgo/build.sh; the Linux prebuilds). */
+  profileGuided: boolean;
   /** The contract numbers the addon was compiled with (native/core/contract.h), checked by the tests. */
   contract: Readonly<Record<string, number | Readonly<Record<string, number>>>>;
   /** Only in the fault-injection test build. */
