@@ -239,6 +239,11 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
   groupSlots_.assign(1, first);
   group_.assign(1, &request(first));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(config_.groupMaxDelayMicros);
+  // Once two writes are in, more are likely on their way (the JS thread submits in bursts, one
+  // write every few microseconds): the group keeps collecting while they keep coming, and closes
+  // once none has arrived for kBurstGap. A lone write never waits.
+  constexpr auto kBurstGap = std::chrono::microseconds(5);
+  auto lastArrival = std::chrono::steady_clock::now();
   while (group_.size() < config_.groupMaxBatch) {
     std::uint32_t next;
     if (writerRing_.peek(next)) {
@@ -246,9 +251,14 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
       writerRing_.tryPop(next);
       groupSlots_.push_back(next);
       group_.push_back(&request(next));
+      if (config_.groupMaxDelayMicros == 0) lastArrival = std::chrono::steady_clock::now();
       continue;
     }
-    if (config_.groupMaxDelayMicros == 0 || std::chrono::steady_clock::now() >= deadline) break;
+    if (config_.groupMaxDelayMicros == 0) {
+      if (group_.size() < 2 || abort_.load(std::memory_order_relaxed) || std::chrono::steady_clock::now() - lastArrival >= kBurstGap) break;
+    } else if (std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
     cpuRelax();
   }
   if (group_.size() == 1) {
