@@ -48,7 +48,7 @@ fi
 
 echo "== pgo 1/4: the SQLite amalgamation and dist/"
 node deps/fetch-sqlite.mjs --quiet
-npx --no -- tsc -p tsconfig.build.json
+npm run --silent build:ts
 
 echo "== pgo 2/4: instrumented build"
 CFLAGS="$base_cflags -fprofile-generate=$profile -fprofile-update=prefer-atomic" \
