@@ -23,15 +23,21 @@ interface Submitted {
 const submitted: Submitted[] = [];
 
 // Pools opened by this file count their submits: open() takes the addon's NativePool at open
-// time, and this subclass records each call before passing it on.
-type Addon = { NativePool: new (...args: never[]) => { submit(...args: unknown[]): number } };
+// time, and this subclass wraps each pool's own submit function (the addon defines it on the
+// object, not on the prototype) to record each call before passing it on.
+type Submit = (...args: unknown[]) => number;
+type Addon = { NativePool: new (...args: never[]) => { submit: Submit } };
 const addon = binding() as unknown as Addon;
 const OriginalPool = addon.NativePool;
 beforeAll(() => {
   addon.NativePool = class CountingPool extends OriginalPool {
-    override submit(...args: unknown[]): number {
-      submitted.push({ op: args[1] as number, chunkRows: (args[7] as number | undefined) ?? 0 });
-      return super.submit(...args);
+    constructor(...args: never[]) {
+      super(...args);
+      const submit = this.submit;
+      this.submit = (...submitArgs: unknown[]): number => {
+        submitted.push({ op: submitArgs[1] as number, chunkRows: (submitArgs[7] as number | undefined) ?? 0 });
+        return submit(...submitArgs);
+      };
     }
   };
 });

@@ -37,8 +37,8 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   const resolved = resolveOptions(path, options);
   const { NativePool } = binding();
   let dispatcher: Dispatcher | undefined;
-  const native = new NativePool(nativeConfig(resolved), (buffer, capacity, objects, length) =>
-    dispatcher!.onBatch(buffer, capacity, objects, length),
+  const native = new NativePool(nativeConfig(resolved), (buffer, capacity, objects, length, ...inline) =>
+    dispatcher!.onBatch(buffer, capacity, objects ?? inline, length),
   );
   const gate = new WriterGate<Job>((job) => dispatcher!.writerTurn(job));
   dispatcher = new Dispatcher(native, gate, resolved.safeIntegers, resolved.readers > 0);

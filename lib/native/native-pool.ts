@@ -46,8 +46,14 @@ export interface NativeStats {
   transactionMillis: number[];
 }
 
-/** The addon's batch callback: `length` cells of completion records (see request/batch-reader.ts). */
-export type OnBatch = (buffer: ArrayBuffer, capacity: number, objects: unknown[], length: number) => void;
+/** A batch of `length` cells of completion records (see request/batch-reader.ts) and the objects they point into. */
+export type OnBatch = (buffer: ArrayBuffer, capacity: number, objects: readonly unknown[], length: number) => void;
+
+/**
+ * The addon's batch callback (native/addon/batch_encoder.h): the objects come as trailing
+ * arguments (`inline`), or, in a batch with more than a thousand of them, as the `objects` array.
+ */
+export type NativeOnBatch = (buffer: ArrayBuffer, capacity: number, objects: unknown[] | undefined, length: number, ...inline: unknown[]) => void;
 
 export interface NativePool {
   startWriter(): number;
@@ -59,14 +65,15 @@ export interface NativePool {
   /**
    * Returns the request's slot, or -1 when every slot is in flight. For Op.InsertRows, `values`
    * is the block's bytes and `names` its text and blobs (input/row-block.ts); the addon copies
-   * them before it returns.
+   * them before it returns. Otherwise `values` is an array, or one bare number, string, bigint
+   * or boolean standing for a one-value positional array.
    */
   submit(
     target: Target,
     op: Op,
     flags: number,
     sql: string | number | readonly string[] | undefined,
-    values: readonly unknown[] | Uint8Array | undefined,
+    values: readonly unknown[] | Uint8Array | number | string | bigint | boolean | undefined,
     names: readonly unknown[] | undefined,
     reader: number,
     chunkRows: number,
@@ -110,7 +117,7 @@ export interface FaultVfs {
 }
 
 export interface NativeModule {
-  NativePool: new (config: NativePoolConfig, onBatch: OnBatch) => NativePool;
+  NativePool: new (config: NativePoolConfig, onBatch: NativeOnBatch) => NativePool;
   sqliteVersion: string;
   /** True when SQLite was compiled with a recorded profile (scripts/pgo/build.sh; the Linux prebuilds). */
   profileGuided: boolean;

@@ -1,8 +1,9 @@
 // Owns reading the completion batches the addon hands to onBatch (native/addon/batch_encoder.h).
 //
 // A batch is a sequence of cells: a float64 payload and a one-byte tag each (CellTag), in one
-// ArrayBuffer (payloads first, then tags), plus an array of the JS objects (strings, buffers,
-// name arrays) that object cells point to. Every finished request is a record of HEADER_CELLS
+// ArrayBuffer (payloads first, then tags), plus the JS objects (strings, buffers, name arrays)
+// that object cells point to: onBatch's trailing arguments, or one array in a batch with more
+// than 1,024 of them (api/open.ts passes either here as one list). Every finished request is a record of HEADER_CELLS
 // cells (HeaderCell: slot, status, a, b, c, the native timings and counts observers read, extra,
 // n) followed by n row cells, then `extra` cells (statement counters). What a, b and c hold
 // depends on the status (request/outcome.ts decodes them):

@@ -52,16 +52,40 @@ export function submitJob(native: NativePool, sql: SqlRegistry, job: Job): numbe
     const { statements } = request;
     return native.submit(job.target, request.op, job.flags, statements.sql, statements.values, statements.names, -1, 0);
   }
+  if (request.op === Op.InsertRows) {
+    return native.submit(job.target, request.op, job.flags, sql.argument(request.sql), request.block.bytes, request.block.extras, request.route.reader, 0);
+  }
   return native.submit(
     job.target,
     request.op,
     job.flags,
     sql.argument(request.sql),
-    request.op === Op.InsertRows ? request.block.bytes : request.values,
-    request.op === Op.InsertRows ? request.block.extras : request.names,
+    bareOrArray(request.values, request.names),
+    request.names,
     request.route.reader,
     request.chunkRows ?? 0,
   );
+}
+
+/**
+ * One positional number, string, bigint or boolean travels bare: the addon reads it with one
+ * N-API call instead of three (the array's length, its element, the element's type).
+ */
+function bareOrArray(
+  values: readonly unknown[] | undefined,
+  names: readonly string[] | undefined,
+): readonly unknown[] | number | string | bigint | boolean | undefined {
+  if (values === undefined || names !== undefined || values.length !== 1) return values;
+  const value = values[0];
+  switch (typeof value) {
+    case 'number':
+    case 'string':
+    case 'bigint':
+    case 'boolean':
+      return value;
+    default:
+      return values;
+  }
 }
 
 /** The flags `request` is submitted with. */

@@ -24,13 +24,11 @@ std::size_t BatchEncoder::cellsFor(const Request& request) noexcept {
 
 bool BatchEncoder::begin(napi_env env, std::size_t cells) {
   length_ = 0;
-  objectCount_ = 0;
-  objects_ = nullptr;
+  objects_.clear();
   buffer_ = nullptr;
   void* data = nullptr;
   // N-API calls fail while a worker thread's environment terminates: every status is checked,
   // and a batch whose memory cannot be had is refused rather than written through a null pointer.
-  if (napi_create_array(env, &objects_) != napi_ok) return false;
   if (cells <= retainedCells_) {
     if (napi_get_reference_value(env, retained_, &buffer_) != napi_ok || buffer_ == nullptr) return false;
     if (napi_get_arraybuffer_info(env, buffer_, &data, nullptr) != napi_ok) return false;
@@ -57,19 +55,35 @@ bool BatchEncoder::begin(napi_env env, std::size_t cells) {
   return true;
 }
 
-void BatchEncoder::arguments(napi_env env, napi_value out[4]) const {
-  out[0] = buffer_;
-  out[1] = nullptr;
-  out[3] = nullptr;
-  napi_create_uint32(env, static_cast<std::uint32_t>(capacity_), &out[1]);
-  out[2] = objects_;
-  napi_create_uint32(env, length_, &out[3]);
+const std::vector<napi_value>& BatchEncoder::arguments(napi_env env) {
+  napi_value capacity = nullptr;
+  napi_value length = nullptr;
+  napi_value objects = nullptr;
+  napi_create_uint32(env, static_cast<std::uint32_t>(capacity_), &capacity);
+  napi_create_uint32(env, length_, &length);
+  const bool inlined = objects_.size() <= kInlineObjects;
+  if (inlined) {
+    napi_get_undefined(env, &objects);
+  } else if (napi_create_array_with_length(env, objects_.size(), &objects) == napi_ok) {
+    // A failed creation left an element null: napi_set_element refuses it and the cell reads undefined.
+    for (std::size_t i = 0; i < objects_.size(); ++i) napi_set_element(env, objects, static_cast<std::uint32_t>(i), objects_[i]);
+  }
+  arguments_.assign({buffer_, capacity, objects, length});
+  if (inlined) {
+    // A failed creation left a value null: it reads undefined.
+    napi_value undefined = nullptr;
+    napi_get_undefined(env, &undefined);
+    for (napi_value value : objects_) arguments_.push_back(value != nullptr ? value : undefined);
+  }
+  return arguments_;
 }
 
 void BatchEncoder::release(napi_env env) {
   if (retained_ != nullptr && env != nullptr) napi_delete_reference(env, retained_);
   retained_ = nullptr;
   retainedCells_ = 0;
+  std::vector<napi_value>().swap(objects_);
+  std::vector<napi_value>().swap(arguments_);
 }
 
 void BatchEncoder::integer(std::uint32_t at, std::int64_t value, bool asBigint) {
@@ -81,10 +95,9 @@ void BatchEncoder::integer(std::uint32_t at, std::int64_t value, bool asBigint) 
   tags_[at] = static_cast<std::uint8_t>(CellTag::Bigint);
 }
 
-void BatchEncoder::object(napi_env env, std::uint32_t at, napi_value value) {
-  // A failed creation left `value` null: napi_set_element refuses it and the cell reads undefined.
-  put(at, CellTag::Object, static_cast<double>(objectCount_));
-  napi_set_element(env, objects_, objectCount_++, value);
+void BatchEncoder::object(napi_env /*env*/, std::uint32_t at, napi_value value) {
+  put(at, CellTag::Object, static_cast<double>(objects_.size()));
+  objects_.push_back(value);
 }
 
 void BatchEncoder::text(napi_env env, std::uint32_t at, const char* data, std::size_t length, bool ascii) {

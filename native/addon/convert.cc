@@ -33,10 +33,68 @@ void readString(napi_env env, napi_value value, std::string& out) {
 // JS thread.
 void readSql(napi_env env, napi_value sql, Request& request) { readString(env, sql, request.sql); }
 
-// JS thread.
+// JS thread: one parameter value of JS type `kind`.
+static void readValue(napi_env env, napi_value value, napi_valuetype kind, Request& request, Value& param) {
+  switch (kind) {
+    case napi_number: {
+      double number;
+      napi_get_value_double(env, value, &number);
+      // -0 stays a REAL: as an INTEGER it would lose its sign.
+      if (std::trunc(number) == number && std::fabs(number) <= kMaxSafeInteger && !(number == 0 && std::signbit(number))) {
+        param.type = ValueType::Integer;
+        param.integer = static_cast<std::int64_t>(number);
+      } else {
+        param.type = ValueType::Real;
+        param.real = number;
+      }
+      break;
+    }
+    case napi_string:
+      param.type = ValueType::Text;
+      param.offset = request.paramBytes.size();
+      appendString(env, value, request.paramBytes);
+      param.length = static_cast<std::uint32_t>(request.paramBytes.size() - param.offset);
+      break;
+    case napi_bigint: {
+      bool lossless;
+      param.type = ValueType::Integer;
+      napi_get_value_bigint_int64(env, value, &param.integer, &lossless);
+      break;
+    }
+    case napi_boolean: {
+      bool flag;
+      napi_get_value_bool(env, value, &flag);
+      param.type = ValueType::Integer;
+      param.integer = flag ? 1 : 0;
+      break;
+    }
+    case napi_object: {
+      void* data = nullptr;
+      size_t length = 0;
+      napi_typedarray_type arrayType;
+      napi_get_typedarray_info(env, value, &arrayType, &length, &data, nullptr, nullptr);
+      param.type = ValueType::Blob;
+      param.offset = request.paramBytes.size();
+      param.length = static_cast<std::uint32_t>(length);
+      request.paramBytes.append(static_cast<const char*>(data), length);
+      break;
+    }
+    default:
+      param.type = ValueType::Null;
+      break;
+  }
+}
+
+// JS thread. `values` is an array, undefined (no parameters), or one bare number, string,
+// bigint or boolean: the one positional parameter (see lib/request/job.ts).
 void readParams(napi_env env, napi_value values, napi_value names, Request& request) {
   napi_valuetype kind;
   napi_typeof(env, values, &kind);
+  if (kind == napi_number || kind == napi_string || kind == napi_bigint || kind == napi_boolean) {
+    request.params.emplace_back();
+    readValue(env, values, kind, request, request.params.back());
+    return;
+  }
   if (kind != napi_object) return;
   uint32_t count = 0;
   napi_get_array_length(env, values, &count);
@@ -45,56 +103,8 @@ void readParams(napi_env env, napi_value values, napi_value names, Request& requ
   for (uint32_t i = 0; i < count; ++i) {
     napi_value value;
     napi_get_element(env, values, i, &value);
-    Value& param = request.params[first + i];
     napi_typeof(env, value, &kind);
-    switch (kind) {
-      case napi_number: {
-        double number;
-        napi_get_value_double(env, value, &number);
-        // -0 stays a REAL: as an INTEGER it would lose its sign.
-        if (std::trunc(number) == number && std::fabs(number) <= kMaxSafeInteger && !(number == 0 && std::signbit(number))) {
-          param.type = ValueType::Integer;
-          param.integer = static_cast<std::int64_t>(number);
-        } else {
-          param.type = ValueType::Real;
-          param.real = number;
-        }
-        break;
-      }
-      case napi_string:
-        param.type = ValueType::Text;
-        param.offset = request.paramBytes.size();
-        appendString(env, value, request.paramBytes);
-        param.length = static_cast<std::uint32_t>(request.paramBytes.size() - param.offset);
-        break;
-      case napi_bigint: {
-        bool lossless;
-        param.type = ValueType::Integer;
-        napi_get_value_bigint_int64(env, value, &param.integer, &lossless);
-        break;
-      }
-      case napi_boolean: {
-        bool flag;
-        napi_get_value_bool(env, value, &flag);
-        param.type = ValueType::Integer;
-        param.integer = flag ? 1 : 0;
-        break;
-      }
-      case napi_object: {
-        void* data = nullptr;
-        size_t length = 0;
-        napi_typedarray_type arrayType;
-        napi_get_typedarray_info(env, value, &arrayType, &length, &data, nullptr, nullptr);
-        param.type = ValueType::Blob;
-        param.offset = request.paramBytes.size();
-        param.length = static_cast<std::uint32_t>(length);
-        request.paramBytes.append(static_cast<const char*>(data), length);
-        break;
-      }
-      default:
-        param.type = ValueType::Null;
-        break;
-    }
+    readValue(env, value, kind, request, request.params[first + i]);
   }
   napi_typeof(env, names, &kind);
   if (kind != napi_object) return;

@@ -14,8 +14,9 @@ namespace litepool {
 void readString(napi_env env, napi_value value, std::string& out);
 // JS thread. Copies the SQL text into the request.
 void readSql(napi_env env, napi_value sql, Request& request);
-// JS thread. Copies parameter values (an array, or undefined) and, for named parameters, their
-// names (an array of strings of the same length, or undefined) into the request.
+// JS thread. Copies parameter values (an array, undefined, or one bare number, string, bigint or
+// boolean standing for a one-value array) and, for named parameters, their names (an array of
+// strings of the same length, or undefined) into the request.
 void readParams(napi_env env, napi_value values, napi_value names, Request& request);
 // JS thread. Reads a Batch request: `sqls` is an array of SQL strings, `values` an array (one
 // entry per statement) of parameter arrays or undefined, `names` likewise of name arrays.

@@ -87,7 +87,6 @@ Napi::Function PoolWrap::define(Napi::Env env) {
                      {
                          InstanceMethod<&PoolWrap::startWriter>("startWriter"),
                          InstanceMethod<&PoolWrap::startReaders>("startReaders"),
-                         InstanceMethod<&PoolWrap::submit>("submit"),
                          InstanceMethod<&PoolWrap::cancel>("cancel"),
                          InstanceMethod<&PoolWrap::registerSql>("registerSql"),
                          InstanceMethod<&PoolWrap::forgetSql>("forgetSql"),
@@ -140,11 +139,43 @@ PoolWrap::PoolWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PoolWrap>(
   // the workers before Node.js tears the thread-safe function down.
   napi_add_env_cleanup_hook(env, &PoolWrap::onEnvironmentTeardown, this);
   cleanupHookRegistered_ = true;
+  installSubmit(env, info.This());
 }
 
 PoolWrap::~PoolWrap() {
   shutDown();
   releaseNative(env_);
+  // The submit function outlives its pool: it frees the binding when it goes (onSubmitFinalized).
+  if (submitBinding_ != nullptr) submitBinding_->pool = nullptr;
+}
+
+// JS thread, from the constructor: defines `submit` on the new pool object itself, a function
+// whose data leads back to this pool (see pool_wrap.h).
+void PoolWrap::installSubmit(napi_env env, napi_value self) {
+  auto* binding = new SubmitBinding{this};
+  napi_value submit = nullptr;
+  if (napi_create_function(env, "submit", NAPI_AUTO_LENGTH, &PoolWrap::submitRaw, binding, &submit) != napi_ok) {
+    delete binding;
+    throw Napi::Error::New(env, "litepool: could not create the pool's submit function");
+  }
+  if (napi_add_finalizer(env, submit, binding, &PoolWrap::onSubmitFinalized, nullptr, nullptr) != napi_ok) {
+    delete binding;  // the function is reachable from nowhere: it is never called
+    throw Napi::Error::New(env, "litepool: could not create the pool's submit function");
+  }
+  submitBinding_ = binding;
+  // Writable and configurable, like a prototype method: a test can wrap it.
+  const napi_property_descriptor property = {"submit", nullptr, nullptr, nullptr, nullptr, submit,
+                                             static_cast<napi_property_attributes>(napi_writable | napi_configurable), nullptr};
+  if (napi_define_properties(env, self, 1, &property) != napi_ok) {
+    throw Napi::Error::New(env, "litepool: could not define the pool's submit function");
+  }
+}
+
+// JS thread (garbage collection or environment teardown): the submit function is gone.
+void PoolWrap::onSubmitFinalized(napi_env /*env*/, void* data, void* /*hint*/) {
+  auto* binding = static_cast<SubmitBinding*>(data);
+  if (binding->pool != nullptr) binding->pool->submitBinding_ = nullptr;
+  delete binding;
 }
 
 // JS thread (environment teardown). Joins the workers and frees the engine; calls no JS (the
@@ -229,10 +260,9 @@ void PoolWrap::drain(Napi::Env env) {
     napi_value receiver = nullptr;
     if (encoded && napi_get_reference_value(env, onBatch_, &callback) == napi_ok && callback != nullptr &&
         napi_get_undefined(env, &receiver) == napi_ok) {
-      napi_value args[4];
-      encoder_.arguments(env, args);
+      const std::vector<napi_value>& args = encoder_.arguments(env);
       // lib/ never lets onBatch throw; a throw would surface as an uncaught exception.
-      napi_call_function(env, receiver, callback, 4, args, nullptr);
+      napi_call_function(env, receiver, callback, args.size(), args.data(), nullptr);
     }
   }
   napi_close_handle_scope(env, scope);
@@ -252,44 +282,61 @@ Napi::Value PoolWrap::startReaders(const Napi::CallbackInfo& info) {
 // submit(target, op, flags, sql, values?, names?, reader?, chunkRows?) -> slot, or -1 when every
 // slot is in flight. For InsertRows, `values` is the block and `names` its text and blobs
 // (readRowBlock). `reader` is the pinned reader's index for target 2 (PinnedReader);
-// `chunkRows` the rows per chunk of an iteration.
-Napi::Value PoolWrap::submit(const Napi::CallbackInfo& info) {
-  napi_env env = info.Env();
-  liveEngine(env);
+// `chunkRows` the rows per chunk of an iteration. JS thread.
+napi_value PoolWrap::submitRaw(napi_env env, napi_callback_info info) {
+  constexpr std::size_t kArguments = 8;
+  std::size_t argc = kArguments;
+  napi_value argv[kArguments];
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || data == nullptr) return nullptr;
+  PoolWrap* pool = static_cast<SubmitBinding*>(data)->pool;
+  if (pool == nullptr || !pool->engine_) {
+    napi_throw_error(env, nullptr, "litepool: the native pool is closed");
+    return nullptr;
+  }
+  return pool->submit(env, argc, argv);
+}
+
+napi_value PoolWrap::submit(napi_env env, std::size_t argc, const napi_value* argv) {
+  napi_value result = nullptr;
   const std::uint32_t slot = engine_->acquireSlot();
-  if (slot == UINT32_MAX) return Napi::Number::New(env, -1);
+  if (slot == UINT32_MAX) {
+    napi_create_int32(env, -1, &result);
+    return result;
+  }
   Request& request = engine_->request(slot);
   int32_t target = 0, op = 0;
   uint32_t requestFlags = 0;
-  napi_get_value_int32(env, info[0], &target);
-  napi_get_value_int32(env, info[1], &op);
-  napi_get_value_uint32(env, info[2], &requestFlags);
+  napi_get_value_int32(env, argv[0], &target);
+  napi_get_value_int32(env, argv[1], &op);
+  napi_get_value_uint32(env, argv[2], &requestFlags);
   request.op = static_cast<Op>(op);
   request.flags = requestFlags;
   if (request.op == Op::Batch) {
-    readBatch(env, info[3], info[4], info[5], request);
+    readBatch(env, argv[3], argv[4], argv[5], request);
   } else {
     napi_valuetype sqlKind;
-    napi_typeof(env, info[3], &sqlKind);
+    napi_typeof(env, argv[3], &sqlKind);
     if (sqlKind == napi_number) {
       // A registered SQL text (registerSql): copied, never read from the JS string again.
       uint32_t id = 0;
-      napi_get_value_uint32(env, info[3], &id);
+      napi_get_value_uint32(env, argv[3], &id);
       request.sql.assign(sqlTexts_[id]);
     } else if (sqlKind == napi_string) {
-      readSql(env, info[3], request);
+      readSql(env, argv[3], request);
     }
     if (request.op == Op::InsertRows) {
-      readRowBlock(env, info[4], info[5], request);
+      readRowBlock(env, argv[4], argv[5], request);
     } else {
-      readParams(env, info[4], info[5], request);
+      readParams(env, argv[4], argv[5], request);
     }
   }
   int32_t reader = -1;
-  if (info.Length() > 6) napi_get_value_int32(env, info[6], &reader);
-  if (info.Length() > 7) napi_get_value_uint32(env, info[7], &request.chunkRows);
+  if (argc > 6) napi_get_value_int32(env, argv[6], &reader);
+  if (argc > 7) napi_get_value_uint32(env, argv[7], &request.chunkRows);
   engine_->submit(slot, static_cast<Target>(target), reader);
-  return Napi::Number::New(env, slot);
+  napi_create_uint32(env, slot, &result);
+  return result;
 }
 
 // registerSql(sql) -> id: keeps a copy of `sql`, so that submit() can take the id instead of

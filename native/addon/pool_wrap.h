@@ -23,6 +23,15 @@
 
 namespace litepool {
 
+class PoolWrap;
+
+// What a pool's own submit function knows of its pool (see PoolWrap::installSubmit): the pool,
+// until its wrapper is destroyed (then null). The function frees it when it is collected, and
+// tells the pool first if the pool is still there. JS thread only.
+struct SubmitBinding {
+  PoolWrap* pool = nullptr;
+};
+
 class PoolWrap final : public Napi::ObjectWrap<PoolWrap> {
  public:
   static Napi::Function define(Napi::Env env);
@@ -41,7 +50,13 @@ class PoolWrap final : public Napi::ObjectWrap<PoolWrap> {
  private:
   Napi::Value startWriter(const Napi::CallbackInfo& info);
   Napi::Value startReaders(const Napi::CallbackInfo& info);
-  Napi::Value submit(const Napi::CallbackInfo& info);
+  // submit is a raw N-API function of each pool object's own (installSubmit), not a prototype
+  // method: it reaches its pool through the function's data, so the per-request call needs
+  // neither napi_unwrap nor node-addon-api's CallbackInfo (which allocates for 8 arguments).
+  void installSubmit(napi_env env, napi_value self);
+  static napi_value submitRaw(napi_env env, napi_callback_info info);
+  static void onSubmitFinalized(napi_env env, void* data, void* hint);
+  napi_value submit(napi_env env, std::size_t argc, const napi_value* argv);
   Napi::Value cancel(const Napi::CallbackInfo& info);
   static napi_value pollRaw(napi_env env, napi_callback_info info);
   Napi::Value registerSql(const Napi::CallbackInfo& info);
@@ -74,6 +89,7 @@ class PoolWrap final : public Napi::ObjectWrap<PoolWrap> {
   BatchEncoder encoder_;
   std::vector<std::uint32_t> drained_;  // the slots of the batch being encoded
   std::vector<std::string> sqlTexts_;  // registered SQL texts, by id (registerSql)
+  SubmitBinding* submitBinding_ = nullptr;  // shared with this pool's submit function
   napi_env env_ = nullptr;
   bool cleanupHookRegistered_ = false;
   bool functionReleased_ = false;
