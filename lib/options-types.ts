@@ -72,9 +72,9 @@ export interface PoolOptions {
    */
   timeslice?: number;
   /**
-   * Reader threads, each with its own connection, 0 to 64. Default: two per CPU core available
-   * (`os.availableParallelism()`), 2 to 8 (`production`: 2 to 16; `minimal`: 1); `:memory:`
-   * always uses 0.
+   * Reader threads, each with its own connection, 0 to 64. Default: one per CPU core available
+   * (`os.availableParallelism()`) plus one, 2 to 8 (`production`: 2 to 16; `minimal`: 1);
+   * `:memory:` always uses 0. See docs/tuning.md.
    */
   readers?: number;
   /** Milliseconds a connection waits for a lock held by another process (default 5000). */

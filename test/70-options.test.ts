@@ -48,15 +48,15 @@ describe('presets', () => {
   });
 
   // The rule for other core counts: test/71-default-readers.test.ts.
-  it("'default' (and no preset) runs two readers per available core, 2 to 8", async () => {
-    const expected = Math.min(8, Math.max(2, 2 * availableParallelism()));
+  it("'default' (and no preset) runs one reader per available core plus one, 2 to 8", async () => {
+    const expected = Math.min(8, Math.max(2, availableParallelism() + 1));
     expect((await pools.open()).stats().readers.size).toBe(expected);
     expect((await pools.open({ preset: 'default' })).stats().readers.size).toBe(expected);
   });
 
-  it("'production' runs two readers per available core, 2 to 16", async () => {
+  it("'production' runs one reader per available core plus one, 2 to 16", async () => {
     const db = await pools.open({ preset: 'production' });
-    expect(db.stats().readers.size).toBe(Math.min(16, Math.max(2, 2 * availableParallelism())));
+    expect(db.stats().readers.size).toBe(Math.min(16, Math.max(2, availableParallelism() + 1)));
   });
 
   it('explicit readers override the preset', async () => {

@@ -1,5 +1,5 @@
-// Covers the number of readers a pool runs when `readers` is not given: two per CPU core available
-// to the process, 2 to 8 under the 'default' preset, 2 to 16 under 'production', one under
+// Covers the number of readers a pool runs when `readers` is not given: one per CPU core available
+// to the process plus one, 2 to 8 under the 'default' preset, 2 to 16 under 'production', one under
 // 'minimal', none for ':memory:'; the core count is passed to resolveOptions (no mock of node:os),
 // an explicit `readers` wins whatever the cores, and its validation does not depend on them.
 import { availableParallelism } from 'node:os';
@@ -13,12 +13,16 @@ describe('the default number of readers follows the cores', () => {
   // cores available → readers, from the documented rule (docs/tuning.md).
   const table: [cores: number, byDefault: number, production: number][] = [
     [1, 2, 2],
-    [2, 4, 4],
-    [3, 6, 6],
-    [4, 8, 8],
-    [6, 8, 12],
-    [8, 8, 16],
-    [12, 8, 16],
+    [2, 3, 3],
+    [3, 4, 4],
+    [4, 5, 5],
+    [6, 7, 7],
+    [7, 8, 8],
+    [8, 8, 9],
+    [12, 8, 13],
+    [14, 8, 15],
+    [15, 8, 16],
+    [16, 8, 16],
     [64, 8, 16],
   ];
 
@@ -32,6 +36,11 @@ describe('the default number of readers follows the cores', () => {
   it('a core count below one (an odd platform report) still gives the minimum', () => {
     expect(readersOn(0)).toBe(2);
     expect(readersOn(0.5, { preset: 'production' })).toBe(2);
+  });
+
+  it('a fractional core count is rounded down before the extra reader is added', () => {
+    expect(readersOn(2.9)).toBe(3);
+    expect(readersOn(4.5, { preset: 'production' })).toBe(5);
   });
 
   it(':memory: runs no readers whatever the cores', () => {

@@ -23,6 +23,7 @@
 //
 // Workloads: point (read by primary key), heavy (the join + group-by query of bench/), mixed (90%
 // point + 10% heavy, latency per class), write (POST, one INSERT per request into a fresh file).
+// litepool runs its default number of readers; LITEPOOL_BENCH_READERS=<n> sets another.
 
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -37,6 +38,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { buildDataset, buildInsertFile, SQL } from '../lib/data.mjs';
 import { litepoolBuild } from '../lib/litepool-build.mjs';
 import { BASELINE, CEILING, CEILINGS, DRIVERS, driverById } from './drivers/index.mjs';
+import { readersOverride } from './drivers/litepool.mjs';
 import { FRAMEWORKS, frameworkById } from './frameworks/index.mjs';
 import { cpuSecondsSince, cpuSnapshot, machineInfo, otherCores } from './machine.mjs';
 import { ensurePeers } from './peers.mjs';
@@ -136,7 +138,8 @@ function settings(args) {
     rateFraction: args.rateFraction,
     loadgen: args.loadgen,
     pragmas: 'journal_mode=WAL, synchronous=NORMAL, cache_size=-16000 (KiB), busy_timeout=5000 on every connection',
-    litepool: { readers: 4 },
+    // The pool's default unless LITEPOOL_BENCH_READERS overrides it (see drivers/litepool.mjs).
+    litepool: { readers: readersOverride() ?? 'default' },
     sqlite3: { connections: 4, uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4) },
   };
 }

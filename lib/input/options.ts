@@ -59,20 +59,21 @@ function faultVfsName(): string | undefined {
 }
 
 /**
- * Reader threads for `cores` cores available to the process: two per core, at least `min` and at
- * most `max`. Two per core, not one: on 2 cores 4 readers served point, heavy and mixed reads at
- * least as well as 2 or 3 and a reader waiting on I/O or held by a lease leaves another for the
- * core; more than two per core only made the event loop later (docs/tuning.md has the figures).
+ * Reader threads for `cores` cores available to the process: one per core plus one, at least `min`
+ * and at most `max`. The event loop needs most of a core under load; readers beyond one per core
+ * only time-share the cores with it and with each other (longer heavy-read tails, later timers),
+ * and the one extra keeps the cores busy while a reader waits for the disk or is held by a lease
+ * or an iteration. Measured on 1 and 2 cores only; docs/tuning.md has the figures.
  */
 export function readersPerCores(cores: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, 2 * Math.max(1, Math.floor(cores))));
+  return Math.min(max, Math.max(min, Math.max(1, Math.floor(cores)) + 1));
 }
 
 /** What each preset sets; explicit options win over the preset's values. */
 export const PRESETS = {
   /** Balanced for a typical web service. */
   default: {
-    /** Reader threads for the cores available: two per core, 2 to 8. */
+    /** Reader threads for the cores available: one per core plus one, 2 to 8. */
     readers: (cores: number) => readersPerCores(cores, 2, 8),
     busyTimeout: 5000,
     acquireTimeout: 30_000,
@@ -90,7 +91,7 @@ export const PRESETS = {
   },
   /** Busy servers: more readers on big machines, bigger caches, memory-mapped I/O, patient timeouts, retries. */
   production: {
-    /** Two per core as in 'default', up to 16. */
+    /** One per core plus one as in 'default', up to 16. */
     readers: (cores: number) => readersPerCores(cores, 2, 16),
     busyTimeout: 10_000,
     acquireTimeout: 60_000,
