@@ -36,7 +36,7 @@ export function writeResults({ quick, totalSeconds, machine, versions, cfg, conc
       writeConcurrency: WRITE_CONCURRENCY,
       memoryConcurrency: MEMORY_CONCURRENCY,
       pragmas: 'journal_mode=WAL, synchronous=NORMAL, cache_size=-16000 (KiB), busy_timeout=5000 on every connection',
-      litepool: { readers: 4 },
+      litepool: { readers: 'default' },
     },
     dataset: shape,
     sql,

@@ -1,11 +1,11 @@
-// Owns the litepool adapter of the benchmark: a pool with 4 readers (or the options given) and the
+// Owns the litepool adapter of the benchmark: a pool with its default readers (or the options given) and the
 // suite's settings, behind the connection interface of bench/lib/drivers.mjs, plus litepool's other
 // atomic ways of writing 100 rows (batch(), transaction()) when the measured version has them.
 
 import { CACHE_KIB } from './common.mjs';
 
-/** `options` replace the suite's `{ readers: 4 }` (`{}`: the pool's default number of readers). */
-export async function openLitepool(mod, file, options = { readers: 4 }) {
+/** `options` are added to the suite's settings (`{ readers: n }`: n readers instead of the pool's default). */
+export async function openLitepool(mod, file, options = {}) {
   const pool = await mod.open(file, { synchronous: 'normal', cacheSize: CACHE_KIB, busyTimeout: 5000, ...options });
   const multiRowSql = new Map();
   return {
