@@ -139,7 +139,15 @@ PoolWrap::PoolWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PoolWrap>(
   // the workers before Node.js tears the thread-safe function down.
   napi_add_env_cleanup_hook(env, &PoolWrap::onEnvironmentTeardown, this);
   cleanupHookRegistered_ = true;
-  installSubmit(env, info.This());
+  try {
+    installSubmit(env, info.This());
+  } catch (...) {
+    // The destructor never runs for a constructor that throws: stop and free here, and take the
+    // cleanup hook back, since it would otherwise reach this object after it is gone.
+    shutDown();
+    releaseNative(env);
+    throw;
+  }
 }
 
 PoolWrap::~PoolWrap() {
@@ -159,16 +167,19 @@ void PoolWrap::installSubmit(napi_env env, napi_value self) {
     throw Napi::Error::New(env, "litepool: could not create the pool's submit function");
   }
   if (napi_add_finalizer(env, submit, binding, &PoolWrap::onSubmitFinalized, nullptr, nullptr) != napi_ok) {
-    delete binding;  // the function is reachable from nowhere: it is never called
+    delete binding;  // the function is reachable from nowhere and has no finalizer: never called
     throw Napi::Error::New(env, "litepool: could not create the pool's submit function");
   }
-  submitBinding_ = binding;
   // Writable and configurable, like a prototype method: a test can wrap it.
   const napi_property_descriptor property = {"submit", nullptr, nullptr, nullptr, nullptr, submit,
                                              static_cast<napi_property_attributes>(napi_writable | napi_configurable), nullptr};
   if (napi_define_properties(env, self, 1, &property) != napi_ok) {
+    // Nothing can call the function now; its finalizer frees the binding, which must not lead
+    // back to this pool (it is being torn down).
+    binding->pool = nullptr;
     throw Napi::Error::New(env, "litepool: could not define the pool's submit function");
   }
+  submitBinding_ = binding;
 }
 
 // JS thread (garbage collection or environment teardown): the submit function is gone.
