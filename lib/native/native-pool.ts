@@ -51,7 +51,7 @@ export type OnBatch = (buffer: ArrayBuffer, capacity: number, objects: readonly 
 
 /**
  * The addon's batch callback (native/addon/batch_encoder.h): the objects come as trailing
- * arguments (`inline`), or, in a batch with more than a thousand of them, as the `objects` array.
+ * arguments (`inline`), or, in a batch with more than 1,024 of them, as the `objects` array.
  */
 export type NativeOnBatch = (buffer: ArrayBuffer, capacity: number, objects: unknown[] | undefined, length: number, ...inline: unknown[]) => void;
 
@@ -66,7 +66,9 @@ export interface NativePool {
    * Returns the request's slot, or -1 when every slot is in flight. For Op.InsertRows, `values`
    * is the block's bytes and `names` its text and blobs (input/row-block.ts); the addon copies
    * them before it returns. Otherwise `values` is an array, or one bare number, string, bigint
-   * or boolean standing for a one-value positional array.
+   * or boolean standing for a one-value positional array. The addon defines `submit` on each
+   * pool object itself (bound to its pool), so a subclass method of that name is shadowed: wrap
+   * the instance's own function instead.
    */
   submit(
     target: Target,

@@ -55,27 +55,41 @@ bool BatchEncoder::begin(napi_env env, std::size_t cells) {
   return true;
 }
 
-const std::vector<napi_value>& BatchEncoder::arguments(napi_env env) {
+bool BatchEncoder::arguments(napi_env env, std::vector<napi_value>*& out) {
   napi_value capacity = nullptr;
   napi_value length = nullptr;
-  napi_value objects = nullptr;
+  napi_value undefined = nullptr;
   napi_create_uint32(env, static_cast<std::uint32_t>(capacity_), &capacity);
   napi_create_uint32(env, length_, &length);
+  napi_get_undefined(env, &undefined);
+  if (buffer_ == nullptr || capacity == nullptr || length == nullptr || undefined == nullptr) return false;
   const bool inlined = objects_.size() <= kInlineObjects;
-  if (inlined) {
-    napi_get_undefined(env, &objects);
-  } else if (napi_create_array_with_length(env, objects_.size(), &objects) == napi_ok) {
-    // A failed creation left an element null: napi_set_element refuses it and the cell reads undefined.
-    for (std::size_t i = 0; i < objects_.size(); ++i) napi_set_element(env, objects, static_cast<std::uint32_t>(i), objects_[i]);
+  napi_value objects = undefined;
+  if (!inlined) {
+    napi_value array = nullptr;
+    if (napi_create_array_with_length(env, objects_.size(), &array) == napi_ok && array != nullptr) {
+      // A failed creation left an element null: napi_set_element refuses it and the cell reads undefined.
+      for (std::size_t i = 0; i < objects_.size(); ++i) napi_set_element(env, array, static_cast<std::uint32_t>(i), objects_[i]);
+      objects = array;
+    }
+    // Without the array every object cell reads undefined (lib/ takes the empty `inline` list).
   }
   arguments_.assign({buffer_, capacity, objects, length});
   if (inlined) {
     // A failed creation left a value null: it reads undefined.
-    napi_value undefined = nullptr;
-    napi_get_undefined(env, &undefined);
     for (napi_value value : objects_) arguments_.push_back(value != nullptr ? value : undefined);
   }
-  return arguments_;
+  out = &arguments_;
+  return true;
+}
+
+void BatchEncoder::end() {
+  if (objects_.capacity() > kRetainedObjects) {
+    std::vector<napi_value>().swap(objects_);
+  } else {
+    objects_.clear();
+  }
+  arguments_.clear();
 }
 
 void BatchEncoder::release(napi_env env) {

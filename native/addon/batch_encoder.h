@@ -34,6 +34,8 @@ class BatchEncoder {
   static constexpr std::size_t kRetainedCells = std::size_t{1} << 16;
   // The most objects a batch passes as trailing arguments of onBatch (see above).
   static constexpr std::size_t kInlineObjects = 1024;
+  // Object lists up to this long keep their memory for the next batches.
+  static constexpr std::size_t kRetainedObjects = 4 * kInlineObjects;
 
   BatchEncoder() = default;
   BatchEncoder(const BatchEncoder&) = delete;
@@ -49,8 +51,12 @@ class BatchEncoder {
   void add(napi_env env, std::uint32_t slot, const Request& request);
   // onBatch's arguments: (buffer, capacity, objects, length, ...inline). `objects` is an array
   // when the batch has more than kInlineObjects objects, else undefined and the objects follow
-  // as `inline`. Valid until the next begin().
-  const std::vector<napi_value>& arguments(napi_env env);
+  // as `inline`. False when a fixed argument could not be created (the environment is shutting
+  // down): onBatch must not be called then. Valid until the next begin() or end().
+  bool arguments(napi_env env, std::vector<napi_value>*& out);
+  // After onBatch: forgets the batch's objects, and gives back the memory of a list that a big
+  // batch grew past kRetainedObjects (the cell buffer is bounded the same way, kRetainedCells).
+  void end();
   // Releases the kept buffer (environment teardown, or the pool going away).
   void release(napi_env env);
 

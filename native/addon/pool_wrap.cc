@@ -271,10 +271,11 @@ void PoolWrap::drain(Napi::Env env) {
     napi_value receiver = nullptr;
     if (encoded && napi_get_reference_value(env, onBatch_, &callback) == napi_ok && callback != nullptr &&
         napi_get_undefined(env, &receiver) == napi_ok) {
-      const std::vector<napi_value>& args = encoder_.arguments(env);
+      std::vector<napi_value>* args = nullptr;
       // lib/ never lets onBatch throw; a throw would surface as an uncaught exception.
-      napi_call_function(env, receiver, callback, args.size(), args.data(), nullptr);
+      if (encoder_.arguments(env, args)) napi_call_function(env, receiver, callback, args->size(), args->data(), nullptr);
     }
+    encoder_.end();
   }
   napi_close_handle_scope(env, scope);
 }
@@ -299,8 +300,10 @@ napi_value PoolWrap::submitRaw(napi_env env, napi_callback_info info) {
   std::size_t argc = kArguments;
   napi_value argv[kArguments];
   void* data = nullptr;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || data == nullptr) return nullptr;
-  PoolWrap* pool = static_cast<SubmitBinding*>(data)->pool;
+  PoolWrap* pool = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) == napi_ok && data != nullptr) {
+    pool = static_cast<SubmitBinding*>(data)->pool;
+  }
   if (pool == nullptr || !pool->engine_) {
     napi_throw_error(env, nullptr, "litepool: the native pool is closed");
     return nullptr;
