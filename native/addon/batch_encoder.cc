@@ -55,14 +55,14 @@ bool BatchEncoder::begin(napi_env env, std::size_t cells) {
   return true;
 }
 
-bool BatchEncoder::arguments(napi_env env, std::vector<napi_value>*& out) {
+const std::vector<napi_value>* BatchEncoder::arguments(napi_env env) {
   napi_value capacity = nullptr;
   napi_value length = nullptr;
   napi_value undefined = nullptr;
   napi_create_uint32(env, static_cast<std::uint32_t>(capacity_), &capacity);
   napi_create_uint32(env, length_, &length);
   napi_get_undefined(env, &undefined);
-  if (buffer_ == nullptr || capacity == nullptr || length == nullptr || undefined == nullptr) return false;
+  if (buffer_ == nullptr || capacity == nullptr || length == nullptr || undefined == nullptr) return nullptr;
   const bool inlined = objects_.size() <= kInlineObjects;
   napi_value objects = undefined;
   if (!inlined) {
@@ -79,8 +79,7 @@ bool BatchEncoder::arguments(napi_env env, std::vector<napi_value>*& out) {
     // A failed creation left a value null: it reads undefined.
     for (napi_value value : objects_) arguments_.push_back(value != nullptr ? value : undefined);
   }
-  out = &arguments_;
-  return true;
+  return &arguments_;
 }
 
 void BatchEncoder::end() {
@@ -109,7 +108,7 @@ void BatchEncoder::integer(std::uint32_t at, std::int64_t value, bool asBigint) 
   tags_[at] = static_cast<std::uint8_t>(CellTag::Bigint);
 }
 
-void BatchEncoder::object(napi_env /*env*/, std::uint32_t at, napi_value value) {
+void BatchEncoder::object(std::uint32_t at, napi_value value) {
   put(at, CellTag::Object, static_cast<double>(objects_.size()));
   objects_.push_back(value);
 }
@@ -121,7 +120,7 @@ void BatchEncoder::text(napi_env env, std::uint32_t at, const char* data, std::s
   } else {
     napi_create_string_utf8(env, data, length, &value);
   }
-  object(env, at, value);
+  object(at, value);
 }
 
 bool BatchEncoder::cell(napi_env env, const Request& request, const Value& value, bool safeIntegers) {
@@ -144,7 +143,7 @@ bool BatchEncoder::cell(napi_env env, const Request& request, const Value& value
       void* copy = nullptr;
       napi_value buffer = nullptr;
       napi_create_buffer_copy(env, value.length, request.cellBytes.data() + value.offset, &copy, &buffer);
-      object(env, at, buffer);
+      object(at, buffer);
       break;
     }
     default:
@@ -172,7 +171,7 @@ void BatchEncoder::header(napi_env env, std::uint32_t record, std::uint32_t slot
           napi_create_string_utf8(env, request.columnNames[i].data(), request.columnNames[i].size(), &name);
           napi_set_element(env, names, static_cast<std::uint32_t>(i), name);
         }
-        object(env, a, names);
+        object(a, names);
       } else {
         undefined(a);
       }

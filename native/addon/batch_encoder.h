@@ -51,9 +51,9 @@ class BatchEncoder {
   void add(napi_env env, std::uint32_t slot, const Request& request);
   // onBatch's arguments: (buffer, capacity, objects, length, ...inline). `objects` is an array
   // when the batch has more than kInlineObjects objects, else undefined and the objects follow
-  // as `inline`. False when a fixed argument could not be created (the environment is shutting
+  // as `inline`. Null when a fixed argument could not be created (the environment is shutting
   // down): onBatch must not be called then. Valid until the next begin() or end().
-  bool arguments(napi_env env, std::vector<napi_value>*& out);
+  const std::vector<napi_value>* arguments(napi_env env);
   // After onBatch: forgets the batch's objects, and gives back the memory of a list that a big
   // batch grew past kRetainedObjects (the cell buffer is bounded the same way, kRetainedCells).
   void end();
@@ -65,7 +65,7 @@ class BatchEncoder {
   void number(std::uint32_t at, double value) { put(at, CellTag::Number, value); }
   void integer(std::uint32_t at, std::int64_t value, bool asBigint);
   void undefined(std::uint32_t at) { put(at, CellTag::Undefined, 0); }
-  void object(napi_env env, std::uint32_t at, napi_value value);
+  void object(std::uint32_t at, napi_value value);
   void text(napi_env env, std::uint32_t at, const char* data, std::size_t length, bool ascii);
   void put(std::uint32_t at, CellTag tag, double payload) {
     nums_[at] = payload;

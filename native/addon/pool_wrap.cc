@@ -271,9 +271,10 @@ void PoolWrap::drain(Napi::Env env) {
     napi_value receiver = nullptr;
     if (encoded && napi_get_reference_value(env, onBatch_, &callback) == napi_ok && callback != nullptr &&
         napi_get_undefined(env, &receiver) == napi_ok) {
-      std::vector<napi_value>* args = nullptr;
       // lib/ never lets onBatch throw; a throw would surface as an uncaught exception.
-      if (encoder_.arguments(env, args)) napi_call_function(env, receiver, callback, args->size(), args->data(), nullptr);
+      if (const std::vector<napi_value>* args = encoder_.arguments(env)) {
+        napi_call_function(env, receiver, callback, args->size(), args->data(), nullptr);
+      }
     }
     encoder_.end();
   }
