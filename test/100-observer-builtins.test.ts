@@ -135,6 +135,11 @@ describe('MetricsCollector', () => {
     expect(() => new MetricsCollector({ prefix: '9bad' })).toThrow(TypeError);
     expect(() => new MetricsCollector({ labels: { 'bad-name': 'x' } })).toThrow(TypeError);
     expect(() => new MetricsCollector({ maxStatements: -1 })).toThrow(RangeError);
+    // A misspelt option is refused, not ignored.
+    expect(() => new MetricsCollector({ maxStatement: 5 } as never)).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT', message: expect.stringMatching(/unknown option maxStatement\b/) }),
+    );
+    expect(() => new MetricsCollector(null as never)).toThrow(expect.objectContaining({ code: 'LITEPOOL_INVALID_ARGUMENT' }));
   });
 });
 
@@ -183,6 +188,10 @@ describe('QueryLogger', () => {
     expect(() => new QueryLogger({ sampleRate: 2 })).toThrow(RangeError);
     expect(() => new QueryLogger({ slowMs: -1 })).toThrow(RangeError);
     expect(() => new QueryLogger({ params: 'all' as never })).toThrow(TypeError);
+    expect(() => new QueryLogger({ slowMS: 5 } as never)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' }));
+    expect(() => new QueryProfiler({ explainOver: 5 } as never)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' }));
+    expect(() => new QueryProfiler({ maxStatements: 0 })).toThrow(expect.objectContaining({ code: 'LITEPOOL_OUT_OF_RANGE' }));
+    expect(() => new QueryProfiler({ explainOverMs: '5' as never })).toThrow(expect.objectContaining({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' }));
   });
 });
 
@@ -254,6 +263,10 @@ describe('policies', () => {
     expect(check(['SCAN settings'])).not.toThrow();
     expect(check(['SCAN CONSTANT ROW'])).not.toThrow();
     expect(check(['SCAN (subquery-1)'])).not.toThrow();
+    // Its options are checked where they are given.
+    expect(() => policies.denyFullScans({ allowTable: ['x'] } as never)).toThrow(expect.objectContaining({ code: 'LITEPOOL_INVALID_ARGUMENT' }));
+    expect(() => policies.denyFullScans({ allowTables: 'settings' as never })).toThrow(expect.objectContaining({ code: 'LITEPOOL_INVALID_ARGUMENT' }));
+    expect(() => policies.denyFullScans({ allowTables: [1] as never })).toThrow(expect.objectContaining({ code: 'LITEPOOL_INVALID_ARGUMENT' }));
   });
 
   it('readOnly refuses run, exec, batch and reads known to write', () => {

@@ -11,6 +11,7 @@ import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, Periodic
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LitepoolError } from '../lib/index.ts';
 import { instrument } from '../lib/otel/index.ts';
 import { tempPools } from './helpers/pools.ts';
 
@@ -164,5 +165,18 @@ describe('instrument()', () => {
     const states = names.get('db.client.connection.count')!.dataPoints.map((d) => d.attributes['db.client.connection.state']);
     expect(states.sort()).toEqual(['idle', 'used']);
     expect(names.get('db.client.connection.pending_requests')!.dataPoints[0]!.attributes).toMatchObject({ 'db.client.connection.pool.name': 'main' });
+  });
+
+  it('refuses what is not a pool and bad options with typed errors', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    const invalid = expect.objectContaining({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' });
+    expect(() => instrument({} as never)).toThrow(invalid);
+    expect(() => instrument({} as never)).toThrow(LitepoolError);
+    expect(() => instrument(db, { poolname: 'x' } as never)).toThrow(invalid);
+    expect(() => instrument(db, { poolName: 5 } as never)).toThrow(invalid);
+    expect(() => instrument(db, { captureQueryText: 'no' } as never)).toThrow(invalid);
+    expect(() => instrument(db, { tracerProvider: {} } as never)).toThrow(invalid);
+    expect(() => instrument(db, { meterProvider: 'global' } as never)).toThrow(invalid);
+    expect(() => instrument(db, null as never)).toThrow(invalid);
   });
 });

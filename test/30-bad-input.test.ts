@@ -174,11 +174,22 @@ describe('SQL text', () => {
     expect(error.message).toContain('no_such_table');
   });
 
-  it("rejects empty SQL ('' and '   ') with a RangeError", async () => {
+  it("rejects empty SQL ('' and '   ') with a RangeError, LITEPOOL_OUT_OF_RANGE", async () => {
     for (const sql of ['', '   ', '\n\t ']) {
       for (const call of [() => db.get(sql), () => db.all(sql), () => db.run(sql), () => db.exec(sql)]) {
         const error = await failure(call);
         expect(error).toBeInstanceOf(RangeError);
+        expect(error).toMatchObject({ code: 'LITEPOOL_OUT_OF_RANGE' });
+      }
+    }
+  });
+
+  it('rejects SQL with no statement in it (a comment, a lone semicolon) with LITEPOOL_MISUSE', async () => {
+    for (const sql of ['-- nothing', '/* nothing */', ' ; ']) {
+      for (const call of [() => db.get(sql), () => db.all(sql), () => db.run(sql)]) {
+        const error = await failure(call);
+        expect(error).toBeInstanceOf(RangeError);
+        expect(error).toMatchObject({ code: 'LITEPOOL_MISUSE' });
       }
     }
   });

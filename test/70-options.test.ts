@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { SqliteError, open, type Pool } from '../lib/index.ts';
+import { resolveOptions } from '../lib/input/options.ts';
 import { tempPools } from './helpers/pools.ts';
 
 const pools = tempPools('options');
@@ -175,6 +176,15 @@ describe('bad options to open()', () => {
     await expectBad(() => open(pools.file(), { retry: { tries: 3 } as never }), 'TypeError', /tries/);
     await expectBad(() => open(pools.file(), { retry: { baseDelay: 100, maxDelay: 10 } }), 'RangeError', /maxDelay/);
     await expectBad(() => open(pools.file(), { retry: 3 as never }), 'TypeError', /retry/);
+  });
+
+  it("retry's missing fields come from the preset's retry, else from the defaults (3 attempts, 10 and 1000 ms)", () => {
+    expect(resolveOptions('app.db', { retry: {} }).retry).toEqual({ attempts: 3, baseDelay: 10, maxDelay: 1000 });
+    expect(resolveOptions('app.db', { retry: { attempts: 5 } }).retry).toEqual({ attempts: 5, baseDelay: 10, maxDelay: 1000 });
+    expect(resolveOptions('app.db', { preset: 'production' }).retry).toEqual({ attempts: 3, baseDelay: 10, maxDelay: 250 });
+    expect(resolveOptions('app.db', { preset: 'production', retry: { attempts: 5 } }).retry).toEqual({ attempts: 5, baseDelay: 10, maxDelay: 250 });
+    expect(resolveOptions('app.db', { preset: 'production', retry: false }).retry).toBeUndefined();
+    expect(() => resolveOptions('app.db', { preset: 'production', retry: { baseDelay: 500 } })).toThrow(/maxDelay \(250, the production preset's\)/);
   });
 
   it('pragmas are checked: names must be identifiers, values scalars', async () => {

@@ -49,10 +49,17 @@ describe('option checks', () => {
     expect(() => db.writeQueue({ overflow: 42 as never })).toThrow(TypeError);
   });
 
-  it('blockTimeout 0, -5 and "x" are RangeErrors', () => {
-    for (const blockTimeout of [0, -5, 'x']) {
-      expect(() => db.writeQueue({ overflow: { blockTimeout: blockTimeout as number } }), `blockTimeout ${String(blockTimeout)}`).toThrow(RangeError);
+  it('blockTimeout 0, -5, 1.5 and 2^31 are RangeErrors (a timer takes at most 2^31 - 1 ms); "x" is a TypeError', () => {
+    for (const blockTimeout of [0, -5, 1.5, 2 ** 31]) {
+      expect(() => db.writeQueue({ overflow: { blockTimeout } }), `blockTimeout ${blockTimeout}`).toThrow(
+        expect.objectContaining({ name: 'RangeError', code: 'LITEPOOL_OUT_OF_RANGE' }),
+      );
     }
+    expect(() => db.writeQueue({ overflow: { blockTimeout: 'x' as never } })).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' }),
+    );
+    // The largest timer is accepted.
+    expect(db.writeQueue({ overflow: { blockTimeout: 2 ** 31 - 1 } }).overflow).toEqual({ blockTimeout: 2 ** 31 - 1 });
   });
 
   it('an unknown option key is a TypeError', () => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Kysely, sql, type Generated, type Selectable } from 'kysely';
 import { Migrator, type Migration } from 'kysely/migration';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SqliteError, TransactionTimeoutError, open, type Pool } from '../lib/index.ts';
+import { LitepoolError, SqliteError, TransactionTimeoutError, open, type Pool } from '../lib/index.ts';
 import { holdTransaction } from '../lib/integrations/held-transaction.ts';
 import { LitepoolDialect } from '../lib/integrations/kysely/index.ts';
 
@@ -526,6 +526,8 @@ describe('dialect configuration', () => {
     expect(bad({ pool, transactionBehavior: 'sometimes' })).toMatchObject({ name: 'RangeError', code: 'LITEPOOL_OUT_OF_RANGE' });
     expect(bad({ pool, transactionTimeout: 0 })).toMatchObject({ code: 'LITEPOOL_OUT_OF_RANGE' });
     expect(bad({ pool, transactionTimeout: '5' })).toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
+    // Like the pool's own argument errors, they are LitepoolErrors.
+    for (const config of [undefined, { pool, transactionBehavior: 'sometimes' }]) expect(bad(config)).toBeInstanceOf(LitepoolError);
   });
 
   it('reports a bad open() option when the dialect first opens its pool', async () => {

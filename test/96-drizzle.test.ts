@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asc, count, DrizzleQueryError, eq, sql, TransactionRollbackError, type Logger } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteError, open, type Pool } from '../lib/index.ts';
+import { LitepoolError, SqliteError, open, type Pool } from '../lib/index.ts';
 import { drizzle, iterate, migrate, type LitepoolDatabase } from '../lib/integrations/drizzle/index.ts';
 import * as schema from './fixtures/drizzle-migrations/schema.ts';
 
@@ -394,6 +394,9 @@ describe('configuration', () => {
     expect(() => drizzle(pool, { schemas: schema } as never)).toThrow(/unknown drizzle\(\) option schemas/);
     expect(() => drizzle(pool, { casing: 'kebab' as never })).toThrow(expect.objectContaining({ code: 'LITEPOOL_OUT_OF_RANGE' }));
     expect(() => drizzle(pool, { logger: 'yes' as never })).toThrow(expect.objectContaining({ code: 'LITEPOOL_INVALID_ARGUMENT' }));
+    // Like the pool's own argument errors, they are LitepoolErrors.
+    expect(() => drizzle({} as never)).toThrow(LitepoolError);
+    expect(() => drizzle(pool, { casing: 'kebab' as never })).toThrow(LitepoolError);
   });
 
   it('exposes the pool as $client and maps snake_case casing', async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { open, type Pool } from '../lib/index.ts';
+import { LitepoolError, open, type Pool } from '../lib/index.ts';
 import litepool from '../lib/integrations/fastify/index.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -115,6 +115,7 @@ describe('registration', () => {
     const twice = app();
     await twice.register(litepool, { name: 'main', path: file() });
     await expect(twice.register(litepool, { name: 'main', path: file() })).rejects.toMatchObject({ code: 'LITEPOOL_MISUSE' });
+    await expect(twice.register(litepool, { name: 'main', path: file() })).rejects.toBeInstanceOf(LitepoolError);
 
     const unnamed = app();
     await unnamed.register(litepool, { path: file() });
@@ -127,6 +128,7 @@ describe('registration', () => {
     await expect(app().register(litepool, { path: file(), readerz: 2 } as never)).rejects.toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
     await expect(app().register(litepool, { pool: {} } as never)).rejects.toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
     await expect(app().register(litepool, { path: file(), name: '' })).rejects.toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
+    await expect(app().register(litepool, {} as never)).rejects.toBeInstanceOf(LitepoolError);
   });
 });
 

@@ -10,7 +10,7 @@
 
 import { QueueClosedError, QueueFullError, QueueTimeoutError, describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { encodeParams, type EncodedParams } from '../input/params.ts';
-import { checkInteger, checkKeys, checkSql } from '../input/validate.ts';
+import { MAX_MS, checkInteger, checkKeys, checkSql } from '../input/validate.ts';
 import { Fifo } from '../request/fifo.ts';
 import type { Params } from '../types.ts';
 import type { OverflowPolicy, WriteQueueOptions, WriteQueueStats, WriteResult } from '../write-queue-types.ts';
@@ -51,8 +51,12 @@ function checkPolicy(value: unknown): OverflowPolicy {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const given = checkKeys('overflow', value, ['blockTimeout']);
     const timeout = given.blockTimeout;
-    if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout <= 0) {
-      throw outOfRange(`overflow.blockTimeout must be a positive integer number of ms, got ${String(timeout)}`);
+    if (typeof timeout !== 'number') {
+      throw invalidArgument(`overflow.blockTimeout must be a number of ms, got ${describeType(timeout)}`);
+    }
+    // setTimeout takes at most 2^31 - 1 ms (it fires at once past that).
+    if (!Number.isInteger(timeout) || timeout <= 0 || timeout > MAX_MS) {
+      throw outOfRange(`overflow.blockTimeout must be an integer number of ms from 1 to ${MAX_MS}, got ${String(timeout)}`);
     }
     return { blockTimeout: timeout };
   }

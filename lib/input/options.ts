@@ -186,13 +186,25 @@ function checkHook(value: unknown): ConnectionHook | undefined {
   return value as ConnectionHook;
 }
 
-function checkRetry(value: unknown): RetryPolicy | undefined {
+/** The fields of a `retry` object that neither it nor its preset sets. */
+const RETRY_DEFAULTS: RetryPolicy = Object.freeze({ attempts: 3, baseDelay: 10, maxDelay: 1000 });
+
+/**
+ * `retry` option: false (off), or { attempts, baseDelay, maxDelay } whose missing fields come from
+ * the preset's retry (`presetName`'s `preset`), else from RETRY_DEFAULTS, as `pragmas` merge over
+ * the preset's.
+ */
+function checkRetry(value: unknown, preset: RetryPolicy | undefined, presetName: string): RetryPolicy | undefined {
   if (value === undefined || value === false) return undefined;
   const given = checkKeys('retry', value, ['attempts', 'baseDelay', 'maxDelay']);
-  const attempts = checkInteger('retry.attempts', given.attempts ?? 3, 1, 100);
-  const baseDelay = checkMs('retry.baseDelay', given.baseDelay ?? 10, 0);
-  const maxDelay = checkMs('retry.maxDelay', given.maxDelay ?? 1000, 0);
-  if (maxDelay < baseDelay) throw outOfRange(`retry.maxDelay (${maxDelay}) must not be below retry.baseDelay (${baseDelay})`);
+  const fallback = preset ?? RETRY_DEFAULTS;
+  const attempts = checkInteger('retry.attempts', given.attempts ?? fallback.attempts, 1, 100);
+  const baseDelay = checkMs('retry.baseDelay', given.baseDelay ?? fallback.baseDelay, 0);
+  const maxDelay = checkMs('retry.maxDelay', given.maxDelay ?? fallback.maxDelay, 0);
+  if (maxDelay < baseDelay) {
+    const origin = given.maxDelay !== undefined ? '' : preset ? `, the ${presetName} preset's` : ', the default';
+    throw outOfRange(`retry.maxDelay (${maxDelay}${origin}) must not be below retry.baseDelay (${baseDelay})`);
+  }
   return Object.freeze({ attempts, baseDelay, maxDelay });
 }
 
@@ -274,7 +286,7 @@ export function resolveOptions(path: unknown, options: unknown, cores: number = 
     checkpointOnClose: replicated.checkpointOnClose,
     acquireTimeout: checkMs('acquireTimeout', pick('acquireTimeout')),
     maxReadDuration: replicated.maxReadDuration,
-    retry: given.retry === undefined ? base.retry : checkRetry(given.retry),
+    retry: given.retry === undefined ? base.retry : checkRetry(given.retry, base.retry, preset),
     groupCommit: checkGroupCommit(given.groupCommit),
     idleTimeout: checkMs('idleTimeout', pick('idleTimeout'), 1000),
     onConnection: checkHook(given.onConnection),

@@ -1,21 +1,14 @@
 // Owns the argument checks of the integrations (Kysely dialect, Drizzle driver, Fastify plugin):
 // their options are validated where they enter, with the same error codes as the pool's own
 // (`LITEPOOL_INVALID_ARGUMENT` for a wrong type or an unknown key, `LITEPOOL_OUT_OF_RANGE` for a
-// value out of range). Only the package's public surface is used.
+// value out of range, `LITEPOOL_MISUSE` for a call the integration's protocol does not allow),
+// made by the pool's own error factories, so they are LitepoolErrors too. Apart from those, only
+// the package's public surface is used.
 
 import { Pool } from '../index.ts';
+import { invalidArgument, misuse, outOfRange } from '../errors.ts';
 
-type CodedError<E extends Error> = E & { code: string };
-
-/** A TypeError with the code `LITEPOOL_INVALID_ARGUMENT`. */
-export function invalidArgument(message: string): CodedError<TypeError> {
-  return Object.assign(new TypeError(message), { code: 'LITEPOOL_INVALID_ARGUMENT' });
-}
-
-/** A RangeError with the code `LITEPOOL_OUT_OF_RANGE`. */
-export function outOfRange(message: string): CodedError<RangeError> {
-  return Object.assign(new RangeError(message), { code: 'LITEPOOL_OUT_OF_RANGE' });
-}
+export { invalidArgument, misuse, outOfRange };
 
 /** How a value reads in an error message. */
 export function describe(value: unknown): string {
@@ -73,9 +66,4 @@ export function splitKeys<K extends string>(
     else rest[key] = value;
   }
   return { own: mine, rest };
-}
-
-/** A RangeError with the code `LITEPOOL_MISUSE`: a call the integration's protocol does not allow. */
-export function misuse(message: string): CodedError<RangeError> {
-  return Object.assign(new RangeError(message), { code: 'LITEPOOL_MISUSE' });
 }

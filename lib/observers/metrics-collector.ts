@@ -5,6 +5,7 @@
 // Runs on the JS thread (the pool calls its hooks there).
 
 import { invalidArgument, outOfRange } from '../errors.ts';
+import { checkKeys } from '../input/validate.ts';
 import type { PoolStats } from '../types.ts';
 import { BucketHistogram, DEFAULT_BUCKETS_SECONDS, bucketOf } from './histogram.ts';
 import { PrometheusWriter, type Labels } from './prometheus.ts';
@@ -60,6 +61,8 @@ export interface MetricsSnapshot {
 /** The label of statements beyond `maxStatements`. */
 const OTHER = 'other';
 
+const METRICS_COLLECTOR_OPTIONS = ['maxStatements', 'maxSqlLength', 'buckets', 'prefix', 'labels'] as const;
+
 /**
  * Collects metrics from every pool it observes.
  *
@@ -101,6 +104,7 @@ export class MetricsCollector implements Observer {
   #migrations = { started: 0, applied: 0, failed: 0 };
 
   constructor(options: MetricsCollectorOptions = {}) {
+    checkKeys('options', options, METRICS_COLLECTOR_OPTIONS);
     const buckets = options.buckets ?? DEFAULT_BUCKETS_SECONDS;
     if (!Array.isArray(buckets) || buckets.length === 0 || buckets.some((b, i) => typeof b !== 'number' || !(b > 0) || !Number.isFinite(b) || (i > 0 && b <= buckets[i - 1]!))) {
       throw outOfRange('buckets must be a non-empty array of increasing positive finite numbers (seconds)');

@@ -2,6 +2,8 @@
 // SQLite (the pool rejects them with PolicyError, code LITEPOOL_POLICY).
 // Runs on the JS thread.
 
+import { describeType, invalidArgument } from '../errors.ts';
+import { checkKeys } from '../input/validate.ts';
 import type { BeforeQueryEvent, Observer } from './types.ts';
 import { statementKeywords } from './sql-keywords.ts';
 
@@ -48,7 +50,12 @@ function scannedTable(detail: string): string | undefined {
  * const db = await open('app.db', { observers: [policies.denyFullScans({ allowTables: ['settings'] })] });
  */
 function denyFullScans(options: DenyFullScansOptions = {}): Observer {
-  const allowed = new Set((options.allowTables ?? []).map((t) => String(t).toLowerCase()));
+  const given = checkKeys('options', options, ['allowTables']);
+  const tables = given.allowTables ?? [];
+  if (!Array.isArray(tables) || !tables.every((t) => typeof t === 'string')) {
+    throw invalidArgument(`allowTables must be an array of table names (strings), got ${describeType(tables)}`);
+  }
+  const allowed = new Set(tables.map((t: string) => t.toLowerCase()));
   return {
     wantsQueryPlan: true,
     beforeQuery(q: BeforeQueryEvent): void {

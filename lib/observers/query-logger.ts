@@ -4,6 +4,7 @@
 // Runs on the JS thread (the pool calls its hooks there).
 
 import { invalidArgument, outOfRange } from '../errors.ts';
+import { checkKeys } from '../input/validate.ts';
 import type { Observer, QueryEvent, TransactionEvent } from './types.ts';
 
 /** Anything with `info` and `warn` methods taking (object, message), as pino does. */
@@ -48,6 +49,8 @@ export function redactParams(params: readonly unknown[]): string[] {
   return params.map(redactValue);
 }
 
+const QUERY_LOGGER_OPTIONS = ['logger', 'slowMs', 'sampleRate', 'logErrors', 'params', 'redact', 'slowTransactionMs', 'random'] as const;
+
 /**
  * Logs slow and failed queries.
  *
@@ -66,6 +69,7 @@ export class QueryLogger implements Observer {
   readonly wantsParams: boolean;
 
   constructor(options: QueryLoggerOptions = {}) {
+    checkKeys('options', options, QUERY_LOGGER_OPTIONS);
     const logger = options.logger ?? console;
     if (!logger || typeof logger.info !== 'function' || typeof logger.warn !== 'function') {
       throw invalidArgument('logger must have info() and warn() methods');

@@ -3,7 +3,8 @@
 // and captures the query plan once for statements slower than a threshold.
 // Runs on the JS thread (the pool calls its hooks there).
 
-import { outOfRange } from '../errors.ts';
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { checkKeys } from '../input/validate.ts';
 import { QuantileHistogram } from './histogram.ts';
 import type { ObservedPool, Observer, QueryEvent } from './types.ts';
 
@@ -50,6 +51,8 @@ class Entry {
   planRequested = false;
 }
 
+const QUERY_PROFILER_OPTIONS = ['explainOverMs', 'maxStatements'] as const;
+
 /**
  * Ranks statements by cost.
  *
@@ -68,12 +71,15 @@ export class QueryProfiler implements Observer {
   #pool: ObservedPool | undefined;
 
   constructor(options: QueryProfilerOptions = {}) {
+    checkKeys('options', options, QUERY_PROFILER_OPTIONS);
     const explain = options.explainOverMs ?? 50;
-    if (typeof explain !== 'number' || !Number.isFinite(explain) || explain < 0) {
+    if (typeof explain !== 'number') throw invalidArgument(`explainOverMs must be a number, got ${describeType(explain)}`);
+    if (!Number.isFinite(explain) || explain < 0) {
       throw outOfRange(`explainOverMs must be a finite number of at least 0, got ${String(explain)}`);
     }
     const max = options.maxStatements ?? 1000;
-    if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) {
+    if (typeof max !== 'number') throw invalidArgument(`maxStatements must be a number, got ${describeType(max)}`);
+    if (!Number.isInteger(max) || max < 1) {
       throw outOfRange(`maxStatements must be an integer of at least 1, got ${String(max)}`);
     }
     this.#explainOverMs = explain;

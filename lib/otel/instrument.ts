@@ -27,6 +27,8 @@ import {
   type QueryChannelContext,
   type TransactionChannelContext,
 } from '../observers/channels.ts';
+import { describeType, invalidArgument } from '../errors.ts';
+import { checkKeys } from '../input/validate.ts';
 import { statementKeywords } from '../observers/sql-keywords.ts';
 import type { PoolStats } from '../types.ts';
 
@@ -46,6 +48,26 @@ export interface InstrumentOptions {
   captureQueryText?: boolean;
   /** `db.client.connection.pool.name` (default: the database path). */
   poolName?: string;
+}
+
+const INSTRUMENT_OPTIONS = ['tracerProvider', 'meterProvider', 'captureQueryText', 'poolName'] as const;
+
+/** instrument()'s options: known keys of the documented types, or a TypeError. */
+function checkInstrumentOptions(options: unknown): void {
+  const given = checkKeys('options', options, INSTRUMENT_OPTIONS);
+  for (const name of ['tracerProvider', 'meterProvider'] as const) {
+    const value = given[name];
+    const getter = name === 'tracerProvider' ? 'getTracer' : 'getMeter';
+    if (value !== undefined && typeof (value as Record<string, unknown> | null)?.[getter] !== 'function') {
+      throw invalidArgument(`${name} must be an OpenTelemetry ${name === 'tracerProvider' ? 'TracerProvider' : 'MeterProvider'} (with ${getter}()), got ${describeType(value)}`);
+    }
+  }
+  if (given.captureQueryText !== undefined && typeof given.captureQueryText !== 'boolean') {
+    throw invalidArgument(`captureQueryText must be a boolean, got ${describeType(given.captureQueryText)}`);
+  }
+  if (given.poolName !== undefined && typeof given.poolName !== 'string') {
+    throw invalidArgument(`poolName must be a string, got ${describeType(given.poolName)}`);
+  }
 }
 
 const INSTRUMENTATION = 'litepool';
@@ -80,8 +102,9 @@ function errorCode(error: unknown): string {
  */
 export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}): () => void {
   if (!db || typeof db.stats !== 'function' || typeof db.path !== 'string') {
-    throw new TypeError('instrument() takes a litepool Pool');
+    throw invalidArgument('instrument() takes a litepool Pool');
   }
+  checkInstrumentOptions(options);
   const tracer = (options.tracerProvider ?? otelTrace.getTracerProvider()).getTracer(INSTRUMENTATION);
   const meter = (options.meterProvider ?? otelMetrics.getMeterProvider()).getMeter(INSTRUMENTATION);
   const captureText = options.captureQueryText ?? true;
