@@ -70,11 +70,22 @@ describe('db.schema', () => {
 
   it('refuses bad input with typed errors before anything reaches SQLite', async () => {
     const { schema } = await fresh();
-    await expect(schema.columns('' as string)).rejects.toThrow(TypeError);
+    const invalid = expect.objectContaining({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' });
+    const outOfRange = expect.objectContaining({ name: 'RangeError', code: 'LITEPOOL_OUT_OF_RANGE' });
+    await expect(schema.columns('' as string)).rejects.toThrow(outOfRange);
+    await expect(schema.columns(5 as never)).rejects.toThrow(invalid);
     await expect(schema.createIndex('t', [])).rejects.toThrow(/at least one column/);
-    await expect(schema.createIndex('t', [{ name: 'a', order: 'up' as never }])).rejects.toThrow(TypeError);
+    await expect(schema.createIndex('t', [{ name: 'a', order: 'up' as never }])).rejects.toThrow(outOfRange);
+    await expect(schema.createIndex('t', [{ name: 'a', order: 1 as never }])).rejects.toThrow(invalid);
     await expect(schema.addColumn('t', 'c', 'TEXT; DROP TABLE t')).rejects.toThrow(/type must be/);
     await expect(schema.addColumn('t', 'c', 'TEXT', { default: {} as never })).rejects.toThrow(TypeError);
+    await expect(schema.addColumn('t', 'c', 'REAL', { default: Number.NaN })).rejects.toThrow(outOfRange);
+    // Options: an unknown key, or a flag that is not a boolean ('false' would read as true), is refused.
+    await expect(schema.createIndex('t', ['a'], { uniqe: true } as never)).rejects.toThrow(invalid);
+    await expect(schema.createIndex('t', ['a'], { unique: 'false' } as never)).rejects.toThrow(invalid);
+    await expect(schema.createIndex('t', ['a'], null as never)).rejects.toThrow(invalid);
+    await expect(schema.addColumn('t', 'c', 'TEXT', { notNull: 1 } as never)).rejects.toThrow(invalid);
+    await expect(schema.addColumn('t', 'c', 'TEXT', { ifNotExist: true } as never)).rejects.toThrow(invalid);
   });
 
   it('is the pool\'s db.schema: one instance, closed with the pool', async () => {

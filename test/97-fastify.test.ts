@@ -5,6 +5,7 @@
 // and on 4xx, its timeout, 200 concurrent read-modify-write routes ending exact, reads answered
 // while a route's transaction holds the writer), a streamed response, and route settings checked
 // at startup.
+import { tracingChannel } from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LitepoolError, open, type Pool } from '../lib/index.ts';
 import litepool from '../lib/integrations/fastify/index.ts';
+import type { TransactionChannelContext } from '../lib/observers/channels.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -261,12 +263,37 @@ describe('route transactions', () => {
     await server.register(litepool, { name: 'main', path: file() });
     await server.register(litepool, { name: 'audit', path: file() });
     await server.litepool.audit!.exec('CREATE TABLE log (entry TEXT)');
-    server.post('/audit', { config: { litepool: { transaction: { name: 'audit', behavior: 'exclusive' } } } }, async (request) => {
-      await request.litepoolTx!.run("INSERT INTO log VALUES ('entry')");
+    for (const behavior of ['deferred', 'immediate', 'exclusive'] as const) {
+      server.post(`/audit/${behavior}`, { config: { litepool: { transaction: { name: 'audit', behavior } } } }, async (request) => {
+        await request.litepoolTx!.run('INSERT INTO log VALUES (?)', [behavior]);
+        return { ok: true };
+      });
+    }
+    server.post('/audit', { config: { litepool: { transaction: { name: 'audit' } } } }, async (request) => {
+      await request.litepoolTx!.run("INSERT INTO log VALUES ('default')");
       return { ok: true };
     });
-    expect((await server.inject({ method: 'POST', url: '/audit' })).statusCode).toBe(200);
-    expect(await server.litepool.audit!.all('SELECT * FROM log')).toEqual([{ entry: 'entry' }]);
+    // litepool:transaction carries the pool and the behavior each transaction ran with.
+    const ran: { pool: object; behavior: string }[] = [];
+    const handlers = {
+      asyncEnd: (ctx: unknown) => {
+        const { pool, behavior } = ctx as TransactionChannelContext;
+        ran.push({ pool, behavior });
+      },
+    };
+    const channel = tracingChannel('litepool:transaction');
+    channel.subscribe(handlers as never);
+    try {
+      for (const url of ['/audit', '/audit/deferred', '/audit/immediate', '/audit/exclusive']) {
+        expect((await server.inject({ method: 'POST', url })).statusCode).toBe(200);
+      }
+    } finally {
+      channel.unsubscribe(handlers as never);
+    }
+    const audit = server.litepool.audit!;
+    expect(ran.filter((t) => t.pool === audit).map((t) => t.behavior)).toEqual(['immediate', 'deferred', 'immediate', 'exclusive']);
+    expect(ran.filter((t) => t.pool !== audit)).toEqual([]);
+    expect(await audit.all('SELECT * FROM log')).toEqual([{ entry: 'default' }, { entry: 'deferred' }, { entry: 'immediate' }, { entry: 'exclusive' }]);
   });
 
   it('checks route settings at startup', async () => {

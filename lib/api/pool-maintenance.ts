@@ -11,7 +11,21 @@ import type { Toolkit } from '../maintenance/toolkit.ts';
 import { checkVacuumOptions } from '../maintenance/upkeep.ts';
 import type { BackupOptions, BackupResult, ForeignKeyViolation, IntegrityCheckOptions, IntegrityCheckResult, VacuumOptions } from '../operations-types.ts';
 import type { CheckpointMode, CheckpointResult } from '../types.ts';
-import { rejectOnThrow } from './operations.ts';
+import { describeType, invalidArgument } from '../errors.ts';
+import type { OperationOptions } from '../types.ts';
+import { checkOptions, rejectOnThrow } from './operations.ts';
+
+/**
+ * Refuses arguments past the `max` a method takes: an options object handed to a method that has
+ * none (`db.vacuumInto(dest, { signal })`) would otherwise be ignored without a word.
+ */
+function checkArity(method: string, args: IArguments, max: number): void {
+  if (args.length <= max) return;
+  const extra = args[max];
+  throw invalidArgument(
+    `db.${method}() takes ${max === 0 ? 'no arguments' : `at most ${max} argument${max === 1 ? '' : 's'}`}, got ${args.length} (the first extra one is ${describeType(extra)})`,
+  );
+}
 
 /** The maintenance methods of a Pool (see docs/operations.md). */
 export class PoolMaintenance {
@@ -47,7 +61,11 @@ export class PoolMaintenance {
    * const { busy, walFrames, checkpointedFrames } = await db.checkpoint('truncate');
    */
   checkpoint(mode?: CheckpointMode): Promise<CheckpointResult> {
-    return this.#start(() => this.#toolkit.checkpoint(checkCheckpointMode(mode)));
+    const args = arguments;
+    return this.#start(() => {
+      checkArity('checkpoint', args, 1);
+      return this.#toolkit.checkpoint(checkCheckpointMode(mode));
+    });
   }
 
   /**
@@ -65,7 +83,11 @@ export class PoolMaintenance {
    * });
    */
   backup(dest: string, options?: BackupOptions): Promise<BackupResult> {
-    return this.#start(() => this.#toolkit.backup(this.#toolkit.destination(dest), checkBackupOptions(options)));
+    const args = arguments;
+    return this.#start(() => {
+      checkArity('backup', args, 2);
+      return this.#toolkit.backup(this.#toolkit.destination(dest), checkBackupOptions(options));
+    });
   }
 
   /**
@@ -76,7 +98,11 @@ export class PoolMaintenance {
    * await db.vacuumInto('/backups/app-compact.db');
    */
   vacuumInto(dest: string): Promise<BackupResult> {
-    return this.#start(() => this.#toolkit.vacuumInto(this.#toolkit.destination(dest)));
+    const args = arguments;
+    return this.#start(() => {
+      checkArity('vacuumInto', args, 1);
+      return this.#toolkit.vacuumInto(this.#toolkit.destination(dest));
+    });
   }
 
   /**
@@ -88,7 +114,11 @@ export class PoolMaintenance {
    * const { ok, problems } = await db.integrityCheck({ quick: true });
    */
   integrityCheck(options?: IntegrityCheckOptions): Promise<IntegrityCheckResult> {
-    return this.#start(() => this.#toolkit.integrityCheck(checkIntegrityOptions(options)));
+    const args = arguments;
+    return this.#start(() => {
+      checkArity('integrityCheck', args, 1);
+      return this.#toolkit.integrityCheck(checkIntegrityOptions(options));
+    });
   }
 
   /**
@@ -99,7 +129,11 @@ export class PoolMaintenance {
    * for (const { table, rowid, parent } of await db.foreignKeyCheck()) console.warn(table, rowid, '→', parent);
    */
   foreignKeyCheck(): Promise<ForeignKeyViolation[]> {
-    return this.#start(() => this.#toolkit.foreignKeyCheck());
+    const args = arguments;
+    return this.#start(() => {
+      checkArity('foreignKeyCheck', args, 0);
+      return this.#toolkit.foreignKeyCheck();
+    });
   }
 
   /**
@@ -109,7 +143,11 @@ export class PoolMaintenance {
    * setInterval(() => db.optimize(), 3_600_000).unref(); // or open(path, { optimizeInterval })
    */
   optimize(): Promise<void> {
-    return this.#start(() => this.#toolkit.optimize());
+    const args = arguments;
+    return this.#start(() => {
+      checkArity('optimize', args, 0);
+      return this.#toolkit.optimize();
+    });
   }
 
   /**
@@ -119,7 +157,11 @@ export class PoolMaintenance {
    * await db.analyze();
    */
   analyze(): Promise<void> {
-    return this.#start(() => this.#toolkit.analyze());
+    const args = arguments;
+    return this.#start(() => {
+      checkArity('analyze', args, 0);
+      return this.#toolkit.analyze();
+    });
   }
 
   /**
@@ -133,17 +175,28 @@ export class PoolMaintenance {
    * await db.vacuum({ incremental: 1000 });
    */
   vacuum(options?: VacuumOptions): Promise<void> {
-    return this.#start(() => this.#toolkit.vacuum(checkVacuumOptions(options)));
+    const args = arguments;
+    return this.#start(() => {
+      checkArity('vacuum', args, 1);
+      return this.#toolkit.vacuum(checkVacuumOptions(options));
+    });
   }
 
   /**
    * A cheap read of the schema on a reader and on the writer: resolves once both answered.
+   * `timeout` (default: the pool's `queryTimeout`) and `signal` cancel both reads, as for a
+   * query: a probe that cannot wait forever.
    *
    * @example
-   * app.get('/health', async () => { await db.ping(); return 'ok'; });
+   * app.get('/health', async () => { await db.ping({ timeout: 1000 }); return 'ok'; });
    */
-  ping(): Promise<void> {
-    return this.#start(() => this.#toolkit.ping());
+  ping(options?: OperationOptions): Promise<void> {
+    const args = arguments;
+    return this.#start(() => {
+      checkArity('ping', args, 1);
+      const { signal, timeout } = checkOptions('write', options, this.#toolkit.operationDefaults);
+      return this.#toolkit.ping({ signal, timeout });
+    });
   }
 
   #start<T>(operation: () => Promise<T>): Promise<T> {

@@ -3,8 +3,9 @@
 // every identifier, so hostile names (`we"ird`, `select`, spaces, unicode) round-trip.
 // Runs on the JS thread; the statements run on the pool's connections.
 
-import { invalidArgument } from '../errors.ts';
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { quoteIdentifier } from '../input/insert-many.ts';
+import { checkBoolean, checkKeys } from '../input/validate.ts';
 import type { AddColumnOptions, ColumnInfo, CreateIndexOptions, ForeignKeyInfo, IndexColumn, IndexInfo, TableInfo } from '../operations-types.ts';
 import type { SqlValue } from '../types.ts';
 
@@ -18,8 +19,14 @@ export interface SchemaHost {
 const TYPE_NAME = /^[A-Za-z_][A-Za-z0-9_ ]*(\(\s*[+-]?\d+\s*(,\s*[+-]?\d+\s*)?\))?$/;
 
 function checkName(what: string, name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0) throw invalidArgument(`${what} must be a non-empty string, got ${typeof name}`);
+  if (typeof name !== 'string') throw invalidArgument(`${what} must be a non-empty string, got ${describeType(name)}`);
+  if (name.length === 0) throw outOfRange(`${what} must not be empty`);
   return name;
+}
+
+/** An optional boolean option: false when absent. */
+function flag(name: string, value: unknown): boolean {
+  return value === undefined ? false : checkBoolean(name, value);
 }
 
 /** A constant as SQL text (a DEFAULT clause cannot take parameters). */
@@ -28,7 +35,7 @@ export function sqlLiteral(value: SqlValue): string {
   if (typeof value === 'boolean') return value ? '1' : '0';
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw invalidArgument(`a default must be a finite number, got ${value}`);
+    if (!Number.isFinite(value)) throw outOfRange(`a default must be a finite number, got ${value}`);
     return Object.is(value, -0) ? '0' : String(value);
   }
   if (typeof value === 'string') return `'${value.replaceAll("'", "''")}'`;
@@ -101,22 +108,26 @@ export class Schema {
    * @example
    * await db.schema.createIndex('orders', ['customer_id', { name: 'created_at', order: 'desc' }], { ifNotExists: true });
    */
-  async createIndex(table: string, columns: readonly IndexColumn[], options: CreateIndexOptions = {}): Promise<string> {
+  async createIndex(table: string, columns: readonly IndexColumn[], options?: CreateIndexOptions): Promise<string> {
+    const given = checkKeys('options', options, ['name', 'unique', 'ifNotExists']);
+    const unique = flag('unique', given.unique);
+    const ifNotExists = flag('ifNotExists', given.ifNotExists);
     checkName('table', table);
     if (!Array.isArray(columns) || columns.length === 0) throw invalidArgument('createIndex() needs at least one column');
     const parts = columns.map((column, i) => {
       if (typeof column === 'string') return { name: checkName(`columns[${i}]`, column), order: undefined };
       if (column && typeof column === 'object') {
         if (column.order !== undefined && column.order !== 'asc' && column.order !== 'desc') {
-          throw invalidArgument(`columns[${i}].order must be 'asc' or 'desc'`);
+          if (typeof column.order !== 'string') throw invalidArgument(`columns[${i}].order must be 'asc' or 'desc', got ${describeType(column.order)}`);
+          throw outOfRange(`columns[${i}].order must be 'asc' or 'desc', got '${String(column.order)}'`);
         }
         return { name: checkName(`columns[${i}].name`, column.name), order: column.order };
       }
       throw invalidArgument(`columns[${i}] must be a column name or { name, order }`);
     });
-    const name = options.name === undefined ? `${table}_${parts.map((p) => p.name).join('_')}_idx` : checkName('name', options.name);
+    const name = given.name === undefined ? `${table}_${parts.map((p) => p.name).join('_')}_idx` : checkName('name', given.name);
     const list = parts.map((p) => `${quoteIdentifier(p.name)}${p.order ? ` ${p.order.toUpperCase()}` : ''}`).join(', ');
-    const sql = `CREATE ${options.unique ? 'UNIQUE ' : ''}INDEX ${options.ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdentifier(name)} ON ${quoteIdentifier(table)} (${list})`;
+    const sql = `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdentifier(name)} ON ${quoteIdentifier(table)} (${list})`;
     await this.#host.transaction(async (tx) => tx.exec(sql));
     return name;
   }
@@ -128,17 +139,20 @@ export class Schema {
    * @example
    * await db.schema.addColumn('users', 'email', 'TEXT', { ifNotExists: true });
    */
-  async addColumn(table: string, column: string, type: string, options: AddColumnOptions = {}): Promise<boolean> {
+  async addColumn(table: string, column: string, type: string, options?: AddColumnOptions): Promise<boolean> {
+    const given = checkKeys('options', options, ['ifNotExists', 'notNull', 'default']);
+    const ifNotExists = flag('ifNotExists', given.ifNotExists);
+    const notNull = flag('notNull', given.notNull);
     checkName('table', table);
     checkName('column', column);
     if (typeof type !== 'string' || (type !== '' && !TYPE_NAME.test(type))) {
       throw invalidArgument(`type must be a SQLite type name such as 'TEXT' or 'VARCHAR(255)', got ${JSON.stringify(type)}`);
     }
     let sql = `ALTER TABLE ${quoteIdentifier(table)} ADD COLUMN ${quoteIdentifier(column)}${type ? ` ${type}` : ''}`;
-    if (options.notNull) sql += ' NOT NULL';
-    if (options.default !== undefined) sql += ` DEFAULT ${sqlLiteral(options.default)}`;
+    if (notNull) sql += ' NOT NULL';
+    if (given.default !== undefined) sql += ` DEFAULT ${sqlLiteral(given.default as SqlValue)}`;
     return this.#host.transaction(async (tx) => {
-      if (options.ifNotExists) {
+      if (ifNotExists) {
         const existing = await tx.all<{ name: string }>('SELECT name FROM pragma_table_xinfo(?)', [table]);
         if (existing.some((c) => c.name.toLowerCase() === column.toLowerCase())) return false;
       }

@@ -158,7 +158,12 @@ export class Toolkit {
     return this.#upkeep.vacuum(incremental);
   }
 
-  ping(): Promise<void> {
-    return this.#upkeep.ping();
+  /** What an operation called without options runs with (the pool's queryTimeout). */
+  get operationDefaults(): PoolContext['defaults'] {
+    return this.#context.defaults;
+  }
+
+  ping(cancel: { signal: AbortSignal | undefined; timeout: number | undefined }): Promise<void> {
+    return this.#upkeep.ping(cancel);
   }
 }

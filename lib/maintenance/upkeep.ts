@@ -105,9 +105,10 @@ export class Upkeep {
   }
 
   /** A cheap read on a reader and on the writer: resolves when both answered. */
-  async ping(): Promise<void> {
+  async ping(cancel: { signal: AbortSignal | undefined; timeout: number | undefined }): Promise<void> {
+    const { signal, timeout } = cancel;
     const probe = (route: Route) =>
-      this.#context.requests.run({ op: Op.Get, route, sql: 'SELECT 1 FROM sqlite_schema LIMIT 1', values: undefined, names: undefined, rowMode: 'array' });
+      this.#context.requests.run({ op: Op.Get, route, sql: 'SELECT 1 FROM sqlite_schema LIMIT 1', values: undefined, names: undefined, rowMode: 'array', signal, timeout });
     await Promise.all([probe(READERS), probe(WRITER)]);
   }
 }
