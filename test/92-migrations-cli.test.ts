@@ -3,11 +3,13 @@
 // user runs it (node_modules/.bin/litepool, and once through npx). Commands, text and JSON output,
 // exit codes (0 ok, 1 failure, 2 usage), `new` file naming, a TypeScript migration refused with a
 // clear message on a Node.js that cannot load it, and the bin entry inside the packed tarball.
+// In this process: failures (the USAGE code of every usage error, one stderr line, the JSON
+// error), refused arguments (repeated options, --db :memory:, stray arguments) and the help.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../lib/cli/commands.ts';
+import { USAGE, run } from '../lib/cli/commands.ts';
 import { Scratch, compiledPackage } from './migrations-helpers.ts';
 
 const scratch = new Scratch();
@@ -172,13 +174,72 @@ describe('litepool command line: failures', () => {
         statement: 'CREATE TABLE ok (x);',
       },
     });
-    expect(failed.stderr).toMatch(/^litepool: 1\.1\.0__bad\.sql failed at statement 1 .*\(LITEPOOL_MIGRATION_FAILED\)\n$/s);
+    // stderr holds one line: the statement excerpt that follows a line break in the message joins it.
+    expect(failed.stderr).toBe('litepool: 1.1.0__bad.sql failed at statement 1 (line 1): table ok already exists | CREATE TABLE ok (x); (LITEPOOL_MIGRATION_FAILED)\n');
+    expect(JSON.parse(failed.stdout).error.message).toContain('table ok already exists\n  CREATE TABLE ok (x);');
     expect(failed.stderr).not.toMatch(/\n\s+at /); // no stack trace
 
     const usage = await inProcess('migrate', '--db', db, '--json');
     expect(usage.code).toBe(2);
     expect(JSON.parse(usage.stdout)).toEqual({ error: { code: 'USAGE', message: 'migrate needs --dir', version: null, file: null, statement: null } });
-    expect(usage.stderr).toContain('litepool: migrate needs --dir');
+    expect(usage.stderr).toBe('litepool: migrate needs --dir (USAGE)\nRun litepool --help for the commands and options.\n');
+  });
+
+  it('every usage error is USAGE, parseArgs errors included, on one stderr line and in the JSON', async () => {
+    const dir = scratch.files({ '1.0.0__a.sql': 'CREATE TABLE a (x);\n' });
+    const db = join(scratch.dir, 'usage.db');
+    const cases = [
+      ['migrate', '--db', db, '--dir', dir, '--bogus'], // ERR_PARSE_ARGS_UNKNOWN_OPTION
+      ['migrate', '--dir', dir, '--db', '--json'], // ERR_PARSE_ARGS_INVALID_OPTION_VALUE, a three-line message
+      ['migrate', '--db', db, '--dir', dir, '--json=yes'], // a value for a boolean
+      ['migrate', '--db', db, '--dir', dir, '--to', '1.0.0', '--to', '2.0.0'],
+      ['status', '--db', db, '--dir', dir, '--json', '--json'],
+      ['migrate', '--db', ':memory:', '--dir', dir],
+      ['new', 'add', 'orders', '--dir', dir],
+    ];
+    for (const args of cases) {
+      const outcome = await inProcess(...args, '--json');
+      const at = args.join(' ');
+      expect(outcome.code, at).toBe(2);
+      expect(JSON.parse(outcome.stdout).error.code, at).toBe('USAGE');
+      const lines = outcome.stderr.split('\n');
+      expect(lines, at).toHaveLength(3); // the message line, the --help line, and the final newline
+      expect(lines[0], at).toMatch(/^litepool: .+ \(USAGE\)$/);
+      expect(lines[1], at).toBe('Run litepool --help for the commands and options.');
+    }
+    expect(existsSync(db)).toBe(false);
+    expect(readdirSync(dir)).toEqual(['1.0.0__a.sql']); // new wrote nothing for 'add orders'
+  });
+
+  it("refuses a repeated option, --db :memory: and new's second argument, naming them", async () => {
+    const dir = scratch.files({ '1.0.0__a.sql': 'CREATE TABLE a (x);\n' });
+    const db = join(scratch.dir, 'named.db');
+    const twice = await inProcess('migrate', '--db', db, '--dir', dir, '--db', join(scratch.dir, 'other.db'));
+    expect(twice.stderr).toContain('litepool: --db is given more than once (USAGE)');
+    expect((await inProcess('status', '--db', db, '--dir', dir, '-h', '--help')).stderr).toContain('--help is given more than once');
+    for (const command of ['migrate', 'plan', 'status']) {
+      const memory = await inProcess(command, '--db', ':memory:', '--dir', dir);
+      expect(memory.code, command).toBe(2);
+      expect(memory.stderr).toContain("--db must be a database file, not ':memory:' (for a file of that name, write ./:memory:)");
+    }
+    // A file of that name, given as a path, is a file like any other.
+    const named = join(scratch.dir, ':memory:');
+    expect((await inProcess('migrate', '--db', named, '--dir', dir)).code).toBe(0);
+    expect(existsSync(named)).toBe(true);
+    const stray = await inProcess('new', 'add', 'orders', '--dir', dir);
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain("litepool: unexpected argument 'orders' (USAGE)");
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('--help prints the text help, also with --json, and names every option each command takes', async () => {
+    const help = await inProcess('--help', '--json');
+    expect(help).toEqual({ code: 0, stdout: USAGE, stderr: '' });
+    expect((await inProcess('plan', '-h')).stdout).toBe(USAGE);
+    const commands = USAGE.slice(USAGE.indexOf('Commands:'), USAGE.indexOf('Options:'));
+    expect(commands).toMatch(/ {2}plan .*\n +\[--to <version>\] \[--allow-out-of-order\]\n/);
+    expect(commands).toMatch(/ {2}down --to <ver> .*\n +\[--lock-timeout <ms>\] \[--dry-run\]\n/);
+    expect(commands).toMatch(/ {2}repair --version <ver> .*\n.*\n +\[--lock-timeout <ms>\]\n/);
   });
 
   it('names --lock-timeout when its value is out of range; usage errors create no database; down and repair refuse a missing one', async () => {

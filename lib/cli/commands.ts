@@ -23,18 +23,23 @@ export const USAGE = `Usage: litepool <command> [options]
 Commands:
   migrate            apply pending migrations        [--to <version>] [--allow-out-of-order]
                                                      [--lock-timeout <ms>] [--dry-run]
-  plan               show what migrate would apply; changes nothing   [--to <version>]
+  plan               show what migrate would apply; applies nothing
+                                                     [--to <version>] [--allow-out-of-order]
   status             list every migration and its state
-  down --to <ver>    revert applied migrations above <ver>, newest first  [--dry-run]
+  down --to <ver>    revert applied migrations above <ver>, newest first
+                                                     [--lock-timeout <ms>] [--dry-run]
   repair --version <ver> --action accept-checksum|forget|mark-applied
                      fix one ledger row (see docs/migrations.md, "Recovery")
+                                                     [--lock-timeout <ms>]
   new <name>         write the next migration file   [--bump major|minor|patch | --version <ver>]
 
 Options:
-  --db <file>        the database (all commands but new)
+  --db <file>        the database file, not :memory: (all commands but new)
   --dir <directory>  the migrations directory (all commands)
-  --json             print the result as JSON
-  -h, --help         print this help
+  --json             print the result, or the error, as JSON on stdout
+  -h, --help         print this help (as text, also with --json)
+
+Each option may be given once.
 
 Exit codes: 0 ok, 1 failure (a migration failed or was refused), 2 usage error.
 `;
@@ -81,6 +86,28 @@ function lockTimeout(values: Values): { lockTimeout?: number } {
   const ms = Number(text);
   if (!/^\d+$/.test(text) || ms < 1 || ms > MAX_MS) throw new UsageError(`--lock-timeout must be a number of milliseconds from 1 to ${MAX_MS}, got '${text}'`);
   return { lockTimeout: ms };
+}
+
+/** The --db file: `:memory:` would migrate a database that vanishes when the command ends. */
+function databasePath(values: Values, command: string): string {
+  const path = required(values, 'db', command);
+  if (path === ':memory:') throw new UsageError("--db must be a database file, not ':memory:' (for a file of that name, write ./:memory:)");
+  return path;
+}
+
+/** Refuses the arguments after the first `count` (new takes its name; the others take none). */
+function noneBeyond(positionals: readonly string[], count: number): void {
+  if (positionals.length > count) throw new UsageError(`unexpected argument '${positionals[count]}'`);
+}
+
+/** Refuses an option given twice: which of the two values was meant cannot be known. */
+function onceEach(tokens: readonly { kind: string; name?: string; rawName?: string }[]): void {
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined) continue;
+    if (seen.has(token.name)) throw new UsageError(`${token.rawName ?? `--${token.name}`} is given more than once`);
+    seen.add(token.name);
+  }
 }
 
 /** A failure that is no usage error (exit code 1), printed as its message alone. */
@@ -140,11 +167,11 @@ function versionOption(values: Values, name: 'to' | 'version', command: string, 
 async function execute(command: string, positionals: string[], values: Values, out: Streams): Promise<void> {
   const json = values.json === true;
   const print = (result: unknown, text: string) => out.stdout.write(`${json ? JSON.stringify(result, null, 2) : text}\n`);
+  noneBeyond(positionals, command === 'new' ? 1 : 0);
   if (command === 'new') return newFile(positionals[0], values, out, json);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   // Every value is checked before the database is opened: a usage error creates no file.
   const dir = required(values, 'dir', command);
-  const path = required(values, 'db', command);
+  const path = databasePath(values, command);
   const to = versionOption(values, 'to', command, command === 'down');
   const version = command === 'repair' ? versionOption(values, 'version', command, true)! : undefined;
   const action = command === 'repair' ? required(values, 'action', command) : undefined;
@@ -178,6 +205,11 @@ async function execute(command: string, positionals: string[], values: Values, o
   }
 }
 
+/** The message on one line: a failing statement's excerpt, or a parseArgs hint, follows a line break. */
+function oneLine(message: string): string {
+  return message.trim().replace(/\s*\n\s*/g, ' | ');
+}
+
 function isUsage(error: unknown): boolean {
   if (error instanceof UsageError) return true;
   const code = (error as { code?: unknown } | null)?.code;
@@ -188,8 +220,9 @@ function isUsage(error: unknown): boolean {
 export async function run(argv: readonly string[], out: Streams): Promise<number> {
   let json = argv.includes('--json');
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    const { values, positionals, tokens } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
     json = values.json === true;
+    onceEach(tokens);
     const [command, ...rest] = positionals;
     if (values.help || command === 'help') {
       out.stdout.write(USAGE);
@@ -207,13 +240,14 @@ export async function run(argv: readonly string[], out: Streams): Promise<number
     const usage = isUsage(error);
     const message = error instanceof Error ? error.message : String(error);
     const given = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; version?: unknown; file?: unknown; statement?: unknown };
-    const code = typeof given.code === 'string' ? given.code : undefined;
+    // Every usage error is USAGE, whatever raised it (this file, node's parseArgs, an option check).
+    const code = usage ? 'USAGE' : typeof given.code === 'string' ? given.code : undefined;
     // People read stderr, with or without --json; with --json, programs read the error on stdout.
-    out.stderr.write(`litepool: ${message}${code ? ` (${code})` : ''}\n`);
+    out.stderr.write(`litepool: ${oneLine(message)}${code ? ` (${code})` : ''}\n`);
     if (usage) out.stderr.write('Run litepool --help for the commands and options.\n');
     if (json) {
       const text = (value: unknown) => (typeof value === 'string' ? value : null);
-      const detail = { code: code ?? (usage ? 'USAGE' : 'ERROR'), message, version: text(given.version), file: text(given.file), statement: text(given.statement) };
+      const detail = { code: code ?? 'ERROR', message, version: text(given.version), file: text(given.file), statement: text(given.statement) };
       out.stdout.write(`${JSON.stringify({ error: detail }, null, 2)}\n`);
     }
     return usage ? 2 : 1;
