@@ -62,6 +62,8 @@ function faultVfs() {
 interface Outcome {
   errors: unknown[];
   acked: number[];
+  /** Ids of operations that failed as a whole: none of them may be in the table. */
+  absent?: number[];
 }
 
 interface FaultCase {
@@ -138,6 +140,7 @@ const cases: FaultCase[] = [
         ids,
         outcome,
       );
+      if (outcome.errors.length > 0) outcome.absent = ids;
       return outcome;
     },
   },
@@ -263,6 +266,14 @@ async function expectRows(db: Pool, acked: number[], where: string): Promise<voi
   expect(await db.all('PRAGMA integrity_check'), where).toEqual([{ integrity_check: 'ok' }]);
 }
 
+/** None of `ids` is in the table, seen from a reader and from the writer. */
+async function expectAbsent(db: Pool, ids: number[], where: string): Promise<void> {
+  const fromReader = (await db.all<{ id: number }>('SELECT id FROM t')).map((row) => row.id);
+  expect(fromReader.filter((id) => ids.includes(id)), `${where}: rows of a failed transaction seen by a reader`).toEqual([]);
+  const fromWriter = await db.transaction(async (tx) => (await tx.all<{ id: number }>('SELECT id FROM t')).map((row) => row.id));
+  expect(fromWriter.filter((id) => ids.includes(id)), `${where}: rows of a failed transaction seen by the writer`).toEqual([]);
+}
+
 describe.skipIf(!built)('injected I/O faults', () => {
   for (const fault of cases) {
     it(fault.name, async () => {
@@ -272,6 +283,7 @@ describe.skipIf(!built)('injected I/O faults', () => {
       let id = 0;
       const next = () => ++id;
       const acked: number[] = [];
+      const absent: number[] = [];
       // A small page cache, so that scans read from the files (where read faults are).
       const db = await open(file, { readers: 2, cacheSize: 64, faultInjection: true, ...fault.options } as never);
       try {
@@ -307,8 +319,11 @@ describe.skipIf(!built)('injected I/O faults', () => {
           for (const other of outcome.errors) expect(other).toBeInstanceOf(SqliteError);
           acked.push(...outcome.acked);
 
+          absent.push(...(outcome.absent ?? []));
+
           const recoveredMs = await waitUntilServing(faulty, next, acked);
           await expectRows(faulty, acked, 'after the fault cleared');
+          await expectAbsent(faulty, absent, 'after the fault cleared');
           const { replaced } = faulty.stats().connections;
           console.info(`${fault.name}: ${error.code} (${outcome.errors.length} failed, ${outcome.acked.length} acknowledged beside the fault); serving again after ${recoveredMs} ms; connections replaced: ${replaced}`);
         } finally {
@@ -323,6 +338,7 @@ describe.skipIf(!built)('injected I/O faults', () => {
       try {
         const present = new Set((await again.all<{ id: number }>('SELECT id FROM t')).map((row) => row.id));
         expect(acked.filter((row) => !present.has(row)), 'acknowledged rows missing after reopening').toEqual([]);
+        expect(absent.filter((row) => present.has(row)), 'rows of a failed transaction present after reopening').toEqual([]);
         expect(await again.all('PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
       } finally {
         await again.close();

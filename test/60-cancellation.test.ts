@@ -7,7 +7,7 @@
 // behind a transaction is removed when cancelled; a write interrupted inside a transaction never
 // leaves part of that transaction committed; stats().operations counts cancellations.
 import { describe, expect, it } from 'vitest';
-import { OperationTimeoutError } from '../lib/index.ts';
+import { OperationTimeoutError, SqliteError } from '../lib/index.ts';
 import { holdWriter, tempPools } from './helpers/pools.ts';
 import { seeded } from './helpers/prng.ts';
 import { sleep, track } from './helpers/waits.ts';
@@ -281,17 +281,28 @@ describe('queued and transactional writes', () => {
 
   it('a write interrupted inside a transaction never leaves part of the transaction committed', async () => {
     const db = await pools.fresh({ readers: 1 });
+    // Outcomes are recorded here, outside the callback, so a failed check cannot be swallowed
+    // by the transaction's rollback.
+    let interrupted: unknown = RESOLVED;
+    let later: unknown = RESOLVED;
     const outcome = await reasonOf(
       db.transaction(async (tx) => {
         await tx.run("INSERT INTO t (v) VALUES ('before')");
-        await expect(tx.run(INFINITE_INSERT, [], { timeout: 100 })).rejects.toSatisfy(isTimeout);
-        await tx.run("INSERT INTO t (v) VALUES ('after')");
+        interrupted = await reasonOf(tx.run(INFINITE_INSERT, [], { timeout: 100 }));
+        later = await reasonOf(tx.run("INSERT INTO t (v) VALUES ('after')"));
+        if (later !== RESOLVED) throw later;
       }),
     );
-    const rows = (await db.all<{ v: string }>('SELECT v FROM t ORDER BY id')).map((row) => row.v);
-    // All or nothing: committed with both rows (only the interrupted statement undone), or
-    // rejected with none of its rows.
-    if (outcome === RESOLVED) expect(rows).toEqual(['before', 'after']);
-    else expect({ outcome: String(outcome), rows }).toEqual({ outcome: String(outcome), rows: [] });
+    expect(interrupted).toBeInstanceOf(OperationTimeoutError);
+    expect((interrupted as OperationTimeoutError).code).toBe('LITEPOOL_OPERATION_TIMEOUT');
+    // SQLite rolled the whole transaction back: the next statement is refused with SQLITE_ABORT
+    // and the transaction rejects with that error (docs/transactions.md).
+    expect(later).toBeInstanceOf(SqliteError);
+    expect((later as SqliteError).code).toBe('SQLITE_ABORT');
+    expect(outcome).toBe(later);
+    expect(await db.all('SELECT v FROM t ORDER BY id')).toEqual([]);
+    // The writer is usable afterwards.
+    await db.run("INSERT INTO t (v) VALUES ('next')");
+    expect(await db.all('SELECT v FROM t ORDER BY id')).toEqual([{ v: 'next' }]);
   });
 });

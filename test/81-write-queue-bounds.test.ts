@@ -237,10 +237,13 @@ describe('the queue takes its turn among sessions', () => {
   it('back-to-back transactions do not starve the queue', async () => {
     const queue = db.writeQueue({ capacity: 4, inFlight: 2 });
     const entries = enqueueMany(queue, 40, 100);
-    let stop = false;
+    // The loop runs until every entry has landed; reaching CAP means the queue was starved.
+    const CAP = 20_000;
+    let n = 0;
+    let landedAt: number | undefined;
+    void Promise.all(entries).then(() => (landedAt = n), () => undefined);
     const transactions = (async () => {
-      let n = 0;
-      while (!stop && n < 2000) {
+      while (landedAt === undefined && n < CAP) {
         // Two transactions queued at once, so the writer passes straight from one to the next.
         await Promise.all([
           db.transaction(async (tx) => void (await tx.run('INSERT INTO t (v) VALUES (?)', [-10 - n++]))),
@@ -248,11 +251,14 @@ describe('the queue takes its turn among sessions', () => {
         ]);
       }
     })();
-    await Promise.all(entries);
-    stop = true;
     await transactions;
+    // The entries landed while transactions were still being started, not after the loop gave up.
+    expect(landedAt).toBeDefined();
+    expect(landedAt).toBeLessThan(CAP);
+    await Promise.all(entries);
     const values = (await tableValues()).filter((v) => v >= 100);
     expect(values).toEqual(Array.from({ length: 40 }, (_, i) => 100 + i));
+    expect((await tableValues()).filter((v) => v < 0)).toHaveLength(n);
     await queue.shutdown();
   });
 
