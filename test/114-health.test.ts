@@ -74,16 +74,28 @@ describe('healthCheck', () => {
 
   it('leaves readers held by a lease alone', async () => {
     const db = await pools.fresh({ readers: 2, healthCheck: { intervalMs: 20 } });
+    const readersOf: number[] = [];
+    const stop = db.observe({ onQuery: (event) => void readersOf.push(event.connectionId) });
     const lease = await db.acquire();
     await lease.exec('BEGIN');
     await lease.get('SELECT count(*) FROM t');
+    stop();
+    const leased = readersOf.at(-1)!;
+    expect([0, 1]).toContain(leased);
     const probe = db.toolkit.health!;
+    // Any probe of the leased reader would now fail and have it replaced.
+    probe.failNextProbe(leased);
     const before = probe.stats.probes;
     await until(() => probe.stats.probes >= before + 4);
+    expect(probe.stats.failed).toBe(0);
+    expect(db.stats().connections.replaced).toBe(0);
     // The lease's transaction is still open and usable.
     expect(await lease.get('SELECT count(*) AS n FROM t')).toEqual({ n: 0 });
     await lease.exec('COMMIT');
     await lease.release();
+    // Once let go, the reader is probed: the armed failure was on the right reader.
+    await until(() => db.stats().connections.replaced >= 1);
+    expect(probe.stats.failed).toBe(1);
   });
 });
 

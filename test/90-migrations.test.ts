@@ -6,10 +6,11 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LitepoolError, MigrationError, SqliteError, open, type Pool } from '../lib/index.ts';
+import { LitepoolError, MigrationError, OperationTimeoutError, SqliteError, open, type Pool } from '../lib/index.ts';
 import { bumpVersion, compareVersions, isVersion } from '../lib/migrations/semver.ts';
 import { checksumOf } from '../lib/migrations/source.ts';
 import { setsForeignKeys, splitStatements, transactionControl } from '../lib/migrations/sql-split.ts';
+import { sleep } from './helpers/waits.ts';
 import { Scratch, ledgerOf, schemaOf } from './migrations-helpers.ts';
 
 const scratch = new Scratch();
@@ -375,14 +376,27 @@ describe('refusals', () => {
     expect(locked.code).toBe('LITEPOOL_MIGRATION_LOCKED');
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     expect(await tables(db)).not.toContain('a');
-    // One lockTimeout covers the whole lock: this pool's writer (held here for 700 ms), then
-    // BEGIN IMMEDIATE (held by the other connection all along), not a lockTimeout for each.
-    const writer = await db.acquire({ write: true });
-    setTimeout(() => void writer.release(), 700);
+    // One lockTimeout covers the whole lock: this pool's writer, then BEGIN IMMEDIATE (held by
+    // the other connection all along), not a lockTimeout for each. With a busyTimeout longer
+    // than the test, BEGIN IMMEDIATE is tried once and ends on its own timeout, which is what was
+    // left of lockTimeout once the writer came.
+    const patient = await open(path, { readers: 1, busyTimeout: 60_000 });
+    pools.push(patient);
+    const writer = await patient.acquire({ write: true });
     const both = Date.now();
-    expect((await refusal(db.migrate({ dir, lockTimeout: 1000 }))).code).toBe('LITEPOOL_MIGRATION_LOCKED');
+    const bothLocked = refusal(patient.migrate({ dir, lockTimeout: 1000 }));
+    // The migrator waits for the writer (its deadline is set); 250 ms of it go by (a timer never
+    // fires early) before the writer is let go.
+    while (patient.stats().leasesWaiting === 0) await sleep(5);
+    await sleep(250);
+    await writer.release();
+    const bothError = await bothLocked;
+    expect(bothError.code).toBe('LITEPOOL_MIGRATION_LOCKED');
+    expect(bothError.cause).toBeInstanceOf(OperationTimeoutError);
+    // At most 1000 - 250 ms, give or take a timer tick; a lockTimeout of its own would be 1000.
+    expect((bothError.cause as OperationTimeoutError).timeout).toBeLessThanOrEqual(800);
+    // A genuine lower bound: the deadline was set after `both`.
     expect(Date.now() - both).toBeGreaterThanOrEqual(990);
-    expect(Date.now() - both).toBeLessThan(1450);
     const repairing = Date.now();
     expect((await refusal(db.migrations.repair({ dir, version: '1.0.0', action: 'mark-applied', lockTimeout: 300 }))).code).toBe('LITEPOOL_MIGRATION_LOCKED');
     expect(Date.now() - repairing).toBeGreaterThanOrEqual(290);
