@@ -5,6 +5,7 @@
 
 import { PoolClosedError, describeType, invalidArgument } from '../errors.ts';
 import { insertRows } from '../input/insert-many.ts';
+import { MAX_MS } from '../input/validate.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import { binding } from '../native/binding.ts';
 import { Op } from '../native/contract.ts';
@@ -186,14 +187,15 @@ export class Pool extends PoolMaintenance {
   /**
    * Inserts `rows` (objects with the first row's keys) into `table` in one transaction: all or
    * none. Packed on the JS thread in blocks of `chunkSize` rows (default 8192); the writer binds
-   * and steps one prepared INSERT per row. Values bind as in db.run; errors name `rows[i]`.
+   * and steps one prepared INSERT per row. Values bind as in db.run; errors name `rows[i]`. Its
+   * transaction has no time limit (a large import may run for long); `signal` cancels it.
    * @example const inserted = await db.insertMany('events', [{ kind: 'click', at: Date.now() }]);
    */
   async insertMany(table: string, rows: readonly Record<string, SqlValue>[], options?: { chunkSize?: number; signal?: AbortSignal }): Promise<number> {
     const ops = Pool.#of(this).#ops;
     ops.checkUsable();
     const { chunkSize, signal } = checkInsertManyOptions(options);
-    return insertRows(table, rows, chunkSize, ops, (fn) => this.transaction(fn, signal ? { signal } : undefined), signal);
+    return insertRows(table, rows, chunkSize, ops, (fn) => this.transaction(fn, { timeout: MAX_MS, ...(signal ? { signal } : {}) }), signal);
   }
 
   /** Runs one statement on the writer; reports the changes and the last inserted rowid. */

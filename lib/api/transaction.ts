@@ -22,6 +22,8 @@ export class Transaction extends Scope {
   readonly #route: Route;
   readonly #depth: number;
   #nestedChain: Promise<unknown> = Promise.resolve();
+  /** The nested transaction running now: it ends when this one does. */
+  #active: Transaction | undefined;
   static #savepoints = 0;
 
   /** @internal */
@@ -39,24 +41,39 @@ export class Transaction extends Scope {
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
     if (this.ended) return Promise.reject(new ScopeEndedError('transaction'));
+    // A nested transaction the caller did not wait for may still be queued or running when this
+    // one ends (commits or rolls back): it must not begin then, nor run its statements in
+    // whatever transaction the connection holds next. Ending this transaction ends it.
     const run = async (): Promise<T> => {
+      if (this.ended) throw new ScopeEndedError('transaction');
       const name = `litepool_sp_${++Transaction.#savepoints}`;
       await this.control(Op.Exec, `SAVEPOINT ${name}`, { inTransaction: true });
+      if (this.ended) throw new ScopeEndedError('transaction');
       const nested = new Transaction(this.#context, this.#route, this.#depth + 1);
+      this.#active = nested;
       try {
         const result = await fn(nested);
         nested.end();
+        if (this.ended) throw new ScopeEndedError('transaction');
         await this.control(Op.Exec, `RELEASE ${name}`, { inTransaction: true });
         return result;
       } catch (error) {
         nested.end();
-        await this.control(Op.Exec, `ROLLBACK TO ${name}; RELEASE ${name}`, { inTransaction: true });
+        if (!this.ended) await this.control(Op.Exec, `ROLLBACK TO ${name}; RELEASE ${name}`, { inTransaction: true });
         throw error;
+      } finally {
+        if (this.#active === nested) this.#active = undefined;
       }
     };
     const result = this.#nestedChain.then(run, run);
     this.#nestedChain = result.catch(() => undefined);
     return result;
+  }
+
+  /** @internal Ends this transaction and the nested one it runs now. */
+  override end(reason?: unknown): void {
+    this.#active?.end(reason);
+    super.end(reason);
   }
 }
 

@@ -54,6 +54,8 @@ export class ReaderPins implements ReaderAccess {
   }
 
   reserve(timeout: number | undefined, signal: AbortSignal | undefined): Promise<void> {
+    // An aborted signal refuses at once, even when a reader is free.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#pinned < this.max && this.#waiters.length === 0) {
       this.#pinned++;
       return Promise.resolve();

@@ -79,6 +79,8 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
   }
 
   acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<WriterSession> {
+    // An aborted signal refuses at once, even when the writer is free.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (!this.#busy) {
       this.#owner = new WriterSession();
       return Promise.resolve(this.#owner);

@@ -1,7 +1,7 @@
 // Owns the checking and encoding of batch statements (db.batch) into the shape the addon reads.
 // Runs on the JS thread.
 
-import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { describeError, describeType, invalidArgument, outOfRange } from '../errors.ts';
 import type { Params } from '../types.ts';
 import { encodeParams } from './params.ts';
 import { checkKeys, checkSql } from './validate.ts';
@@ -16,9 +16,26 @@ export interface EncodedBatch {
 /** Checks every statement of a batch and puts it in the shape the addon reads. */
 export function encodeBatch(statements: unknown): EncodedBatch {
   if (!Array.isArray(statements)) throw invalidArgument(`batch() takes an array of { sql, params }, got ${describeType(statements)}`);
-  if (statements.length === 0) throw outOfRange('batch() needs at least one statement');
+  // Each entry is read once, by index: a hole must not shift the results against the statements
+  // (forEach would skip it), and a proxy that throws becomes a TypeError with its error as cause.
+  const list: unknown[] = [];
+  let hole = -1;
+  try {
+    const length = statements.length;
+    for (let index = 0; index < length && hole < 0; index++) {
+      if (index in statements) list.push(statements[index]);
+      else hole = index;
+    }
+  } catch (error) {
+    throw invalidArgument(`the statements of batch() could not be read: ${describeError(error)}`, error);
+  }
+  if (hole >= 0) throw invalidArgument(`statements[${hole}] is missing (a hole in the array)`);
+  if (list.length === 0) throw outOfRange('batch() needs at least one statement');
   const encoded: EncodedBatch = { sql: [], values: [], names: [] };
-  statements.forEach((statement: unknown, index) => {
+  list.forEach((statement: unknown, index) => {
+    if (statement === undefined || statement === null) {
+      throw invalidArgument(`statements[${index}] must be { sql, params }, got ${describeType(statement)}`);
+    }
     const given = checkKeys(`statements[${index}]`, statement, ['sql', 'params']);
     encoded.sql.push(checkSql(given.sql));
     const { values, names } = encodeParams(given.params as Params | undefined);

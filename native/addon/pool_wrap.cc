@@ -401,7 +401,7 @@ Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
   Napi::Array idleArray = Napi::Array::New(info.Env(), idle.size());
   for (std::size_t i = 0; i < idle.size(); ++i) idleArray.Set(static_cast<uint32_t>(i), idle[i]);
   result.Set("idleMillis", idleArray);
-  const std::vector<double> ages = engine_->transactionMillis();
+  const std::vector<double> ages = engine_ ? engine_->transactionMillis() : std::vector<double>();
   Napi::Array ageArray = Napi::Array::New(info.Env(), ages.size());
   for (std::size_t i = 0; i < ages.size(); ++i) ageArray.Set(static_cast<uint32_t>(i), ages[i]);
   result.Set("transactionMillis", ageArray);

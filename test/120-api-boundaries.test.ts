@@ -1,0 +1,142 @@
+// Covers edges of the public API: stats() of a closed pool (the final counters, never a crash); a
+// nested transaction the caller did not wait for ends with its parent (its later statements are
+// refused, none lands in a later transaction); batch() refuses holes and unreadable arrays
+// instead of shifting results; acquire(), read() and transaction() refuse an aborted signal at
+// once even when a connection is free.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { LitepoolError, ScopeEndedError, open } from '../lib/index.ts';
+import { tempPools } from './helpers/pools.ts';
+
+const pools = tempPools('api-boundaries');
+const invalid = expect.objectContaining({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' });
+
+describe('stats() of a closed pool', () => {
+  it('reports the final counters, for a file, with no readers and in memory', async () => {
+    for (const start of [() => pools.open({ readers: 2 }), () => pools.open({ readers: 0 }), () => open(':memory:')]) {
+      const db = await start();
+      await db.get('SELECT 1');
+      await db.run('CREATE TABLE IF NOT EXISTS x (v)');
+      await db.close();
+      const stats = db.stats();
+      expect(stats.readers).toMatchObject({ busy: 0, pinned: 0 });
+      expect(stats.writer.busy).toBe(false);
+      expect(stats.operations.completed).toBeGreaterThanOrEqual(2);
+      // Again, later: the same answer, no native state behind it.
+      await sleep(20);
+      expect(db.stats().operations).toEqual(stats.operations);
+    }
+  });
+});
+
+describe('a nested transaction the caller did not wait for', () => {
+  it('ends with its parent: its later statements are refused and none lands in the next transaction', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    let strayWrite: Promise<unknown> | undefined;
+    let nested: Promise<unknown> | undefined;
+    let release!: () => void;
+    const wait = new Promise<void>((resolve) => (release = resolve));
+    await db.transaction(async (tx) => {
+      await tx.run("INSERT INTO t (v) VALUES ('outer')");
+      nested = tx.transaction(async (n) => {
+        await wait;
+        strayWrite = n.run("INSERT INTO t (v) VALUES ('stray')");
+        await strayWrite;
+      });
+      nested.catch(() => undefined);
+      // The callback returns without awaiting `nested`: the transaction commits now.
+    });
+    // A second transaction holds the writer while the stray nested one wakes up.
+    const second = db.transaction(async (tx) => {
+      release();
+      await sleep(50);
+      return tx.all<{ v: string }>('SELECT v FROM t ORDER BY id');
+    });
+    expect((await second).map((r) => r.v)).toEqual(['outer']);
+    await expect(nested).rejects.toBeInstanceOf(ScopeEndedError);
+    if (strayWrite) await expect(strayWrite).rejects.toBeInstanceOf(ScopeEndedError);
+    expect((await db.all<{ v: string }>('SELECT v FROM t ORDER BY id')).map((r) => r.v)).toEqual(['outer']);
+  });
+
+  it('one that has not begun yet when its parent ends never begins', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    let second: Promise<unknown> | undefined;
+    await db.transaction(async (tx) => {
+      // Nested transactions of one transaction run one after another: the second waits for the first.
+      const first = tx.transaction(() => sleep(30));
+      second = tx.transaction((n) => n.run("INSERT INTO t (v) VALUES ('never')"));
+      second.catch(() => undefined);
+      first.catch(() => undefined);
+    });
+    await expect(second).rejects.toBeInstanceOf(ScopeEndedError);
+    expect(await db.all('SELECT v FROM t')).toEqual([]);
+  });
+});
+
+describe('batch() reads every entry once, by index', () => {
+  it('refuses holes: results would no longer line up with the statements', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    // eslint-disable-next-line no-sparse-arrays
+    const holed = [{ sql: "INSERT INTO t (v) VALUES ('a')" }, , { sql: "INSERT INTO t (v) VALUES ('b')" }];
+    await expect(db.batch(holed as never)).rejects.toThrow(invalid);
+    await expect(db.batch(holed as never)).rejects.toThrow(/statements\[1\] is missing/);
+    await expect(db.batch(new Array(4) as never)).rejects.toThrow(invalid);
+    await expect(db.batch([null] as never)).rejects.toThrow(invalid);
+    await db.transaction(async (tx) => {
+      await expect(tx.batch(holed as never)).rejects.toThrow(invalid);
+    });
+    expect(await db.all('SELECT v FROM t')).toEqual([]);
+  });
+
+  it('turns an array that throws when read into a TypeError with the error as cause', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    const boom = new Error('no reading');
+    const hostile = new Proxy([{ sql: 'SELECT 1' }], {
+      get(target, key) {
+        if (key === '0') throw boom;
+        return Reflect.get(target, key);
+      },
+    });
+    const error = await db.batch(hostile as never).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toEqual(invalid);
+    expect(error).toBeInstanceOf(LitepoolError);
+    expect((error as Error).cause).toBe(boom);
+  });
+});
+
+describe('an aborted signal', () => {
+  it('refuses acquire(), read() and transaction() at once, with a connection free', async () => {
+    const db = await pools.fresh({ readers: 2 });
+    const reason = new Error('not wanted any more');
+    const signal = AbortSignal.abort(reason);
+    await expect(db.acquire({ signal })).rejects.toBe(reason);
+    await expect(db.acquire({ write: true, signal })).rejects.toBe(reason);
+    let ran = false;
+    await expect(
+      db.read(
+        async () => {
+          ran = true;
+        },
+        { signal },
+      ),
+    ).rejects.toBe(reason);
+    await expect(
+      db.transaction(
+        async () => {
+          ran = true;
+        },
+        { signal },
+      ),
+    ).rejects.toBe(reason);
+    expect(ran).toBe(false);
+    // Nothing stayed held: a lease of each kind is still granted.
+    const readLease = await db.acquire();
+    const writeLease = await db.acquire({ write: true });
+    await readLease.release();
+    await writeLease.release();
+    expect(db.stats().readers.pinned).toBe(0);
+  });
+});
