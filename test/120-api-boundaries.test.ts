@@ -2,7 +2,7 @@
 // nested transaction the caller did not wait for ends with its parent (its later statements are
 // refused, none lands in a later transaction); batch() refuses holes and unreadable arrays
 // instead of shifting results; acquire(), read() and transaction() refuse an aborted signal at
-// once even when a connection is free.
+// once even when a connection is free; exec() refuses SQL with a placeholder (it would bind NULL).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { LitepoolError, ScopeEndedError, open } from '../lib/index.ts';
@@ -138,5 +138,23 @@ describe('an aborted signal', () => {
     await readLease.release();
     await writeLease.release();
     expect(db.stats().readers.pinned).toBe(0);
+  });
+});
+
+describe('exec() takes no parameters', () => {
+  it('refuses SQL with a placeholder with LITEPOOL_BIND instead of binding NULL', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    await db.run("INSERT INTO t (v) VALUES ('kept')");
+    const bind = expect.objectContaining({ name: 'RangeError', code: 'LITEPOOL_BIND' });
+    await expect(db.exec('DELETE FROM t WHERE v IS ?')).rejects.toThrow(bind);
+    await expect(db.exec('DELETE FROM t WHERE v IS :v')).rejects.toThrow(bind);
+    await expect(db.exec('DELETE FROM t WHERE v IS ?1')).rejects.toThrow(/\?1/);
+    await db.transaction(async (tx) => {
+      await expect(tx.exec("INSERT INTO t (v) VALUES (?)")).rejects.toThrow(bind);
+    });
+    expect(await db.all('SELECT v FROM t')).toEqual([{ v: 'kept' }]);
+    // Without placeholders, a script runs as before.
+    await db.exec("INSERT INTO t (v) VALUES ('a'); INSERT INTO t (v) VALUES ('b')");
+    expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 3 });
   });
 });

@@ -83,6 +83,15 @@ bool Connection::exec(const char* sql, Request& request) {
       return false;
     }
     if (!stmt) break;
+    // A placeholder would bind NULL without a word: exec() takes no parameters.
+    if (sqlite3_bind_parameter_count(stmt) > 0) {
+      request.status = Status::BindFailed;
+      request.message = "exec() takes no parameters, but the SQL holds a placeholder (" +
+                        std::string(sqlite3_bind_parameter_name(stmt, 1) ? sqlite3_bind_parameter_name(stmt, 1) : "?") +
+                        "); run it with run(sql, params)";
+      sqlite3_finalize(stmt);
+      return false;
+    }
     const int rc = stepToEnd(stmt);
     if (rc != SQLITE_DONE) fail(request);
     sqlite3_finalize(stmt);
