@@ -123,7 +123,8 @@ export function bindError(message: string, sql: string | undefined): CodedError<
 /**
  * A misuse (`LITEPOOL_MISUSE`): SQL with no statement in it (a comment, a lone `;`; empty text is
  * out of range), two statements where one is expected, a statement that leaves a transaction
- * open, two iterations at once on one connection, a call an integration's protocol does not allow.
+ * open, BEGIN/COMMIT/END/ROLLBACK inside db.transaction(), two iterations at once on one
+ * connection, a call an integration's protocol does not allow.
  */
 export function misuse(message: string, statement?: { sql: string | undefined }): CodedError<RangeError> {
   return coded(new RangeError(message), 'LITEPOOL_MISUSE', statement);

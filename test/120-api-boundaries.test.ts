@@ -2,7 +2,8 @@
 // nested transaction the caller did not wait for ends with its parent (its later statements are
 // refused, none lands in a later transaction); batch() refuses holes and unreadable arrays
 // instead of shifting results; acquire(), read() and transaction() refuse an aborted signal at
-// once even when a connection is free; exec() refuses SQL with a placeholder (it would bind NULL).
+// once even when a connection is free; exec() refuses SQL with a placeholder (it would bind NULL);
+// a caller's BEGIN / COMMIT / END / ROLLBACK inside db.transaction() is refused (all or nothing).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { LitepoolError, ScopeEndedError, open } from '../lib/index.ts';
@@ -156,5 +157,57 @@ describe('exec() takes no parameters', () => {
     // Without placeholders, a script runs as before.
     await db.exec("INSERT INTO t (v) VALUES ('a'); INSERT INTO t (v) VALUES ('b')");
     expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 3 });
+  });
+});
+
+describe('transaction control inside db.transaction()', () => {
+  const misuse = expect.objectContaining({ name: 'RangeError', code: 'LITEPOOL_MISUSE' });
+
+  it('refuses COMMIT, END, ROLLBACK and BEGIN in run, exec, get and iterate, so a throw still undoes everything', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    const refused: unknown[] = [];
+    const failure = await db
+      .transaction(async (tx) => {
+        await tx.run("INSERT INTO t (v) VALUES ('one')");
+        for (const attempt of [
+          () => tx.exec('COMMIT; BEGIN'),
+          () => tx.exec('COMMIT'),
+          () => tx.exec('END'),
+          () => tx.run('ROLLBACK'),
+          () => tx.exec("INSERT INTO t (v) VALUES ('half'); COMMIT"),
+          () => tx.get('COMMIT'),
+          () => tx.run('BEGIN IMMEDIATE'),
+          async () => {
+            for await (const row of tx.iterate('COMMIT')) void row;
+          },
+        ]) {
+          refused.push(await attempt().then(() => 'ran', (e: unknown) => e));
+        }
+        await tx.run("INSERT INTO t (v) VALUES ('two')");
+        throw new Error('undo all of it');
+      })
+      .then(() => undefined, (e: unknown) => e);
+    expect((failure as Error).message).toBe('undo all of it');
+    expect(refused).toHaveLength(8);
+    for (const outcome of refused) expect(outcome).toEqual(misuse);
+    // Nothing survived the rollback: no statement ended the transaction early.
+    expect(await db.all('SELECT v FROM t')).toEqual([]);
+  });
+
+  it('keeps savepoints, ROLLBACK TO and RELEASE, and transaction control outside transactions and on write leases', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    await db.transaction(async (tx) => {
+      await tx.exec('SAVEPOINT mine');
+      await tx.run("INSERT INTO t (v) VALUES ('undone')");
+      await tx.exec('ROLLBACK TO mine; RELEASE mine');
+      await tx.run("INSERT INTO t (v) VALUES ('kept')");
+    });
+    expect(await db.all('SELECT v FROM t')).toEqual([{ v: 'kept' }]);
+    const lease = await db.acquire({ write: true });
+    await lease.exec('BEGIN');
+    await lease.run("INSERT INTO t (v) VALUES ('leased')");
+    await lease.exec('COMMIT');
+    await lease.release();
+    expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 2 });
   });
 });

@@ -95,6 +95,8 @@ export function requestFlags(request: Request, info: StatementInfo | undefined, 
     (info && !info.names ? RequestFlag.WantNames : 0) |
     (request.keepTransaction ? RequestFlag.KeepTransaction : 0) |
     (request.expectTransaction ? RequestFlag.ExpectTransaction : 0) |
+    // A caller's statement in db.transaction() may not begin or end the transaction itself.
+    (request.expectTransaction && !request.internal ? RequestFlag.RefuseTransactionEnd : 0) |
     (request.trace !== undefined && request.trace.counters ? RequestFlag.Counters : 0);
   if (request.op === Op.IterateStart && request.holdReader) flags |= RequestFlag.HoldReader;
   if (request.op === Op.Run) {

@@ -78,11 +78,16 @@ bool Connection::exec(const char* sql, Request& request) {
   while (cursor < end) {
     sqlite3_stmt* stmt = nullptr;
     const char* tail = nullptr;
+    authorized_ = 0;
     if (sqlite3_prepare_v3(db_, cursor, static_cast<int>(end - cursor), 0, &stmt, &tail) != SQLITE_OK) {
       fail(request);
       return false;
     }
     if (!stmt) break;
+    if (refusesTransactionEnd(request, (authorized_ & (std::uint64_t{1} << SQLITE_TRANSACTION)) != 0)) {
+      sqlite3_finalize(stmt);
+      return false;
+    }
     // A placeholder would bind NULL without a word: exec() takes no parameters.
     if (sqlite3_bind_parameter_count(stmt) > 0) {
       request.status = Status::BindFailed;

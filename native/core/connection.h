@@ -151,6 +151,7 @@ class Connection {
   bool control(const std::string& sql, Request& report);
   bool runBatchEntry(Request& request, const BatchEntry& entry);
   bool transactionLost(Request& request);
+  bool refusesTransactionEnd(Request& request, bool endsTransaction);
   void rollBackIfLeftOpen(Request& request);
 
   const Role role_;

@@ -130,6 +130,7 @@ bool Connection::prepare(const std::string& sql, Request& request, StatementHand
   entry->readonly = sqlite3_stmt_readonly(stmt) != 0;
   entry->groupable = isGroupable(authorized_);
   entry->controlsTransaction = (authorized_ & ((std::uint64_t{1} << SQLITE_TRANSACTION) | (std::uint64_t{1} << SQLITE_SAVEPOINT))) != 0;
+  entry->endsTransaction = (authorized_ & (std::uint64_t{1} << SQLITE_TRANSACTION)) != 0;
   entry->reprepareCount = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0);
   entry->reportNames = true;
   return true;
@@ -274,6 +275,7 @@ void Connection::execute(Request& request) {
 bool Connection::runStatement(Request& request) {
   StatementHandle statement;
   if (!prepare(request.sql, request, statement)) return false;
+  if (refusesTransactionEnd(request, statement->endsTransaction)) return false;
   if (role_ == Role::Reader && !statement->readonly) {
     request.status = Status::NeedsWriter;
     return false;
@@ -346,6 +348,10 @@ void Connection::iterate(Request& request) {
     iterationEntry_.stmt = statement.release();
   }
   iteration_ = iterationEntry_.stmt;
+  if (refusesTransactionEnd(request, iterationEntry_.endsTransaction)) {
+    endIteration();
+    return;
+  }
   if (role_ == Role::Reader && !iterationEntry_.readonly) {
     request.status = Status::NeedsWriter;
     endIteration();

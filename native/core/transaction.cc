@@ -187,6 +187,17 @@ bool Connection::transactionLost(Request& request) {
   return true;
 }
 
+// Worker thread. True (and `request` refused as a misuse) when a caller's statement inside
+// db.transaction() would begin or end a transaction itself: a COMMIT there would make what ran
+// so far permanent, whatever the callback does next.
+bool Connection::refusesTransactionEnd(Request& request, bool endsTransaction) {
+  if (!endsTransaction || !(request.flags & RequestFlag::RefuseTransactionEnd)) return false;
+  setMisuse(request,
+            "BEGIN, COMMIT, END and ROLLBACK cannot run inside db.transaction(): it commits when the callback resolves "
+            "and rolls back when it throws (a nested tx.transaction() gives a savepoint)");
+  return true;
+}
+
 // Worker thread. A pooled connection must go back in autocommit mode: a transaction left open
 // by a stray BEGIN would swallow every later request on it.
 void Connection::rollBackIfLeftOpen(Request& request) {
