@@ -101,6 +101,8 @@ export class OperationTimeoutError extends LitepoolError {
 
 /** The name of a SQLite result code number, or `SQLITE_UNKNOWN_<n>`. */
 export function sqliteCodeName(errno: number): string {
+  // NaN & 0xff is 0: only an integer may fall back to its primary code.
+  if (!Number.isInteger(errno)) return `SQLITE_UNKNOWN_${String(errno)}`;
   return SQLITE_CODE_NAMES.get(errno) ?? SQLITE_CODE_NAMES.get(errno & 0xff) ?? `SQLITE_UNKNOWN_${errno}`;
 }
 

@@ -18,8 +18,8 @@ export class Lease extends Scope {
   unregister: () => void = () => undefined;
 
   /** @internal */
-  constructor(context: PoolContext, route: Route, write: boolean, release: () => Promise<void>) {
-    super(context, route, 'lease');
+  constructor(context: PoolContext, route: Route, write: boolean, release: () => Promise<void>, inTransaction = false) {
+    super(context, route, 'lease', inTransaction);
     this.write = write;
     this.#release = release;
   }
@@ -49,6 +49,11 @@ export interface LeaseSettings {
   onRelease?: (lease: Lease) => void;
   /** Registered as a lease among the pool's holders (default true; snapshots and iterations register as themselves). */
   register?: boolean;
+  /**
+   * The lease runs inside a transaction the pool begins and ends (a read snapshot): the caller's
+   * statements are refused outside it, and may not BEGIN, COMMIT, END or ROLLBACK themselves.
+   */
+  inTransaction?: boolean;
   /** A read lease's transaction may stay open this long (ms); past it the lease is ended. */
   maxReadDuration?: number | undefined;
 }
@@ -104,22 +109,28 @@ async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease
         settings.onRelease?.(lease);
       }
     };
-    lease = new Lease(context, sessionRoute(session), true, release);
+    lease = new Lease(context, sessionRoute(session), true, release, settings.inTransaction);
     lease.unregister = () => context.holders.end(holder);
     return lease;
   }
   const reader = await context.readers.acquire(settings.timeout, settings.signal);
   const holder = register ? context.holders.begin('read lease') : undefined;
   let unbound: (() => void) | undefined;
-  const lease: Lease = new Lease(context, readerRoute(reader), false, async () => {
-    unbound?.();
-    try {
-      await context.readers.release(reader);
-    } finally {
-      context.holders.end(holder);
-      settings.onRelease?.(lease);
-    }
-  });
+  const lease: Lease = new Lease(
+    context,
+    readerRoute(reader),
+    false,
+    async () => {
+      unbound?.();
+      try {
+        await context.readers.release(reader);
+      } finally {
+        context.holders.end(holder);
+        settings.onRelease?.(lease);
+      }
+    },
+    settings.inTransaction,
+  );
   lease.unregister = () => context.holders.end(holder);
   if (settings.maxReadDuration !== undefined) unbound = boundTransaction(context, lease, reader, settings.maxReadDuration);
   return lease;

@@ -62,7 +62,7 @@ export class PoolMaintenance {
    */
   checkpoint(mode?: CheckpointMode): Promise<CheckpointResult> {
     const args = arguments;
-    return this.#start(() => {
+    return PoolMaintenance.#start(this, () => {
       checkArity('checkpoint', args, 1);
       return this.#toolkit.checkpoint(checkCheckpointMode(mode));
     });
@@ -84,7 +84,7 @@ export class PoolMaintenance {
    */
   backup(dest: string, options?: BackupOptions): Promise<BackupResult> {
     const args = arguments;
-    return this.#start(() => {
+    return PoolMaintenance.#start(this, () => {
       checkArity('backup', args, 2);
       return this.#toolkit.backup(this.#toolkit.destination(dest), checkBackupOptions(options));
     });
@@ -99,7 +99,7 @@ export class PoolMaintenance {
    */
   vacuumInto(dest: string): Promise<BackupResult> {
     const args = arguments;
-    return this.#start(() => {
+    return PoolMaintenance.#start(this, () => {
       checkArity('vacuumInto', args, 1);
       return this.#toolkit.vacuumInto(this.#toolkit.destination(dest));
     });
@@ -115,7 +115,7 @@ export class PoolMaintenance {
    */
   integrityCheck(options?: IntegrityCheckOptions): Promise<IntegrityCheckResult> {
     const args = arguments;
-    return this.#start(() => {
+    return PoolMaintenance.#start(this, () => {
       checkArity('integrityCheck', args, 1);
       return this.#toolkit.integrityCheck(checkIntegrityOptions(options));
     });
@@ -130,7 +130,7 @@ export class PoolMaintenance {
    */
   foreignKeyCheck(): Promise<ForeignKeyViolation[]> {
     const args = arguments;
-    return this.#start(() => {
+    return PoolMaintenance.#start(this, () => {
       checkArity('foreignKeyCheck', args, 0);
       return this.#toolkit.foreignKeyCheck();
     });
@@ -144,7 +144,7 @@ export class PoolMaintenance {
    */
   optimize(): Promise<void> {
     const args = arguments;
-    return this.#start(() => {
+    return PoolMaintenance.#start(this, () => {
       checkArity('optimize', args, 0);
       return this.#toolkit.optimize();
     });
@@ -158,7 +158,7 @@ export class PoolMaintenance {
    */
   analyze(): Promise<void> {
     const args = arguments;
-    return this.#start(() => {
+    return PoolMaintenance.#start(this, () => {
       checkArity('analyze', args, 0);
       return this.#toolkit.analyze();
     });
@@ -176,7 +176,7 @@ export class PoolMaintenance {
    */
   vacuum(options?: VacuumOptions): Promise<void> {
     const args = arguments;
-    return this.#start(() => {
+    return PoolMaintenance.#start(this, () => {
       checkArity('vacuum', args, 1);
       return this.#toolkit.vacuum(checkVacuumOptions(options));
     });
@@ -192,16 +192,20 @@ export class PoolMaintenance {
    */
   ping(options?: OperationOptions): Promise<void> {
     const args = arguments;
-    return this.#start(() => {
+    return PoolMaintenance.#start(this, () => {
       checkArity('ping', args, 1);
       const { signal, timeout } = checkOptions('write', options, this.#toolkit.operationDefaults);
       return this.#toolkit.ping({ signal, timeout });
     });
   }
 
-  #start<T>(operation: () => Promise<T>): Promise<T> {
+  /** Runs `operation` on a usable pool; any throw (a method called on something else than a Pool included) rejects. */
+  static #start<T>(self: PoolMaintenance, operation: () => Promise<T>): Promise<T> {
     return rejectOnThrow(() => {
-      this.#toolkit.checkUsable();
+      if (typeof self !== 'object' || self === null || !(#toolkit in self)) {
+        throw invalidArgument(`a Pool method was called on ${describeType(self)}, not on a Pool`);
+      }
+      self.#toolkit.checkUsable();
       return operation();
     });
   }

@@ -284,7 +284,10 @@ export class Pool extends PoolMaintenance {
    * under a lock across processes (docs/migrations.md). @example await db.migrate({ dir: 'migrations' })
    */
   migrate(options: MigrateOptions): Promise<MigrateReport> {
-    return traceMigration(this.#context.observers, options, (hooks) => migrateWith(this, options, hooks));
+    return rejectOnThrow(() => {
+      const pool = Pool.#of(this);
+      return traceMigration(pool.#context.observers, options, (hooks) => migrateWith(pool, options, hooks));
+    });
   }
 
   /** Inspection and recovery: `status({ dir })`, `repair({ dir, version, action })`, `down({ dir, to })`. */

@@ -18,7 +18,7 @@ export async function readSnapshot<T>(
   fn: (conn: Lease) => Promise<T> | T,
   settings: LeaseSettings & { maxDuration: number },
 ): Promise<T> {
-  const lease = await acquireLease(context, { ...settings, write: false, register: false });
+  const lease = await acquireLease(context, { ...settings, write: false, register: false, inTransaction: true });
   let holder: Holder | undefined;
   let expire: ((reason: unknown) => void) | undefined;
   const expired = new Promise<never>((_, reject) => {

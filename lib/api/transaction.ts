@@ -14,6 +14,7 @@ import { sessionRoute, type Route } from '../request/route.ts';
 import type { TransactionBehavior } from '../types.ts';
 import type { RetryPolicy } from '../options-types.ts';
 import type { PoolContext } from './context.ts';
+import { checkCallback } from './operations.ts';
 import { Scope } from './scope.ts';
 
 /** The handle a transaction callback receives. */
@@ -41,6 +42,11 @@ export class Transaction extends Scope {
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
     if (this.ended) return Promise.reject(new ScopeEndedError('transaction'));
+    try {
+      checkCallback('tx.transaction', fn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // A nested transaction the caller did not wait for may still be queued or running when this
     // one ends (commits or rolls back): it must not begin then, nor run its statements in
     // whatever transaction the connection holds next. Ending this transaction ends it.

@@ -4,7 +4,7 @@
 // next block on the JS thread overlaps inserting the last one on the writer; between blocks the
 // event loop gets a turn. Runs on the JS thread.
 
-import { ScopeEndedError, describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { ScopeEndedError, describeError, describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { MAX_PARAMETERS } from './params.ts';
 import { RowPacker, type RowBlock } from './row-block.ts';
 import { isWellFormed } from './validate.ts';
@@ -44,14 +44,34 @@ export interface RowSink {
 export function planInsert(table: unknown, rows: unknown): InsertPlan | undefined {
   if (typeof table !== 'string' || table === '') throw invalidArgument(`table must be a non-empty string, got ${describeType(table)}`);
   if (!Array.isArray(rows)) throw invalidArgument(`rows must be an array of objects, got ${describeType(rows)}`);
-  if (rows.length === 0) return undefined;
-  const first = rows[0] as unknown;
-  if (typeof first !== 'object' || first === null || Array.isArray(first)) throw invalidArgument(`rows[0] must be an object, got ${describeType(first)}`);
-  const columns = Object.keys(first);
+  const { count, first, columns } = readFirstRow(rows);
+  if (count === 0) return undefined;
   if (columns.length === 0) throw outOfRange('rows[0] has no columns');
   if (columns.length > MAX_PARAMETERS) throw outOfRange(`rows[0] has ${columns.length} keys; SQLite binds at most ${MAX_PARAMETERS} values per row (SQLITE_MAX_VARIABLE_NUMBER)`);
   const sql = `INSERT INTO ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
   return { sql, rows, packer: new RowPacker(columns) };
+}
+
+/**
+ * The length of `rows`, its first row and that row's keys. What the caller's own code throws
+ * while they are read (a proxy trap, a getter) becomes a TypeError with it as the cause.
+ */
+function readFirstRow(rows: unknown[]): { count: number; first: unknown; columns: string[] } {
+  let count: number;
+  let first: unknown;
+  try {
+    count = rows.length;
+    if (count === 0) return { count, first: undefined, columns: [] };
+    first = rows[0];
+  } catch (error) {
+    throw invalidArgument(`rows could not be read: ${describeError(error)}`, error);
+  }
+  if (typeof first !== 'object' || first === null || Array.isArray(first)) throw invalidArgument(`rows[0] must be an object, got ${describeType(first)}`);
+  try {
+    return { count, first, columns: Object.keys(first) };
+  } catch (error) {
+    throw invalidArgument(`rows[0] could not be read: ${describeError(error)}`, error);
+  }
 }
 
 /**

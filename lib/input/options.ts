@@ -9,6 +9,7 @@ import type { NativePoolConfig } from '../native/native-pool.ts';
 import { checkObservers } from '../observers/hub.ts';
 import type { NewConnection, Observer } from '../types.ts';
 import type { CheckpointOnClose, PoolOptions, PragmaValue, Preset, Replication, RetryPolicy, SynchronousMode } from '../options-types.ts';
+import { checkPragmas, pragmaStatement } from './pragmas.ts';
 import { checkCheckpointOnClose, checkHealthCheck, checkWalMonitor, type HealthCheckOptions, type WalMonitorOptions } from './maintenance-options.ts';
 import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber } from './validate.ts';
 import { checkMigrateOptions } from '../migrations/index.ts';
@@ -216,34 +217,7 @@ function checkMigrations(value: unknown): Readonly<OpenMigrationOptions> | undef
 }
 
 function isMemoryPath(path: string): boolean {
-  return path === ':memory:' || path === '';
-}
-
-function pragmaStatement(name: string, value: PragmaValue): string {
-  let literal: string;
-  if (typeof value === 'boolean') literal = value ? 'ON' : 'OFF';
-  else if (typeof value === 'number') literal = String(value);
-  else literal = /^[A-Za-z0-9_]+$/.test(value) ? value : `'${value.replaceAll("'", "''")}'`;
-  return `PRAGMA ${name} = ${literal}`;
-}
-
-function checkPragmas(value: unknown): Record<string, PragmaValue> {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidArgument(`pragmas must be an object, got ${describeType(value)}`);
-  }
-  const result: Record<string, PragmaValue> = {};
-  for (const [name, pragmaValue] of Object.entries(value)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw outOfRange(`pragmas: '${name}' is not a PRAGMA name`);
-    if (typeof pragmaValue === 'number' && !Number.isFinite(pragmaValue)) {
-      throw outOfRange(`pragmas.${name} must be a finite number, got ${pragmaValue}`);
-    }
-    if (!['boolean', 'number', 'string'].includes(typeof pragmaValue)) {
-      throw invalidArgument(`pragmas.${name} must be a boolean, number or string, got ${describeType(pragmaValue)}`);
-    }
-    result[name] = pragmaValue as PragmaValue;
-  }
-  return result;
+  return path === ':memory:';
 }
 
 /**
@@ -254,6 +228,9 @@ function checkPragmas(value: unknown): Record<string, PragmaValue> {
 export function resolveOptions(path: unknown, options: unknown, cores: number = availableParallelism()): ResolvedOptions {
   if (typeof path !== 'string') throw invalidArgument(`path must be a string, got ${describeType(path)}`);
   if (path.includes('\0')) throw outOfRange('path must not contain NUL characters');
+  // SQLite would open '' as a private temporary database: data lost at close, never what a
+  // configured path that came out empty meant.
+  if (path === '') throw outOfRange("path must not be empty (':memory:' opens an in-memory database)");
   const faultVfs = faultVfsName();
   const known: readonly string[] = faultVfs === undefined ? OPTION_NAMES : [...OPTION_NAMES, FAULT_OPTION];
   const given = checkKeys('options', options, known) as PoolOptions;

@@ -9,7 +9,7 @@
 // goes through checkValue, which throws the same typed errors (naming the row and the key).
 
 import { endianness } from 'node:os';
-import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { LitepoolError, describeError, describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { BLOCK_HEADER_CELLS, BlockCell, ValueTag } from '../native/contract.ts';
 import { MAX_LENGTH, blobByteLength, checkValue } from './params.ts';
 import { isWellFormed } from './validate.ts';
@@ -76,7 +76,7 @@ export class RowPacker {
     let p = BLOCK_HEADER_CELLS;
     let t = 0;
     for (let r = start; r < end; r++) {
-      this.#read(rows[r], r, row);
+      this.#readChecked(rows, r, row);
       for (let c = 0; c < width; c++, p++, t++) {
         const value = row[c];
         switch (typeof value) {
@@ -145,6 +145,19 @@ export class RowPacker {
       this.#texts[slot] = text;
     }
     return { bytes: new Uint8Array(buffer, 0, tagsAt + values), extras, rows: count };
+  }
+
+  /**
+   * #read, with what the caller's own code throws while it is read (a getter, a proxy trap)
+   * turned into a TypeError naming the row; litepool's own errors pass through as they are.
+   */
+  #readChecked(rows: readonly unknown[], index: number, into: unknown[]): void {
+    try {
+      this.#read(rows[index], index, into);
+    } catch (error) {
+      if (error instanceof LitepoolError) throw error;
+      throw invalidArgument(`rows[${index}] could not be read: ${describeError(error)}`, error);
+    }
   }
 
   /** Reads the values of rows[index] into `into`, in column order; throws when its keys differ. */

@@ -73,11 +73,28 @@ export function checkKeys(name: string, value: unknown, known: readonly string[]
   return copy;
 }
 
-/** An AbortSignal (or undefined), or a TypeError. */
+/** AbortSignal.prototype's `aborted` getter: it throws for anything but a real signal. */
+const abortedGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
+
+/**
+ * An AbortSignal (or undefined), or a TypeError. Checked by brand, not by prototype: an object
+ * made to look like a signal would never abort anything.
+ */
 export function checkSignal(value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;
-  if (!(value instanceof AbortSignal)) throw invalidArgument(`signal must be an AbortSignal, got ${describeType(value)}`);
+  if (!isAbortSignal(value)) throw invalidArgument(`signal must be an AbortSignal, got ${describeType(value)}`);
   return value;
+}
+
+/** True for a real AbortSignal (its brand checked by the `aborted` getter). */
+export function isAbortSignal(value: unknown): value is AbortSignal {
+  if (!(value instanceof AbortSignal)) return false;
+  try {
+    abortedGetter.call(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** True when `text` is well-formed UTF-16 (no lone surrogate), so it has an exact UTF-8 form. */

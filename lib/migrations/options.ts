@@ -2,7 +2,7 @@
 // `migrations` option of open()): TypeError or RangeError naming the option, before anything runs.
 
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
-import { checkBoolean, checkChoice, checkInteger, checkKeys, checkSignal } from '../input/validate.ts';
+import { checkBoolean, checkChoice, checkInteger, checkKeys, checkSignal, isAbortSignal } from '../input/validate.ts';
 import { isVersion } from './semver.ts';
 import { NAME } from './source.ts';
 import type { MigrationDefinition, RepairOptions } from './types.ts';
@@ -97,7 +97,7 @@ function checkCommon(given: Record<string, unknown>, where: string): CheckedComm
 
 /** checkSignal, with the option's full name (migrations.signal for open()) in the message. */
 function checkNamedSignal(name: string, value: unknown): AbortSignal | undefined {
-  if (value !== undefined && !(value instanceof AbortSignal)) throw invalidArgument(`${name} must be an AbortSignal, got ${describeType(value)}`);
+  if (value !== undefined && !isAbortSignal(value)) throw invalidArgument(`${name} must be an AbortSignal, got ${describeType(value)}`);
   return checkSignal(value);
 }
 

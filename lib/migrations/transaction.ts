@@ -7,6 +7,7 @@
 import { MigrationError, ScopeEndedError } from '../errors.ts';
 import type { Lease } from '../api/lease.ts';
 import { NO_TIMEOUT } from './lock.ts';
+import { isAbortSignal } from '../input/validate.ts';
 import { setsForeignKeys, splitStatements, transactionControl } from './sql-split.ts';
 import type { SourceItem } from './source.ts';
 import type { MigrationTransaction } from './types.ts';
@@ -69,7 +70,7 @@ function withSignal(options: unknown, signal: AbortSignal): unknown {
   if (options === undefined) return { signal, timeout: NO_TIMEOUT };
   if (typeof options !== 'object' || options === null || Array.isArray(options)) return options;
   const own = (options as { signal?: unknown }).signal;
-  if (own !== undefined && !(own instanceof AbortSignal)) return options;
+  if (own !== undefined && !isAbortSignal(own)) return options;
   return { timeout: NO_TIMEOUT, ...options, signal: own ? AbortSignal.any([own, signal]) : signal };
 }
 

@@ -89,7 +89,7 @@ export const RequestFlag = {
   Counters: 64,
   /** IterateStart on the shared ring: rows remain? the reader pins itself (Worker says which) until the last chunk or IterateEnd */
   HoldReader: 128,
-  /** a caller's statement in db.transaction(): BEGIN, COMMIT, END, ROLLBACK (not ROLLBACK TO) refused (Misuse) */
+  /** a caller's statement in db.transaction() or db.read(): BEGIN, COMMIT, END, ROLLBACK (not ROLLBACK TO) refused (Misuse) */
   RefuseTransactionEnd: 256,
 } as const;
 export type RequestFlag = (typeof RequestFlag)[keyof typeof RequestFlag];

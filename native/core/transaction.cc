@@ -188,13 +188,14 @@ bool Connection::transactionLost(Request& request) {
 }
 
 // Worker thread. True (and `request` refused as a misuse) when a caller's statement inside
-// db.transaction() would begin or end a transaction itself: a COMMIT there would make what ran
-// so far permanent, whatever the callback does next.
+// db.transaction() or db.read() would begin or end a transaction itself: a COMMIT there would
+// make what ran so far permanent whatever the callback does next, or end a read snapshot early.
 bool Connection::refusesTransactionEnd(Request& request, bool endsTransaction) {
   if (!endsTransaction || !(request.flags & RequestFlag::RefuseTransactionEnd)) return false;
   setMisuse(request,
-            "BEGIN, COMMIT, END and ROLLBACK cannot run inside db.transaction(): it commits when the callback resolves "
-            "and rolls back when it throws (a nested tx.transaction() gives a savepoint)");
+            "BEGIN, COMMIT, END and ROLLBACK cannot run inside db.transaction() or db.read(): the pool begins and ends "
+            "their transaction (db.transaction() commits when the callback resolves and rolls back when it throws; "
+            "SAVEPOINT or a nested tx.transaction() undoes part of it)");
   return true;
 }
 

@@ -1,0 +1,54 @@
+// Owns the `pragmas` option: each name and value checked, the two PRAGMAs the pool depends on
+// kept at the values it needs, and the statement every connection runs for each. Runs on the
+// JS thread, at open().
+
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import type { PragmaValue } from '../options-types.ts';
+
+/** The PRAGMA statement for one entry of `pragmas` (strings quoted unless a bare word). */
+export function pragmaStatement(name: string, value: PragmaValue): string {
+  let literal: string;
+  if (typeof value === 'boolean') literal = value ? 'ON' : 'OFF';
+  else if (typeof value === 'number') literal = String(value);
+  else literal = /^[A-Za-z0-9_]+$/.test(value) ? value : `'${value.replaceAll("'", "''")}'`;
+  return `PRAGMA ${name} = ${literal}`;
+}
+
+/**
+ * The PRAGMAs the pool's design depends on, and the one value each may take: readers beside the
+ * writer need WAL, and an exclusive lock would shut them out (or hang them on their first read).
+ */
+const POOL_OWNED_PRAGMAS: ReadonlyMap<string, string> = new Map([
+  ['journal_mode', 'WAL'],
+  ['locking_mode', 'NORMAL'],
+]);
+
+function checkPoolOwnedPragma(name: string, value: unknown): void {
+  const required = POOL_OWNED_PRAGMAS.get(name.toLowerCase());
+  if (required === undefined) return;
+  if (typeof value === 'string' && value.toUpperCase() === required) return;
+  throw outOfRange(
+    `pragmas.${name} must be '${required}' (got ${typeof value === 'string' ? `'${value}'` : String(value)}): ` +
+      'the pool runs its readers beside one writer in WAL mode, with normal locking',
+  );
+}
+
+export function checkPragmas(value: unknown): Record<string, PragmaValue> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidArgument(`pragmas must be an object, got ${describeType(value)}`);
+  }
+  const result: Record<string, PragmaValue> = {};
+  for (const [name, pragmaValue] of Object.entries(value)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw outOfRange(`pragmas: '${name}' is not a PRAGMA name`);
+    checkPoolOwnedPragma(name, pragmaValue);
+    if (typeof pragmaValue === 'number' && !Number.isFinite(pragmaValue)) {
+      throw outOfRange(`pragmas.${name} must be a finite number, got ${pragmaValue}`);
+    }
+    if (!['boolean', 'number', 'string'].includes(typeof pragmaValue)) {
+      throw invalidArgument(`pragmas.${name} must be a boolean, number or string, got ${describeType(pragmaValue)}`);
+    }
+    result[name] = pragmaValue as PragmaValue;
+  }
+  return result;
+}

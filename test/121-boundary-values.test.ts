@@ -1,0 +1,146 @@
+// Covers values at the API boundary that used to slip through or fail untyped: an empty path
+// (SQLite would open a temporary database), pragmas that would take WAL or normal locking away,
+// an object dressed up as an AbortSignal, tx.transaction() without a function, Pool methods
+// called on something else, insertMany() rows whose reading throws, sqliteCodeName() of a
+// non-integer; and a read snapshot whose callback tries to end its transaction.
+import { describe, expect, it } from 'vitest';
+import { open, sqliteCodeName } from '../lib/index.ts';
+import { tempPools } from './helpers/pools.ts';
+
+const pools = tempPools('boundary-values');
+const invalid = expect.objectContaining({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' });
+const outOfRange = expect.objectContaining({ name: 'RangeError', code: 'LITEPOOL_OUT_OF_RANGE' });
+const misuse = expect.objectContaining({ name: 'RangeError', code: 'LITEPOOL_MISUSE' });
+const outcome = (promise: Promise<unknown>): Promise<unknown> => promise.then(() => 'resolved', (error: unknown) => error);
+
+describe('open()', () => {
+  it("refuses an empty path (':memory:' still opens an in-memory database)", async () => {
+    expect(await outcome(open(''))).toEqual(outOfRange);
+    const memory = await open(':memory:');
+    expect(memory.path).toBe(':memory:');
+    await memory.close();
+  });
+
+  it('refuses pragmas that change the journal mode or the locking mode, and accepts the values the pool uses', async () => {
+    const refused: Record<string, string | number | boolean>[] = [
+      { journal_mode: 'DELETE' },
+      { JOURNAL_MODE: 'memory' },
+      { journal_mode: 1 },
+      { locking_mode: 'EXCLUSIVE' },
+      { Locking_Mode: true },
+    ];
+    for (const pragmas of refused) {
+      expect(await outcome(open(pools.file(), { pragmas }))).toEqual(outOfRange);
+    }
+    const db = await pools.open({ readers: 1, pragmas: { journal_mode: 'wal', locking_mode: 'Normal', constructor: 1 } as never });
+    expect(await db.get('PRAGMA journal_mode')).toEqual({ journal_mode: 'wal' });
+    await db.run('CREATE TABLE t (v)');
+    await db.run('INSERT INTO t VALUES (1)');
+    // The reader still reads beside the writer.
+    expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 1 });
+  });
+});
+
+describe('signals', () => {
+  it('refuses an object that only looks like an AbortSignal', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    const fake = Object.create(AbortSignal.prototype) as AbortSignal;
+    expect(await outcome(db.get('SELECT 1', [], { signal: fake }))).toEqual(invalid);
+    expect(await outcome(db.transaction(() => undefined, { signal: fake }))).toEqual(invalid);
+    expect(await outcome(db.acquire({ signal: fake }))).toEqual(invalid);
+    // A real one is still taken.
+    expect(await db.get('SELECT 1 AS one', [], { signal: new AbortController().signal })).toEqual({ one: 1 });
+  });
+});
+
+describe('tx.transaction()', () => {
+  it('refuses a value that is not a function, and the transaction goes on', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    await db.transaction(async (tx) => {
+      await tx.run("INSERT INTO t (v) VALUES ('before')");
+      expect(await outcome(tx.transaction(42 as never))).toEqual(invalid);
+      expect(await outcome(tx.transaction(undefined as never))).toEqual(invalid);
+      await tx.run("INSERT INTO t (v) VALUES ('after')");
+    });
+    expect(await db.all('SELECT v FROM t ORDER BY id')).toEqual([{ v: 'before' }, { v: 'after' }]);
+  });
+});
+
+describe('Pool methods called on something else', () => {
+  it('reject with a TypeError instead of throwing', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    const stranger = {};
+    for (const call of [
+      () => db.checkpoint.call(stranger),
+      () => db.backup.call(stranger, pools.file()),
+      () => db.vacuumInto.call(stranger, pools.file()),
+      () => db.integrityCheck.call(stranger),
+      () => db.ping.call(undefined),
+      () => db.migrate.call(stranger, { dir: 'migrations' }),
+    ]) {
+      let result: Promise<unknown> | undefined;
+      expect(() => (result = call() as Promise<unknown>)).not.toThrow();
+      expect(await outcome(result!)).toEqual(invalid);
+    }
+  });
+});
+
+describe('insertMany() rows whose reading throws', () => {
+  it('rejects with a TypeError naming the row, its cause the caller’s error, and inserts nothing', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    const boom = new Error('getter failed');
+    const rows: Record<string, unknown>[] = [{ v: 'a' }, { v: 'b' }];
+    Object.defineProperty(rows[1], 'v', { enumerable: true, get: () => { throw boom; } });
+    const failed = (await outcome(db.insertMany('t', rows as never))) as Error;
+    expect(failed).toEqual(invalid);
+    expect(failed.message).toContain('rows[1]');
+    expect(failed.cause).toBe(boom);
+
+    // Many blocks (inside one transaction): the row deep in the array fails it all.
+    const many = Array.from({ length: 3000 }, (_, i) => ({ v: `row ${i}` }) as Record<string, unknown>);
+    many[2500] = new Proxy({ v: 'x' }, { ownKeys: () => { throw boom; } });
+    const failedDeep = (await outcome(db.insertMany('t', many as never))) as Error;
+    expect(failedDeep).toEqual(invalid);
+    expect(failedDeep.message).toContain('rows[2500]');
+    expect(failedDeep.cause).toBe(boom);
+
+    // A proxy array whose first row cannot be read.
+    const trap = new Proxy([{ v: 'a' }], { get: (target, key) => (key === '0' ? (() => { throw boom; })() : Reflect.get(target, key)) });
+    const failedFirst = (await outcome(db.insertMany('t', trap as never))) as Error;
+    expect(failedFirst).toEqual(invalid);
+    expect(failedFirst.cause).toBe(boom);
+
+    expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 0 });
+  });
+});
+
+describe('sqliteCodeName()', () => {
+  it('names an integer code, and no non-integer SQLITE_OK', () => {
+    expect(sqliteCodeName(2067)).toBe('SQLITE_CONSTRAINT_UNIQUE');
+    expect(sqliteCodeName(0)).toBe('SQLITE_OK');
+    expect(sqliteCodeName(Number.NaN)).toBe('SQLITE_UNKNOWN_NaN');
+    expect(sqliteCodeName(0.5)).toBe('SQLITE_UNKNOWN_0.5');
+  });
+});
+
+describe('transaction control inside db.read()', () => {
+  it('refuses COMMIT, ROLLBACK, END and BEGIN, so the snapshot holds until the callback ends', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    await db.run("INSERT INTO t (v) VALUES ('old')");
+    const seen = await db.read(async (conn) => {
+      const before = await conn.get('SELECT COUNT(*) AS n FROM t');
+      await db.run("INSERT INTO t (v) VALUES ('new')");
+      const refused = [];
+      for (const sql of ['COMMIT', 'ROLLBACK', 'END', 'BEGIN']) refused.push(await outcome(conn.exec(sql)));
+      refused.push(await outcome(conn.get('COMMIT')));
+      const after = await conn.get('SELECT COUNT(*) AS n FROM t');
+      return { before, after, refused };
+    });
+    expect(seen.refused).toHaveLength(5);
+    for (const refusal of seen.refused) expect(refusal).toEqual(misuse);
+    expect(seen.before).toEqual({ n: 1 });
+    // Still the snapshot: the row written meanwhile is not visible inside it.
+    expect(seen.after).toEqual({ n: 1 });
+    expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 2 });
+  });
+});
