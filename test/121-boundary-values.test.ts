@@ -2,7 +2,10 @@
 // (SQLite would open a temporary database), pragmas that would take WAL or normal locking away,
 // an object dressed up as an AbortSignal, tx.transaction() without a function, Pool methods
 // called on something else, insertMany() rows whose reading throws, sqliteCodeName() of a
-// non-integer; and a read snapshot whose callback tries to end its transaction.
+// non-integer; a backup onto the database's own files, also through a linked directory; and a
+// read snapshot whose callback tries to end its transaction.
+import { mkdirSync, readlinkSync, symlinkSync, lstatSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { open, sqliteCodeName } from '../lib/index.ts';
 import { tempPools } from './helpers/pools.ts';
@@ -142,5 +145,39 @@ describe('transaction control inside db.read()', () => {
     // Still the snapshot: the row written meanwhile is not visible inside it.
     expect(seen.after).toEqual({ n: 1 });
     expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 2 });
+  });
+});
+
+describe('backup() and vacuumInto() destinations', () => {
+  it("refuse the database and its -wal, -shm and -journal files, also through a linked directory", async () => {
+    const db = await pools.fresh({ readers: 1 });
+    await db.run("INSERT INTO t (v) VALUES ('kept')");
+    const file = db.path;
+    const linkedDir = join(pools.dir, `linked-${basename(file)}`);
+    symlinkSync(dirname(file), linkedDir);
+    for (const dest of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`, join(linkedDir, basename(file)), join(linkedDir, `${basename(file)}-wal`)]) {
+      expect(await outcome(db.backup(dest))).toEqual(outOfRange);
+      expect(await outcome(db.vacuumInto(dest))).toEqual(outOfRange);
+    }
+    expect(await db.all('SELECT v FROM t')).toEqual([{ v: 'kept' }]);
+    expect((await db.integrityCheck()).ok).toBe(true);
+  });
+
+  it('replace a symbolic link at dest, never the database it points to', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    await db.run("INSERT INTO t (v) VALUES ('kept')");
+    const dir = join(pools.dir, `links-${basename(db.path)}`);
+    mkdirSync(dir);
+    const link = join(dir, 'copy.db');
+    symlinkSync(db.path, link);
+    expect(readlinkSync(link)).toBe(db.path);
+    await db.backup(link);
+    // The link became the copy; the database is still the pool's, and still takes writes.
+    expect(lstatSync(link).isSymbolicLink()).toBe(false);
+    await db.run("INSERT INTO t (v) VALUES ('later')");
+    const copy = await open(link, { readers: 0 });
+    expect(await copy.all('SELECT v FROM t')).toEqual([{ v: 'kept' }]);
+    await copy.close();
+    expect(await db.all('SELECT v FROM t ORDER BY id')).toEqual([{ v: 'kept' }, { v: 'later' }]);
   });
 });

@@ -4,7 +4,7 @@
 // `dest` (the temporary file is removed). Runs on the JS thread.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { PoolContext } from '../api/context.ts';
@@ -13,13 +13,43 @@ import { Op } from '../native/contract.ts';
 import { WRITER } from '../request/route.ts';
 import type { BackupResult } from '../operations-types.ts';
 
-/** `dest` checked: a path, not the database itself. Resolves it. */
+/**
+ * `dest` checked: a path, and not the name of the database or of its -wal, -shm or -journal file
+ * (the copy is renamed onto `dest`: it would replace a live file). Resolves it. The comparison
+ * follows symbolic links in the directories (and of the database, as SQLite does), not `dest`'s
+ * own last component: a link at `dest` is replaced by the rename, never what it points to.
+ */
 export function checkDestination(dest: unknown, databasePath: string, memory: boolean): string {
   if (typeof dest !== 'string') throw invalidArgument(`dest must be a path (a string), got ${describeType(dest)}`);
   if (dest === '' || dest.includes('\0')) throw outOfRange('dest must be a non-empty path without NUL characters');
   const target = resolve(dest);
-  if (!memory && target === resolve(databasePath)) throw outOfRange('dest must not be the database itself');
+  if (memory) return target;
+  const database = canonicalFile(databasePath);
+  const where = canonicalEntry(target);
+  for (const suffix of ['', '-wal', '-shm', '-journal']) {
+    if (where === database + suffix) {
+      throw outOfRange(`dest must not be ${suffix === '' ? 'the database itself' : `the database's ${suffix} file`} (${dest})`);
+    }
+  }
   return target;
+}
+
+/** The file at `path` with every symbolic link followed (as it was given when it cannot be). */
+function canonicalFile(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return canonicalEntry(resolve(path));
+  }
+}
+
+/** The directory entry `path` names: its directory with links followed, then its own name. */
+function canonicalEntry(path: string): string {
+  try {
+    return join(realpathSync.native(dirname(path)), basename(path));
+  } catch {
+    return path;
+  }
 }
 
 /** A temporary name beside `dest`, in the same directory (so the rename stays on one file system). */
