@@ -101,9 +101,12 @@ export class OperationTimeoutError extends LitepoolError {
 
 /** The name of a SQLite result code number, or `SQLITE_UNKNOWN_<n>`. */
 export function sqliteCodeName(errno: number): string {
-  // NaN & 0xff is 0: only an integer may fall back to its primary code.
-  if (!Number.isInteger(errno)) return `SQLITE_UNKNOWN_${String(errno)}`;
-  return SQLITE_CODE_NAMES.get(errno) ?? SQLITE_CODE_NAMES.get(errno & 0xff) ?? `SQLITE_UNKNOWN_${errno}`;
+  const exact = SQLITE_CODE_NAMES.get(errno);
+  if (exact !== undefined) return exact;
+  // An extended code unknown here falls back to its primary code: only a non-negative 31-bit
+  // integer is one (NaN & 0xff, 2 ** 32 & 0xff and 768 & 0xff are all 0), and never to SQLITE_OK.
+  const primary = Number.isInteger(errno) && errno > 0 && errno <= 0x7fffffff ? errno & 0xff : 0;
+  return (primary !== 0 ? SQLITE_CODE_NAMES.get(primary) : undefined) ?? `SQLITE_UNKNOWN_${String(errno)}`;
 }
 
 /** An argument or option of the wrong type (`LITEPOOL_INVALID_ARGUMENT`; `cause`: the user's

@@ -1,9 +1,10 @@
 // Covers values at the API boundary that used to slip through or fail untyped: an empty path
-// (SQLite would open a temporary database), pragmas that would take WAL or normal locking away,
+// (it is not taken as ':memory:'), pragmas that would take WAL or normal locking away from a file
+// database (an in-memory one keeps any),
 // an object dressed up as an AbortSignal, tx.transaction() without a function, Pool methods
 // called on something else, insertMany() rows whose reading throws, sqliteCodeName() of a
 // non-integer; a backup onto the database's own files, also through a linked directory; and a
-// read snapshot whose callback tries to end its transaction.
+// read snapshot whose callback tries to end its transaction (EXPLAIN of one passes).
 import { mkdirSync, readlinkSync, symlinkSync, lstatSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -41,6 +42,16 @@ describe('open()', () => {
     await db.run('INSERT INTO t VALUES (1)');
     // The reader still reads beside the writer.
     expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 1 });
+  });
+
+  it('leaves the journal and locking modes of an in-memory database (one connection, no WAL) to the caller', async () => {
+    const memory = await open(':memory:', { pragmas: { journal_mode: 'MEMORY', locking_mode: 'EXCLUSIVE' } });
+    expect(await memory.get('PRAGMA journal_mode')).toEqual({ journal_mode: 'memory' });
+    expect(await memory.get('PRAGMA locking_mode')).toEqual({ locking_mode: 'exclusive' });
+    await memory.run('CREATE TABLE m (v)');
+    await memory.run('INSERT INTO m VALUES (1)');
+    expect(await memory.get('SELECT COUNT(*) AS n FROM m')).toEqual({ n: 1 });
+    await memory.close();
   });
 });
 
@@ -89,7 +100,7 @@ describe('Pool methods called on something else', () => {
 });
 
 describe('insertMany() rows whose reading throws', () => {
-  it('rejects with a TypeError naming the row, its cause the caller’s error, and inserts nothing', async () => {
+  it('rejects with a TypeError naming the row, its cause the caller’s error, and a failed call inserts nothing', async () => {
     const db = await pools.fresh({ readers: 1 });
     const boom = new Error('getter failed');
     const rows: Record<string, unknown>[] = [{ v: 'a' }, { v: 'b' }];
@@ -113,7 +124,28 @@ describe('insertMany() rows whose reading throws', () => {
     expect(failedFirst).toEqual(invalid);
     expect(failedFirst.cause).toBe(boom);
 
-    expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 0 });
+    // Revoked proxies as the array or as its first row: the TypeError of the proxy is the cause.
+    const revokedRows = Proxy.revocable([{ v: 'a' }], {});
+    revokedRows.revoke();
+    const failedArray = (await outcome(db.insertMany('t', revokedRows.proxy as never))) as Error;
+    expect(failedArray).toEqual(invalid);
+    expect(failedArray.cause).toBeInstanceOf(TypeError);
+    const revokedRow = Proxy.revocable({ v: 'a' }, {});
+    revokedRow.revoke();
+    const failedRow = (await outcome(db.insertMany('t', [revokedRow.proxy] as never))) as Error;
+    expect(failedRow).toEqual(invalid);
+    expect(failedRow.message).toContain('rows[0]');
+
+    // A length that throws when read a second time is read once.
+    let lengthReads = 0;
+    const once = new Proxy([{ v: 'a' }, { v: 'b' }], {
+      get: (target, key) => {
+        if (key === 'length' && ++lengthReads > 1) throw boom;
+        return Reflect.get(target, key);
+      },
+    });
+    expect(await db.insertMany('t', once as never)).toBe(2);
+    expect(await db.all('SELECT v FROM t ORDER BY id')).toEqual([{ v: 'a' }, { v: 'b' }]);
   });
 });
 
@@ -123,6 +155,12 @@ describe('sqliteCodeName()', () => {
     expect(sqliteCodeName(0)).toBe('SQLITE_OK');
     expect(sqliteCodeName(Number.NaN)).toBe('SQLITE_UNKNOWN_NaN');
     expect(sqliteCodeName(0.5)).toBe('SQLITE_UNKNOWN_0.5');
+    // An unknown extended code of a known primary code falls back to it...
+    expect(sqliteCodeName(19 | (200 << 8))).toBe('SQLITE_CONSTRAINT');
+    // ...but a primary part of 0, a negative number or one past 31 bits names nothing.
+    for (const code of [768, 4096, -256, -19, 2 ** 31, 2 ** 32, 2 ** 32 + 19, 1e20]) {
+      expect(sqliteCodeName(code)).toBe(`SQLITE_UNKNOWN_${String(code)}`);
+    }
   });
 });
 
@@ -145,6 +183,18 @@ describe('transaction control inside db.read()', () => {
     // Still the snapshot: the row written meanwhile is not visible inside it.
     expect(seen.after).toEqual({ n: 1 });
     expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 2 });
+  });
+
+  it('lets EXPLAIN of a transaction statement through (it runs nothing)', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    const plans = await db.read(async (conn) => [await conn.all('EXPLAIN COMMIT'), await conn.all('EXPLAIN QUERY PLAN SELECT * FROM t')]);
+    expect(plans[0]!.length).toBeGreaterThan(0);
+    await db.transaction(async (tx) => {
+      expect((await tx.all('EXPLAIN BEGIN')).length).toBeGreaterThan(0);
+      await tx.exec('EXPLAIN ROLLBACK');
+      await tx.run("INSERT INTO t (v) VALUES ('kept')");
+    });
+    expect(await db.all('SELECT v FROM t')).toEqual([{ v: 'kept' }]);
   });
 });
 

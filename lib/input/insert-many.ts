@@ -4,7 +4,7 @@
 // next block on the JS thread overlaps inserting the last one on the writer; between blocks the
 // event loop gets a turn. Runs on the JS thread.
 
-import { ScopeEndedError, describeError, describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { LitepoolError, ScopeEndedError, describeError, describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { MAX_PARAMETERS } from './params.ts';
 import { RowPacker, type RowBlock } from './row-block.ts';
 import { isWellFormed } from './validate.ts';
@@ -27,6 +27,8 @@ export function quoteIdentifier(name: string): string {
 export interface InsertPlan {
   readonly sql: string;
   readonly rows: readonly unknown[];
+  /** rows.length, read once (a proxy's length may change or throw when read again). */
+  readonly count: number;
   readonly packer: RowPacker;
 }
 
@@ -43,33 +45,35 @@ export interface RowSink {
  */
 export function planInsert(table: unknown, rows: unknown): InsertPlan | undefined {
   if (typeof table !== 'string' || table === '') throw invalidArgument(`table must be a non-empty string, got ${describeType(table)}`);
-  if (!Array.isArray(rows)) throw invalidArgument(`rows must be an array of objects, got ${describeType(rows)}`);
-  const { count, first, columns } = readFirstRow(rows);
+  const { count, columns } = readFirstRow(rows);
   if (count === 0) return undefined;
   if (columns.length === 0) throw outOfRange('rows[0] has no columns');
   if (columns.length > MAX_PARAMETERS) throw outOfRange(`rows[0] has ${columns.length} keys; SQLite binds at most ${MAX_PARAMETERS} values per row (SQLITE_MAX_VARIABLE_NUMBER)`);
   const sql = `INSERT INTO ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
-  return { sql, rows, packer: new RowPacker(columns) };
+  return { sql, rows: rows as readonly unknown[], count, packer: new RowPacker(columns) };
 }
 
 /**
  * The length of `rows`, its first row and that row's keys. What the caller's own code throws
  * while they are read (a proxy trap, a getter) becomes a TypeError with it as the cause.
  */
-function readFirstRow(rows: unknown[]): { count: number; first: unknown; columns: string[] } {
+function readFirstRow(rows: unknown): { count: number; columns: string[] } {
   let count: number;
   let first: unknown;
   try {
+    if (!Array.isArray(rows)) throw invalidArgument(`rows must be an array of objects, got ${describeType(rows)}`);
     count = rows.length;
-    if (count === 0) return { count, first: undefined, columns: [] };
+    if (count === 0) return { count, columns: [] };
     first = rows[0];
   } catch (error) {
+    if (error instanceof LitepoolError) throw error;
     throw invalidArgument(`rows could not be read: ${describeError(error)}`, error);
   }
-  if (typeof first !== 'object' || first === null || Array.isArray(first)) throw invalidArgument(`rows[0] must be an object, got ${describeType(first)}`);
   try {
-    return { count, first, columns: Object.keys(first) };
+    if (typeof first !== 'object' || first === null || Array.isArray(first)) throw invalidArgument(`rows[0] must be an object, got ${describeType(first)}`);
+    return { count, columns: Object.keys(first) };
   } catch (error) {
+    if (error instanceof LitepoolError) throw error;
     throw invalidArgument(`rows[0] could not be read: ${describeError(error)}`, error);
   }
 }
@@ -88,7 +92,7 @@ export async function insertRows(
 ): Promise<number> {
   const plan = planInsert(table, rows);
   if (plan === undefined) return 0;
-  const count = plan.rows.length;
+  const { count } = plan;
   if (count <= chunkSize) return alone.insertRows(plan.sql, plan.packer.pack(plan.rows, 0, count), signal);
   return transaction((tx) => insertBlocks(tx, plan, chunkSize));
 }
@@ -99,23 +103,23 @@ export async function insertRows(
  * rejects, and the caller's transaction rolls everything back.
  */
 export async function insertBlocks(sink: RowSink, plan: InsertPlan, chunkSize: number): Promise<number> {
-  const { rows, sql, packer } = plan;
+  const { rows, count, sql, packer } = plan;
   const pending: Promise<number>[] = [];
   let inserted = 0;
   try {
     // Blocks start small and double up to chunkSize: the writer gets its first rows at once, and
     // the first blocks (packed while the JIT may still be warming up) hold the event loop briefly.
     let size = Math.min(chunkSize, FIRST_BLOCK);
-    for (let start = 0, index = 0; start < rows.length; start += size, index++, size = Math.min(chunkSize, size * 2)) {
+    for (let start = 0, index = 0; start < count; start += size, index++, size = Math.min(chunkSize, size * 2)) {
       // Ended early (a timeout, an abort, a failure): the transaction rolls back; stop packing.
       if (sink.ended) throw new ScopeEndedError('transaction');
-      const end = Math.min(rows.length, start + size);
+      const end = Math.min(count, start + size);
       // Block `index` reuses the buffers of block index - IN_FLIGHT - 1, which has completed.
       const sent = sink.insertRows(sql, packer.pack(rows, start, end, index % (IN_FLIGHT + 1)));
       // Handled here too: it may fail while this loop waits for the next turn.
       sent.catch(() => undefined);
       pending.push(sent);
-      if (end === rows.length) break;
+      if (end === count) break;
       // Let timers and I/O run between blocks, then wait while the writer is IN_FLIGHT blocks behind.
       await nextTurn();
       if (pending.length >= IN_FLIGHT) inserted += await pending.shift()!;

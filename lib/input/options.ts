@@ -228,8 +228,7 @@ function isMemoryPath(path: string): boolean {
 export function resolveOptions(path: unknown, options: unknown, cores: number = availableParallelism()): ResolvedOptions {
   if (typeof path !== 'string') throw invalidArgument(`path must be a string, got ${describeType(path)}`);
   if (path.includes('\0')) throw outOfRange('path must not contain NUL characters');
-  // SQLite would open '' as a private temporary database: data lost at close, never what a
-  // configured path that came out empty meant.
+  // Not taken as ':memory:': a configured path that came out empty would lose every write at close.
   if (path === '') throw outOfRange("path must not be empty (':memory:' opens an in-memory database)");
   const faultVfs = faultVfsName();
   const known: readonly string[] = faultVfs === undefined ? OPTION_NAMES : [...OPTION_NAMES, FAULT_OPTION];
@@ -245,7 +244,7 @@ export function resolveOptions(path: unknown, options: unknown, cores: number = 
   const checkpointOnClose = given.checkpointOnClose === undefined ? undefined : checkCheckpointOnClose(given.checkpointOnClose);
   const busyTimeout = checkMs('busyTimeout', pick('busyTimeout'), 0);
   const maxReadDuration = checkMs('maxReadDuration', pick('maxReadDuration'));
-  const pragmas = { ...base.pragmas, ...checkPragmas(given.pragmas) };
+  const pragmas = { ...base.pragmas, ...checkPragmas(given.pragmas, memory) };
   const replicated =
     replication === 'litestream'
       ? litestreamSettings({

@@ -33,7 +33,8 @@ function checkPoolOwnedPragma(name: string, value: unknown): void {
   );
 }
 
-export function checkPragmas(value: unknown): Record<string, PragmaValue> {
+/** `pragmas` checked; on a file database (`memory` false) the pool-owned ones keep their values. */
+export function checkPragmas(value: unknown, memory: boolean): Record<string, PragmaValue> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidArgument(`pragmas must be an object, got ${describeType(value)}`);
@@ -41,7 +42,8 @@ export function checkPragmas(value: unknown): Record<string, PragmaValue> {
   const result: Record<string, PragmaValue> = {};
   for (const [name, pragmaValue] of Object.entries(value)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw outOfRange(`pragmas: '${name}' is not a PRAGMA name`);
-    checkPoolOwnedPragma(name, pragmaValue);
+    // An in-memory database has one connection and no WAL: its journal and locking are its own.
+    if (!memory) checkPoolOwnedPragma(name, pragmaValue);
     if (typeof pragmaValue === 'number' && !Number.isFinite(pragmaValue)) {
       throw outOfRange(`pragmas.${name} must be a finite number, got ${pragmaValue}`);
     }

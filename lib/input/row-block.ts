@@ -43,6 +43,8 @@ export class RowPacker {
   readonly #values: unknown[];
   /** UTF-16 units per row seen so far: the text buffer's first guess for the next block. */
   #unitsPerRow = 16;
+  /** The index of the row being read (names the row when reading it throws). */
+  #reading = 0;
   /** Buffers kept for reuse, by the `slot` pack() was given (fewer allocations, fewer GCs). */
   readonly #buffers: (ArrayBuffer | undefined)[] = [];
   readonly #texts: (Uint16Array | undefined)[] = [];
@@ -59,6 +61,17 @@ export class RowPacker {
    * caller guarantees the addon has copied that block (its request has completed).
    */
   pack(rows: readonly unknown[], start: number, end: number, slot = -1): RowBlock {
+    try {
+      return this.#pack(rows, start, end, slot);
+    } catch (error) {
+      // What the caller's own code threw while a row was read (a getter, a proxy trap) becomes a
+      // TypeError naming the row; litepool's own errors pass through as they are.
+      if (error instanceof LitepoolError) throw error;
+      throw invalidArgument(`rows[${this.#reading}] could not be read: ${describeError(error)}`, error);
+    }
+  }
+
+  #pack(rows: readonly unknown[], start: number, end: number, slot: number): RowBlock {
     const width = this.#columns.length;
     const count = end - start;
     const values = count * width;
@@ -76,7 +89,8 @@ export class RowPacker {
     let p = BLOCK_HEADER_CELLS;
     let t = 0;
     for (let r = start; r < end; r++) {
-      this.#readChecked(rows, r, row);
+      this.#reading = r;
+      this.#read(rows[r], r, row);
       for (let c = 0; c < width; c++, p++, t++) {
         const value = row[c];
         switch (typeof value) {
@@ -145,19 +159,6 @@ export class RowPacker {
       this.#texts[slot] = text;
     }
     return { bytes: new Uint8Array(buffer, 0, tagsAt + values), extras, rows: count };
-  }
-
-  /**
-   * #read, with what the caller's own code throws while it is read (a getter, a proxy trap)
-   * turned into a TypeError naming the row; litepool's own errors pass through as they are.
-   */
-  #readChecked(rows: readonly unknown[], index: number, into: unknown[]): void {
-    try {
-      this.#read(rows[index], index, into);
-    } catch (error) {
-      if (error instanceof LitepoolError) throw error;
-      throw invalidArgument(`rows[${index}] could not be read: ${describeError(error)}`, error);
-    }
   }
 
   /** Reads the values of rows[index] into `into`, in column order; throws when its keys differ. */

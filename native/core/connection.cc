@@ -84,7 +84,8 @@ bool Connection::exec(const char* sql, Request& request) {
       return false;
     }
     if (!stmt) break;
-    if (refusesTransactionEnd(request, (authorized_ & (std::uint64_t{1} << SQLITE_TRANSACTION)) != 0)) {
+    const bool endsTransaction = (authorized_ & (std::uint64_t{1} << SQLITE_TRANSACTION)) != 0 && sqlite3_stmt_isexplain(stmt) == 0;
+    if (refusesTransactionEnd(request, endsTransaction)) {
       sqlite3_finalize(stmt);
       return false;
     }

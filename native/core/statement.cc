@@ -130,7 +130,7 @@ bool Connection::prepare(const std::string& sql, Request& request, StatementHand
   entry->readonly = sqlite3_stmt_readonly(stmt) != 0;
   entry->groupable = isGroupable(authorized_);
   entry->controlsTransaction = (authorized_ & ((std::uint64_t{1} << SQLITE_TRANSACTION) | (std::uint64_t{1} << SQLITE_SAVEPOINT))) != 0;
-  entry->endsTransaction = (authorized_ & (std::uint64_t{1} << SQLITE_TRANSACTION)) != 0;
+  entry->endsTransaction = (authorized_ & (std::uint64_t{1} << SQLITE_TRANSACTION)) != 0 && sqlite3_stmt_isexplain(stmt) == 0;
   entry->reprepareCount = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0);
   entry->reportNames = true;
   return true;

@@ -22,7 +22,7 @@ struct CachedStatement {
   bool readonly = false;
   bool groupable = false;  // only row changes (INSERT/UPDATE/DELETE and reads): may share a group commit
   bool controlsTransaction = false;  // BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE
-  bool endsTransaction = false;      // BEGIN, COMMIT, END, ROLLBACK: not ROLLBACK TO, SAVEPOINT or RELEASE
+  bool endsTransaction = false;      // BEGIN, COMMIT, END, ROLLBACK (not under EXPLAIN): not ROLLBACK TO, SAVEPOINT or RELEASE
   int reprepareCount = 0;  // SQLITE_STMTSTATUS_REPREPARE seen after the last run
   bool reportNames = true;  // fresh or re-prepared: the JS side must learn its column names
   std::vector<std::string> columnNames;
