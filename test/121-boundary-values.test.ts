@@ -4,7 +4,8 @@
 // an object dressed up as an AbortSignal, tx.transaction() without a function, Pool methods
 // called on something else, insertMany() rows whose reading throws, sqliteCodeName() of a
 // non-integer; a backup onto the database's own files, also through a linked directory; and a
-// read snapshot whose callback tries to end its transaction (EXPLAIN of one passes).
+// read snapshot whose callback tries to end its transaction (EXPLAIN of one passes) or, in a pool
+// without readers, to write.
 import { mkdirSync, readlinkSync, symlinkSync, lstatSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -229,5 +230,26 @@ describe('backup() and vacuumInto() destinations', () => {
     expect(await copy.all('SELECT v FROM t')).toEqual([{ v: 'kept' }]);
     await copy.close();
     expect(await db.all('SELECT v FROM t ORDER BY id')).toEqual([{ v: 'kept' }, { v: 'later' }]);
+  });
+});
+
+describe('db.read() without readers', () => {
+  it("refuses writes (SQLITE_READONLY) on ':memory:' and readers: 0, and the writer writes again after it ends, however it ends", async () => {
+    const readOnly = expect.objectContaining({ code: 'SQLITE_READONLY' });
+    for (const start of [() => open(':memory:', { maxReadDuration: 200 }), () => pools.open({ readers: 0, maxReadDuration: 200 })]) {
+      const db = await start();
+      await db.exec('CREATE TABLE IF NOT EXISTS w (v)');
+      // Resolved, thrown, and timed out (maxReadDuration).
+      expect(await db.read((conn) => outcome(conn.run('INSERT INTO w VALUES (1)')))).toEqual(readOnly);
+      expect(await outcome(db.read(async (conn) => {
+        expect(await outcome(conn.exec('INSERT INTO w VALUES (2)'))).toEqual(readOnly);
+        throw new Error('callback failed');
+      }))).toEqual(expect.objectContaining({ message: 'callback failed' }));
+      expect(await outcome(db.read(() => new Promise(() => undefined)))).toEqual(expect.objectContaining({ code: 'LITEPOOL_TRANSACTION_TIMEOUT' }));
+      await db.run('INSERT INTO w VALUES (3)');
+      await db.transaction((tx) => tx.run('INSERT INTO w VALUES (4)'));
+      expect(await db.all('SELECT v FROM w ORDER BY v')).toEqual([{ v: 3 }, { v: 4 }]);
+      await db.close();
+    }
   });
 });

@@ -30,14 +30,22 @@ export async function readSnapshot<T>(
     lease.end(error);
     expire!(error);
   }, settings.maxDuration);
+  // Without readers (':memory:', readers: 0) the snapshot runs on the writer: query_only makes it
+  // refuse writes (SQLITE_READONLY) as a reader does, instead of letting them run and vanish in
+  // the snapshot's rollback. The writer is held meanwhile, so nothing else runs under it.
+  const onWriter = lease.write;
   try {
     // BEGIN then a read of the schema: the read transaction (the snapshot) starts now.
-    await lease.control(Op.Exec, 'BEGIN DEFERRED; SELECT 1 FROM sqlite_schema LIMIT 1');
+    await lease.control(Op.Exec, `BEGIN DEFERRED; SELECT 1 FROM sqlite_schema LIMIT 1${onWriter ? '; PRAGMA query_only = ON' : ''}`);
     holder = context.holders.begin('read() snapshot');
     return await Promise.race([Promise.resolve().then(() => fn(lease)), expired]);
   } finally {
     clearTimeout(timer);
     context.holders.end(holder);
-    await lease.release();
+    try {
+      if (onWriter) await lease.control(Op.Exec, 'PRAGMA query_only = OFF');
+    } finally {
+      await lease.release();
+    }
   }
 }
