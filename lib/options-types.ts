@@ -105,10 +105,10 @@ export interface PoolOptions {
    * with the MigrationError when they fail. See docs/migrations.md.
    */
   migrations?: OpenMigrationOptions;
-  /** The WAL monitor (docs/operations.md): `{ warnBytes: 64 MiB, checkpointBytes: 4 MiB, intervalMs: 1000 }` by default; false: off. */
-  walMonitor?: { warnBytes?: number; checkpointBytes?: number; intervalMs?: number } | false;
-  /** Probes connections idle `intervalMs` (default 30 000), replaces one that fails; false: off. */
-  healthCheck?: { intervalMs?: number } | false;
+  /** The WAL monitor (docs/operations.md): `{ warnBytes: 64 MiB, checkpointBytes: 4 MiB, intervalMs: 1000 }` by default (true: the same); false: off. */
+  walMonitor?: boolean | { warnBytes?: number; checkpointBytes?: number; intervalMs?: number };
+  /** Probes connections idle `intervalMs` (default 30 000; true: the same), replaces one that fails; false: off. */
+  healthCheck?: boolean | { intervalMs?: number };
   /** ms between runs of `PRAGMA optimize` on the writer (default: only at open and close). */
   optimizeInterval?: number;
   /** The writer's checkpoint on close() (default 'truncate'; 'passive' under `replication: 'litestream'`). */

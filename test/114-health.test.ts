@@ -69,7 +69,7 @@ describe('healthCheck', () => {
     expect(db.toolkit.health).toBeUndefined();
     expect(await rejection(open(pools.file(), { healthCheck: { intervalMs: 0 } }))).toBeInstanceOf(RangeError);
     expect(await rejection(open(pools.file(), { healthCheck: { every: 5 } as never }))).toBeInstanceOf(TypeError);
-    expect(await rejection(open(pools.file(), { healthCheck: true as never }))).toBeInstanceOf(TypeError);
+    expect(await rejection(open(pools.file(), { healthCheck: 'on' as never }))).toBeInstanceOf(TypeError);
   });
 
   it('leaves readers held by a lease alone', async () => {

@@ -10,6 +10,7 @@ import { mkdirSync, readlinkSync, symlinkSync, lstatSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { open, sqliteCodeName } from '../lib/index.ts';
+import { resolveOptions } from '../lib/input/options.ts';
 import { tempPools } from './helpers/pools.ts';
 
 const pools = tempPools('boundary-values');
@@ -251,5 +252,19 @@ describe('db.read() without readers', () => {
       expect(await db.all('SELECT v FROM w ORDER BY v')).toEqual([{ v: 3 }, { v: 4 }]);
       await db.close();
     }
+  });
+});
+
+describe('true for the options that take an object or false', () => {
+  it('walMonitor, healthCheck and groupCommit: true mean on, with the defaults', async () => {
+    const defaults = resolveOptions('app.db', {});
+    const on = resolveOptions('app.db', { walMonitor: true, healthCheck: true, groupCommit: true });
+    expect(on.walMonitor).toEqual(defaults.walMonitor);
+    expect(on.healthCheck).toEqual(defaults.healthCheck);
+    expect(on.groupCommit).toEqual(defaults.groupCommit);
+    expect(on.walMonitor).not.toBe(false);
+    const db = await pools.open({ readers: 1, walMonitor: true, healthCheck: true });
+    expect(db.toolkit.health).toBeDefined();
+    expect(await db.get('SELECT 1 AS one')).toEqual({ one: 1 });
   });
 });

@@ -22,7 +22,8 @@ const MIB = 1024 * 1024;
 /** `walMonitor` option: false, or thresholds in bytes and a period in ms, each with a default. */
 export function checkWalMonitor(value: unknown): WalMonitorOptions | false {
   if (value === false) return false;
-  const given = checkKeys('walMonitor', value, ['warnBytes', 'checkpointBytes', 'intervalMs']);
+  // true: on, with the defaults (as for groupCommit).
+  const given = checkKeys('walMonitor', value === true ? undefined : value, ['warnBytes', 'checkpointBytes', 'intervalMs']);
   return Object.freeze({
     warnBytes: given.warnBytes === undefined ? 64 * MIB : checkInteger('walMonitor.warnBytes', given.warnBytes, 1, Number.MAX_SAFE_INTEGER),
     checkpointBytes:
@@ -34,7 +35,7 @@ export function checkWalMonitor(value: unknown): WalMonitorOptions | false {
 /** `healthCheck` option: false, or { intervalMs } (default 30 000). */
 export function checkHealthCheck(value: unknown): HealthCheckOptions | false {
   if (value === false) return false;
-  const given = checkKeys('healthCheck', value, ['intervalMs']);
+  const given = checkKeys('healthCheck', value === true ? undefined : value, ['intervalMs']);
   return Object.freeze({ intervalMs: given.intervalMs === undefined ? 30_000 : checkMs('healthCheck.intervalMs', given.intervalMs, 10) });
 }
 
