@@ -76,6 +76,8 @@ describe('tx.transaction()', () => {
       await tx.run("INSERT INTO t (v) VALUES ('before')");
       expect(await outcome(tx.transaction(42 as never))).toEqual(invalid);
       expect(await outcome(tx.transaction(undefined as never))).toEqual(invalid);
+      // Options are its parent's: given here they are refused, not ignored.
+      expect(await outcome((tx.transaction as (...args: unknown[]) => Promise<unknown>)(() => undefined, { timeout: 5 }))).toEqual(invalid);
       await tx.run("INSERT INTO t (v) VALUES ('after')");
     });
     expect(await db.all('SELECT v FROM t ORDER BY id')).toEqual([{ v: 'before' }, { v: 'after' }]);

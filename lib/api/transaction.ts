@@ -7,7 +7,7 @@
 // back when it throws, times out or is aborted; the writer is free again in every case.
 
 import { retrying } from '../connections/retry.ts';
-import { ScopeEndedError, TransactionTimeoutError } from '../errors.ts';
+import { ScopeEndedError, TransactionTimeoutError, invalidArgument } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import { traceAcquire } from '../observers/scope-trace.ts';
 import { sessionRoute, type Route } from '../request/route.ts';
@@ -44,6 +44,11 @@ export class Transaction extends Scope {
     if (this.ended) return Promise.reject(new ScopeEndedError('transaction'));
     try {
       checkCallback('tx.transaction', fn);
+      // A nested transaction runs under its parent's behavior, timeout and signal: options given
+      // here would be ignored without a word.
+      if (arguments.length > 1) {
+        throw invalidArgument(`tx.transaction() takes only its callback (a nested transaction runs under its parent's timeout and signal), got ${arguments.length} arguments`);
+      }
     } catch (error) {
       return Promise.reject(error);
     }
