@@ -5,8 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MigrationError, open, type Pool } from '../lib/index.ts';
-import { Scratch, ledgerOf } from './migrations-helpers.ts';
+import { open, type Pool } from '../lib/index.ts';
+import { Scratch, ledgerOf, refusal } from './migrations-helpers.ts';
 
 const scratch = new Scratch();
 const pools: Pool[] = [];
@@ -19,16 +19,6 @@ async function fresh(): Promise<Pool> {
   const db = await open(scratch.db(), { readers: 1 });
   pools.push(db);
   return db;
-}
-
-/** The MigrationError a promise rejects with (fails the test if it resolves). */
-async function refusal(promise: Promise<unknown>): Promise<MigrationError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(MigrationError);
-  return error as MigrationError;
 }
 
 const LIST = [

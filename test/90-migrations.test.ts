@@ -11,7 +11,7 @@ import { bumpVersion, compareVersions, isVersion } from '../lib/migrations/semve
 import { checksumOf } from '../lib/migrations/source.ts';
 import { setsForeignKeys, splitStatements, transactionControl } from '../lib/migrations/sql-split.ts';
 import { sleep } from './helpers/waits.ts';
-import { Scratch, ledgerOf, schemaOf } from './migrations-helpers.ts';
+import { Scratch, ledgerOf, refusal, schemaOf } from './migrations-helpers.ts';
 
 const scratch = new Scratch();
 const pools: Pool[] = [];
@@ -24,16 +24,6 @@ async function fresh(options: Parameters<typeof open>[1] = {}): Promise<Pool> {
   const db = await open(scratch.db(), { readers: 2, ...options });
   pools.push(db);
   return db;
-}
-
-/** The MigrationError a promise rejects with (fails the test if it resolves). */
-async function refusal(promise: Promise<unknown>): Promise<MigrationError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(MigrationError);
-  return error as MigrationError;
 }
 
 async function tables(db: Pool): Promise<string[]> {

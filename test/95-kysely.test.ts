@@ -6,7 +6,6 @@
 // frees the reader), Kysely's Migrator (latest, down, a failing migration rolled back whole, two
 // migrators at once), introspection, a dialect that opens and closes its own pool, and the
 // configuration checks.
-import { tracingChannel } from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { LitepoolError, SqliteError, TransactionTimeoutError, open, type Pool } from '../lib/index.ts';
 import { holdTransaction } from '../lib/integrations/held-transaction.ts';
 import { LitepoolDialect } from '../lib/integrations/kysely/index.ts';
-import type { TransactionChannelContext } from '../lib/observers/channels.ts';
+import { transactionBehaviors } from './helpers/channels.ts';
 
 interface PersonTable {
   id: Generated<number>;
@@ -348,25 +347,14 @@ describe('transactions', () => {
 
   it('begins with the behavior configured, BEGIN IMMEDIATE by default', async () => {
     // litepool:transaction carries the behavior each of this pool's transactions ran with.
-    const behaviors: string[] = [];
-    const handlers = {
-      asyncEnd: (ctx: unknown) => {
-        const { pool: of, behavior } = ctx as TransactionChannelContext;
-        if (of === pool) behaviors.push(behavior);
-      },
-    };
-    const channel = tracingChannel('litepool:transaction');
-    channel.subscribe(handlers as never);
-    try {
+    const behaviors = await transactionBehaviors(pool, async () => {
       await db.transaction().execute((trx) => trx.insertInto('person').values({ name: 'default', age: 0 }).execute());
       for (const transactionBehavior of ['deferred', 'immediate', 'exclusive'] as const) {
         const k = new Kysely<Database>({ dialect: new LitepoolDialect({ pool, transactionBehavior }) });
         await k.transaction().execute((trx) => trx.insertInto('person').values({ name: transactionBehavior, age: 0 }).execute());
         await k.destroy();
       }
-    } finally {
-      channel.unsubscribe(handlers as never);
-    }
+    });
     expect(behaviors).toEqual(['immediate', 'deferred', 'immediate', 'exclusive']);
     expect(await db.selectFrom('person').select('name').orderBy('id').execute()).toEqual([
       { name: 'default' },

@@ -6,7 +6,6 @@
 // read-modify-write transactions ending exact with no SQLITE_BUSY, reads answered while another
 // transaction holds the writer, db.batch() (one atomic round trip for writes, a transaction for
 // mixed batches), streaming with iterate(), errors, logging and the configuration checks.
-import { tracingChannel } from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import { asc, count, DrizzleQueryError, eq, sql, TransactionRollbackError, type 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LitepoolError, SqliteError, open, type Pool } from '../lib/index.ts';
 import { drizzle, iterate, migrate, type LitepoolDatabase } from '../lib/integrations/drizzle/index.ts';
-import type { TransactionChannelContext } from '../lib/observers/channels.ts';
+import { transactionBehaviors } from './helpers/channels.ts';
 import * as schema from './fixtures/drizzle-migrations/schema.ts';
 
 const { users, posts, counters } = schema;
@@ -237,23 +236,12 @@ describe('transactions', () => {
 
   it('begins with the behavior asked for, BEGIN IMMEDIATE by default, and refuses an unknown one', async () => {
     // litepool:transaction carries the behavior each of this pool's transactions ran with.
-    const behaviors: string[] = [];
-    const handlers = {
-      asyncEnd: (ctx: unknown) => {
-        const { pool: of, behavior } = ctx as TransactionChannelContext;
-        if (of === pool) behaviors.push(behavior);
-      },
-    };
-    const channel = tracingChannel('litepool:transaction');
-    channel.subscribe(handlers as never);
-    try {
+    const behaviors = await transactionBehaviors(pool, async () => {
       await db.transaction((tx) => tx.insert(users).values({ name: 'default', email: 'default@example.com' }));
       for (const behavior of ['deferred', 'immediate', 'exclusive'] as const) {
         await db.transaction((tx) => tx.insert(users).values({ name: behavior, email: `${behavior}@example.com` }), { behavior });
       }
-    } finally {
-      channel.unsubscribe(handlers as never);
-    }
+    });
     expect(behaviors).toEqual(['immediate', 'deferred', 'immediate', 'exclusive']);
     expect(await db.select({ n: count() }).from(users).get()).toEqual({ n: 4 });
     await expect(db.transaction(async () => undefined, { behavior: 'sometimes' as never })).rejects.toMatchObject({

@@ -1,11 +1,13 @@
-// Shared by test/90- to 92-migrations*.test.ts: temporary directories, copies of the migration
-// fixtures, schema snapshots, and an isolated compiled package for child processes.
+// Shared by test/90- to 92-migrations*.test.ts and 119: temporary directories, copies of the
+// migration fixtures, schema snapshots, the MigrationError a call rejects with, and an isolated
+// compiled package for child processes.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Pool } from '../lib/index.ts';
+import { expect } from 'vitest';
+import { MigrationError, type Pool } from '../lib/index.ts';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const fixtures = join(root, 'test', 'fixtures', 'migrations');
@@ -71,4 +73,14 @@ export function compiledPackage(dir: string): string {
     stdio: 'pipe',
   });
   return pkg;
+}
+
+/** The MigrationError a promise rejects with (fails the test if it resolves). */
+export async function refusal(promise: Promise<unknown>): Promise<MigrationError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(MigrationError);
+  return error as MigrationError;
 }
