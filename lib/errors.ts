@@ -115,6 +115,15 @@ export function invalidArgument(message: string, cause?: unknown): CodedError<Ty
   return coded(new TypeError(message, cause === undefined ? undefined : { cause }), 'LITEPOOL_INVALID_ARGUMENT');
 }
 
+/**
+ * What reading the caller's value (`what`) threw: litepool's own errors as they are, anything
+ * else (a getter, a proxy trap) as a TypeError naming `what`, with it as the cause.
+ */
+export function unreadable(what: string, error: unknown): Error {
+  if (error instanceof LitepoolError) return error as Error;
+  return invalidArgument(`${what} could not be read: ${describeError(error)}`, error);
+}
+
 /** An argument or option out of range (`LITEPOOL_OUT_OF_RANGE`). */
 export function outOfRange(message: string): CodedError<RangeError> {
   return coded(new RangeError(message), 'LITEPOOL_OUT_OF_RANGE');

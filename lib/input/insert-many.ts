@@ -4,7 +4,7 @@
 // next block on the JS thread overlaps inserting the last one on the writer; between blocks the
 // event loop gets a turn. Runs on the JS thread.
 
-import { LitepoolError, ScopeEndedError, describeError, describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { ScopeEndedError, describeType, invalidArgument, outOfRange, unreadable } from '../errors.ts';
 import { MAX_PARAMETERS } from './params.ts';
 import { RowPacker, type RowBlock } from './row-block.ts';
 import { isWellFormed } from './validate.ts';
@@ -66,15 +66,13 @@ function readFirstRow(rows: unknown): { count: number; columns: string[] } {
     if (count === 0) return { count, columns: [] };
     first = rows[0];
   } catch (error) {
-    if (error instanceof LitepoolError) throw error;
-    throw invalidArgument(`rows could not be read: ${describeError(error)}`, error);
+    throw unreadable('rows', error);
   }
   try {
     if (typeof first !== 'object' || first === null || Array.isArray(first)) throw invalidArgument(`rows[0] must be an object, got ${describeType(first)}`);
     return { count, columns: Object.keys(first) };
   } catch (error) {
-    if (error instanceof LitepoolError) throw error;
-    throw invalidArgument(`rows[0] could not be read: ${describeError(error)}`, error);
+    throw unreadable('rows[0]', error);
   }
 }
 

@@ -9,7 +9,7 @@
 // goes through checkValue, which throws the same typed errors (naming the row and the key).
 
 import { endianness } from 'node:os';
-import { LitepoolError, describeError, describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { describeType, invalidArgument, outOfRange, unreadable } from '../errors.ts';
 import { BLOCK_HEADER_CELLS, BlockCell, ValueTag } from '../native/contract.ts';
 import { MAX_LENGTH, blobByteLength, checkValue } from './params.ts';
 import { isWellFormed } from './validate.ts';
@@ -66,8 +66,7 @@ export class RowPacker {
     } catch (error) {
       // What the caller's own code threw while a row was read (a getter, a proxy trap) becomes a
       // TypeError naming the row; litepool's own errors pass through as they are.
-      if (error instanceof LitepoolError) throw error;
-      throw invalidArgument(`rows[${this.#reading}] could not be read: ${describeError(error)}`, error);
+      throw unreadable(`rows[${this.#reading}]`, error);
     }
   }
 
