@@ -3,7 +3,7 @@
 
 import { describeType, invalidArgument } from '../errors.ts';
 import type { CheckpointOnClose } from '../options-types.ts';
-import { checkChoice, checkInteger, checkKeys, checkMs } from './validate.ts';
+import { checkChoice, checkInteger, checkMs, checkSwitchedKeys } from './validate.ts';
 
 /** The WAL monitor's thresholds (bytes) and period (ms), checked. */
 export interface WalMonitorOptions {
@@ -21,9 +21,8 @@ const MIB = 1024 * 1024;
 
 /** `walMonitor` option: false, or thresholds in bytes and a period in ms, each with a default. */
 export function checkWalMonitor(value: unknown): WalMonitorOptions | false {
-  if (value === false) return false;
-  // true: on, with the defaults (as for groupCommit).
-  const given = checkKeys('walMonitor', value === true ? undefined : value, ['warnBytes', 'checkpointBytes', 'intervalMs']);
+  const given = checkSwitchedKeys('walMonitor', value, ['warnBytes', 'checkpointBytes', 'intervalMs']);
+  if (given === false) return false;
   return Object.freeze({
     warnBytes: given.warnBytes === undefined ? 64 * MIB : checkInteger('walMonitor.warnBytes', given.warnBytes, 1, Number.MAX_SAFE_INTEGER),
     checkpointBytes:
@@ -34,8 +33,8 @@ export function checkWalMonitor(value: unknown): WalMonitorOptions | false {
 
 /** `healthCheck` option: false, or { intervalMs } (default 30 000). */
 export function checkHealthCheck(value: unknown): HealthCheckOptions | false {
-  if (value === false) return false;
-  const given = checkKeys('healthCheck', value === true ? undefined : value, ['intervalMs']);
+  const given = checkSwitchedKeys('healthCheck', value, ['intervalMs']);
+  if (given === false) return false;
   return Object.freeze({ intervalMs: given.intervalMs === undefined ? 30_000 : checkMs('healthCheck.intervalMs', given.intervalMs, 10) });
 }
 

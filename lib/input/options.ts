@@ -11,7 +11,7 @@ import type { NewConnection, Observer } from '../types.ts';
 import type { CheckpointOnClose, PoolOptions, PragmaValue, Preset, Replication, RetryPolicy, SynchronousMode } from '../options-types.ts';
 import { checkPragmas, pragmaStatement } from './pragmas.ts';
 import { checkCheckpointOnClose, checkHealthCheck, checkWalMonitor, type HealthCheckOptions, type WalMonitorOptions } from './maintenance-options.ts';
-import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber } from './validate.ts';
+import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber, checkSwitchedKeys } from './validate.ts';
 import { checkMigrateOptions } from '../migrations/index.ts';
 import type { OpenMigrationOptions } from '../migrations/types.ts';
 import { litestreamSettings } from '../replication/litestream.ts';
@@ -172,9 +172,8 @@ export interface ResolvedOptions {
 
 /** `groupCommit` option: true (defaults), false (off), or { maxBatch, maxDelayMs }. */
 export function checkGroupCommit(value: unknown, name = 'groupCommit'): ResolvedOptions['groupCommit'] {
-  if (value === undefined || value === true) return Object.freeze({ maxBatch: 256, maxDelayMs: 0 });
-  if (value === false) return false;
-  const given = checkKeys(name, value, ['maxBatch', 'maxDelayMs']);
+  const given = checkSwitchedKeys(name, value, ['maxBatch', 'maxDelayMs']);
+  if (given === false) return false;
   return Object.freeze({
     maxBatch: given.maxBatch === undefined ? 256 : checkInteger(`${name}.maxBatch`, given.maxBatch, 1, 4096),
     maxDelayMs: given.maxDelayMs === undefined ? 0 : checkInteger(`${name}.maxDelayMs`, given.maxDelayMs, 0, 1000),

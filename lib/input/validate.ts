@@ -43,6 +43,19 @@ export function checkChoice<T extends string>(name: string, value: unknown, choi
 }
 
 /**
+ * An option that is on or off: false (off), true or undefined (on, with its defaults: no values
+ * given) or a plain object of `known` keys (on, with those values).
+ */
+export function checkSwitchedKeys(name: string, value: unknown, known: readonly string[]): Record<string, unknown> | false {
+  if (value === false) return false;
+  if (value === undefined || value === true) return {};
+  if (typeof value !== 'object' || value === null) {
+    throw invalidArgument(`${name} must be true, false or an object, got ${describeType(value)}`);
+  }
+  return checkKeys(name, value, known);
+}
+
+/**
  * A plain object (or undefined), with no keys outside `known`: a typo is never ignored. Returns a
  * copy of its own values, read once: a getter or proxy that throws gives a TypeError whose
  * `cause` is what it threw, and one that answers differently later changes nothing.
