@@ -6,44 +6,16 @@
 // is refused, and so is an integer beyond a JS number (nothing stays held); rowMode 'array',
 // safeIntegers and observers see every chunk; a lease's iteration
 // fetches on demand with the same one-trip rule.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { TURN_ROWS, chunkRows } from '../lib/api/iteration.ts';
 import { PoolClosedError, SqliteError, type Pool, type QueryEvent } from '../lib/index.ts';
-import { binding } from '../lib/native/binding.ts';
 import { ITERATE_CHUNK_BYTES, Op } from '../lib/native/contract.ts';
 import { tempPools } from './helpers/pools.ts';
+import { recordSubmits } from './helpers/submits.ts';
 
 const pools = tempPools('iterate-chunks');
 
-/** One submit() of the addon: its op and the rows it asked for. */
-interface Submitted {
-  op: number;
-  chunkRows: number;
-}
-const submitted: Submitted[] = [];
-
-// Pools opened by this file count their submits: open() takes the addon's NativePool at open
-// time, and this subclass wraps each pool's own submit function (the addon defines it on the
-// object, not on the prototype) to record each call before passing it on.
-type Submit = (...args: unknown[]) => number;
-type Addon = { NativePool: new (...args: never[]) => { submit: Submit } };
-const addon = binding() as unknown as Addon;
-const OriginalPool = addon.NativePool;
-beforeAll(() => {
-  addon.NativePool = class CountingPool extends OriginalPool {
-    constructor(...args: never[]) {
-      super(...args);
-      const submit = this.submit;
-      this.submit = (...submitArgs: unknown[]): number => {
-        submitted.push({ op: submitArgs[1] as number, chunkRows: (submitArgs[7] as number | undefined) ?? 0 });
-        return submit(...submitArgs);
-      };
-    }
-  };
-});
-afterAll(() => {
-  addon.NativePool = OriginalPool;
-});
+const submitted = recordSubmits();
 
 const ITERATION_OPS = new Set<number>([Op.IterateStart, Op.IterateNext, Op.IterateEnd, Op.Pin, Op.Unpin]);
 

@@ -2,7 +2,9 @@
 // shared ring; a result that fits it comes back in that one round trip and pins nothing, and a
 // longer one keeps the reader that ran it (it pins itself, RequestFlag.HoldReader) until the last
 // chunk or an IterateEnd lets it go. A reader held so counts as a pin (ReaderPins.reserve), so
-// one reader always stays in the shared ring. While it holds a reader, an iteration is one of the
+// one reader always stays in the shared ring. When every pin is taken, the first chunk runs
+// anyway without one (RequestFlag.FirstChunkOnly): a result that fits needs none, and a longer
+// one is started over once a pin is free. While it holds a reader, an iteration is one of the
 // pool's holders (the WAL monitor names it, vacuum() waits for it), and maxReadDuration bounds it
 // as it bounds a read lease's transaction: past it the statement is ended, the reader let go, and
 // the next chunk rejects with TransactionTimeoutError. close() ends the iterations still open.
@@ -15,7 +17,7 @@ import { checkSql } from '../input/validate.ts';
 import { Op } from '../native/contract.ts';
 import { endOperation, startOperation } from '../observers/query-trace.ts';
 import type { QueryTrace } from '../observers/query-trace.ts';
-import type { Chunk, Iteration } from '../request/requests.ts';
+import type { Chunk, Iteration, RequestTrace } from '../request/requests.ts';
 import { READERS, readerRoute } from '../request/route.ts';
 import type { IterateOptions, Params } from '../types.ts';
 import type { PoolContext } from './context.ts';
@@ -133,16 +135,41 @@ class PoolIteration implements ChunkSource {
     this.signal = checked.signal;
   }
 
-  async start(rows: number): Promise<Chunk> {
-    await this.#context.readers.reserve(this.#acquireTimeout, this.signal);
-    this.#reserved = true;
-    const first = (): Promise<Chunk> => this.#run(Op.IterateStart, rows);
+  start(rows: number): Promise<Chunk> {
+    const first = (): Promise<Chunk> => this.#first(rows);
     const trace = this.#trace;
     return trace === undefined ? first() : startOperation(trace, this.#ops.planned(trace, first));
   }
 
   next(rows: number): Promise<Chunk> {
-    return this.#run(Op.IterateNext, rows);
+    return this.#run(Op.IterateNext, rows, 'hold');
+  }
+
+  /**
+   * The first chunk. With a pin free, it may keep its reader. With every pin taken it runs
+   * without one (the reader ends the statement if rows remain): a result that fits is done at
+   * once instead of waiting for a lease to end; a longer one waits for a pin like acquire() and
+   * starts over, in a fresh read transaction (none of its rows were handed out).
+   */
+  async #first(rows: number): Promise<Chunk> {
+    if (this.signal?.aborted) throw this.signal.reason;
+    const readers = this.#context.readers;
+    if (!readers.tryReserve()) {
+      const trace = this.#trace === undefined ? undefined : new FirstChunkTrace(this.#trace);
+      let whole: Chunk;
+      try {
+        whole = await this.#run(Op.IterateStart, rows, 'end', trace);
+      } catch (error) {
+        trace?.tell(false);
+        throw error;
+      }
+      trace?.tell(!whole.more);
+      if (!whole.more) return whole;
+      if (this.#stopped) throw new PoolClosedError();
+      await readers.reserve(this.#acquireTimeout, this.signal);
+    }
+    this.#reserved = true;
+    return this.#run(Op.IterateStart, rows, 'hold');
   }
 
   async finish(_open: boolean, failed: boolean, failure: unknown): Promise<void> {
@@ -161,7 +188,7 @@ class PoolIteration implements ChunkSource {
   }
 
   /** Sends one chunk request; what its chunk says about the reader is noted before anyone sees it. */
-  #run(op: typeof Op.IterateStart | typeof Op.IterateNext, rows: number): Promise<Chunk> {
+  #run(op: typeof Op.IterateStart | typeof Op.IterateNext, rows: number, rowsLeft: 'hold' | 'end', trace: RequestTrace | undefined = this.#trace): Promise<Chunk> {
     if (this.#stopped) return Promise.reject(new PoolClosedError());
     if (this.#expired !== undefined) return Promise.reject(this.#expired);
     const start = op === Op.IterateStart;
@@ -175,15 +202,17 @@ class PoolIteration implements ChunkSource {
         sql: start ? this.#sql : undefined,
         values: start ? this.#values : undefined,
         names: start ? this.#names : undefined,
-        holdReader: start,
+        rowsLeft: start ? rowsLeft : undefined,
         chunkRows: rows,
         iteration: this.#iteration,
         rowMode: checked.rowMode,
         signal: checked.signal,
         timeout: checked.timeout,
-        trace: this.#trace,
+        trace,
       })
       .then((chunk) => {
+        // A first chunk with rows left and no pin: its reader ended the statement; #first starts over.
+        if (rowsLeft === 'end') return chunk;
         if (start && chunk.more) {
           // The reader pinned itself to the statement: it counts as held until the end.
           this.#reader = chunk.reader;
@@ -250,5 +279,60 @@ class PoolIteration implements ChunkSource {
     if (this.#holder === undefined) return;
     this.#context.holders.end(this.#holder);
     this.#holder = undefined;
+  }
+}
+
+/**
+ * The trace of a first chunk run without a pin: its completion reaches the operation's trace only
+ * once the chunk's fate is known, without its rows when they were dropped (the iteration started
+ * over), so the operation's row count is the rows handed out. Its run time counts either way.
+ */
+class FirstChunkTrace implements RequestTrace {
+  readonly #trace: RequestTrace;
+  #completion: Parameters<RequestTrace['completed']> | undefined;
+
+  constructor(trace: RequestTrace) {
+    this.#trace = trace;
+  }
+
+  get counters(): boolean {
+    return this.#trace.counters;
+  }
+
+  get settlesWithRequest(): boolean {
+    return this.#trace.settlesWithRequest;
+  }
+
+  admit(writer: boolean, writes: boolean): unknown {
+    return this.#trace.admit(writer, writes);
+  }
+
+  rerouted(): unknown {
+    return this.#trace.rerouted();
+  }
+
+  parked(): void {
+    this.#trace.parked();
+  }
+
+  submitted(): void {
+    this.#trace.submitted();
+  }
+
+  completed(...completion: Parameters<RequestTrace['completed']>): void {
+    this.#completion = completion;
+  }
+
+  settled(ok: boolean, value: unknown, at: number | undefined): void {
+    this.#trace.settled(ok, value, at);
+  }
+
+  /** Tells the operation's trace (once) what the chunk ran; `kept`: its rows were handed out. */
+  tell(kept: boolean): void {
+    const completion = this.#completion;
+    if (completion === undefined) return;
+    this.#completion = undefined;
+    if (!kept) completion[2] = 0;
+    this.#trace.completed(...completion);
   }
 }

@@ -23,6 +23,8 @@ export interface ReaderAccess {
    * that runs it when rows remain. Waits like acquire() when every pinnable reader is taken.
    */
   reserve(timeout: number | undefined, signal: AbortSignal | undefined): Promise<void>;
+  /** reserve() when a pin is free now and nobody waits for one; else false, and nothing counted. */
+  tryReserve(): boolean;
   /** The iteration's first chunk left reader `reader` pinned to it. */
   hold(reader: number): void;
   /** The iteration ended: its reader (if it held one, else -1) serves the shared ring again. */
@@ -56,13 +58,16 @@ export class ReaderPins implements ReaderAccess {
   reserve(timeout: number | undefined, signal: AbortSignal | undefined): Promise<void> {
     // An aborted signal refuses at once, even when a reader is free.
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#pinned < this.max && this.#waiters.length === 0) {
-      this.#pinned++;
-      return Promise.resolve();
-    }
+    if (this.tryReserve()) return Promise.resolve();
     const waiter = new Waiter<number>(timeout, signal, 'reader connection', (gaveUp) => this.#waiters.remove(gaveUp));
     if (!waiter.settled) this.#waiters.push(waiter);
     return waiter.promise.then(() => undefined);
+  }
+
+  tryReserve(): boolean {
+    if (this.#pinned >= this.max || this.#waiters.length > 0) return false;
+    this.#pinned++;
+    return true;
   }
 
   hold(reader: number): void {

@@ -91,6 +91,8 @@ export const RequestFlag = {
   HoldReader: 128,
   /** a caller's statement in db.transaction() or db.read(): BEGIN, COMMIT, END, ROLLBACK (not ROLLBACK TO) refused (Misuse) */
   RefuseTransactionEnd: 256,
+  /** IterateStart on the shared ring with no reader to spare for it: rows remain? the statement ends after this chunk (RowsMore; lib/ starts over holding a reader) */
+  FirstChunkOnly: 512,
 } as const;
 export type RequestFlag = (typeof RequestFlag)[keyof typeof RequestFlag];
 

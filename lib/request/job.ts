@@ -98,7 +98,9 @@ export function requestFlags(request: Request, info: StatementInfo | undefined, 
     // A caller's statement in db.transaction() may not begin or end the transaction itself.
     (request.expectTransaction && !request.internal ? RequestFlag.RefuseTransactionEnd : 0) |
     (request.trace !== undefined && request.trace.counters ? RequestFlag.Counters : 0);
-  if (request.op === Op.IterateStart && request.holdReader) flags |= RequestFlag.HoldReader;
+  if (request.op === Op.IterateStart && request.rowsLeft !== undefined) {
+    flags |= request.rowsLeft === 'hold' ? RequestFlag.HoldReader : RequestFlag.FirstChunkOnly;
+  }
   if (request.op === Op.Run) {
     flags |= (request.returnRows ? RequestFlag.ReturnRows | RequestFlag.WantNames : 0) | (request.groupable ? RequestFlag.Groupable : 0);
   }

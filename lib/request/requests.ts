@@ -136,8 +136,11 @@ export interface IterateRequest extends RequestBase {
   /** Rows of this chunk (at most: a chunk also ends at ITERATE_CHUNK_BYTES of row data). */
   readonly chunkRows: number;
   readonly iteration: Iteration;
-  /** IterateStart on the shared reader ring: the reader stays pinned to the iteration while rows remain. */
-  readonly holdReader?: boolean | undefined;
+  /**
+   * IterateStart on the shared reader ring, when rows remain after the first chunk: 'hold' keeps
+   * the reader pinned to the iteration; 'end' ends the statement there (no reader was spared).
+   */
+  readonly rowsLeft?: 'hold' | 'end' | undefined;
 }
 
 /** Connection housekeeping: open, close, pin and unpin a reader, reset, end an iteration, reopen. */

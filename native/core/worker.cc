@@ -186,9 +186,14 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
 // the shared ring again once the iteration ends, by its last chunk (Status::Rows) or by
 // IterateEnd. A chunk that failed or was cancelled leaves it pinned: lib/ then sends IterateEnd
 // to this reader's own ring. So an iteration that fits its first chunk costs one round trip and
-// never pins anything.
+// never pins anything. With RequestFlag::FirstChunkOnly instead (lib/ had no reader to spare),
+// rows remaining end the statement after the first chunk and the reader stays in the shared ring.
 void Engine::holdForIteration(Worker& worker, const Request& request) noexcept {
   if (worker.index == WRITER_WORKER) return;
+  if (request.op == Op::IterateStart && (request.flags & RequestFlag::FirstChunkOnly)) {
+    if (request.status == Status::RowsMore) worker.connection.endIteration();
+    return;
+  }
   if (request.op == Op::IterateStart && (request.flags & RequestFlag::HoldReader)) {
     if (request.status != Status::RowsMore) return;
     if (!fitsJsNumbers(request)) {

@@ -480,6 +480,49 @@ TEST(iteration_from_the_shared_ring_holds_its_reader_only_while_rows_remain) {
   h.close();
 }
 
+// An iteration's first chunk with RequestFlag::FirstChunkOnly (lib/ had no reader to spare for
+// it): a result that fits comes back whole; a longer one comes back as its first chunk
+// (RowsMore) with the statement already ended, and the reader that ran it stays in the shared
+// ring.
+TEST(a_first_chunk_only_iteration_never_holds_its_reader) {
+  TempDir dir;
+  Harness h(configFor(dir.file("first-chunk.db"), 2));
+  h.open();
+  createItems(h, 25);
+  const auto start = [&](std::uint32_t rows) {
+    const std::uint32_t slot = h.engine.acquireSlot();
+    CHECK(slot != UINT32_MAX);
+    Request& request = h.engine.request(slot);
+    request.op = Op::IterateStart;
+    request.flags = RequestFlag::FirstChunkOnly;
+    request.sql = "SELECT id FROM items ORDER BY id";
+    request.chunkRows = rows;
+    h.engine.submit(slot, Target::Readers, -1);
+    CHECK_EQ(h.collect(1)[0], slot);
+    return slot;
+  };
+
+  std::uint32_t slot = start(25);
+  CHECK_EQ(h.engine.request(slot).status, Status::Rows);
+  CHECK_EQ(h.engine.request(slot).cells.size(), std::size_t{25});
+  h.engine.releaseSlot(slot);
+  CHECK_EQ(h.engine.pinnedReaders(), 0);
+
+  slot = start(10);
+  CHECK_EQ(h.engine.request(slot).status, Status::RowsMore);
+  CHECK_EQ(h.engine.request(slot).cells.size(), std::size_t{10});
+  const int reader = h.engine.request(slot).worker;
+  h.engine.releaseSlot(slot);
+  CHECK(reader >= 0);
+  CHECK_EQ(h.engine.pinnedReaders(), 0);
+  slot = iterateOn(h, reader, Op::IterateNext);
+  CHECK_EQ(h.engine.request(slot).status, Status::Misuse);  // the statement ended with its first chunk
+  h.engine.releaseSlot(slot);
+  // Both readers serve plain reads: the one that ran the chunk holds no read transaction.
+  for (int i = 0; i < 20; ++i) CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM items"), std::int64_t{25});
+  h.close();
+}
+
 // A Reopen (the keeper replacing a reader's connection) that reaches a reader a Pin or an
 // iteration took meanwhile replaces nothing (changes 0): the lease's transaction and the
 // iteration's statement go on. On a free reader, or one the keeper's own Reopen left pinned, it
