@@ -85,15 +85,18 @@ describe('db.iterate() with every pinnable reader taken', () => {
     db.observe({ onQuery: (e) => events.push(e) });
     const lease = await db.acquire();
     const rows = ids(db, 2000);
-    // The first chunk ran without a pin and came back with rows left: the iteration now waits
-    // for a pin (nothing else is submitted until the lease ends).
-    while (starts().length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // The first chunk runs without a pin and comes back with rows left: the iteration then
+    // waits for a pin (nothing else is submitted until the lease ends).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(starts()).toEqual(['end']);
     await lease.release();
     expect(await rows).toEqual(inOrder(2000));
     expect(starts()).toEqual(['end', 'hold']);
     const iteration = events.filter((e) => e.operation === 'iterate');
     expect(iteration).toHaveLength(1);
     expect(iteration[0]!.rows).toBe(2000);
+    // Its wait for the reader counts as queued (the lease was held 200 ms after the call).
+    expect(iteration[0]!.queuedMs).toBeGreaterThanOrEqual(100);
     expect(db.stats().readers.pinned).toBe(0);
   });
 
@@ -107,5 +110,30 @@ describe('db.iterate() with every pinnable reader taken', () => {
     } finally {
       await lease.release();
     }
+  });
+});
+
+describe('db.iterate() in a pool of one reader, pinned by a lease', () => {
+  it('waits for the reader like acquire(): bounded by acquireTimeout and by its signal', async () => {
+    const db = await pools.open({ readers: 1, acquireTimeout: 300 });
+    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t (id) VALUES (1), (2), (3)');
+    const lease = await db.acquire();
+    submitted.length = 0;
+    try {
+      // No reader serves the shared ring while the only one is leased: nothing is submitted.
+      await expect(db.iterate('SELECT id FROM t').next()).rejects.toBeInstanceOf(AcquireTimeoutError);
+      const controller = new AbortController();
+      const reason = new Error('gave up');
+      const pending = db.iterate('SELECT id FROM t', [], { signal: controller.signal }).next();
+      setTimeout(() => controller.abort(reason), 20);
+      await expect(pending).rejects.toBe(reason);
+      expect(starts()).toEqual([]);
+    } finally {
+      await lease.release();
+    }
+    const all: unknown[] = [];
+    for await (const row of db.iterate('SELECT id FROM t ORDER BY id')) all.push(row);
+    expect(all).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+    expect(starts()).toEqual(['hold']);
   });
 });

@@ -196,6 +196,7 @@ describe('bad options to open()', () => {
     await expectBad(() => open(pools.file(), { walMonitor: 1 as never }), 'TypeError', /walMonitor must be true, false or an object, got number/);
     await expectBad(() => open(pools.file(), { healthCheck: 'on' as never }), 'TypeError', /healthCheck must be true, false or an object, got string/);
     await expectBad(() => open(pools.file(), { groupCommit: null as never }), 'TypeError', /groupCommit must be true, false or an object, got null/);
+    await expectBad(() => open(pools.file(), { walMonitor: [] as never }), 'TypeError', /walMonitor must be true, false or an object, got an array/);
     await expectBad(() => open(pools.file(), { healthCheck: { intervalMs: 5 } }), 'RangeError', /healthCheck\.intervalMs/);
     await expectBad(() => open(pools.file(), { optimizeInterval: 10 }), 'RangeError', /optimizeInterval/);
     await expectBad(() => open(pools.file(), { checkpointOnClose: 'full' as never }), 'RangeError', /checkpointOnClose/);

@@ -147,14 +147,18 @@ class PoolIteration implements ChunkSource {
 
   /**
    * The first chunk. With a pin free, it may keep its reader. With every pin taken it runs
-   * without one (the reader ends the statement if rows remain): a result that fits is done at
-   * once instead of waiting for a lease to end; a longer one waits for a pin like acquire() and
-   * starts over, in a fresh read transaction (none of its rows were handed out).
+   * without one on the reader that always stays in the shared ring (the reader ends the statement
+   * if rows remain): a result that fits is done at once instead of waiting for a lease to end; a
+   * longer one waits for a pin like acquire() and starts over, in a fresh read transaction (none
+   * of its rows were handed out). A pool of one reader has no reader left in the shared ring
+   * while it is pinned: there the first chunk waits for the pin.
    */
   async #first(rows: number): Promise<Chunk> {
     if (this.signal?.aborted) throw this.signal.reason;
     const readers = this.#context.readers;
-    if (!readers.tryReserve()) {
+    if (!readers.keepsOneShared) {
+      await readers.reserve(this.#acquireTimeout, this.signal);
+    } else if (!readers.tryReserve()) {
       const trace = this.#trace === undefined ? undefined : new FirstChunkTrace(this.#trace);
       let whole: Chunk;
       try {
@@ -166,7 +170,12 @@ class PoolIteration implements ChunkSource {
       trace?.tell(!whole.more);
       if (!whole.more) return whole;
       if (this.#stopped) throw new PoolClosedError();
-      await readers.reserve(this.#acquireTimeout, this.signal);
+      const waitFrom = performance.now();
+      try {
+        await readers.reserve(this.#acquireTimeout, this.signal);
+      } finally {
+        this.#trace?.waitedFor(performance.now() - waitFrom);
+      }
     }
     this.#reserved = true;
     return this.#run(Op.IterateStart, rows, 'hold');

@@ -14,6 +14,8 @@ import { Waiter } from './waiter.ts';
 export interface ReaderAccess {
   /** Readers that leases may pin at once (0: leases and snapshots use the writer). */
   readonly max: number;
+  /** One reader always serves the shared ring, whatever is pinned (two readers or more). */
+  readonly keepsOneShared: boolean;
   /** Waits for a reader of its own (pinned until release); resolves with its index. */
   acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<number>;
   /** Rolls back what the lease left open and returns the reader to the shared ring. */
@@ -38,6 +40,7 @@ export interface ReaderAccess {
 export class ReaderPins implements ReaderAccess {
   readonly #requests: RequestRunner;
   readonly max: number;
+  readonly keepsOneShared: boolean;
   /** Readers pinned (or being pinned) now. */
   #pinned = 0;
   readonly #waiters = new Fifo<Waiter<number>>();
@@ -48,6 +51,7 @@ export class ReaderPins implements ReaderAccess {
   constructor(requests: RequestRunner, readers: number) {
     this.#requests = requests;
     this.max = readers <= 1 ? readers : readers - 1;
+    this.keepsOneShared = readers >= 2;
   }
 
   /** Leases and snapshots waiting for a reader. */

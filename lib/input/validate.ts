@@ -49,8 +49,14 @@ export function checkChoice<T extends string>(name: string, value: unknown, choi
 export function checkSwitchedKeys(name: string, value: unknown, known: readonly string[]): Record<string, unknown> | false {
   if (value === false) return false;
   if (value === undefined || value === true) return {};
-  if (typeof value !== 'object' || value === null) {
-    throw invalidArgument(`${name} must be true, false or an object, got ${describeType(value)}`);
+  let isArray = false;
+  try {
+    isArray = Array.isArray(value);
+  } catch {
+    // A revoked proxy: checkKeys reports it as unreadable.
+  }
+  if (typeof value !== 'object' || value === null || isArray) {
+    throw invalidArgument(`${name} must be true, false or an object, got ${isArray ? 'an array' : describeType(value)}`);
   }
   return checkKeys(name, value, known);
 }

@@ -117,6 +117,11 @@ export class QueryTrace implements RequestTrace {
     return this.#veto(true);
   }
 
+  /** The operation waited `ms` between two of its requests for a connection (an iteration for a reader to hold). */
+  waitedFor(ms: number): void {
+    this.#queuedMs += ms;
+  }
+
   parked(): void {
     // Its wait counts from #waitFrom: the call, for the operation's first request.
     this.#clockWait = true;
