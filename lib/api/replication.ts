@@ -9,7 +9,7 @@ import { LiteFsReplica, type Replica } from '../replication/litefs.ts';
 
 /** The replica watcher of a pool opened with `replication: 'litefs'`; undefined otherwise. */
 export function startReplica(options: ResolvedOptions): LiteFsReplica | undefined {
-  return options.replication === 'litefs' ? new LiteFsReplica(options.path) : undefined;
+  return options.replication === 'litefs' ? new LiteFsReplica(options.file) : undefined;
 }
 
 /** What `db.replica` returns: the watcher, or a TypeError when the pool is not on LiteFS. */

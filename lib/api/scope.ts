@@ -174,6 +174,12 @@ export class Scope implements ScopeOperations {
     if (reason !== undefined) this.#ending.abort(reason);
   }
 
+  /** @internal Reads the first row (as an array) of `sql` on the scope's connection, even once it has ended (a pragma's value). */
+  controlRead(sql: string): Promise<unknown[] | undefined> {
+    const request = { op: Op.Get, route: this.#route, sql, values: undefined, names: undefined, rowMode: 'array', keepTransaction: true, internal: true } as const;
+    return this.#requests.run(request) as Promise<unknown[] | undefined>;
+  }
+
   /**
    * @internal Runs SQL (Exec) or a reset or iteration end on the scope's connection, even once
    * it has ended (BEGIN, COMMIT...). `cancellable`: ending the scope early cancels it (a BEGIN

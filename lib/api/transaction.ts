@@ -45,8 +45,8 @@ export class Transaction extends Scope {
     try {
       checkCallback('tx.transaction', fn);
       // A nested transaction runs under its parent's behavior, timeout and signal: options given
-      // here would be ignored without a word.
-      if (arguments.length > 1) {
+      // here would be ignored without a word (an undefined one, as a wrapper passes it on, is none).
+      if (arguments.length > 2 || (arguments.length === 2 && arguments[1] !== undefined)) {
         throw invalidArgument(`tx.transaction() takes only its callback (a nested transaction runs under its parent's timeout and signal), got ${arguments.length} arguments`);
       }
     } catch (error) {

@@ -2,6 +2,7 @@
 // Every option is checked here, with an error naming it; the native side trusts what it gets.
 
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { FAULT_ADDON_VARIABLE, binding } from '../native/binding.ts';
@@ -129,7 +130,14 @@ export const PRESETS = {
 
 /** The validated, complete options a pool runs with. */
 export interface ResolvedOptions {
+  /** The database's path as given to open() (':memory:' for an in-memory database). */
   readonly path: string;
+  /**
+   * The database file's absolute path, resolved once at open: SQLite opens it there, and every
+   * file the pool looks at later (-wal, backup destinations) is found from it even after
+   * process.chdir() (':memory:' for an in-memory database).
+   */
+  readonly file: string;
   readonly memory: boolean;
   readonly readers: number;
   readonly busyTimeout: number;
@@ -272,6 +280,7 @@ export function resolveOptions(path: unknown, options: unknown, cores: number = 
     healthCheck: checkHealthCheck(given.healthCheck),
     optimizeInterval: given.optimizeInterval === undefined ? undefined : checkMs('optimizeInterval', given.optimizeInterval, 1000),
     path: memory ? ':memory:' : path,
+    file: memory ? ':memory:' : resolve(path),
     memory,
     readers: memory ? 0 : readers,
     busyTimeout: replicated.busyTimeout,
@@ -293,7 +302,7 @@ const NATIVE_SLOTS = 4096;
 /** The configuration handed to the addon. */
 export function nativeConfig(options: ResolvedOptions): NativePoolConfig {
   return {
-    path: options.path,
+    path: options.file,
     memory: options.memory,
     create: options.create,
     readers: options.readers,

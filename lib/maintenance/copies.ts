@@ -15,40 +15,50 @@ import type { BackupResult } from '../operations-types.ts';
 
 /**
  * `dest` checked: a path, and not the name of the database or of its -wal, -shm or -journal file
- * (the copy is renamed onto `dest`: it would replace a live file). Resolves it. The comparison
- * follows symbolic links in the directories (and of the database, as SQLite does), not `dest`'s
- * own last component: a link at `dest` is replaced by the rename, never what it points to.
+ * (the copy is renamed onto `dest`: it would replace a live file). Resolves it. `databaseFile` is
+ * the database's absolute path as SQLite opened it. A directory is the same when it is the same
+ * directory on disk (device and inode), however it is reached (symbolic links, bind mounts);
+ * `dest`'s own last component is compared as a name: a link at `dest` is replaced by the rename,
+ * never what it points to. File names compare without case where the file system usually
+ * ignores it (macOS, Windows).
  */
-export function checkDestination(dest: unknown, databasePath: string, memory: boolean): string {
+export function checkDestination(dest: unknown, databaseFile: string, memory: boolean): string {
   if (typeof dest !== 'string') throw invalidArgument(`dest must be a path (a string), got ${describeType(dest)}`);
   if (dest === '' || dest.includes('\0')) throw outOfRange('dest must be a non-empty path without NUL characters');
   const target = resolve(dest);
   if (memory) return target;
-  const database = canonicalFile(databasePath);
-  const where = canonicalEntry(target);
+  const database = canonicalFile(databaseFile);
+  if (!sameDirectory(dirname(target), dirname(database))) return target;
+  const fold = (name: string): string => (CASE_INSENSITIVE ? name.toLowerCase() : name);
+  const name = fold(basename(target));
   for (const suffix of ['', '-wal', '-shm', '-journal']) {
-    if (where === database + suffix) {
+    if (name === fold(basename(database) + suffix)) {
       throw outOfRange(`dest must not be ${suffix === '' ? 'the database itself' : `the database's ${suffix} file`} (${dest})`);
     }
   }
   return target;
 }
 
+/** File systems of these platforms ignore case by default. */
+const CASE_INSENSITIVE = process.platform === 'darwin' || process.platform === 'win32';
+
 /** The file at `path` with every symbolic link followed (as it was given when it cannot be). */
 function canonicalFile(path: string): string {
   try {
     return realpathSync.native(path);
   } catch {
-    return canonicalEntry(resolve(path));
+    return path;
   }
 }
 
-/** The directory entry `path` names: its directory with links followed, then its own name. */
-function canonicalEntry(path: string): string {
+/** Whether two directory paths name one directory on disk (as strings when either cannot be read). */
+function sameDirectory(a: string, b: string): boolean {
   try {
-    return join(realpathSync.native(dirname(path)), basename(path));
+    const one = statSync(a);
+    const other = statSync(b);
+    return one.dev === other.dev && one.ino === other.ino;
   } catch {
-    return path;
+    return resolve(a) === resolve(b);
   }
 }
 

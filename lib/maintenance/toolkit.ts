@@ -59,7 +59,7 @@ export class Toolkit {
     const litestream = options.replication === 'litestream';
     this.#upkeep = new Upkeep(context, this.#checkpointer, options.acquireTimeout, litestream ? 'passive' : 'truncate', this.#guard);
     this.#monitor = options.walMonitor
-      ? new WalMonitor({ ...options.walMonitor, checkpoints: !litestream }, options.path, this.#checkpointer, context.holders, context.observers)
+      ? new WalMonitor({ ...options.walMonitor, checkpoints: !litestream }, options.file, this.#checkpointer, context.holders, context.observers)
       : undefined;
     this.schema = new Schema(schemaHost);
   }
@@ -97,7 +97,7 @@ export class Toolkit {
 
   /** The WAL figures of stats(). */
   walStats(): PoolStats['wal'] {
-    const { bytes, frames } = readWalState(this.#options.path, this.#options.memory);
+    const { bytes, frames } = readWalState(this.#options.file, this.#options.memory);
     return { bytes, frames, checkpoints: this.#checkpointer.count, lastCheckpointAt: this.#checkpointer.lastAt };
   }
 
@@ -110,7 +110,7 @@ export class Toolkit {
 
   /** `dest` of a copy, checked and resolved. */
   destination(dest: unknown): string {
-    return checkDestination(dest, this.#options.path, this.#options.memory);
+    return checkDestination(dest, this.#options.file, this.#options.memory);
   }
 
   /** db.checkpoint(): refused on a LiteFS replica, and in the modes that restart the WAL under Litestream. */
