@@ -5,7 +5,7 @@
 // directory became since: backup() and vacuumInto() refuse the live database after
 // process.chdir() (and through a bind mount, when the test may mount), accept a file of the same
 // name elsewhere, and stats() still finds the WAL. tx.transaction(fn, undefined) is a plain
-// nested transaction.
+// nested transaction. A read lease in a pool without readers refuses writes as on a reader.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +49,24 @@ describe('db.read() on the writer', () => {
       expect(await db.get('PRAGMA query_only')).toEqual({ query_only: 1 });
     }
     await byHook.close();
+  });
+});
+
+describe('a read lease in a pool without readers', () => {
+  it('refuses writes (SQLITE_READONLY) like a read lease on a reader; a write lease and the pool write after it', async () => {
+    for (const db of [await open(':memory:'), await pools.open({ readers: 0 })]) {
+      await db.exec('CREATE TABLE IF NOT EXISTS t (x)');
+      const lease = await db.acquire();
+      expect(await outcome(lease.run('INSERT INTO t VALUES (1)'))).toEqual(readOnly);
+      expect(await lease.all('SELECT x FROM t')).toEqual([]);
+      await lease.release();
+      const writer = await db.acquire({ write: true });
+      await writer.run('INSERT INTO t VALUES (2)');
+      await writer.release();
+      await db.run('INSERT INTO t VALUES (3)');
+      expect(await db.all('SELECT x FROM t ORDER BY x')).toEqual([{ x: 2 }, { x: 3 }]);
+      await db.close();
+    }
   });
 });
 

@@ -100,17 +100,35 @@ async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease
     const session = await context.writer.acquire(settings.timeout, settings.signal);
     const holder = register ? context.holders.begin('write lease') : undefined;
     let lease: Lease;
+    // A read lease on the writer (a pool without readers) refuses writes as a reader does
+    // (SQLITE_READONLY): query_only is on while it is held, unless it was on already.
+    let queryOnlyOn = false;
     const release = async (): Promise<void> => {
       try {
         await lease.control(Op.Reset);
       } finally {
-        context.holders.end(holder);
-        context.writer.release(session);
-        settings.onRelease?.(lease);
+        try {
+          if (queryOnlyOn) await lease.control(Op.Exec, 'PRAGMA query_only = OFF');
+        } finally {
+          context.holders.end(holder);
+          context.writer.release(session);
+          settings.onRelease?.(lease);
+        }
       }
     };
     lease = new Lease(context, sessionRoute(session), true, release, settings.inTransaction);
     lease.unregister = () => context.holders.end(holder);
+    if (!settings.write) {
+      try {
+        if ((await lease.controlRead('PRAGMA query_only'))?.[0] === 0) {
+          queryOnlyOn = true;
+          await lease.control(Op.Exec, 'PRAGMA query_only = ON');
+        }
+      } catch (error) {
+        await lease.release();
+        throw error;
+      }
+    }
     return lease;
   }
   const reader = await context.readers.acquire(settings.timeout, settings.signal);

@@ -30,27 +30,19 @@ export async function readSnapshot<T>(
     lease.end(error);
     expire!(error);
   }, settings.maxDuration);
-  // Without readers (':memory:', readers: 0) the snapshot runs on the writer: query_only makes it
-  // refuse writes (SQLITE_READONLY) as a reader does, instead of letting them run and vanish in
-  // the snapshot's rollback. The writer is held meanwhile, so nothing else runs under it. A
-  // writer already query_only (the pragmas option, onConnection) is left as it is.
-  let queryOnlyOn = false;
+  // Without readers (':memory:', readers: 0) the snapshot runs on the writer, which its read
+  // lease holds with query_only on (lease.ts): writes are refused (SQLITE_READONLY) as on a
+  // reader, instead of running and vanishing in the snapshot's rollback.
   try {
-    if (lease.write) queryOnlyOn = (await lease.controlRead('PRAGMA query_only'))?.[0] === 0;
     // BEGIN then a read of the schema: the read transaction (the snapshot) starts now.
-    await lease.control(Op.Exec, `BEGIN DEFERRED; SELECT 1 FROM sqlite_schema LIMIT 1${queryOnlyOn ? '; PRAGMA query_only = ON' : ''}`);
+    await lease.control(Op.Exec, 'BEGIN DEFERRED; SELECT 1 FROM sqlite_schema LIMIT 1');
     holder = context.holders.begin('read() snapshot');
     return await Promise.race([Promise.resolve().then(() => fn(lease)), expired]);
   } finally {
     clearTimeout(timer);
     context.holders.end(holder);
-    // Ended before query_only goes off: a call on the handle from now on is refused
-    // (ScopeEndedError) instead of running as a write between that and the rollback.
-    lease.end();
-    try {
-      if (queryOnlyOn) await lease.control(Op.Exec, 'PRAGMA query_only = OFF');
-    } finally {
-      await lease.release();
-    }
+    // Released (ended first, so a call on the handle from now on is refused with ScopeEndedError,
+    // then rolled back, then query_only off on the writer).
+    await lease.release();
   }
 }
