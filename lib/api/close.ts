@@ -1,10 +1,10 @@
 // Owns the close protocol of a pool once close() has stopped intake: write queues drained, held
 // leases released and open iterations ended (while the connection keeper and the maintenance
-// toolkit stop, since either may be waiting for them), transactions and snapshots finished, then
-// the last step: once nothing is queued or running, one Close request per reader and one for the
-// writer (each closes its connection on its own thread, the writer after its final optimize and
-// checkpoint), the threads joined, and observers told every connection closed. Runs on the JS
-// thread.
+// toolkit stop, since either may be waiting for them), transactions, snapshots and maintenance
+// calls (backups, checks) finished, then the last step: once nothing is queued or running, one
+// Close request per reader and one for the writer (each closes its connection on its own thread,
+// the writer after its final optimize and checkpoint), the threads joined, and observers told
+// every connection closed. Runs on the JS thread.
 
 import { Op } from '../native/contract.ts';
 import { READERS, WRITER } from '../request/route.ts';
@@ -37,6 +37,8 @@ export async function shutDown(parts: PoolParts, open: OpenWork): Promise<void> 
   await drained;
   while (open.scopes.size > 0) await Promise.allSettled([...open.scopes]);
   await Promise.allSettled(releases);
+  // Backups, checks and the other maintenance calls accepted before close() finish first.
+  await parts.toolkit.settled();
   await closeConnections(parts);
 }
 

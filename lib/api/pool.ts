@@ -1,6 +1,4 @@
-// Owns the public Pool: the operations users call, stats() and the close protocol.
-//
-// Runs on the JS thread. Reads go to the reader threads, writes to the writer thread; a read
+// Owns the public Pool: the operations users call, stats() and the close protocol. Runs on the JS thread. Reads go to the reader threads, writes to the writer thread; a read
 // whose statement SQLite reports as not read-only is rerouted to the writer by the dispatcher.
 
 import { PoolClosedError, describeType, invalidArgument } from '../errors.ts';
@@ -30,6 +28,7 @@ import type {
 import type { PoolContext } from './context.ts';
 import { migrateWith, migrationsOf } from '../migrations/index.ts';
 import type { MigrateOptions, MigrateReport, Migrations } from '../migrations/types.ts';
+import type { MigrationHost } from '../migrations/lock.ts';
 import type { Replica } from '../replication/litefs.ts';
 import { acquireLease, type Lease } from './lease.ts';
 import { PoolIterations } from './pool-iteration.ts';
@@ -260,23 +259,34 @@ export class Pool extends PoolMaintenance {
    * await lease.exec('COMMIT');
    */
   acquire(options?: AcquireOptions): Promise<Lease> {
-    return rejectOnThrow(() => {
-      Pool.#of(this).#ops.checkUsable();
-      const settings = checkAcquireOptions(options, this.#options.acquireTimeout);
-      if (settings.write) this.#ops.checkUsable(true);
-      const acquired = acquireLease(this.#context, { ...settings, maxReadDuration: this.#options.maxReadDuration, onRelease: (lease) => this.#leases.delete(lease) });
-      return this.#track(
-        acquired.then(async (lease) => {
-          if (this.#closing) {
-            // Granted after close() began (it waited behind a lease close() released).
-            await lease.release();
-            throw new PoolClosedError('the pool closed while this lease was waiting');
-          }
-          this.#leases.add(lease);
-          return lease;
-        }),
-      );
-    });
+    return rejectOnThrow(() => Pool.#of(this).#lease(options, true));
+  }
+
+  /** A lease; `held`: close() releases it (a caller's), else waits for its release (a migration's). */
+  #lease(options: AcquireOptions | undefined, held: boolean): Promise<Lease> {
+    this.#ops.checkUsable();
+    const settings = checkAcquireOptions(options, this.#options.acquireTimeout);
+    if (settings.write) this.#ops.checkUsable(true);
+    let released: () => void = () => undefined;
+    const onRelease = (lease: Lease) => (held ? this.#leases.delete(lease) : released());
+    const acquired = acquireLease(this.#context, { ...settings, maxReadDuration: this.#options.maxReadDuration, onRelease });
+    return this.#track(
+      acquired.then(async (lease) => {
+        if (this.#closing) {
+          // Granted after close() began (it waited behind a lease close() released).
+          await lease.release();
+          throw new PoolClosedError('the pool closed while this lease was waiting');
+        }
+        if (held) this.#leases.add(lease);
+        else this.#track(new Promise<void>((resolve) => (released = resolve)));
+        return lease;
+      }),
+    );
+  }
+
+  /** What migrations run on: leases close() lets finish, for a migration is accepted work. */
+  get #migrationHost(): MigrationHost {
+    return { acquire: (options) => this.#lease(options, false), read: (fn, options) => this.read(fn, options) };
   }
 
   /**
@@ -286,13 +296,13 @@ export class Pool extends PoolMaintenance {
   migrate(options: MigrateOptions): Promise<MigrateReport> {
     return rejectOnThrow(() => {
       const pool = Pool.#of(this);
-      return traceMigration(pool.#context.observers, options, (hooks) => migrateWith(pool, options, hooks));
+      return traceMigration(pool.#context.observers, options, (hooks) => migrateWith(pool.#migrationHost, options, hooks));
     });
   }
 
   /** Inspection and recovery: `status({ dir })`, `repair({ dir, version, action })`, `down({ dir, to })`. */
   get migrations(): Migrations {
-    return (this.#migrations ??= migrationsOf(this));
+    return (this.#migrations ??= migrationsOf(Pool.#of(this).#migrationHost));
   }
 
   /** A snapshot of what the pool is doing. */
@@ -301,10 +311,9 @@ export class Pool extends PoolMaintenance {
   }
 
   /**
-   * Stops accepting work, lets everything already accepted finish, then optimizes the database
-   * and runs the `checkpointOnClose` checkpoint (TRUNCATE by default, PASSIVE under
-   * `replication: 'litestream'`), closes every connection and joins every thread. Calling it
-   * again returns the same promise.
+   * Stops accepting work, lets everything already accepted finish (migrations and backups too),
+   * runs PRAGMA optimize and the `checkpointOnClose` checkpoint, closes every connection and joins
+   * every thread. Calling it again returns the same promise.
    */
   close(): Promise<void> {
     if (!Pool.#is(this)) return Pool.#refuse(this);
@@ -331,14 +340,11 @@ export class Pool extends PoolMaintenance {
     throw invalidArgument(`a Pool method was called on ${describeType(value)}, not on a Pool`);
   }
 
-  static #refuse(value: unknown): Promise<never> {
-    return rejectOnThrow(() => Pool.#of(value) as never);
-  }
+  static #refuse = (value: unknown): Promise<never> => rejectOnThrow(() => Pool.#of(value) as never);
 
   #track<T>(scope: Promise<T>): Promise<T> {
     this.#scopes.add(scope);
-    const forget = () => this.#scopes.delete(scope);
-    scope.then(forget, forget);
+    scope.then(() => this.#scopes.delete(scope), () => this.#scopes.delete(scope));
     return scope;
   }
 }

@@ -65,6 +65,24 @@ export class Toolkit {
   }
 
   #refused: (() => Error) | undefined;
+  /** The maintenance operations called and not yet settled (close() waits for them). */
+  readonly #running = new Set<Promise<unknown>>();
+
+  #track<T>(operation: Promise<T>): Promise<T> {
+    this.#running.add(operation);
+    const forget = () => this.#running.delete(operation);
+    operation.then(forget, forget);
+    return operation;
+  }
+
+  /**
+   * Resolves once every maintenance operation called so far has settled: close() waits for them
+   * before it closes the connections (a backup between two steps, a check waiting for a reader,
+   * would otherwise send its next request after the Close requests, and never settle).
+   */
+  async settled(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  }
 
   /** From now on every maintenance call throws `error()` (the pool is closing). */
   refuse(error: () => Error): void {
@@ -115,11 +133,13 @@ export class Toolkit {
 
   /** db.checkpoint(): refused on a LiteFS replica, and in the modes that restart the WAL under Litestream. */
   checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
-    return this.#checkpointer.run(mode, 'manual', undefined, () => {
-      if (this.#options.replication === 'litestream' && (mode === 'restart' || mode === 'truncate')) {
-        throw outOfRange(`checkpoint('${mode}') cannot be used with replication: 'litestream': Litestream owns the checkpoints that restart the WAL; use 'passive' or 'full'`);
-      }
-    });
+    return this.#track(
+      this.#checkpointer.run(mode, 'manual', undefined, () => {
+        if (this.#options.replication === 'litestream' && (mode === 'restart' || mode === 'truncate')) {
+          throw outOfRange(`checkpoint('${mode}') cannot be used with replication: 'litestream': Litestream owns the checkpoints that restart the WAL; use 'passive' or 'full'`);
+        }
+      }),
+    );
   }
 
   /** The checkpoint close() ran, as the writer's Close request reported it (observers hear it). */
@@ -130,32 +150,32 @@ export class Toolkit {
 
   /** db.backup(): a read of the database (allowed on a LiteFS replica), traced on `litepool:backup`. */
   backup(dest: string, settings: BackupSettings): Promise<BackupResult> {
-    return traceCopy(this.#context.observers, 'backup', dest, () => backup(this.#context, dest, settings, this.#busy));
+    return this.#track(traceCopy(this.#context.observers, 'backup', dest, () => backup(this.#context, dest, settings, this.#busy)));
   }
 
   /** db.vacuumInto(): a read of the database too, traced on `litepool:backup`. */
   vacuumInto(dest: string): Promise<BackupResult> {
-    return traceCopy(this.#context.observers, 'vacuumInto', dest, () => vacuumInto(this.#context, dest));
+    return this.#track(traceCopy(this.#context.observers, 'vacuumInto', dest, () => vacuumInto(this.#context, dest)));
   }
 
   integrityCheck(options: { quick: boolean; maxErrors: number }): Promise<IntegrityCheckResult> {
-    return integrityCheck(this.#context, this.#options.acquireTimeout, options);
+    return this.#track(integrityCheck(this.#context, this.#options.acquireTimeout, options));
   }
 
   foreignKeyCheck(): Promise<ForeignKeyViolation[]> {
-    return foreignKeyCheck(this.#context, this.#options.acquireTimeout);
+    return this.#track(foreignKeyCheck(this.#context, this.#options.acquireTimeout));
   }
 
   optimize(): Promise<void> {
-    return this.#upkeep.optimize();
+    return this.#track(this.#upkeep.optimize());
   }
 
   analyze(): Promise<void> {
-    return this.#upkeep.analyze();
+    return this.#track(this.#upkeep.analyze());
   }
 
   vacuum(incremental: number | undefined): Promise<void> {
-    return this.#upkeep.vacuum(incremental);
+    return this.#track(this.#upkeep.vacuum(incremental));
   }
 
   /** What an operation called without options runs with (the pool's queryTimeout). */
@@ -164,6 +184,6 @@ export class Toolkit {
   }
 
   ping(cancel: { signal: AbortSignal | undefined; timeout: number | undefined }): Promise<void> {
-    return this.#upkeep.ping(cancel);
+    return this.#track(this.#upkeep.ping(cancel));
   }
 }
