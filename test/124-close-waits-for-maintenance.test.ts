@@ -92,3 +92,18 @@ describe('close() during migrate()', () => {
     });
   }
 });
+
+describe('where a copy may go', () => {
+  it('backup() and vacuumInto() refuse a missing directory and a directory, naming dest, before any work', async () => {
+    const db = await pools.open({ readers: 1 });
+    await db.exec('CREATE TABLE t (x)');
+    for (const copy of [(dest: string) => db.backup(dest), (dest: string) => db.vacuumInto(dest)]) {
+      const missing = join(pools.dir, 'no-such-dir', 'copy.db');
+      expect(await settledWithin(copy(missing), 5_000)).toEqual(
+        expect.objectContaining({ code: 'LITEPOOL_OUT_OF_RANGE', message: expect.stringContaining('directory that does not exist') }),
+      );
+      expect(await settledWithin(copy(pools.dir), 5_000)).toEqual(expect.objectContaining({ code: 'LITEPOOL_OUT_OF_RANGE', message: expect.stringContaining('is a directory') }));
+    }
+    expect(readdirSync(pools.dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+});

@@ -4,7 +4,7 @@
 // `dest` (the temporary file is removed). Runs on the JS thread.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { PoolContext } from '../api/context.ts';
@@ -26,6 +26,8 @@ export function checkDestination(dest: unknown, databaseFile: string, memory: bo
   if (typeof dest !== 'string') throw invalidArgument(`dest must be a path (a string), got ${describeType(dest)}`);
   if (dest === '' || dest.includes('\0')) throw outOfRange('dest must be a non-empty path without NUL characters');
   const target = resolve(dest);
+  const problem = placeProblem(target);
+  if (problem !== undefined) throw outOfRange(`dest ${problem} (${dest})`);
   if (memory) return target;
   const database = canonicalFile(databaseFile);
   if (!sameDirectory(dirname(target), dirname(database))) return target;
@@ -37,6 +39,22 @@ export function checkDestination(dest: unknown, databaseFile: string, memory: bo
     }
   }
   return target;
+}
+
+/** Why a copy cannot be written at `target` (checked before any work), or undefined. */
+function placeProblem(target: string): string | undefined {
+  try {
+    if (!statSync(dirname(target)).isDirectory()) return 'is inside something that is not a directory';
+  } catch {
+    return 'is in a directory that does not exist';
+  }
+  try {
+    // lstat: a link at `target` is replaced by the rename, whatever it points to.
+    if (lstatSync(target).isDirectory()) return 'is a directory';
+  } catch {
+    // Nothing there yet.
+  }
+  return undefined;
 }
 
 /** File systems of these platforms ignore case by default. */
