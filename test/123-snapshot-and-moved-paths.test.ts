@@ -7,7 +7,7 @@
 // name elsewhere, and stats() still finds the WAL. tx.transaction(fn, undefined) is a plain
 // nested transaction. A read lease in a pool without readers refuses writes as on a reader.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { open, type Pool } from '../lib/index.ts';
@@ -158,5 +158,42 @@ describe('the database directory reached through a bind mount', () => {
       await db?.close();
       execFileSync('umount', [mirror]);
     }
+  });
+});
+
+describe('pools with safeIntegers', () => {
+  it('a read lease and db.read() on the writer still refuse writes; schema figures are numbers', async () => {
+    const db = await open(':memory:', { safeIntegers: true });
+    try {
+      await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, x NOT NULL)');
+      const lease = await db.acquire();
+      expect(await outcome(lease.run('INSERT INTO t (x) VALUES (1)'))).toEqual(readOnly);
+      await lease.release();
+      expect(await db.read((conn) => outcome(conn.run('INSERT INTO t (x) VALUES (2)')))).toEqual(readOnly);
+      expect(await db.all('SELECT x FROM t')).toEqual([]);
+      expect(await db.schema.columns('t')).toEqual([
+        expect.objectContaining({ name: 'id', notNull: false, primaryKey: 1, hidden: 0 }),
+        expect.objectContaining({ name: 'x', notNull: true, primaryKey: 0, hidden: 0 }),
+      ]);
+      expect(await db.schema.tables()).toEqual([expect.objectContaining({ name: 't', columnCount: 2, withoutRowid: false, strict: false })]);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('a database path through a symbolic link and ..', () => {
+  it('opens the file the kernel reaches (link/.. is the link target’s parent), as SQLite would', async () => {
+    const base = join(pools.dir, 'linked');
+    mkdirSync(join(base, 'a', 'b'), { recursive: true });
+    symlinkSync(join(base, 'a', 'b'), join(base, 'l'));
+    const db = await open(join(base, 'l') + '/../app.db', { readers: 1 });
+    try {
+      await db.exec('CREATE TABLE t (x)');
+    } finally {
+      await db.close();
+    }
+    expect(existsSync(join(base, 'a', 'app.db'))).toBe(true);
+    expect(existsSync(join(base, 'app.db'))).toBe(false);
   });
 });

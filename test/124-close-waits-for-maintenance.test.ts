@@ -107,3 +107,35 @@ describe('where a copy may go', () => {
     expect(readdirSync(pools.dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 });
+
+describe('close() awaited inside a migration run of the same pool', () => {
+  const scratch = new Scratch();
+  afterAll(() => scratch.remove());
+
+  it('lets the run go (it fails, rolled back) instead of waiting for it', async () => {
+    const file = scratch.db();
+    const db = await open(file, { readers: 1 });
+    let closed: unknown = 'not called';
+    const migrating = db.migrate({
+      migrations: [
+        {
+          version: '1.0.0',
+          name: 'closes',
+          up: async (tx: { exec(sql: string): Promise<unknown> }) => {
+            await tx.exec('CREATE TABLE a (x)');
+            closed = await db.close().then(() => 'closed', (error: unknown) => error);
+          },
+        },
+      ],
+    } as never);
+    expect(await settledWithin(migrating, 30_000)).not.toBe('pending');
+    expect(closed).toBe('closed');
+    expect(db.closed).toBe(true);
+    const again = await open(file, { readers: 1 });
+    try {
+      expect(await again.get("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'a'")).toEqual({ n: 0 });
+    } finally {
+      await again.close();
+    }
+  });
+});

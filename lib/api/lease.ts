@@ -120,7 +120,8 @@ async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease
     lease.unregister = () => context.holders.end(holder);
     if (!settings.write) {
       try {
-        if ((await lease.controlRead('PRAGMA query_only'))?.[0] === 0) {
+        // Number(): with safeIntegers the value comes back as a bigint.
+        if (Number((await lease.controlRead('PRAGMA query_only'))?.[0]) === 0) {
           queryOnlyOn = true;
           await lease.control(Op.Exec, 'PRAGMA query_only = ON');
         }

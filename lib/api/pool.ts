@@ -31,15 +31,9 @@ import type { MigrateOptions, MigrateReport, Migrations } from '../migrations/ty
 import type { MigrationHost } from '../migrations/lock.ts';
 import type { Replica } from '../replication/litefs.ts';
 import { acquireLease, type Lease } from './lease.ts';
+import { MigrationRuns } from './migration-runs.ts';
 import { PoolIterations } from './pool-iteration.ts';
-import {
-  Operations,
-  checkAcquireOptions,
-  checkCallback,
-  checkInsertManyOptions,
-  checkTransactionOptions,
-  rejectOnThrow,
-} from './operations.ts';
+import { Operations, checkAcquireOptions, checkCallback, checkInsertManyOptions, checkTransactionOptions, rejectOnThrow } from './operations.ts';
 import { replicaOf } from './replication.ts';
 import { readSnapshot } from './snapshot.ts';
 import type { WriteQueueOptions, WriteResult } from '../write-queue-types.ts';
@@ -59,8 +53,9 @@ export class Pool extends PoolMaintenance {
   #closing: Promise<void> | undefined;
   /** Transactions and snapshots still running: close() waits for them (they are time-bounded). */
   readonly #scopes = new Set<Promise<unknown>>();
-  /** Leases not yet released: close() releases them once in-flight work has drained. */
+  /** Leases not yet released: close() releases them once in-flight work has drained (not those of migration runs). */
   readonly #leases = new Set<Lease>();
+  readonly #runs = new MigrationRuns();
   /** Write queues not yet shut down: close() drains them first. */
   readonly #queues = new Set<WriteQueue>();
   /** db.iterate(): close() ends the open ones. */
@@ -267,8 +262,9 @@ export class Pool extends PoolMaintenance {
     this.#ops.checkUsable();
     const settings = checkAcquireOptions(options, this.#options.acquireTimeout);
     if (settings.write) this.#ops.checkUsable(true);
+    const kept = held ? this.#leases : this.#runs.leases;
     let released: () => void = () => undefined;
-    const onRelease = (lease: Lease) => (held ? this.#leases.delete(lease) : released());
+    const onRelease = (lease: Lease) => void (kept.delete(lease), released());
     const acquired = acquireLease(this.#context, { ...settings, maxReadDuration: this.#options.maxReadDuration, onRelease });
     return this.#track(
       acquired.then(async (lease) => {
@@ -277,8 +273,8 @@ export class Pool extends PoolMaintenance {
           await lease.release();
           throw new PoolClosedError('the pool closed while this lease was waiting');
         }
-        if (held) this.#leases.add(lease);
-        else this.#track(new Promise<void>((resolve) => (released = resolve)));
+        kept.add(lease);
+        if (!held) this.#track(new Promise<void>((resolve) => (released = resolve)));
         return lease;
       }),
     );
@@ -296,13 +292,13 @@ export class Pool extends PoolMaintenance {
   migrate(options: MigrateOptions): Promise<MigrateReport> {
     return rejectOnThrow(() => {
       const pool = Pool.#of(this);
-      return traceMigration(pool.#context.observers, options, (hooks) => migrateWith(pool.#migrationHost, options, hooks));
+      return traceMigration(pool.#context.observers, options, (hooks) => pool.#runs.run(() => migrateWith(pool.#migrationHost, options, hooks)));
     });
   }
 
   /** Inspection and recovery: `status({ dir })`, `repair({ dir, version, action })`, `down({ dir, to })`. */
   get migrations(): Migrations {
-    return (this.#migrations ??= migrationsOf(Pool.#of(this).#migrationHost));
+    return (this.#migrations ??= migrationsOf(Pool.#of(this).#migrationHost, (fn) => this.#runs.run(fn)));
   }
 
   /** A snapshot of what the pool is doing. */
@@ -320,7 +316,9 @@ export class Pool extends PoolMaintenance {
     if (!this.#closing) {
       this.#ops.stop(() => new PoolClosedError());
       this.#parts.toolkit.refuse(() => new PoolClosedError());
-      this.#closing = shutDown(this.#parts, { queues: this.#queues, leases: this.#leases, scopes: this.#scopes, iterations: this.#iterations });
+      // Called from inside a migration run of this pool: the run's leases are let go, not waited for.
+      const leases = this.#runs.inside ? new Set([...this.#leases, ...this.#runs.leases]) : this.#leases;
+      this.#closing = shutDown(this.#parts, { queues: this.#queues, leases, scopes: this.#scopes, iterations: this.#iterations });
     }
     return this.#closing;
   }

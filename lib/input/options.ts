@@ -2,7 +2,7 @@
 // Every option is checked here, with an error naming it; the native side trusts what it gets.
 
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { isAbsolute, sep } from 'node:path';
 
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { FAULT_ADDON_VARIABLE, binding } from '../native/binding.ts';
@@ -280,7 +280,8 @@ export function resolveOptions(path: unknown, options: unknown, cores: number = 
     healthCheck: checkHealthCheck(given.healthCheck),
     optimizeInterval: given.optimizeInterval === undefined ? undefined : checkMs('optimizeInterval', given.optimizeInterval, 1000),
     path: memory ? ':memory:' : path,
-    file: memory ? ':memory:' : resolve(path),
+    // Made absolute without normalizing: `link/..` must reach what the kernel (and SQLite) reach.
+    file: memory ? ':memory:' : isAbsolute(path) ? path : `${process.cwd()}${sep}${path}`,
     memory,
     readers: memory ? 0 : readers,
     busyTimeout: replicated.busyTimeout,

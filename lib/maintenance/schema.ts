@@ -57,7 +57,8 @@ export class Schema {
     const rows = await this.#host.all<{ name: string; type: string; ncol: number; wr: number; strict: number }>(
       "SELECT name, type, ncol, wr, strict FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
     );
-    return rows.map((r) => ({ name: r.name, type: r.type, columnCount: r.ncol, withoutRowid: r.wr === 1, strict: r.strict === 1 }));
+    // Number(): a pool with safeIntegers reads these pragma columns as bigints.
+    return rows.map((r) => ({ name: r.name, type: r.type, columnCount: Number(r.ncol), withoutRowid: Number(r.wr) === 1, strict: Number(r.strict) === 1 }));
   }
 
   /** The columns of `table`, in order (empty when there is no such table). */
@@ -66,7 +67,7 @@ export class Schema {
       'SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?) ORDER BY cid',
       [checkName('table', table)],
     );
-    return rows.map((r) => ({ name: r.name, type: r.type, notNull: r.notnull === 1, defaultValue: r.dflt_value, primaryKey: r.pk, hidden: r.hidden }));
+    return rows.map((r) => ({ name: r.name, type: r.type, notNull: Number(r.notnull) === 1, defaultValue: r.dflt_value, primaryKey: Number(r.pk), hidden: Number(r.hidden) }));
   }
 
   /** The indexes of `table`, with their columns. */
@@ -80,7 +81,7 @@ export class Schema {
     const byName = new Map<string, IndexInfo>();
     for (const r of rows) {
       let index = byName.get(r.name);
-      if (!index) byName.set(r.name, (index = { name: r.name, unique: r.unique === 1, origin: r.origin, partial: r.partial === 1, columns: [] }));
+      if (!index) byName.set(r.name, (index = { name: r.name, unique: Number(r.unique) === 1, origin: r.origin, partial: Number(r.partial) === 1, columns: [] }));
       index.columns.push(r.column);
     }
     return [...byName.values()];
@@ -94,8 +95,9 @@ export class Schema {
     );
     const byId = new Map<number, ForeignKeyInfo>();
     for (const r of rows) {
-      let key = byId.get(r.id);
-      if (!key) byId.set(r.id, (key = { id: r.id, table: r.table, from: [], to: [], onUpdate: r.on_update, onDelete: r.on_delete, match: r.match }));
+      const id = Number(r.id);
+      let key = byId.get(id);
+      if (!key) byId.set(id, (key = { id, table: r.table, from: [], to: [], onUpdate: r.on_update, onDelete: r.on_delete, match: r.match }));
       key.from.push(r.from);
       key.to.push(r.to);
     }

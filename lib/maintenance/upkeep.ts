@@ -92,7 +92,7 @@ export class Upkeep {
       if (incremental === undefined) {
         await execOnWriter(this.#context, 'VACUUM', route);
       } else {
-        if ((await valueOnWriter(this.#context, 'PRAGMA auto_vacuum', route)) !== 2) {
+        if (Number(await valueOnWriter(this.#context, 'PRAGMA auto_vacuum', route)) !== 2) {
           throw misuse("vacuum({ incremental }) needs auto_vacuum = INCREMENTAL: set it with PRAGMA auto_vacuum = INCREMENTAL and run vacuum() once");
         }
         // incremental_vacuum frees pages one step at a time: step it to the end.

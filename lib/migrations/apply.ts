@@ -139,7 +139,8 @@ export async function runWithoutTransaction(
 ): Promise<number> {
   const { lockTimeout, signal } = settings;
   const started = performance.now();
-  const foreignKeys = (await lease.get<{ foreign_keys: number }>('PRAGMA foreign_keys', undefined, UNBOUNDED))?.foreign_keys === 1;
+  // Number(): with safeIntegers the value comes back as a bigint.
+  const foreignKeys = Number((await lease.get<{ foreign_keys: number | bigint }>('PRAGMA foreign_keys', undefined, UNBOUNDED))?.foreign_keys) === 1;
   try {
     // As SQLite's 12-step table change prescribes: when foreign keys were enforced, the file must
     // not leave a violation (those that were there before it are not its doing).

@@ -15,10 +15,10 @@ export function migrateWith(host: MigrationHost, options: unknown, hooks?: Runne
 }
 
 /** The db.migrations object of a pool. */
-export function migrationsOf(host: MigrationHost): Migrations {
+export function migrationsOf(host: MigrationHost, asRun: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn()): Migrations {
   return Object.freeze({
-    status: (options: MigrationStatusOptions) => status(host, options),
-    repair: (options: RepairOptions) => repair(host, options),
-    down: (options: DownOptions) => down(host, options),
+    status: (options: MigrationStatusOptions) => asRun(() => status(host, options)),
+    repair: (options: RepairOptions) => asRun(() => repair(host, options)),
+    down: (options: DownOptions) => asRun(() => down(host, options)),
   });
 }
