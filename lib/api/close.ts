@@ -9,6 +9,7 @@
 import { Op } from '../native/contract.ts';
 import { READERS, WRITER } from '../request/route.ts';
 import type { Lease } from './lease.ts';
+import type { Pending } from './pending.ts';
 import type { PoolIterations } from './pool-iteration.ts';
 import type { PoolParts } from './stats.ts';
 import type { WriteQueue } from './write-queue.ts';
@@ -17,8 +18,8 @@ import type { WriteQueue } from './write-queue.ts';
 export interface OpenWork {
   readonly queues: ReadonlySet<WriteQueue>;
   readonly leases: ReadonlySet<Lease>;
-  /** Transactions and snapshots still running (they are time-bounded); the set shrinks as they end. */
-  readonly scopes: ReadonlySet<Promise<unknown>>;
+  /** Transactions, snapshots, lease acquisitions and migration leases still running. */
+  readonly scopes: Pending;
   /** The pool's own iterations, each holding a reader while rows remain. */
   readonly iterations: PoolIterations;
 }
@@ -35,7 +36,7 @@ export async function shutDown(parts: PoolParts, open: OpenWork): Promise<void> 
   await parts.keeper.stop();
   await parts.toolkit.stop();
   await drained;
-  while (open.scopes.size > 0) await Promise.allSettled([...open.scopes]);
+  await open.scopes.settled();
   await Promise.allSettled(releases);
   // Backups, checks and the other maintenance calls accepted before close() finish first.
   await parts.toolkit.settled();

@@ -1,5 +1,6 @@
-// Owns the public Pool: the operations users call, stats() and the close protocol. Runs on the JS thread. Reads go to the reader threads, writes to the writer thread; a read
-// whose statement SQLite reports as not read-only is rerouted to the writer by the dispatcher.
+// Owns the public Pool: the operations users call, stats() and the close protocol. Runs on the
+// JS thread. Reads go to the reader threads, writes to the writer thread; a read whose statement
+// SQLite reports as not read-only is rerouted to the writer by the dispatcher.
 
 import { PoolClosedError, describeType, invalidArgument } from '../errors.ts';
 import { insertRows } from '../input/insert-many.ts';
@@ -32,6 +33,7 @@ import type { MigrationHost } from '../migrations/lock.ts';
 import type { Replica } from '../replication/litefs.ts';
 import { acquireLease, type Lease } from './lease.ts';
 import { MigrationRuns } from './migration-runs.ts';
+import { Pending } from './pending.ts';
 import { PoolIterations } from './pool-iteration.ts';
 import { Operations, checkAcquireOptions, checkCallback, checkInsertManyOptions, checkTransactionOptions, rejectOnThrow } from './operations.ts';
 import { replicaOf } from './replication.ts';
@@ -51,10 +53,11 @@ export class Pool extends PoolMaintenance {
   /** get, all, run, exec and batch: options, requests, retries. */
   readonly #ops: Operations;
   #closing: Promise<void> | undefined;
-  /** Transactions and snapshots still running: close() waits for them (they are time-bounded). */
-  readonly #scopes = new Set<Promise<unknown>>();
-  /** Leases not yet released: close() releases them once in-flight work has drained (not those of migration runs). */
+  /** Transactions, snapshots and lease acquisitions still running: close() waits for them. */
+  readonly #scopes = new Pending();
+  /** Callers' leases not yet released: close() releases them once in-flight work has drained. */
   readonly #leases = new Set<Lease>();
+  /** Migration runs and their leases: close() waits for those (unless called from inside a run). */
   readonly #runs = new MigrationRuns();
   /** Write queues not yet shut down: close() drains them first. */
   readonly #queues = new Set<WriteQueue>();
@@ -219,7 +222,7 @@ export class Pool extends PoolMaintenance {
       checkCallback('transaction', fn);
       const settings = checkTransactionOptions(options);
       const run = () => runTransaction(this.#context, fn, { ...settings, acquireTimeout: this.#options.acquireTimeout, retry: this.#options.retry });
-      return this.#track(traceTransaction(this.#context.observers, settings.behavior, run));
+      return this.#scopes.track(traceTransaction(this.#context.observers, settings.behavior, run));
     });
   }
 
@@ -238,7 +241,7 @@ export class Pool extends PoolMaintenance {
       Pool.#of(this).#ops.checkUsable();
       checkCallback('read', fn);
       const { timeout, signal } = checkAcquireOptions(options, this.#options.acquireTimeout, 'read');
-      return this.#track(readSnapshot(this.#context, fn, { write: false, timeout, signal, maxDuration: this.#options.maxReadDuration }));
+      return this.#scopes.track(readSnapshot(this.#context, fn, { write: false, timeout, signal, maxDuration: this.#options.maxReadDuration }));
     });
   }
 
@@ -266,7 +269,7 @@ export class Pool extends PoolMaintenance {
     let released: () => void = () => undefined;
     const onRelease = (lease: Lease) => void (kept.delete(lease), released());
     const acquired = acquireLease(this.#context, { ...settings, maxReadDuration: this.#options.maxReadDuration, onRelease });
-    return this.#track(
+    return this.#scopes.track(
       acquired.then(async (lease) => {
         if (this.#closing) {
           // Granted after close() began (it waited behind a lease close() released).
@@ -274,7 +277,7 @@ export class Pool extends PoolMaintenance {
           throw new PoolClosedError('the pool closed while this lease was waiting');
         }
         kept.add(lease);
-        if (!held) this.#track(new Promise<void>((resolve) => (released = resolve)));
+        if (!held) this.#scopes.track(new Promise<void>((resolve) => (released = resolve)));
         return lease;
       }),
     );
@@ -339,10 +342,4 @@ export class Pool extends PoolMaintenance {
   }
 
   static #refuse = (value: unknown): Promise<never> => rejectOnThrow(() => Pool.#of(value) as never);
-
-  #track<T>(scope: Promise<T>): Promise<T> {
-    this.#scopes.add(scope);
-    scope.then(() => this.#scopes.delete(scope), () => this.#scopes.delete(scope));
-    return scope;
-  }
 }

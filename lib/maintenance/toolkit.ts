@@ -22,6 +22,7 @@ import { Schema, type SchemaHost } from './schema.ts';
 import { OPTIMIZE_AT_OPEN, Upkeep, execOnWriter } from './upkeep.ts';
 import { readWalState } from './wal-file.ts';
 import { WalMonitor } from './wal-monitor.ts';
+import { Pending } from '../api/pending.ts';
 
 export class Toolkit {
   readonly #context: PoolContext;
@@ -66,22 +67,15 @@ export class Toolkit {
 
   #refused: (() => Error) | undefined;
   /** The maintenance operations called and not yet settled (close() waits for them). */
-  readonly #running = new Set<Promise<unknown>>();
-
-  #track<T>(operation: Promise<T>): Promise<T> {
-    this.#running.add(operation);
-    const forget = () => this.#running.delete(operation);
-    operation.then(forget, forget);
-    return operation;
-  }
+  readonly #running = new Pending();
 
   /**
    * Resolves once every maintenance operation called so far has settled: close() waits for them
    * before it closes the connections (a backup between two steps, a check waiting for a reader,
    * would otherwise send its next request after the Close requests, and never settle).
    */
-  async settled(): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  settled(): Promise<void> {
+    return this.#running.settled();
   }
 
   /** From now on every maintenance call throws `error()` (the pool is closing). */
@@ -133,7 +127,7 @@ export class Toolkit {
 
   /** db.checkpoint(): refused on a LiteFS replica, and in the modes that restart the WAL under Litestream. */
   checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
-    return this.#track(
+    return this.#running.track(
       this.#checkpointer.run(mode, 'manual', undefined, () => {
         if (this.#options.replication === 'litestream' && (mode === 'restart' || mode === 'truncate')) {
           throw outOfRange(`checkpoint('${mode}') cannot be used with replication: 'litestream': Litestream owns the checkpoints that restart the WAL; use 'passive' or 'full'`);
@@ -150,32 +144,32 @@ export class Toolkit {
 
   /** db.backup(): a read of the database (allowed on a LiteFS replica), traced on `litepool:backup`. */
   backup(dest: string, settings: BackupSettings): Promise<BackupResult> {
-    return this.#track(traceCopy(this.#context.observers, 'backup', dest, () => backup(this.#context, dest, settings, this.#busy)));
+    return this.#running.track(traceCopy(this.#context.observers, 'backup', dest, () => backup(this.#context, dest, settings, this.#busy)));
   }
 
   /** db.vacuumInto(): a read of the database too, traced on `litepool:backup`. */
   vacuumInto(dest: string): Promise<BackupResult> {
-    return this.#track(traceCopy(this.#context.observers, 'vacuumInto', dest, () => vacuumInto(this.#context, dest)));
+    return this.#running.track(traceCopy(this.#context.observers, 'vacuumInto', dest, () => vacuumInto(this.#context, dest)));
   }
 
   integrityCheck(options: { quick: boolean; maxErrors: number }): Promise<IntegrityCheckResult> {
-    return this.#track(integrityCheck(this.#context, this.#options.acquireTimeout, options));
+    return this.#running.track(integrityCheck(this.#context, this.#options.acquireTimeout, options));
   }
 
   foreignKeyCheck(): Promise<ForeignKeyViolation[]> {
-    return this.#track(foreignKeyCheck(this.#context, this.#options.acquireTimeout));
+    return this.#running.track(foreignKeyCheck(this.#context, this.#options.acquireTimeout));
   }
 
   optimize(): Promise<void> {
-    return this.#track(this.#upkeep.optimize());
+    return this.#running.track(this.#upkeep.optimize());
   }
 
   analyze(): Promise<void> {
-    return this.#track(this.#upkeep.analyze());
+    return this.#running.track(this.#upkeep.analyze());
   }
 
   vacuum(incremental: number | undefined): Promise<void> {
-    return this.#track(this.#upkeep.vacuum(incremental));
+    return this.#running.track(this.#upkeep.vacuum(incremental));
   }
 
   /** What an operation called without options runs with (the pool's queryTimeout). */
@@ -184,6 +178,6 @@ export class Toolkit {
   }
 
   ping(cancel: { signal: AbortSignal | undefined; timeout: number | undefined }): Promise<void> {
-    return this.#track(this.#upkeep.ping(cancel));
+    return this.#running.track(this.#upkeep.ping(cancel));
   }
 }
