@@ -128,7 +128,11 @@ describe('db.backup()', () => {
     expect((await rejection(db.backup(missing))).code).toBe('LITEPOOL_OUT_OF_RANGE');
     expect(existsSync(missing)).toBe(false);
     // A directory where no file can be created (Linux /proc): a typed SQLite error, nothing left.
-    if (process.platform === 'linux') expect((await rejection(db.backup('/proc/self/x.db'))).code).toMatch(/^SQLITE_CANTOPEN/);
+    if (process.platform === 'linux') {
+      const failure = await rejection(db.backup('/proc/self/x.db'));
+      expect(failure.code).toMatch(/^SQLITE_CANTOPEN/);
+      expect(failure.message).toContain('/proc/self/x.db');
+    }
   });
 
   it('rejects bad arguments with typed errors, and after close()', async () => {

@@ -10,7 +10,7 @@ import { checkInteger, checkKeys, checkSignal } from '../input/validate.ts';
 import { Op } from '../native/contract.ts';
 import type { BackupProgress, BackupResult } from '../operations-types.ts';
 import { WRITER } from '../request/route.ts';
-import { discard, publish, temporaryBeside } from './copies.ts';
+import { copyFailure, discard, publish, temporaryBeside } from './copies.ts';
 
 /** Pages copied per step unless `pagesPerStep` says otherwise (1 MiB of 4 KiB pages). */
 export const DEFAULT_PAGES_PER_STEP = 256;
@@ -87,6 +87,6 @@ export async function backup(context: PoolContext, dest: string, settings: Backu
   } catch (error) {
     if (running) await requests.run({ op: Op.BackupEnd, route: WRITER, internal: true }).catch(() => undefined);
     discard(temporary);
-    throw error;
+    throw copyFailure(error, dest);
   }
 }

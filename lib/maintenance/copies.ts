@@ -8,7 +8,7 @@ import { closeSync, lstatSync, openSync, readSync, realpathSync, rmSync, statSyn
 import * as fs from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { PoolContext } from '../api/context.ts';
-import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { describeType, invalidArgument, outOfRange, SqliteError } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import { WRITER } from '../request/route.ts';
 import type { BackupResult } from '../operations-types.ts';
@@ -109,6 +109,18 @@ export async function publish(temporary: string, dest: string): Promise<void> {
   }
 }
 
+/**
+ * The error a copy to `dest` failed with, said in terms of `dest`: SQLite reports a file it cannot
+ * create (SQLITE_CANTOPEN) without the path, or with the temporary file's name. Other errors are
+ * returned as they are.
+ */
+export function copyFailure(error: unknown, dest: string): unknown {
+  if (!(error instanceof SqliteError) || error.primaryCode !== 'SQLITE_CANTOPEN') return error;
+  const failure = new SqliteError(error.errno, `cannot create the copy at ${dest}: no file can be created in its directory (${error.message})`, error.sql);
+  failure.cause = error;
+  return failure;
+}
+
 /** Removes a temporary file (and any journal SQLite left beside it); never throws. */
 export function discard(temporary: string): void {
   for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${temporary}${suffix}`, { force: true });
@@ -139,6 +151,6 @@ export async function vacuumInto(context: PoolContext, dest: string): Promise<Ba
     return { pages, durationMs: performance.now() - started };
   } catch (error) {
     discard(temporary);
-    throw error;
+    throw copyFailure(error, dest);
   }
 }
