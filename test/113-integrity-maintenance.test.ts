@@ -161,6 +161,13 @@ describe('upkeep', () => {
     expect(error.heldBy).toEqual(['read lease']);
     await lease.release();
 
+    // Without readers a read lease holds the writer; it is still named a read lease.
+    const single = await pools.fresh({ readers: 0 });
+    const onWriter = await single.acquire();
+    expect((await rejection(single.vacuum())).heldBy).toEqual(['read lease']);
+    await onWriter.release();
+    await single.vacuum();
+
     const gate = latch();
     const inside = latch();
     const snapshot = db.read(async () => {

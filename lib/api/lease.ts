@@ -98,7 +98,7 @@ async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease
   const register = settings.register !== false;
   if (settings.write || context.readers.max === 0) {
     const session = await context.writer.acquire(settings.timeout, settings.signal);
-    const holder = register ? context.holders.begin('write lease') : undefined;
+    const holder = register ? context.holders.begin(settings.write ? 'write lease' : 'read lease') : undefined;
     let lease: Lease;
     // A read lease on the writer (a pool without readers) refuses writes as a reader does
     // (SQLITE_READONLY): query_only is on while it is held, unless it was on already.
