@@ -146,6 +146,24 @@ describe('db.backup()', () => {
     expect(await rejection(db.backup(join(pools.dir, 'x.db')))).toBeInstanceOf(PoolClosedError);
   });
 
+  it('copies to a destination whose name is close to the file-name limit', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    await db.run("INSERT INTO t (v) VALUES ('long')");
+    // 247 bytes (room left for the -journal SQLite looks for when the copy is opened): the
+    // temporary name beside it is shortened to fit, a multi-byte name at a character boundary.
+    for (const name of [`${'b'.repeat(244)}.db`, `${'é'.repeat(121)}xx.db`]) {
+      expect(Buffer.byteLength(name)).toBe(247);
+      for (const copy of [(dest: string) => db.backup(dest), (dest: string) => db.vacuumInto(dest)]) {
+        const dest = join(pools.dir, name);
+        await copy(dest);
+        const opened = await pools.openAt(dest, { readers: 0 });
+        expect(await opened.all('SELECT v FROM t')).toEqual([{ v: 'long' }]);
+        await opened.close();
+      }
+    }
+    expect(temporaries()).toEqual([]);
+  });
+
   it('backs up an in-memory database', async () => {
     const db = await open(':memory:');
     try {

@@ -6,7 +6,7 @@
 // non-integer; a backup onto the database's own files, also through a linked directory; and a
 // read snapshot whose callback tries to end its transaction (EXPLAIN of one passes) or, in a pool
 // without readers, to write.
-import { mkdirSync, readlinkSync, symlinkSync, lstatSync } from 'node:fs';
+import { mkdirSync, symlinkSync, lstatSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { open, sqliteCodeName } from '../lib/index.ts';
@@ -217,22 +217,49 @@ describe('backup() and vacuumInto() destinations', () => {
     expect((await db.integrityCheck()).ok).toBe(true);
   });
 
-  it('replace a symbolic link at dest, never the database it points to', async () => {
+  it('replace a symbolic link at dest, never the file it points to', async () => {
     const db = await pools.fresh({ readers: 1 });
     await db.run("INSERT INTO t (v) VALUES ('kept')");
     const dir = join(pools.dir, `links-${basename(db.path)}`);
     mkdirSync(dir);
-    const link = join(dir, 'copy.db');
-    symlinkSync(db.path, link);
-    expect(readlinkSync(link)).toBe(db.path);
-    await db.backup(link);
-    // The link became the copy; the database is still the pool's, and still takes writes.
-    expect(lstatSync(link).isSymbolicLink()).toBe(false);
+    const older = join(dir, 'older.db');
+    await db.vacuumInto(older);
     await db.run("INSERT INTO t (v) VALUES ('later')");
-    const copy = await open(link, { readers: 0 });
-    expect(await copy.all('SELECT v FROM t')).toEqual([{ v: 'kept' }]);
-    await copy.close();
-    expect(await db.all('SELECT v FROM t ORDER BY id')).toEqual([{ v: 'kept' }, { v: 'later' }]);
+    const link = join(dir, 'copy.db');
+    symlinkSync(older, link);
+    await db.backup(link);
+    // The link became the new copy; the file it pointed to is the older copy still.
+    expect(lstatSync(link).isSymbolicLink()).toBe(false);
+    for (const [file, rows] of [[link, ['kept', 'later']], [older, ['kept']]] as const) {
+      const copy = await open(file, { readers: 0 });
+      expect((await copy.all<{ v: string }>('SELECT v FROM t ORDER BY id')).map((row) => row.v)).toEqual(rows);
+      await copy.close();
+    }
+  });
+
+  it('refuse a symbolic link to the database or its files: the pool may have been opened by it', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    await db.run("INSERT INTO t (v) VALUES ('kept')");
+    const dir = join(pools.dir, `links-to-${basename(db.path)}`);
+    mkdirSync(dir);
+    const toDatabase = join(dir, 'app.db');
+    symlinkSync(db.path, toDatabase);
+    const toWal = join(dir, 'app.db-wal');
+    symlinkSync(`${db.path}-wal`, toWal);
+    const throughLink = await open(toDatabase, { readers: 1 });
+    try {
+      for (const pool of [db, throughLink]) {
+        for (const dest of [toDatabase, toWal, throughLink.path]) {
+          expect(await outcome(pool.backup(dest))).toEqual(outOfRange);
+          expect(await outcome(pool.vacuumInto(dest))).toEqual(outOfRange);
+        }
+      }
+      expect(lstatSync(toDatabase).isSymbolicLink()).toBe(true);
+      await throughLink.run("INSERT INTO t (v) VALUES ('through the link')");
+    } finally {
+      await throughLink.close();
+    }
+    expect(await db.all('SELECT v FROM t ORDER BY id')).toEqual([{ v: 'kept' }, { v: 'through the link' }]);
   });
 });
 

@@ -11,7 +11,7 @@
 //   ReadOnlyReplicaError (through the pool, and by the translation itself);
 // - position() and waitForPosition(): hex, number and bigint TXIDs, waiting for a later position,
 //   timeouts (ReplicaTimeoutError), a torn or missing file, abort, bad arguments.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -123,6 +123,24 @@ describe('primary detection', () => {
     const rows: unknown[] = [];
     for await (const row of db.iterate('SELECT v FROM t')) rows.push(row);
     expect(rows).toEqual([{ v: 'before' }]);
+  });
+
+  it('finds the mount beside the database file when the pool opens it through a symbolic link', async () => {
+    const elsewhere = join(root, `links-${counter}`);
+    mkdirSync(elsewhere);
+    const link = join(elsewhere, 'app.db');
+    symlinkSync(database, link);
+    becomeReplica();
+    writePosition('0000000000000010/ce552e44f23fbbdd\n');
+    const linked = await open(link, { replication: 'litefs', readers: 1 });
+    try {
+      expect(linked.replica.isPrimary).toBe(false);
+      expect(linked.replica.primary).toBe(PRIMARY);
+      expect(await linked.replica.position()).toEqual({ txid: 16n, checksum: 'ce552e44f23fbbdd' });
+      await expect(linked.run('INSERT INTO t (v) VALUES (?)', ['through the link'])).rejects.toBeInstanceOf(ReadOnlyReplicaError);
+    } finally {
+      await linked.close();
+    }
   });
 
   it('follows the file: the background refresh sees a new primary, and a node that became primary writes again', async () => {

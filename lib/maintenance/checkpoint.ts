@@ -63,13 +63,14 @@ export class Checkpointer {
       refuse?.();
       let result: CheckpointResult;
       if (this.#memory) {
+        // An in-memory database has no WAL: nothing to run, nothing counted (stats().wal stays 0).
         result = { busy: false, walFrames: 0, checkpointedFrames: 0 };
       } else {
         const run = () => this.#requests.run({ op: Op.Checkpoint, route, chunkRows: NATIVE_MODES[mode], internal: true });
         const [busy = 0, log = 0, done = 0] = await this.#guard.write(run);
         result = resultOf(busy, log, done);
+        this.#counted();
       }
-      this.#counted();
       return result;
     });
   }

@@ -18,9 +18,10 @@ import type { BackupResult } from '../operations-types.ts';
  * (the copy is renamed onto `dest`: it would replace a live file). Resolves it. `databaseFile` is
  * the database's absolute path as SQLite opened it. A directory is the same when it is the same
  * directory on disk (device and inode), however it is reached (symbolic links, bind mounts);
- * `dest`'s own last component is compared as a name: a link at `dest` is replaced by the rename,
- * never what it points to. File names compare without case where the file system usually
- * ignores it (macOS, Windows).
+ * `dest`'s own last component is compared as a name, and a symbolic link there by what it points
+ * to: a link is replaced by the rename, never what it points to, so a link to the database (the
+ * path the pool may have been opened by) is refused too. File names compare without case where
+ * the file system usually ignores it (macOS, Windows).
  */
 export function checkDestination(dest: unknown, databaseFile: string, memory: boolean): string {
   if (typeof dest !== 'string') throw invalidArgument(`dest must be a path (a string), got ${describeType(dest)}`);
@@ -30,15 +31,31 @@ export function checkDestination(dest: unknown, databaseFile: string, memory: bo
   if (problem !== undefined) throw outOfRange(`dest ${problem} (${dest})`);
   if (memory) return target;
   const database = canonicalFile(databaseFile);
-  if (!sameDirectory(dirname(target), dirname(database))) return target;
-  const fold = (name: string): string => (CASE_INSENSITIVE ? name.toLowerCase() : name);
-  const name = fold(basename(target));
-  for (const suffix of ['', '-wal', '-shm', '-journal']) {
-    if (name === fold(basename(database) + suffix)) {
-      throw outOfRange(`dest must not be ${suffix === '' ? 'the database itself' : `the database's ${suffix} file`} (${dest})`);
-    }
+  const live = liveFileAt(target, database) ?? (isLink(target) ? liveFileAt(canonicalFile(target), database) : undefined);
+  if (live !== undefined) {
+    throw outOfRange(`dest must not be ${live === '' ? 'the database itself' : `the database's ${live} file`} (${dest})`);
   }
   return target;
+}
+
+/**
+ * Which of the database's files `path` names: '' for the database, '-wal', '-shm' or '-journal'
+ * for one beside it; undefined for none of them.
+ */
+function liveFileAt(path: string, database: string): string | undefined {
+  if (!sameDirectory(dirname(path), dirname(database))) return undefined;
+  const fold = (name: string): string => (CASE_INSENSITIVE ? name.toLowerCase() : name);
+  const name = fold(basename(path));
+  return ['', '-wal', '-shm', '-journal'].find((suffix) => name === fold(basename(database) + suffix));
+}
+
+/** Whether `path` is a symbolic link. */
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** Why a copy cannot be written at `target` (checked before any work), or undefined. */
@@ -80,9 +97,26 @@ function sameDirectory(a: string, b: string): boolean {
   }
 }
 
-/** A temporary name beside `dest`, in the same directory (so the rename stays on one file system). */
+/**
+ * The longest file name most file systems take (bytes), less room for the `-journal` SQLite may
+ * create beside the temporary file.
+ */
+const TEMPORARY_NAME_BYTES = 255 - '-journal'.length;
+
+/**
+ * A temporary name beside `dest`, in the same directory (so the rename stays on one file system):
+ * `.<name>.<pid>-<random>.tmp`, `<name>` shortened when the whole would be too long a file name.
+ */
 export function temporaryBeside(dest: string): string {
-  return join(dirname(dest), `.${basename(dest)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const suffix = `.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  let name = '';
+  let room = TEMPORARY_NAME_BYTES - 1 - suffix.length;
+  for (const character of basename(dest)) {
+    room -= Buffer.byteLength(character);
+    if (room < 0) break;
+    name += character;
+  }
+  return join(dirname(dest), `.${name}${suffix}`);
 }
 
 /**

@@ -12,7 +12,7 @@
 //   checksum as 16 hex digits, and a newline (`00000000002df417/ce552e44f23fbbdd`).
 // A database on LiteFS sits at the root of the mount, so the mount is the database's directory.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ReadOnlyReplicaError, ReplicaTimeoutError, SqliteError, describeType, invalidArgument, outOfRange } from '../errors.ts';
@@ -61,6 +61,15 @@ const RECHECK_AFTER_MS = 100;
 const DEFAULT_WAIT_MS = 5000;
 const MAX_MS = 2 ** 31 - 1;
 
+/** `path` with every symbolic link followed (as given when it cannot be resolved). */
+function realFile(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
+  }
+}
+
 /** Parses the content of a `-pos` file; undefined when it is not a complete position. */
 export function parsePosition(text: string): ReplicaPosition | undefined {
   const match = POSITION.exec(text);
@@ -97,9 +106,11 @@ export class LiteFsReplica implements Replica {
 
   /** Reads `.primary` once now and then every second in the background (the timer is unref'd). */
   constructor(databasePath: string) {
-    const mount = dirname(databasePath);
+    // The mount holds the database file itself: a path through symbolic links is followed there.
+    const file = realFile(databasePath);
+    const mount = dirname(file);
     this.#primaryFile = join(mount, '.primary');
-    this.#positionFile = join(mount, `${basename(databasePath)}-pos`);
+    this.#positionFile = join(mount, `${basename(file)}-pos`);
     this.#readNow();
     this.#timer = setInterval(() => void this.refresh().catch(() => {}), REFRESH_INTERVAL_MS);
     this.#timer.unref();
