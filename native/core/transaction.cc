@@ -92,14 +92,12 @@ void Connection::executeGroup(Request* const* group, std::size_t count) {
     control(kGroupMember.release, scratch);
   }
   if (!control(kCommit, scratch)) {
+    // Nothing of the group committed (a deferred foreign key one member left unresolved, an I/O
+    // error): the writes that had succeeded run again one by one, as they would have without
+    // grouping, so only a write that cannot commit on its own fails.
     rollBackOpenTransaction();
     for (std::size_t i = 0; i < count; ++i) {
-      Request& request = *group[i];
-      if (!succeeded(request)) continue;
-      request.clearOutput();
-      request.status = Status::SqliteFailed;
-      request.errcode = scratch.errcode;
-      request.message = "the group commit failed: " + scratch.message;
+      if (succeeded(*group[i])) runAlone(*group[i]);
     }
   }
 }

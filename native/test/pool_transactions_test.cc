@@ -246,6 +246,49 @@ TEST(group_commit_shares_one_transaction_and_a_failure_rolls_back_alone) {
   h.close();
 }
 
+// A group whose COMMIT fails (one member left a deferred foreign key unresolved) fails only that
+// member: the others run again alone and commit, as they would have without grouping.
+TEST(group_commit_whose_commit_fails_fails_only_the_write_that_cannot_commit) {
+  TempDir dir;
+  const std::string path = dir.file("group-fk.db");
+  Harness h(configFor(path, 1));
+  h.open();
+  h.mustRun(Op::Exec, Target::Writer,
+            "PRAGMA foreign_keys = ON; CREATE TABLE p(id INTEGER PRIMARY KEY);"
+            "CREATE TABLE c(id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED);"
+            "INSERT INTO p(id) VALUES (1)");
+  RawConnection other(path);
+  other.exec("BEGIN IMMEDIATE");
+  const std::uint32_t blocked = h.submit(Op::Run, Target::Writer, "INSERT INTO c(pid) VALUES (1)");
+  constexpr int kWrites = 20;
+  std::vector<std::uint32_t> writes;
+  for (int i = 0; i < kWrites; ++i) {
+    // The 8th refers to a parent that does not exist: only COMMIT finds out.
+    writes.push_back(h.submit(Op::Run, Target::Writer, "INSERT INTO c(pid) VALUES (?)", {Param::i(i == 7 ? 99 : 1)},
+                              RequestFlag::Groupable));
+  }
+  other.exec("COMMIT");
+  std::vector<std::uint32_t> expected{blocked};
+  expected.insert(expected.end(), writes.begin(), writes.end());
+  CHECK(h.collect(expected.size()) == expected);
+  h.engine.releaseSlot(blocked);
+  for (int i = 0; i < kWrites; ++i) {
+    const Request& request = h.engine.request(writes[static_cast<std::size_t>(i)]);
+    CHECK(request.group != 0);
+    if (i == 7) {
+      CHECK_EQ(request.status, Status::SqliteFailed);
+      CHECK_EQ(request.errcode, SQLITE_CONSTRAINT_FOREIGNKEY);
+    } else {
+      CHECK_EQ(request.status, Status::Done);
+      CHECK_EQ(request.changes, std::int64_t{1});
+    }
+    h.engine.releaseSlot(writes[static_cast<std::size_t>(i)]);
+  }
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM c"), std::int64_t{kWrites});  // 1 + 19 of 20
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM c WHERE pid = 99"), std::int64_t{0});
+  h.close();
+}
+
 // An iteration on a pinned reader returns its rows in chunks, keeps its statement open between
 // them, and ends (or is ended) cleanly.
 TEST(iteration_returns_chunks_and_ends_cleanly) {
