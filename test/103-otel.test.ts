@@ -3,17 +3,21 @@
 // parameter value anywhere, parented to the caller's active span (AsyncLocalStorage context
 // manager); failures carry error.type and the SQLite status code; the duration and wait-time
 // histograms and the connection gauges; spans for checkpoints and copies (backup, vacuumInto);
-// stop() ends it.
+// stop() ends it, letting the operations in flight end their spans and then unsubscribing; a pool
+// instrumented twice feeds both; attributes the pool settles late (the role of a rerouted
+// statement) come from the end of the operation.
 
 import { context, trace, SpanStatusCode } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { channel } from 'node:diagnostics_channel';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LitepoolError } from '../lib/index.ts';
 import { instrument } from '../lib/otel/index.ts';
 import { tempPools } from './helpers/pools.ts';
+import { latch, rejection } from './helpers/waits.ts';
 
 const pools = tempPools('otel');
 const SECRET = 'hunter2-secret-value';
@@ -33,6 +37,32 @@ function providers() {
   const reader = new PeriodicExportingMetricReader({ exporter: metrics, exportIntervalMillis: 3_600_000 });
   const meterProvider = new MeterProvider({ readers: [reader] });
   return { spans, tracerProvider, metrics, reader, meterProvider };
+}
+
+/** The data points' counts of the `db.client.operation.duration` histogram, by operation name (` failed` appended for failures). */
+async function durationCounts(p: ReturnType<typeof providers>): Promise<Map<string, number>> {
+  await p.reader.forceFlush();
+  const counts = new Map<string, number>();
+  for (const resource of p.metrics.getMetrics()) {
+    for (const scope of resource.scopeMetrics) {
+      for (const metric of scope.metrics) {
+        if (metric.descriptor.name !== 'db.client.operation.duration') continue;
+        for (const point of metric.dataPoints) {
+          const name = `${point.attributes['db.operation.name']}${point.attributes['error.type'] ? ' failed' : ''}`;
+          counts.set(name, (point.value as { count: number }).count);
+        }
+      }
+    }
+  }
+  return counts;
+}
+
+/** The litepool tracing-channel events someone still listens to (`litepool:query:start`, …). */
+function listened(): string[] {
+  const names = ['query', 'transaction', 'acquire', 'checkpoint', 'backup'].flatMap((name) =>
+    ['start', 'end', 'asyncStart', 'asyncEnd', 'error'].map((event) => `litepool:${name}:${event}`),
+  );
+  return names.filter((name) => channel(`tracing:${name}`).hasSubscribers);
 }
 
 describe('instrument()', () => {
@@ -165,6 +195,74 @@ describe('instrument()', () => {
     const states = names.get('db.client.connection.count')!.dataPoints.map((d) => d.attributes['db.client.connection.state']);
     expect(states.sort()).toEqual(['idle', 'used']);
     expect(names.get('db.client.connection.pending_requests')!.dataPoints[0]!.attributes).toMatchObject({ 'db.client.connection.pool.name': 'main' });
+  });
+
+  it('feeds every instrumentation of a pool all of its spans, and stops each on its own', async () => {
+    const a = providers();
+    const b = providers();
+    const db = await pools.fresh({ readers: 2 });
+    const stopA = instrument(db, { tracerProvider: a.tracerProvider, meterProvider: a.meterProvider });
+    const stopB = instrument(db, { tracerProvider: b.tracerProvider, meterProvider: b.meterProvider });
+    await db.get('SELECT 1');
+    await db.run("INSERT INTO t (v) VALUES ('a')");
+    await db.transaction((tx) => tx.get('SELECT count(*) AS n FROM t'));
+    stopA();
+    await db.get('SELECT 2');
+    stopB();
+    await db.get('SELECT 3');
+    const names = (p: ReturnType<typeof providers>) => p.spans.getFinishedSpans().map((s) => s.name).sort();
+    expect(names(a)).toEqual(['INSERT', 'SELECT', 'SELECT', 'TRANSACTION']);
+    expect(names(b)).toEqual(['INSERT', 'SELECT', 'SELECT', 'SELECT', 'TRANSACTION']);
+    expect(a.spans.getFinishedSpans().find((s) => s.attributes['db.query.text'] === 'SELECT 1')!.attributes).toMatchObject({ 'db.response.returned_rows': 1, 'litepool.role': 'reader' });
+    const spanIds = (p: ReturnType<typeof providers>) => p.spans.getFinishedSpans().map((s) => s.spanContext().spanId);
+    expect(spanIds(a).filter((id) => spanIds(b).includes(id))).toEqual([]);
+    expect(await durationCounts(a)).toEqual(new Map([['SELECT', 2], ['INSERT', 1], ['TRANSACTION', 1]]));
+    expect(await durationCounts(b)).toEqual(new Map([['SELECT', 3], ['INSERT', 1], ['TRANSACTION', 1]]));
+    expect(listened()).toEqual([]);
+  });
+
+  it('stop() starts no span but lets the operations in flight end theirs with their outcome, then unsubscribes', async () => {
+    const p = providers();
+    const db = await pools.fresh({ readers: 2 });
+    await db.run("INSERT INTO t (id, v) VALUES (1, 'a')");
+    const stop = instrument(db, { tracerProvider: p.tracerProvider, meterProvider: p.meterProvider });
+    const gate = latch();
+    const held = db.transaction(() => gate.promise);
+    const read = db.get('SELECT v FROM t WHERE id = 1');
+    const failing = rejection(db.run("INSERT INTO t (id, v) VALUES (1, 'b')")); // waits for the writer
+    stop();
+    stop();
+    expect(listened().filter((name) => name.endsWith(':start'))).toEqual([]);
+    expect(await db.get('SELECT 2 AS two')).toEqual({ two: 2 }); // after stop(): no span
+    expect(p.spans.getFinishedSpans().map((s) => s.name)).not.toContain('TRANSACTION');
+    gate.open();
+    await held;
+    expect(await read).toEqual({ v: 'a' });
+    expect(await failing).toMatchObject({ code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
+    await new Promise((resolve) => setImmediate(resolve));
+    const spans = p.spans.getFinishedSpans();
+    expect(spans.map((s) => s.name).sort()).toEqual(['INSERT', 'SELECT', 'TRANSACTION']);
+    expect(spans.find((s) => s.name === 'SELECT')!.attributes).toMatchObject({ 'db.query.text': 'SELECT v FROM t WHERE id = 1', 'db.response.returned_rows': 1 });
+    const insert = spans.find((s) => s.name === 'INSERT')!;
+    expect(insert.status.code).toBe(SpanStatusCode.ERROR);
+    expect(insert.attributes).toMatchObject({ 'error.type': 'SQLITE_CONSTRAINT_PRIMARYKEY', 'litepool.role': 'writer' });
+    expect(await durationCounts(p)).toEqual(new Map([['TRANSACTION', 1], ['SELECT', 1], ['INSERT failed', 1]]));
+    expect(listened()).toEqual([]);
+    await db.transaction((tx) => tx.get('SELECT 3'));
+    expect(p.spans.getFinishedSpans()).toHaveLength(3);
+  });
+
+  it('takes the role and connection of a statement from where it ran (a write through get() goes to the writer)', async () => {
+    const p = providers();
+    const db = await pools.fresh({ readers: 2 });
+    const stop = instrument(db, { tracerProvider: p.tracerProvider, meterProvider: p.meterProvider });
+    expect(await db.get("INSERT INTO t (v) VALUES ('a') RETURNING id")).toEqual({ id: 1 });
+    await db.get('SELECT id FROM t');
+    stop();
+    const [insert, select] = p.spans.getFinishedSpans();
+    expect(insert!.attributes).toMatchObject({ 'db.operation.name': 'INSERT', 'litepool.operation': 'get', 'litepool.role': 'writer', 'litepool.connection_id': -1 });
+    expect(select!.attributes).toMatchObject({ 'db.operation.name': 'SELECT', 'litepool.role': 'reader' });
+    expect(select!.attributes['litepool.connection_id']).toBeGreaterThanOrEqual(0);
   });
 
   it('refuses what is not a pool and bad options with typed errors', async () => {

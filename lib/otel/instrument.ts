@@ -15,6 +15,7 @@ import {
   type Span,
   type TracerProvider,
 } from '@opentelemetry/api';
+import type { TracingChannel } from 'node:diagnostics_channel';
 import {
   acquireChannel,
   backupChannel,
@@ -71,10 +72,12 @@ function checkInstrumentOptions(options: unknown): void {
 }
 
 const INSTRUMENTATION = 'litepool';
-const SPAN = Symbol('litepool.otel.span');
-const STARTED = Symbol('litepool.otel.started');
 
-type Traced = { [SPAN]?: Span; [STARTED]?: number };
+/** A span this instrumentation started and has not ended yet, with when it started. */
+interface Live {
+  span: Span;
+  started: number;
+}
 
 /** `db.operation.name`: the SQL keyword of a single statement, or the litepool operation. */
 function operationName(operation: string, sql: string): string {
@@ -94,7 +97,10 @@ function errorCode(error: unknown): string {
  * vacuumInto), the
  * `db.client.operation.duration` histogram (seconds), `db.client.connection.count{state}`,
  * `db.client.connection.pending_requests` and the queue wait (`db.client.connection.wait_time`).
- * Returns a function that stops it.
+ * Returns a function that stops it: no span starts after it, the gauges stop at once, and the
+ * operations already in flight still end their spans (and record their durations) when they
+ * settle, after which nothing of this instrumentation stays subscribed. Each call is independent:
+ * a pool may be instrumented more than once (e.g. into two providers).
  *
  * @example
  * import { instrument } from 'litepool/otel';
@@ -147,14 +153,20 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
   connectionCount.addCallback(countCallback);
   pending.addCallback(pendingCallback);
 
-  const startSpan = (name: string, attributes: Attributes, ctx: Traced): void => {
-    ctx[STARTED] = performance.now();
-    ctx[SPAN] = tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: { ...base, ...attributes } }, otelContext.active());
+  // This call's spans in flight, by channel context: its own state, never stored on the context
+  // (which every subscriber shares), so two instrumentations of one pool never see each other's.
+  const live = new Map<object, Live>();
+  let stopped = false;
+  const startSpan = (name: string, attributes: Attributes, ctx: object): void => {
+    if (stopped) return;
+    const started = performance.now();
+    live.set(ctx, { started, span: tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: { ...base, ...attributes } }, otelContext.active()) });
   };
-  const endSpan = (ctx: Traced & { error?: unknown }, extra: Attributes, metricAttributes: Attributes | undefined): void => {
-    const span = ctx[SPAN];
-    if (!span) return;
-    ctx[SPAN] = undefined;
+  const endSpan = (ctx: { error?: unknown }, extra: Attributes, metricAttributes: Attributes | undefined): void => {
+    const entry = live.get(ctx);
+    if (!entry) return;
+    live.delete(ctx);
+    const span = entry.span;
     const failed = ctx.error !== undefined;
     if (failed) {
       const code = errorCode(ctx.error);
@@ -166,14 +178,17 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
     span.setAttributes(extra);
     span.end();
     if (metricAttributes) {
-      const seconds = (performance.now() - (ctx[STARTED] ?? performance.now())) / 1000;
+      const seconds = (performance.now() - entry.started) / 1000;
       duration.record(seconds, failed ? { ...metricAttributes, 'error.type': errorCode(ctx.error) } : metricAttributes);
     }
+    // Detached after this publish, not during it: a Node that splices its subscriber list in
+    // place (before nodejs/node#55116) would skip the next subscriber's asyncEnd.
+    if (stopped && live.size === 0) queueMicrotask(detach);
   };
 
   const query = {
     start(message: unknown): void {
-      const ctx = message as QueryChannelContext & Traced;
+      const ctx = message as QueryChannelContext;
       if (ctx.pool !== db) return;
       const name = operationName(ctx.operation, ctx.sql);
       const attributes: Attributes = { 'db.operation.name': name, 'litepool.operation': ctx.operation, 'litepool.role': ctx.role };
@@ -181,9 +196,11 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
       startSpan(name, attributes, ctx);
     },
     asyncEnd(message: unknown): void {
-      const ctx = message as QueryChannelContext & Traced;
-      if (ctx.pool !== db || !ctx[SPAN]) return;
-      const extra: Attributes = {};
+      const ctx = message as QueryChannelContext;
+      if (!live.has(ctx)) return;
+      // The pool may reroute the operation (a reader refused a write: the writer runs it), so
+      // what it learned by the end replaces what the span started with.
+      const extra: Attributes = { 'litepool.role': ctx.role };
       if (ctx.rows !== undefined) extra['db.response.returned_rows'] = ctx.rows;
       if (ctx.changes !== undefined) extra['litepool.changes'] = ctx.changes;
       if (ctx.queuedMs !== undefined) {
@@ -197,36 +214,36 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
   };
   const transaction = {
     start(message: unknown): void {
-      const ctx = message as TransactionChannelContext & Traced;
+      const ctx = message as TransactionChannelContext;
       if (ctx.pool !== db) return;
       startSpan('TRANSACTION', { 'db.operation.name': 'TRANSACTION', 'litepool.behavior': ctx.behavior }, ctx);
     },
     asyncEnd(message: unknown): void {
-      const ctx = message as TransactionChannelContext & Traced;
+      const ctx = message as TransactionChannelContext;
       if (ctx.pool !== db) return;
       endSpan(ctx, {}, { ...base, 'db.operation.name': 'TRANSACTION' });
     },
   };
   const acquire = {
     start(message: unknown): void {
-      const ctx = message as AcquireChannelContext & Traced;
+      const ctx = message as AcquireChannelContext;
       if (ctx.pool !== db) return;
       startSpan('ACQUIRE', { 'db.operation.name': 'ACQUIRE', 'litepool.write': ctx.write }, ctx);
     },
     asyncEnd(message: unknown): void {
-      const ctx = message as AcquireChannelContext & Traced;
+      const ctx = message as AcquireChannelContext;
       if (ctx.pool !== db) return;
       endSpan(ctx, ctx.waitedMs === undefined ? {} : { 'litepool.waited_ms': ctx.waitedMs }, undefined);
     },
   };
   const checkpoint = {
     start(message: unknown): void {
-      const ctx = message as CheckpointChannelContext & Traced;
+      const ctx = message as CheckpointChannelContext;
       if (ctx.pool !== db) return;
       startSpan('CHECKPOINT', { 'db.operation.name': 'CHECKPOINT', 'litepool.checkpoint.mode': ctx.mode, 'litepool.checkpoint.source': ctx.source }, ctx);
     },
     asyncEnd(message: unknown): void {
-      const ctx = message as CheckpointChannelContext & Traced;
+      const ctx = message as CheckpointChannelContext;
       if (ctx.pool !== db) return;
       const result = ctx.result as { busy?: boolean; checkpointedFrames?: number } | undefined;
       const extra: Attributes = result ? { 'litepool.checkpoint.busy': result.busy === true, 'litepool.checkpoint.frames': result.checkpointedFrames ?? 0 } : {};
@@ -235,34 +252,45 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
   };
   const copy = {
     start(message: unknown): void {
-      const ctx = message as BackupChannelContext & Traced;
+      const ctx = message as BackupChannelContext;
       if (ctx.pool !== db) return;
       const name = ctx.operation === 'backup' ? 'BACKUP' : 'VACUUM INTO';
       startSpan(name, { 'db.operation.name': name }, ctx);
     },
     asyncEnd(message: unknown): void {
-      const ctx = message as BackupChannelContext & Traced;
+      const ctx = message as BackupChannelContext;
       if (ctx.pool !== db) return;
       const pages = (ctx.result as { pages?: number } | undefined)?.pages;
       endSpan(ctx, pages === undefined ? {} : { 'litepool.backup.pages': pages }, { ...base, 'db.operation.name': ctx.operation === 'backup' ? 'BACKUP' : 'VACUUM INTO' });
     },
   };
-  queryChannel.subscribe(query as never);
-  transactionChannel.subscribe(transaction as never);
-  acquireChannel.subscribe(acquire as never);
-  checkpointChannel.subscribe(checkpoint as never);
-  backupChannel.subscribe(copy as never);
+  // Each handler pair is subscribed event by event: stop() drops the `start` listeners at once,
+  // the `asyncEnd` ones once the last span in flight ended (detach()).
+  type Handlers = { start(message: unknown): void; asyncEnd(message: unknown): void };
+  const subscriptions: [TracingChannel<unknown, object>, Handlers][] = [
+    [queryChannel, query],
+    [transactionChannel, transaction],
+    [acquireChannel, acquire],
+    [checkpointChannel, checkpoint],
+    [backupChannel, copy],
+  ];
+  for (const [channel, handlers] of subscriptions) {
+    channel.start.subscribe(handlers.start);
+    channel.asyncEnd.subscribe(handlers.asyncEnd);
+  }
+  let detached = false;
+  const detach = (): void => {
+    if (detached) return;
+    detached = true;
+    for (const [channel, handlers] of subscriptions) channel.asyncEnd.unsubscribe(handlers.asyncEnd);
+  };
 
-  let stopped = false;
   return () => {
     if (stopped) return;
     stopped = true;
-    queryChannel.unsubscribe(query as never);
-    transactionChannel.unsubscribe(transaction as never);
-    acquireChannel.unsubscribe(acquire as never);
-    checkpointChannel.unsubscribe(checkpoint as never);
-    backupChannel.unsubscribe(copy as never);
+    for (const [channel, handlers] of subscriptions) channel.start.unsubscribe(handlers.start);
     connectionCount.removeCallback(countCallback);
     pending.removeCallback(pendingCallback);
+    if (live.size === 0) detach();
   };
 }
