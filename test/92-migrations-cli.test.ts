@@ -2,11 +2,13 @@
 // installed into a project (npm install of a local directory, offline), and its bin is run like a
 // user runs it (node_modules/.bin/litepool, and once through npx). Commands, text and JSON output,
 // exit codes (0 ok, 1 failure, 2 usage), `new` file naming, a TypeScript migration refused with a
-// clear message on a Node.js that cannot load it, and the bin entry inside the packed tarball.
+// clear message on a Node.js that cannot load it, the bin entry inside the packed tarball, and
+// output that cannot be written (a reader gone, EPIPE; a full disk, ENOSPC): no crash, no stack.
 // In this process: failures (the USAGE code of every usage error, one stderr line, the JSON
-// error), refused arguments (repeated options, --db :memory:, stray arguments) and the help.
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+// error), refused arguments (repeated options, --db :memory:, stray arguments) and the help; the
+// database files migrate --dry-run and a refused migrate do not create.
+import { execFile, execFileSync, spawn, type StdioOptions } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USAGE, run } from '../lib/cli/commands.ts';
@@ -42,6 +44,32 @@ function litepool(...args: string[]): Promise<Outcome> {
       resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
     });
   });
+}
+
+/**
+ * Runs the installed bin with stdout given by `stdout`: 'closed' is a pipe whose reader goes away
+ * before reading anything (`litepool ... | true`), a path is a file opened for writing.
+ */
+function litepoolWithStdout(stdout: 'closed' | string, ...args: string[]): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const fd = stdout === 'closed' ? undefined : openSync(stdout, 'w');
+    const stdio: StdioOptions = ['ignore', fd ?? 'pipe', 'pipe'];
+    const child = spawn(bin, args, { cwd: project, stdio });
+    if (fd !== undefined) closeSync(fd);
+    child.stdout?.destroy(); // the reader is gone: the child's writes to its stdout fail with EPIPE
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+/** A directory of `count` migrations, each SELECT <n>;. */
+function manyMigrations(name: string, count: number): string {
+  const dir = join(project, name);
+  mkdirSync(dir);
+  for (let i = 1; i <= count; i++) writeFileSync(join(dir, `1.${i}.0__m${i}.sql`), `SELECT ${i};\n`);
+  return dir;
 }
 
 describe('litepool command line', () => {
@@ -137,6 +165,43 @@ describe('litepool command line', () => {
     } else {
       expect(outcome.code).toBe(0);
     }
+  });
+
+  it("stdout whose reader went away (EPIPE): no crash, no stack, the command's own exit code; a long result is flushed whole", async () => {
+    // status --json of 1500 migrations is some 150 KB, more than a pipe holds (64 KiB): written to
+    // a pipe nobody reads any more, a write fails with EPIPE whenever the reader went away.
+    manyMigrations('many', 1500);
+    const status = await litepoolWithStdout('closed', 'status', '--db', 'many.db', '--dir', 'many', '--json');
+    expect(status).toEqual({ code: 0, signal: null, stderr: '' });
+    // migrate applies everything and succeeds, though nobody reads what it prints.
+    manyMigrations('some', 100);
+    const migrated = await litepoolWithStdout('closed', 'migrate', '--db', 'some.db', '--dir', 'some');
+    expect(migrated).toEqual({ code: 0, signal: null, stderr: '' });
+    const after = JSON.parse((await litepool('status', '--db', 'some.db', '--dir', 'some', '--json')).stdout);
+    expect(after.filter((s: { state: string }) => s.state === 'applied')).toHaveLength(100);
+    // A failure is still reported on stderr (and its exit code kept) when stdout's reader is gone.
+    const failed = await litepoolWithStdout('closed', 'migrate', '--db', 'some.db', '--dir', 'no-such-dir', '--json');
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/^litepool: cannot read the migrations directory .*no-such-dir.* \(LITEPOOL_MIGRATION_FAILED\)\n$/);
+    // Read to the end, the same long result arrives whole: the exit does not cut a pipe short.
+    const whole = await litepool('status', '--db', 'many.db', '--dir', 'many', '--json');
+    expect(whole.code).toBe(0);
+    expect(JSON.parse(whole.stdout)).toHaveLength(1500);
+  });
+
+  it.skipIf(!existsSync('/dev/full'))('stdout that cannot be written (ENOSPC): one stderr line without a stack, exit 1; the migrations stay applied', async () => {
+    manyMigrations('full', 20);
+    const migrated = await litepoolWithStdout('/dev/full', 'migrate', '--db', 'full.db', '--dir', 'full', '--json');
+    expect(migrated.code).toBe(1);
+    expect(migrated.signal).toBeNull();
+    expect(migrated.stderr).toBe('litepool: cannot write to stdout: ENOSPC: no space left on device, write (ENOSPC)\n');
+    const status = JSON.parse((await litepool('status', '--db', 'full.db', '--dir', 'full', '--json')).stdout);
+    expect(status.filter((s: { state: string }) => s.state === 'applied')).toHaveLength(20);
+    // A command that failed keeps its own exit code (2 for a usage error), its message on stderr.
+    const usage = await litepoolWithStdout('/dev/full', 'migrate', '--db', 'full.db', '--json');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr.split('\n')[0]).toBe('litepool: migrate needs --dir (USAGE)');
+    expect(usage.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('the packed tarball carries the bin, with its #! line', () => {
@@ -267,6 +332,39 @@ describe('litepool command line: failures', () => {
       expect(outcome.stderr).toBe(`litepool: the database ${missing} does not exist (${args[0]} does not create it)\n`);
     }
     expect(existsSync(missing)).toBe(false);
+  });
+
+  it('migrate --dry-run creates no database, like plan; a migrate refused before anything ran creates none, and keeps one that existed', async () => {
+    const dir = scratch.files({ '1.0.0__a.sql': 'CREATE TABLE a (x);\n' });
+    const files = (db: string) => [db, `${db}-wal`, `${db}-shm`].filter((file) => existsSync(file));
+    const dry = join(scratch.dir, 'dry.db');
+    const outcome = await inProcess('migrate', '--dry-run', '--db', dry, '--dir', dir);
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout).toMatch(/would apply, in this order:\n {2}1\.0\.0 +a/);
+    expect(JSON.parse((await inProcess('migrate', '--dry-run', '--db', dry, '--dir', dir, '--json')).stdout)).toMatchObject({ applied: [], dryRun: true });
+    expect(files(dry)).toEqual([]);
+
+    // Refused by what the dry run checks: a missing directory, a file that is no migration, a
+    // statement a migration may not hold. The database file is not created.
+    const unborn = join(scratch.dir, 'refused.db');
+    const noDir = await inProcess('migrate', '--db', unborn, '--dir', join(scratch.dir, 'no-such-dir'));
+    expect(noDir.code).toBe(1);
+    expect(noDir.stderr).toMatch(/^litepool: cannot read the migrations directory .*no-such-dir/);
+    const junk = scratch.files({ 'notes.sql': 'SELECT 1;\n' });
+    expect((await inProcess('migrate', '--db', unborn, '--dir', junk)).stderr).toContain('notes.sql is not a migration file name');
+    const control = scratch.files({ '1.0.0__a.sql': 'CREATE TABLE a (x);\n', '1.1.0__b.sql': 'BEGIN;\nCREATE TABLE b (x);\nCOMMIT;\n' });
+    const refused = await inProcess('migrate', '--db', unborn, '--dir', control, '--json');
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout).error).toMatchObject({ code: 'LITEPOOL_MIGRATION_FAILED', file: '1.1.0__b.sql' });
+    expect(files(unborn)).toEqual([]);
+
+    // A database that exists is never removed, whatever fails.
+    const existing = join(scratch.dir, 'existing.db');
+    expect((await inProcess('migrate', '--db', existing, '--dir', dir)).code).toBe(0);
+    expect((await inProcess('migrate', '--db', existing, '--dir', join(scratch.dir, 'no-such-dir'))).code).toBe(1);
+    expect(existsSync(existing)).toBe(true);
+    const status = JSON.parse((await inProcess('status', '--db', existing, '--dir', dir, '--json')).stdout);
+    expect(status).toMatchObject([{ version: '1.0.0', state: 'applied' }]);
   });
 
   it('new refuses a version another file has, and --bump with --version; the next version follows semver', async () => {

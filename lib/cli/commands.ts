@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { open, type Pool } from '../index.ts';
+import { open, type MigrateOptions, type Pool } from '../index.ts';
 import { readDirectory } from '../migrations/source.ts';
 import { NAME } from '../migrations/source.ts';
 import { bumpVersion, compareVersions, isVersion } from '../migrations/semver.ts';
@@ -114,15 +114,32 @@ function onceEach(tokens: readonly { kind: string; name?: string; rawName?: stri
 class CommandError extends Error {}
 
 /**
- * Opens the database: plan and status read a missing file as the empty database it would be,
- * migrate creates it, down and repair refuse a missing one.
+ * Opens the database: plan, status and migrate --dry-run read a missing file as the empty
+ * database it would be, migrate creates it, down and repair refuse a missing one.
  */
-async function openDatabase(path: string, command: string): Promise<Pool> {
+async function openDatabase(path: string, command: string, dryRun: boolean): Promise<Pool> {
   if (!existsSync(path)) {
-    if (command === 'plan' || command === 'status') return open(':memory:');
+    if (command === 'plan' || command === 'status' || (command === 'migrate' && dryRun)) return open(':memory:');
     if (command !== 'migrate') throw new CommandError(`the database ${resolve(path)} does not exist (${command} does not create it)`);
   }
   return open(path, { readers: 1, create: command === 'migrate' });
+}
+
+/**
+ * Before migrate creates a missing database file: the dry run against the empty database the file
+ * would be (what plan does). What it refuses (a directory that cannot be read, a file that is no
+ * migration, a module that does not load, a statement a migration may not hold) fails the command
+ * before the file exists. Nothing is removed after a later failure: a file another process opened
+ * in the meantime may be in use.
+ */
+async function checkBeforeCreating(path: string, options: MigrateOptions): Promise<void> {
+  if (existsSync(path)) return;
+  const empty = await open(':memory:');
+  try {
+    await empty.migrate({ ...options, dryRun: true });
+  } finally {
+    await empty.close();
+  }
 }
 
 async function newFile(name: string | undefined, values: Values, out: Streams, json: boolean): Promise<void> {
@@ -179,16 +196,13 @@ async function execute(command: string, positionals: string[], values: Values, o
     throw new UsageError(`--action must be accept-checksum, forget or mark-applied, got '${action}'`);
   }
   const wait = lockTimeout(values);
-  const db = await openDatabase(path, command);
+  const dryRun = command === 'plan' || values['dry-run'] === true;
+  const migrateOptions: MigrateOptions = { dir, ...(to === undefined ? {} : { to }), dryRun, allowOutOfOrder: values['allow-out-of-order'] === true, ...wait };
+  if (command === 'migrate' && !dryRun) await checkBeforeCreating(path, migrateOptions);
+  const db = await openDatabase(path, command, dryRun);
   try {
     if (command === 'migrate' || command === 'plan') {
-      const report = await db.migrate({
-        dir,
-        ...(to === undefined ? {} : { to }),
-        dryRun: command === 'plan' || values['dry-run'] === true,
-        allowOutOfOrder: values['allow-out-of-order'] === true,
-        ...wait,
-      });
+      const report = await db.migrate(migrateOptions);
       print(report, formatMigrate(report));
     } else if (command === 'status') {
       const entries = await db.migrations.status({ dir });

@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 // Owns the `litepool` executable (package.json "bin"): runs the command line with the process's
-// arguments and streams, and exits with its code (0 ok, 1 failure, 2 usage).
+// arguments and streams, and exits with its code (0 ok, 1 failure, 2 usage). The streams are
+// guarded (output.ts): a reader that went away (EPIPE) or a full disk (ENOSPC) is no crash with a
+// stack trace. The process is not ended by hand: it exits once what was written is flushed.
 
 import { run } from './commands.ts';
+import { guardOutput } from './output.ts';
 
-process.exitCode = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
+const output = guardOutput(process.stdout, process.stderr, (code) => {
+  process.exitCode = code;
+});
+output.finish(await run(process.argv.slice(2), output.streams));
