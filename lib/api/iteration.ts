@@ -36,6 +36,11 @@ export interface ChunkSource {
   readonly signal: AbortSignal | undefined;
   /** Fetch the next chunk while the consumer takes the current one (never more than one ahead). */
   readonly readAhead: boolean;
+  /**
+   * Once something else ended the iteration (the scope it runs in ended), what the consumer's
+   * next pull rejects with; no row is handed out after that. The source was finished then.
+   */
+  readonly ended?: () => unknown;
   /** The first chunk (the statement prepared, bound and stepped). */
   start(rows: number): Promise<Chunk>;
   /** The next chunk of the open statement. */
@@ -63,7 +68,7 @@ function nextTurn(): Promise<void> {
  */
 export async function* streamRows(open: () => ChunkSource): AsyncGenerator<unknown, void, undefined> {
   const source = open();
-  const { chunkSize, signal } = source;
+  const { chunkSize, signal, ended } = source;
   let index = 0;
   let more = true;
   let failed = false;
@@ -81,6 +86,10 @@ export async function* streamRows(open: () => ChunkSource): AsyncGenerator<unkno
       for (let i = 0; i < rows.length; i++) {
         // However large the chunk, timers and I/O get a turn every TURN_ROWS rows.
         if (i !== 0 && i % TURN_ROWS === 0) await nextTurn();
+        if (ended !== undefined) {
+          const error = ended();
+          if (error !== undefined) throw error;
+        }
         yield rows[i];
       }
       if (!more) return;

@@ -11,7 +11,7 @@
 // Runs on the JS thread.
 
 import type { Holder } from '../connections/holders.ts';
-import { PoolClosedError, TransactionTimeoutError } from '../errors.ts';
+import { PoolClosedError, ScopeEndedError, TransactionTimeoutError } from '../errors.ts';
 import { encodeParams } from '../input/params.ts';
 import { checkSql } from '../input/validate.ts';
 import { Op } from '../native/contract.ts';
@@ -71,6 +71,9 @@ export class PoolIterations {
     const lease = await this.#lease(checked.signal);
     try {
       yield* lease.iterateForPool(sql, params, checked);
+    } catch (error) {
+      if (error instanceof ScopeEndedError) this.#ops.checkUsable(); // the pool closed: PoolClosedError, as its other iterations say
+      throw error;
     } finally {
       await lease.release();
     }

@@ -41,6 +41,8 @@ export class Scope implements ScopeOperations {
   readonly #expectTransaction: boolean;
   #ended = false;
   #iterating = false;
+  /** Ends the open iteration when the scope ends first. */
+  #cutIteration: ((reason: unknown) => void) | undefined;
 
   /** @internal */
   constructor(context: PoolContext, route: Route, what: string, expectTransaction = false) {
@@ -89,15 +91,16 @@ export class Scope implements ScopeOperations {
    * transaction, with the options the pool already checked (read once, by the pool).
    */
   iterateForPool(sql: string, params: Params | undefined, checked: CheckedOptions): AsyncGenerator<unknown, void, undefined> {
-    return this.#iterate(sql, params, () => checked, false);
+    return this.#iterate(sql, params, () => checked, false, true);
   }
 
-  #iterate(sql: string, params: Params | undefined, check: () => CheckedOptions, inTransaction: boolean): AsyncGenerator<unknown, void, undefined> {
-    return streamRows(() => this.#iterationSource(sql, params, check, inTransaction));
+  /** `forPool`: the pool's own iteration on a lease, which hands out the rows in hand after the lease ended (as the pool's others do). */
+  #iterate(sql: string, params: Params | undefined, check: () => CheckedOptions, inTransaction: boolean, forPool = false): AsyncGenerator<unknown, void, undefined> {
+    return streamRows(() => this.#iterationSource(sql, params, check, inTransaction, forPool));
   }
 
   /** The chunks of one iteration on the scope's connection, fetched as the consumer pulls. */
-  #iterationSource(sql: string, params: Params | undefined, check: () => CheckedOptions, inTransaction: boolean): ChunkSource {
+  #iterationSource(sql: string, params: Params | undefined, check: () => CheckedOptions, inTransaction: boolean, forPool: boolean): ChunkSource {
     if (this.#ended) throw new ScopeEndedError(this.#what);
     if (this.#iterating) throw misuse(`one iteration at a time per ${this.#what}: finish or stop the open one first`);
     const checked = check();
@@ -105,10 +108,15 @@ export class Scope implements ScopeOperations {
     const trace = this.#ops.observed ? this.#ops.trace('iterate', checkSql(sql), params, inTransaction) : undefined;
     const iteration: Iteration = { names: undefined, build: undefined };
     const signal = this.#ops.signalFor(checked.signal);
+    /** Why the iteration ended with the scope, once it did. */
+    let cut: ScopeEndedError | undefined;
+    /** The statement may be open on the connection: IterateStart sent, and no chunk said it was the last. */
+    let live = false;
     const step = (op: typeof Op.IterateStart | typeof Op.IterateNext, rows: number): Promise<Chunk> => {
-      if (this.#ended) return Promise.reject(new ScopeEndedError(this.#what));
+      if (this.#ended) return Promise.reject(cut ?? new ScopeEndedError(this.#what));
       const start = op === Op.IterateStart;
-      return this.#requests.run({
+      live = true;
+      const chunk = this.#requests.run({
         op,
         route: this.#route,
         sql: start ? checkSql(sql) : undefined,
@@ -123,23 +131,47 @@ export class Scope implements ScopeOperations {
         timeout: checked.timeout,
         trace,
       });
+      return chunk.then((received) => {
+        if (!received.more) live = false;
+        return received;
+      });
     };
     this.#iterating = true;
     // Its open statement holds a snapshot: the WAL monitor names it, vacuum() waits for its end.
     const holder = this.#holders.begin('iteration', typeof sql === 'string' ? sql : undefined);
+    let closed = false;
+    /** Takes the iteration off the scope and the holders, once: false when that was done already. */
+    const close = (): boolean => {
+      if (closed) return false;
+      closed = true;
+      this.#holders.end(holder);
+      this.#iterating = false;
+      this.#cutIteration = undefined;
+      return true;
+    };
+    // The scope ends while the iteration is open (its consumer neither finished nor stopped it):
+    // the statement is ended before whatever the scope's owner runs next on the connection (its
+    // COMMIT, RELEASE, rollback or release), and the consumer's next pull rejects.
+    this.#cutIteration = (reason) => {
+      cut = new ScopeEndedError(this.#what);
+      close();
+      if (live) this.control(Op.IterateEnd).catch(() => undefined);
+      if (trace !== undefined) endOperation(trace, undefined, reason ?? cut, true);
+    };
     return {
       chunkSize: checked.chunkSize,
       signal,
       // The scope's other operations share the connection: a chunk is stepped only when asked for.
       readAhead: false,
+      ended: forPool ? undefined : () => cut,
       start: (rows) => {
         const first = () => step(Op.IterateStart, rows);
         return trace === undefined ? first() : startOperation(trace, this.#ops.planned(trace, first));
       },
       next: (rows) => step(Op.IterateNext, rows),
       finish: async (open, failed, failure) => {
-        this.#holders.end(holder);
-        this.#iterating = false;
+        // Ended with the scope: the scope's end did all of this.
+        if (!close()) return;
         if (open && !this.#ended) await this.control(Op.IterateEnd).catch(() => undefined);
         if (trace !== undefined) endOperation(trace, undefined, failure, failed);
       },
@@ -172,6 +204,7 @@ export class Scope implements ScopeOperations {
     this.#ended = true;
     this.#ops.stop(() => new ScopeEndedError(this.#what));
     if (reason !== undefined) this.#ending.abort(reason);
+    this.#cutIteration?.(reason);
   }
 
   /** @internal Reads the first row (as an array) of `sql` on the scope's connection, even once it has ended (a pragma's value). */

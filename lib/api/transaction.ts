@@ -25,6 +25,12 @@ export class Transaction extends Scope {
   #nestedChain: Promise<unknown> = Promise.resolve();
   /** The nested transaction running now: it ends when this one does. */
   #active: Transaction | undefined;
+  /** The savepoint of the nested transaction open now (from its SAVEPOINT until its RELEASE or ROLLBACK TO is sent). */
+  #open: string | undefined;
+  /** The last nested transaction's RELEASE, sent. */
+  #releasing: Promise<unknown> | undefined;
+  /** Why this transaction must not commit: a nested transaction's ROLLBACK TO or RELEASE failed. */
+  #broken: unknown;
   static #savepoints = 0;
 
   /** @internal */
@@ -54,23 +60,50 @@ export class Transaction extends Scope {
     }
     // A nested transaction the caller did not wait for may still be queued or running when this
     // one ends (commits or rolls back): it must not begin then, nor run its statements in
-    // whatever transaction the connection holds next. Ending this transaction ends it.
+    // whatever transaction the connection holds next. Ending this transaction ends it, and its
+    // savepoint is rolled back before this one commits (conclude) or rolls back (the pool's Reset).
     const run = async (): Promise<T> => {
       if (this.ended) throw new ScopeEndedError('transaction');
       const name = `litepool_sp_${++Transaction.#savepoints}`;
-      await this.control(Op.Exec, `SAVEPOINT ${name}`, { inTransaction: true });
+      this.#open = name;
+      try {
+        await this.control(Op.Exec, `SAVEPOINT ${name}`, { inTransaction: true });
+      } catch (error) {
+        if (this.#open === name) this.#open = undefined;
+        throw error;
+      }
       if (this.ended) throw new ScopeEndedError('transaction');
       const nested = new Transaction(this.#context, this.#route, this.#depth + 1);
       this.#active = nested;
       try {
         const result = await fn(nested);
-        nested.end();
         if (this.ended) throw new ScopeEndedError('transaction');
-        await this.control(Op.Exec, `RELEASE ${name}`, { inTransaction: true });
+        // A nested transaction of its own still open is rolled back, never released into this one.
+        await nested.conclude();
+        if (this.ended) throw new ScopeEndedError('transaction');
+        this.#open = undefined;
+        // Once sent, the RELEASE runs before anything this transaction sends later (its COMMIT).
+        const released = this.control(Op.Exec, `RELEASE ${name}`, { inTransaction: true }).catch((error: unknown) => {
+          // The savepoint's changes may be in this transaction now, though the nested one failed.
+          this.#broken ??= error;
+          throw error;
+        });
+        this.#releasing = released;
+        await released;
         return result;
       } catch (error) {
         nested.end();
-        if (!this.ended) await this.control(Op.Exec, `ROLLBACK TO ${name}; RELEASE ${name}`, { inTransaction: true });
+        // Once this transaction has ended, its own end rolls the savepoint back (conclude, or the Reset).
+        if (this.ended || this.#open !== name) throw error;
+        this.#open = undefined;
+        try {
+          await this.control(Op.Exec, `ROLLBACK TO ${name}; RELEASE ${name}`, { inTransaction: true });
+        } catch (rollbackError) {
+          // The callback's error wins. The nested transaction's changes may remain (or SQLite
+          // rolled the whole transaction back): this transaction must not commit.
+          this.#broken ??= rollbackError;
+          attachCause(error, rollbackError);
+        }
         throw error;
       } finally {
         if (this.#active === nested) this.#active = undefined;
@@ -81,11 +114,36 @@ export class Transaction extends Scope {
     return result;
   }
 
+  /**
+   * @internal Ends this transaction once its callback has resolved, before it commits (or its
+   * savepoint is released): the nested transaction still open in it is rolled back (ROLLBACK TO
+   * and RELEASE of its savepoint, which undoes the ones nested in it too), never committed with
+   * it. Rejects when that, or an earlier nested transaction's rollback or release, failed: the
+   * changes of a nested transaction that rejected may then still be there, so this one must not
+   * commit.
+   */
+  async conclude(): Promise<void> {
+    this.end();
+    const name = this.#open;
+    if (name !== undefined) {
+      this.#open = undefined;
+      await this.control(Op.Exec, `ROLLBACK TO ${name}; RELEASE ${name}`, { inTransaction: true });
+    }
+    if (this.#releasing !== undefined) await this.#releasing.catch(() => undefined);
+    if (this.#broken !== undefined) throw this.#broken;
+  }
+
   /** @internal Ends this transaction and the nested one it runs now. */
   override end(reason?: unknown): void {
     this.#active?.end(reason);
     super.end(reason);
   }
+}
+
+/** Records `cause` on `error` (a rollback that failed after it), unless it has a cause already. */
+function attachCause(error: unknown, cause: unknown): void {
+  if (!(error instanceof Error) || Object.hasOwn(error, 'cause') || !Object.isExtensible(error)) return;
+  Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
 }
 
 export interface TransactionSettings {
@@ -113,15 +171,17 @@ async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise
   });
   stopped.catch(() => undefined);
   const timer = setTimeout(() => stop!(new TransactionTimeoutError(settings.timeout)), settings.timeout);
+  let begun = false;
   const onAbort = () => stop!(signal!.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (signal?.aborted) throw signal.reason;
     // Cancellable: a timeout or abort must end a BEGIN that waits for another process's lock.
     await Promise.race([tx.control(Op.Exec, `BEGIN ${settings.behavior.toUpperCase()}`, { cancellable: true }), stopped]);
+    begun = true;
     if (observers.active) observers.transaction({ phase: 'begin', durationMs: performance.now() - asked });
     const result = await Promise.race([Promise.resolve().then(() => fn(tx)), stopped]);
-    tx.end();
+    await tx.conclude();
     await tx.control(Op.Exec, 'COMMIT', { inTransaction: true });
     if (observers.active) observers.transaction({ phase: 'commit', durationMs: performance.now() - asked });
     return result;
@@ -129,7 +189,8 @@ async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise
     // Cancel whatever the transaction still runs, then roll back what it left open.
     tx.end(error);
     await tx.control(Op.Reset).catch(() => undefined);
-    if (observers.active) observers.transaction({ phase: 'rollback', durationMs: performance.now() - asked, error });
+    // A transaction that never began (aborted before its BEGIN, a BEGIN that failed) has no end either.
+    if (begun && observers.active) observers.transaction({ phase: 'rollback', durationMs: performance.now() - asked, error });
     throw error;
   } finally {
     clearTimeout(timer);
