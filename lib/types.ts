@@ -217,8 +217,10 @@ export interface ObservedPool {
 
 /**
  * Hooks the pool calls on the JS thread after the fact; every one optional. A throwing observer
- * never changes an outcome (the first throw is warned once, code LITEPOOL_OBSERVER), except
- * `beforeQuery`, which throws to veto: the operation rejects with PolicyError.
+ * (or an async hook whose promise rejects) never changes an outcome (the first throw is warned
+ * once, code LITEPOOL_OBSERVER), except `beforeQuery`, which throws to veto: the operation
+ * rejects with PolicyError. `beforeQuery` decides synchronously: an async one is refused when
+ * attached, and one that returns a promise vetoes.
  *
  * @example
  * const db = await open('app.db', { observers: [{ onQuery: (e) => e.execMs > 50 && console.warn(e.sql) }] });

@@ -1,10 +1,12 @@
 // Owns a pool's observers: attaching them (checked, onAttach once per pool) and removing them,
 // what they ask for (parameters, statement counters, query plans), and delivering events so that
 // an observer that throws never changes an outcome (warned once per observer, code
-// LITEPOOL_OBSERVER). Only `beforeQuery` may throw on purpose: that is a veto.
+// LITEPOOL_OBSERVER; a hook that returns a promise which rejects counts as one that threw). Only
+// `beforeQuery` may throw on purpose: that is a veto; it must decide synchronously (an async
+// function is refused when attached; a promise it returns vetoes, as a misuse).
 // Runs on the JS thread.
 
-import { PoolClosedError, describeType, invalidArgument } from '../errors.ts';
+import { PoolClosedError, describeType, invalidArgument, misuse } from '../errors.ts';
 import type {
   AcquireEvent,
   BeforeQueryEvent,
@@ -40,13 +42,45 @@ type EventOf<H extends Hook> = Parameters<NonNullable<Observer[H]>>[0];
 /** Observers that threw once already (across pools: one warning per observer). */
 const warned = new WeakSet<object>();
 
-function warn(observer: Observer, hook: string, error: unknown): void {
+function warn(observer: Observer, hook: string, error: unknown, rejected = false): void {
   if (warned.has(observer)) return;
   warned.add(observer);
   const reason = error instanceof Error ? error.message : String(error);
-  process.emitWarning(`a litepool observer threw in ${hook} (ignored; later throws of this observer are not reported): ${reason}`, {
+  const what = rejected ? `'s ${hook} rejected` : ` threw in ${hook}`;
+  process.emitWarning(`a litepool observer${what} (ignored; later throws of this observer are not reported): ${reason}`, {
     code: 'LITEPOOL_OBSERVER',
   });
+}
+
+/**
+ * What a hook returned, when it is a thenable (an async hook): its rejection is reported like a
+ * throw, so it can neither change an outcome nor become an unhandled rejection. A `then` that
+ * cannot be read or called counts as a throw.
+ */
+function settleReturned(observer: Observer, hook: string, returned: unknown): void {
+  if ((typeof returned !== 'object' && typeof returned !== 'function') || returned === null) return;
+  try {
+    const then = (returned as { then?: unknown }).then;
+    if (typeof then === 'function') then.call(returned, undefined, (error: unknown) => warn(observer, hook, error, true));
+  } catch (error) {
+    warn(observer, hook, error);
+  }
+}
+
+/** True for a value that has a callable `then` (a promise); reading `then` may throw. */
+function isThenable(value: unknown): boolean {
+  return ((typeof value === 'object' && value !== null) || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** The pool whose QueryEvent is being delivered (QueryProfiler looks plans up on it). */
+let delivering: ObservedPool | undefined;
+
+/**
+ * The pool whose event the hook running now was called with (`onQuery` only), or undefined
+ * outside a delivery. One observer may be attached to several pools: this tells them apart.
+ */
+export function deliveringPool(): ObservedPool | undefined {
+  return delivering;
 }
 
 /** Checks that `observer` is an observer: an object whose hooks are functions. */
@@ -59,6 +93,10 @@ export function checkObserver(observer: unknown, name = 'observer'): Observer {
     if (given[hook] !== undefined && typeof given[hook] !== 'function') {
       throw invalidArgument(`${name}.${hook} must be a function, got ${describeType(given[hook])}`);
     }
+  }
+  // A veto cannot wait: a promise settles after the operation went ahead.
+  if (Object.prototype.toString.call(given['beforeQuery']) === '[object AsyncFunction]') {
+    throw invalidArgument(`${name}.beforeQuery must decide synchronously (throw to veto), got an async function`);
   }
   for (const flag of FLAGS) {
     if (given[flag] !== undefined && typeof given[flag] !== 'boolean') {
@@ -160,9 +198,23 @@ export class ObserverHub {
     };
   }
 
-  /** Runs every `beforeQuery`; the first throw vetoes (the caller wraps it in a PolicyError). */
+  /**
+   * Runs every `beforeQuery`; the first throw vetoes (the caller wraps it in a PolicyError). One
+   * that returns a promise vetoes too (a misuse: it could not decide in time); the promise's
+   * rejection, if any, is left handled.
+   */
   beforeQuery(event: BeforeQueryEvent): void {
-    for (const observer of this.before) observer.beforeQuery!(event);
+    for (const observer of this.before) {
+      const returned: unknown = observer.beforeQuery!(event);
+      if (returned !== undefined && isThenable(returned)) {
+        try {
+          Promise.resolve(returned).catch(() => {});
+        } catch {
+          // A thenable whose then throws: nothing is left pending.
+        }
+        throw misuse(`beforeQuery returned a promise: a policy must decide synchronously (throw to veto), so the operation was refused`);
+      }
+    }
   }
 
   /**
@@ -172,6 +224,8 @@ export class ObserverHub {
   query(event: QueryEvent, params: readonly unknown[] | undefined, counters: StatementCounters | undefined): void {
     const observers = this.onQuery;
     const extras = params !== undefined || counters !== undefined;
+    const outer = delivering;
+    delivering = this.#view;
     for (let i = 0; i < observers.length; i++) {
       const observer = observers[i]!;
       let e = event;
@@ -185,11 +239,13 @@ export class ObserverHub {
         }
       }
       try {
-        observer.onQuery!(e);
+        const returned: unknown = observer.onQuery!(e);
+        if (returned !== undefined) settleReturned(observer, 'onQuery', returned);
       } catch (error) {
         warn(observer, 'onQuery', error);
       }
     }
+    delivering = outer;
   }
 
   transaction(event: TransactionEvent): void {
@@ -226,7 +282,8 @@ export class ObserverHub {
 
   #call(observer: Observer, hook: Hook, event: unknown): void {
     try {
-      (observer[hook] as (e: unknown) => void).call(observer, event);
+      const returned: unknown = (observer[hook] as (e: unknown) => unknown).call(observer, event);
+      if (returned !== undefined) settleReturned(observer, hook, returned);
     } catch (error) {
       warn(observer, hook, error);
     }

@@ -1,11 +1,13 @@
 // Owns QueryProfiler: an observer that ranks statements by the time they cost, with calls, mean
 // and p99, rows, and SQLite's own counters (full-scan steps, sorts, automatic indexes, VM steps),
-// and captures the query plan once for statements slower than a threshold.
+// and captures the query plan once for statements slower than a threshold, on the pool the
+// statement ran on (one profiler may watch several pools; it holds none of them).
 // Runs on the JS thread (the pool calls its hooks there).
 
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { checkKeys } from '../input/validate.ts';
 import { QuantileHistogram } from './histogram.ts';
+import { deliveringPool } from './hub.ts';
 import type { ObservedPool, Observer, QueryEvent } from './types.ts';
 
 export interface QueryProfilerOptions {
@@ -68,7 +70,12 @@ export class QueryProfiler implements Observer {
   readonly #maxStatements: number;
   readonly #entries = new Map<string, Entry>();
   readonly #pending = new Set<Promise<void>>();
-  #pool: ObservedPool | undefined;
+  /**
+   * The pool it was attached to while there is only one (held weakly), null once attached to a
+   * second: the fallback for an event whose pool the hub does not name (a pool of another copy
+   * of litepool).
+   */
+  #only: WeakRef<ObservedPool> | null | undefined;
 
   constructor(options: QueryProfilerOptions = {}) {
     checkKeys('options', options, QUERY_PROFILER_OPTIONS);
@@ -87,7 +94,9 @@ export class QueryProfiler implements Observer {
   }
 
   onAttach(pool: ObservedPool): void {
-    this.#pool ??= pool;
+    if (this.#only === null) return;
+    const known = this.#only?.deref();
+    this.#only = known === undefined || known === pool ? new WeakRef(pool) : null;
   }
 
   onQuery(e: QueryEvent): void {
@@ -109,7 +118,6 @@ export class QueryProfiler implements Observer {
       entry.vmSteps += c.vmSteps;
     }
     if (!entry.planRequested && e.execMs >= this.#explainOverMs && (e.operation === 'get' || e.operation === 'all' || e.operation === 'run' || e.operation === 'iterate')) {
-      entry.planRequested = true;
       this.#explain(e.sql, entry);
     }
   }
@@ -150,16 +158,20 @@ export class QueryProfiler implements Observer {
     this.#entries.clear();
   }
 
+  /** Looks the plan of `sql` up on the pool it ran on (the one delivering its event). */
   #explain(sql: string, entry: Entry): void {
-    const pool = this.#pool;
+    const pool = deliveringPool() ?? this.#only?.deref();
     if (!pool || pool.closed) return;
+    entry.planRequested = true;
     const lookup = pool
       .all(`EXPLAIN QUERY PLAN ${sql}`)
       .then((rows) => {
         entry.plan = Object.freeze(rows.map((row) => String(row['detail'])));
       })
       .catch(() => {
-        // Several statements, or a statement EXPLAIN cannot take: no plan.
+        // Several statements, or a statement EXPLAIN cannot take: no plan. The pool closed
+        // meanwhile: a later call, maybe on another pool, asks again.
+        if (pool.closed) entry.planRequested = false;
       })
       .finally(() => this.#pending.delete(lookup));
     this.#pending.add(lookup);
