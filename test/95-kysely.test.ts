@@ -2,7 +2,9 @@
 // joins, raw SQL (rows or counters as SQLite says), cancellation, commit and rollback, 50
 // concurrent read-modify-write transactions ending exact with no SQLITE_BUSY, reads answered
 // while another transaction holds the writer, read-only transactions on a snapshot, savepoints,
-// the transaction timeout, no replay of a held transaction, streaming (in order, early stop
+// the transaction timeout, a failed COMMIT (its own error, and a controlled transaction that
+// refuses statements after it), transactions in db.connection(), no replay of a held
+// transaction, streaming (in order, early stop
 // frees the reader), Kysely's Migrator (latest, down, a failing migration rolled back whole, two
 // migrators at once), introspection, a dialect that opens and closes its own pool, and the
 // configuration checks.
@@ -331,6 +333,101 @@ describe('transactions', () => {
     expect(await timed.selectFrom('person').selectAll().execute()).toEqual([]);
     await timed.insertInto('person').values({ name: 'after', age: 3 }).execute();
     await timed.destroy();
+  });
+
+  /** A pool with foreign keys on, where inserting `child` 42 fails at COMMIT (a deferred foreign key). */
+  async function withDeferredForeignKey(body: (fk: Pool, k: Kysely<Database>) => Promise<void>): Promise<void> {
+    const fk = await open(join(dir, `kysely-fk-${++counter}.db`), { pragmas: { foreign_keys: true } });
+    const k = new Kysely<Database>({ dialect: new LitepoolDialect({ pool: fk }) });
+    try {
+      await fk.exec('CREATE TABLE parent(id INTEGER PRIMARY KEY); CREATE TABLE note(x)');
+      await fk.exec('CREATE TABLE child(pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)');
+      await body(fk, k);
+    } finally {
+      await k.destroy();
+      await fk.close();
+    }
+  }
+
+  it('rejects with the COMMIT error itself when COMMIT fails (a deferred foreign key), as db.transaction() does', async () => {
+    await withDeferredForeignKey(async (fk, k) => {
+      const error = await k
+        .transaction()
+        .execute((trx) => sql`INSERT INTO child VALUES (42)`.execute(trx))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SqliteError);
+      expect(error).toMatchObject({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+      expect(await fk.all('SELECT * FROM child')).toEqual([]);
+      expect(fk.stats().writer.held).toBe(false);
+      // The connection was released clean: the next transaction commits.
+      await k.transaction().execute(async (trx) => {
+        await sql`INSERT INTO parent VALUES (42)`.execute(trx);
+        await sql`INSERT INTO child VALUES (42)`.execute(trx);
+      });
+      expect(await fk.all('SELECT * FROM child')).toEqual([{ pid: 42 }]);
+    });
+  });
+
+  it('rejects with TransactionTimeoutError when only the COMMIT comes after transactionTimeout', async () => {
+    const timed = new Kysely<Database>({ dialect: new LitepoolDialect({ pool, transactionTimeout: 100 }) });
+    const error = await timed
+      .transaction()
+      .execute(async (trx) => {
+        await trx.insertInto('person').values({ name: 'slow', age: 1 }).execute();
+        await sleep(400);
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransactionTimeoutError);
+    expect(await timed.selectFrom('person').selectAll().execute()).toEqual([]);
+    await timed.destroy();
+  });
+
+  it('refuses statements on a controlled transaction whose COMMIT failed, never running them on the pool', async () => {
+    await withDeferredForeignKey(async (fk, k) => {
+      const trx = await k.startTransaction().execute();
+      await sql`INSERT INTO child VALUES (42)`.execute(trx);
+      const failed = await trx
+        .commit()
+        .execute()
+        .catch((e: unknown) => e);
+      expect(failed).toMatchObject({ name: 'SqliteError', code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+      // Kysely still treats the transaction as active: what is sent on it gets the COMMIT's error.
+      await expect(sql`INSERT INTO note VALUES ('through a failed transaction')`.execute(trx)).rejects.toBe(failed);
+      await expect(trx.savepoint('after').execute()).rejects.toBe(failed);
+      await expect(trx.rollback().execute()).resolves.toBeUndefined();
+      expect(trx.isRolledBack).toBe(true);
+      expect(await fk.all('SELECT * FROM note')).toEqual([]);
+      expect(await fk.all('SELECT * FROM child')).toEqual([]);
+      expect(fk.stats().writer.held).toBe(false);
+    });
+  });
+
+  it('after transactionTimeout, rejects savepoints and the commit with TransactionTimeoutError, and rolls back quietly', async () => {
+    const timed = new Kysely<Database>({ dialect: new LitepoolDialect({ pool, transactionTimeout: 100 }) });
+    const trx = await timed.startTransaction().execute();
+    await trx.insertInto('person').values({ name: 'slow', age: 1 }).execute();
+    await sleep(400);
+    await expect(trx.savepoint('late').execute()).rejects.toBeInstanceOf(TransactionTimeoutError);
+    await expect(trx.commit().execute()).rejects.toBeInstanceOf(TransactionTimeoutError);
+    await expect(trx.insertInto('person').values({ name: 'too late', age: 2 }).execute()).rejects.toBeInstanceOf(TransactionTimeoutError);
+    await expect(trx.rollback().execute()).resolves.toBeUndefined();
+    expect(await timed.selectFrom('person').selectAll().execute()).toEqual([]);
+    await timed.destroy();
+  });
+
+  it('runs transactions one after another on one connection (db.connection()), and plain queries between them', async () => {
+    await db.connection().execute(async (conn) => {
+      await conn.transaction().execute((trx) => trx.insertInto('person').values({ name: 'first', age: 1 }).execute());
+      await conn.insertInto('person').values({ name: 'between', age: 2 }).execute();
+      await expect(
+        conn.transaction().execute(async (trx) => {
+          await trx.insertInto('person').values({ name: 'undone', age: 3 }).execute();
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      await conn.transaction().execute((trx) => trx.insertInto('person').values({ name: 'last', age: 4 }).execute());
+    });
+    expect((await db.selectFrom('person').select('name').orderBy('id').execute()).map((r) => r.name)).toEqual(['first', 'between', 'last']);
   });
 
   it('is never replayed: a transaction the pool would run again after a failed COMMIT is rolled back', async () => {

@@ -5,7 +5,9 @@
 // tx.rollback()), nested transactions as savepoints, transaction behavior, 50 concurrent
 // read-modify-write transactions ending exact with no SQLITE_BUSY, reads answered while another
 // transaction holds the writer, db.batch() (one atomic round trip for writes, a transaction for
-// mixed batches), streaming with iterate(), errors, logging and the configuration checks.
+// mixed batches, tx.batch() as a savepoint, failures as DrizzleQueryError, its argument checks),
+// streaming with iterate() (arguments checked at the call), errors, logging, a query cache and
+// the configuration checks.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -308,12 +310,17 @@ describe('db.batch()', () => {
     expect(a).toEqual({ changes: 1, lastInsertRowid: 1 });
     expect(b).toEqual({ changes: 1, lastInsertRowid: 2 });
     expect(pool.stats().operations.started - before).toBe(1);
-    await expect(
-      db.batch([
+    const error = await db
+      .batch([
         db.insert(users).values({ name: 'Grace', email: 'grace@example.com' }),
         db.insert(users).values({ name: 'Copy', email: 'ada@example.com' }),
-      ]),
-    ).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_UNIQUE' });
+      ])
+      .catch((e: unknown) => e);
+    // As a single query's failure: DrizzleQueryError, the SqliteError as its cause.
+    expect(error).toBeInstanceOf(DrizzleQueryError);
+    expect((error as DrizzleQueryError).cause).toBeInstanceOf(SqliteError);
+    expect((error as DrizzleQueryError).cause).toMatchObject({ code: 'SQLITE_CONSTRAINT_UNIQUE' });
+    expect((error as DrizzleQueryError).params).toEqual(['Grace', 'grace@example.com', 'Copy', 'ada@example.com']);
     expect((await db.select({ name: users.name }).from(users).orderBy(users.id)).map((u) => u.name)).toEqual(['Ada', 'Alan']);
   });
 
@@ -335,15 +342,73 @@ describe('db.batch()', () => {
     expect(rawValues).toEqual([[4]]);
   });
 
-  it('rolls a mixed batch back whole when one item fails', async () => {
+  it('rolls a mixed batch back whole when one item fails, reporting that item as DrizzleQueryError', async () => {
     await seed();
-    await expect(
-      db.batch([
+    const error = await db
+      .batch([
         db.insert(users).values({ name: 'Edsger', email: 'edsger@example.com' }).returning(),
+        db.select().from(users),
         db.insert(users).values({ name: 'Copy', email: 'ada@example.com' }).returning(),
-      ]),
-    ).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_UNIQUE' });
+      ])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DrizzleQueryError);
+    expect((error as DrizzleQueryError).cause).toBeInstanceOf(SqliteError);
+    expect((error as DrizzleQueryError).cause).toMatchObject({ code: 'SQLITE_CONSTRAINT_UNIQUE' });
+    expect((error as DrizzleQueryError).query).toMatch(/^insert into "users"/);
+    expect((error as DrizzleQueryError).params).toEqual(['Copy', 'ada@example.com']);
     expect(await db.select({ n: count() }).from(users).get()).toEqual({ n: 3 });
+  });
+
+  it('refuses what is not a batch of queries with coded errors, before anything runs', async () => {
+    const bad = (batch: unknown): Promise<unknown> => db.batch(batch as never).catch((e: unknown) => e);
+    expect(await bad(null)).toMatchObject({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' });
+    expect(await bad([{ not: 'a query' }])).toMatchObject({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' });
+    expect(await bad([db.insert(users).values({ name: 'Ada', email: 'ada@example.com' }), 5])).toMatchObject({
+      code: 'LITEPOOL_INVALID_ARGUMENT',
+      message: expect.stringMatching(/item 1 /),
+    });
+    // A query of a kind litepool does not know (another driver's prepared query).
+    const foreign = { _prepare: () => ({ getQuery: () => ({ sql: 'SELECT 1', params: [] }), mapResult: (r: unknown) => r }) };
+    expect(await bad([foreign])).toMatchObject({ name: 'RangeError', code: 'LITEPOOL_MISUSE' });
+    expect(await bad(null)).toBeInstanceOf(LitepoolError);
+    expect(await db.select().from(users)).toEqual([]);
+  });
+
+  it('runs tx.batch() as a SAVEPOINT: a failing batch is undone alone and the transaction goes on', async () => {
+    await seed();
+    const outcome = await db.transaction(async (tx) => {
+      await tx.insert(users).values({ name: 'kept', email: 'kept@example.com' });
+      const [written, read] = await tx.batch([
+        tx.insert(users).values({ name: 'batched', email: 'batched@example.com' }),
+        tx.select({ name: users.name }).from(users).orderBy(users.id),
+      ]);
+      const mixed = await tx
+        .batch([
+          tx.insert(users).values({ name: 'undone', email: 'undone@example.com' }).returning(),
+          tx.insert(users).values({ name: 'Copy', email: 'ada@example.com' }).returning(),
+        ])
+        .catch((e: unknown) => e);
+      const writes = await tx
+        .batch([
+          tx.insert(users).values({ name: 'undone too', email: 'undone-too@example.com' }),
+          tx.insert(users).values({ name: 'Copy', email: 'ada@example.com' }),
+        ])
+        .catch((e: unknown) => e);
+      return { changes: written.changes, names: read.map((u) => u.name), mixed, writes };
+    });
+    expect(outcome.changes).toBe(1);
+    expect(outcome.names).toEqual(['Ada', 'Alan', 'Grace', 'kept', 'batched']);
+    for (const error of [outcome.mixed, outcome.writes]) {
+      expect(error).toBeInstanceOf(DrizzleQueryError);
+      expect((error as DrizzleQueryError).cause).toMatchObject({ code: 'SQLITE_CONSTRAINT_UNIQUE' });
+    }
+    expect((await db.select({ name: users.name }).from(users).orderBy(users.id)).map((u) => u.name)).toEqual([
+      'Ada',
+      'Alan',
+      'Grace',
+      'kept',
+      'batched',
+    ]);
   });
 });
 
@@ -392,6 +457,30 @@ describe('streaming with iterate()', () => {
     expect(() => iterate(db.query.users.findMany() as never)).toThrow(/relational queries/);
     expect(() => iterate({ all: async () => [] })).toThrow(TypeError);
   });
+
+  it('checks its arguments at the call, with coded errors, before any row is pulled', () => {
+    const query = db.select().from(users);
+    const thrown = (call: () => unknown): unknown => {
+      try {
+        call();
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    expect(thrown(() => iterate(null as never))).toMatchObject({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' });
+    expect(thrown(() => iterate(query, null as never))).toMatchObject({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' });
+    expect(thrown(() => iterate(query, { chunksize: 5 } as never))).toMatchObject({
+      code: 'LITEPOOL_INVALID_ARGUMENT',
+      message: expect.stringMatching(/chunksize/),
+    });
+    expect(thrown(() => iterate(query, { chunkSize: 0 }))).toMatchObject({ name: 'RangeError', code: 'LITEPOOL_OUT_OF_RANGE' });
+    expect(thrown(() => iterate(query, { chunkSize: '5' as never }))).toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
+    expect(thrown(() => iterate(query, { signal: 'abort' as never }))).toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
+    expect(thrown(() => iterate(query, { placeholders: 5 as never }))).toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
+    expect(thrown(() => iterate(null as never))).toBeInstanceOf(LitepoolError);
+    expect(pool.stats().readers.pinned).toBe(0);
+  });
 });
 
 describe('configuration', () => {
@@ -400,9 +489,34 @@ describe('configuration', () => {
     expect(() => drizzle(pool, { schemas: schema } as never)).toThrow(/unknown drizzle\(\) option schemas/);
     expect(() => drizzle(pool, { casing: 'kebab' as never })).toThrow(expect.objectContaining({ code: 'LITEPOOL_OUT_OF_RANGE' }));
     expect(() => drizzle(pool, { logger: 'yes' as never })).toThrow(expect.objectContaining({ code: 'LITEPOOL_INVALID_ARGUMENT' }));
+    // A cache is a Drizzle Cache: one without its methods would fail the first query.
+    expect(() => drizzle(pool, { cache: 5 as never })).toThrow(expect.objectContaining({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' }));
+    expect(() => drizzle(pool, { cache: {} as never })).toThrow(expect.objectContaining({ code: 'LITEPOOL_INVALID_ARGUMENT' }));
+    expect(() => drizzle(pool, { cache: { strategy: () => 'all', get: async () => undefined } as never })).toThrow(/without put\(\), onMutate\(\)/);
     // Like the pool's own argument errors, they are LitepoolErrors.
     expect(() => drizzle({} as never)).toThrow(LitepoolError);
     expect(() => drizzle(pool, { casing: 'kebab' as never })).toThrow(LitepoolError);
+  });
+
+  it('runs queries through a Drizzle cache given as `cache`', async () => {
+    const calls: string[] = [];
+    const cache = {
+      strategy: () => 'all' as const,
+      get: async () => {
+        calls.push('get');
+        return undefined;
+      },
+      put: async () => {
+        calls.push('put');
+      },
+      onMutate: async () => {
+        calls.push('onMutate');
+      },
+    };
+    const cached = drizzle(pool, { schema, cache: cache as never });
+    await cached.insert(users).values({ name: 'Ada', email: 'ada@example.com' });
+    expect(await cached.select({ name: users.name }).from(users)).toEqual([{ name: 'Ada' }]);
+    expect(calls).toEqual(['onMutate', 'get', 'put']);
   });
 
   it('exposes the pool as $client and maps snake_case casing', async () => {

@@ -3,16 +3,19 @@
 // beside them), registration errors, 200 concurrent requests through inject() and through a real
 // listen() on 127.0.0.1 with fetch, per-route transactions (commit below 400, rollback on a throw
 // and on 4xx, its timeout, 200 concurrent read-modify-write routes ending exact, reads answered
-// while a route's transaction holds the writer), a streamed response, and route settings checked
-// at startup.
+// while a route's transaction holds the writer), a streamed response, route settings checked
+// at startup, the same pools shared by several apps (none written on), later onSend hooks that
+// throw (rolled back), clients gone before and after the transaction began, and routes added
+// before the plugin.
 import { tracingChannel } from 'node:diagnostics_channel';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LitepoolError, open, type Pool } from '../lib/index.ts';
+import { LitepoolError, open, Pool, ScopeEndedError } from '../lib/index.ts';
 import litepool from '../lib/integrations/fastify/index.ts';
 import type { TransactionChannelContext } from '../lib/observers/channels.ts';
 
@@ -131,6 +134,59 @@ describe('registration', () => {
     await expect(app().register(litepool, { pool: {} } as never)).rejects.toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
     await expect(app().register(litepool, { path: file(), name: '' })).rejects.toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
     await expect(app().register(litepool, {} as never)).rejects.toBeInstanceOf(LitepoolError);
+  });
+
+  it('serves the same pools to apps built side by side and one after another, writing nothing on them', async () => {
+    const main = await open(file());
+    const audit = await open(file());
+    pools.push(main, audit);
+    await audit.exec('CREATE TABLE log (entry TEXT)');
+    // An app factory, as in per-test setups: every app registers the same two pools.
+    const build = async (): Promise<FastifyInstance> => {
+      const server = app();
+      await server.register(litepool, { pool: main });
+      await server.register(litepool, { name: 'audit', pool: audit });
+      server.post('/a', { config: { litepool: { transaction: { name: 'audit' } } } }, async (request) => {
+        await request.litepoolTx!.run("INSERT INTO log VALUES ('a')");
+        return { ok: true };
+      });
+      await server.ready();
+      return server;
+    };
+    const first = await build();
+    const second = await build();
+    expect(Reflect.ownKeys(main)).toEqual([]);
+    // Beside named instances, app.litepool is a view of the unnamed pool, the app's own.
+    expect(first.litepool).not.toBe(second.litepool);
+    expect(first.litepool).toBeInstanceOf(Pool);
+    expect([first.litepool.audit, second.litepool.audit]).toEqual([audit, audit]);
+    expect(Object.keys(first.litepool)).toEqual(['audit']);
+    const { get } = first.litepool;
+    expect(await get('SELECT 1 AS one')).toEqual({ one: 1 });
+    expect(first.litepool.path).toBe(main.path);
+    await first.close();
+    const third = await build();
+    expect(third.litepool.closed).toBe(false);
+    for (const server of [second, third]) expect((await server.inject({ method: 'POST', url: '/a' })).statusCode).toBe(200);
+    expect(await audit.all('SELECT entry FROM log')).toEqual([{ entry: 'a' }, { entry: 'a' }]);
+
+    // Alone, the unnamed pool is app.litepool itself.
+    const alone = app();
+    await alone.register(litepool, { pool: main });
+    expect(alone.litepool).toBe(main);
+
+    // Each app has its own named instances.
+    const other = app();
+    await other.register(litepool, { pool: main });
+    await other.register(litepool, { name: 'metrics', pool: audit });
+    expect(other.litepool.metrics).toBe(audit);
+    expect(other.litepool.audit).toBeUndefined();
+    expect('metrics' in third.litepool).toBe(false);
+    expect(third.litepool.metrics).toBeUndefined();
+    expect(() => {
+      (third.litepool as unknown as { audit: Pool }).audit = main;
+    }).toThrow(TypeError);
+    expect(third.litepool.audit).toBe(audit);
   });
 });
 
@@ -307,5 +363,203 @@ describe('route transactions', () => {
     expect(() => badSetting.post('/y', { config: { litepool: { transaction: { behaviour: 'immediate' } } as never } }, async () => ({}))).toThrow(
       /unknown route config.litepool.transaction option behaviour/,
     );
+  });
+});
+
+describe('route transactions: later hooks, clients gone, routes added early', () => {
+  const transaction = { config: { litepool: { transaction: true } } };
+
+  /** Resolves once `condition` holds (polled). */
+  const until = (condition: () => boolean): Promise<void> =>
+    new Promise((resolve) => {
+      const poll = (): void => (condition() ? resolve() : void setTimeout(poll, 5));
+      poll();
+    });
+
+  /** A POST over a real connection that `signal` cuts; resolves with the status, or 'aborted'. */
+  const post = (url: string, signal?: AbortSignal, body?: object): Promise<number | 'aborted'> =>
+    new Promise((resolve) => {
+      const headers = { connection: 'close', ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+      const sent = httpRequest(url, { method: 'POST', agent: false, headers, signal }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode!));
+      });
+      sent.on('error', () => resolve('aborted'));
+      sent.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+
+  async function serverWithTable(): Promise<FastifyInstance> {
+    const server = app();
+    await server.register(litepool, { path: file() });
+    await server.litepool.exec('CREATE TABLE t (v TEXT)');
+    return server;
+  }
+
+  const rows = async (server: FastifyInstance): Promise<string[]> =>
+    (await server.litepool.all<{ v: string }>('SELECT v FROM t ORDER BY rowid')).map((row) => row.v);
+
+  it("rolls back when an onSend hook of the route or of a plugin registered after litepool throws", async () => {
+    const server = await serverWithTable();
+    server.post('/pre-serialization', { ...transaction, preSerialization: async () => { throw new Error('preSerialization failed'); } }, async (request) => {
+      await request.litepoolTx!.run("INSERT INTO t VALUES ('pre-serialization')");
+      return { ok: true };
+    });
+    server.post('/route-on-send', { ...transaction, onSend: async () => { throw new Error('route onSend failed'); } }, async (request) => {
+      await request.litepoolTx!.run("INSERT INTO t VALUES ('route onSend')");
+      return { ok: true };
+    });
+    await server.register(async (child) => {
+      child.addHook('onSend', async (request, _reply, payload) => {
+        if (request.url === '/child-on-send') throw new Error('child onSend failed');
+        return payload;
+      });
+      child.post('/child-on-send', transaction, async (request) => {
+        await request.litepoolTx!.run("INSERT INTO t VALUES ('child onSend')");
+        return { ok: true };
+      });
+      // A later onSend hook that passes: the transaction is still open in it, and commits after it.
+      child.post('/child-ok', { ...transaction, onSend: async (request, _reply, payload) => {
+        await request.litepoolTx!.run("INSERT INTO t VALUES ('from onSend')");
+        return payload;
+      } }, async (request) => {
+        await request.litepoolTx!.run("INSERT INTO t VALUES ('child ok')");
+        return { ok: true };
+      });
+    });
+    for (const url of ['/pre-serialization', '/route-on-send', '/child-on-send']) {
+      const response = await server.inject({ method: 'POST', url });
+      expect([url, response.statusCode]).toEqual([url, 500]);
+    }
+    expect(await rows(server)).toEqual([]);
+    expect((await server.inject({ method: 'POST', url: '/child-ok' })).statusCode).toBe(200);
+    expect(await rows(server)).toEqual(['child ok', 'from onSend']);
+    expect(server.litepool.stats().writer.held).toBe(false);
+  });
+
+  // With a body, the request is read before the client goes: Fastify's onRequestAbort misses it.
+  it.each([
+    ['without a body', undefined],
+    ['with a JSON body', { v: 'body' }],
+  ])('skips the handler and begins nothing when the client goes away while the request waits for the writer (%s)', async (_, body) => {
+    const server = await serverWithTable();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    server.post('/hold', transaction, async (request) => {
+      await request.litepoolTx!.run("INSERT INTO t VALUES ('holder')");
+      await gate;
+      return { ok: true };
+    });
+    let ran = false;
+    let sent!: () => void;
+    const replied = new Promise<void>((resolve) => {
+      sent = resolve;
+    });
+    server.post('/write', { ...transaction, onSend: async (_request, _reply, payload) => (sent(), payload) }, async (request) => {
+      ran = true;
+      await request.litepoolTx!.run("INSERT INTO t VALUES ('from the request whose client left')");
+      return { ok: true };
+    });
+    // Resolves once the server saw the connection of /write close.
+    let seen!: () => void;
+    const closed = new Promise<void>((resolve) => {
+      seen = resolve;
+    });
+    server.addHook('onRequest', async (request, reply) => {
+      if (request.url === '/write') reply.raw.once('close', seen);
+    });
+    const address = await server.listen({ host: '127.0.0.1', port: 0 });
+    const holder = post(`${address}/hold`);
+    await until(() => server.litepool.stats().writer.held);
+    const client = new AbortController();
+    const writer = post(`${address}/write`, client.signal, body);
+    await until(() => server.litepool.stats().leasesWaiting + server.litepool.stats().writer.queued > 0);
+    client.abort();
+    expect(await writer).toBe('aborted');
+    await closed;
+    release();
+    expect(await holder).toBe(200);
+    await replied;
+    await until(() => !server.litepool.stats().writer.held);
+    expect(ran).toBe(false);
+    expect(await rows(server)).toEqual(['holder']);
+  });
+
+  it('rolls back when the client goes away mid-handler: its next statement fails with ScopeEndedError', async () => {
+    const server = await serverWithTable();
+    let started!: () => void;
+    const inHandler = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    let resume!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    let failure: unknown;
+    let sent!: () => void;
+    const replied = new Promise<void>((resolve) => {
+      sent = resolve;
+    });
+    server.post('/w', { ...transaction, onSend: async (_request, _reply, payload) => (sent(), payload) }, async (request) => {
+      await request.litepoolTx!.run("INSERT INTO t VALUES ('first')");
+      started();
+      await gate;
+      try {
+        await request.litepoolTx!.run("INSERT INTO t VALUES ('second')");
+      } catch (error) {
+        failure = error;
+        throw error;
+      }
+      return { ok: true };
+    });
+    let seen!: () => void;
+    const aborted = new Promise<void>((resolve) => {
+      seen = resolve;
+    });
+    server.addHook('onRequestAbort', async (_request) => seen());
+    const address = await server.listen({ host: '127.0.0.1', port: 0 });
+    const client = new AbortController();
+    const response = post(`${address}/w`, client.signal);
+    await inHandler;
+    client.abort();
+    expect(await response).toBe('aborted');
+    await aborted;
+    resume();
+    await replied;
+    expect(failure).toBeInstanceOf(ScopeEndedError);
+    expect(failure).toMatchObject({ code: 'LITEPOOL_SCOPE_ENDED' });
+    expect(await rows(server)).toEqual([]);
+    // The rollback runs when the client goes: it has ended, or ends now, and frees the writer.
+    await until(() => !server.litepool.stats().writer.held);
+  });
+
+  it('serves a route added before the plugin, checking its settings at its requests and naming the cause', async () => {
+    const logs: string[] = [];
+    const server = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => void logs.push(line) } } });
+    apps.push(server);
+    server.get('/bad', { config: { litepool: { transaction: { timeout: 'x' } } as never } }, async () => ({ ok: true }));
+    server.post('/early', transaction, async (request) => {
+      await request.litepoolTx!.run("INSERT INTO t VALUES ('early')");
+      return { ok: true };
+    });
+    await server.register(litepool, { path: file() });
+    await server.litepool.exec('CREATE TABLE t (v TEXT)');
+    await server.ready();
+    for (let i = 0; i < 2; i++) {
+      const bad = await server.inject('/bad');
+      expect(bad.statusCode).toBe(500);
+      expect(bad.json()).toMatchObject({
+        code: 'LITEPOOL_INVALID_ARGUMENT',
+        message: 'route GET /bad, added before the litepool plugin was registered: transaction.timeout must be a number, got string',
+      });
+    }
+    expect((await server.inject({ method: 'POST', url: '/early' })).statusCode).toBe(200);
+    expect(await rows(server)).toEqual(['early']);
+    const warnings = logs.map((line) => JSON.parse(line) as { msg: string }).map((entry) => entry.msg);
+    expect(warnings.filter((msg) => msg.includes('has config.litepool but was added before the litepool plugin was registered')).map((msg) => msg.split(' has ')[0])).toEqual([
+      'route GET /bad',
+      'route POST /early',
+    ]);
   });
 });

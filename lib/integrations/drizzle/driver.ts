@@ -1,13 +1,24 @@
 // Owns drizzle(pool, config): the Drizzle database object on a litepool pool (Drizzle's own
-// async SQLite dialect and query builders, litepool's session underneath), and db.batch().
+// async SQLite dialect and query builders, litepool's session underneath), its configuration
+// checks, db.batch(), and db.transaction() typed with litepool's transaction (which has batch()).
 
-import { createTableRelationsHelpers, DefaultLogger, entityKind, extractTablesRelationalConfig, type DrizzleConfig, type Logger, type RelationalSchemaConfig, type TablesRelationalConfig } from 'drizzle-orm';
+import {
+  createTableRelationsHelpers,
+  DefaultLogger,
+  entityKind,
+  extractTablesRelationalConfig,
+  type DrizzleConfig,
+  type ExtractTablesWithRelations,
+  type Logger,
+  type RelationalSchemaConfig,
+  type TablesRelationalConfig,
+} from 'drizzle-orm';
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch';
 import type { Cache } from 'drizzle-orm/cache/core';
-import { BaseSQLiteDatabase, SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
+import { BaseSQLiteDatabase, SQLiteAsyncDialect, type SQLiteTransactionConfig } from 'drizzle-orm/sqlite-core';
 import type { Pool, RunResult } from '../../index.ts';
 import { checkChoice, checkObject, checkPool, describe, invalidArgument } from '../arguments.ts';
-import { LitepoolSession } from './session.ts';
+import { LitepoolSession, type LitepoolTransaction } from './session.ts';
 
 /** A Drizzle database on a litepool pool; `$client` is the pool. */
 export class LitepoolDatabase<TSchema extends Record<string, unknown> = Record<string, never>> extends BaseSQLiteDatabase<'async', RunResult, TSchema> {
@@ -39,6 +50,19 @@ export class LitepoolDatabase<TSchema extends Record<string, unknown> = Record<s
   async batch<U extends BatchItem<'sqlite'>, T extends Readonly<[U, ...U[]]>>(batch: T): Promise<BatchResponse<T>> {
     return (await this.#session.batch(batch)) as BatchResponse<T>;
   }
+
+  /**
+   * The pool's db.transaction(): the writer held, BEGIN IMMEDIATE unless `behavior` says
+   * otherwise, committed when `transaction` resolves, rolled back when it throws. `tx` has
+   * `tx.transaction()` (a SAVEPOINT) and `tx.batch()`.
+   */
+  override transaction<T>(
+    transaction: (tx: LitepoolTransaction<TSchema, ExtractTablesWithRelations<TSchema>>) => Promise<T>,
+    config?: SQLiteTransactionConfig,
+  ): Promise<T> {
+    // The session hands every transaction callback a LitepoolTransaction.
+    return super.transaction(transaction as Parameters<BaseSQLiteDatabase<'async', RunResult, TSchema>['transaction']>[0], config) as Promise<T>;
+  }
 }
 
 /** What the migrator needs from a database drizzle() made. */
@@ -55,6 +79,19 @@ export function internalsOf(db: unknown): DatabaseInternals | undefined {
 }
 
 const CONFIG_KEYS = ['schema', 'logger', 'casing', 'cache'];
+/** What Drizzle calls on a Cache (drizzle-orm/cache/core): a cache without one fails its first query. */
+const CACHE_METHODS = ['strategy', 'get', 'put', 'onMutate'] as const;
+
+function checkCache(value: unknown): Cache | undefined {
+  if (value === undefined) return undefined;
+  const given = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  const missing = given && CACHE_METHODS.filter((name) => typeof given[name] !== 'function');
+  if (missing === undefined || missing.length > 0) {
+    const without = missing && missing.length > 0 ? ` without ${missing.map((name) => `${name}()`).join(', ')}` : '';
+    throw invalidArgument(`cache must be a Drizzle Cache (an object with strategy(), get(), put() and onMutate()), got ${describe(value)}${without}`);
+  }
+  return value as Cache;
+}
 
 /**
  * A Drizzle database on `pool`: reads run on the reader threads, writes on the writer,
@@ -92,7 +129,7 @@ export function drizzle<TSchema extends Record<string, unknown> = Record<string,
     const tables = extractTablesRelationalConfig(config.schema, createTableRelationsHelpers);
     schema = { fullSchema: config.schema, schema: tables.tables, tableNamesMap: tables.tableNamesMap };
   }
-  const cache: Cache | undefined = config.cache;
+  const cache = checkCache(config.cache);
   const dialect = new SQLiteAsyncDialect(casing === undefined ? {} : { casing });
   const session = new LitepoolSession<TSchema, TablesRelationalConfig>({ kind: 'pool', pool }, dialect, schema, { logger, cache });
   const db = new LitepoolDatabase<TSchema>(dialect, session, schema);

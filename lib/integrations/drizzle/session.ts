@@ -2,11 +2,12 @@
 // transaction or on a write lease (see connection.ts): db.transaction(fn, { behavior }) is the
 // pool's own transaction (the writer held, BEGIN IMMEDIATE unless told otherwise, its timeout,
 // rollback on a throw), nested transactions are its SAVEPOINTs, and db.batch() is one atomic
-// db.batch() round trip when every item is a plain write, else one transaction.
+// db.batch() round trip when every item is a plain write, else one transaction (tx.batch(): a
+// SAVEPOINT of the transaction).
 // Runs on the JS thread.
 
-import { entityKind, fillPlaceholders, NoopLogger, type Logger, type Query, type RelationalSchemaConfig, type TablesRelationalConfig } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
+import { entityKind, NoopLogger, type Logger, type Query, type RelationalSchemaConfig, type TablesRelationalConfig } from 'drizzle-orm';
+import type { BatchItem, BatchResponse } from 'drizzle-orm/batch';
 import { NoopCache, type Cache } from 'drizzle-orm/cache/core';
 import type { WithCacheConfig } from 'drizzle-orm/cache/core/types';
 import {
@@ -17,9 +18,10 @@ import {
   type SQLiteExecuteMethod,
   type SQLiteTransactionConfig,
 } from 'drizzle-orm/sqlite-core';
-import type { Params, RunResult, SqlValue } from '../../index.ts';
+import type { RunResult } from '../../index.ts';
 import { misuse } from '../arguments.ts';
 import type { Statements } from '../statements.ts';
+import { batchError, prepareBatch, runSteps, type FailedStep } from './batch.ts';
 import { statementsOf, type Connection } from './connection.ts';
 import { LitepoolPreparedQuery, type LitepoolQueryConfig, type QueryMetadata } from './prepared-query.ts';
 
@@ -29,19 +31,6 @@ export interface LitepoolSessionOptions {
 }
 
 type Schema<TSchema extends TablesRelationalConfig> = RelationalSchemaConfig<TSchema> | undefined;
-
-/** One statement of a batch: what Drizzle built and how its result is read. */
-interface BatchStep {
-  sql: string;
-  params: Params;
-  method: 'run' | 'all' | 'get' | 'values';
-  arrays: boolean;
-}
-
-interface Prepared {
-  getQuery(): Query & { method?: string };
-  mapResult(result: unknown, isFromBatch?: boolean): unknown;
-}
 
 export class LitepoolSession<TFullSchema extends Record<string, unknown>, TSchema extends TablesRelationalConfig> extends SQLiteSession<
   'async',
@@ -99,19 +88,18 @@ export class LitepoolSession<TFullSchema extends Record<string, unknown>, TSchem
   /**
    * Runs every query of the batch, all or nothing. Plain writes only: one db.batch() round trip.
    * Otherwise (reads, RETURNING) one after another in one transaction (a SAVEPOINT inside one).
+   * A failure rejects with DrizzleQueryError, as a single query's does.
    */
-  async batch<T extends BatchItem<'sqlite'>[] | readonly BatchItem<'sqlite'>[]>(queries: T): Promise<unknown[]> {
-    const prepared = queries.map((query) => (query as unknown as { _prepare(): Prepared })._prepare());
-    const steps = prepared.map((p) => this.#step(p));
+  async batch(queries: readonly BatchItem<'sqlite'>[]): Promise<unknown[]> {
+    const { prepared, steps } = prepareBatch(queries, this.#logger);
+    const failed: FailedStep = {};
     let results: unknown[];
-    if (steps.every((step) => step.method === 'run')) {
-      results = await statementsOf(this.#connection).batch(steps.map(({ sql, params }) => ({ sql, params })));
-    } else {
-      results = await this.#atomically(async (statements) => {
-        const out: unknown[] = [];
-        for (const step of steps) out.push(await runStep(statements, step));
-        return out;
-      });
+    try {
+      results = steps.every((step) => step.method === 'run')
+        ? await statementsOf(this.#connection).batch(steps.map(({ sql, params }) => ({ sql, params })))
+        : await this.#atomically((statements) => runSteps(statements, steps, failed));
+    } catch (error) {
+      throw batchError(error, steps, failed);
     }
     return results.map((result, i) => prepared[i]!.mapResult(result, true));
   }
@@ -176,21 +164,6 @@ export class LitepoolSession<TFullSchema extends Record<string, unknown>, TSchem
     return result;
   }
 
-  #step(prepared: Prepared): BatchStep {
-    const query = prepared.getQuery();
-    const params = fillPlaceholders(query.params, {}) as SqlValue[];
-    this.#logger.logQuery(query.sql, params);
-    if (prepared instanceof LitepoolPreparedQuery) {
-      return { sql: query.sql, params, method: prepared.method, arrays: prepared.wantsArrays };
-    }
-    // db.run/all/get/values(sql`...`): Drizzle names the method on the query.
-    const method = query.method;
-    if (method !== 'run' && method !== 'all' && method !== 'get' && method !== 'values') {
-      throw misuse(`a batch item of an unknown kind (${String(method)})`);
-    }
-    return { sql: query.sql, params, method, arrays: method === 'values' };
-  }
-
   #atomically<T>(body: (statements: Statements) => Promise<T>): Promise<T> {
     const connection = this.#connection;
     switch (connection.kind) {
@@ -216,19 +189,6 @@ export class LitepoolSession<TFullSchema extends Record<string, unknown>, TSchem
   }
 }
 
-function runStep(statements: Statements, step: BatchStep): Promise<unknown> {
-  switch (step.method) {
-    case 'run':
-      return statements.run(step.sql, step.params);
-    case 'all':
-      return step.arrays ? statements.all(step.sql, step.params, { rowMode: 'array' }) : statements.all(step.sql, step.params);
-    case 'get':
-      return step.arrays ? statements.get(step.sql, step.params, { rowMode: 'array' }) : statements.get(step.sql, step.params);
-    case 'values':
-      return statements.all(step.sql, step.params, { rowMode: 'array' });
-  }
-}
-
 /** The `tx` of `db.transaction(async (tx) => ...)`. */
 export class LitepoolTransaction<TFullSchema extends Record<string, unknown>, TSchema extends TablesRelationalConfig> extends SQLiteTransaction<
   'async',
@@ -249,5 +209,13 @@ export class LitepoolTransaction<TFullSchema extends Record<string, unknown>, TS
   /** A nested transaction (a SAVEPOINT): rolled back alone when `transaction` throws. */
   override transaction<T>(transaction: (tx: LitepoolTransaction<TFullSchema, TSchema>) => Promise<T>): Promise<T> {
     return this.#session.nested(transaction, this.nestedIndex + 1);
+  }
+
+  /**
+   * db.batch() inside the transaction: its queries all or nothing, as a SAVEPOINT (a failing
+   * batch is undone alone, and the transaction goes on).
+   */
+  async batch<U extends BatchItem<'sqlite'>, T extends Readonly<[U, ...U[]]>>(batch: T): Promise<BatchResponse<T>> {
+    return (await this.#session.batch(batch)) as BatchResponse<T>;
   }
 }

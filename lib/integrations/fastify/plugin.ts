@@ -1,23 +1,32 @@
 // Owns the Fastify plugin's registration: open the pool (or take one), decorate the app with it
-// (`app.litepool`, or `app.litepool[name]` for named instances), close pools it opened when the
-// app closes, and install the per-route transactions once per app.
+// (`app.litepool`, or `app.litepool[name]` for named instances: decoration.ts), close pools it
+// opened when the app closes, and install the per-route transactions once per app.
 
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { open, type Pool } from '../../index.ts';
+import { open } from '../../index.ts';
 import { misuse } from '../arguments.ts';
-import type { LitepoolDecoration } from './augment.ts';
+import { decorationGetter, type Registry } from './decoration.ts';
 import { resolvePluginOptions, type LitepoolPluginOptions } from './options.ts';
 import { installRouteTransactions } from './route-transactions.ts';
 
-/** The instances registered on one app's `litepool` decoration. */
-const registries = new WeakMap<object, Map<string | undefined, Pool>>();
+/** The instances registered on each app, by the getter of its `litepool` decoration. */
+const registries = new WeakMap<object, Registry>();
+
+/** The registry behind `app.litepool`; undefined when something else made that decoration. */
+function registryOf(app: FastifyInstance): Registry | undefined {
+  for (let holder: object | null = app; holder !== null; holder = Object.getPrototypeOf(holder) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(holder, 'litepool');
+    if (descriptor) return descriptor.get === undefined ? undefined : registries.get(descriptor.get);
+  }
+  return undefined;
+}
 
 async function register(app: FastifyInstance, options: LitepoolPluginOptions): Promise<void> {
   const { name, pool: given, path, poolOptions } = resolvePluginOptions(options);
-  let registry: Map<string | undefined, Pool> | undefined;
+  let registry: Registry | undefined;
   if (app.hasDecorator('litepool')) {
-    registry = registries.get(app.litepool);
+    registry = registryOf(app);
     if (!registry) throw misuse("the app already has a 'litepool' decoration that this plugin did not make");
     if (name === undefined) {
       throw misuse(
@@ -30,15 +39,15 @@ async function register(app: FastifyInstance, options: LitepoolPluginOptions): P
   }
   const pool = given ?? (await open(path!, poolOptions));
   if (!given) app.addHook('onClose', () => pool.close());
-  if (!registry) {
-    const decoration: object = name === undefined ? pool : {};
-    registry = new Map();
-    registries.set(decoration, registry);
-    app.decorate('litepool', decoration as LitepoolDecoration);
-    installRouteTransactions(app, registry);
+  if (registry) {
+    registry.set(name, pool);
+    return;
   }
-  registry.set(name, pool);
-  if (name !== undefined) Object.defineProperty(app.litepool, name, { value: pool, enumerable: true });
+  registry = new Map([[name, pool]]);
+  const getter = decorationGetter(registry);
+  registries.set(getter, registry);
+  app.decorate('litepool', { getter });
+  installRouteTransactions(app, registry);
 }
 
 /**

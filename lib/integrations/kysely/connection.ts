@@ -2,7 +2,9 @@
 // the pool: every query goes where db.all/db.run would send it, reads to the reader threads,
 // writes to the writer, so any number of these connections run queries at once. Inside a
 // transaction it holds one (the writer, or a reader snapshot for 'read only') and runs every
-// query, savepoint and stream on it until commit or rollback.
+// query, savepoint and stream on it until commit or rollback. A transaction whose COMMIT failed
+// stays on the connection until Kysely rolls it back or releases the connection: Kysely still
+// treats it as active, and what is sent on it meanwhile is refused, never run on the pool.
 // Runs on the JS thread.
 
 import type { CompiledQuery, DatabaseConnection, QueryResult, TransactionSettings } from 'kysely';
@@ -26,7 +28,10 @@ interface QueryOptions {
 export class LitepoolConnection implements DatabaseConnection {
   readonly #pool: Pool;
   readonly #kinds: RawStatementKinds;
+  /** The transaction of this connection: open, ending, or ended by a failed COMMIT (see #ended). */
   #held: HeldTransaction<Transaction | Lease> | undefined;
+  /** Set while commit() or rollback() runs, and after a failed COMMIT (`failure`: its error). */
+  #ended: { failure: unknown } | undefined;
   /** Queries running with a signal, which cancelQuery() interrupts. */
   readonly #cancellable = new Set<AbortController>();
 
@@ -35,9 +40,9 @@ export class LitepoolConnection implements DatabaseConnection {
     this.#kinds = kinds;
   }
 
-  /** True while a transaction is open on this connection. */
+  /** True while a transaction is open on this connection (begun, and neither committed nor rolled back). */
   get inTransaction(): boolean {
-    return this.#held !== undefined;
+    return this.#held !== undefined && this.#ended === undefined;
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery, options?: QueryOptions): Promise<QueryResult<R>> {
@@ -112,27 +117,57 @@ export class LitepoolConnection implements DatabaseConnection {
         : await holdTransaction(this.#pool, { behavior: defaults.behavior, timeout: defaults.timeout });
   }
 
-  /** COMMIT. Rejects, with the transaction rolled back, when it had failed (its timeout...). */
+  /**
+   * COMMIT. Rejects, with the transaction rolled back, when it had failed (its timeout...) or its
+   * COMMIT failed (a deferred foreign key...): statements sent on the transaction then reject
+   * with that error until Kysely rolls it back (which does nothing more) or releases it.
+   */
   async commit(): Promise<void> {
-    const held = this.#end();
-    await held.commit();
+    const held = this.#open('commit');
+    this.#ended = { failure: undefined };
+    try {
+      await held.commit();
+    } catch (error) {
+      if (this.#held === held) this.#ended = { failure: error };
+      throw error;
+    }
+    this.#forget(held);
   }
 
-  /** ROLLBACK. Resolves once the transaction has ended, however it ended. */
+  /**
+   * ROLLBACK. Resolves once the transaction has ended, however it ended. After a failed COMMIT it
+   * only forgets the transaction: the pool has rolled it back already.
+   */
   async rollback(): Promise<void> {
-    const held = this.#end();
-    await held.rollback();
+    if (this.#held && this.#ended) {
+      this.#forget(this.#held);
+      return;
+    }
+    const held = this.#open('rollback');
+    this.#ended = { failure: undefined };
+    try {
+      await held.rollback();
+    } finally {
+      this.#forget(held);
+    }
   }
 
   /** Runs a SAVEPOINT / ROLLBACK TO / RELEASE statement inside the open transaction. */
   async savepointCommand(compiledQuery: CompiledQuery): Promise<void> {
     if (!this.#held) throw misuse('savepoints need an open transaction');
-    await this.#held.scope.exec(compiledQuery.sql);
+    try {
+      await this.#target().exec(compiledQuery.sql);
+    } catch (error) {
+      throw this.#explain(error);
+    }
   }
 
-  /** Ends a transaction its user left open (Kysely releases a connection after rollback/commit). */
+  /** Ends a transaction its user left open, and forgets a failed one (Kysely releases the connection). */
   async reset(): Promise<void> {
-    if (this.#held) await this.rollback();
+    const held = this.#held;
+    if (!held) return;
+    if (this.inTransaction) await this.rollback();
+    else this.#forget(held);
   }
 
   /** A statement refused because the transaction had already ended: the reason it ended. */
@@ -141,14 +176,27 @@ export class LitepoolConnection implements DatabaseConnection {
     return error instanceof ScopeEndedError && failure !== undefined ? failure : error;
   }
 
-  #end(): HeldTransaction<Transaction | Lease> {
-    const held = this.#held;
-    if (!held) throw misuse('no transaction is open on this connection');
-    this.#held = undefined;
-    return held;
+  /** The open transaction, for commit() or rollback(). */
+  #open(what: 'commit' | 'rollback'): HeldTransaction<Transaction | Lease> {
+    if (!this.#held || this.#ended) throw misuse(`cannot ${what}: no transaction is open on this connection`);
+    return this.#held;
   }
 
+  #forget(held: HeldTransaction<Transaction | Lease>): void {
+    if (this.#held !== held) return;
+    this.#held = undefined;
+    this.#ended = undefined;
+  }
+
+  /**
+   * Where a statement runs: the pool, or the open transaction. While the transaction ends, and
+   * after its COMMIT failed, nothing runs: the COMMIT's error, the reason the transaction failed
+   * (its timeout...), or ScopeEndedError.
+   */
   #target(): Statements {
-    return this.#held?.scope ?? this.#pool;
+    const held = this.#held;
+    if (!held) return this.#pool;
+    if (this.#ended) throw this.#ended.failure ?? held.failure ?? new ScopeEndedError('transaction');
+    return held.scope;
   }
 }
