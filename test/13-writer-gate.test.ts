@@ -1,7 +1,8 @@
 // Covers the writer gate (lib/connections/writer-gate.ts) on its own: one session at a time,
 // writes and sessions that wait get the writer in the order they asked, a waiter that times out
-// or is aborted leaves the line, releasing twice changes nothing, and a write queue's turn
-// (turn()) comes in line order, with its writes passing the gate during the turn.
+// or is aborted leaves the line, releasing twice changes nothing, and places (hold()/leave()):
+// at the front its writes pass and everything else waits, in line its writes wait in it, and one
+// given up goes (after passing the writes parked in it).
 
 import { describe, expect, it } from 'vitest';
 import { WriterGate } from '../lib/connections/writer-gate.ts';
@@ -29,13 +30,13 @@ const settled = async <T>(promise: Promise<T>): Promise<'pending' | 'resolved' |
 describe('WriterGate', () => {
   it('a free gate grants a session at once; writes wait while it is held', async () => {
     const { gate: g } = gate();
-    expect(g.closed).toBe(false);
+    expect(g.closedFor(undefined)).toBe(false);
     const session = await g.acquire(undefined, undefined);
     expect(g.held).toBe(true);
-    expect(g.closed).toBe(true);
+    expect(g.closedFor(undefined)).toBe(true);
     g.release(session);
     expect(g.held).toBe(false);
-    expect(g.closed).toBe(false);
+    expect(g.closedFor(undefined)).toBe(false);
   });
 
   it('writes and sessions get the writer in the order they asked', async () => {
@@ -56,7 +57,7 @@ describe('WriterGate', () => {
     expect(g.sessionsWaiting).toBe(0);
     g.release(granted);
     expect(passed).toEqual(['w1', 'w2', 'w3']);
-    expect(g.closed).toBe(false);
+    expect(g.closedFor(undefined)).toBe(false);
   });
 
   it('while writes wait, a new session queues behind them even with the writer free', async () => {
@@ -134,24 +135,71 @@ describe('WriterGate', () => {
     g.release(held);
     expect(passed).toEqual(['w1', 'w2']);
   });
-  it("a turn runs at once on a free gate, else in line order, and its writes pass the gate", async () => {
+  it('a place taken on a free gate is at the front at once: its writes pass, the rest waits until it is given up', async () => {
     const { gate: g, passed } = gate();
-    const turns: string[] = [];
-    g.turn(() => turns.push(`free:${g.closed}`));
-    expect(turns).toEqual(['free:false']);
+    const place = g.hold();
+    expect(place.state).toBe('front');
+    expect(g.closedFor(place)).toBe(false);
+    expect(g.closedFor(undefined)).toBe(true);
+    g.park({ id: 'other' });
+    const session = g.acquire(undefined, undefined);
+    expect(await settled(session)).toBe('pending');
+    g.leave(place);
+    expect(place.state).toBe('gone');
+    expect(passed).toEqual(['other']);
+    g.release(await session);
+    expect(g.free).toBe(true);
+  });
+
+  it('a place in line keeps its turn: writes made with it wait in it and pass in order when it reaches the front', async () => {
+    const { gate: g, passed } = gate();
     const held = await g.acquire(undefined, undefined);
     g.park({ id: 'w1' });
-    g.turn(() => turns.push(`turn:${g.closed}`));
-    const next = g.acquire(undefined, undefined);
+    const fronts: string[] = [];
+    const followers: string[] = [];
+    const place = g.hold(() => fronts.push('front'), () => followers.push('followed'));
+    expect(place.state).toBe('waiting');
+    expect(followers).toEqual([]);
+    const session = g.acquire(undefined, undefined);
     g.park({ id: 'w2' });
-    expect(turns).toEqual(['free:false']);
+    // Told once, when the first thing got in line behind it.
+    expect(followers).toEqual(['followed']);
+    expect(g.closedFor(place)).toBe(true);
+    g.park({ id: 'p1' }, place);
+    g.park({ id: 'p2' }, place);
+    expect(g.waiting).toBe(5);
     g.release(held);
-    // w1 passed, then the turn ran (writes it submits pass the gate), then the session took over.
-    expect(passed).toEqual(['w1']);
-    expect(turns).toEqual(['free:false', 'turn:false']);
-    expect(g.held).toBe(true);
-    expect(g.closed).toBe(true);
-    g.release(await next);
-    expect(passed).toEqual(['w1', 'w2']);
+    // w1, then the place's writes; the place stays at the front (held) and the session waits.
+    expect(passed).toEqual(['w1', 'p1', 'p2']);
+    expect(fronts).toEqual(['front']);
+    expect(g.closedFor(place)).toBe(false);
+    expect(await settled(session)).toBe('pending');
+    g.leave(place);
+    const granted = await session;
+    expect(passed).toEqual(['w1', 'p1', 'p2']);
+    g.release(granted);
+    expect(passed).toEqual(['w1', 'p1', 'p2', 'w2']);
+  });
+
+  it('a place given up before its turn leaves the line, or passes the writes parked in it when its turn comes', async () => {
+    const { gate: g, passed } = gate();
+    const held = await g.acquire(undefined, undefined);
+    const empty = g.hold();
+    const withWrites = g.hold();
+    withWrites.retain();
+    g.park({ id: 'p1' }, withWrites);
+    g.park({ id: 'w1' });
+    g.leave(empty);
+    expect(empty.state).toBe('gone');
+    g.leave(withWrites);
+    expect(withWrites.state).toBe('waiting'); // one holder left
+    g.leave(withWrites);
+    expect(g.unpark({ id: 'nothing' }, withWrites)).toBe(false);
+    g.release(held);
+    expect(passed).toEqual(['p1', 'w1']);
+    expect(withWrites.state).toBe('gone');
+    expect(g.free).toBe(true);
+    // Gone: its writes are plain writes now.
+    expect(g.closedFor(withWrites)).toBe(false);
   });
 });

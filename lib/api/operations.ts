@@ -1,113 +1,36 @@
-// Owns what Pool and every scope share about operations: which options each operation takes,
-// their defaults and checks (the one place per-call options are normalised), the turning of
-// get/all/run/exec/batch calls into requests, and the write guard of the pool's writes (a LiteFS
-// replica refuses them). A bad argument never throws: the operation's promise rejects. Runs on
-// the JS thread.
+// Owns what Pool and every scope share about operations: the turning of get/all/run/exec/batch
+// calls into requests (their options: operation-options.ts), their submission in call order, and
+// the write guard of the pool's writes (a LiteFS replica refuses them). A bad argument never
+// throws: the operation's promise rejects. Runs on the JS thread.
 
-import { describeType, invalidArgument } from '../errors.ts';
 import { encodeBatch } from '../input/batch.ts';
-import { DEFAULT_INSERT_CHUNK } from '../input/insert-many.ts';
 import type { RowBlock } from '../input/row-block.ts';
 import { encodeParams } from '../input/params.ts';
-import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkSignal, checkSql } from '../input/validate.ts';
+import { checkSql } from '../input/validate.ts';
 import { Op, Target } from '../native/contract.ts';
 import { retrying } from '../connections/retry.ts';
 import { queryChannel } from '../observers/channels.ts';
 import type { ObserverHub } from '../observers/hub.ts';
 import { QueryTrace, traceOperation } from '../observers/query-trace.ts';
-import type { InsertRowsRequest, Outcome, Request, RequestRunner, RowMode } from '../request/requests.ts';
+import type { InsertRowsRequest, Outcome, Request, RequestRunner } from '../request/requests.ts';
 import { READERS, WRITER, type Route } from '../request/route.ts';
-import type { Operation, Params, TransactionBehavior } from '../types.ts';
+import type { WriterPlace, WriterPlaces } from '../request/writer-place.ts';
+import type { Operation, Params } from '../types.ts';
 import type { RetryPolicy } from '../options-types.ts';
 import type { WriteResult } from '../write-queue-types.ts';
+import { checkOptions, type CheckedOptions } from './operation-options.ts';
+import { SubmissionOrder } from '../request/submission-order.ts';
 
-/** Which options each operation takes: a key outside its list is a TypeError naming it. */
-const OPTION_KEYS = {
-  query: ['signal', 'timeout', 'rowMode'],
-  write: ['signal', 'timeout'],
-  iterate: ['signal', 'timeout', 'rowMode', 'chunkSize'],
-  transaction: ['behavior', 'timeout', 'signal'],
-  acquire: ['write', 'timeout', 'signal'],
-  read: ['timeout', 'signal'],
-  insertMany: ['chunkSize', 'signal'],
-} as const;
-
-const ROW_MODES = ['object', 'array'] as const;
-const BEHAVIORS = ['deferred', 'immediate', 'exclusive'] as const;
-const DEFAULT_TRANSACTION_TIMEOUT = 30_000;
-
-/** The options of get, all, run, exec, batch and iterate, checked and completed. */
-export interface CheckedOptions {
-  readonly signal: AbortSignal | undefined;
-  readonly timeout: number | undefined;
-  readonly rowMode: RowMode;
-  /** iterate(): the caller's rows per chunk; undefined sizes the chunks adaptively (api/iteration.ts). */
-  readonly chunkSize: number | undefined;
-}
-
-/** What an operation called without options runs with (shared: such calls allocate nothing). */
-export function defaultOptions(queryTimeout: number | undefined): CheckedOptions {
-  return Object.freeze({ signal: undefined, timeout: queryTimeout, rowMode: 'object', chunkSize: undefined });
-}
-
-/** Checks the options of a query (get, all), a write (run, exec, batch) or an iteration. */
-export function checkOptions(kind: 'query' | 'write' | 'iterate', options: unknown, defaults: CheckedOptions): CheckedOptions {
-  if (options === undefined) return defaults;
-  const given = checkKeys('options', options, OPTION_KEYS[kind]);
-  return {
-    signal: checkSignal(given.signal),
-    timeout: given.timeout === undefined ? defaults.timeout : checkMs('timeout', given.timeout),
-    rowMode: given.rowMode === undefined ? 'object' : checkChoice('rowMode', given.rowMode, ROW_MODES),
-    chunkSize: given.chunkSize === undefined ? undefined : checkInteger('chunkSize', given.chunkSize, 1, 1_000_000),
-  };
-}
-
-/** The options of transaction(), checked and completed. */
-export function checkTransactionOptions(options: unknown): { behavior: TransactionBehavior; timeout: number; signal: AbortSignal | undefined } {
-  const given = checkKeys('options', options, OPTION_KEYS.transaction);
-  return {
-    behavior: given.behavior === undefined ? 'immediate' : checkChoice('behavior', given.behavior, BEHAVIORS),
-    timeout: given.timeout === undefined ? DEFAULT_TRANSACTION_TIMEOUT : checkMs('timeout', given.timeout),
-    signal: checkSignal(given.signal),
-  };
-}
-
-/** The options of acquire() (and, without `write`, of read()), checked and completed. */
-export function checkAcquireOptions(
-  options: unknown,
-  acquireTimeout: number,
-  kind: 'acquire' | 'read' = 'acquire',
-): { write: boolean; timeout: number; signal: AbortSignal | undefined } {
-  const given = checkKeys('options', options, OPTION_KEYS[kind]);
-  return {
-    write: given.write === undefined ? false : checkBoolean('write', given.write),
-    timeout: given.timeout === undefined ? acquireTimeout : checkMs('timeout', given.timeout),
-    signal: checkSignal(given.signal),
-  };
-}
-
-/** The options of insertMany(), checked and completed. */
-export function checkInsertManyOptions(options: unknown): { chunkSize: number; signal: AbortSignal | undefined } {
-  const given = checkKeys('options', options, OPTION_KEYS.insertMany);
-  return {
-    chunkSize: given.chunkSize === undefined ? DEFAULT_INSERT_CHUNK : checkInteger('chunkSize', given.chunkSize, 1, 1_000_000),
-    signal: checkSignal(given.signal),
-  };
-}
-
-/** Checks that `fn` is a function (the callback of transaction() or read()). */
-export function checkCallback(method: string, fn: unknown): void {
-  if (typeof fn !== 'function') throw invalidArgument(`${method}() takes a function, got ${describeType(fn)}`);
-}
-
-/** Runs `start`; a synchronous throw (a bad argument, a closed pool) becomes a rejected promise. */
-export function rejectOnThrow<T>(start: () => Promise<T>): Promise<T> {
-  try {
-    return start();
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
+export {
+  checkAcquireOptions,
+  checkCallback,
+  checkInsertManyOptions,
+  checkOptions,
+  checkTransactionOptions,
+  defaultOptions,
+  rejectOnThrow,
+  type CheckedOptions,
+} from './operation-options.ts';
 
 /** The ops a Pool or a scope starts through Operations.start(). */
 export type StartedOp = typeof Op.Get | typeof Op.All | typeof Op.Run | typeof Op.Exec | typeof Op.Batch;
@@ -144,6 +67,10 @@ export class Operations {
   readonly #retry: RetryPolicy | undefined;
   readonly #hub: ObserverHub;
   readonly #guard: WriteGuard | undefined;
+  /** A scope's: keeps its requests in call order while one waits for its plan. */
+  readonly #order = new SubmissionOrder();
+  /** The pool's: the writer's line, where a write waiting for its plan keeps its place. */
+  readonly #places: WriterPlaces | undefined;
   /** Set once no operation may start: makes the error to reject with. */
   #stopped: (() => Error) | undefined;
 
@@ -154,6 +81,7 @@ export class Operations {
     retry: RetryPolicy | undefined,
     hub: ObserverHub,
     guard: WriteGuard | undefined,
+    places: WriterPlaces | undefined,
   ) {
     this.#requests = requests;
     this.defaults = defaults;
@@ -161,15 +89,19 @@ export class Operations {
     this.#retry = retry;
     this.#hub = hub;
     this.#guard = guard;
+    this.#places = places;
   }
 
-  /** The pool's operations; `guard` (if any) checks every write and every writer session. */
-  static forPool(requests: RequestRunner, defaults: CheckedOptions, retry: RetryPolicy | undefined, hub: ObserverHub, guard?: WriteGuard): Operations {
-    return new Operations(requests, defaults, undefined, retry, hub, guard);
+  /**
+   * The pool's operations; `guard` (if any) checks every write and every writer session; `places`
+   * is the writer's line, where a write waiting for its plan keeps its place.
+   */
+  static forPool(requests: RequestRunner, defaults: CheckedOptions, retry: RetryPolicy | undefined, hub: ObserverHub, guard: WriteGuard | undefined, places: WriterPlaces): Operations {
+    return new Operations(requests, defaults, undefined, retry, hub, guard, places);
   }
 
   static forScope(requests: RequestRunner, defaults: CheckedOptions, route: Route, ending: AbortSignal, expectTransaction: boolean, hub: ObserverHub): Operations {
-    return new Operations(requests, defaults, { route, ending, expectTransaction }, undefined, hub, undefined);
+    return new Operations(requests, defaults, { route, ending, expectTransaction }, undefined, hub, undefined, undefined);
   }
 
   /** True when operations are observed now (an observer attached, or a channel subscriber): checked once per operation. */
@@ -181,9 +113,9 @@ export class Operations {
    * A trace for an operation about to start (call only when `observed`); `role`: where it is
    * bound, `inTransaction`: false for the pool's own iterate (it runs on a lease of its own).
    */
-  trace(operation: Operation, sql: string, params: unknown, inTransaction = this.#scope !== undefined): QueryTrace {
+  trace(operation: Operation, sql: string, params: unknown, inTransaction = this.#scope !== undefined, startedAt?: number): QueryTrace {
     const route = this.#scope ? this.#scope.route : operation === 'get' || operation === 'all' || operation === 'iterate' ? READERS : WRITER;
-    return new QueryTrace(this.#hub, operation, sql, route.target === Target.Writer ? 'writer' : 'reader', inTransaction, params);
+    return new QueryTrace(this.#hub, operation, sql, route.target === Target.Writer ? 'writer' : 'reader', inTransaction, params, startedAt);
   }
 
   /**
@@ -192,12 +124,60 @@ export class Operations {
    * promise (plan lookup, channel context, retry, write guard), the dispatcher finishes the trace.
    */
   traced<R extends Request>(trace: QueryTrace, planned: boolean, request: R): Promise<Outcome<R>> {
-    if (trace.context === undefined && this.#retry === undefined && (this.#guard === undefined || request.route !== WRITER) && !(planned && this.#awaitsPlan(trace))) {
+    const awaitsPlan = planned && this.#awaitsPlan(trace);
+    // Called after a request that waits for its plan (in a scope, or with the same place): behind it.
+    const behind = this.#scope !== undefined ? !this.#order.clear : request.place !== undefined && !request.place.order.clear;
+    const ordered = this.#ordered(request) && (awaitsPlan || behind);
+    if (trace.context === undefined && this.#retry === undefined && (this.#guard === undefined || request.route !== WRITER) && !awaitsPlan && !ordered) {
       trace.direct();
       return this.#requests.run(request);
     }
-    const run = (): Promise<Outcome<R>> => this.submit(request);
-    return traceOperation(trace, planned ? this.planned(trace, run) : run);
+    if (!ordered) {
+      const run = (): Promise<Outcome<R>> => this.submit(request);
+      return traceOperation(trace, awaitsPlan ? this.planned(trace, run) : run);
+    }
+    return traceOperation(trace, () => {
+      // Submitted in call order: a request called later never overtakes this one's plan lookup.
+      const lookup = (place: WriterPlace | undefined): Promise<void> =>
+        this.#hub.plans!.lookup(trace.sql, this.#scope?.route, place).then((plan) => void (trace.plan = plan));
+      return this.#inOrder(request, awaitsPlan ? lookup : undefined);
+    });
+  }
+
+  /** Whether `request` keeps its call order behind requests waiting for their plans (the pool's writes, a scope's requests). */
+  #ordered(request: Request): boolean {
+    return this.#scope !== undefined || request.route === WRITER;
+  }
+
+  /**
+   * Submits `request` (see submit()) once what `prepare` returned settled, after what was called
+   * before it: in a scope, everything the scope was asked for; on the pool, the writes made with
+   * the same place in the writer's line. A pool write waiting that way keeps its place in the
+   * writer's line meanwhile (a new one, or the one it came with), and `prepare` gets it (what it
+   * sends to the writer must go with it, or it would wait behind its own place).
+   */
+  #inOrder<R extends Request>(request: R, prepare: ((place: WriterPlace | undefined) => Promise<void>) | undefined): Promise<Outcome<R>> {
+    const places = this.#places;
+    if (places === undefined) {
+      if (prepare === undefined && this.#order.clear) return this.submit(request);
+      return this.#order.submit(prepare?.(undefined), () => this.submit(request), () => {});
+    }
+    let place = request.place;
+    if (place === undefined) {
+      if (prepare === undefined) return this.submit(request);
+      place = places.hold();
+      request = { ...request, place };
+    } else {
+      if (prepare === undefined && place.order.clear) return this.submit(request);
+      place.retain();
+    }
+    const kept = place;
+    return kept.order.submit(prepare?.(kept), () => this.submit(request), () => places.leave(kept));
+  }
+
+  /** submit(), in call order when the request keeps it (see #ordered()). */
+  #send<R extends Request>(request: R): Promise<Outcome<R>> {
+    return this.#ordered(request) ? this.#inOrder(request, undefined) : this.submit(request);
   }
 
   /** True when an observer asks for plans and the statement's is not known yet; a known one is set on `trace`. */
@@ -222,12 +202,25 @@ export class Operations {
       });
   }
 
-  /** A write queue entry: a run on the writer that may share a group commit. */
-  write(sql: string, params: Params | undefined, encoded: { values: readonly unknown[] | undefined; names: readonly string[] | undefined }, groupable: boolean, onGroup: (group: number | undefined) => void): Promise<WriteResult> {
+  /**
+   * A write queue entry: a run on the writer that may share a group commit, made with the queue's
+   * place in the writer's line (if it holds one); `acceptedAt`: when the queue accepted it (its
+   * wait there counts as queued time).
+   */
+  write(
+    sql: string,
+    params: Params | undefined,
+    encoded: { values: readonly unknown[] | undefined; names: readonly string[] | undefined },
+    groupable: boolean,
+    onGroup: (group: number | undefined) => void,
+    place: WriterPlace | undefined,
+    acceptedAt: number,
+  ): Promise<WriteResult> {
     const { values, names } = encoded;
-    if (!this.observed) return this.submit({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup }) as Promise<WriteResult>;
-    const trace = this.trace('run', sql, params, false);
-    return this.traced(trace, true, { op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup, trace }) as Promise<WriteResult>;
+    if (!this.observed) return this.#send({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup, place }) as Promise<WriteResult>;
+    const trace = this.trace('run', sql, params, false, acceptedAt);
+    trace.waitedFor(performance.now() - acceptedAt);
+    return this.traced(trace, true, { op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup, place, trace }) as Promise<WriteResult>;
   }
 
   /**
@@ -251,7 +244,7 @@ export class Operations {
       expectTransaction: scope !== undefined && scope.expectTransaction,
       signal: this.signalFor(signal),
     };
-    if (!this.observed) return this.submit(request);
+    if (!this.observed) return this.#send(request);
     const trace = this.trace('run', sql, undefined);
     return this.traced(trace, false, { ...request, trace });
   }
@@ -285,7 +278,7 @@ export class Operations {
     try {
       this.checkUsable();
       const checked = checkOptions(op === Op.Get || op === Op.All ? 'query' : 'write', options, this.defaults);
-      if (!this.observed) return this.submit(this.#request(op, subject, params, checked, false));
+      if (!this.observed) return this.#send(this.#request(op, subject, params, checked, false));
       const request = this.#request(op, subject, params, checked, true);
       const trace = request.trace as QueryTrace;
       return this.traced(trace, op !== Op.Exec && op !== Op.Batch, request);

@@ -71,7 +71,7 @@ export class Pool extends PoolMaintenance {
     this.#parts = parts;
     this.#context = parts.context;
     this.#options = parts.options;
-    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers, parts.replica);
+    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers, parts.replica, parts.gate);
     // Without readers an iteration runs on a lease, registered as the iteration rather than as a lease.
     const lease = (signal: AbortSignal | undefined) => this.acquire(signal === undefined ? {} : { signal }).then((held) => (held.unregister(), held));
     this.#iterations = new PoolIterations(parts.context, this.#ops, parts.options.acquireTimeout, parts.options.maxReadDuration, lease);
@@ -157,10 +157,10 @@ export class Pool extends PoolMaintenance {
   writeQueue(options?: WriteQueueOptions): WriteQueue {
     Pool.#of(this).#ops.checkUsable();
     const queue = new WriteQueue(
-      (sql, params, encoded, groupable, onGroup) => this.#ops.write(sql, params, encoded, groupable, onGroup),
+      (sql, params, encoded, groupable, onGroup, place, acceptedAt) => this.#ops.write(sql, params, encoded, groupable, onGroup, place, acceptedAt),
       options,
       (done) => this.#queues.delete(done),
-      (admit) => this.#parts.gate.turn(admit),
+      this.#parts.gate,
       this.#context.observers.queueEvent,
     );
     this.#queues.add(queue);

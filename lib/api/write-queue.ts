@@ -7,31 +7,36 @@
 // were accepted, at most `inFlight` at a time, and only when the writer can take them: while a
 // transaction or write lease holds it, they wait here (where 'drop-oldest' can still evict them),
 // and they get their turn in first-in first-out order with the sessions and writes queued before.
+// While entries wait, the queue holds a place in the writer's line (request/writer-place.ts):
+// entries accepted before a transaction, lease or write asked for the writer are handed over
+// before it gets it, even those beyond the `inFlight` bound.
 
-import { QueueClosedError, QueueFullError, QueueTimeoutError, describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { QueueClosedError, QueueFullError, QueueTimeoutError, describeType, invalidArgument } from '../errors.ts';
 import { encodeParams, type EncodedParams } from '../input/params.ts';
-import { MAX_MS, checkInteger, checkKeys, checkSql } from '../input/validate.ts';
+import { checkInteger, checkKeys, checkSql } from '../input/validate.ts';
 import { Fifo } from '../request/fifo.ts';
+import type { WriterPlace, WriterPlaces } from '../request/writer-place.ts';
+import { KNOWN_OPTIONS, checkPolicy } from './write-queue-options.ts';
 import type { Params } from '../types.ts';
 import type { OverflowPolicy, WriteQueueOptions, WriteQueueStats, WriteResult } from '../write-queue-types.ts';
 
-/** How the queue reaches the writer (the pool's run with rows for RETURNING). */
+/**
+ * How the queue reaches the writer (the pool's run with rows for RETURNING): `place` is the
+ * queue's place in the writer's line (when it holds one), `acceptedAt` when the entry was
+ * accepted (performance.now(): its wait in the queue counts as queued time).
+ */
 export type WriteRunner = (
   sql: string,
   given: Params | undefined,
   params: EncodedParams,
   groupable: boolean,
   onGroup: (group: number | undefined) => void,
+  place: WriterPlace | undefined,
+  acceptedAt: number,
 ) => Promise<WriteResult>;
 
-/**
- * Asks for the writer: calls `admit` synchronously once no transaction or lease holds it (at
- * once when it is free), in order with the sessions and writes that asked before. Writes that
- * `admit` runs go straight to the writer.
- */
-export type WriterTurn = (admit: () => void) => void;
-
 interface Entry {
+  acceptedAt: number;
   sql: string;
   params: Params | undefined;
   encoded: EncodedParams;
@@ -44,26 +49,9 @@ interface BlockedEntry {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-const KNOWN_OPTIONS = ['capacity', 'overflow', 'inFlight', 'onError', 'groupCommit'] as const;
-
-function checkPolicy(value: unknown): OverflowPolicy {
-  if (value === 'block' || value === 'reject' || value === 'drop-oldest') return value;
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const given = checkKeys('overflow', value, ['blockTimeout']);
-    const timeout = given.blockTimeout;
-    if (typeof timeout !== 'number') {
-      throw invalidArgument(`overflow.blockTimeout must be a number of ms, got ${describeType(timeout)}`);
-    }
-    // setTimeout takes at most 2^31 - 1 ms (it fires at once past that).
-    if (!Number.isInteger(timeout) || timeout <= 0 || timeout > MAX_MS) {
-      throw outOfRange(`overflow.blockTimeout must be an integer number of ms from 1 to ${MAX_MS}, got ${String(timeout)}`);
-    }
-    return { blockTimeout: timeout };
-  }
-  if (typeof value === 'string') {
-    throw outOfRange(`overflow must be 'block', 'reject', 'drop-oldest' or { blockTimeout }, got '${value}'`);
-  }
-  throw invalidArgument(`overflow must be a string or { blockTimeout }, got ${describeType(value)}`);
+/** A queue entry takes no options: a third argument (such as { signal }) is refused, not ignored. */
+function extraArguments(method: string): Error {
+  return invalidArgument(`${method}() takes (sql, params): a queue entry takes no options (it cannot be cancelled once accepted)`);
 }
 
 export class WriteQueue {
@@ -84,9 +72,15 @@ export class WriteQueue {
   readonly overflow: OverflowPolicy;
   readonly #maxInFlight: number;
   readonly #run: WriteRunner;
-  readonly #writerTurn: WriterTurn;
-  /** A turn at the writer has been asked for and not yet given. */
-  #turnAsked = false;
+  /** The pool's writer line; none for a queue of its own (tests): entries go when there is room. */
+  readonly #places: WriterPlaces | undefined;
+  /** The queue's place in the writer's line, held while entries wait for their turn. */
+  #place: WriterPlace | undefined;
+  /**
+   * Entries still waiting that were accepted before something got in line behind #place: once
+   * they are handed over, the place is given up (undefined: nothing behind it yet).
+   */
+  #ahead: number | undefined;
   readonly #onError: WriteQueueOptions['onError'];
   readonly #groupCommit: boolean;
   readonly #onShutdown: (queue: WriteQueue) => void;
@@ -120,7 +114,7 @@ export class WriteQueue {
     run: WriteRunner,
     options: unknown,
     onShutdown: (queue: WriteQueue) => void,
-    writerTurn: WriterTurn = (admit) => admit(),
+    places: WriterPlaces | undefined = undefined,
     onEvent: (kind: 'full' | 'dropped' | 'timeout', depth: number) => void = () => {},
   ) {
     const given = checkKeys('options', options, KNOWN_OPTIONS);
@@ -136,7 +130,7 @@ export class WriteQueue {
     }
     this.#groupCommit = given.groupCommit !== false;
     this.#run = run;
-    this.#writerTurn = writerTurn;
+    this.#places = places;
     this.#onShutdown = onShutdown;
     this.#onEvent = onEvent;
   }
@@ -147,21 +141,23 @@ export class WriteQueue {
    * room (or, with blockTimeout, refuses it then). Failures reach `onError` and stats().
    */
   push(sql: string, params?: Params): boolean {
+    if (arguments.length > 2) throw extraArguments('push');
     const encoded = encodeParams(params);
-    return this.#accept({ sql: checkSql(sql), params, encoded, resolve: undefined, reject: undefined }) !== 'refused';
+    return this.#accept({ acceptedAt: performance.now(), sql: checkSql(sql), params, encoded, resolve: undefined, reject: undefined }) !== 'refused';
   }
 
   /** Accepts the write and resolves with its result once it committed. */
   enqueue(sql: string, params?: Params): Promise<WriteResult> {
     let encoded: EncodedParams;
     try {
+      if (arguments.length > 2) throw extraArguments('enqueue');
       checkSql(sql);
       encoded = encodeParams(params);
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise<WriteResult>((resolve, reject) => {
-      this.#accept({ sql, params, encoded, resolve, reject });
+      this.#accept({ acceptedAt: performance.now(), sql, params, encoded, resolve, reject });
     });
   }
 
@@ -201,6 +197,7 @@ export class WriteQueue {
           return this.#refuse(entry, new QueueFullError(`the write queue is full (capacity ${this.capacity}) and every entry in it has started`));
         }
         const oldest = this.#waiting.shift()!;
+        if (this.#ahead !== undefined && this.#ahead > 0) this.#ahead--;
         this.#stats.dropped++;
         this.#admit(entry);
         // Reported after the new entry took the room, so that onError cannot push into it.
@@ -238,22 +235,49 @@ export class WriteQueue {
     return 'refused';
   }
 
-  /** Asks for the writer when entries wait and fewer than #maxInFlight are there. */
+  /**
+   * Hands waiting entries to the writer as far as the queue's turn allows. With nothing holding
+   * or waiting for the writer and room for every waiting entry, they go at once; else the queue
+   * holds a place in the writer's line, hands entries over (at most #maxInFlight running) while
+   * the place is at the front, and gives it up once nothing waits or every entry accepted before
+   * the first thing behind it was handed over (the rest then take a new place, behind that).
+   */
   #feed(): void {
-    if (this.#turnAsked || this.#waiting.length === 0 || this.#running >= this.#maxInFlight) return;
-    this.#turnAsked = true;
-    this.#writerTurn(this.#handOver);
+    const place = this.#place;
+    if (place !== undefined) {
+      if (place.state === 'front') this.#handOver(place);
+      if (this.#waiting.length > 0 && this.#ahead !== 0) return;
+      this.#place = undefined;
+      this.#ahead = undefined;
+      this.#places!.leave(place);
+    }
+    if (this.#waiting.length === 0) return;
+    const places = this.#places;
+    if (places === undefined || (places.free && this.#waiting.length <= this.#maxInFlight - this.#running)) {
+      this.#handOver(undefined);
+      return;
+    }
+    this.#place = places.hold(this.#onFront, this.#onFollower);
+    if (this.#place.state === 'front') this.#feed();
   }
 
-  /** The writer's turn: hands waiting entries over, keeping at most #maxInFlight there. */
-  readonly #handOver = (): void => {
-    this.#turnAsked = false;
-    while (this.#running < this.#maxInFlight && this.#waiting.length > 0) {
+  /** The queue's place reached the front of the writer's line. */
+  readonly #onFront = (): void => this.#feed();
+
+  /** Something got in line behind the queue's place: the entries waiting now go before it. */
+  readonly #onFollower = (): void => {
+    this.#ahead = this.#waiting.length;
+  };
+
+  /** Hands waiting entries over (with the queue's place, if any), keeping at most #maxInFlight running. */
+  #handOver(place: WriterPlace | undefined): void {
+    while (this.#running < this.#maxInFlight && this.#waiting.length > 0 && this.#ahead !== 0) {
       const entry = this.#waiting.shift()!;
+      if (this.#ahead !== undefined) this.#ahead--;
       this.#running++;
       let outcome: Promise<WriteResult>;
       try {
-        outcome = this.#run(entry.sql, entry.params, entry.encoded, this.#groupCommit, this.#countBatch);
+        outcome = this.#run(entry.sql, entry.params, entry.encoded, this.#groupCommit, this.#countBatch, place, entry.acceptedAt);
       } catch (error) {
         outcome = Promise.reject(error);
       }
@@ -269,7 +293,7 @@ export class WriteQueue {
         },
       );
     }
-  };
+  }
 
   /** An entry finished: its room goes to the entries parked by 'block', in order. */
   #finished(): void {

@@ -1,36 +1,41 @@
 // Owns exclusive use of the writer: a transaction, a write lease or the connection keeper takes
 // a writer session, and while it holds one, writes without a session wait in line. The line is
-// one FIFO of waiting writes, waiting sessions and write queues waiting for their turn (turn()),
-// so everything gets the writer in the order it asked for it. Runs on the JS thread.
+// one FIFO of waiting writes, waiting sessions and places (request/writer-place.ts: taken for
+// writes not ready yet), so everything gets the writer in the order it asked for it. A place at
+// the front lets its own writes pass and holds everything behind it until it is given up. Runs on
+// the JS thread.
 
 import { Fifo } from '../request/fifo.ts';
 import { WriterSession, type WriterLine } from '../request/route.ts';
+import { WriterPlace, type WriterPlaces } from '../request/writer-place.ts';
 import { Waiter } from './waiter.ts';
 
 /** The writer gate as transactions, leases and the keeper use it. */
 export interface WriterAccess {
   /** True while a session holds the writer. */
   readonly held: boolean;
-  /** Waits for exclusive use of the writer, in line with the writes and sessions before. */
+  /** Waits for exclusive use of the writer, in line with the writes, sessions and places before. */
   acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<WriterSession>;
   /** Gives the writer back (once; later calls do nothing): the line moves on, in order. */
   release(session: WriterSession): void;
 }
 
-/** A write queue waiting for the writer: `admit` submits its writes when its turn comes. */
-class Turn {
-  constructor(readonly admit: () => void) {}
-}
+type InLine<J> = J | Waiter<WriterSession> | WriterPlace;
 
-export class WriterGate<J extends object> implements WriterAccess, WriterLine<J> {
+export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>, WriterPlaces {
   readonly #pass: (job: J) => void;
   /** The session that holds the writer, if any. */
   #owner: WriterSession | undefined;
-  /** Writes and sessions waiting for the writer, in order. */
-  readonly #line = new Fifo<J | Waiter<WriterSession> | Turn>();
+  /** The place at the front: its writes pass, everything else waits. */
+  #front: WriterPlace | undefined;
+  /** Writes, sessions and places waiting for the writer, in order. */
+  readonly #line = new Fifo<InLine<J>>();
+  /** The last thing put in line, when it is a place (told when something gets in line behind it). */
+  #lastPlace: WriterPlace | undefined;
   #sessionsWaiting = 0;
-  /** A write queue's turn is running (see turn()): its writes pass the gate. */
-  #turnTaken = false;
+  #placesInLine = 0;
+  #parkedInPlaces = 0;
+  #advancing = false;
 
   /** `pass` sends on a write whose turn has come. */
   constructor(pass: (job: J) => void) {
@@ -41,9 +46,9 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
     return this.#owner !== undefined;
   }
 
-  /** Writes and sessions waiting in line. */
+  /** Writes and sessions waiting in line (in places too). */
   get waiting(): number {
-    return this.#line.length;
+    return this.#line.length - this.#placesInLine + this.#parkedInPlaces;
   }
 
   /** Sessions (transactions, write leases) waiting in line. */
@@ -51,37 +56,65 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
     return this.#sessionsWaiting;
   }
 
-  get closed(): boolean {
-    return !this.#turnTaken && this.#busy;
+  /** Nothing holds the writer and nothing waits for it. */
+  get free(): boolean {
+    return this.#owner === undefined && this.#front === undefined && this.#line.length === 0;
   }
 
-  /** A session holds the writer, or something waits in line. */
-  get #busy(): boolean {
-    return this.#owner !== undefined || this.#line.length > 0;
+  closedFor(place: WriterPlace | undefined): boolean {
+    if (place !== undefined && place.state !== 'gone') return place !== this.#front;
+    return !this.free;
   }
 
-  /**
-   * Calls `admit` synchronously once no session holds the writer: at once when it is free, else
-   * when its turn comes (in line with the writes and sessions before). The writes `admit` submits
-   * go straight to the writer, ahead of what got in line after the turn was asked for.
-   */
-  turn(admit: () => void): void {
-    if (!this.#busy) admit();
-    else this.#line.push(new Turn(admit));
+  park(job: J, place?: WriterPlace): void {
+    if (place !== undefined && place.state === 'waiting') {
+      place.parked.push(job);
+      this.#parkedInPlaces++;
+    } else {
+      this.#push(job);
+    }
   }
 
-  park(job: J): void {
-    this.#line.push(job);
-  }
-
-  unpark(job: J): boolean {
+  unpark(job: J, place?: WriterPlace): boolean {
+    if (place !== undefined && place.parked.remove(job)) {
+      this.#parkedInPlaces--;
+      return true;
+    }
     return this.#line.remove(job);
+  }
+
+  hold(onFront?: () => void, onFollower?: () => void): WriterPlace {
+    const place = new WriterPlace(onFront, onFollower);
+    if (this.free) {
+      // At the front at once (onFront is for a later arrival there): the caller sees the state.
+      place.state = 'front';
+      this.#front = place;
+      this.#lastPlace = place;
+    } else {
+      this.#push(place);
+      this.#placesInLine++;
+    }
+    return place;
+  }
+
+  leave(place: WriterPlace): void {
+    if (place.state === 'gone' || --place.holders > 0) return;
+    if (this.#lastPlace === place) this.#lastPlace = undefined;
+    if (place.state === 'front') {
+      place.state = 'gone';
+      this.#front = undefined;
+      this.#advance();
+    } else if (place.parked.length === 0 && this.#line.remove(place)) {
+      place.state = 'gone';
+      this.#placesInLine--;
+    }
+    // A place given up with writes parked in it stays in line: at the front they pass, and it goes.
   }
 
   acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<WriterSession> {
     // An aborted signal refuses at once, even when the writer is free.
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (!this.#busy) {
+    if (this.free) {
       this.#owner = new WriterSession();
       return Promise.resolve(this.#owner);
     }
@@ -89,7 +122,7 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
       if (this.#line.remove(gaveUp)) this.#sessionsWaiting--;
     });
     if (!waiter.settled) {
-      this.#line.push(waiter);
+      this.#push(waiter);
       this.#sessionsWaiting++;
     }
     return waiter.promise;
@@ -100,26 +133,56 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
     session.ended = true;
     if (this.#owner !== session) return;
     this.#owner = undefined;
-    while (this.#line.length > 0 && !this.#owner) {
-      const next = this.#line.shift()!;
-      if (next instanceof Turn) {
-        this.#turnTaken = true;
-        try {
-          next.admit();
-        } finally {
-          this.#turnTaken = false;
+    this.#advance();
+  }
+
+  /** Puts `entry` in line; the place last put there (if it is the last) learns it has a follower. */
+  #push(entry: InLine<J>): void {
+    const last = this.#lastPlace;
+    this.#lastPlace = undefined;
+    if (last !== undefined && !last.followed) {
+      last.followed = true;
+      last.onFollower?.();
+    }
+    this.#line.push(entry);
+    if (entry instanceof WriterPlace) this.#lastPlace = entry;
+  }
+
+  /** Moves the line on while nothing holds the writer: writes pass, a session or a place takes the front. */
+  #advance(): void {
+    // A place's onFront may give it up at once (leave() calls back here): the running loop goes on.
+    if (this.#advancing) return;
+    this.#advancing = true;
+    try {
+      while (this.#owner === undefined && this.#front === undefined && this.#line.length > 0) {
+        const next = this.#line.shift()!;
+        if (next instanceof WriterPlace) {
+          this.#placesInLine--;
+          for (let job = next.parked.shift(); job !== undefined; job = next.parked.shift()) {
+            this.#parkedInPlaces--;
+            this.#pass(job as J);
+          }
+          if (next.holders > 0) {
+            next.state = 'front';
+            this.#front = next;
+            next.onFront?.();
+          } else {
+            next.state = 'gone';
+          }
+          continue;
         }
-        continue;
+        if (!(next instanceof Waiter)) {
+          this.#pass(next);
+          continue;
+        }
+        this.#sessionsWaiting--;
+        if (next.settled) continue;
+        const granted = new WriterSession();
+        this.#owner = granted;
+        if (!next.grant(granted)) this.#owner = undefined;
       }
-      if (!(next instanceof Waiter)) {
-        this.#pass(next);
-        continue;
-      }
-      this.#sessionsWaiting--;
-      if (next.settled) continue;
-      const granted = new WriterSession();
-      this.#owner = granted;
-      if (!next.grant(granted)) this.#owner = undefined;
+    } finally {
+      this.#advancing = false;
     }
   }
 }

@@ -6,6 +6,7 @@
 import { Op } from '../native/contract.ts';
 import type { RequestRunner } from '../request/requests.ts';
 import { READERS, type Route } from '../request/route.ts';
+import type { WriterPlace } from '../request/writer-place.ts';
 
 /** SQL texts whose plans are kept at once (then the cache starts over). */
 const MAX_PLANS = 4096;
@@ -25,10 +26,12 @@ export class QueryPlans {
 
   /**
    * The plan of `sql` (each row's `detail`), looked up on `route` (a scope's own connection, so a
-   * transaction never waits for itself); undefined when SQLite cannot explain it (several
-   * statements, a syntax error: the statement itself will report that).
+   * transaction never waits for itself), with `place` when it is looked up for a write keeping
+   * its place in the writer's line (a lookup sent to the writer goes with it); undefined when
+   * SQLite cannot explain it (several statements, a syntax error: the statement itself will
+   * report that).
    */
-  async lookup(sql: string, route: Route = READERS): Promise<readonly string[] | undefined> {
+  async lookup(sql: string, route: Route = READERS, place?: WriterPlace): Promise<readonly string[] | undefined> {
     const known = this.#plans.get(sql);
     if (known) return known;
     try {
@@ -41,6 +44,7 @@ export class QueryPlans {
         rowMode: 'object',
         keepTransaction: route !== READERS,
         internal: true,
+        place,
       })) as { detail: unknown }[];
       const plan = Object.freeze(rows.map((row) => String(row.detail)));
       if (this.#plans.size >= MAX_PLANS) this.#plans.clear();

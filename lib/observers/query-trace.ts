@@ -65,8 +65,11 @@ export class QueryTrace implements RequestTrace {
   #groupSize = 0;
   #counterSums: number[] | undefined = undefined;
 
-  /** `params`: the operation's parameters as given (kept only when an observer wants them). */
-  constructor(hub: ObserverHub, operation: Operation, sql: string, role: Role, inTransaction: boolean, params: unknown) {
+  /**
+   * `params`: the operation's parameters as given (kept only when an observer wants them);
+   * `startedAt`: when the operation began, if before now (a write queue entry: when it was accepted).
+   */
+  constructor(hub: ObserverHub, operation: Operation, sql: string, role: Role, inTransaction: boolean, params: unknown, startedAt?: number) {
     this.#hub = hub;
     this.#operation = operation;
     this.#sql = sql;
@@ -77,7 +80,8 @@ export class QueryTrace implements RequestTrace {
     this.context = queryChannel.hasSubscribers
       ? { operation, sql, database: hub.database, pool: hub.pool, role, inTransaction }
       : undefined;
-    this.#startedAt = this.#waitFrom = performance.now();
+    this.#waitFrom = performance.now();
+    this.#startedAt = startedAt ?? this.#waitFrom;
   }
 
   get sql(): string {

@@ -232,9 +232,9 @@ export class Dispatcher implements RequestRunner {
 
   /** Sends a job on its way: behind the writer gate, into the backlog, or to the addon. */
   #enqueue(job: Job): void {
-    if (job.target === Target.Writer && job.request.route.session === undefined && this.#gate.closed) {
+    if (job.target === Target.Writer && job.request.route.session === undefined && this.#gate.closedFor(job.request.place)) {
       job.park();
-      this.#gate.park(job);
+      this.#gate.park(job, job.request.place);
       this.#queuedCount++;
       return;
     }
@@ -292,7 +292,7 @@ export class Dispatcher implements RequestRunner {
     if (job.state === JobState.Queued) {
       // Still on the JS side: it never reaches SQLite. (In the backlog it stays, settled, until
       // the pump passes it.)
-      this.#gate.unpark(job);
+      this.#gate.unpark(job, job.request.place);
       this.#queuedCount--;
       job.abortReason = reason;
       this.#settle(job, false, reason);
@@ -313,8 +313,7 @@ export class Dispatcher implements RequestRunner {
   #settle(job: Job, ok: boolean, value: unknown): void {
     if (job.state === JobState.Settled) return;
     job.state = JobState.Settled;
-    if (job.timer !== undefined) clearTimeout(job.timer);
-    if (job.onAbort) job.request.signal?.removeEventListener('abort', job.onAbort);
+    job.disarm();
     if (!job.request.internal) {
       if (ok) this.counters.completed++;
       else if (job.abortReason !== undefined && value === job.abortReason) this.counters.cancelled++;

@@ -12,6 +12,7 @@ import type { RowBlock } from '../input/row-block.ts';
 import type { QueryOptions, Row, RunResult } from '../types.ts';
 import type { RowBuilder } from './rows.ts';
 import type { Route } from './route.ts';
+import type { WriterPlace } from './writer-place.ts';
 
 export type RowMode = NonNullable<QueryOptions['rowMode']>;
 
@@ -30,6 +31,8 @@ interface RequestBase {
   readonly internal?: boolean | undefined;
   /** Set while something observes the operation (observers, diagnostics channels). */
   readonly trace?: RequestTrace | undefined;
+  /** A write without a session: the place in the writer's line it keeps (request/writer-place.ts). */
+  readonly place?: WriterPlace | undefined;
 }
 
 /**

@@ -3,6 +3,7 @@
 // the dispatcher asks of the writer gate (connections/writer-gate.ts) for writes without a session.
 
 import { Target } from '../native/contract.ts';
+import type { WriterPlace } from './writer-place.ts';
 
 /** Exclusive use of the writer connection, held by a transaction, a write lease or the keeper. */
 export class WriterSession {
@@ -35,12 +36,18 @@ export function readerRoute(reader: number): Route {
   return { target: Target.PinnedReader, session: undefined, reader };
 }
 
-/** The writer gate as the dispatcher uses it, for writes that come without a session. */
+/**
+ * The writer gate as the dispatcher uses it, for writes that come without a session; `place` is
+ * the place in line the write was made with (request/writer-place.ts), if any.
+ */
 export interface WriterLine<J> {
-  /** True while such a write must wait: a session holds the writer, or others wait before it. */
-  readonly closed: boolean;
-  /** Puts a write in line; the gate hands it back (in order) once the writer is free. */
-  park(job: J): void;
+  /**
+   * True while such a write must wait: a session holds the writer or others wait before it (with
+   * a place: until that place is at the front).
+   */
+  closedFor(place: WriterPlace | undefined): boolean;
+  /** Puts a write in line (in its place); the gate hands it back, in order, when its turn comes. */
+  park(job: J, place: WriterPlace | undefined): void;
   /** Takes a cancelled write out of line; false when it was not there. */
-  unpark(job: J): boolean;
+  unpark(job: J, place: WriterPlace | undefined): boolean;
 }

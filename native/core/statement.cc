@@ -156,6 +156,8 @@ bool Connection::bind(sqlite3_stmt* stmt, Request& request, std::uint32_t first,
     return SQLITE_MISUSE;
   };
 
+  // EXPLAIN needs no values: its placeholders stay NULL when none are given (query plan lookups).
+  if (count == 0 && sqlite3_stmt_isexplain(stmt) != 0) return true;
   if (!named) {
     if (static_cast<int>(count) != expected) {
       setBindFailure(request, "the statement takes " + std::to_string(expected) + " parameter" + (expected == 1 ? "" : "s") +

@@ -92,12 +92,23 @@ void Connection::executeGroup(Request* const* group, std::size_t count) {
     control(kGroupMember.release, scratch);
   }
   if (!control(kCommit, scratch)) {
-    // Nothing of the group committed (a deferred foreign key one member left unresolved, an I/O
-    // error): the writes that had succeeded run again one by one, as they would have without
-    // grouping, so only a write that cannot commit on its own fails.
     rollBackOpenTransaction();
+    // A constraint checked at COMMIT (a deferred foreign key) was left unresolved by one of the
+    // writes: they run again one by one, as they would have without grouping, so only that one
+    // fails. Any other failure (an I/O error) is the group's: every write that had succeeded
+    // reports it, none committed.
+    const bool constraint = (scratch.errcode & 0xff) == SQLITE_CONSTRAINT;
     for (std::size_t i = 0; i < count; ++i) {
-      if (succeeded(*group[i])) runAlone(*group[i]);
+      Request& request = *group[i];
+      if (!succeeded(request)) continue;
+      if (constraint) {
+        runAlone(request);
+        continue;
+      }
+      request.clearOutput();
+      request.status = Status::SqliteFailed;
+      request.errcode = scratch.errcode;
+      request.message = "the group commit failed: " + scratch.message;
     }
   }
 }
