@@ -225,6 +225,26 @@ describe('one AbortSignal shared by many operations', () => {
     expect(listeners(signal)).toBe(0);
   });
 
+  it('transactions, snapshots and lease waits on it share the one listener too', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    const controller = new AbortController();
+    const { signal } = controller;
+    const held = await holdWriter(db, 'held');
+    const transactions = Array.from({ length: 20 }, (_, i) => db.transaction(async (tx) => void (await tx.run('INSERT INTO t (v) VALUES (?)', [`tx${i}`])), { signal }));
+    const reader = await db.acquire();
+    const snapshots = Array.from({ length: 20 }, () => db.read(async (r) => r.get('SELECT 1 AS x'), { signal }));
+    const leases = Array.from({ length: 20 }, () => db.acquire({ signal }).then((lease) => lease.release()));
+    const during = listeners(signal);
+    held.release();
+    await reader.release();
+    await Promise.all([...transactions, ...snapshots, ...leases, held.done]);
+    await quiesce();
+    expect(during).toBeLessThanOrEqual(1);
+    expect(listeners(signal)).toBe(0);
+    expect(maxListenerWarnings()).toEqual([]);
+    expect(await db.get('SELECT count(*) AS n FROM t')).toEqual({ n: 21 });
+  });
+
   it('a signal shared by two pools cancels the operations of both', async () => {
     const a = await pools.fresh();
     const b = await pools.fresh();

@@ -10,6 +10,7 @@ import { retrying } from '../connections/retry.ts';
 import { ScopeEndedError, TransactionTimeoutError, invalidArgument } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import { traceAcquire } from '../observers/scope-trace.ts';
+import { watchAbort } from '../request/abort-watch.ts';
 import { sessionRoute, type Route } from '../request/route.ts';
 import type { TransactionBehavior } from '../types.ts';
 import type { RetryPolicy } from '../options-types.ts';
@@ -172,8 +173,7 @@ async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise
   stopped.catch(() => undefined);
   const timer = setTimeout(() => stop!(new TransactionTimeoutError(settings.timeout)), settings.timeout);
   let begun = false;
-  const onAbort = () => stop!(signal!.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const unwatch = signal === undefined ? undefined : watchAbort(signal, () => stop!(signal.reason));
   try {
     if (signal?.aborted) throw signal.reason;
     // Cancellable: a timeout or abort must end a BEGIN that waits for another process's lock.
@@ -194,7 +194,7 @@ async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise
     throw error;
   } finally {
     clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
+    unwatch?.();
     context.writer.release(session);
   }
 }

@@ -3,6 +3,7 @@
 // Runs on the JS thread.
 
 import { AcquireTimeoutError } from '../errors.ts';
+import { watchAbort } from '../request/abort-watch.ts';
 
 export class Waiter<T> {
   readonly promise: Promise<T>;
@@ -10,8 +11,8 @@ export class Waiter<T> {
   #reject!: (reason: unknown) => void;
   #settled = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #signal: AbortSignal | undefined;
-  #onAbort: (() => void) | undefined;
+  /** Stops watching the signal (abort-watch.ts: one listener per signal, however many wait on it). */
+  #unwatch: (() => void) | undefined;
 
   /** `onGiveUp` runs when the waiter times out or is aborted (to drop it from its queue). */
   constructor(timeout: number | undefined, signal: AbortSignal | undefined, what: string, onGiveUp: (waiter: Waiter<T>) => void) {
@@ -29,11 +30,9 @@ export class Waiter<T> {
       }, timeout);
     }
     if (signal) {
-      this.#signal = signal;
-      this.#onAbort = () => {
+      this.#unwatch = watchAbort(signal, () => {
         if (this.#finish(false, signal.reason)) onGiveUp(this);
-      };
-      signal.addEventListener('abort', this.#onAbort, { once: true });
+      });
     }
   }
 
@@ -50,7 +49,7 @@ export class Waiter<T> {
     if (this.#settled) return false;
     this.#settled = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#onAbort) this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#unwatch?.();
     if (ok) this.#resolve(value as T);
     else this.#reject(value);
     return true;

@@ -1,61 +1,25 @@
 // Owns one request on its way through the dispatcher: where it is (queued on the JS side, in
 // flight in a native slot, settled), the flags and arguments it is submitted with, its timer and
-// its place among the jobs a signal cancels, and the functions that settle its promise. A signal
-// shared by any number of jobs carries one 'abort' listener of litepool's, removed once the last
-// of them settled. Runs on the JS thread.
+// its watch on its signal (abort-watch.ts: one listener per signal, however many jobs share it),
+// and the functions that settle its promise. Runs on the JS thread.
 
 import { OperationTimeoutError } from '../errors.ts';
 import { Op, RequestFlag, type Target } from '../native/contract.ts';
 import type { NativePool } from '../native/native-pool.ts';
+import { watchAbort } from './abort-watch.ts';
 import type { Request } from './requests.ts';
 import type { SqlRegistry, StatementInfo } from './sql-registry.ts';
 
 export const JobState = { Queued: 0, InFlight: 1, Settled: 2 } as const;
 export type JobState = (typeof JobState)[keyof typeof JobState];
 
-/**
- * The jobs armed on one signal, cancelled together by its single 'abort' listener. A signal
- * shared by many concurrent operations so never collects a listener per operation (nor Node's
- * MaxListenersExceededWarning past 10).
- */
-class SignalJobs {
-  readonly jobs = new Set<Job>();
-  constructor(readonly signal: AbortSignal) {}
-
-  readonly onAbort = (): void => {
-    // The signal fires once: every job armed on it now is cancelled, in the order they were armed.
-    signals.delete(this.signal);
-    const jobs = [...this.jobs];
-    this.jobs.clear();
-    for (const job of jobs) job.aborted(this.signal.reason);
-  };
-
-  add(job: Job): void {
-    if (this.jobs.size === 0) {
-      signals.set(this.signal, this);
-      this.signal.addEventListener('abort', this.onAbort, { once: true });
-    }
-    this.jobs.add(job);
-  }
-
-  delete(job: Job): void {
-    if (!this.jobs.delete(job) || this.jobs.size > 0) return;
-    this.signal.removeEventListener('abort', this.onAbort);
-    signals.delete(this.signal);
-  }
-}
-
-/** Each signal with armed jobs, and them (entries go once their last job settled). */
-const signals = new WeakMap<AbortSignal, SignalJobs>();
-
 export class Job {
   state: JobState = JobState.Queued;
   slot = -1;
   abortReason: unknown = undefined;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** The signal's jobs this one is among, and what cancels it, while armed. */
-  #armed: SignalJobs | undefined = undefined;
-  #cancel: ((job: Job, reason: unknown) => void) | undefined = undefined;
+  /** Stops watching its signal, while it does. */
+  #unwatch: (() => void) | undefined = undefined;
   constructor(
     readonly request: Request,
     /** Where it runs now: the route's target, or the writer once a reader found it writes. */
@@ -70,29 +34,21 @@ export class Job {
   /** It settled: off its signal's jobs (the last one removes the listener), its timer cleared. */
   disarm(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.#armed === undefined) return;
-    this.#armed.delete(this);
-    this.#armed = undefined;
-    this.#cancel = undefined;
+    if (this.#unwatch === undefined) return;
+    this.#unwatch();
+    this.#unwatch = undefined;
   }
 
   /** Has `cancel` called when `signal` aborts or the request's timeout passes. */
   arm(signal: AbortSignal | undefined, cancel: (job: Job, reason: unknown) => void): void {
     if (signal && this.state !== JobState.Settled) {
-      this.#cancel = cancel;
-      this.#armed = signals.get(signal) ?? new SignalJobs(signal);
-      this.#armed.add(this);
+      this.#unwatch = watchAbort(signal, () => {
+        this.#unwatch = undefined;
+        cancel(this, signal.reason);
+      });
     }
     const timeout = this.request.timeout;
     if (timeout !== undefined) this.timer = setTimeout(() => cancel(this, new OperationTimeoutError(timeout, this.request.sql)), timeout);
-  }
-
-  /** Its signal aborted (SignalJobs): cancelled, unless it settled meanwhile. */
-  aborted(reason: unknown): void {
-    const cancel = this.#cancel;
-    this.#armed = undefined;
-    this.#cancel = undefined;
-    if (cancel !== undefined) cancel(this, reason);
   }
 
   /** It waits on the JS side (writer gate, backlog); an observed operation clocks that wait. */
