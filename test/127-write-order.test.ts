@@ -11,9 +11,9 @@
 //   policy sees it and it is looked up once.
 import { describe, expect, it } from 'vitest';
 import type { Observer, Pool, QueryEvent } from '../lib/index.ts';
-import { policies } from '../lib/observers/index.ts';
+import { QueryProfiler, policies } from '../lib/observers/index.ts';
 import { tempPools } from './helpers/pools.ts';
-import { latch } from './helpers/waits.ts';
+import { latch, settleOrReport, until } from './helpers/waits.ts';
 
 const pools = tempPools('write-order');
 const LOG = 'CREATE TABLE log (id INTEGER PRIMARY KEY, who TEXT NOT NULL)';
@@ -101,6 +101,97 @@ describe('writes whose plan is looked up first', () => {
   });
 });
 
+describe('a write waiting for its plan', () => {
+  it('stops waiting when its signal aborts: later writes do not wait for its lookup', async () => {
+    const db = await pools.fresh({ readers: 1, observers: [plansWanted()] }, LOG);
+    const cached = 'INSERT INTO log (who) VALUES (?)';
+    await db.run(cached, ['warm']);
+    // The only reader is pinned: a lookup waits for it.
+    const lease = await db.acquire();
+    const controller = new AbortController();
+    const reason = new Error('gone');
+    const aborted = db.run("INSERT INTO log (who) VALUES ('aborted' || ?)", [''], { signal: controller.signal });
+    const later = db.run(cached, ['later']);
+    controller.abort(reason);
+    const [first, second] = await settleOrReport([aborted, later]);
+    expect(first).toEqual({ status: 'rejected', reason });
+    expect(second).toMatchObject({ status: 'fulfilled' });
+    await lease.release();
+    expect(await order(db)).toEqual(['warm', 'later']);
+    expect(db.stats().writer.queued).toBe(0);
+  });
+
+  it('has it looked up on a reader, not behind the transaction that holds the writer', async () => {
+    const decided: string[] = [];
+    const db = await pools.fresh({ readers: 1, observers: [{ wantsQueryPlan: true, beforeQuery: (q) => void decided.push(q.sql) }] }, LOG);
+    const hold = latch();
+    const holding = latch();
+    const tx = db.transaction(async () => {
+      holding.open();
+      await hold.promise;
+    });
+    await holding.promise;
+    const write = db.run("INSERT INTO log (who) VALUES ('w' || ?)", ['']);
+    // The policy has decided while the transaction still holds the writer: its plan was known.
+    await until(() => decided.some((sql) => sql.includes("'w'")));
+    hold.open();
+    await Promise.all([tx, write]);
+    expect(await order(db)).toEqual(['w']);
+  });
+
+  it('of a write queue entry leaves the queue working once the queue gave its place up', async () => {
+    const db = await pools.fresh({ readers: 2, observers: [plansWanted()] }, LOG);
+    await db.run('INSERT INTO log (who) VALUES (?)', ['warm']);
+    const queue = db.writeQueue({ inFlight: 1 });
+    const first = queue.enqueue("INSERT INTO log (who) VALUES ('a' || ?)", ['']);
+    // Waits (inFlight: 1): the queue takes a place, and gives it up while this entry's plan is looked up.
+    const second = queue.enqueue("INSERT INTO log (who) VALUES ('b' || ?)", ['']);
+    await first;
+    // Something gets in line behind the place given up: the queue must not take it for its own.
+    const run = db.run('INSERT INTO log (who) VALUES (?)', ['run']);
+    await Promise.all([second, run]);
+    const [third] = await settleOrReport([queue.enqueue('INSERT INTO log (who) VALUES (?)', ['c'])]);
+    expect(third).toMatchObject({ status: 'fulfilled' });
+    const [shutdown] = await settleOrReport([queue.shutdown()]);
+    expect(shutdown).toMatchObject({ status: 'fulfilled' });
+    expect(await order(db)).toEqual(['warm', 'a', 'b', 'run', 'c']);
+  });
+});
+
+describe('the pool\'s own plan lookups without readers', () => {
+  it('wait for the transaction, lease or snapshot holding the writer instead of rolling it back', async () => {
+    for (const start of [() => pools.fresh({ readers: 0, observers: [policies.denyFullScans({ allowTables: ['log'] })] }, LOG), () => pools.open({ readers: 0, observers: [new QueryProfiler({ explainOverMs: 0 })] })]) {
+      const db = await start();
+      await db.exec('CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY, who TEXT NOT NULL)');
+      const hold = latch();
+      const holding = latch();
+      const tx = db.transaction(async (t) => {
+        await t.run("INSERT INTO log (who) VALUES ('tx 1')");
+        holding.open();
+        await hold.promise;
+        await t.run("INSERT INTO log (who) VALUES ('tx 2')");
+      });
+      await holding.promise;
+      // A statement never seen: its plan is looked up (on the writer: there are no readers).
+      const read = db.all('SELECT count(*) AS n FROM log WHERE id > 0');
+      await new Promise((resolve) => setImmediate(resolve));
+      hold.open();
+      await tx;
+      expect(await read).toEqual([{ n: 2 }]);
+      const lease = await db.acquire({ write: true });
+      await lease.exec('BEGIN');
+      await lease.run("INSERT INTO log (who) VALUES ('lease')");
+      const another = db.get('SELECT max(id) AS m FROM log WHERE id >= 0');
+      await new Promise((resolve) => setImmediate(resolve));
+      await lease.exec('COMMIT');
+      await lease.release();
+      expect(await another).toEqual({ m: 3 });
+      expect(await order(db)).toEqual(['tx 1', 'tx 2', 'lease']);
+      await db.close();
+    }
+  });
+});
+
 describe('plans of statements with placeholders', () => {
   it('are looked up once and seen by policies (denyFullScans refuses a parameterised full scan)', async () => {
     const plans: (readonly string[] | undefined)[] = [];
@@ -159,6 +250,37 @@ describe('write-queue entries and transactions', () => {
     await queue.shutdown();
     expect(await order(db)).toEqual([]);
   });
+
+  for (const inFlight of [64, 1]) {
+    it(`entries, writes and transactions interleaved while the writer is held keep call order (inFlight: ${inFlight})`, async () => {
+      const db = await pools.fresh({ readers: 2 }, LOG);
+      const queue = db.writeQueue({ inFlight });
+      const insert = 'INSERT INTO log (who) VALUES (?)';
+      const hold = latch();
+      const holding = latch();
+      const calls: Promise<unknown>[] = [
+        db.transaction(async (tx) => {
+          await tx.run(insert, ['txA']);
+          holding.open();
+          await hold.promise;
+        }),
+      ];
+      await holding.promise;
+      calls.push(queue.enqueue(insert, ['q1']), queue.enqueue(insert, ['q2']));
+      calls.push(db.transaction((tx) => tx.run(insert, ['txB'])));
+      calls.push(queue.enqueue(insert, ['q3']));
+      calls.push(db.run(insert, ['run']));
+      calls.push(queue.enqueue(insert, ['q4']), queue.enqueue(insert, ['q5']));
+      calls.push(db.transaction((tx) => tx.run(insert, ['txC'])));
+      calls.push(queue.enqueue(insert, ['q6']));
+      hold.open();
+      await Promise.all(calls);
+      expect(await order(db)).toEqual(['txA', 'q1', 'q2', 'txB', 'q3', 'run', 'q4', 'q5', 'txC', 'q6']);
+      expect(queue.stats()).toMatchObject({ depth: 0, running: 0, completed: 6 });
+      expect(db.stats().writer.queued).toBe(0);
+      await queue.shutdown();
+    });
+  }
 
   it('a queue entry counts its wait in the queue as queued time', async () => {
     const events: QueryEvent[] = [];

@@ -19,6 +19,7 @@ import type { Operation, Params } from '../types.ts';
 import type { RetryPolicy } from '../options-types.ts';
 import type { WriteResult } from '../write-queue-types.ts';
 import { checkOptions, type CheckedOptions } from './operation-options.ts';
+import { settledOrAborted } from '../request/abort-watch.ts';
 import { SubmissionOrder } from '../request/submission-order.ts';
 
 export {
@@ -138,8 +139,12 @@ export class Operations {
     }
     return traceOperation(trace, () => {
       // Submitted in call order: a request called later never overtakes this one's plan lookup.
-      const lookup = (place: WriterPlace | undefined): Promise<void> =>
-        this.#hub.plans!.lookup(trace.sql, this.#scope?.route, place).then((plan) => void (trace.plan = plan));
+      // Its signal ends the wait (the lookup may wait behind a transaction): submitted then, the
+      // request is refused as aborted and gives its place up.
+      const lookup = (place: WriterPlace | undefined): Promise<void> => {
+        const looked = this.#hub.plans!.lookup(trace.sql, this.#scope?.route, place).then((plan) => void (trace.plan = plan));
+        return request.signal === undefined ? looked : settledOrAborted(looked, request.signal);
+      };
       return this.#inOrder(request, awaitsPlan ? lookup : undefined);
     });
   }

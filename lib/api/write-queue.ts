@@ -7,15 +7,16 @@
 // were accepted, at most `inFlight` at a time, and only when the writer can take them: while a
 // transaction or write lease holds it, they wait here (where 'drop-oldest' can still evict them),
 // and they get their turn in first-in first-out order with the sessions and writes queued before.
-// While entries wait, the queue holds a place in the writer's line (request/writer-place.ts):
-// entries accepted before a transaction, lease or write asked for the writer are handed over
-// before it gets it, even those beyond the `inFlight` bound.
+// While entries wait, they hold places in the writer's line (write-queue-line.ts): entries
+// accepted before a transaction, lease or write asked for the writer are handed over before it
+// gets it, even those beyond the `inFlight` bound, and those accepted after it wait for it.
 
 import { QueueClosedError, QueueFullError, QueueTimeoutError, describeType, invalidArgument } from '../errors.ts';
 import { encodeParams, type EncodedParams } from '../input/params.ts';
 import { checkInteger, checkKeys, checkSql } from '../input/validate.ts';
 import { Fifo } from '../request/fifo.ts';
 import type { WriterPlace, WriterPlaces } from '../request/writer-place.ts';
+import { QueueLine } from './write-queue-line.ts';
 import { KNOWN_OPTIONS, checkPolicy } from './write-queue-options.ts';
 import type { Params } from '../types.ts';
 import type { OverflowPolicy, WriteQueueOptions, WriteQueueStats, WriteResult } from '../write-queue-types.ts';
@@ -72,15 +73,8 @@ export class WriteQueue {
   readonly overflow: OverflowPolicy;
   readonly #maxInFlight: number;
   readonly #run: WriteRunner;
-  /** The pool's writer line; none for a queue of its own (tests): entries go when there is room. */
-  readonly #places: WriterPlaces | undefined;
-  /** The queue's place in the writer's line, held while entries wait for their turn. */
-  #place: WriterPlace | undefined;
-  /**
-   * Entries still waiting that were accepted before something got in line behind #place: once
-   * they are handed over, the place is given up (undefined: nothing behind it yet).
-   */
-  #ahead: number | undefined;
+  /** Where the waiting entries stand in the writer's line, and their hand-over. */
+  readonly #line: QueueLine;
   readonly #onError: WriteQueueOptions['onError'];
   readonly #groupCommit: boolean;
   readonly #onShutdown: (queue: WriteQueue) => void;
@@ -130,7 +124,17 @@ export class WriteQueue {
     }
     this.#groupCommit = given.groupCommit !== false;
     this.#run = run;
-    this.#places = places;
+    const waiting = this.#waiting;
+    const room = (): number => this.#maxInFlight - this.#running;
+    this.#line = new QueueLine(places, {
+      get waiting() {
+        return waiting.length;
+      },
+      get room() {
+        return room();
+      },
+      handOver: (place, most) => this.#handOver(place, most),
+    });
     this.#onShutdown = onShutdown;
     this.#onEvent = onEvent;
   }
@@ -197,7 +201,7 @@ export class WriteQueue {
           return this.#refuse(entry, new QueueFullError(`the write queue is full (capacity ${this.capacity}) and every entry in it has started`));
         }
         const oldest = this.#waiting.shift()!;
-        if (this.#ahead !== undefined && this.#ahead > 0) this.#ahead--;
+        this.#line.droppedOldest();
         this.#stats.dropped++;
         this.#admit(entry);
         // Reported after the new entry took the room, so that onError cannot push into it.
@@ -224,6 +228,7 @@ export class WriteQueue {
   #admit(entry: Entry): void {
     this.#stats.accepted++;
     this.#waiting.push(entry);
+    this.#line.accepted();
     this.#stats.highWater = Math.max(this.#stats.highWater, this.#waiting.length + this.#running);
     this.#feed();
   }
@@ -235,45 +240,16 @@ export class WriteQueue {
     return 'refused';
   }
 
-  /**
-   * Hands waiting entries to the writer as far as the queue's turn allows. With nothing holding
-   * or waiting for the writer and room for every waiting entry, they go at once; else the queue
-   * holds a place in the writer's line, hands entries over (at most #maxInFlight running) while
-   * the place is at the front, and gives it up once nothing waits or every entry accepted before
-   * the first thing behind it was handed over (the rest then take a new place, behind that).
-   */
   #feed(): void {
-    const place = this.#place;
-    if (place !== undefined) {
-      if (place.state === 'front') this.#handOver(place);
-      if (this.#waiting.length > 0 && this.#ahead !== 0) return;
-      this.#place = undefined;
-      this.#ahead = undefined;
-      this.#places!.leave(place);
-    }
-    if (this.#waiting.length === 0) return;
-    const places = this.#places;
-    if (places === undefined || (places.free && this.#waiting.length <= this.#maxInFlight - this.#running)) {
-      this.#handOver(undefined);
-      return;
-    }
-    this.#place = places.hold(this.#onFront, this.#onFollower);
-    if (this.#place.state === 'front') this.#feed();
+    this.#line.feed();
   }
 
-  /** The queue's place reached the front of the writer's line. */
-  readonly #onFront = (): void => this.#feed();
-
-  /** Something got in line behind the queue's place: the entries waiting now go before it. */
-  readonly #onFollower = (): void => {
-    this.#ahead = this.#waiting.length;
-  };
-
-  /** Hands waiting entries over (with the queue's place, if any), keeping at most #maxInFlight running. */
-  #handOver(place: WriterPlace | undefined): void {
-    while (this.#running < this.#maxInFlight && this.#waiting.length > 0 && this.#ahead !== 0) {
+  /** Hands at most `most` waiting entries over (with the queue's place, if any), keeping at most #maxInFlight running. */
+  #handOver(place: WriterPlace | undefined, most: number): number {
+    let handed = 0;
+    while (handed < most && this.#running < this.#maxInFlight && this.#waiting.length > 0) {
       const entry = this.#waiting.shift()!;
-      if (this.#ahead !== undefined) this.#ahead--;
+      handed++;
       this.#running++;
       let outcome: Promise<WriteResult>;
       try {
@@ -293,6 +269,7 @@ export class WriteQueue {
         },
       );
     }
+    return handed;
   }
 
   /** An entry finished: its room goes to the entries parked by 'block', in order. */
@@ -303,6 +280,7 @@ export class WriteQueue {
       if (timer) clearTimeout(timer);
       this.#stats.accepted++;
       this.#waiting.push(entry);
+      this.#line.accepted();
     }
     this.#stats.highWater = Math.max(this.#stats.highWater, this.#waiting.length + this.#running);
     this.#feed();

@@ -38,3 +38,16 @@ export function watchAbort(signal: AbortSignal, onAbort: () => void): () => void
     if (watched.get(signal) === watchers) watched.delete(signal);
   };
 }
+
+/** Resolves once `promise` settled or `signal` aborted, whichever comes first (at once when it has). */
+export function settledOrAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const unwatch = watchAbort(signal, resolve);
+    const done = (): void => {
+      unwatch();
+      resolve();
+    };
+    promise.then(done, done);
+  });
+}

@@ -94,9 +94,9 @@ export class Dispatcher implements RequestRunner {
         let info: StatementInfo | undefined;
         // Without readers every read runs on the writer's connection: it must wait for the session
         // that holds it like a write does, or it would run inside that session's transaction (and
-        // roll it back, or end its iteration).
+        // roll it back, or end its iteration). The pool's own queries too (plan lookups).
         let target: Target = request.route.target;
-        if (target === Target.Readers && !this.#hasReaders && !request.internal) target = Target.Writer;
+        if (target === Target.Readers && !this.#hasReaders && (!request.internal || request.op === Op.Get || request.op === Op.All)) target = Target.Writer;
         if (request.op === Op.Get || request.op === Op.All) {
           info = this.#sql.statement(request.sql);
           if (info.writes && target === Target.Readers) target = Target.Writer;
@@ -118,9 +118,16 @@ export class Dispatcher implements RequestRunner {
   /** A write that waited at the writer gate: its turn has come (called in line order). */
   writerTurn(job: Job): void {
     this.#queuedCount--;
-    // Past the gate already: straight on to the native writer.
-    if (job.state !== JobState.Settled) this.#enqueueNative(job);
-    else this.#noteProgress();
+    // Past the gate: on to the native writer (an addon that cannot take it fails it alone).
+    if (job.state === JobState.Settled) {
+      this.#noteProgress();
+      return;
+    }
+    try {
+      this.#enqueueNative(job);
+    } catch (error) {
+      this.#settle(job, false, error);
+    }
   }
 
   /** Waits for the completion of a request the addon started by itself (a connection open). */

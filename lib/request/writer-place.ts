@@ -42,8 +42,9 @@ export interface WriterPlaces {
   /** Nothing holds the writer and nothing waits for it. */
   readonly free: boolean;
   /**
-   * Takes a place at the end of the writer's line (at the front, with `onFront` called at once,
-   * when nothing holds or waits for the writer).
+   * Takes a place at the end of the writer's line, or at the front when nothing holds or waits for
+   * the writer (its state is then 'front' at once; `onFront` is called only for a place that
+   * reaches the front later).
    */
   hold(onFront?: () => void, onFollower?: () => void): WriterPlace;
   /** One holder is done with `place`: once all are, the line moves on past it. */

@@ -127,7 +127,8 @@ bool Connection::prepare(const std::string& sql, Request& request, StatementHand
   } else {
     entry = &out.useUncached(stmt);
   }
-  entry->readonly = sqlite3_stmt_readonly(stmt) != 0;
+  // EXPLAIN only describes its statement, never runs it: a reader may answer it for a write too.
+  entry->readonly = sqlite3_stmt_readonly(stmt) != 0 || sqlite3_stmt_isexplain(stmt) != 0;
   entry->groupable = isGroupable(authorized_);
   entry->controlsTransaction = (authorized_ & ((std::uint64_t{1} << SQLITE_TRANSACTION) | (std::uint64_t{1} << SQLITE_SAVEPOINT))) != 0;
   entry->endsTransaction = (authorized_ & (std::uint64_t{1} << SQLITE_TRANSACTION)) != 0 && sqlite3_stmt_isexplain(stmt) == 0;
