@@ -5,7 +5,8 @@
 // histograms and the connection gauges; spans for checkpoints and copies (backup, vacuumInto);
 // stop() ends it, letting the operations in flight end their spans and then unsubscribing; a pool
 // instrumented twice feeds both; attributes the pool settles late (the role of a rerouted
-// statement) come from the end of the operation.
+// statement) come from the end of the operation; a view of the pool (the Fastify decoration beside
+// named instances) is instrumented as the pool.
 
 import { context, trace, SpanStatusCode } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -15,6 +16,8 @@ import { channel } from 'node:diagnostics_channel';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LitepoolError } from '../lib/index.ts';
+import Fastify from 'fastify';
+import litepoolPlugin from '../lib/integrations/fastify/index.ts';
 import { instrument } from '../lib/otel/index.ts';
 import { tempPools } from './helpers/pools.ts';
 import { latch, rejection } from './helpers/waits.ts';
@@ -277,4 +280,22 @@ describe('instrument()', () => {
     expect(() => instrument(db, { meterProvider: 'global' } as never)).toThrow(invalid);
     expect(() => instrument(db, null as never)).toThrow(invalid);
   });
+
+  it('instruments the pool behind a view of it (app.litepool beside named Fastify instances)', async () => {
+    const p = providers();
+    const main = await pools.fresh({ readers: 1 });
+    const audit = await pools.fresh({ readers: 1 });
+    const app = Fastify();
+    await app.register(litepoolPlugin, { pool: main });
+    await app.register(litepoolPlugin, { name: 'audit', pool: audit });
+    await app.ready();
+    expect(app.litepool).not.toBe(main); // a view of it, serving app.litepool.audit
+    const stop = instrument(app.litepool, { tracerProvider: p.tracerProvider, meterProvider: p.meterProvider });
+    await app.litepool.get('SELECT 1 AS one');
+    await audit.get('SELECT 2 AS two');
+    stop();
+    expect(p.spans.getFinishedSpans().map((span) => span.attributes['db.query.text'])).toEqual(['SELECT 1 AS one']);
+    await app.close();
+  });
 });
+

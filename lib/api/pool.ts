@@ -44,6 +44,7 @@ import { poolStats, type PoolParts } from './stats.ts';
 import { runTransaction, type Transaction } from './transaction.ts';
 import { shutDown } from './close.ts';
 import { WriteQueue } from './write-queue.ts';
+import { POOL_ITSELF } from './pool-itself.ts';
 
 /** A pool of SQLite connections: one writer thread and N reader threads. */
 export class Pool extends PoolMaintenance {
@@ -101,6 +102,9 @@ export class Pool extends PoolMaintenance {
   get replica(): Replica {
     return replicaOf(this.#parts.replica);
   }
+
+  /** @internal The pool itself, also when read through a view of it (see pool-itself.ts). */
+  get [POOL_ITSELF](): Pool { return Pool.#of(this); } // prettier-ignore
 
   /** True once close() has been called. */
   get closed(): boolean {

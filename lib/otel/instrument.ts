@@ -16,6 +16,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import type { TracingChannel } from 'node:diagnostics_channel';
+import { POOL_ITSELF } from '../api/pool-itself.ts';
 import {
   acquireChannel,
   backupChannel,
@@ -111,6 +112,8 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
     throw invalidArgument('instrument() takes a litepool Pool');
   }
   checkInstrumentOptions(options);
+  // The pool its events carry, also when `db` is a view of it (the Fastify decoration beside named instances).
+  const pool: object = (db as { [POOL_ITSELF]?: object })[POOL_ITSELF] ?? db;
   const tracer = (options.tracerProvider ?? otelTrace.getTracerProvider()).getTracer(INSTRUMENTATION);
   const meter = (options.meterProvider ?? otelMetrics.getMeterProvider()).getMeter(INSTRUMENTATION);
   const captureText = options.captureQueryText ?? true;
@@ -189,7 +192,7 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
   const query = {
     start(message: unknown): void {
       const ctx = message as QueryChannelContext;
-      if (ctx.pool !== db) return;
+      if (ctx.pool !== pool) return;
       const name = operationName(ctx.operation, ctx.sql);
       const attributes: Attributes = { 'db.operation.name': name, 'litepool.operation': ctx.operation, 'litepool.role': ctx.role };
       if (captureText) attributes['db.query.text'] = ctx.sql;
@@ -215,36 +218,36 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
   const transaction = {
     start(message: unknown): void {
       const ctx = message as TransactionChannelContext;
-      if (ctx.pool !== db) return;
+      if (ctx.pool !== pool) return;
       startSpan('TRANSACTION', { 'db.operation.name': 'TRANSACTION', 'litepool.behavior': ctx.behavior }, ctx);
     },
     asyncEnd(message: unknown): void {
       const ctx = message as TransactionChannelContext;
-      if (ctx.pool !== db) return;
+      if (ctx.pool !== pool) return;
       endSpan(ctx, {}, { ...base, 'db.operation.name': 'TRANSACTION' });
     },
   };
   const acquire = {
     start(message: unknown): void {
       const ctx = message as AcquireChannelContext;
-      if (ctx.pool !== db) return;
+      if (ctx.pool !== pool) return;
       startSpan('ACQUIRE', { 'db.operation.name': 'ACQUIRE', 'litepool.write': ctx.write }, ctx);
     },
     asyncEnd(message: unknown): void {
       const ctx = message as AcquireChannelContext;
-      if (ctx.pool !== db) return;
+      if (ctx.pool !== pool) return;
       endSpan(ctx, ctx.waitedMs === undefined ? {} : { 'litepool.waited_ms': ctx.waitedMs }, undefined);
     },
   };
   const checkpoint = {
     start(message: unknown): void {
       const ctx = message as CheckpointChannelContext;
-      if (ctx.pool !== db) return;
+      if (ctx.pool !== pool) return;
       startSpan('CHECKPOINT', { 'db.operation.name': 'CHECKPOINT', 'litepool.checkpoint.mode': ctx.mode, 'litepool.checkpoint.source': ctx.source }, ctx);
     },
     asyncEnd(message: unknown): void {
       const ctx = message as CheckpointChannelContext;
-      if (ctx.pool !== db) return;
+      if (ctx.pool !== pool) return;
       const result = ctx.result as { busy?: boolean; checkpointedFrames?: number } | undefined;
       const extra: Attributes = result ? { 'litepool.checkpoint.busy': result.busy === true, 'litepool.checkpoint.frames': result.checkpointedFrames ?? 0 } : {};
       endSpan(ctx, extra, { ...base, 'db.operation.name': 'CHECKPOINT' });
@@ -253,13 +256,13 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
   const copy = {
     start(message: unknown): void {
       const ctx = message as BackupChannelContext;
-      if (ctx.pool !== db) return;
+      if (ctx.pool !== pool) return;
       const name = ctx.operation === 'backup' ? 'BACKUP' : 'VACUUM INTO';
       startSpan(name, { 'db.operation.name': name }, ctx);
     },
     asyncEnd(message: unknown): void {
       const ctx = message as BackupChannelContext;
-      if (ctx.pool !== db) return;
+      if (ctx.pool !== pool) return;
       const pages = (ctx.result as { pages?: number } | undefined)?.pages;
       endSpan(ctx, pages === undefined ? {} : { 'litepool.backup.pages': pages }, { ...base, 'db.operation.name': ctx.operation === 'backup' ? 'BACKUP' : 'VACUUM INTO' });
     },
