@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import type { Observer, Pool, QueryEvent } from '../lib/index.ts';
 import { QueryProfiler, policies } from '../lib/observers/index.ts';
 import { tempPools } from './helpers/pools.ts';
-import { latch, settleOrReport, until } from './helpers/waits.ts';
+import { latch, settleOrReport } from './helpers/waits.ts';
 
 const pools = tempPools('write-order');
 const LOG = 'CREATE TABLE log (id INTEGER PRIMARY KEY, who TEXT NOT NULL)';
@@ -121,9 +121,37 @@ describe('a write waiting for its plan', () => {
     expect(db.stats().writer.queued).toBe(0);
   });
 
-  it('has it looked up on a reader, not behind the transaction that holds the writer', async () => {
-    const decided: string[] = [];
-    const db = await pools.fresh({ readers: 1, observers: [{ wantsQueryPlan: true, beforeQuery: (q) => void decided.push(q.sql) }] }, LOG);
+  it('is looked up on the writer: a pinned reader, or the only reader held by an iteration, holds nothing up', async () => {
+    const db = await pools.fresh({ readers: 1, observers: [policies.denyFullScans({ allowTables: ['log', 'items'] })] }, LOG);
+    await db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, n INTEGER)');
+    await db.insertMany('items', Array.from({ length: 3000 }, (_, i) => ({ id: i + 1, n: 0 })));
+    // An iteration holds the only reader while each of its rows is updated.
+    const updated = (async () => {
+      let rows = 0;
+      for await (const row of db.iterate<{ id: number }>('SELECT id FROM items')) {
+        await db.run('UPDATE items SET n = n + 1 WHERE id = ?', [row.id]);
+        if (++rows === 5) break;
+      }
+      return rows;
+    })();
+    const [iterated] = await settleOrReport([updated]);
+    expect(iterated).toEqual({ status: 'fulfilled', value: 5 });
+    // A read lease pins the only reader: writes, queue entries and transactions go on.
+    const lease = await db.acquire();
+    const queue = db.writeQueue({ inFlight: 1 });
+    const outcomes = await settleOrReport([
+      db.run("INSERT INTO log (who) VALUES ('run' || ?)", ['']),
+      queue.enqueue("INSERT INTO log (who) VALUES ('queue' || ?)", ['']),
+      db.transaction((tx) => tx.run("INSERT INTO log (who) VALUES ('tx')")),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    await lease.release();
+    expect(await order(db)).toEqual(['run', 'queue', 'tx']);
+    await queue.shutdown();
+  });
+
+  it('counts its wait for the plan in its timeout', async () => {
+    const db = await pools.fresh({ readers: 0, observers: [plansWanted()] }, LOG);
     const hold = latch();
     const holding = latch();
     const tx = db.transaction(async () => {
@@ -131,12 +159,12 @@ describe('a write waiting for its plan', () => {
       await hold.promise;
     });
     await holding.promise;
-    const write = db.run("INSERT INTO log (who) VALUES ('w' || ?)", ['']);
-    // The policy has decided while the transaction still holds the writer: its plan was known.
-    await until(() => decided.some((sql) => sql.includes("'w'")));
+    // The writer stays held past the timeout: the write waits for its plan (and its turn) meanwhile.
+    const [write] = await settleOrReport([db.run("INSERT INTO log (who) VALUES ('late' || ?)", [''], { timeout: 100 })]);
+    expect(write).toMatchObject({ status: 'rejected', reason: { code: 'LITEPOOL_OPERATION_TIMEOUT' } });
     hold.open();
-    await Promise.all([tx, write]);
-    expect(await order(db)).toEqual(['w']);
+    await tx;
+    expect(await order(db)).toEqual([]);
   });
 
   it('of a write queue entry leaves the queue working once the queue gave its place up', async () => {
@@ -211,6 +239,23 @@ describe('plans of statements with placeholders', () => {
     expect(plans[0]).toEqual([expect.stringMatching(/^SCAN log/)]);
     // The same plan object both times: cached, not looked up again.
     expect(plans[1]).toBe(plans[0]);
+  });
+});
+
+describe('retries (retry policy)', () => {
+  it('a queue entry retried after SQLITE_BUSY goes back ahead of its own queue\'s place', async () => {
+    const db = await pools.fresh({ readers: 1, busyTimeout: 20, retry: { attempts: 10, baseDelay: 20, maxDelay: 40 } }, LOG);
+    const other = await pools.openAt(db.path, { readers: 1 });
+    const lease = await other.acquire({ write: true });
+    await lease.exec('BEGIN IMMEDIATE'); // another connection holds the write lock
+    const queue = db.writeQueue({ inFlight: 1 });
+    const entries = [queue.enqueue('INSERT INTO log (who) VALUES (?)', ['e0']), queue.enqueue('INSERT INTO log (who) VALUES (?)', ['e1'])];
+    setTimeout(() => void lease.exec('COMMIT').then(() => lease.release()), 100);
+    const outcomes = await settleOrReport(entries);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(await order(db)).toEqual(['e0', 'e1']);
+    expect(db.stats().writer.queued).toBe(0);
+    await queue.shutdown();
   });
 });
 

@@ -7,6 +7,8 @@
 // `attempts` and never repeat non-transient errors.
 import { afterEach, describe, expect, it } from 'vitest';
 import { OperationTimeoutError, SqliteError, TransactionTimeoutError, type Pool, type PoolOptions } from '../lib/index.ts';
+import { retriable } from '../lib/connections/retry.ts';
+import { Op } from '../lib/native/contract.ts';
 import { startNode, type NodeChild } from './helpers/child.ts';
 import { fixture } from './helpers/paths.ts';
 import { tempPools } from './helpers/pools.ts';
@@ -238,3 +240,36 @@ describe('retry policy', () => {
     expect(runs).toBe(1);
   });
 });
+
+describe('what a retry may run again', () => {
+  it('an exec() whose second statement meets another process\'s lock is not run again: its first statement committed', async () => {
+    const aux = await newDatabase();
+    const db = await pools.fresh({ readers: 1, busyTimeout: 100, retry: { attempts: 4, baseDelay: 10, maxDelay: 20 } });
+    await db.exec(`ATTACH '${aux.replaceAll("'", "''")}' AS aux`);
+    const holder = startHolder(aux);
+    await holder.locked;
+    const failure = await db.exec("INSERT INTO t (v) VALUES ('main'); INSERT INTO aux.t (v) VALUES ('aux')").then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(SqliteError);
+    expect((failure as SqliteError).primaryCode).toBe('SQLITE_BUSY');
+    // Once, not once per attempt.
+    expect(await db.all("SELECT v FROM t WHERE v = 'main'")).toEqual([{ v: 'main' }]);
+    // A single statement is still retried until the lock goes.
+    const retried = db.run("INSERT INTO aux.t (v) VALUES ('retried')");
+    setTimeout(() => holder.release(), 30);
+    await retried;
+    await holder.released;
+  });
+
+  it('never an exec() of several statements (each commits alone outside a transaction); one statement, batches and writes yes', () => {
+    expect(retriable(Op.Exec, 'INSERT INTO t VALUES (1); SELECT 1; INSERT INTO t VALUES (2)')).toBe(false);
+    expect(retriable(Op.Exec, "INSERT INTO t VALUES ('a;b'); -- one more;\n INSERT INTO t VALUES (2)")).toBe(false);
+    expect(retriable(Op.Exec, "INSERT INTO t VALUES ('a;b') -- a comment; not a statement")).toBe(true);
+    expect(retriable(Op.Exec, 'CREATE TABLE x (a)')).toBe(true);
+    expect(retriable(Op.Run, 'INSERT INTO t VALUES (1)')).toBe(true);
+    expect(retriable(Op.Batch, undefined)).toBe(true);
+  });
+});
+

@@ -64,7 +64,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   // db.schema runs its statements through the pool's own get/all and transactions.
   const schemaHost: SchemaHost = { all: (sql, params) => pool!.all(sql, params), transaction: (fn) => pool!.transaction(fn) };
   // On a LiteFS replica the toolkit refuses the maintenance that writes, as the replica refuses writes.
-  const toolkit = new Toolkit(context, resolved, schemaHost, probe, () => dispatcher!.inFlight + dispatcher!.queued > 0, replica);
+  const toolkit = new Toolkit(context, resolved, schemaHost, probe, () => dispatcher!.inFlight + dispatcher!.queued > 0, replica, () => native.stats());
   try {
     await dispatcher.track(native.startWriter());
     await Promise.all(native.startReaders().map((slot) => dispatcher!.track(slot)));

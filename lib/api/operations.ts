@@ -8,7 +8,7 @@ import type { RowBlock } from '../input/row-block.ts';
 import { encodeParams } from '../input/params.ts';
 import { checkSql } from '../input/validate.ts';
 import { Op, Target } from '../native/contract.ts';
-import { retrying } from '../connections/retry.ts';
+import { retriable, retrying } from '../connections/retry.ts';
 import { queryChannel } from '../observers/channels.ts';
 import type { ObserverHub } from '../observers/hub.ts';
 import { QueryTrace, traceOperation } from '../observers/query-trace.ts';
@@ -19,6 +19,7 @@ import type { Operation, Params } from '../types.ts';
 import type { RetryPolicy } from '../options-types.ts';
 import type { WriteResult } from '../write-queue-types.ts';
 import { checkOptions, type CheckedOptions } from './operation-options.ts';
+import type { WriteGuard } from './write-guard.ts';
 import { settledOrAborted } from '../request/abort-watch.ts';
 import { SubmissionOrder } from '../request/submission-order.ts';
 
@@ -32,22 +33,12 @@ export {
   rejectOnThrow,
   type CheckedOptions,
 } from './operation-options.ts';
+export type { WriteGuard } from './write-guard.ts';
 
 /** The ops a Pool or a scope starts through Operations.start(). */
 export type StartedOp = typeof Op.Get | typeof Op.All | typeof Op.Run | typeof Op.Exec | typeof Op.Batch;
 
 const OPERATION_NAMES: Record<StartedOp, Operation> = { [Op.Get]: 'get', [Op.All]: 'all', [Op.Run]: 'run', [Op.Exec]: 'exec', [Op.Batch]: 'batch' };
-
-/**
- * What may refuse the pool's writes before they start, and names the failures of those that ran
- * (`replication: 'litefs'`: a replica node takes no writes).
- */
-export interface WriteGuard {
-  /** Throws when this node must not write now. */
-  checkWritable(): void;
-  /** The error a failed write reports (the one given, or what it really means). */
-  translate(error: unknown): unknown;
-}
 
 /** A scope's connection: its route, the signal that ends with it, and whether it is a transaction. */
 interface ScopeBinding {
@@ -139,13 +130,18 @@ export class Operations {
     }
     return traceOperation(trace, () => {
       // Submitted in call order: a request called later never overtakes this one's plan lookup.
-      // Its signal ends the wait (the lookup may wait behind a transaction): submitted then, the
-      // request is refused as aborted and gives its place up.
+      // A pool write's plan is looked up on the writer, with the write's place (no reader to wait
+      // for). Its signal and timeout end the wait: submitted then, with the time left, the request
+      // is refused as aborted or timed out, and gives its place up.
+      const { signal, timeout } = request;
+      const began = performance.now();
+      const route = this.#scope?.route ?? (request.route === WRITER ? WRITER : undefined);
       const lookup = (place: WriterPlace | undefined): Promise<void> => {
-        const looked = this.#hub.plans!.lookup(trace.sql, this.#scope?.route, place).then((plan) => void (trace.plan = plan));
-        return request.signal === undefined ? looked : settledOrAborted(looked, request.signal);
+        const looked = this.#hub.plans!.lookup(trace.sql, route, place).then((plan) => void (trace.plan = plan));
+        return signal === undefined && timeout === undefined ? looked : settledOrAborted(looked, signal, timeout);
       };
-      return this.#inOrder(request, awaitsPlan ? lookup : undefined);
+      const left = timeout === undefined ? undefined : (): number => Math.max(1, timeout - (performance.now() - began));
+      return this.#inOrder(request, awaitsPlan ? lookup : undefined, left);
     });
   }
 
@@ -161,11 +157,12 @@ export class Operations {
    * writer's line meanwhile (a new one, or the one it came with), and `prepare` gets it (what it
    * sends to the writer must go with it, or it would wait behind its own place).
    */
-  #inOrder<R extends Request>(request: R, prepare: ((place: WriterPlace | undefined) => Promise<void>) | undefined): Promise<Outcome<R>> {
+  #inOrder<R extends Request>(request: R, prepare: ((place: WriterPlace | undefined) => Promise<void>) | undefined, left?: () => number): Promise<Outcome<R>> {
     const places = this.#places;
+    const timed = (given: R): R => (left === undefined ? given : { ...given, timeout: left() });
     if (places === undefined) {
       if (prepare === undefined && this.#order.clear) return this.submit(request);
-      return this.#order.submit(prepare?.(undefined), () => this.submit(request), () => {});
+      return this.#order.submit(prepare?.(undefined), () => this.submit(timed(request)), () => {});
     }
     let place = request.place;
     if (place === undefined) {
@@ -177,7 +174,7 @@ export class Operations {
       place.retain();
     }
     const kept = place;
-    return kept.order.submit(prepare?.(kept), () => this.submit(request), () => places.leave(kept));
+    return kept.order.submit(prepare?.(kept), () => this.submit(timed(request)), () => places.leave(kept));
   }
 
   /** submit(), in call order when the request keeps it (see #ordered()). */
@@ -306,8 +303,10 @@ export class Operations {
         return Promise.reject(error);
       }
     }
-    const retry = this.#retry;
-    const result = retry ? retrying(() => this.#requests.run(request), retry, false) : this.#requests.run(request);
+    const retry = this.#retry !== undefined && retriable(request.op, request.sql) ? this.#retry : undefined;
+    // A retry had its turn already: it goes back to the writer ahead of what waits in line.
+    let tries = 0;
+    const result = retry ? retrying(() => this.#requests.run(tries++ === 0 ? request : { ...request, retried: true }), retry, false) : this.#requests.run(request);
     // A write that reached SQLite on a node that just became a replica fails with a bare I/O
     // error: report it as what it is. (Reads keep their errors: a read's I/O error is real.)
     return guard ? result.catch((error: unknown) => Promise.reject(guard.translate(error))) : result;

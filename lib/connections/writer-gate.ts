@@ -32,6 +32,8 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
   readonly #line = new Fifo<InLine<J>>();
   /** The last thing put in line, when it is a place (told when something gets in line behind it). */
   #lastPlace: WriterPlace | undefined;
+  /** Retries of writes that had their turn, waiting only for the session holding the writer. */
+  readonly #retried = new Fifo<J>();
   #sessionsWaiting = 0;
   #placesInLine = 0;
   #parkedInPlaces = 0;
@@ -48,7 +50,7 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
 
   /** Writes and sessions waiting in line (in places too). */
   get waiting(): number {
-    return this.#line.length - this.#placesInLine + this.#parkedInPlaces;
+    return this.#line.length - this.#placesInLine + this.#parkedInPlaces + this.#retried.length;
   }
 
   /** Sessions (transactions, write leases) waiting in line. */
@@ -61,13 +63,20 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
     return this.#owner === undefined && this.#front === undefined && this.#line.length === 0;
   }
 
-  closedFor(place: WriterPlace | undefined): boolean {
+  closedFor(place: WriterPlace | undefined, retried = false): boolean {
+    if (retried) return this.#owner !== undefined;
     if (place !== undefined && place.state !== 'gone') return place !== this.#front;
     return !this.free;
   }
 
-  park(job: J, place?: WriterPlace): void {
-    if (place !== undefined && place.state === 'waiting') {
+  /**
+   * `retried`: a retry of a write that had its turn (retry policy) waits only while a session
+   * holds the writer, then goes before everything in line (a place at the front waiting for it too).
+   */
+  park(job: J, place?: WriterPlace, retried = false): void {
+    if (retried) {
+      this.#retried.push(job);
+    } else if (place !== undefined && place.state === 'waiting') {
       place.parked.push(job);
       this.#parkedInPlaces++;
     } else {
@@ -76,6 +85,7 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
   }
 
   unpark(job: J, place?: WriterPlace): boolean {
+    if (this.#retried.remove(job)) return true;
     if (place !== undefined && place.parked.remove(job)) {
       this.#parkedInPlaces--;
       return true;
@@ -154,6 +164,7 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
     if (this.#advancing) return;
     this.#advancing = true;
     try {
+      while (this.#owner === undefined && this.#retried.length > 0) this.#pass(this.#retried.shift()!);
       while (this.#owner === undefined && this.#front === undefined && this.#line.length > 0) {
         const next = this.#line.shift()!;
         if (next instanceof WriterPlace) {

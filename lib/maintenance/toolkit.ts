@@ -12,6 +12,8 @@ import type { HealthProbe } from '../connections/health-probe.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import type { BackupResult, ForeignKeyViolation, IntegrityCheckResult } from '../operations-types.ts';
 import { traceCopy } from '../observers/operations-trace.ts';
+import { Op } from '../native/contract.ts';
+import { WRITER } from '../request/route.ts';
 import type { CheckpointMode, CheckpointResult, PoolStats } from '../types.ts';
 import { backup, type BackupSettings } from './backup.ts';
 import { Checkpointer } from './checkpoint.ts';
@@ -20,13 +22,14 @@ import { foreignKeyCheck, integrityCheck } from './integrity.ts';
 import { MaintenanceGuard } from './replica-guard.ts';
 import { Schema, type SchemaHost } from './schema.ts';
 import { OPTIMIZE_AT_OPEN, Upkeep, execOnWriter } from './upkeep.ts';
-import { readWalState } from './wal-file.ts';
+import { readWalState, type WalIndex } from './wal-file.ts';
 import { WalMonitor } from './wal-monitor.ts';
 import { Pending } from '../api/pending.ts';
 
 export class Toolkit {
   readonly #context: PoolContext;
   readonly #options: ResolvedOptions;
+  readonly #walIndex: () => WalIndex;
   readonly #checkpointer: Checkpointer;
   readonly #upkeep: Upkeep;
   readonly #monitor: WalMonitor | undefined;
@@ -40,7 +43,8 @@ export class Toolkit {
 
   /**
    * `busy()`: true while requests of the pool are in flight or queued (backups yield to them).
-   * `writeGuard`: the pool's write guard under `replication: 'litefs'`.
+   * `writeGuard`: the pool's write guard under `replication: 'litefs'`. `walIndex`: the WAL index
+   * as the writer thread last read it (the addon's stats()).
    */
   constructor(
     context: PoolContext,
@@ -49,7 +53,9 @@ export class Toolkit {
     health: HealthProbe | undefined,
     busy: () => boolean,
     writeGuard: WriteGuard | undefined,
+    walIndex: () => WalIndex,
   ) {
+    this.#walIndex = walIndex;
     this.health = health;
     this.#busy = busy;
     this.#context = context;
@@ -60,7 +66,14 @@ export class Toolkit {
     const litestream = options.replication === 'litestream';
     this.#upkeep = new Upkeep(context, this.#checkpointer, options.acquireTimeout, litestream ? 'passive' : 'truncate', this.#guard);
     this.#monitor = options.walMonitor
-      ? new WalMonitor({ ...options.walMonitor, checkpoints: !litestream }, options.file, this.#checkpointer, context.holders, context.observers)
+      ? new WalMonitor(
+          { ...options.walMonitor, checkpoints: !litestream },
+          () => readWalState(options.file, false, walIndex),
+          () => context.requests.run({ op: Op.Get, route: WRITER, sql: 'SELECT 1', values: undefined, names: undefined, rowMode: 'array', internal: true }).then(() => undefined),
+          this.#checkpointer,
+          context.holders,
+          context.observers,
+        )
       : undefined;
     this.schema = new Schema(schemaHost);
   }
@@ -109,7 +122,7 @@ export class Toolkit {
 
   /** The WAL figures of stats(). */
   walStats(): PoolStats['wal'] {
-    const { bytes, frames } = readWalState(this.#options.file, this.#options.memory);
+    const { bytes, frames } = readWalState(this.#options.file, this.#options.memory, this.#walIndex);
     return { bytes, frames, checkpoints: this.#checkpointer.count, lastCheckpointAt: this.#checkpointer.lastAt };
   }
 

@@ -1,10 +1,12 @@
-// Owns reading the state of a database's write-ahead log from its files, without a connection:
-// the size of the -wal file, and from the WAL index (the -shm file, whose layout SQLite documents
-// in https://www.sqlite.org/walformat.html) the frames in the log, how many of them have been
-// checkpointed and the page size. Runs on the JS thread (a few small synchronous reads).
+// Owns reading the state of a database's write-ahead log: the size of the -wal file (a stat,
+// which opens nothing), and the WAL index figures (frames in the log, frames checkpointed, page
+// size) as the writer thread last read them through SQLite's own mapping of the -shm file
+// (https://www.sqlite.org/walformat.html). Nothing here opens or closes a file of the database:
+// on POSIX systems closing any descriptor of a file drops every lock the process holds on it,
+// SQLite's WAL locks included, and another process could then write at the same time. Runs on
+// the JS thread.
 
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { endianness } from 'node:os';
+import { statSync } from 'node:fs';
 
 /** What the WAL files say now. */
 export interface WalState {
@@ -18,15 +20,14 @@ export interface WalState {
   frameBytes: number;
 }
 
-const EMPTY: WalState = Object.freeze({ bytes: 0, frames: 0, backfilled: 0, frameBytes: 0 });
+/** The WAL index header as the writer thread read it after its last request (the addon's stats()). */
+export interface WalIndex {
+  readonly walFrames: number;
+  readonly walBackfilled: number;
+  readonly walPageSize: number;
+}
 
-/** The WAL index header (two copies of 48 bytes) and the checkpoint info that follows it. */
-const HEADER_BYTES = 48;
-const INDEX_BYTES = 136;
-const OFFSET_PAGE_SIZE = 14;
-const OFFSET_MX_FRAME = 16;
-const OFFSET_BACKFILL = 96;
-const LITTLE = endianness() === 'LE';
+const EMPTY: WalState = Object.freeze({ bytes: 0, frames: 0, backfilled: 0, frameBytes: 0 });
 
 function fileSize(path: string): number {
   try {
@@ -36,38 +37,15 @@ function fileSize(path: string): number {
   }
 }
 
-/** Reads the WAL index header; undefined when there is no -shm file or it is not initialised. */
-function readIndex(path: string): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    const buffer = Buffer.alloc(INDEX_BYTES);
-    // A writer may be updating the header: SQLite writes the two copies in turn, so a read in
-    // which they agree is consistent. A few attempts, then the last one read is used.
-    for (let attempt = 0; attempt < 4; attempt++) {
-      if (readSync(fd, buffer, 0, INDEX_BYTES, 0) < INDEX_BYTES) return undefined;
-      if (buffer.compare(buffer, 0, HEADER_BYTES, HEADER_BYTES, 2 * HEADER_BYTES) === 0) break;
-    }
-    return buffer;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** The WAL state of the database at `path` (all zeros for `:memory:` or a database without a WAL). */
-export function readWalState(path: string, memory: boolean): WalState {
+/**
+ * The WAL state of the database at `path` (all zeros for `:memory:` or a database without a
+ * WAL): its -wal file's size now, and the index as of the pool's last request on the writer
+ * (writes by other processes show once this pool's writer ran something since).
+ */
+export function readWalState(path: string, memory: boolean, index: () => WalIndex): WalState {
   if (memory) return EMPTY;
   const bytes = fileSize(`${path}-wal`);
-  const index = readIndex(`${path}-shm`);
-  if (!index || index[12] === 0 /* isInit */) return { ...EMPTY, bytes };
-  const u32 = (at: number) => (LITTLE ? index.readUInt32LE(at) : index.readUInt32BE(at));
-  const u16 = LITTLE ? index.readUInt16LE(OFFSET_PAGE_SIZE) : index.readUInt16BE(OFFSET_PAGE_SIZE);
-  // The page size is stored in 16 bits: 65536 is written as 1.
-  const pageSize = u16 === 1 ? 65_536 : u16;
-  const frames = u32(OFFSET_MX_FRAME);
-  return { bytes, frames, backfilled: Math.min(frames, u32(OFFSET_BACKFILL)), frameBytes: pageSize + 24 };
+  const { walFrames, walBackfilled, walPageSize } = index();
+  if (walPageSize === 0) return { ...EMPTY, bytes };
+  return { bytes, frames: walFrames, backfilled: Math.min(walFrames, walBackfilled), frameBytes: walPageSize + 24 };
 }

@@ -8,7 +8,7 @@ import { describeHolder, type Holder, type Holders } from '../connections/holder
 import type { ObserverHub } from '../observers/hub.ts';
 import { reportWal } from '../observers/operations-trace.ts';
 import type { Checkpointer } from './checkpoint.ts';
-import { readWalState, type WalState } from './wal-file.ts';
+import type { WalState } from './wal-file.ts';
 
 /** The monitor's settings, checked (input/options.ts). */
 export interface WalMonitorSettings {
@@ -21,7 +21,10 @@ export interface WalMonitorSettings {
 
 export class WalMonitor {
   readonly #settings: WalMonitorSettings;
-  readonly #path: string;
+  readonly #walState: () => WalState;
+  readonly #refresh: () => Promise<void>;
+  /** The -wal size at the last look: when it changed, the WAL index is read again first. */
+  #lastBytes = -1;
   readonly #checkpointer: Checkpointer;
   readonly #holders: Holders;
   readonly #hub: ObserverHub;
@@ -34,9 +37,14 @@ export class WalMonitor {
   /** The holders already reported pinned (each once); `null` stands for "none of ours". */
   readonly #reported = new Set<Holder | null>();
 
-  constructor(settings: WalMonitorSettings, path: string, checkpointer: Checkpointer, holders: Holders, hub: ObserverHub) {
+  /**
+   * `walState`: what the WAL files say now (wal-file.ts); `refresh`: has the writer thread read
+   * the WAL index again (a trivial request), for writes of other processes.
+   */
+  constructor(settings: WalMonitorSettings, walState: () => WalState, refresh: () => Promise<void>, checkpointer: Checkpointer, holders: Holders, hub: ObserverHub) {
     this.#settings = settings;
-    this.#path = path;
+    this.#walState = walState;
+    this.#refresh = refresh;
     this.#checkpointer = checkpointer;
     this.#holders = holders;
     this.#hub = hub;
@@ -61,7 +69,13 @@ export class WalMonitor {
   /** One look at the WAL (what the timer runs). Never rejects. */
   async check(): Promise<void> {
     try {
-      let state = readWalState(this.#path, false);
+      let state = this.#walState();
+      // The -wal file changed (writes of another process, too): the index as it is now.
+      if (state.bytes !== this.#lastBytes) {
+        await this.#refresh();
+        state = this.#walState();
+        this.#lastBytes = state.bytes;
+      }
       if (state.bytes >= this.#settings.warnBytes) {
         if (!this.#warned) {
           this.#warned = true;
@@ -84,7 +98,7 @@ export class WalMonitor {
       }
       // Two checkpoints in a row left frames behind: a reader holds an old snapshot.
       if (++this.#stuck < 2) return;
-      state = readWalState(this.#path, false);
+      state = this.#walState();
       this.#pinned(state);
     } catch {
       // The writer is busy replacing its connection or the pool is closing: try again next time.

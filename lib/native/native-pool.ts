@@ -40,6 +40,10 @@ export interface NativeStats {
   groupCommits: number;
   groupedWrites: number;
   yields: number;
+  /** The WAL index as the writer thread read it after its last request (0 before, or without a WAL). */
+  walFrames: number;
+  walBackfilled: number;
+  walPageSize: number;
   /** Milliseconds each worker has been idle: readers in order, then the writer. */
   idleMillis: number[];
   /** Milliseconds each worker's connection has been inside a transaction (-1: none), as of its last finished request. */

@@ -5,7 +5,7 @@
 
 import { Op } from '../native/contract.ts';
 import type { RequestRunner } from '../request/requests.ts';
-import { READERS, type Route } from '../request/route.ts';
+import { READERS, WRITER, type Route } from '../request/route.ts';
 import type { WriterPlace } from '../request/writer-place.ts';
 
 /** SQL texts whose plans are kept at once (then the cache starts over). */
@@ -42,7 +42,7 @@ export class QueryPlans {
         values: undefined,
         names: undefined,
         rowMode: 'object',
-        keepTransaction: route !== READERS,
+        keepTransaction: route !== READERS && route !== WRITER,
         internal: true,
         place,
       })) as { detail: unknown }[];

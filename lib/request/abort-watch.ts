@@ -39,15 +39,20 @@ export function watchAbort(signal: AbortSignal, onAbort: () => void): () => void
   };
 }
 
-/** Resolves once `promise` settled or `signal` aborted, whichever comes first (at once when it has). */
-export function settledOrAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
+/**
+ * Resolves once `promise` settled, `signal` aborted or `ms` milliseconds passed, whichever comes
+ * first (at once when the signal has aborted).
+ */
+export function settledOrAborted(promise: Promise<unknown>, signal: AbortSignal | undefined, ms?: number): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {
-    const unwatch = watchAbort(signal, resolve);
-    const done = (): void => {
-      unwatch();
+    const unwatch = signal === undefined ? undefined : watchAbort(signal, () => done());
+    const timer = ms === undefined ? undefined : setTimeout(() => done(), ms);
+    function done(): void {
+      unwatch?.();
+      if (timer !== undefined) clearTimeout(timer);
       resolve();
-    };
+    }
     promise.then(done, done);
   });
 }

@@ -119,10 +119,7 @@ export class Dispatcher implements RequestRunner {
   writerTurn(job: Job): void {
     this.#queuedCount--;
     // Past the gate: on to the native writer (an addon that cannot take it fails it alone).
-    if (job.state === JobState.Settled) {
-      this.#noteProgress();
-      return;
-    }
+    if (job.state === JobState.Settled) return this.#noteProgress();
     try {
       this.#enqueueNative(job);
     } catch (error) {
@@ -239,9 +236,10 @@ export class Dispatcher implements RequestRunner {
 
   /** Sends a job on its way: behind the writer gate, into the backlog, or to the addon. */
   #enqueue(job: Job): void {
-    if (job.target === Target.Writer && job.request.route.session === undefined && this.#gate.closedFor(job.request.place)) {
+    const { route, place, retried } = job.request;
+    if (job.target === Target.Writer && !route.session && this.#gate.closedFor(place, retried)) {
       job.park();
-      this.#gate.park(job, job.request.place);
+      this.#gate.park(job, place, retried);
       this.#queuedCount++;
       return;
     }

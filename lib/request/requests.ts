@@ -33,6 +33,8 @@ interface RequestBase {
   readonly trace?: RequestTrace | undefined;
   /** A write without a session: the place in the writer's line it keeps (request/writer-place.ts). */
   readonly place?: WriterPlace | undefined;
+  /** A retry of a write that had its turn: it waits only for a session holding the writer. */
+  readonly retried?: boolean | undefined;
 }
 
 /**

@@ -43,11 +43,13 @@ export function readerRoute(reader: number): Route {
 export interface WriterLine<J> {
   /**
    * True while such a write must wait: a session holds the writer or others wait before it (with
-   * a place: until that place is at the front).
+   * a place: until that place is at the front; `retried`, a retry of a write that had its turn:
+   * only while a session holds the writer).
    */
-  closedFor(place: WriterPlace | undefined): boolean;
-  /** Puts a write in line (in its place); the gate hands it back, in order, when its turn comes. */
-  park(job: J, place: WriterPlace | undefined): void;
+  closedFor(place: WriterPlace | undefined, retried?: boolean): boolean;
+  /** Puts a write in line (in its place; a retry first); the gate hands it back when its turn comes. */
+  park(job: J, place: WriterPlace | undefined, retried?: boolean): void;
   /** Takes a cancelled write out of line; false when it was not there. */
   unpark(job: J, place: WriterPlace | undefined): boolean;
+
 }

@@ -408,6 +408,9 @@ Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
   result.Set("groupCommits", static_cast<double>(s.groupCommits));
   result.Set("groupedWrites", static_cast<double>(s.groupedWrites));
   result.Set("yields", static_cast<double>(s.yields));
+  result.Set("walFrames", static_cast<double>(s.walFrames));
+  result.Set("walBackfilled", static_cast<double>(s.walBackfilled));
+  result.Set("walPageSize", static_cast<double>(s.walPageSize));
   return result;
 }
 

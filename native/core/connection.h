@@ -48,6 +48,14 @@ struct ConnectionConfig {
   std::string vfs;                    // SQLite VFS name; empty: the default VFS
 };
 
+// What a WAL index header says: frames in the log (mxFrame), frames copied back into the
+// database (nBackfill), and the page size.
+struct WalIndex {
+  std::uint32_t frames = 0;
+  std::uint32_t backfilled = 0;
+  std::uint32_t pageSize = 0;
+};
+
 class Connection {
  public:
   // JS thread (the engine builds its workers there). `timeslice` (may be null) is the owning
@@ -109,6 +117,10 @@ class Connection {
   // Worker thread, after every request: notes when the connection entered a transaction, and
   // returns it (steady-clock ms; 0 when none is open).
   std::int64_t noteTransactionState() noexcept;
+  // Worker thread. The WAL index header as SQLite itself maps it (the -shm file is never opened
+  // or closed here: closing any descriptor of it would drop every POSIX lock this process holds
+  // on it, SQLite's WAL locks included). False without a WAL index (not WAL, not open yet).
+  bool walIndex(WalIndex& index) noexcept;
 
  private:
   // Worker thread. Makes `request` the one the progress and busy handlers look at (they stop

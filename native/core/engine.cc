@@ -235,6 +235,9 @@ EngineStats Engine::stats() const {
   stats.slotsInUse = createdSlots_ - static_cast<std::uint32_t>(freeSlots_.size());
   stats.groupCommits = groupCommits_.load(std::memory_order_relaxed);
   stats.groupedWrites = groupedWrites_.load(std::memory_order_relaxed);
+  stats.walFrames = walFrames_.load(std::memory_order_relaxed);
+  stats.walBackfilled = walBackfilled_.load(std::memory_order_relaxed);
+  stats.walPageSize = walPageSize_.load(std::memory_order_relaxed);
   return stats;
 }
 

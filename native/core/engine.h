@@ -91,6 +91,10 @@ struct EngineStats {
   std::uint64_t groupCommits = 0;    // groups of two or more writes committed together
   std::uint64_t groupedWrites = 0;   // writes that ran inside such groups
   std::uint64_t yields = 0;          // times a worker gave up its core after a full time slice
+  // The WAL index header as of the writer's last finished request (all 0 before, or without WAL).
+  std::uint32_t walFrames = 0;
+  std::uint32_t walBackfilled = 0;
+  std::uint32_t walPageSize = 0;
 };
 
 class Engine {
@@ -208,6 +212,7 @@ class Engine {
   void runGroupFrom(Worker& writer, std::uint32_t first);
   void complete(std::uint32_t slot) noexcept;
   void finishedWork(Worker& worker) noexcept;
+  void noteWal(Worker& writer) noexcept;
   // JS thread and reader threads: wakes one parked, unpinned reader.
   void wakeReader() noexcept;
   // Reader threads: after leaving the pollers with a request, wakes a reader for what remains.
@@ -239,6 +244,11 @@ class Engine {
   std::vector<Request*> group_;            // writer thread only
   std::atomic<std::uint64_t> groupCommits_{0};
   std::atomic<std::uint64_t> groupedWrites_{0};
+  // Written by the writer's thread after each request it finished (Connection::walIndex), read by
+  // stats() on the JS thread.
+  std::atomic<std::uint32_t> walFrames_{0};
+  std::atomic<std::uint32_t> walBackfilled_{0};
+  std::atomic<std::uint32_t> walPageSize_{0};
 };
 
 }  // namespace litepool

@@ -4,6 +4,7 @@
 // connection's open transaction began (the engine publishes it for stats()). Every function here
 // runs on the worker thread that owns the connection; see connection.h.
 #include <chrono>
+#include <cstring>
 #include <initializer_list>
 #include <string>
 
@@ -145,6 +146,37 @@ std::int64_t Connection::noteTransactionState() noexcept {
     transactionSinceMs_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   }
   return transactionSinceMs_;
+}
+
+// Worker thread. Reads the header through SQLite's own mapping of region 0 of the WAL index
+// (https://www.sqlite.org/walformat.html): two 48-byte copies, equal when consistent, then the
+// checkpoint info whose first field is nBackfill. A writer of another process may be updating it:
+// a few reads until both copies agree.
+bool Connection::walIndex(WalIndex& index) noexcept {
+  if (!db_) return false;
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file || !file->pMethods ||
+      file->pMethods->iVersion < 2 || !file->pMethods->xShmMap) {
+    return false;
+  }
+  void volatile* region = nullptr;
+  // bExtend 0: only a region SQLite has mapped already (a connection in WAL mode once it read).
+  if (file->pMethods->xShmMap(file, 0, 32 * 1024, 0, &region) != SQLITE_OK || !region) return false;
+  constexpr std::size_t kHeader = 48;
+  unsigned char copy[2 * kHeader + 4];
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    std::memcpy(copy, const_cast<const void*>(static_cast<volatile const void*>(region)), sizeof copy);
+    if (std::memcmp(copy, copy + kHeader, kHeader) == 0) break;
+  }
+  if (copy[12] == 0) return false;  // isInit
+  std::uint16_t pageSize = 0;
+  std::memcpy(&pageSize, copy + 14, sizeof pageSize);
+  std::memcpy(&index.frames, copy + 16, sizeof index.frames);
+  std::memcpy(&index.backfilled, copy + 96, sizeof index.backfilled);
+  // The page size is stored in 16 bits: 65536 is written as 1.
+  index.pageSize = pageSize == 1 ? 65536u : pageSize;
+  if (index.backfilled > index.frames) index.backfilled = index.frames;
+  return true;
 }
 
 }  // namespace litepool

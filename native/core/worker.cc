@@ -77,6 +77,16 @@ bool Engine::waitForWork(Worker& worker, TryPop tryPop, HasWork hasWork, std::ui
   }
 }
 
+// Writer thread, before it publishes a result: what the WAL index says now (stats() reads it, so
+// a write's effect on the WAL is there once its promise resolves).
+void Engine::noteWal(Worker& writer) noexcept {
+  WalIndex wal;
+  if (!writer.connection.walIndex(wal)) return;
+  walFrames_.store(wal.frames, std::memory_order_relaxed);
+  walBackfilled_.store(wal.backfilled, std::memory_order_relaxed);
+  walPageSize_.store(wal.pageSize, std::memory_order_relaxed);
+}
+
 // Worker threads: records when the worker last finished work, then yields its core if its time
 // slice is over (after the results were published, so nobody waits on them meanwhile).
 void Engine::finishedWork(Worker& worker) noexcept {
@@ -175,6 +185,7 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
   worker.transactionSinceMs.store(worker.connection.noteTransactionState(), std::memory_order_relaxed);
   worker.busy.store(false, std::memory_order_relaxed);
   worker.completed.fetch_add(1, std::memory_order_relaxed);
+  if (worker.index == WRITER_WORKER) noteWal(worker);
   complete(slot);
   finishedWork(worker);
   return keepGoing;
@@ -284,6 +295,7 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
   }
   groupedWrites_.fetch_add(group_.size(), std::memory_order_relaxed);
   writer.completed.fetch_add(group_.size(), std::memory_order_relaxed);
+  noteWal(writer);
   // Every promise of the group resolves only now, after COMMIT returned.
   for (std::uint32_t done : groupSlots_) complete(done);
   finishedWork(writer);

@@ -70,12 +70,3 @@ export async function rejection(promise: Promise<unknown>): Promise<any> {
   }
   throw new Error(`expected a rejection, got ${JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))}`);
 }
-
-/** Waits until `condition()` holds, looking every 10 ms; throws when it still does not after `ms`. */
-export async function until(condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
