@@ -485,6 +485,17 @@ describe('JS migrations and lists', () => {
     expect(await ledgerOf(db)).toEqual([]);
   });
 
+  it('a JS migration fixed after it failed runs its new code in the same process, recorded with its new checksum', async () => {
+    const db = await fresh();
+    const dir = scratch.files({ '1.0.0__fix.mjs': "export async function up() { throw new Error('broken'); }\n" });
+    expect((await refusal(db.migrate({ dir }))).message).toContain('broken');
+    const fixed = "export async function up(tx) { await tx.exec('CREATE TABLE fixed (x)'); }\n";
+    writeFileSync(join(dir, '1.0.0__fix.mjs'), fixed);
+    await db.migrate({ dir });
+    expect(await tables(db)).toContain('fixed');
+    expect(await db.get('SELECT checksum FROM _litepool_migrations WHERE version = ?', ['1.0.0'])).toEqual({ checksum: checksumOf(fixed) });
+  });
+
   it('refuses a module without up(tx)', async () => {
     const db = await fresh();
     const dir = scratch.files({ '1.0.0__nothing.mjs': 'export const value = 1;\n' });
@@ -712,10 +723,20 @@ describe('a migration must not end the transaction it runs in', () => {
   });
 
   it('PRAGMA foreign_keys, a no-op inside a transaction, is refused in a migration that runs in one (before a DROP TABLE cascades)', async () => {
-    for (const sql of ['PRAGMA foreign_keys = OFF', 'pragma FOREIGN_KEYS=0;', '/* x */ PRAGMA main.foreign_keys = off', 'PRAGMA "foreign_keys"(0)']) {
+    for (const sql of [
+      'PRAGMA foreign_keys = OFF',
+      'pragma FOREIGN_KEYS=0;',
+      '/* x */ PRAGMA main.foreign_keys = off',
+      'PRAGMA "foreign_keys"(0)',
+      "PRAGMA 'foreign_keys' = OFF",
+      'PRAGMA /*x*/ foreign_keys = OFF',
+      'PRAGMA foreign_keys /* y */ = OFF',
+      'PRAGMA [main] . `foreign_keys` -- z\n = 0',
+      '/* pragma foreign_key_check */ PRAGMA foreign_keys = OFF',
+    ]) {
       expect(setsForeignKeys(sql), sql).toBe(true);
     }
-    for (const sql of ['PRAGMA foreign_keys', 'PRAGMA foreign_key_check', 'PRAGMA defer_foreign_keys = ON', "SELECT 'PRAGMA foreign_keys = OFF'"]) {
+    for (const sql of ['PRAGMA foreign_keys', 'PRAGMA foreign_key_check', 'PRAGMA defer_foreign_keys = ON', "SELECT 'PRAGMA foreign_keys = OFF'", "PRAGMA 'foreign_keys'"]) {
       expect(setsForeignKeys(sql), sql).toBe(false);
     }
     const db = await fresh({ pragmas: { foreign_keys: true } });

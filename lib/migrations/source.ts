@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MigrationError } from '../errors.ts';
 import { compareVersions, isVersion } from './semver.ts';
@@ -115,10 +116,16 @@ function sqlItem(version: string, name: string, kind: SourceItem['kind'], file: 
   return { version, name, kind, file, checksum: checksumOf(text), noTransaction: parsed.noTransaction, load };
 }
 
-async function importModule(path: string, file: string, version: string): Promise<LoadedMigration> {
+/**
+ * Loads a JS migration as its file reads now (`checksum`, of the text read): the module cache is
+ * keyed by its URL, so a file fixed after a failed run would otherwise run its old code in this
+ * process, recorded with the new checksum. (A CommonJS file is taken out of require's cache.)
+ */
+async function importModule(path: string, file: string, version: string, checksum: string): Promise<LoadedMigration> {
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    delete createRequire(path).cache[path];
+    module = (await import(`${pathToFileURL(path).href}?checksum=${checksum}`)) as Record<string, unknown>;
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (extname(path) === '.ts' && code === 'ERR_UNKNOWN_FILE_EXTENSION') {
@@ -202,7 +209,7 @@ export async function readDirectory(dir: string): Promise<Source> {
         file,
         checksum: checksumOf(text),
         noTransaction: false,
-        load: () => (loading ??= importModule(full, file, version)),
+        load: () => (loading ??= importModule(full, file, version, checksumOf(text))),
       });
     }
   }

@@ -177,5 +177,49 @@ export function transactionControl(sql: string): string | undefined {
 export function setsForeignKeys(sql: string): boolean {
   const [first] = leadingWords(sql, 1);
   if (first !== 'PRAGMA') return false;
-  return /^\s*(?:(?:--[^\n]*\n|\/\*[\s\S]*?\*\/)\s*)*PRAGMA\s+(?:["`\[]?\w+["`\]]?\s*\.\s*)?["`\[]?foreign_keys["`\]]?\s*[=(]/i.test(sql);
+  // PRAGMA [schema.]name = value | (value), names bare or quoted ('', "", ``, []), comments anywhere.
+  let i = skipBlank(sql, skipBlank(sql, 0) + 'PRAGMA'.length);
+  let name = readName(sql, i);
+  if (name === undefined) return false;
+  i = skipBlank(sql, name.end);
+  if (sql[i] === '.') {
+    name = readName(sql, skipBlank(sql, i + 1));
+    if (name === undefined) return false;
+    i = skipBlank(sql, name.end);
+  }
+  return name.text.toLowerCase() === 'foreign_keys' && (sql[i] === '=' || sql[i] === '(');
+}
+
+/** The index of the first character at or after `i` that is no blank and in no comment. */
+function skipBlank(sql: string, i: number): number {
+  for (;;) {
+    while (i < sql.length && /\s/.test(sql[i]!)) i++;
+    if (sql.startsWith('--', i)) {
+      const close = sql.indexOf('\n', i + 2);
+      i = close < 0 ? sql.length : close + 1;
+    } else if (sql.startsWith('/*', i)) {
+      const close = sql.indexOf('*/', i + 2);
+      i = close < 0 ? sql.length : close + 2;
+    } else {
+      return i;
+    }
+  }
+}
+
+/** A name at `i`, bare or quoted (its text unquoted), and where it ends; undefined when none is there. */
+function readName(sql: string, i: number): { text: string; end: number } | undefined {
+  const open = sql[i];
+  const close = open === '[' ? ']' : open === '"' || open === "'" || open === '`' ? open : undefined;
+  if (close !== undefined) {
+    let text = '';
+    for (let j = i + 1; j < sql.length; j++) {
+      if (sql[j] !== close) text += sql[j];
+      else if (close !== ']' && sql[j + 1] === close) text += sql[++j];
+      else return { text, end: j + 1 };
+    }
+    return undefined;
+  }
+  let j = i;
+  while (j < sql.length && isIdentifierChar(sql.charCodeAt(j))) j++;
+  return j > i ? { text: sql.slice(i, j), end: j } : undefined;
 }
