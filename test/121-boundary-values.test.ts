@@ -57,6 +57,22 @@ describe('open()', () => {
   });
 });
 
+describe('busyTimeout: 0', () => {
+  it('opens new files every time: the pool\'s own connections wait for each other while they open', async () => {
+    const failures: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      try {
+        const db = await open(join(pools.dir, `busy0-${i}.db`), { busyTimeout: 0, readers: 3 });
+        await db.get('SELECT 1');
+        await db.close();
+      } catch (error) {
+        failures.push((error as { code?: string }).code ?? String(error));
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
 describe('signals', () => {
   it('refuses an object that only looks like an AbortSignal', async () => {
     const db = await pools.fresh({ readers: 1 });

@@ -46,7 +46,12 @@ int Connection::onBusy(void* self, int attempt) {
   for (int i = 0; i < attempt && i < kSteps; ++i) waited += kDelaysMs[i];
   if (attempt > kSteps) waited += (attempt - kSteps) * kDelaysMs[kSteps - 1];
   const int delay = attempt < kSteps ? kDelaysMs[attempt] : kDelaysMs[kSteps - 1];
-  const int remaining = connection->config_.busyTimeoutMs - waited;
+  // While the pool opens, its own connections may wait on each other (the writer switching the
+  // file to WAL, a reader recovering the WAL index): they wait at least kOpenBusyMs whatever
+  // busyTimeout says (0 would fail an open now and then with SQLITE_BUSY_RECOVERY).
+  constexpr int kOpenBusyMs = 5000;
+  const int budget = connection->opening_ && connection->config_.busyTimeoutMs < kOpenBusyMs ? kOpenBusyMs : connection->config_.busyTimeoutMs;
+  const int remaining = budget - waited;
   if (remaining <= 0) return 0;
   sqlite3_sleep(delay < remaining ? delay : remaining);
   return 1;
@@ -139,7 +144,10 @@ void Connection::open(Request& request) {
   setup += "PRAGMA synchronous = " + config_.synchronous + ";";
   if (role_ == Role::Reader) setup += "PRAGMA query_only = ON;";
   for (const auto& pragma : config_.pragmas) setup += pragma + ";";
-  if (!exec(setup.c_str(), request)) {
+  opening_ = true;
+  const bool ready = exec(setup.c_str(), request);
+  opening_ = false;
+  if (!ready) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
   } else {
