@@ -12,7 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Observer, Pool, QueryEvent } from '../lib/index.ts';
 import { QueryProfiler, policies } from '../lib/observers/index.ts';
-import { tempPools } from './helpers/pools.ts';
+import { holdWriter, tempPools } from './helpers/pools.ts';
 import { latch, settleOrReport } from './helpers/waits.ts';
 
 const pools = tempPools('write-order');
@@ -152,18 +152,12 @@ describe('a write waiting for its plan', () => {
 
   it('counts its wait for the plan in its timeout', async () => {
     const db = await pools.fresh({ readers: 0, observers: [plansWanted()] }, LOG);
-    const hold = latch();
-    const holding = latch();
-    const tx = db.transaction(async () => {
-      holding.open();
-      await hold.promise;
-    });
-    await holding.promise;
+    const held = await holdWriter(db);
     // The writer stays held past the timeout: the write waits for its plan (and its turn) meanwhile.
     const [write] = await settleOrReport([db.run("INSERT INTO log (who) VALUES ('late' || ?)", [''], { timeout: 100 })]);
     expect(write).toMatchObject({ status: 'rejected', reason: { code: 'LITEPOOL_OPERATION_TIMEOUT' } });
-    hold.open();
-    await tx;
+    held.release();
+    await held.done;
     expect(await order(db)).toEqual([]);
   });
 
@@ -331,22 +325,16 @@ describe('write-queue entries and transactions', () => {
     const events: QueryEvent[] = [];
     const db = await pools.fresh({ readers: 2, observers: [{ onQuery: (event) => void events.push(event) }] }, LOG);
     const queue = db.writeQueue();
-    const hold = latch();
-    const holding = latch();
-    const tx = db.transaction(async () => {
-      holding.open();
-      await hold.promise;
-    });
-    await holding.promise;
+    const held = await holdWriter(db);
     const started = performance.now();
     const entry = queue.enqueue("INSERT INTO log (who) VALUES ('queued')");
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const held = performance.now() - started;
-    hold.open();
-    await Promise.all([tx, entry]);
+    const waited = performance.now() - started;
+    held.release();
+    await Promise.all([held.done, entry]);
     const event = events.find((e) => e.sql.includes("'queued'"))!;
     // It waited at least as long as the transaction held the writer after it was accepted.
-    expect(event.queuedMs).toBeGreaterThanOrEqual(held - 1);
+    expect(event.queuedMs).toBeGreaterThanOrEqual(waited - 1);
     expect(event.totalMs).toBeGreaterThanOrEqual(event.queuedMs);
     await queue.shutdown();
   });
@@ -359,19 +347,13 @@ describe('group commit', () => {
       'CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED); INSERT INTO p (id) VALUES (1)',
     );
     const queue = db.writeQueue();
-    const hold = latch();
-    const holding = latch();
     // Held writer: the writes below queue up and run as groups once it is let go.
-    const tx = db.transaction(async () => {
-      holding.open();
-      await hold.promise;
-    });
-    await holding.promise;
+    const held = await holdWriter(db);
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < 10; i++) writes.push(queue.enqueue('INSERT INTO c (pid) VALUES (?)', [i === 5 ? 99 : 1]));
     for (let i = 0; i < 10; i++) writes.push(db.run('INSERT INTO c (pid) VALUES (?)', [i === 5 ? 98 : 1]));
-    hold.open();
-    await tx;
+    held.release();
+    await held.done;
     const outcomes = await Promise.allSettled(writes);
     const failed = outcomes.flatMap((outcome, i) => (outcome.status === 'rejected' ? [[i, (outcome.reason as { code: string }).code]] : []));
     expect(failed).toEqual([

@@ -93,8 +93,8 @@ export interface HeldWriter {
 }
 
 /**
- * Starts a transaction on `db` that inserts `v` into t and then holds the writer until release();
- * resolves once the row is inserted (the writer is held from then on).
+ * Starts a transaction on `db` that inserts `v` into t (nothing without `v`) and then holds the
+ * writer until release(); resolves once the row is inserted (the writer is held from then on).
  *
  * @example
  * const held = await holdWriter(db, 'first');
@@ -102,11 +102,11 @@ export interface HeldWriter {
  * held.release();
  * await Promise.all([held.done, outside]);
  */
-export async function holdWriter(db: Pool, v: string): Promise<HeldWriter> {
+export async function holdWriter(db: Pool, v?: string): Promise<HeldWriter> {
   const begun = latch();
   const gate = latch();
   const done = db.transaction(async (tx) => {
-    await tx.run('INSERT INTO t (v) VALUES (?)', [v]);
+    if (v !== undefined) await tx.run('INSERT INTO t (v) VALUES (?)', [v]);
     begun.open();
     await gate.promise;
   });
