@@ -177,6 +177,20 @@ describe('the WAL monitor', () => {
   });
 });
 
+describe('the WAL monitor while the writer is held', () => {
+  it('still warns about a large WAL while a write lease holds the writer', async () => {
+    const db = await pools.fresh({ readers: 1, walMonitor: { checkpointBytes: 1e9, warnBytes: 100_000, intervalMs: 20 } });
+    const seen = events(db);
+    const lease = await db.acquire({ write: true });
+    await lease.exec('BEGIN');
+    for (let i = 0; i < 60; i++) await lease.run('INSERT INTO t (v) VALUES (?)', ['x'.repeat(4000)]);
+    await lease.exec('COMMIT');
+    // The lease still holds the writer: the warning must not wait for it.
+    await until(() => seen.wal.some((e) => e.kind === 'warn'));
+    await lease.release();
+  });
+});
+
 describe("replication: 'litestream'", () => {
   it('refuses checkpoints that restart the WAL, and the monitor runs none of its own', async () => {
     const db = await pools.fresh({ readers: 1, replication: 'litestream', walMonitor: { checkpointBytes: 10_000, warnBytes: 150_000, intervalMs: 20 } });

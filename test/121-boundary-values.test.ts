@@ -6,7 +6,7 @@
 // non-integer; a backup onto the database's own files, also through a linked directory; and a
 // read snapshot whose callback tries to end its transaction (EXPLAIN of one passes) or, in a pool
 // without readers, to write.
-import { mkdirSync, symlinkSync, lstatSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, lstatSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { open, sqliteCodeName } from '../lib/index.ts';
@@ -44,6 +44,24 @@ describe('open()', () => {
     await db.run('INSERT INTO t VALUES (1)');
     // The reader still reads beside the writer.
     expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 1 });
+  });
+
+  it('refuses setting the journal or locking mode once open (SQLITE_AUTH), on every connection and in every call; reading them works', async () => {
+    for (const readers of [0, 2]) {
+      const db = await pools.fresh({ readers });
+      for (const sql of ['PRAGMA journal_mode = DELETE', 'pragma JOURNAL_MODE=memory', 'PRAGMA main.locking_mode = EXCLUSIVE', "PRAGMA 'locking_mode' = 'exclusive'"]) {
+        for (const call of [() => db.exec(sql), () => db.run(sql), () => db.get(sql), () => db.transaction((tx) => tx.exec(sql))]) {
+          expect(await call().then(() => 'ran', (error: { code?: string }) => error.code)).toBe('SQLITE_AUTH');
+        }
+      }
+      expect(await db.get('PRAGMA journal_mode')).toEqual({ journal_mode: 'wal' });
+      expect(await db.get('PRAGMA locking_mode')).toEqual({ locking_mode: 'normal' });
+      await db.run("INSERT INTO t (v) VALUES ('still WAL')");
+      expect(await db.all('SELECT v FROM t')).toEqual([{ v: 'still WAL' }]);
+      await db.close();
+      // No -shm left behind by a WAL index read on a writer switched out of WAL mode.
+      expect(existsSync(`${db.path}-shm`)).toBe(false);
+    }
   });
 
   it('leaves the journal and locking modes of an in-memory database (one connection, no WAL) to the caller', async () => {

@@ -23,8 +23,10 @@ export class WalMonitor {
   readonly #settings: WalMonitorSettings;
   readonly #walState: () => WalState;
   readonly #refresh: () => Promise<void>;
-  /** The -wal size at the last look: when it changed, the WAL index is read again first. */
+  /** The -wal size at the last look: when it changed, the WAL index is read again. */
   #lastBytes = -1;
+  /** The writer reading the WAL index again, while it does. */
+  #refreshing: Promise<void> | undefined;
   readonly #checkpointer: Checkpointer;
   readonly #holders: Holders;
   readonly #hub: ObserverHub;
@@ -64,17 +66,22 @@ export class WalMonitor {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#running;
+    await this.#refreshing;
   }
 
   /** One look at the WAL (what the timer runs). Never rejects. */
   async check(): Promise<void> {
     try {
       let state = this.#walState();
-      // The -wal file changed (writes of another process, too): the index as it is now.
-      if (state.bytes !== this.#lastBytes) {
-        await this.#refresh();
-        state = this.#walState();
-        this.#lastBytes = state.bytes;
+      // The -wal file changed (writes of another process, too): the writer reads the index again,
+      // for the next look (not awaited: a transaction holding the writer must not hold the warning up).
+      if (state.bytes !== this.#lastBytes && this.#refreshing === undefined) {
+        const bytes = state.bytes;
+        this.#refreshing = this.#refresh().then(
+          () => void (this.#lastBytes = bytes),
+          () => undefined,
+        );
+        void this.#refreshing.finally(() => (this.#refreshing = undefined));
       }
       if (state.bytes >= this.#settings.warnBytes) {
         if (!this.#warned) {

@@ -46,20 +46,22 @@ int Connection::onBusy(void* self, int attempt) {
   for (int i = 0; i < attempt && i < kSteps; ++i) waited += kDelaysMs[i];
   if (attempt > kSteps) waited += (attempt - kSteps) * kDelaysMs[kSteps - 1];
   const int delay = attempt < kSteps ? kDelaysMs[attempt] : kDelaysMs[kSteps - 1];
-  // While the pool opens, its own connections may wait on each other (the writer switching the
-  // file to WAL, a reader recovering the WAL index): they wait at least kOpenBusyMs whatever
-  // busyTimeout says (0 would fail an open now and then with SQLITE_BUSY_RECOVERY).
-  constexpr int kOpenBusyMs = 5000;
-  const int budget = connection->opening_ && connection->config_.busyTimeoutMs < kOpenBusyMs ? kOpenBusyMs : connection->config_.busyTimeoutMs;
-  const int remaining = budget - waited;
+  const int remaining = connection->config_.busyTimeoutMs - waited;
   if (remaining <= 0) return 0;
   sqlite3_sleep(delay < remaining ? delay : remaining);
   return 1;
 }
 
-// Worker thread (while preparing). Records what the statement does; never denies anything.
-int Connection::onAuthorize(void* self, int action, const char*, const char*, const char*, const char*) {
-  if (action >= 0 && action < 64) static_cast<Connection*>(self)->authorized_ |= std::uint64_t{1} << action;
+// Worker thread (while preparing). Records what the statement does. Denies one thing: setting
+// the journal mode or the locking mode after the connection opened (the pool owns both: a writer
+// out of WAL mode, or holding its lock, would shut the readers out), SQLITE_AUTH.
+int Connection::onAuthorize(void* self, int action, const char* name, const char* value, const char*, const char*) {
+  auto* connection = static_cast<Connection*>(self);
+  if (action >= 0 && action < 64) connection->authorized_ |= std::uint64_t{1} << action;
+  if (action == SQLITE_PRAGMA && value != nullptr && !connection->opening_ && name != nullptr &&
+      (sqlite3_stricmp(name, "journal_mode") == 0 || sqlite3_stricmp(name, "locking_mode") == 0)) {
+    return SQLITE_DENY;
+  }
   return SQLITE_OK;
 }
 
@@ -144,8 +146,18 @@ void Connection::open(Request& request) {
   setup += "PRAGMA synchronous = " + config_.synchronous + ";";
   if (role_ == Role::Reader) setup += "PRAGMA query_only = ON;";
   for (const auto& pragma : config_.pragmas) setup += pragma + ";";
+  // The pool's own connections open at once: one may find another recovering the WAL index
+  // (SQLITE_BUSY_RECOVERY), which takes moments. Retried for up to kOpenRecoveryMs whatever
+  // busyTimeout says (0 would fail an open now and then); other failures are final.
+  constexpr int kOpenRecoveryMs = 5000;
   opening_ = true;
-  const bool ready = exec(setup.c_str(), request);
+  bool ready = exec(setup.c_str(), request);
+  for (int waited = 0; !ready && request.errcode == SQLITE_BUSY_RECOVERY && waited < kOpenRecoveryMs; waited += 5) {
+    sqlite3_sleep(5);
+    request.errcode = 0;
+    request.message.clear();
+    ready = exec(setup.c_str(), request);
+  }
   opening_ = false;
   if (!ready) {
     sqlite3_close_v2(db_);

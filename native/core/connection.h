@@ -182,7 +182,7 @@ class Connection {
   sqlite3* backupDb_ = nullptr;        // the destination of the open backup, if any
   sqlite3_backup* backup_ = nullptr;   // the open backup, if any
   std::int64_t transactionSinceMs_ = 0;  // steady-clock ms when the open transaction began (0: none)
-  bool opening_ = false;                 // in open(): the pool's own connections may wait for each other
+  bool opening_ = false;                 // in open(): its setup may set the journal and locking modes
 };
 
 }  // namespace litepool
