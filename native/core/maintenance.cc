@@ -154,13 +154,17 @@ std::int64_t Connection::noteTransactionState() noexcept {
 // a few reads until both copies agree.
 bool Connection::walIndex(WalIndex& index) noexcept {
   if (!db_) return false;
+  // Only once the connection has its WAL open (then its WAL index is mapped): mapping it first
+  // would open the -shm for a connection SQLite has not put in WAL mode yet.
+  sqlite3_file* wal = nullptr;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK || !wal || !wal->pMethods) return false;
   sqlite3_file* file = nullptr;
   if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file || !file->pMethods ||
       file->pMethods->iVersion < 2 || !file->pMethods->xShmMap) {
     return false;
   }
   void volatile* region = nullptr;
-  // bExtend 0: only a region SQLite has mapped already (a connection in WAL mode once it read).
+  // bExtend 0: the region is not grown (with the WAL open, SQLite has mapped it already).
   if (file->pMethods->xShmMap(file, 0, 32 * 1024, 0, &region) != SQLITE_OK || !region) return false;
   constexpr std::size_t kHeader = 48;
   unsigned char copy[2 * kHeader + 4];
