@@ -162,18 +162,7 @@ describe('instrument()', () => {
     expect(spans[1]!.attributes).toMatchObject({ 'litepool.checkpoint.mode': 'truncate', 'error.type': 'LITEPOOL_OUT_OF_RANGE' });
     expect(spans[1]!.status.code).toBe(SpanStatusCode.ERROR);
     expect(spans[2]!.attributes).toMatchObject({ 'db.operation.name': 'BACKUP', 'litepool.backup.pages': copy.pages });
-    const durations = new Map<string, number>();
-    for (const resource of p.metrics.getMetrics()) {
-      for (const scope of resource.scopeMetrics) {
-        for (const metric of scope.metrics) {
-          if (metric.descriptor.name !== 'db.client.operation.duration') continue;
-          for (const point of metric.dataPoints) {
-            const name = `${point.attributes['db.operation.name']}${point.attributes['error.type'] ? ' failed' : ''}`;
-            durations.set(name, (point.value as { count: number }).count);
-          }
-        }
-      }
-    }
+    const durations = await durationCounts(p);
     expect(durations.get('CHECKPOINT')).toBe(1);
     expect(durations.get('CHECKPOINT failed')).toBe(1);
     expect(durations.get('BACKUP')).toBe(1);
