@@ -191,6 +191,36 @@ describe('the WAL monitor while the writer is held', () => {
   });
 });
 
+describe('the WAL monitor and writes of another connection', () => {
+  it('reads the WAL index again when another connection started the log over at the same size', async () => {
+    const path = pools.file();
+    // A checks only when told (toolkit.checkWal()); B is another pool on the same file.
+    const a = await pools.openAt(path, { readers: 1, walMonitor: { intervalMs: 3_600_000, checkpointBytes: Number.MAX_SAFE_INTEGER } });
+    await a.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
+    for (let i = 0; i < 20; i++) await a.run('INSERT INTO t (v) VALUES (?)', ['x'.repeat(100)]);
+    const b = await pools.openAt(path, { readers: 1, walMonitor: false });
+    await a.run("INSERT INTO t (v) VALUES ('from a')"); // A's writer reads the index after B's open
+    const frames = a.stats().wal.frames;
+    expect(frames).toBeGreaterThanOrEqual(20);
+    const bytes = statSync(`${path}-wal`).size;
+    // A first look: the monitor notes the -wal file as it is (its refresh request on the writer
+    // is done once a later request there is).
+    await a.toolkit.checkWal();
+    await a.exec('SELECT 1');
+
+    expect((await b.checkpoint('passive')).checkpointedFrames).toBe(frames);
+    // Everything copied back and no reader in the log: B's next write starts the log over, at
+    // its start, and the -wal file keeps its size.
+    await b.run("INSERT INTO t (v) VALUES ('from b')");
+    expect(statSync(`${path}-wal`).size).toBe(bytes);
+    expect(a.stats().wal.frames).toBe(frames); // what A's writer last read
+
+    await a.toolkit.checkWal();
+    await until(() => a.stats().wal.frames < frames, 5000);
+    expect(a.stats().wal.frames).toBeGreaterThan(0);
+  });
+});
+
 describe("replication: 'litestream'", () => {
   it('refuses checkpoints that restart the WAL, and the monitor runs none of its own', async () => {
     const db = await pools.fresh({ readers: 1, replication: 'litestream', walMonitor: { checkpointBytes: 10_000, warnBytes: 150_000, intervalMs: 20 } });

@@ -18,6 +18,8 @@ export interface WalState {
   backfilled: number;
   /** Bytes of one frame: the page size plus its 24-byte header (0 when unknown). */
   frameBytes: number;
+  /** When the -wal file was last written (ms since the epoch; 0 when there is none). */
+  modifiedMs: number;
 }
 
 /** The WAL index header as the writer thread read it after its last request (the addon's stats()). */
@@ -27,14 +29,12 @@ export interface WalIndex {
   readonly walPageSize: number;
 }
 
-const EMPTY: WalState = Object.freeze({ bytes: 0, frames: 0, backfilled: 0, frameBytes: 0 });
+const EMPTY: WalState = Object.freeze({ bytes: 0, frames: 0, backfilled: 0, frameBytes: 0, modifiedMs: 0 });
 
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
+/** Size and modification time of a file; zeros when there is none. */
+function fileStat(path: string): { bytes: number; modifiedMs: number } {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat === undefined ? { bytes: 0, modifiedMs: 0 } : { bytes: stat.size, modifiedMs: stat.mtimeMs };
 }
 
 /**
@@ -44,8 +44,8 @@ function fileSize(path: string): number {
  */
 export function readWalState(path: string, memory: boolean, index: () => WalIndex): WalState {
   if (memory) return EMPTY;
-  const bytes = fileSize(`${path}-wal`);
+  const file = fileStat(`${path}-wal`);
   const { walFrames, walBackfilled, walPageSize } = index();
-  if (walPageSize === 0) return { ...EMPTY, bytes };
-  return { bytes, frames: walFrames, backfilled: Math.min(walFrames, walBackfilled), frameBytes: walPageSize + 24 };
+  if (walPageSize === 0) return { ...EMPTY, ...file };
+  return { ...file, frames: walFrames, backfilled: Math.min(walFrames, walBackfilled), frameBytes: walPageSize + 24 };
 }

@@ -23,8 +23,8 @@ export class WalMonitor {
   readonly #settings: WalMonitorSettings;
   readonly #walState: () => WalState;
   readonly #refresh: () => Promise<void>;
-  /** The -wal size at the last look: when it changed, the WAL index is read again. */
-  #lastBytes = -1;
+  /** The -wal file's size and time at the last look: when they changed, the WAL index is read again. */
+  #lastFile = '';
   /** The writer reading the WAL index again, while it does. */
   #refreshing: Promise<void> | undefined;
   readonly #checkpointer: Checkpointer;
@@ -73,12 +73,13 @@ export class WalMonitor {
   async check(): Promise<void> {
     try {
       let state = this.#walState();
-      // The -wal file changed (writes of another process, too): the writer reads the index again,
-      // for the next look (not awaited: a transaction holding the writer must not hold the warning up).
-      if (state.bytes !== this.#lastBytes && this.#refreshing === undefined) {
-        const bytes = state.bytes;
+      // The -wal file changed (writes of another process, too; its modification time also tells
+      // a log started over at the same size): the writer reads the index again, for the next look
+      // (not awaited: a transaction holding the writer must not hold the warning up).
+      const file = `${state.bytes}@${state.modifiedMs}`;
+      if (file !== this.#lastFile && this.#refreshing === undefined) {
         this.#refreshing = this.#refresh().then(
-          () => void (this.#lastBytes = bytes),
+          () => void (this.#lastFile = file),
           () => undefined,
         );
         void this.#refreshing.finally(() => (this.#refreshing = undefined));
