@@ -117,8 +117,9 @@ export interface NewConnection extends ScopeOperations {
 export interface PoolStats {
   /** Reader threads: how many, how many running a request, idle, and pinned to leases. */
   readers: { size: number; busy: number; idle: number; pinned: number };
-  /** The writer thread: running a request, requests queued for it (JS side and native ring),
-   * and whether a transaction or write lease holds it. */
+  /** The writer thread: running a request, requests queued for it (JS side and native ring;
+   * also writes waiting for their plan lookup, and those lookups, when an observer asks for
+   * plans), and whether a transaction or write lease holds it. */
   writer: { busy: boolean; queued: number; held: boolean };
   /** Leases, transactions and snapshots waiting for a connection. */
   leasesWaiting: number;

@@ -121,6 +121,29 @@ describe('a write waiting for its plan', () => {
     expect(db.stats().writer.queued).toBe(0);
   });
 
+  it('counts in stats().writer.queued while it waits, with the write behind it and their lookups', async () => {
+    const db = await pools.fresh({ readers: 2, observers: [plansWanted()] }, `${LOG}; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)`);
+    const held = await holdWriter(db);
+    expect(db.stats().writer.queued).toBe(0);
+    const calls = [
+      db.run("INSERT INTO log (who) VALUES ('new' || ?)", ['']), // its plan is looked up first
+      db.run("INSERT INTO log (who) VALUES ('behind' || ?)", ['']), // behind it, its own lookup too
+    ];
+    await Promise.resolve();
+    let queued: number;
+    try {
+      queued = db.stats().writer.queued;
+    } finally {
+      held.release();
+    }
+    // Requests waiting for the writer: the two writes, and the two plan lookups (EXPLAIN) that
+    // wait with their places in the writer's line.
+    expect(queued).toBe(4);
+    await Promise.all([held.done, ...calls]);
+    expect(await order(db)).toEqual(['new', 'behind']);
+    expect(db.stats().writer.queued).toBe(0);
+  });
+
   it('is looked up on the writer: a pinned reader, or the only reader held by an iteration, holds nothing up', async () => {
     const db = await pools.fresh({ readers: 1, observers: [policies.denyFullScans({ allowTables: ['log', 'items'] })] }, LOG);
     await db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, n INTEGER)');

@@ -37,6 +37,11 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
   #sessionsWaiting = 0;
   #placesInLine = 0;
   #parkedInPlaces = 0;
+  /** Writes made with places that wait to be submitted (for a plan lookup, or behind one). */
+  #orderedInPlaces = 0;
+  readonly #countOrdered = (change: 1 | -1): void => {
+    this.#orderedInPlaces += change;
+  };
   #advancing = false;
 
   /** `pass` sends on a write whose turn has come. */
@@ -50,7 +55,7 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
 
   /** Writes and sessions waiting in line (in places too). */
   get waiting(): number {
-    return this.#line.length - this.#placesInLine + this.#parkedInPlaces + this.#retried.length;
+    return this.#line.length - this.#placesInLine + this.#parkedInPlaces + this.#orderedInPlaces + this.#retried.length;
   }
 
   /** Sessions (transactions, write leases) waiting in line. */
@@ -94,7 +99,7 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
   }
 
   hold(onFront?: () => void, onFollower?: () => void): WriterPlace {
-    const place = new WriterPlace(onFront, onFollower);
+    const place = new WriterPlace(onFront, onFollower, this.#countOrdered);
     if (this.free) {
       // At the front at once (onFront is for a later arrival there): the caller sees the state.
       place.state = 'front';

@@ -13,6 +13,12 @@ interface Slot {
 
 export class SubmissionOrder {
   readonly #waiting = new Fifo<Slot>();
+  readonly #counted: ((change: 1 | -1) => void) | undefined;
+
+  /** `counted`: told of each request that starts (1) and stops (-1) waiting here. */
+  constructor(counted?: (change: 1 | -1) => void) {
+    this.#counted = counted;
+  }
 
   /** True when nothing waits: a request may be submitted at once. */
   get clear(): boolean {
@@ -39,6 +45,7 @@ export class SubmissionOrder {
         },
       };
       this.#waiting.push(slot);
+      this.#counted?.(1);
       if (ready === undefined) {
         this.#drain();
         return;
@@ -64,6 +71,7 @@ export class SubmissionOrder {
   #drain(): void {
     for (let next = this.#waiting.peek(); next !== undefined && next.ready; next = this.#waiting.peek()) {
       this.#waiting.shift();
+      this.#counted?.(-1);
       next.go();
     }
   }

@@ -20,16 +20,20 @@ export class WriterPlace {
   /** Something got in line behind this place (set once; onFollower was called then). */
   followed = false;
   /** Keeps the writes made with this place in call order while one waits for its plan. */
-  readonly order = new SubmissionOrder();
+  readonly order: SubmissionOrder;
 
   /**
    * `onFront`: called when the place reaches the front (its writes pass from then on);
-   * `onFollower`: called once, when something first gets in line behind it.
+   * `onFollower`: called once, when something first gets in line behind it; `counted`: told of
+   * each write that starts (1) and stops (-1) waiting in `order`.
    */
   constructor(
     readonly onFront: (() => void) | undefined,
     readonly onFollower: (() => void) | undefined,
-  ) {}
+    counted?: (change: 1 | -1) => void,
+  ) {
+    this.order = new SubmissionOrder(counted);
+  }
 
   /** One more holder: the place stays until this one leaves too. */
   retain(): void {
