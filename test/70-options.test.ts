@@ -191,6 +191,15 @@ describe('bad options to open()', () => {
     await expectBad(() => open(pools.file(), { pragmas: { 'bad name': 1 } }), 'RangeError', /bad name/);
     await expectBad(() => open(pools.file(), { pragmas: { x: {} as never } }), 'TypeError', /\bx\b/);
     await expectBad(() => open(pools.file(), { pragmas: 'foreign_keys' as never }), 'TypeError', /pragmas/);
+    // One would replace the pool's busy handler, the others write to the file at every open.
+    await expectBad(() => open(pools.file(), { pragmas: { busy_timeout: 0 } }), 'RangeError', /pragmas\.busy_timeout .*busyTimeout/);
+    await expectBad(() => open(':memory:', { pragmas: { BUSY_TIMEOUT: 20_000 } }), 'RangeError', /busyTimeout/);
+    await expectBad(() => open(pools.file(), { pragmas: { user_version: 5 } }), 'RangeError', /pragmas\.user_version .*migration/);
+    await expectBad(() => open(pools.file(), { pragmas: { application_id: 7 } }), 'RangeError', /application_id/);
+    await expectBad(() => open(pools.file(), { pragmas: { schema_version: 3 } }), 'RangeError', /schema_version/);
+    const memory = await open(':memory:', { pragmas: { user_version: 5 } });
+    expect(await memory.get('PRAGMA user_version')).toEqual({ user_version: 5 });
+    await memory.close();
     await expectBad(() => open(pools.file(), { foreignKeys: 'yes' as never }), 'TypeError', /foreignKeys/);
     await expectBad(() => open(pools.file(), { walMonitor: { warnBytes: -1 } }), 'RangeError', /walMonitor\.warnBytes/);
     await expectBad(() => open(pools.file(), { walMonitor: 1 as never }), 'TypeError', /walMonitor must be true, false or an object, got number/);

@@ -1,5 +1,6 @@
 // Owns the `pragmas` option: each name and value checked, the two PRAGMAs the pool depends on
-// kept at the values it needs, and the statement every connection runs for each. Runs on the
+// kept at the values it needs, those it cannot take refused, and the statement every connection
+// runs for each. Runs on the
 // JS thread, at open().
 
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
@@ -23,7 +24,21 @@ const POOL_OWNED_PRAGMAS: ReadonlyMap<string, string> = new Map([
   ['locking_mode', 'NORMAL'],
 ]);
 
+/**
+ * PRAGMAs refused in `pragmas` whatever their value, and why: one would replace the pool's busy
+ * handler (which also gives up when its request is cancelled or times out), the others write to
+ * the database file, which every connection would try at open (readers are read-only).
+ */
+const REFUSED_PRAGMAS: ReadonlyMap<string, string> = new Map([
+  ['busy_timeout', "use the busyTimeout option: this PRAGMA would replace the pool's busy handler, which also stops waiting when its request is cancelled or times out"],
+  ['user_version', 'it writes to the database file (readers are read-only): set it in a migration or with db.exec()'],
+  ['application_id', 'it writes to the database file (readers are read-only): set it in a migration or with db.exec()'],
+  ['schema_version', 'it writes to the database file (readers are read-only), and changing it by hand can corrupt the database'],
+]);
+
 function checkPoolOwnedPragma(name: string, value: unknown): void {
+  const refused = REFUSED_PRAGMAS.get(name.toLowerCase());
+  if (refused !== undefined) throw outOfRange(`pragmas.${name} is not accepted: ${refused}`);
   const required = POOL_OWNED_PRAGMAS.get(name.toLowerCase());
   if (required === undefined) return;
   if (typeof value === 'string' && value.toUpperCase() === required) return;
@@ -42,8 +57,9 @@ export function checkPragmas(value: unknown, memory: boolean): Record<string, Pr
   const result: Record<string, PragmaValue> = {};
   for (const [name, pragmaValue] of Object.entries(value)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw outOfRange(`pragmas: '${name}' is not a PRAGMA name`);
-    // An in-memory database has one connection and no WAL: its journal and locking are its own.
-    if (!memory) checkPoolOwnedPragma(name, pragmaValue);
+    // An in-memory database has one connection and no WAL: its journal, locking and header are
+    // its own (busy_timeout stays refused).
+    if (!memory || name.toLowerCase() === 'busy_timeout') checkPoolOwnedPragma(name, pragmaValue);
     if (typeof pragmaValue === 'number' && !Number.isFinite(pragmaValue)) {
       throw outOfRange(`pragmas.${name} must be a finite number, got ${pragmaValue}`);
     }
