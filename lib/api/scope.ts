@@ -29,6 +29,15 @@ import { endOperation, startOperation } from '../observers/query-trace.ts';
 import { streamRows, type ChunkSource } from './iteration.ts';
 import { Operations, checkOptions, type CheckedOptions } from './operations.ts';
 
+/**
+ * @internal The iteration open on a connection, shared by every scope on it (a transaction and
+ * its nested ones): the connection holds one open statement for iterations, and a second
+ * IterateStart would silently end the first.
+ */
+export interface IterationSlot {
+  open: { by: string; sql: string } | undefined;
+}
+
 /** Operations on one connection. Base of Transaction, Lease and ConnectionHandle. */
 export class Scope implements ScopeOperations {
   readonly #requests: RequestRunner;
@@ -40,12 +49,13 @@ export class Scope implements ScopeOperations {
   readonly #ending = new AbortController();
   readonly #expectTransaction: boolean;
   #ended = false;
-  #iterating = false;
+  readonly #slot: IterationSlot;
   /** Ends the open iteration when the scope ends first. */
   #cutIteration: ((reason: unknown) => void) | undefined;
 
   /** @internal */
-  constructor(context: PoolContext, route: Route, what: string, expectTransaction = false) {
+  constructor(context: PoolContext, route: Route, what: string, expectTransaction = false, slot: IterationSlot = { open: undefined }) {
+    this.#slot = slot;
     this.#requests = context.requests;
     this.#holders = context.holders;
     this.#route = route;
@@ -78,7 +88,9 @@ export class Scope implements ScopeOperations {
   /**
    * Streams the rows of one read statement in chunks (growing from 256 rows, or `chunkSize` rows
    * each); the next chunk is fetched only when the consumer has taken the last one
-   * (backpressure). Stopping early (break, return, throw) ends the statement at once.
+   * (backpressure). Stopping early (break, return, throw) ends the statement at once. One
+   * iteration at a time per connection (nested transactions share their parent's): another one
+   * while this is open is refused with LITEPOOL_MISUSE.
    */
   iterate<T = Row>(sql: string, params?: Params, options?: IterateOptions & { rowMode?: 'object' }): AsyncGenerator<T, void, undefined>;
   iterate(sql: string, params: Params | undefined, options: IterateOptions & { rowMode: 'array' }): AsyncGenerator<SqlOutputValue[], void, undefined>;
@@ -102,7 +114,11 @@ export class Scope implements ScopeOperations {
   /** The chunks of one iteration on the scope's connection, fetched as the consumer pulls. */
   #iterationSource(sql: string, params: Params | undefined, check: () => CheckedOptions, inTransaction: boolean, forPool: boolean): ChunkSource {
     if (this.#ended) throw new ScopeEndedError(this.#what);
-    if (this.#iterating) throw misuse(`one iteration at a time per ${this.#what}: finish or stop the open one first`);
+    const open = this.#slot.open;
+    if (open !== undefined) {
+      const refused = typeof sql === 'string' ? sql : undefined;
+      throw misuse(`one iteration at a time per connection: the ${open.by}'s iteration (${preview(open.sql)}) is still open on this ${this.#what}'s connection; finish or stop it first`, { sql: refused });
+    }
     const checked = check();
     const { values, names } = encodeParams(params);
     const trace = this.#ops.observed ? this.#ops.trace('iterate', checkSql(sql), params, inTransaction) : undefined;
@@ -136,16 +152,18 @@ export class Scope implements ScopeOperations {
         return received;
       });
     };
-    this.#iterating = true;
+    // The connection's iteration is this one until it ends (close), whichever scope on it asks.
+    const mine = { by: this.#what, sql: checkSql(sql) };
+    this.#slot.open = mine;
     // Its open statement holds a snapshot: the WAL monitor names it, vacuum() waits for its end.
-    const holder = this.#holders.begin('iteration', typeof sql === 'string' ? sql : undefined);
+    const holder = this.#holders.begin('iteration', mine.sql);
     let closed = false;
     /** Takes the iteration off the scope and the holders, once: false when that was done already. */
     const close = (): boolean => {
       if (closed) return false;
       closed = true;
       this.#holders.end(holder);
-      this.#iterating = false;
+      if (this.#slot.open === mine) this.#slot.open = undefined;
       this.#cutIteration = undefined;
       return true;
     };
@@ -231,4 +249,10 @@ export class Scope implements ScopeOperations {
     };
     return op === Op.Exec ? this.#requests.run({ op, sql: sql!, ...common }) : this.#requests.run({ op, ...common });
   }
+}
+
+/** The start of an iteration's SQL, for an error naming it. */
+function preview(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  return JSON.stringify(flat.length > 80 ? `${flat.slice(0, 77)}...` : flat);
 }

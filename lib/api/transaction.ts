@@ -9,6 +9,7 @@
 import { retrying } from '../connections/retry.ts';
 import { ScopeEndedError, TransactionTimeoutError, invalidArgument } from '../errors.ts';
 import { Op } from '../native/contract.ts';
+import type { PairEnd } from '../observers/hub.ts';
 import { traceAcquire } from '../observers/scope-trace.ts';
 import { watchAbort } from '../request/abort-watch.ts';
 import { sessionRoute, type Route } from '../request/route.ts';
@@ -16,7 +17,7 @@ import type { TransactionBehavior } from '../types.ts';
 import type { RetryPolicy } from '../options-types.ts';
 import type { PoolContext } from './context.ts';
 import { checkCallback } from './operations.ts';
-import { Scope } from './scope.ts';
+import { Scope, type IterationSlot } from './scope.ts';
 
 /** The handle a transaction callback receives. */
 export class Transaction extends Scope {
@@ -32,14 +33,17 @@ export class Transaction extends Scope {
   #releasing: Promise<unknown> | undefined;
   /** Why this transaction must not commit: a nested transaction's ROLLBACK TO or RELEASE failed. */
   #broken: unknown;
+  /** The connection's open iteration, shared with the parent and the nested transactions (one connection). */
+  readonly #slot: IterationSlot;
   static #savepoints = 0;
 
   /** @internal */
-  constructor(context: PoolContext, route: Route, depth: number) {
-    super(context, route, depth === 0 ? 'transaction' : 'nested transaction', true);
+  constructor(context: PoolContext, route: Route, depth: number, slot: IterationSlot = { open: undefined }) {
+    super(context, route, depth === 0 ? 'transaction' : 'nested transaction', true, slot);
     this.#context = context;
     this.#route = route;
     this.#depth = depth;
+    this.#slot = slot;
   }
 
   /**
@@ -74,7 +78,7 @@ export class Transaction extends Scope {
         throw error;
       }
       if (this.ended) throw new ScopeEndedError('transaction');
-      const nested = new Transaction(this.#context, this.#route, this.#depth + 1);
+      const nested = new Transaction(this.#context, this.#route, this.#depth + 1, this.#slot);
       this.#active = nested;
       try {
         const result = await fn(nested);
@@ -172,25 +176,27 @@ async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise
   });
   stopped.catch(() => undefined);
   const timer = setTimeout(() => stop!(new TransactionTimeoutError(settings.timeout)), settings.timeout);
-  let begun = false;
+  /**
+   * Delivers the transaction's end to the observers that got its begin (none attached since). A
+   * transaction that never began (aborted before its BEGIN, a BEGIN that failed) has no end either.
+   */
+  let observedEnd: PairEnd<'onTransaction'> | undefined;
   const unwatch = signal === undefined ? undefined : watchAbort(signal, () => stop!(signal.reason));
   try {
     if (signal?.aborted) throw signal.reason;
     // Cancellable: a timeout or abort must end a BEGIN that waits for another process's lock.
     await Promise.race([tx.control(Op.Exec, `BEGIN ${settings.behavior.toUpperCase()}`, { cancellable: true }), stopped]);
-    begun = true;
-    if (observers.active) observers.transaction({ phase: 'begin', durationMs: performance.now() - asked });
+    if (observers.active) observedEnd = observers.transactionBegan({ phase: 'begin', durationMs: performance.now() - asked });
     const result = await Promise.race([Promise.resolve().then(() => fn(tx)), stopped]);
     await tx.conclude();
     await tx.control(Op.Exec, 'COMMIT', { inTransaction: true });
-    if (observers.active) observers.transaction({ phase: 'commit', durationMs: performance.now() - asked });
+    observedEnd?.({ phase: 'commit', durationMs: performance.now() - asked });
     return result;
   } catch (error) {
     // Cancel whatever the transaction still runs, then roll back what it left open.
     tx.end(error);
     await tx.control(Op.Reset).catch(() => undefined);
-    // A transaction that never began (aborted before its BEGIN, a BEGIN that failed) has no end either.
-    if (begun && observers.active) observers.transaction({ phase: 'rollback', durationMs: performance.now() - asked, error });
+    observedEnd?.({ phase: 'rollback', durationMs: performance.now() - asked, error });
     throw error;
   } finally {
     clearTimeout(timer);

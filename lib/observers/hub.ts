@@ -3,8 +3,10 @@
 // an observer that throws never changes an outcome (warned once per observer, code
 // LITEPOOL_OBSERVER; a hook that returns a promise which rejects counts as one that threw). Only
 // `beforeQuery` may throw on purpose: that is a veto; it must decide synchronously (an async
-// function is refused when attached; a promise it returns vetoes, as a misuse).
-// Runs on the JS thread.
+// function is refused when attached; a promise it returns vetoes, as a misuse). Paired events (a
+// transaction's begin and its commit or rollback, a migration's start and its applied or failed)
+// reach an observer both or neither: the end goes only to the observers that got the start and
+// stayed attached since. Runs on the JS thread.
 
 import { PoolClosedError, describeType, invalidArgument, misuse } from '../errors.ts';
 import type {
@@ -38,6 +40,10 @@ const FLAGS = ['wantsParams', 'wantsStatementCounters', 'wantsQueryPlan'] as con
 
 type Hook = (typeof HOOKS)[number];
 type EventOf<H extends Hook> = Parameters<NonNullable<Observer[H]>>[0];
+/** Hooks whose events come in pairs: a start, then one end. */
+type PairedHook = 'onTransaction' | 'onMigration';
+/** Delivers the end of a pair to the observers that got its start. */
+export type PairEnd<H extends PairedHook> = (event: EventOf<H>) => void;
 
 /** Observers that threw once already (across pools: one warning per observer). */
 const warned = new WeakSet<object>();
@@ -131,10 +137,15 @@ export class ObserverHub {
   before: readonly Observer[] = [];
   onQuery: readonly Observer[] = [];
   #all: readonly Observer[] = [];
-  /** How many times each attached observer was added (it stays until removed as often). */
-  readonly #counts = new Map<Observer, number>();
+  /**
+   * Each attached observer's attachment: how many times it was added (it stays until removed as
+   * often). A new object whenever it is added anew: a pair's end skips one removed since its start.
+   */
+  readonly #attachments = new Map<Observer, { count: number }>();
   /** Observers that got onAttach from this pool. */
   readonly #attached = new WeakSet<Observer>();
+  /** Migrations started, by version: who got each start (runs apply one migration at a time). */
+  readonly #migrations = new Map<string, PairEnd<'onMigration'>>();
   #view: ObservedPool | undefined;
 
   constructor(database: string) {
@@ -173,9 +184,10 @@ export class ObserverHub {
    */
   add(observer: unknown): () => void {
     const checked = checkObserver(observer);
-    const count = this.#counts.get(checked) ?? 0;
-    this.#counts.set(checked, count + 1);
-    if (count === 0) {
+    const attachment = this.#attachments.get(checked);
+    if (attachment !== undefined) attachment.count++;
+    else {
+      this.#attachments.set(checked, { count: 1 });
       this.#all = [...this.#all, checked];
       this.#update();
       if (!this.#attached.has(checked)) {
@@ -187,12 +199,8 @@ export class ObserverHub {
     return () => {
       if (removed) return;
       removed = true;
-      const left = this.#counts.get(checked)! - 1;
-      if (left > 0) {
-        this.#counts.set(checked, left);
-        return;
-      }
-      this.#counts.delete(checked);
+      if (--this.#attachments.get(checked)!.count > 0) return;
+      this.#attachments.delete(checked);
       this.#all = this.#all.filter((o) => o !== checked);
       this.#update();
     };
@@ -248,8 +256,9 @@ export class ObserverHub {
     delivering = outer;
   }
 
-  transaction(event: TransactionEvent): void {
-    this.emit('onTransaction', event);
+  /** A transaction began (onTransaction 'begin'); returns what delivers its commit or rollback. */
+  transactionBegan(event: TransactionEvent): PairEnd<'onTransaction'> {
+    return this.#start('onTransaction', event);
   }
 
   acquire(event: AcquireEvent): void {
@@ -265,8 +274,36 @@ export class ObserverHub {
     if (this.active) this.emit('onQueue', { kind, depth });
   };
 
+  /** A migration started, was applied or failed: its end goes to the observers that got its start. */
   migration(event: MigrationEvent): void {
-    this.emit('onMigration', event);
+    if (event.phase === 'start') {
+      this.#migrations.set(event.version, this.#start('onMigration', event));
+      return;
+    }
+    const end = this.#migrations.get(event.version);
+    this.#migrations.delete(event.version);
+    end?.(event);
+  }
+
+  /**
+   * Delivers the start of a pair to the observers attached now, and returns what delivers its end
+   * to those of them still attached (not removed in between): an observer attached meanwhile gets
+   * neither, so it never sees an end without its start.
+   */
+  #start<H extends PairedHook>(hook: H, event: EventOf<H>): PairEnd<H> {
+    const got: [Observer, { count: number }][] = [];
+    for (const observer of this.#all) {
+      const attachment = this.#attachments.get(observer);
+      // One removed by an earlier observer's hook during this delivery gets nothing.
+      if (observer[hook] === undefined || attachment === undefined) continue;
+      got.push([observer, attachment]);
+      this.#call(observer, hook, event);
+    }
+    return (end) => {
+      for (const [observer, attachment] of got) {
+        if (this.#attachments.get(observer) === attachment && observer[hook] !== undefined) this.#call(observer, hook, end);
+      }
+    };
   }
 
   /** True when some observer implements `hook`. */
@@ -292,6 +329,8 @@ export class ObserverHub {
   #update(): void {
     const all = this.#all;
     this.active = all.length > 0;
+    // Nobody left to get the end of a migration started before (the runner tells none while inactive).
+    if (!this.active) this.#migrations.clear();
     this.watchesQueries = all.some((o) => o.beforeQuery !== undefined || o.onQuery !== undefined);
     this.before = all.filter((o) => o.beforeQuery !== undefined);
     this.onQuery = all.filter((o) => o.onQuery !== undefined);
