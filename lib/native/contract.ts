@@ -93,6 +93,8 @@ export const RequestFlag = {
   RefuseTransactionEnd: 256,
   /** IterateStart on the shared ring with no reader to spare for it: rows remain? the statement ends after this chunk (RowsMore; lib/ starts over holding a reader) */
   FirstChunkOnly: 512,
+  /** the pool's own request (lib/): may set the PRAGMAs a caller's statement may not (query_only on readers, busy_timeout) */
+  Internal: 1024,
 } as const;
 export type RequestFlag = (typeof RequestFlag)[keyof typeof RequestFlag];
 

@@ -110,7 +110,8 @@ export function requestFlags(request: Request, info: StatementInfo | undefined, 
     (request.expectTransaction ? RequestFlag.ExpectTransaction : 0) |
     // A caller's statement in db.transaction() may not begin or end the transaction itself.
     (request.expectTransaction && !request.internal ? RequestFlag.RefuseTransactionEnd : 0) |
-    (request.trace !== undefined && request.trace.counters ? RequestFlag.Counters : 0);
+    (request.trace !== undefined && request.trace.counters ? RequestFlag.Counters : 0) |
+    (request.internal ? RequestFlag.Internal : 0);
   if (request.op === Op.IterateStart && request.rowsLeft !== undefined) {
     flags |= request.rowsLeft === 'hold' ? RequestFlag.HoldReader : RequestFlag.FirstChunkOnly;
   }

@@ -30,9 +30,43 @@ Connection::~Connection() { close(nullptr); }
 int Connection::onProgress(void* self) {
   auto* connection = static_cast<Connection*>(self);
   if (connection->timeslice_) connection->timeslice_->check();
-  if (connection->abort_ && connection->abort_->load(std::memory_order_relaxed)) return 1;
-  Request* request = connection->current_;
-  return request && request->cancelled.load(std::memory_order_relaxed) ? 1 : 0;
+  // SQLite also calls this handler on its way out of sqlite3_step(), after the statement halted:
+  // an autocommit write or a COMMIT has committed by then, and interrupting would report a
+  // committed change as cancelled. Only a statement still running is interrupted.
+  return connection->interruptRequested() && connection->statementRunning() ? 1 : 0;
+}
+
+// Worker thread. The running request was cancelled or the engine aborts.
+bool Connection::interruptRequested() const noexcept {
+  if (abort_ && abort_->load(std::memory_order_relaxed)) return true;
+  return current_ && current_->cancelled.load(std::memory_order_relaxed);
+}
+
+// Worker thread, from the progress handler once an interrupt is requested (rare: the scan is not
+// on the hot path). True while a statement of this connection is still running: busy (stepped,
+// not halted), other than an open iteration paused between its chunks.
+bool Connection::statementRunning() noexcept {
+  for (sqlite3_stmt* stmt = sqlite3_next_stmt(db_, nullptr); stmt; stmt = sqlite3_next_stmt(db_, stmt)) {
+    if (!sqlite3_stmt_busy(stmt)) continue;
+    if (stmt == iteration_ && !steppingIteration_) continue;
+    return true;
+  }
+  return false;
+}
+
+// Worker thread. One step of the open iteration (statementRunning() counts it while it runs).
+int Connection::stepIteration() noexcept {
+  steppingIteration_ = true;
+  const int rc = sqlite3_step(iteration_);
+  steppingIteration_ = false;
+  return rc;
+}
+
+// Worker thread. The rows the statement just run changed: sqlite3_changes() only for a statement
+// that counts them (INSERT, UPDATE, DELETE: they add to total_changes when they end), since
+// sqlite3_changes() keeps the previous such statement's count through DDL and PRAGMAs.
+std::int64_t Connection::changesSince(std::int64_t totalBefore) noexcept {
+  return sqlite3_total_changes64(db_) != totalBefore ? sqlite3_changes64(db_) : 0;
 }
 
 // Worker thread. SQLite's own busy_timeout sleeps without looking up; this one gives up at once
@@ -41,7 +75,7 @@ int Connection::onBusy(void* self, int attempt) {
   static constexpr int kDelaysMs[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
   static constexpr int kSteps = static_cast<int>(sizeof(kDelaysMs) / sizeof(kDelaysMs[0]));
   auto* connection = static_cast<Connection*>(self);
-  if (onProgress(self)) return 0;
+  if (connection->interruptRequested()) return 0;
   int waited = 0;
   for (int i = 0; i < attempt && i < kSteps; ++i) waited += kDelaysMs[i];
   if (attempt > kSteps) waited += (attempt - kSteps) * kDelaysMs[kSteps - 1];
@@ -52,16 +86,21 @@ int Connection::onBusy(void* self, int attempt) {
   return 1;
 }
 
-// Worker thread (while preparing). Records what the statement does. Denies one thing: setting
-// the journal mode or the locking mode after the connection opened (the pool owns both: a writer
-// out of WAL mode, or holding its lock, would shut the readers out), SQLITE_AUTH.
+// Worker thread (while preparing). Records what the statement does. Denies, with SQLITE_AUTH,
+// setting PRAGMAs the pool owns once the connection is open: the journal mode and the locking
+// mode (a writer out of WAL mode, or holding its lock, would shut the readers out), and, to a
+// caller's statement (not the pool's own, RequestFlag::Internal), busy_timeout (it would replace
+// onBusy, which gives up when its request is cancelled) and a reader's query_only (a reader, or
+// a read lease on one, would write, and its write lock would make the writer fail with BUSY).
 int Connection::onAuthorize(void* self, int action, const char* name, const char* value, const char*, const char*) {
   auto* connection = static_cast<Connection*>(self);
   if (action >= 0 && action < 64) connection->authorized_ |= std::uint64_t{1} << action;
-  if (action == SQLITE_PRAGMA && value != nullptr && !connection->opening_ && name != nullptr &&
-      (sqlite3_stricmp(name, "journal_mode") == 0 || sqlite3_stricmp(name, "locking_mode") == 0)) {
-    return SQLITE_DENY;
-  }
+  if (action != SQLITE_PRAGMA || value == nullptr || name == nullptr || connection->opening_) return SQLITE_OK;
+  if (sqlite3_stricmp(name, "journal_mode") == 0 || sqlite3_stricmp(name, "locking_mode") == 0) return SQLITE_DENY;
+  const Request* request = connection->current_;
+  if (request != nullptr && (request->flags & RequestFlag::Internal)) return SQLITE_OK;
+  if (sqlite3_stricmp(name, "busy_timeout") == 0) return SQLITE_DENY;
+  if (connection->role_ == Role::Reader && sqlite3_stricmp(name, "query_only") == 0) return SQLITE_DENY;
   return SQLITE_OK;
 }
 

@@ -143,6 +143,10 @@ class Connection {
 
   // connection.cc
   static int onProgress(void* self);
+  bool interruptRequested() const noexcept;
+  bool statementRunning() noexcept;
+  int stepIteration() noexcept;
+  std::int64_t changesSince(std::int64_t totalBefore) noexcept;
   static int onBusy(void* self, int attempt);
   static int onAuthorize(void* self, int action, const char*, const char*, const char*, const char*);
   void fail(Request& request);
@@ -176,6 +180,7 @@ class Connection {
   sqlite3_stmt* iteration_ = nullptr;  // the open iteration's statement, out of the cache while open
   CachedStatement iterationEntry_;     // its SQL and what prepare() learnt of it (stmt == iteration_)
   bool iterationRowReady_ = false;     // iteration_ stands on a row the last chunk did not copy
+  bool steppingIteration_ = false;     // in sqlite3_step(iteration_) (see statementRunning())
   std::uint64_t authorized_ = 0;       // authorizer actions seen while preparing (bit = action code)
   Request probe_;                      // scratch for canGroup()'s prepare
   std::string utf8_;                   // scratch of insertRows(): the UTF-8 text of one block

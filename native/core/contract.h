@@ -68,6 +68,7 @@ inline constexpr std::uint32_t Counters = 1u << 6;           // report SQLite's 
 inline constexpr std::uint32_t HoldReader = 1u << 7;         // IterateStart on the shared ring: rows remain? the reader pins itself (Worker says which) until the last chunk or IterateEnd
 inline constexpr std::uint32_t RefuseTransactionEnd = 1u << 8;  // a caller's statement in db.transaction() or db.read(): BEGIN, COMMIT, END, ROLLBACK (not ROLLBACK TO) refused (Misuse)
 inline constexpr std::uint32_t FirstChunkOnly = 1u << 9;  // IterateStart on the shared ring with no reader to spare for it: rows remain? the statement ends after this chunk (RowsMore; lib/ starts over holding a reader)
+inline constexpr std::uint32_t Internal = 1u << 10;  // the pool's own request (lib/): may set the PRAGMAs a caller's statement may not (query_only on readers, busy_timeout)
 }  // namespace RequestFlag
 
 // How a request ended: set by the worker that ran it (IntegerOverflow by the completion encoder on

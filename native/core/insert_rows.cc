@@ -259,7 +259,8 @@ bool Connection::insertBlock(Request& request) {
   for (std::uint32_t row = 0; row < block.rows;) {
     if (row - checked >= kCheckEvery) {
       checked = row;
-      if (onProgress(this)) {
+      if (timeslice_) timeslice_->check();
+      if (interruptRequested()) {
         request.status = Status::Cancelled;
         return false;
       }
@@ -277,7 +278,7 @@ bool Connection::insertBlock(Request& request) {
         row += group;
         continue;
       }
-      if (sqlite3_get_autocommit(db_) || sqlite3_changes64(db_) != 0 || onProgress(this)) {
+      if (sqlite3_get_autocommit(db_) || sqlite3_changes64(db_) != 0 || interruptRequested()) {
         fail(request);
         if (request.status == Status::SqliteFailed) {
           request.message = "rows[" + std::to_string(block.firstRow + row) + "] to rows[" +

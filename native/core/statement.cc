@@ -287,6 +287,7 @@ bool Connection::runStatement(Request& request) {
   if (!bind(stmt, request, 0, static_cast<std::uint32_t>(request.params.size()), !request.paramNames.empty())) return false;
 
   resetCounters(stmt, request);
+  const std::int64_t totalBefore = sqlite3_total_changes64(db_);
   int rc = sqlite3_step(stmt);
   const int columns = sqlite3_column_count(stmt);
   refreshColumnNames(statement.entry(), columns);
@@ -307,7 +308,7 @@ bool Connection::runStatement(Request& request) {
     fail(request);
   } else if (request.op == Op::Run && !returnRows) {
     request.status = Status::Done;
-    request.changes = statement->readonly ? 0 : sqlite3_changes64(db_);
+    request.changes = statement->readonly ? 0 : changesSince(totalBefore);
     request.lastInsertRowid = sqlite3_last_insert_rowid(db_);
   } else {
     request.status = Status::Rows;
@@ -377,7 +378,7 @@ void Connection::stepChunk(Request& request) {
   const int columns = sqlite3_column_count(iteration_);
   const std::uint32_t limit = request.chunkRows > 0 ? request.chunkRows : 1;
   std::uint32_t rows = 0;
-  int rc = iterationRowReady_ ? SQLITE_ROW : sqlite3_step(iteration_);
+  int rc = iterationRowReady_ ? SQLITE_ROW : stepIteration();
   iterationRowReady_ = false;
   while (rc == SQLITE_ROW) {
     if (rows == limit || request.cells.size() * sizeof(Value) + request.cellBytes.size() >= ITERATE_CHUNK_BYTES) {
@@ -386,7 +387,7 @@ void Connection::stepChunk(Request& request) {
     }
     collectRow(iteration_, columns, request);
     ++rows;
-    rc = sqlite3_step(iteration_);
+    rc = stepIteration();
   }
   takeCounters(iteration_, request);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {

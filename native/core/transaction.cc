@@ -154,6 +154,7 @@ bool Connection::runBatchEntry(Request& request, const BatchEntry& entry) {
     return false;
   }
   if (!bind(statement.stmt(), request, entry.firstParam, entry.paramCount, entry.named)) return false;
+  const std::int64_t totalBefore = sqlite3_total_changes64(db_);
   if (stepToEnd(statement.stmt()) != SQLITE_DONE) {
     fail(request);
     return false;
@@ -168,7 +169,7 @@ bool Connection::runBatchEntry(Request& request, const BatchEntry& entry) {
   }
   Value changes;
   changes.type = ValueType::Integer;
-  changes.integer = statement->readonly ? 0 : sqlite3_changes64(db_);
+  changes.integer = statement->readonly ? 0 : changesSince(totalBefore);
   Value rowid;
   rowid.type = ValueType::Integer;
   rowid.integer = sqlite3_last_insert_rowid(db_);
