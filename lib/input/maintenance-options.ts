@@ -1,7 +1,8 @@
 // Owns the checks of open()'s operations options, each with its default: `walMonitor`,
-// `healthCheck` and `checkpointOnClose` (input/options.ts resolves the rest).
+// `healthCheck` and `checkpointOnClose` (input/options.ts resolves the rest); and the text of a
+// copy's destination (backup(), vacuumInto()).
 
-import { describeType, invalidArgument } from '../errors.ts';
+import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import type { CheckpointOnClose } from '../options-types.ts';
 import { checkChoice, checkInteger, checkMs, checkSwitchedKeys } from './validate.ts';
 
@@ -43,4 +44,29 @@ export function checkCheckpointOnClose(value: unknown): CheckpointOnClose {
   if (value === false) return false;
   if (typeof value !== 'string') throw invalidArgument(`checkpointOnClose must be 'truncate', 'passive' or false, got ${describeType(value)}`);
   return checkChoice('checkpointOnClose', value, ['truncate', 'passive'] as const);
+}
+
+/** The longest file name most file systems take, in bytes (NAME_MAX on Linux and macOS). */
+const NAME_MAX_BYTES = 255;
+
+/**
+ * `dest` of a copy (backup(), vacuumInto()), checked as text before any file is looked at: a
+ * non-empty, non-blank path without NUL characters whose last component names a file (not ''
+ * after a trailing separator, not '.' or '..', which name directories, and not only blanks),
+ * no longer than the 255 bytes a file name may have (the rename onto it would fail only after
+ * the whole copy was made). The checks of what is on disk are in maintenance/copies.ts.
+ */
+export function checkDestinationName(dest: unknown): string {
+  if (typeof dest !== 'string') throw invalidArgument(`dest must be a path (a string), got ${describeType(dest)}`);
+  if (dest === '' || dest.includes('\0')) throw outOfRange('dest must be a non-empty path without NUL characters');
+  if (dest.trim() === '') throw outOfRange(`dest must not be blank (${JSON.stringify(dest)})`);
+  const separators = process.platform === 'win32' ? /[\\/]/ : /\//;
+  const name = dest.split(separators).at(-1) ?? '';
+  if (name === '' || name === '.' || name === '..') throw outOfRange(`dest must name a file, not a directory (${dest})`);
+  if (name.trim() === '') throw outOfRange(`dest's file name must not be blank (${JSON.stringify(dest)})`);
+  const length = process.platform === 'win32' ? name.length : Buffer.byteLength(name);
+  if (length > NAME_MAX_BYTES) {
+    throw outOfRange(`dest's file name is ${length} ${process.platform === 'win32' ? 'characters' : 'bytes'} long, more than the ${NAME_MAX_BYTES} a file name may have (${dest})`);
+  }
+  return dest;
 }

@@ -2,7 +2,9 @@
 // connection, `pagesPerStep` pages per writer request, so writes queued meanwhile run between two
 // steps and, being made on the same connection, update the copy instead of restarting it. The
 // copy goes to a temporary file beside `dest` and is renamed onto it once complete; an abort or a
-// failure removes the temporary file and leaves `dest` untouched. Runs on the JS thread.
+// failure removes the temporary file and leaves `dest` untouched. `onProgress` is the user's:
+// its throw, or the rejection of a promise it returns, fails the backup (`ProgressReports`).
+// Runs on the JS thread.
 
 import type { PoolContext } from '../api/context.ts';
 import { describeType, invalidArgument } from '../errors.ts';
@@ -56,12 +58,47 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/**
+ * Calls the user's `onProgress`. A throw propagates (the backup fails with it). A promise it
+ * returns is not waited for (a slow progress sink does not slow the copy, one that never settles
+ * does not hold it), but its rejection is always handled, never left unhandled: one that comes
+ * before the copy is put in place fails the backup with its reason, as a throw does, at the next
+ * `check()` (after each step, before the next report, and once more just before `dest` is
+ * replaced); one that comes later
+ * (after the backup settled) is ignored.
+ */
+class ProgressReports {
+  readonly #onProgress: ((progress: BackupProgress) => void) | undefined;
+  #failure: { reason: unknown } | undefined;
+
+  constructor(onProgress: ((progress: BackupProgress) => void) | undefined) {
+    this.#onProgress = onProgress;
+  }
+
+  report(progress: BackupProgress): void {
+    if (this.#onProgress === undefined) return;
+    const returned: unknown = this.#onProgress(progress);
+    if ((typeof returned === 'object' && returned !== null) || typeof returned === 'function') {
+      // Promise.resolve adopts any thenable (a `then` that throws becomes a rejection).
+      Promise.resolve(returned).then(undefined, (reason: unknown) => {
+        this.#failure ??= { reason };
+      });
+    }
+  }
+
+  /** Throws the reason of the first rejection seen so far. */
+  check(): void {
+    if (this.#failure !== undefined) throw this.#failure.reason;
+  }
+}
+
 /** `busy()`: true while other requests of the pool are in flight or queued. */
 export async function backup(context: PoolContext, dest: string, settings: BackupSettings, busy: () => boolean): Promise<BackupResult> {
   const started = performance.now();
   const { requests } = context;
-  const { signal, onProgress, pagesPerStep } = settings;
+  const { signal, pagesPerStep } = settings;
   signal?.throwIfAborted();
+  const progress = new ProgressReports(settings.onProgress);
   const temporary = temporaryBeside(dest);
   let running = false;
   try {
@@ -74,15 +111,16 @@ export async function backup(context: PoolContext, dest: string, settings: Backu
     for (;;) {
       signal?.throwIfAborted();
       const [done = 0, left = 0, pages = 0, micros = 0] = await requests.run({ op: Op.BackupStep, route: WRITER, chunkRows: pagesPerStep, signal, internal: true });
+      progress.check(); // a promise of an earlier report rejected: fail before reporting again
       total = Math.max(total, pages);
       remaining = done ? 0 : Math.min(remaining, left, total);
-      onProgress?.({ totalPages: total, remainingPages: remaining });
+      progress.report({ totalPages: total, remainingPages: remaining });
       if (done) break;
       if (busy()) await pause((micros / 1000) * YIELD_FACTOR, signal);
     }
     running = false;
     await requests.run({ op: Op.BackupEnd, route: WRITER, internal: true });
-    await publish(temporary, dest);
+    await publish(temporary, dest, () => progress.check());
     return { pages: total, durationMs: performance.now() - started };
   } catch (error) {
     if (running) await requests.run({ op: Op.BackupEnd, route: WRITER, internal: true }).catch(() => undefined);

@@ -26,6 +26,25 @@ import { readWalState, type WalIndex } from './wal-file.ts';
 import { WalMonitor } from './wal-monitor.ts';
 import { Pending } from '../api/pending.ts';
 
+/**
+ * The problems of an integrity check, one per entry: SQLite reports those it finds checking a
+ * database's b-trees as one row, `*** in database main ***` and then one problem per line; the
+ * others (an index entry missing, a NULL in a NOT NULL column...) one per row. The heading is
+ * dropped for `main`; the problems of an attached database are prefixed with its name
+ * (`in database aux: …`), as the other rows do not name theirs. At most `maxErrors`.
+ */
+export function problemsOf(rows: readonly string[], maxErrors: number): string[] {
+  const problems: string[] = [];
+  for (const row of rows) {
+    const lines = row.split('\n');
+    const heading = /^\*\*\* in database (.*) \*\*\*$/.exec(lines[0] ?? '');
+    const prefix = heading === null || heading[1] === 'main' ? '' : `in database ${heading[1]}: `;
+    for (const line of heading === null ? lines : lines.slice(1)) if (line !== '') problems.push(prefix + line);
+  }
+  // (Never an empty list for a failed check: blank rows are kept as they came.)
+  return problems.length > 0 ? problems.slice(0, maxErrors) : [...rows];
+}
+
 export class Toolkit {
   readonly #context: PoolContext;
   readonly #options: ResolvedOptions;
@@ -165,8 +184,13 @@ export class Toolkit {
     return this.#running.track(traceCopy(this.#context.observers, 'vacuumInto', dest, () => vacuumInto(this.#context, dest)));
   }
 
+  /** db.integrityCheck(): one entry of `problems` per problem (`problemsOf()`). */
   integrityCheck(options: { quick: boolean; maxErrors: number }): Promise<IntegrityCheckResult> {
-    return this.#running.track(integrityCheck(this.#context, this.#options.acquireTimeout, options));
+    return this.#running.track(
+      integrityCheck(this.#context, this.#options.acquireTimeout, options).then((result) =>
+        result.ok ? result : { ok: false, problems: problemsOf(result.problems, options.maxErrors) },
+      ),
+    );
   }
 
   foreignKeyCheck(): Promise<ForeignKeyViolation[]> {
