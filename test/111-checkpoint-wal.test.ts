@@ -187,6 +187,9 @@ describe('the WAL monitor while the writer is held', () => {
     await lease.exec('COMMIT');
     // The lease still holds the writer: the warning must not wait for it.
     await until(() => seen.wal.some((e) => e.kind === 'warn'));
+    // Nor does the monitor's own look at the WAL index queue behind the lease.
+    expect(await db.toolkit.checkWal()).toBe(true);
+    expect(db.stats().writer.queued).toBe(0);
     await lease.release();
   });
 });

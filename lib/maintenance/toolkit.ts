@@ -88,7 +88,12 @@ export class Toolkit {
       ? new WalMonitor(
           { ...options.walMonitor, checkpoints: !litestream },
           () => readWalState(options.file, false, walIndex),
-          () => context.requests.run({ op: Op.Get, route: WRITER, sql: 'SELECT 1', values: undefined, names: undefined, rowMode: 'array', internal: true }).then(() => undefined),
+          // Not behind a transaction or lease holding the writer: it would wait there, counted
+          // in stats().writer.queued, for nothing the monitor needs at once.
+          () =>
+            context.writer.held
+              ? undefined
+              : context.requests.run({ op: Op.Get, route: WRITER, sql: 'SELECT 1', values: undefined, names: undefined, rowMode: 'array', internal: true }).then(() => undefined),
           this.#checkpointer,
           context.holders,
           context.observers,

@@ -22,7 +22,7 @@ export interface WalMonitorSettings {
 export class WalMonitor {
   readonly #settings: WalMonitorSettings;
   readonly #walState: () => WalState;
-  readonly #refresh: () => Promise<void>;
+  readonly #refresh: () => Promise<void> | undefined;
   /** The -wal file's size and time at the last look: when they changed, the WAL index is read again. */
   #lastFile = '';
   /** The writer reading the WAL index again, while it does. */
@@ -41,9 +41,10 @@ export class WalMonitor {
 
   /**
    * `walState`: what the WAL files say now (wal-file.ts); `refresh`: has the writer thread read
-   * the WAL index again (a trivial request), for writes of other processes.
+   * the WAL index again (a trivial request), for writes of other processes; undefined when it
+   * cannot now (a transaction or lease holds the writer: tried again at the next look).
    */
-  constructor(settings: WalMonitorSettings, walState: () => WalState, refresh: () => Promise<void>, checkpointer: Checkpointer, holders: Holders, hub: ObserverHub) {
+  constructor(settings: WalMonitorSettings, walState: () => WalState, refresh: () => Promise<void> | undefined, checkpointer: Checkpointer, holders: Holders, hub: ObserverHub) {
     this.#settings = settings;
     this.#walState = walState;
     this.#refresh = refresh;
@@ -77,8 +78,9 @@ export class WalMonitor {
       // a log started over at the same size): the writer reads the index again, for the next look
       // (not awaited: a transaction holding the writer must not hold the warning up).
       const file = `${state.bytes}@${state.modifiedMs}`;
-      if (file !== this.#lastFile && this.#refreshing === undefined) {
-        this.#refreshing = this.#refresh().then(
+      const refresh = file !== this.#lastFile && this.#refreshing === undefined ? this.#refresh() : undefined;
+      if (refresh !== undefined) {
+        this.#refreshing = refresh.then(
           () => void (this.#lastFile = file),
           () => undefined,
         );
