@@ -243,15 +243,16 @@ describe('an iteration left open when its scope ends', () => {
   });
 });
 
-describe("the pool's own iteration on a lease (readers: 0) when the pool closes", () => {
+describe("the pool's own iteration on the writer (readers: 0) when the pool closes", () => {
   it('hands out the rows in hand, then rejects with PoolClosedError (not ScopeEndedError), as with readers', async () => {
     const db = await pools.fresh({ readers: 0 });
     await db.exec("INSERT INTO t (v) VALUES ('a'), ('b'), ('c'), ('d'), ('e'), ('f')");
     const iterator = db.iterate<{ v: string }>('SELECT v FROM t ORDER BY id', [], { chunkSize: 2 })[Symbol.asyncIterator]();
     expect((await iterator.next()).value).toEqual({ v: 'a' });
-    // close() releases the lease the iteration runs on (a lease's chunks are fetched when pulled).
+    // close() ends the iteration and gives the writer back: the rest of the first chunk and the
+    // one fetched ahead (as with readers) are handed out, nothing after.
     await db.close();
-    expect((await iterator.next()).value).toEqual({ v: 'b' });
+    for (const v of ['b', 'c', 'd']) expect((await iterator.next()).value).toEqual({ v });
     expect(await rejection(iterator.next())).toBeInstanceOf(PoolClosedError);
     await iterator.return(undefined);
   });

@@ -73,9 +73,7 @@ export class Pool extends PoolMaintenance {
     this.#context = parts.context;
     this.#options = parts.options;
     this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers, parts.replica, parts.gate);
-    // Without readers an iteration runs on a lease, registered as the iteration rather than as a lease.
-    const lease = (signal: AbortSignal | undefined) => this.acquire(signal === undefined ? {} : { signal }).then((held) => (held.unregister(), held));
-    this.#iterations = new PoolIterations(parts.context, this.#ops, parts.options.acquireTimeout, parts.options.maxReadDuration, lease);
+    this.#iterations = new PoolIterations(parts.context, this.#ops, parts.options.acquireTimeout, parts.options.maxReadDuration);
   }
 
   /**

@@ -1,0 +1,235 @@
+// Owns what the pool's iterations (db.iterate) share, whatever connection they hold: a result that
+// fits its first chunk holds nothing once that chunk is back, and a longer one holds its
+// connection (a reader, or the writer in a pool without readers) only while rows remain: the
+// connection is let go as soon as the last chunk arrives, before the consumer's loop body runs on
+// its rows, or when the iteration stops, outlives maxReadDuration or the pool closes. While it
+// holds a connection the iteration is one of the pool's holders (the WAL monitor names it,
+// vacuum() waits for it). Runs on the JS thread.
+
+import type { Holder } from '../connections/holders.ts';
+import { PoolClosedError, TransactionTimeoutError } from '../errors.ts';
+import { Op } from '../native/contract.ts';
+import { endOperation, startOperation } from '../observers/query-trace.ts';
+import type { QueryTrace } from '../observers/query-trace.ts';
+import type { Chunk, Iteration, RequestTrace } from '../request/requests.ts';
+import type { Route } from '../request/route.ts';
+import type { PoolContext } from './context.ts';
+import { FirstChunkBound } from './first-chunk.ts';
+import type { ChunkSource } from './iteration.ts';
+import type { CheckedOptions, Operations } from './operations.ts';
+
+/** What an iteration of the pool is made with. */
+export interface IterationSetup {
+  readonly context: PoolContext;
+  readonly ops: Operations;
+  readonly acquireTimeout: number;
+  readonly maxReadDuration: number;
+  readonly sql: string;
+  readonly values: readonly unknown[] | undefined;
+  readonly names: readonly string[] | undefined;
+  readonly checked: CheckedOptions;
+  readonly trace: QueryTrace | undefined;
+  /** Takes the iteration off the pool's open ones once it has ended. */
+  readonly forget: (iteration: HeldIteration) => void;
+}
+
+/** How one chunk's request is sent. */
+export interface ChunkRequest {
+  /** IterateStart on the shared reader ring: what the reader does when rows remain. */
+  readonly rowsLeft?: 'hold' | 'end' | undefined;
+  readonly trace?: RequestTrace | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly timeout?: number | undefined;
+}
+
+/** One iteration of the pool: its chunks, the connection it holds, and its end. */
+export abstract class HeldIteration implements ChunkSource {
+  readonly readAhead = true;
+  readonly chunkSize: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  protected readonly setup: IterationSetup;
+  readonly #iteration: Iteration = { names: undefined, build: undefined };
+  /** The statement is open on the connection held, which stays held until its end. */
+  #open = false;
+  /** Among the pool's holders while the statement is open (its read transaction holds a snapshot). */
+  #holder: Holder | undefined;
+  /** The chunk on its way, if any (with the letting go of the connection after a last chunk). */
+  #pending: Promise<unknown> | undefined;
+  /** The first next() while it runs: its wait for a connection, and what it sends after it. */
+  #starting: Promise<unknown> | undefined;
+  #releasing: Promise<void> | undefined;
+  #stopped = false;
+  /** The bound of the first next() while it runs. */
+  #first: FirstChunkBound | undefined;
+  /** Ends the statement once it has been open for maxReadDuration. */
+  #deadline: ReturnType<typeof setTimeout> | undefined;
+  /** Why no chunk may run any more: it outlived maxReadDuration. */
+  #expired: TransactionTimeoutError | undefined;
+
+  constructor(setup: IterationSetup) {
+    this.setup = setup;
+    this.chunkSize = setup.checked.chunkSize;
+    this.signal = setup.checked.signal;
+  }
+
+  /** close() ended the iteration. */
+  protected get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** The first chunk: a connection to hold (waited for within `bound`), then the chunk. */
+  protected abstract first(rows: number, bound: FirstChunkBound): Promise<Chunk>;
+  /** Where the chunks of the statement run (`start`: its first chunk). */
+  protected abstract route(start: boolean): Route;
+  /** The first chunk left rows: it holds `chunk.reader` until the statement ends. */
+  protected abstract held(chunk: Chunk): void;
+  /**
+   * Lets the connection go (`open`: the statement is still open on it: it is ended first). Called
+   * once the statement ended or was given up; calling it again does nothing.
+   */
+  protected abstract letGo(open: boolean): Promise<void>;
+
+  start(rows: number): Promise<Chunk> {
+    const { context, checked, sql, trace, ops } = this.setup;
+    const first = (): Promise<Chunk> => {
+      // close() waits for all of it before letting the connection go (and ends its wait for one).
+      const starting = this.#begin(rows, new FirstChunkBound(context.requests, checked.signal, checked.timeout, sql));
+      this.#starting = starting;
+      return starting;
+    };
+    return trace === undefined ? first() : startOperation(trace, ops.planned(trace, first));
+  }
+
+  async #begin(rows: number, bound: FirstChunkBound): Promise<Chunk> {
+    this.#first = bound;
+    try {
+      bound.checkAborted();
+      return await this.first(rows, bound);
+    } finally {
+      this.#first = undefined;
+      bound.done();
+    }
+  }
+
+  next(rows: number): Promise<Chunk> {
+    return this.run(Op.IterateNext, rows);
+  }
+
+  async finish(_open: boolean, failed: boolean, failure: unknown): Promise<void> {
+    try {
+      await this.#release();
+    } finally {
+      this.setup.forget(this);
+      const trace = this.setup.trace;
+      if (trace !== undefined) endOperation(trace, undefined, failure, failed);
+    }
+  }
+
+  /** close(): no chunk after this one; the connection is let go now. */
+  stop(): Promise<void> {
+    this.#stopped = true;
+    this.#first?.close(new PoolClosedError());
+    return this.#release();
+  }
+
+  /** Sends one chunk request; what its chunk says about the connection is acted on before anyone sees it. */
+  protected run(op: typeof Op.IterateStart | typeof Op.IterateNext, rows: number, how: ChunkRequest = {}): Promise<Chunk> {
+    if (this.#stopped) return Promise.reject(new PoolClosedError());
+    if (this.#expired !== undefined) return Promise.reject(this.#expired);
+    const start = op === Op.IterateStart;
+    // The read transaction begins when the first chunk runs: no later than now.
+    const startedAt = start ? performance.now() : 0;
+    const { context, sql, values, names, checked, trace } = this.setup;
+    const rowsLeft = how.rowsLeft;
+    const pending = context.requests
+      .run({
+        op,
+        route: this.route(start),
+        sql: start ? sql : undefined,
+        values: start ? values : undefined,
+        names: start ? names : undefined,
+        rowsLeft: start ? rowsLeft : undefined,
+        chunkRows: rows,
+        iteration: this.#iteration,
+        rowMode: checked.rowMode,
+        signal: start ? how.signal : checked.signal,
+        timeout: start ? how.timeout : checked.timeout,
+        trace: how.trace ?? trace,
+      })
+      .then(async (chunk) => {
+        // A first chunk with rows left and no reader to hold: its reader ended the statement.
+        if (rowsLeft === 'end') return chunk;
+        if (start && chunk.more) {
+          this.held(chunk);
+          this.#open = true;
+          this.#holder = context.holders.begin('iteration', sql);
+          // Not once the iteration is being let go (close(), return()): no timer outlives it.
+          if (!this.#stopped && this.#releasing === undefined) this.#armDeadline(startedAt);
+        } else if (!chunk.more) {
+          // The last chunk ended the statement: the connection goes now, before its rows are handed out.
+          this.#open = false;
+          this.#unhold();
+          this.#clearDeadline();
+          await this.letGo(false);
+        }
+        // A chunk that came back after the deadline is not handed out: the iteration has ended.
+        if (this.#expired !== undefined) throw this.#expired;
+        return chunk;
+      });
+    this.#pending = pending;
+    return pending;
+  }
+
+  /**
+   * maxReadDuration after the first chunk was sent, an iteration still open is ended: its
+   * connection is let go now (the statement ended, its read transaction with it, so the WAL can be
+   * checkpointed past it) and its next chunk rejects with TransactionTimeoutError.
+   */
+  #armDeadline(startedAt: number): void {
+    const bound = this.setup.maxReadDuration;
+    this.#deadline = setTimeout(
+      () => {
+        this.#deadline = undefined;
+        if (!this.#open || this.#stopped) return;
+        this.#expired = new TransactionTimeoutError(bound, this.expiredWhat);
+        this.#release().catch(() => undefined);
+      },
+      Math.max(1, bound - (performance.now() - startedAt)),
+    );
+    this.#deadline.unref();
+  }
+
+  /** What a TransactionTimeoutError past maxReadDuration names. */
+  protected get expiredWhat(): string {
+    return "iteration's read transaction";
+  }
+
+  #clearDeadline(): void {
+    if (this.#deadline !== undefined) clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+  }
+
+  /** Waits for the chunk on its way, ends the statement if it is open, and lets the connection go. */
+  #release(): Promise<void> {
+    return (this.#releasing ??= this.#releaseNow().finally(() => {
+      this.#releasing = undefined;
+    }));
+  }
+
+  async #releaseNow(): Promise<void> {
+    this.#clearDeadline();
+    if (this.#starting !== undefined) await this.#starting.catch(() => undefined);
+    if (this.#pending !== undefined) await this.#pending.catch(() => undefined);
+    this.#clearDeadline();
+    this.#unhold();
+    const open = this.#open;
+    this.#open = false;
+    await this.letGo(open);
+  }
+
+  #unhold(): void {
+    if (this.#holder === undefined) return;
+    this.setup.context.holders.end(this.#holder);
+    this.#holder = undefined;
+  }
+}

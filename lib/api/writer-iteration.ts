@@ -1,0 +1,73 @@
+// Owns db.iterate() on a pool without readers (':memory:', readers: 0): the writer's connection
+// serves reads, so the iteration takes a writer session (waiting in line like a transaction, up
+// to acquireTimeout, or the caller's timeout or signal) with PRAGMA query_only on, so that a
+// statement that writes is refused (SQLITE_READONLY) as a reader refuses it. A result that fits
+// its first chunk gives the writer back before its rows are handed out; a longer one holds it
+// until its last chunk arrives (then let go before that chunk's rows are handed out), until it is
+// stopped, or for maxReadDuration at most: meanwhile every other operation of the pool waits for
+// it, also those of the consumer's own loop body. Runs on the JS thread.
+
+import { PoolClosedError } from '../errors.ts';
+import { Op } from '../native/contract.ts';
+import type { Chunk } from '../request/requests.ts';
+import { sessionRoute, type Route, type WriterSession } from '../request/route.ts';
+import type { FirstChunkBound } from './first-chunk.ts';
+import { HeldIteration } from './held-iteration.ts';
+
+/** An iteration on the writer, held while rows remain. */
+export class WriterIteration extends HeldIteration {
+  /** The session held, until the iteration lets it go. */
+  #session: WriterSession | undefined;
+  #route: Route | undefined;
+  /** query_only was turned on for the iteration (it was off): turned off again when it ends. */
+  #queryOnlySet = false;
+  #letting: Promise<void> | undefined;
+
+  protected async first(rows: number, bound: FirstChunkBound): Promise<Chunk> {
+    const { context, acquireTimeout, trace } = this.setup;
+    const waited = trace === undefined ? undefined : (ms: number) => trace.waitedFor(ms);
+    const session = await bound.wait((signal) => context.writer.acquire(acquireTimeout, signal), waited);
+    this.#session = session;
+    const route = sessionRoute(session);
+    this.#route = route;
+    if (this.stopped) throw new PoolClosedError();
+    // Number(): with safeIntegers the value comes back as a bigint.
+    const queryOnly = (await context.requests.run({ op: Op.Get, route, sql: 'PRAGMA query_only', values: undefined, names: undefined, rowMode: 'array', keepTransaction: true, internal: true })) as unknown[] | undefined;
+    if (Number(queryOnly?.[0]) === 0) {
+      this.#queryOnlySet = true;
+      await context.requests.run({ op: Op.Exec, route, sql: 'PRAGMA query_only = ON', keepTransaction: true, internal: true });
+    }
+    return this.run(Op.IterateStart, rows, bound.request);
+  }
+
+  protected route(): Route {
+    return this.#route!;
+  }
+
+  protected held(): void {}
+
+  protected override get expiredWhat(): string {
+    return "iteration's read transaction (it held the writer: the pool has no readers)";
+  }
+
+  protected letGo(): Promise<void> {
+    if (this.#session === undefined) return Promise.resolve();
+    return (this.#letting ??= this.#letGoNow());
+  }
+
+  /**
+   * Ends the statement (a reset ends the connection's iteration, and rolls back a transaction a
+   * statement left open), turns query_only off again if it turned it on, and gives the writer back.
+   */
+  async #letGoNow(): Promise<void> {
+    const { requests, writer } = this.setup.context;
+    const session = this.#session!;
+    const route = this.#route!;
+    const ends: Promise<unknown>[] = [requests.run({ op: Op.Reset, route, keepTransaction: true, internal: true })];
+    if (this.#queryOnlySet) ends.push(requests.run({ op: Op.Exec, route, sql: 'PRAGMA query_only = OFF', keepTransaction: true, internal: true }));
+    await Promise.allSettled(ends);
+    this.#session = undefined;
+    this.#letting = undefined;
+    writer.release(session);
+  }
+}
