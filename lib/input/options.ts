@@ -16,6 +16,7 @@ import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumbe
 import { checkMigrateOptions } from '../migrations/index.ts';
 import type { OpenMigrationOptions } from '../migrations/types.ts';
 import { litestreamSettings } from '../replication/litestream.ts';
+import { NATIVE_SLOTS } from '../request/backlog.ts';
 
 /** The onConnection hook, once checked. */
 export type ConnectionHook = (conn: NewConnection) => unknown;
@@ -296,9 +297,6 @@ export function resolveOptions(path: unknown, options: unknown, cores: number = 
     vfs: faultInjection !== undefined && checkBoolean(FAULT_OPTION, faultInjection) ? faultVfs : undefined,
   });
 }
-
-/** Most requests in flight in native code at once; more wait in the JS backlog. */
-const NATIVE_SLOTS = 4096;
 
 /** The configuration handed to the addon. */
 export function nativeConfig(options: ResolvedOptions): NativePoolConfig {

@@ -1,8 +1,9 @@
 // Owns the JS side of the request path: a request becomes a job; the job waits at the writer
 // gate (a write without a session while the writer is taken), in the backlog (no free native
-// slot) or goes straight to the addon; its completion arrives in a batch and settles its promise
-// exactly once. Also cancellation (signal, timeout), the pool's operation counters, and keeping
-// the process alive while requests are in flight.
+// slot, or a request for the shared reader ring beyond its share of them: backlog.ts) or goes
+// straight to the addon; its completion arrives in a batch and settles its promise exactly once.
+// Also cancellation (signal, timeout), the pool's operation counters, and keeping the process
+// alive while requests are in flight.
 //
 // Everything here runs on the JS thread. The addon calls onBatch() once per batch of
 // completions (one event-loop wake-up for many requests); the pacer decides when the next batch
@@ -10,8 +11,8 @@
 
 import { HEADER_CELLS, HeaderCell, Op, Status, Target } from '../native/contract.ts';
 import type { NativePool, OnBatch } from '../native/native-pool.ts';
+import { Backlog, NATIVE_SLOTS } from './backlog.ts';
 import { BatchReader } from './batch-reader.ts';
-import { Fifo } from './fifo.ts';
 import { Job, JobState, requestFlags, submitJob } from './job.ts';
 import { doneOutcome, failure, readOnlyError, rowsOutcome, shutDownError } from './outcome.ts';
 import { Pacer } from './pacer.ts';
@@ -39,8 +40,8 @@ export class Dispatcher implements RequestRunner {
   readonly #sql: SqlRegistry;
   readonly #pacer: Pacer;
   readonly #batchReader = new BatchReader();
-  /** Jobs waiting for a free native slot, in order. */
-  readonly #backlog = new Fifo<Job>();
+  /** Jobs waiting for a free native slot. */
+  readonly #backlog: Backlog;
   /** The job in each native slot. */
   readonly #inFlight: (Job | undefined)[] = [];
   /** Scratch of onBatch: the jobs of a batch and where their records start. */
@@ -56,9 +57,10 @@ export class Dispatcher implements RequestRunner {
   /** Told when a request failed on a worker (the connection keeper replaces broken ones). */
   onFailure: ((worker: number, errno: number) => void) | undefined = undefined;
 
-  /** `gate` holds back writes without a session; it hands them back through writerTurn(). */
-  constructor(native: NativePool, gate: WriterLine<Job>, safeIntegers: boolean, hasReaders: boolean) {
+  /** `gate` holds back writes without a session; it hands them back through writerTurn(). `slots`: the addon's. */
+  constructor(native: NativePool, gate: WriterLine<Job>, safeIntegers: boolean, hasReaders: boolean, slots = NATIVE_SLOTS) {
     this.#native = native;
+    this.#backlog = new Backlog(slots);
     this.#hasReaders = hasReaders;
     this.#gate = gate;
     this.#safeIntegers = safeIntegers;
@@ -158,7 +160,9 @@ export class Dispatcher implements RequestRunner {
     let count = 0;
     for (let at = 0; at < length; at += HEADER_CELLS + reader.number(at + HeaderCell.RowCells) + reader.number(at + HeaderCell.ExtraCells)) {
       const slot = reader.number(at + HeaderCell.Slot);
-      jobs[count] = this.#inFlight[slot];
+      const job = this.#inFlight[slot];
+      if (job !== undefined) this.#backlog.freed(job);
+      jobs[count] = job;
       starts[count] = at;
       this.#inFlight[slot] = undefined;
       count++;
@@ -183,7 +187,8 @@ export class Dispatcher implements RequestRunner {
       }
     }
     try {
-      this.#pump();
+      // Waiting jobs into the slots now free, in order (backlog.ts).
+      if (this.#backlog.length > 0) this.#backlog.pump(this.#fromBacklog);
       this.#noteProgress();
     } finally {
       this.#traces.endBatch();
@@ -207,7 +212,7 @@ export class Dispatcher implements RequestRunner {
         this.#reroute(job);
         return;
       case Status.Cancelled:
-        this.#settle(job, false, job.abortReason ?? shutDownError());
+        this.#settle(job, false, job.aborted ? job.abortReason : shutDownError());
         return;
       default:
         this.#settle(job, false, failure(status, request, a, b));
@@ -218,7 +223,7 @@ export class Dispatcher implements RequestRunner {
   /** A reader found the statement writes: it runs on the writer instead (a pinned reader refuses). */
   #reroute(job: Job): void {
     if (job.info) job.info.writes = true;
-    if (job.abortReason !== undefined) {
+    if (job.aborted) {
       this.#settle(job, false, job.abortReason);
       return;
     }
@@ -246,11 +251,11 @@ export class Dispatcher implements RequestRunner {
     this.#enqueueNative(job);
   }
 
-  /** Hands a job to the addon, or to the backlog when every native slot is taken. */
+  /** Hands a job to the addon, or to the backlog when no native slot is free for it. */
   #enqueueNative(job: Job): void {
-    if (this.#backlog.length > 0 || !this.#submit(job)) {
+    if (this.#backlog.mustWait(job) || !this.#submit(job)) {
       job.park();
-      this.#backlog.push(job);
+      this.#backlog.add(job);
       this.#queuedCount++;
     }
   }
@@ -264,55 +269,49 @@ export class Dispatcher implements RequestRunner {
     job.state = JobState.InFlight;
     this.#inFlight[slot] = job;
     this.#inFlightCount++;
+    this.#backlog.took(job);
     this.#reference(true);
     return true;
   }
 
-  /** Moves waiting jobs into free native slots, in order. */
-  #pump(): void {
-    while (this.#backlog.length > 0) {
-      const job = this.#backlog.peek()!;
-      if (job.state === JobState.Settled) {
-        this.#backlog.shift();
-        continue;
-      }
-      let submitted: boolean;
-      try {
-        submitted = this.#submit(job);
-      } catch (error) {
-        // The addon could not take this request: it fails alone, and the backlog moves on.
-        submitted = true;
-        this.#settle(job, false, error);
-      }
-      if (!submitted) return;
-      this.#backlog.shift();
-      this.#queuedCount--;
+  /** Submits a job from the backlog: false when no slot is free. */
+  readonly #fromBacklog = (job: Job): boolean => {
+    try {
+      if (!this.#submit(job)) return false;
+    } catch (error) {
+      // The addon could not take this request: it fails alone, and the backlog moves on.
+      this.#settle(job, false, error);
     }
-  }
+    this.#queuedCount--;
+    return true;
+  };
 
   readonly #onCancel = (job: Job, reason: unknown): void => this.#cancel(job, reason);
 
   #cancel(job: Job, reason: unknown): void {
     if (job.state === JobState.Settled) return;
     if (job.state === JobState.Queued) {
-      // Still on the JS side: it never reaches SQLite. (In the backlog it stays, settled, until
-      // the pump passes it.)
-      this.#gate.unpark(job, job.request.place);
+      // Still on the JS side (writer gate or backlog): taken out, it never reaches SQLite.
+      if (!this.#backlog.remove(job)) this.#gate.unpark(job, job.request.place);
       this.#queuedCount--;
+      job.aborted = true;
       job.abortReason = reason;
       this.#settle(job, false, reason);
       this.#noteProgress();
       return;
     }
-    if (job.abortReason !== undefined) return;
+    if (job.aborted) return;
     // In native hands: skipped if not started, interrupted if running. The completion settles
     // it, so a write that committed before the interrupt took effect is reported as done.
+    job.aborted = true;
     job.abortReason = reason;
     this.#native.cancel(job.slot);
-    // A read in the shared reader ring waits there as long as every reader is busy or leased
-    // (with one reader, for as long as a lease holds it): it is settled now, since a reader never
-    // writes. Its completion, whenever a reader gets to it, only frees its slot.
-    if (job.target === Target.Readers && (job.request.op === Op.Get || job.request.op === Op.All)) this.#settle(job, false, reason);
+    // A read queued for a reader waits there as long as that reader is busy (behind a lease's long
+    // query) or, in the shared ring, every reader is busy or pinned: it is settled now. A reader
+    // never writes, and skips a request it finds cancelled (native/core/worker.cc, runOne); the
+    // completion, whenever it comes, only frees the slot. Never a write (a write lease's, a
+    // transaction's): it may commit before the interrupt takes effect, only its completion tells.
+    if (job.target !== Target.Writer && (job.request.op === Op.Get || job.request.op === Op.All)) this.#settle(job, false, reason);
   }
 
   #settle(job: Job, ok: boolean, value: unknown): void {
@@ -321,7 +320,7 @@ export class Dispatcher implements RequestRunner {
     job.disarm();
     if (!job.request.internal) {
       if (ok) this.counters.completed++;
-      else if (job.abortReason !== undefined && value === job.abortReason) this.counters.cancelled++;
+      else if (job.aborted && value === job.abortReason) this.counters.cancelled++;
       else this.counters.failed++;
     }
     this.#traces.settled(job.request, ok, value);

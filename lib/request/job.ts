@@ -7,6 +7,7 @@ import { OperationTimeoutError } from '../errors.ts';
 import { Op, RequestFlag, type Target } from '../native/contract.ts';
 import type { NativePool } from '../native/native-pool.ts';
 import { watchAbort } from './abort-watch.ts';
+import type { Fifo } from './fifo.ts';
 import type { Request } from './requests.ts';
 import type { SqlRegistry, StatementInfo } from './sql-registry.ts';
 
@@ -16,7 +17,11 @@ export type JobState = (typeof JobState)[keyof typeof JobState];
 export class Job {
   state: JobState = JobState.Queued;
   slot = -1;
+  /** Cancelled (its signal aborted or its timeout passed): `abortReason` is what it rejects with, whatever it is (null too). */
+  aborted = false;
   abortReason: unknown = undefined;
+  /** The dispatcher's backlog it waits in, if it does (request/backlog.ts). */
+  waitsIn: Fifo<Job> | undefined = undefined;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Stops watching its signal, while it does. */
   #unwatch: (() => void) | undefined = undefined;
