@@ -1,7 +1,7 @@
 // Owns leases (db.acquire): a connection pinned to one user until it is released, with any
 // transaction left open rolled back before the connection is reused. Runs on the JS thread.
 
-import { TransactionTimeoutError } from '../errors.ts';
+import { TransactionTimeoutError, describeType, invalidArgument } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import { traceAcquire } from '../observers/scope-trace.ts';
 import { readerRoute, sessionRoute, type Route } from '../request/route.ts';
@@ -12,7 +12,7 @@ import { Scope } from './scope.ts';
 export class Lease extends Scope {
   readonly #release: () => Promise<void>;
   #released: Promise<void> | undefined;
-  /** True for a lease on the writer connection. */
+  /** True for a write lease; false for a read lease (also one on the writer, in a pool without readers). */
   readonly write: boolean;
   /** @internal Takes the lease off the pool's list of holders (an iteration registers itself instead). */
   unregister: () => void = () => undefined;
@@ -26,9 +26,12 @@ export class Lease extends Scope {
 
   /**
    * Gives the connection back. A transaction left open is rolled back first. Calling it again
-   * returns the same promise.
+   * returns the same promise. It takes no arguments: one is refused (the lease stays held).
    */
   release(): Promise<void> {
+    if (arguments.length > 0) {
+      return Promise.reject(invalidArgument(`lease.release() takes no arguments, got ${arguments.length} (the first is ${describeType(arguments[0])})`));
+    }
     if (!this.#released) {
       this.end();
       this.#released = this.#release();
@@ -116,7 +119,7 @@ async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease
         }
       }
     };
-    lease = new Lease(context, sessionRoute(session), true, release, settings.inTransaction);
+    lease = new Lease(context, sessionRoute(session), settings.write, release, settings.inTransaction);
     lease.unregister = () => context.holders.end(holder);
     if (!settings.write) {
       try {

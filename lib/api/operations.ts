@@ -1,12 +1,10 @@
 // Owns what Pool and every scope share about operations: the turning of get/all/run/exec/batch
-// calls into requests (their options: operation-options.ts), their submission in call order, and
-// the write guard of the pool's writes (a LiteFS replica refuses them). A bad argument never
-// throws: the operation's promise rejects. Runs on the JS thread.
+// calls into requests (their options: operation-options.ts; the requests: operation-request.ts)
+// with their signal (in a scope, joined with its end until the operation settled), their
+// submission in call order, and the write guard of the pool's writes (a LiteFS replica refuses
+// them). A bad argument never throws: the operation's promise rejects. Runs on the JS thread.
 
-import { encodeBatch } from '../input/batch.ts';
 import type { RowBlock } from '../input/row-block.ts';
-import { encodeParams } from '../input/params.ts';
-import { checkSql } from '../input/validate.ts';
 import { Op, Target } from '../native/contract.ts';
 import { retriable, retrying } from '../connections/retry.ts';
 import { queryChannel } from '../observers/channels.ts';
@@ -19,8 +17,10 @@ import type { Operation, Params } from '../types.ts';
 import type { RetryPolicy } from '../options-types.ts';
 import type { WriteResult } from '../write-queue-types.ts';
 import { checkOptions, type CheckedOptions } from './operation-options.ts';
+import { operationRequest, type StartedOp } from './operation-request.ts';
 import type { WriteGuard } from './write-guard.ts';
 import { settledOrAborted } from '../request/abort-watch.ts';
+import { joinSignals, withJoinedSignal } from '../request/joined-signal.ts';
 import { SubmissionOrder } from '../request/submission-order.ts';
 
 export {
@@ -34,11 +34,6 @@ export {
   type CheckedOptions,
 } from './operation-options.ts';
 export type { WriteGuard } from './write-guard.ts';
-
-/** The ops a Pool or a scope starts through Operations.start(). */
-export type StartedOp = typeof Op.Get | typeof Op.All | typeof Op.Run | typeof Op.Exec | typeof Op.Batch;
-
-const OPERATION_NAMES: Record<StartedOp, Operation> = { [Op.Get]: 'get', [Op.All]: 'all', [Op.Run]: 'run', [Op.Exec]: 'exec', [Op.Batch]: 'batch' };
 
 /** A scope's connection: its route, the signal that ends with it, and whether it is a transaction. */
 interface ScopeBinding {
@@ -65,6 +60,8 @@ export class Operations {
   readonly #places: WriterPlaces | undefined;
   /** Set once no operation may start: makes the error to reject with. */
   #stopped: (() => Error) | undefined;
+  /** What stops the signals signalFor() joined listening, once the scope ends (stop()). */
+  #joins: (() => void)[] = [];
 
   private constructor(
     requests: RequestRunner,
@@ -237,23 +234,30 @@ export class Operations {
       return Promise.reject(error);
     }
     const scope = this.#scope;
-    const request: InsertRowsRequest = {
-      op: Op.InsertRows,
-      route: scope ? scope.route : WRITER,
-      sql,
-      block,
-      keepTransaction: scope !== undefined,
-      expectTransaction: scope !== undefined && scope.expectTransaction,
-      signal: this.signalFor(signal),
-    };
-    if (!this.observed) return this.#send(request);
-    const trace = this.trace('run', sql, undefined);
-    return this.traced(trace, false, { ...request, trace });
+    return withJoinedSignal(signal, scope?.ending, (joined) => {
+      const request: InsertRowsRequest = {
+        op: Op.InsertRows,
+        route: scope ? scope.route : WRITER,
+        sql,
+        block,
+        keepTransaction: scope !== undefined,
+        expectTransaction: scope !== undefined && scope.expectTransaction,
+        signal: joined,
+      };
+      if (!this.observed) return this.#send(request);
+      const trace = this.trace('run', sql, undefined);
+      return this.traced(trace, false, { ...request, trace });
+    });
   }
 
-  /** From now on every operation rejects with `error()`. */
+  /**
+   * From now on every operation rejects with `error()`. The signals signalFor() joined stop
+   * listening once the scope's end (Scope.end() aborts it right after this) reached them.
+   */
   stop(error: () => Error): void {
     this.#stopped ??= error;
+    const joins = this.#joins.splice(0);
+    if (joins.length > 0) queueMicrotask(() => joins.forEach((release) => release()));
   }
 
   /**
@@ -265,11 +269,16 @@ export class Operations {
     if (write) this.#guard?.checkWritable();
   }
 
-  /** The signal an operation runs with: the caller's, joined with the scope's end in a scope. */
+  /**
+   * The signal an iteration of the scope runs with: the caller's, joined with the scope's end in
+   * a scope, listening to them until the scope ends (operations: withJoinedSignal(), until they settle).
+   */
   signalFor(signal: AbortSignal | undefined): AbortSignal | undefined {
     const scope = this.#scope;
-    if (!scope) return signal;
-    return signal ? AbortSignal.any([signal, scope.ending]) : scope.ending;
+    if (!scope || !signal) return scope ? scope.ending : signal;
+    const joined = joinSignals(signal, scope.ending);
+    this.#joins.push(joined.release);
+    return joined.signal;
   }
 
   /**
@@ -280,10 +289,12 @@ export class Operations {
     try {
       this.checkUsable();
       const checked = checkOptions(op === Op.Get || op === Op.All ? 'query' : 'write', options, this.defaults);
-      if (!this.observed) return this.#send(this.#request(op, subject, params, checked, false));
-      const request = this.#request(op, subject, params, checked, true);
-      const trace = request.trace as QueryTrace;
-      return this.traced(trace, op !== Op.Exec && op !== Op.Batch, request);
+      // In a scope, the caller's signal is joined with the scope's end until the operation settled.
+      return withJoinedSignal(checked.signal, this.#scope?.ending, (signal) => {
+        if (!this.observed) return this.#send(operationRequest(op, subject, params, checked, signal, this.#scope, undefined));
+        const request = operationRequest(op, subject, params, checked, signal, this.#scope, (operation, sql, given) => this.trace(operation, sql, given));
+        return this.traced(request.trace as QueryTrace, op !== Op.Exec && op !== Op.Batch, request);
+      });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -310,38 +321,5 @@ export class Operations {
     // A write that reached SQLite on a node that just became a replica fails with a bare I/O
     // error: report it as what it is. (Reads keep their errors: a read's I/O error is real.)
     return guard ? result.catch((error: unknown) => Promise.reject(guard.translate(error))) : result;
-  }
-
-  /** The request of an operation, carrying a trace when `observe`. Throws on a bad argument. */
-  #request(op: StartedOp, subject: unknown, params: unknown, checked: CheckedOptions, observe: boolean): Request {
-    const scope = this.#scope;
-    const signal = this.signalFor(checked.signal);
-    const keepTransaction = scope !== undefined;
-    const expectTransaction = scope !== undefined && scope.expectTransaction;
-    const timeout = checked.timeout;
-    switch (op) {
-      case Op.Batch: {
-        const statements = encodeBatch(subject);
-        const trace = observe ? this.trace('batch', statements.sql.join(';\n'), undefined) : undefined;
-        return { op, route: scope ? scope.route : WRITER, statements, keepTransaction, expectTransaction, signal, timeout, trace };
-      }
-      case Op.Exec: {
-        const sql = checkSql(subject);
-        const trace = observe ? this.trace('exec', sql, undefined) : undefined;
-        return { op, route: scope ? scope.route : WRITER, sql, keepTransaction, expectTransaction, signal, timeout, trace };
-      }
-      case Op.Run: {
-        const { values, names } = encodeParams(params as Parameters<typeof encodeParams>[0]);
-        const sql = checkSql(subject);
-        const trace = observe ? this.trace('run', sql, params) : undefined;
-        return { op, route: scope ? scope.route : WRITER, sql, values, names, groupable: !scope, keepTransaction, expectTransaction, signal, timeout, trace };
-      }
-      default: {
-        const { values, names } = encodeParams(params as Parameters<typeof encodeParams>[0]);
-        const sql = checkSql(subject);
-        const trace = observe ? this.trace(OPERATION_NAMES[op], sql, params) : undefined;
-        return { op, route: scope ? scope.route : READERS, sql, values, names, rowMode: checked.rowMode, keepTransaction, expectTransaction, signal, timeout, trace };
-      }
-    }
   }
 }

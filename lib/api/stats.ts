@@ -35,7 +35,8 @@ export function poolStats({ native: addon, dispatcher, gate, pins, keeper, toolk
     readers: {
       size: native.readers,
       busy: native.readersBusy,
-      idle: native.readers - native.readersBusy,
+      // Free to take a request: neither running one nor pinned (a pinned reader between its lease's requests is not busy).
+      idle: Math.max(0, native.readers - native.readersBusy - native.readersPinned),
       pinned: native.readersPinned,
     },
     writer: {
