@@ -4,16 +4,30 @@
 // itself, one that calls process.exit(0) mid-flight exits cleanly, and an idle pool burns no CPU.
 // The worker and child-process fixtures (test/fixtures/*.mjs) import the compiled dist/, which
 // the global setup (test/global-setup.ts) builds.
-import { existsSync, statSync } from 'node:fs';
+//
+// Nothing here assumes how fast the machine is: a child that must exit by itself gets a limit
+// scaled to how long it took to do its work (only a hang exceeds it), and "idle" is checked by
+// counting what the pool's threads did while idle (Linux), not by a CPU budget.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { PoolClosedError, open, type Pool } from '../lib/index.ts';
-import { runNode } from './helpers/child.ts';
+import { runNode, startNode } from './helpers/child.ts';
 import { fixture } from './helpers/paths.ts';
 import { tempPools } from './helpers/pools.ts';
+import { sleep } from './helpers/waits.ts';
 
-const EXIT_BOUND_MS = 10_000;
+/**
+ * A child that did its work (it printed its result) has this long to exit by itself: at least
+ * EXIT_FLOOR_MS, and EXIT_FACTOR times as long as the work took it (start-up included), so a slow
+ * or loaded machine gets proportionally longer. Only a child that does not exit (a hang) takes
+ * longer.
+ */
+const EXIT_FLOOR_MS = 10_000;
+const EXIT_FACTOR = 20;
+/** The tests that start processes or workers get this long (a hang still fails them). */
+const PROCESS_TEST_MS = 300_000;
 
 const pools = tempPools('lifecycle');
 
@@ -25,16 +39,59 @@ async function checkIntegrity(file: string): Promise<Pool> {
 }
 
 /**
- * Runs the fixture `name` on the database `file` and expects a clean exit on its own within
- * EXIT_BOUND_MS (not killed, nothing on stderr, no signal, code 0). Returns what it printed.
+ * Runs the fixture `name` on the database `file`, which prints its result on one line once its
+ * work is done, and expects it to exit on its own afterwards (within the bound above: not
+ * killed, nothing on stderr, no signal, code 0). Returns what it printed.
  */
 async function runToCleanExit(name: string, file: string): Promise<string> {
-  const result = await runNode([fixture(name), file], { bound: EXIT_BOUND_MS });
+  const started = performance.now();
+  // The backstop for a child that hangs before it prints: half the test's time.
+  const child = startNode([fixture(name), file], { bound: PROCESS_TEST_MS / 2 });
+  const printed = await new Promise<boolean>((resolve) => {
+    child.onStdout(() => child.stdout.endsWith('\n') && resolve(true));
+    void child.closed.then(() => resolve(child.stdout.endsWith('\n')), () => resolve(false));
+  });
+  const bound = Math.max(EXIT_FLOOR_MS, EXIT_FACTOR * (performance.now() - started));
+  let killed = false;
+  const watchdog = setTimeout(() => {
+    killed = true;
+    child.kill();
+  }, bound);
+  const result = await child.closed.finally(() => clearTimeout(watchdog));
+  expect(printed, `${name} printed no result: ${result.stderr}`).toBe(true);
+  expect(killed, `${name} was still running ${Math.round(bound)} ms after it printed its result`).toBe(false);
   expect(result.timedOut).toBe(false);
   expect(result.stderr).toBe('');
   expect(result.signal).toBeNull();
   expect(result.code).toBe(0);
   return result.stdout;
+}
+
+/** The WAL monitor's period in the idle test (its default). */
+const WAL_MONITOR_MS = 1000;
+/** Where Linux lists this process's threads. */
+const TASKS = '/proc/self/task';
+const perThread = existsSync(TASKS);
+
+/** The ids of this process's pool worker threads (named by native/core/worker.cc). */
+function poolThreads(): string[] {
+  return readdirSync(TASKS).filter((tid) => {
+    try {
+      return /^litepool-(writer|reader)$/.test(readFileSync(join(TASKS, tid, 'comm'), 'utf8').trim());
+    } catch {
+      return false; // ended meanwhile
+    }
+  });
+}
+
+/** What the kernel counts for one thread: its state, its CPU time in clock ticks, and how often it was switched in. */
+function threadCounts(tid: string): { state: string; ticks: number; switches: number } {
+  const stat = readFileSync(join(TASKS, tid, 'stat'), 'utf8');
+  // After "pid (comm) ": state is field 3, utime and stime fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const status = readFileSync(join(TASKS, tid, 'status'), 'utf8');
+  const switches = [...status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  return { state: fields[0]!, ticks: Number(fields[11]) + Number(fields[12]), switches };
 }
 
 describe('close()', () => {
@@ -126,7 +183,7 @@ describe('Symbol.asyncDispose', () => {
 });
 
 describe('worker_threads', () => {
-  it('a pool inside a Worker survives 20 terminations mid-work; the database stays intact', async () => {
+  it('a pool inside a Worker survives 20 terminations mid-work; the database stays intact', { timeout: PROCESS_TEST_MS }, async () => {
     const file = join(pools.dir, 'worker.db');
     const errors: unknown[] = [];
     for (let round = 0; round < 20; round++) {
@@ -155,7 +212,7 @@ describe('worker_threads', () => {
 });
 
 describe('child processes', () => {
-  it('a process that never calls close() exits by itself with code 0 within 10 s', async () => {
+  it('a process that never calls close() exits by itself with code 0', { timeout: PROCESS_TEST_MS }, async () => {
     const file = join(pools.dir, 'exit-naturally.db');
     const stdout = await runToCleanExit('exit-naturally.mjs', file);
     expect(JSON.parse(stdout)).toEqual({ found: 200, count: 200 });
@@ -167,7 +224,7 @@ describe('child processes', () => {
     }
   });
 
-  it('a process that calls process.exit(0) with 1,000 queries in flight exits with code 0 within 10 s', async () => {
+  it('a process that calls process.exit(0) with 1,000 queries in flight exits with code 0', { timeout: PROCESS_TEST_MS }, async () => {
     const file = join(pools.dir, 'exit-midflight.db');
     const stdout = await runToCleanExit('exit-midflight.mjs', file);
     expect(stdout).toBe('exiting\n');
@@ -181,10 +238,49 @@ describe('child processes', () => {
     }
   });
 
-  it('an idle open pool burns no CPU (user + system < 50 ms over 1 s)', async () => {
+  // Parked workers are never switched in: over a second of idle each of the pool's threads ran
+  // not once (a spurious wake-up each is tolerated) and used no clock tick (one tolerated in all,
+  // a wake-up that met the tick). A worker that spins, or wakes up on a timer, runs a lot in a
+  // second, on any machine. Work the pool does by design is kept out of that second: the WAL
+  // monitor has the writer read the WAL index once after the -wal file changed (its look a
+  // WAL_MONITOR_MS interval after the last write comes first: timers fire in order), and the
+  // health probe (a read every 30 s) is off.
+  it.runIf(perThread)("an idle open pool burns no CPU: its threads stay parked (Linux: the kernel's counts per thread)", { timeout: PROCESS_TEST_MS }, async () => {
+    const before = new Set(poolThreads());
+    const db = await open(join(pools.dir, 'idle-threads.db'), { readers: 4, walMonitor: { intervalMs: WAL_MONITOR_MS }, healthCheck: false });
+    try {
+      await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER)');
+      await Promise.all(Array.from({ length: 100 }, (_, i) => db.run('INSERT INTO t (x) VALUES (?)', [i])));
+      await Promise.all(Array.from({ length: 400 }, (_, i) => db.get('SELECT x FROM t WHERE x = ?', [i % 100])));
+      await db.all('SELECT * FROM t');
+      const threads = poolThreads().filter((tid) => !before.has(tid));
+      expect(threads).toHaveLength(5); // the writer and 4 readers
+      await sleep(WAL_MONITOR_MS + 200);
+      // A worker spins briefly before it parks: wait until each sleeps (state S).
+      for (let i = 0; !threads.every((tid) => threadCounts(tid).state === 'S'); i++) {
+        if (i === 3000) expect(threads.map((tid) => threadCounts(tid).state), 'the pool threads never all slept').toEqual(threads.map(() => 'S'));
+        await sleep(10);
+      }
+      const start = threads.map(threadCounts);
+      await sleep(1000);
+      const end = threads.map(threadCounts);
+      const switches = end.map((counts, i) => counts.switches - start[i]!.switches);
+      const ticks = end.reduce((sum, counts, i) => sum + counts.ticks - start[i]!.ticks, 0);
+      console.log(`idle pool threads over 1 s: switched in ${switches.join(', ')} times, ${ticks} clock ticks`);
+      for (const count of switches) expect(count, `switches per thread: ${switches.join(', ')}`).toBeLessThanOrEqual(1);
+      expect(ticks).toBeLessThanOrEqual(1);
+      expect(end.map((counts) => counts.state)).toEqual(threads.map(() => 'S'));
+    } finally {
+      await db.close();
+    }
+  });
+
+  // Where the kernel does not count per thread: the child's CPU time over a second of idle
+  // (at least 1,000 ms on the wall) stays under a quarter of it. A spinning worker uses about all.
+  it.skipIf(perThread)('an idle open pool burns no CPU (the process uses under a quarter of 1 s idle)', { timeout: PROCESS_TEST_MS }, async () => {
     const stdout = await runToCleanExit('idle-cpu.mjs', join(pools.dir, 'idle.db'));
     const { user, system } = JSON.parse(stdout) as { user: number; system: number };
     console.log(`idle pool CPU over 1 s: user ${(user / 1000).toFixed(1)} ms, system ${(system / 1000).toFixed(1)} ms`);
-    expect(user + system).toBeLessThan(50_000);
+    expect(user + system).toBeLessThan(250_000);
   });
 });
