@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { open, type MigrateOptions, type Pool } from '../index.ts';
+import { migrateNewDatabase } from '../migrations/new-database.ts';
 import { readDirectory } from '../migrations/source.ts';
 import { NAME } from '../migrations/source.ts';
 import { bumpVersion, compareVersions, isVersion } from '../migrations/semver.ts';
@@ -129,8 +130,8 @@ async function openDatabase(path: string, command: string, dryRun: boolean): Pro
  * Before migrate creates a missing database file: the dry run against the empty database the file
  * would be (what plan does). What it refuses (a directory that cannot be read, a file that is no
  * migration, a module that does not load, a statement a migration may not hold) fails the command
- * before the file exists. Nothing is removed after a later failure: a file another process opened
- * in the meantime may be in use.
+ * before the file exists. A failure after that is handled by migrateNewDatabase: the file is
+ * built under a temporary name and appears only once migrate is done.
  */
 async function checkBeforeCreating(path: string, options: MigrateOptions): Promise<void> {
   if (existsSync(path)) return;
@@ -198,7 +199,12 @@ async function execute(command: string, positionals: string[], values: Values, o
   const wait = lockTimeout(values);
   const dryRun = command === 'plan' || values['dry-run'] === true;
   const migrateOptions: MigrateOptions = { dir, ...(to === undefined ? {} : { to }), dryRun, allowOutOfOrder: values['allow-out-of-order'] === true, ...wait };
-  if (command === 'migrate' && !dryRun) await checkBeforeCreating(path, migrateOptions);
+  if (command === 'migrate' && !dryRun && !existsSync(path)) {
+    await checkBeforeCreating(path, migrateOptions);
+    const report = await migrateNewDatabase(path, migrateOptions, (file) => open(file, { readers: 1, create: true }));
+    // Undefined: another process created the file meanwhile; it is migrated as it is, below.
+    if (report !== undefined) return void print(report, formatMigrate(report));
+  }
   const db = await openDatabase(path, command, dryRun);
   try {
     if (command === 'migrate' || command === 'plan') {

@@ -1,0 +1,156 @@
+// Owns `litepool migrate` on a database file that does not exist yet: the database is built and
+// migrated under a temporary name beside it (`<file>.litepool-new-<random>`, which no other
+// process knows), then given its name with a hard link, which never replaces a file. So the
+// file appears only once migrate is done: a run that applied nothing (its first migration
+// failed) leaves no file at all, and removes only its own temporary one; a run that applied
+// some migrations before one failed leaves the database with those, as a run on an existing
+// file does. Removing the file itself after a failure would not be safe: another process may
+// have opened it meanwhile (a process that holds a file open takes no lock until it reads it),
+// and would go on writing into a file that no longer has a name. When the file appears meanwhile
+// (another process created it), that file is kept and the caller migrates it as any existing
+// one. Where the file system has no hard links, the file is created and migrated in place; a
+// failure that leaves it empty says so. Runs on the JS thread.
+
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, linkSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { MigrationError } from '../errors.ts';
+import type { MigrateOptions, MigrateReport } from './types.ts';
+
+/** What migrating a new file needs of a pool. */
+export interface NewDatabasePool {
+  migrate(options: MigrateOptions): Promise<MigrateReport>;
+  get<T>(sql: string): Promise<T | undefined>;
+  close(): Promise<void>;
+}
+
+/** Opens a pool on `path`, creating the file. */
+export type OpenNew = (path: string) => Promise<NewDatabasePool>;
+
+/** The suffix of the temporary name; the random part follows it. */
+export const NEW_FILE_SUFFIX = '.litepool-new-';
+
+/** Whatever a database holds besides its empty first page: a schema object, a user_version or an application_id. */
+const CONTENT = 'SELECT (SELECT count(*) FROM sqlite_schema) + abs((SELECT user_version FROM pragma_user_version)) + abs((SELECT application_id FROM pragma_application_id)) AS n';
+
+/** Removes `file` if it exists; true when it is gone. */
+function removeIfThere(file: string): boolean {
+  try {
+    unlinkSync(file);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+/** Removes a temporary database of this run with its -wal and -shm (nobody else knows their names). */
+function removeTemporary(temp: string): void {
+  for (const file of [`${temp}-wal`, `${temp}-shm`, temp]) removeIfThere(file);
+}
+
+/** Whether the database `pool` holds anything; true when that cannot be read (keep it rather than lose it). */
+async function hasContent(pool: NewDatabasePool): Promise<boolean> {
+  try {
+    return ((await pool.get<{ n: number }>(CONTENT))?.n ?? 1) > 0;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Creates the temporary file and checks that it can have a second name in that directory.
+ * Returns its path, or undefined (nothing left behind) when it cannot: then the database is
+ * created in place.
+ */
+function temporaryBeside(path: string, link: typeof linkSync): string | undefined {
+  const temp = `${path}${NEW_FILE_SUFFIX}${randomBytes(6).toString('hex')}`;
+  try {
+    closeSync(openSync(temp, 'wx', 0o644)); // an empty file is an empty database (mode: SQLite's own default)
+  } catch {
+    return undefined; // the directory cannot take it: opening the database in place says why
+  }
+  const probe = `${temp}-link`;
+  try {
+    link(temp, probe);
+    unlinkSync(probe);
+    return temp;
+  } catch {
+    removeIfThere(probe);
+    removeIfThere(temp);
+    return undefined;
+  }
+}
+
+/** The error of a run whose new database could not be given its name: it stays under its temporary one. */
+function kept(temp: string, message: string, cause: unknown): MigrationError {
+  return new MigrationError('LITEPOOL_MIGRATION_FAILED', `${message}; it is kept as ${resolve(temp)}`, { cause });
+}
+
+/** Migrates `path` in place, a file this run creates; a failure that leaves it empty says so. */
+async function migrateInPlace(path: string, options: MigrateOptions, openNew: OpenNew): Promise<MigrateReport> {
+  const pool = await openNew(path);
+  try {
+    return await pool.migrate(options);
+  } catch (error) {
+    if (!(error instanceof MigrationError) || (await hasContent(pool))) throw error;
+    const where = `${error.message} (the database file ${resolve(path)} was created for this run and is left empty: this file system has no hard links, see docs/migrations.md)`;
+    throw new MigrationError(error.code, where, { version: error.version, file: error.file, statement: error.statement, cause: error });
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * Runs migrate on the database file `path`, which did not exist: see the file comment. Resolves
+ * with the report, or with undefined when `path` was created by another process meanwhile (the
+ * caller then migrates that file). Rejects with the migration's error after a failure.
+ * `link` is fs.linkSync (a test gives one that fails, as on a file system without hard links).
+ */
+export async function migrateNewDatabase(path: string, options: MigrateOptions, openNew: OpenNew, link: typeof linkSync = linkSync): Promise<MigrateReport | undefined> {
+  const temp = temporaryBeside(path, link);
+  if (temp === undefined) return migrateInPlace(path, options, openNew);
+  let pool: NewDatabasePool;
+  try {
+    pool = await openNew(temp);
+  } catch (error) {
+    removeTemporary(temp);
+    throw error;
+  }
+  let report: MigrateReport | undefined;
+  let failure: unknown;
+  let keep = true;
+  try {
+    report = await pool.migrate(options);
+  } catch (error) {
+    failure = error;
+    keep = await hasContent(pool);
+  }
+  // Closing checkpoints the WAL into the file and removes the -wal: the file alone is the database.
+  const closed = await pool.close().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (!keep) {
+    removeTemporary(temp);
+    throw failure;
+  }
+  const wal = `${temp}-wal`;
+  if (closed !== undefined || (existsSync(wal) && statSync(wal).size > 0)) {
+    const why = closed !== undefined ? `closing it failed (${(closed as Error).message})` : 'its WAL was not checkpointed at close';
+    throw kept(temp, `the new database could not be completed: ${why}`, closed ?? failure);
+  }
+  try {
+    link(temp, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw kept(temp, `the new database could not be named ${resolve(path)}: ${(error as Error).message}`, error);
+    }
+    // Another process created the file meanwhile: it is theirs, and this run's copy goes.
+    removeTemporary(temp);
+    if (failure !== undefined) throw failure;
+    return undefined;
+  }
+  removeTemporary(temp);
+  if (failure !== undefined) throw failure;
+  return report;
+}
