@@ -19,7 +19,7 @@ import type { WriteResult } from '../write-queue-types.ts';
 import { checkOptions, type CheckedOptions } from './operation-options.ts';
 import { operationRequest, type StartedOp } from './operation-request.ts';
 import type { WriteGuard } from './write-guard.ts';
-import { settledOrAborted } from '../request/abort-watch.ts';
+import { settledOrAborted, timeLeft } from '../request/abort-watch.ts';
 import { joinSignals, withJoinedSignal } from '../request/joined-signal.ts';
 import { SubmissionOrder } from '../request/submission-order.ts';
 
@@ -128,16 +128,16 @@ export class Operations {
     return traceOperation(trace, () => {
       // Submitted in call order: a request called later never overtakes this one's plan lookup.
       // A pool write's plan is looked up on the writer, with the write's place (no reader to wait
-      // for). Its signal and timeout end the wait: submitted then, with the time left, the request
-      // is refused as aborted or timed out, and gives its place up.
+      // for). Its signal and timeout end the wait: aborted, it is refused as such; out of time, it
+      // is never submitted (OperationTimeoutError) and gives its place up; else it goes with the time left.
       const { signal, timeout } = request;
       const began = performance.now();
       const route = this.#scope?.route ?? (request.route === WRITER ? WRITER : undefined);
       const lookup = (place: WriterPlace | undefined): Promise<void> => {
         const looked = this.#hub.plans!.lookup(trace.sql, route, place).then((plan) => void (trace.plan = plan));
-        return signal === undefined && timeout === undefined ? looked : settledOrAborted(looked, signal, timeout);
+        return signal === undefined && timeout === undefined ? looked : settledOrAborted(looked, signal, timeout, trace.sql);
       };
-      const left = timeout === undefined ? undefined : (): number => Math.max(1, timeout - (performance.now() - began));
+      const left = timeout === undefined ? undefined : (): number => timeLeft(timeout, began, trace.sql);
       return this.#inOrder(request, awaitsPlan ? lookup : undefined, left);
     });
   }

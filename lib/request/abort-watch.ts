@@ -1,7 +1,10 @@
 // Owns litepool's listening to AbortSignals: one 'abort' listener per signal, however many
 // operations, transactions and waits watch it, so a signal shared by many concurrent calls never
 // collects a listener per call (nor Node's MaxListenersExceededWarning past 10). The listener is
-// removed once nothing watches the signal. Runs on the JS thread.
+// removed once nothing watches the signal. Also a wait for a promise that an abort or a timeout
+// ends (settledOrAborted). Runs on the JS thread.
+
+import { OperationTimeoutError } from '../errors.ts';
 
 /** What watches one signal, in the order they started watching. */
 interface Watchers {
@@ -40,19 +43,39 @@ export function watchAbort(signal: AbortSignal, onAbort: () => void): () => void
 }
 
 /**
- * Resolves once `promise` settled, `signal` aborted or `ms` milliseconds passed, whichever comes
- * first (at once when the signal has aborted).
+ * Resolves once `promise` settled or `signal` aborted, whichever comes first (at once when the
+ * signal has aborted). With `ms`, rejects with an OperationTimeoutError(ms, sql) instead once `ms`
+ * milliseconds have passed first, also when the promise settles only after that (its timer
+ * overdue): what waited for `promise` is out of time, and must not go on as if it had some left
+ * (a write waiting for its plan is then never submitted).
  */
-export function settledOrAborted(promise: Promise<unknown>, signal: AbortSignal | undefined, ms?: number): Promise<void> {
+export function settledOrAborted(promise: Promise<unknown>, signal: AbortSignal | undefined, ms?: number, sql?: string): Promise<void> {
   if (signal?.aborted) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const unwatch = signal === undefined ? undefined : watchAbort(signal, () => done());
-    const timer = ms === undefined ? undefined : setTimeout(() => done(), ms);
-    function done(): void {
+  const began = performance.now();
+  return new Promise<void>((resolve, reject) => {
+    const unwatch = signal === undefined ? undefined : watchAbort(signal, () => done(false));
+    const timer = ms === undefined ? undefined : setTimeout(() => done(true), ms);
+    let settled = false;
+    function done(timedOut: boolean): void {
+      if (settled) return;
+      settled = true;
       unwatch?.();
       if (timer !== undefined) clearTimeout(timer);
-      resolve();
+      if (timedOut) reject(new OperationTimeoutError(ms!, sql));
+      else resolve();
     }
-    promise.then(done, done);
+    const settle = (): void => done(ms !== undefined && performance.now() - began >= ms);
+    promise.then(settle, settle);
   });
+}
+
+/**
+ * The milliseconds left of `timeout` since `began` (a performance.now(); rounded up), for a
+ * request about to be submitted after a wait; throws OperationTimeoutError(timeout, sql) when
+ * none are left: a request whose time ran out before it was submitted is never submitted.
+ */
+export function timeLeft(timeout: number, began: number, sql?: string): number {
+  const left = timeout - (performance.now() - began);
+  if (left <= 0) throw new OperationTimeoutError(timeout, sql);
+  return Math.ceil(left);
 }
