@@ -4,10 +4,13 @@
 // calls (backups, checks) finished, then the last step: once nothing is queued or running, one
 // Close request per reader and one for the writer (each closes its connection on its own thread,
 // the writer after its final optimize and checkpoint), the threads joined, and observers told
-// every connection closed. Runs on the JS thread.
+// every connection closed. A reader the keeper holds out of service (its replacement failed) is
+// pinned and never takes a request from the shared ring: it gets its Close on its own ring, or,
+// when no reader is in service, it serves the shared ring again to drain it first (what waits
+// there was failed by the keeper, so the reader skips it). Runs on the JS thread.
 
 import { Op } from '../native/contract.ts';
-import { READERS, WRITER } from '../request/route.ts';
+import { READERS, WRITER, readerRoute } from '../request/route.ts';
 import type { Lease } from './lease.ts';
 import type { Pending } from './pending.ts';
 import type { PoolIterations } from './pool-iteration.ts';
@@ -45,10 +48,17 @@ export async function shutDown(parts: PoolParts, open: OpenWork): Promise<void> 
 
 /** Closes every connection of an idle pool and joins its threads; rejects with the first failure. */
 export async function closeConnections(parts: PoolParts): Promise<void> {
-  const { dispatcher, options } = parts;
+  const { dispatcher, options, keeper } = parts;
+  let outOfService = keeper.readersOutOfService();
+  if (outOfService.length > 0 && outOfService.length === options.readers) {
+    // Nobody serves the shared ring: requests left there would keep the pool from ever being idle.
+    await Promise.all(outOfService.map((reader) => dispatcher.run({ op: Op.Unpin, route: readerRoute(reader), internal: true })));
+    outOfService = [];
+  }
   await dispatcher.idle();
   const closes: Promise<unknown>[] = [];
-  for (let i = 0; i < options.readers; i++) closes.push(dispatcher.run({ op: Op.Close, route: READERS, internal: true }));
+  for (const reader of outOfService) closes.push(dispatcher.run({ op: Op.Close, route: readerRoute(reader), internal: true }));
+  for (let i = outOfService.length; i < options.readers; i++) closes.push(dispatcher.run({ op: Op.Close, route: READERS, internal: true }));
   closes.push(dispatcher.run({ op: Op.Close, route: WRITER, internal: true }));
   const results = await Promise.allSettled(closes);
   parts.native.join();

@@ -40,7 +40,10 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   const native = new NativePool(nativeConfig(resolved), (buffer, capacity, objects, length, ...inline) =>
     dispatcher!.onBatch(buffer, capacity, objects ?? inline, length),
   );
-  const gate = new WriterGate<Job>((job) => dispatcher!.writerTurn(job));
+  const gate = new WriterGate<Job>(
+    (job) => dispatcher!.writerTurn(job),
+    (job, reason) => dispatcher!.fail(job, reason),
+  );
   dispatcher = new Dispatcher(native, gate, resolved.safeIntegers, resolved.readers > 0);
   const pins = new ReaderPins(dispatcher, resolved.readers);
   const observers = new ObserverHub(resolved.path);
@@ -56,6 +59,7 @@ export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   };
   const idleMillis = () => native.stats().idleMillis;
   const keeper = new ConnectionKeeper(context, idleMillis, resolved.readers, resolved.idleTimeout, resolved.onConnection);
+  keeper.failShared = (reason) => dispatcher!.failShared(reason);
   const probe = resolved.healthCheck
     ? new HealthProbe(context, idleMillis, resolved.readers, resolved.healthCheck.intervalMs, (worker) => keeper.replace(worker))
     : undefined;

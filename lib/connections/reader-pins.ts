@@ -1,8 +1,10 @@
 // Owns the readers pinned to leases, snapshots and the pool's iterations: how many may be pinned
 // at once (one reader always stays in the shared ring when there are two or more, so plain reads
 // keep flowing), who waits for a pin, which readers are pinned now, and who waits for a pinned
-// reader to be let go.
-// Runs on the JS thread.
+// reader to be let go. While the connection keeper may leave no reader in service (it replaces
+// the last one, or every one is held out of service), no Pin is sent: a Pin in the shared ring
+// with no reader to take it would wait there for ever. Leases wait instead (acquireTimeout), and
+// fail with the cause when the replacement does. Runs on the JS thread.
 
 import { Op } from '../native/contract.ts';
 import { Fifo } from '../request/fifo.ts';
@@ -35,6 +37,12 @@ export interface ReaderAccess {
   isLeased(reader: number): boolean;
   /** Resolves once no lease holds reader `reader`. */
   whenFree(reader: number): Promise<void>;
+  /** Holds back new Pins (no reader may be in service soon); resolves once no Pin is on its way. */
+  suspend(): Promise<void>;
+  /** Pins go again; the leases waiting for that send theirs. */
+  resume(): void;
+  /** Fails the leases waiting for Pins to go again with `reason` (Pins stay held back). */
+  failSuspended(reason: unknown): void;
 }
 
 export class ReaderPins implements ReaderAccess {
@@ -47,6 +55,11 @@ export class ReaderPins implements ReaderAccess {
   /** Readers held by leases right now, and who waits for each to be let go. */
   readonly #leased = new Set<number>();
   readonly #freed = new Map<number, (() => void)[]>();
+  /** Pins held back (suspend()), the leases waiting for them to go again, and Pins on their way. */
+  #suspended = false;
+  readonly #resumeWaiters = new Fifo<Waiter<void>>();
+  #pinsOnTheirWay = 0;
+  #noPinOnItsWay: (() => void)[] = [];
 
   constructor(requests: RequestRunner, readers: number) {
     this.#requests = requests;
@@ -84,16 +97,46 @@ export class ReaderPins implements ReaderAccess {
   }
 
   async acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<number> {
+    const started = Date.now();
     await this.reserve(timeout, signal);
     try {
+      if (this.#suspended) await this.#resumed(timeout === undefined ? undefined : Math.max(0, timeout - (Date.now() - started)), signal);
       // A pinned reader leaves the shared ring: the next Pin pins another one.
-      const reader = await this.#requests.run({ op: Op.Pin, route: READERS, internal: true });
+      this.#pinsOnTheirWay++;
+      let reader: number;
+      try {
+        reader = await this.#requests.run({ op: Op.Pin, route: READERS, internal: true });
+      } finally {
+        if (--this.#pinsOnTheirWay === 0) for (const wake of this.#noPinOnItsWay.splice(0)) wake();
+      }
       this.#leased.add(reader);
       return reader;
     } catch (error) {
       this.#unpinned();
       throw error;
     }
+  }
+
+  /** Waits for Pins to go again. */
+  #resumed(timeout: number | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const waiter = new Waiter<void>(timeout, signal, 'reader connection', (gaveUp) => this.#resumeWaiters.remove(gaveUp));
+    if (!waiter.settled) this.#resumeWaiters.push(waiter);
+    return waiter.promise;
+  }
+
+  suspend(): Promise<void> {
+    this.#suspended = true;
+    if (this.#pinsOnTheirWay === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#noPinOnItsWay.push(resolve));
+  }
+
+  resume(): void {
+    this.#suspended = false;
+    for (let waiter = this.#resumeWaiters.shift(); waiter !== undefined; waiter = this.#resumeWaiters.shift()) waiter.grant(undefined);
+  }
+
+  failSuspended(reason: unknown): void {
+    for (let waiter = this.#resumeWaiters.shift(); waiter !== undefined; waiter = this.#resumeWaiters.shift()) waiter.fail(reason);
   }
 
   async release(reader: number): Promise<void> {

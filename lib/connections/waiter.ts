@@ -1,5 +1,6 @@
 // Owns one pending acquisition (of the writer, a reader pin or a queue slot): a promise that
-// settles exactly once, when granted, when its timeout passes, or when its signal aborts.
+// settles exactly once, when granted, when its timeout passes, when its signal aborts, or when
+// what it waits for cannot come (fail()).
 // Runs on the JS thread.
 
 import { AcquireTimeoutError } from '../errors.ts';
@@ -43,6 +44,11 @@ export class Waiter<T> {
   /** Grants the acquisition; false when the waiter already gave up. */
   grant(value: T): boolean {
     return this.#finish(true, value);
+  }
+
+  /** Refuses the acquisition with `reason` (what it waited for cannot come); false when already settled. */
+  fail(reason: unknown): boolean {
+    return this.#finish(false, reason);
   }
 
   #finish(ok: boolean, value: unknown): boolean {

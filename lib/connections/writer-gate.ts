@@ -2,8 +2,9 @@
 // a writer session, and while it holds one, writes without a session wait in line. The line is
 // one FIFO of waiting writes, waiting sessions and places (request/writer-place.ts: taken for
 // writes not ready yet), so everything gets the writer in the order it asked for it. A place at
-// the front lets its own writes pass and holds everything behind it until it is given up. Runs on
-// the JS thread.
+// the front lets its own writes pass and holds everything behind it until it is given up. While
+// the connection keeper holds the writer out of service (its replacement failed), whatever waits
+// can be failed with the cause (failWaiting). Runs on the JS thread.
 
 import { Fifo } from '../request/fifo.ts';
 import { WriterSession, type WriterLine } from '../request/route.ts';
@@ -18,12 +19,15 @@ export interface WriterAccess {
   acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<WriterSession>;
   /** Gives the writer back (once; later calls do nothing): the line moves on, in order. */
   release(session: WriterSession): void;
+  /** Fails what waits for the writer now with `reason` (the keeper: the writer is out of service). */
+  failWaiting(reason: unknown): void;
 }
 
 type InLine<J> = J | Waiter<WriterSession> | WriterPlace;
 
 export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>, WriterPlaces {
   readonly #pass: (job: J) => void;
+  readonly #fail: ((job: J, reason: unknown) => void) | undefined;
   /** The session that holds the writer, if any. */
   #owner: WriterSession | undefined;
   /** The place at the front: its writes pass, everything else waits. */
@@ -44,9 +48,13 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
   };
   #advancing = false;
 
-  /** `pass` sends on a write whose turn has come. */
-  constructor(pass: (job: J) => void) {
+  /**
+   * `pass` sends on a write whose turn has come; `fail` settles a write taken out of line with a
+   * failure (without it, failWaiting() leaves writes in line and fails only sessions).
+   */
+  constructor(pass: (job: J) => void, fail?: (job: J, reason: unknown) => void) {
     this.#pass = pass;
+    this.#fail = fail;
   }
 
   get held(): boolean {
@@ -149,6 +157,39 @@ export class WriterGate<J extends object> implements WriterAccess, WriterLine<J>
     if (this.#owner !== session) return;
     this.#owner = undefined;
     this.#advance();
+  }
+
+  /**
+   * Fails everything waiting for the writer now with `reason`: sessions, and writes (in line, in
+   * places, retries) when a `fail` was given. Places stay in line. The session holding the writer
+   * keeps it.
+   */
+  failWaiting(reason: unknown): void {
+    const fail = this.#fail;
+    if (fail !== undefined) {
+      for (let job = this.#retried.shift(); job !== undefined; job = this.#retried.shift()) fail(job, reason);
+    }
+    const kept: InLine<J>[] = [];
+    for (let next = this.#line.shift(); next !== undefined; next = this.#line.shift()) {
+      if (next instanceof Waiter) {
+        this.#sessionsWaiting--;
+        next.fail(reason);
+      } else if (next instanceof WriterPlace) {
+        if (fail !== undefined) {
+          for (let job = next.parked.shift(); job !== undefined; job = next.parked.shift()) {
+            this.#parkedInPlaces--;
+            fail(job as J, reason);
+          }
+        }
+        kept.push(next);
+      } else if (fail !== undefined) {
+        fail(next, reason);
+      } else {
+        kept.push(next);
+      }
+    }
+    // Places are kept, so the last place put in line (if it was the last thing) still is.
+    for (const entry of kept) this.#line.push(entry);
   }
 
   /** Puts `entry` in line; the place last put there (if it is the last) learns it has a follower. */

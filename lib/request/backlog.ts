@@ -60,6 +60,16 @@ export class Backlog {
     line.push(job);
   }
 
+  /** Takes out every request waiting for the shared reader ring (no reader serves it), in order. */
+  takeShared(): Job[] {
+    const taken: Job[] = [];
+    for (let job = this.#shared.shift(); job !== undefined; job = this.#shared.shift()) {
+      job.waitsIn = undefined;
+      taken.push(job);
+    }
+    return taken;
+  }
+
   /** Takes `job` out (it was cancelled); false when it was not waiting here. */
   remove(job: Job): boolean {
     const line = job.waitsIn;

@@ -5,9 +5,8 @@
 // Also cancellation (signal, timeout), the pool's operation counters, and keeping the process
 // alive while requests are in flight.
 //
-// Everything here runs on the JS thread. The addon calls onBatch() once per batch of
-// completions (one event-loop wake-up for many requests); the pacer decides when the next batch
-// may come, so that one turn of the event loop spends a bounded share on completions.
+// Runs on the JS thread. The addon calls onBatch() once per batch of completions (one wake-up for
+// many); the pacer decides when the next may come: a turn spends a bounded share on completions.
 
 import { HEADER_CELLS, HeaderCell, Op, Status, Target } from '../native/contract.ts';
 import type { NativePool, OnBatch } from '../native/native-pool.ts';
@@ -16,17 +15,10 @@ import { BatchReader } from './batch-reader.ts';
 import { Job, JobState, requestFlags, submitJob } from './job.ts';
 import { doneOutcome, failure, readOnlyError, rowsOutcome, shutDownError } from './outcome.ts';
 import { Pacer } from './pacer.ts';
-import type { Outcome, Request, RequestRunner } from './requests.ts';
+import type { OperationCounters, Outcome, Request, RequestRunner } from './requests.ts';
 import { TraceSettlements } from './trace-settlements.ts';
 import { WRITER, type WriterLine } from './route.ts';
 import { SqlRegistry, type StatementInfo } from './sql-registry.ts';
-
-export interface OperationCounters {
-  started: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-}
 
 /** What track() waits for: a connection open the addon started by itself. */
 const OPEN = { op: Op.Open, route: WRITER, internal: true } as const;
@@ -71,6 +63,20 @@ export class Dispatcher implements RequestRunner {
   /** Requests handed to the addon and not yet completed. */
   get inFlight(): number {
     return this.#inFlightCount;
+  }
+
+  /** Fails `job` with `reason` (the keeper: its connection is out of service); in native hands, cancelled there too. */
+  fail(job: Job, reason: unknown): void {
+    if (job.state === JobState.Queued) this.#queuedCount--;
+    else if (job.state === JobState.InFlight) this.#native.cancel(job.slot);
+    this.#settle(job, false, reason);
+    this.#noteProgress();
+  }
+
+  /** Fails the reads no reader serves now (none in service): waiting for the shared ring, or in it (their reader skips them). */
+  failShared(reason: unknown): void {
+    const unserved = (job: Job | undefined): job is Job => job?.state === JobState.InFlight && job.target === Target.Readers && job.request.op !== Op.Pin && job.request.op !== Op.Close;
+    for (const job of [...this.#backlog.takeShared(), ...this.#inFlight.filter(unserved)]) this.fail(job, reason);
   }
 
   /** Requests waiting on the JS side (writer gate, backlog). */
@@ -306,11 +312,9 @@ export class Dispatcher implements RequestRunner {
     job.aborted = true;
     job.abortReason = reason;
     this.#native.cancel(job.slot);
-    // A read queued for a reader waits there as long as that reader is busy (behind a lease's long
-    // query) or, in the shared ring, every reader is busy or pinned: it is settled now. A reader
-    // never writes, and skips a request it finds cancelled (native/core/worker.cc, runOne); the
-    // completion, whenever it comes, only frees the slot. Never a write (a write lease's, a
-    // transaction's): it may commit before the interrupt takes effect, only its completion tells.
+    // A read is settled now: it may wait long for a busy or pinned reader, which skips it once it
+    // comes (native/core/worker.cc, runOne); its completion only frees the slot. Never a write: it
+    // may commit before the interrupt takes effect, only its completion tells.
     if (job.target !== Target.Writer && (job.request.op === Op.Get || job.request.op === Op.All)) this.#settle(job, false, reason);
   }
 
@@ -341,7 +345,6 @@ export class Dispatcher implements RequestRunner {
   #reference(on: boolean): void {
     if (this.#referenced === on) return;
     this.#referenced = on;
-    if (on) this.#native.ref();
-    else this.#native.unref();
+    on ? this.#native.ref() : this.#native.unref();
   }
 }

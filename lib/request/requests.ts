@@ -213,3 +213,11 @@ export interface RequestRunner {
   /** Runs one request; the promise settles exactly once. */
   run<R extends Request>(request: R): Promise<Outcome<R>>;
 }
+
+/** What the pool's operations came to (stats().operations). */
+export interface OperationCounters {
+  started: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
