@@ -5,6 +5,7 @@
 //   pool's own requests still set query_only (the onConnection hook on readers);
 // - run() and batch() report changes: 0 for statements that change no rows (DDL, PRAGMA, BEGIN),
 //   not the count of the INSERT, UPDATE or DELETE before them;
+// - transaction control is never iterated (it would leave a shared reader in a transaction);
 // - a write cancelled while it ends: the promise tells what happened to the data (a write that
 //   committed resolves; one that rejected as cancelled left no row).
 import { describe, expect, it } from 'vitest';
@@ -101,6 +102,24 @@ describe('changes of statements that change no rows', () => {
       { sql: 'CREATE INDEX u_x ON u (x)' },
     ]);
     expect(results.map((result) => result.changes)).toEqual([2, 0, 1, 0]);
+  });
+});
+
+describe('transaction control in an iteration', () => {
+  it('is refused (LITEPOOL_MISUSE) and leaves no transaction open on the reader', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    for (const sql of ['BEGIN', 'SAVEPOINT s', 'COMMIT']) {
+      const refused = await db
+        .iterate(sql)
+        .next()
+        .then(
+          () => 'ran',
+          (error: { code?: string }) => error.code,
+        );
+      expect(refused).toBe('LITEPOOL_MISUSE');
+      // The only reader is in no transaction: the next read runs.
+      expect(await db.get('SELECT count(*) AS n FROM t')).toEqual({ n: 0 });
+    }
   });
 });
 

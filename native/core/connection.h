@@ -68,6 +68,8 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   Role role() const noexcept { return role_; }
+  // Worker thread. True while the connection is open (false after a reopen that failed).
+  bool isOpen() const noexcept { return db_ != nullptr; }
 
   // Worker thread. Opens and configures the connection; reports through `request`.
   void open(Request& request);

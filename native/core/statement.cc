@@ -356,6 +356,13 @@ void Connection::iterate(Request& request) {
     endIteration();
     return;
   }
+  // An iteration yields rows: transaction control has none, and one left open by it would stay on
+  // the connection (a shared reader) after the iteration's last chunk.
+  if (iterationEntry_.controlsTransaction) {
+    setMisuse(request, "transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE) cannot be iterated: use db.transaction() or db.acquire()");
+    endIteration();
+    return;
+  }
   if (role_ == Role::Reader && !iterationEntry_.readonly) {
     request.status = Status::NeedsWriter;
     endIteration();

@@ -164,6 +164,12 @@ bool Engine::runOne(Worker& worker, std::uint32_t slot) {
     worker.connection.backup(request);
   } else if (request.cancelled.load(std::memory_order_relaxed) || abort_.load(std::memory_order_relaxed)) {
     request.status = Status::Cancelled;
+  } else if (!worker.connection.isOpen()) {
+    // Its reopen failed (lib/ holds it out of service and retries): nothing may reach SQLite
+    // through a closed handle.
+    request.status = Status::SqliteFailed;
+    request.errcode = SQLITE_CANTOPEN;
+    request.message = "the connection is closed: replacing it failed, and it is retried";
   } else if (request.op == Op::IterateStart || request.op == Op::IterateNext) {
     worker.connection.iterate(request);
     holdForIteration(worker, request);
