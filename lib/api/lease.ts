@@ -8,6 +8,14 @@ import { readerRoute, sessionRoute, type Route } from '../request/route.ts';
 import type { PoolContext } from './context.ts';
 import { Scope } from './scope.ts';
 
+/** The route of each lease, for the pool's own use (the migration runner renews the writer through it). */
+const routes = new WeakMap<Lease, Route>();
+
+/** @internal The connection `lease` runs on. */
+export function routeOf(lease: Lease): Route | undefined {
+  return routes.get(lease);
+}
+
 /** A connection of your own until release(): the writer (`write: true`) or one reader. */
 export class Lease extends Scope {
   readonly #release: () => Promise<void>;
@@ -22,6 +30,7 @@ export class Lease extends Scope {
     super(context, route, 'lease', inTransaction);
     this.write = write;
     this.#release = release;
+    routes.set(this, route);
   }
 
   /**

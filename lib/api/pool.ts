@@ -31,7 +31,7 @@ import { migrateWith, migrationsOf } from '../migrations/index.ts';
 import type { MigrateOptions, MigrateReport, Migrations } from '../migrations/types.ts';
 import type { MigrationHost } from '../migrations/lock.ts';
 import type { Replica } from '../replication/litefs.ts';
-import { acquireLease, type Lease } from './lease.ts';
+import { acquireLease, routeOf, type Lease } from './lease.ts';
 import { MigrationRuns } from './migration-runs.ts';
 import { Pending } from './pending.ts';
 import { PoolIterations } from './pool-iteration.ts';
@@ -287,7 +287,8 @@ export class Pool extends PoolMaintenance {
 
   /** What migrations run on: leases close() lets finish, for a migration is accepted work. */
   get #migrationHost(): MigrationHost {
-    return { acquire: (options) => this.#lease(options, false), read: (fn, options) => this.read(fn, options) };
+    const renewWriter = (lease: Lease) => this.#parts.keeper.renewWriter(routeOf(lease)!);
+    return { acquire: (options) => this.#lease(options, false), read: (fn, options) => this.read(fn, options), renewWriter };
   }
 
   /**

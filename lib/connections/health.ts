@@ -115,6 +115,27 @@ export class ConnectionKeeper {
     this.#timer.unref();
   }
 
+  /**
+   * Replaces the writer's connection on `route`, a writer session its caller holds (a migration
+   * run's lease, before it lets the writer go): a new connection with the pool's settings, the
+   * hook run on it. False when nothing was replaced (in-memory database, or stopping). On failure
+   * the keeper takes over as for a broken writer (replaced once it has the writer), and it throws.
+   */
+  async renewWriter(route: Route): Promise<boolean> {
+    if (this.#stopped || this.#memory) return false;
+    try {
+      await this.#context.requests.run({ op: Op.Reopen, route, internal: true });
+      await this.#runHook(route, 'writer');
+    } catch (error) {
+      this.#schedule(WRITER_WORKER, 'failed renewal after migrations');
+      throw error;
+    }
+    this.stats.replaced++;
+    const observers = this.#context.observers;
+    if (observers.active) observers.connection({ event: 'replace', role: 'writer', id: WRITER_WORKER, reason: 'migrations ran on it' });
+    return true;
+  }
+
   /** Replaces the connection of `worker` (a failed health probe), unless a replacement is under way. */
   replace(worker: number): void {
     this.#schedule(worker, 'failed its health probe');

@@ -211,8 +211,9 @@ export async function runLocked(
       emit(hooks, { phase: 'applied', ...event, durationMs });
       return durationMs;
     } catch (error) {
-      emit(hooks, { phase: 'failed', ...event, error });
-      throw error;
+      const failure = asMigrationError(error, item);
+      emit(hooks, { phase: 'failed', ...event, error: failure });
+      throw failure;
     }
   }
   emit(hooks, { phase: 'start', ...event });
@@ -231,9 +232,20 @@ export async function runLocked(
     emit(hooks, { phase: 'applied', ...event, durationMs });
     return durationMs;
   } catch (error) {
-    emit(hooks, { phase: 'failed', ...event, durationMs: performance.now() - started, error });
-    throw error;
+    const failure = asMigrationError(error, item);
+    emit(hooks, { phase: 'failed', ...event, durationMs: performance.now() - started, error: failure });
+    throw failure;
   }
+}
+
+/**
+ * A SQLite error of the runner's own statements (the ledger row, the guard savepoint), caused by
+ * what the migration did (PRAGMA query_only = ON makes the ledger write fail with SQLITE_READONLY),
+ * as the migration's failure.
+ */
+function asMigrationError(error: unknown, item: SourceItem): unknown {
+  if (!(error instanceof SqliteError)) return error;
+  return new MigrationError('LITEPOOL_MIGRATION_FAILED', `${item.file} failed: ${error.message}`, { file: item.file, version: item.version, cause: error });
 }
 
 /**

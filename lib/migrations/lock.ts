@@ -10,6 +10,11 @@ import type { Lease } from '../api/lease.ts';
 export interface MigrationHost {
   acquire(options?: { write?: boolean; timeout?: number; signal?: AbortSignal }): Promise<Lease>;
   read<T>(fn: (conn: Lease) => Promise<T> | T, options?: { timeout?: number; signal?: AbortSignal }): Promise<T>;
+  /**
+   * Replaces the writer's connection under `lease` (the run's write lease) by a new one with the
+   * pool's settings and onConnection hook; false when it cannot be (an in-memory database).
+   */
+  renewWriter?(lease: Lease): Promise<boolean>;
 }
 
 /** Longest timeout a single operation accepts: migration statements are not cut short by `queryTimeout`. */

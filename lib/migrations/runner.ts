@@ -10,7 +10,8 @@
 
 import { MigrationError } from '../errors.ts';
 import { ensureLedger, readLedger } from './ledger.ts';
-import { acquireWriter, beginImmediate, pause, rollBack, type MigrationHost } from './lock.ts';
+import { acquireWriter, beginImmediate, NO_TIMEOUT, pause, rollBack, type MigrationHost } from './lock.ts';
+import type { Lease } from '../api/lease.ts';
 import { checkDownOptions, checkMigrateOptions, type CheckedSource } from './options.ts';
 import { currentVersion, pendingSteps, planDown, planUp } from './plan.ts';
 import { readDirectory, readList, type Source } from './source.ts';
@@ -19,6 +20,26 @@ import { commit, prepare, runLocked, runningLocked } from './apply.ts';
 import { brief, RUNNING_POLL_MS, type RunnerHooks } from './runner-events.ts';
 
 export type { RunnerHooks } from './runner-events.ts';
+
+/** What an in-memory database's writer (never replaced) gets back after migrations ran on it. */
+const MEMORY_RESET = ['query_only', 'ignore_check_constraints', 'recursive_triggers', 'defer_foreign_keys'].map((p) => `PRAGMA ${p} = OFF`).join('; ');
+
+/**
+ * Lets the run's writer go. When a migration ran on it (applied or failed), its connection is
+ * replaced first, while the lease still holds the writer: connection settings a migration set
+ * (PRAGMA query_only, ignore_check_constraints, recursive_triggers...) never outlive the run. An
+ * in-memory database keeps its one connection: MEMORY_RESET is run on it instead. A renewal
+ * that fails is left to the connection keeper (the writer is out of service until it succeeds).
+ */
+async function leaveWriter(host: MigrationHost, lease: Lease, ran: boolean): Promise<void> {
+  try {
+    if (ran && !lease.ended && !(await host.renewWriter?.(lease).catch(() => true))) {
+      await lease.exec(MEMORY_RESET, { timeout: NO_TIMEOUT }).catch(() => undefined);
+    }
+  } finally {
+    await lease.release();
+  }
+}
 
 export function loadSource(source: CheckedSource): Promise<Source> {
   return source.dir !== undefined ? readDirectory(source.dir) : Promise.resolve(readList(source.migrations));
@@ -46,6 +67,7 @@ export async function migrate(host: MigrationHost, options: unknown, hooks?: Run
   let firstDeadline: number | undefined = Date.now() + lockTimeout;
   const lease = await acquireWriter(host, lockTimeout, signal);
   let runningSince: number | undefined;
+  let ran = false;
   try {
     for (;;) {
       signal?.throwIfAborted();
@@ -73,6 +95,7 @@ export async function migrate(host: MigrationHost, options: unknown, hooks?: Run
             dryRun: false,
           };
         }
+        ran = true;
         const durationMs = await runLocked(lease, next, 'up', checked, hooks);
         applied.push({ ...brief(next), durationMs });
       } catch (error) {
@@ -81,7 +104,7 @@ export async function migrate(host: MigrationHost, options: unknown, hooks?: Run
       }
     }
   } finally {
-    await lease.release();
+    await leaveWriter(host, lease, ran);
   }
 }
 
@@ -108,6 +131,7 @@ export async function down(host: MigrationHost, options: unknown, hooks?: Runner
   const reverted: MigrationRun[] = [];
   let firstDeadline: number | undefined = Date.now() + lockTimeout;
   const lease = await acquireWriter(host, lockTimeout, signal);
+  let ran = false;
   try {
     for (;;) {
       signal?.throwIfAborted();
@@ -120,6 +144,7 @@ export async function down(host: MigrationHost, options: unknown, hooks?: Runner
           await commit(lease);
           return { reverted, pending: [], current: currentVersion(ledger), dryRun: false };
         }
+        ran = true;
         const durationMs = await runLocked(lease, next, 'down', checked, hooks);
         reverted.push({ ...brief(next), durationMs });
       } catch (error) {
@@ -128,6 +153,6 @@ export async function down(host: MigrationHost, options: unknown, hooks?: Runner
       }
     }
   } finally {
-    await lease.release();
+    await leaveWriter(host, lease, ran);
   }
 }
