@@ -13,13 +13,13 @@
 import { describe, expect, it } from 'vitest';
 import { WriterGate } from '../lib/connections/writer-gate.ts';
 import type { Pool } from '../lib/index.ts';
-import { CellTag, HEADER_CELLS, HeaderCell, Op, Status, Target } from '../lib/native/contract.ts';
-import type { NativePool, NativeStats, OnBatch } from '../lib/native/native-pool.ts';
+import { Op, Status, Target } from '../lib/native/contract.ts';
 import { NATIVE_SLOTS, SHARED_SHARE } from '../lib/request/backlog.ts';
 import { Dispatcher } from '../lib/request/dispatcher.ts';
 import { Fifo } from '../lib/request/fifo.ts';
 import type { Job } from '../lib/request/job.ts';
 import { READERS, WRITER, readerRoute } from '../lib/request/route.ts';
+import { FakeNative } from './helpers/fake-native.ts';
 import { tempPools } from './helpers/pools.ts';
 import { seeded } from './helpers/prng.ts';
 import { rejection, settleOrReport, track } from './helpers/waits.ts';
@@ -35,93 +35,6 @@ const ENDLESS_READ = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FR
 /** A write that never ends by itself. */
 const ENDLESS_WRITE = 'INSERT INTO w (v) SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c)';
 
-/** The addon as the dispatcher sees it: slots, submissions and batches, all on this thread. */
-class FakeNative implements NativePool {
-  readonly submitted: { slot: number; target: number; op: number; sql: string | undefined }[] = [];
-  readonly cancelled: number[] = [];
-  #free: number[];
-  #texts: string[] = [];
-  #onBatch: OnBatch | undefined;
-
-  constructor(slots: number) {
-    this.#free = Array.from({ length: slots }, (_, i) => i);
-  }
-  attach(onBatch: OnBatch): void {
-    this.#onBatch = onBatch;
-  }
-  startWriter(): number {
-    return 0;
-  }
-  startReaders(): number[] {
-    return [];
-  }
-  registerSql(sql: string): number {
-    this.#texts.push(sql);
-    return this.#texts.length - 1;
-  }
-  forgetSql(): void {
-    this.#texts = [];
-  }
-  submit(target: number, op: number, _flags: number, sql: string | number | readonly string[] | undefined): number {
-    const slot = this.#free.shift();
-    if (slot === undefined) return -1;
-    const text = typeof sql === 'number' ? this.#texts[sql] : typeof sql === 'string' ? sql : undefined;
-    this.submitted.push({ slot, target, op, sql: text });
-    return slot;
-  }
-  cancel(slot: number): void {
-    this.cancelled.push(slot);
-  }
-  poll(): void {}
-  stats(): NativeStats {
-    throw new Error('not used');
-  }
-  ref(): void {}
-  unref(): void {}
-  join(): void {}
-  abort(): void {}
-
-  /** The slot `sql` was submitted in (the last time). */
-  slotOf(sql: string): number {
-    const found = this.submitted.findLast((entry) => entry.sql === sql);
-    if (found === undefined) throw new Error(`${sql} was not submitted`);
-    return found.slot;
-  }
-
-  /**
-   * Delivers one batch: each slot completes with `status` (Rows: no rows of column v; Done: one
-   * change), and is free again, as the addon does.
-   */
-  deliver(slots: number[], status: Status = Status.Rows): void {
-    const objects: unknown[] = [];
-    const cells: [number, number][] = [];
-    for (const slot of slots) {
-      const header: [number, number][] = Array.from({ length: HEADER_CELLS }, () => [0, CellTag.Number] as [number, number]);
-      header[HeaderCell.Slot] = [slot, CellTag.Number];
-      header[HeaderCell.Status] = [status, CellTag.Number];
-      if (status === Status.Rows) {
-        objects.push(['v']);
-        header[HeaderCell.A] = [objects.length - 1, CellTag.Object];
-        header[HeaderCell.B] = [1, CellTag.Number];
-      } else if (status === Status.Done) {
-        header[HeaderCell.A] = [1, CellTag.Number];
-        header[HeaderCell.B] = [1, CellTag.Number];
-        header[HeaderCell.C] = [0, CellTag.Undefined];
-      }
-      cells.push(...header);
-      this.#free.push(slot);
-    }
-    const capacity = Math.max(cells.length, HEADER_CELLS);
-    const buffer = new ArrayBuffer(capacity * 9);
-    const numbers = new Float64Array(buffer, 0, capacity);
-    const tags = new Uint8Array(buffer, capacity * 8, capacity);
-    cells.forEach(([payload, tag], i) => {
-      numbers[i] = payload;
-      tags[i] = tag;
-    });
-    this.#onBatch!(buffer, capacity, objects, cells.length);
-  }
-}
 
 /** A dispatcher over a fake addon of `slots` slots (requests for the shared ring: 3/4 of them). */
 function setup(slots = 8) {
@@ -169,20 +82,20 @@ describe('requests for the shared reader ring hold at most their share of the na
     const second = dispatcher.run(write('INSERT 2'));
     expect(dispatcher.queued).toBe(3);
     // One read's slot frees: the waiting write takes it, not a waiting read.
-    native.deliver([native.slotOf('SELECT 0')]);
+    native.deliverSlots([native.slotOf('SELECT 0')]);
     expect(native.submitted.at(-1)!.sql).toBe('INSERT 2');
     expect(dispatcher.queued).toBe(2);
     // The write's slot frees: the next read goes out (5 reads hold slots, below the share).
-    native.deliver([native.slotOf('INSERT 1')], Status.Done);
+    native.deliverSlots([native.slotOf('INSERT 1')], Status.Done);
     expect(native.submitted.at(-1)!.sql).toBe('SELECT 6');
     // Six again: another free slot does not let the last read out.
-    native.deliver([native.slotOf('SELECT pinned')]);
+    native.deliverSlots([native.slotOf('SELECT pinned')]);
     expect(native.submitted.at(-1)!.sql).toBe('SELECT 6');
     expect(dispatcher.queued).toBe(1);
-    native.deliver([native.slotOf('SELECT 1')]);
+    native.deliverSlots([native.slotOf('SELECT 1')]);
     expect(native.submitted.at(-1)!.sql).toBe('SELECT 7');
-    native.deliver(['SELECT 2', 'SELECT 3', 'SELECT 4', 'SELECT 5', 'SELECT 6', 'SELECT 7'].map((sql) => native.slotOf(sql)));
-    native.deliver([native.slotOf('INSERT 2')], Status.Done);
+    native.deliverSlots(['SELECT 2', 'SELECT 3', 'SELECT 4', 'SELECT 5', 'SELECT 6', 'SELECT 7'].map((sql) => native.slotOf(sql)));
+    native.deliverSlots([native.slotOf('INSERT 2')], Status.Done);
     await Promise.all([...reads, first, pinned, second]);
     expect(dispatcher.queued).toBe(0);
     expect(dispatcher.inFlight).toBe(0);
@@ -207,15 +120,15 @@ describe('requests for the shared reader ring hold at most their share of the na
     const inserted = dispatcher.run(write('INSERT 1'));
     expect(native.submitted.slice(6).map((entry) => entry.sql)).toEqual(['INSERT 1']);
     // Their completions (skipped by the reader) free the share: the late read goes out.
-    native.deliver(
+    native.deliverSlots(
       ['SELECT 0', 'SELECT 1', 'SELECT 2', 'SELECT 3', 'SELECT 4', 'SELECT 5'].map((sql) => native.slotOf(sql)),
       Status.Cancelled,
     );
     expect(native.submitted.at(-1)!.sql).toBe('SELECT late');
     // The two cancelled while waiting were never submitted.
     expect(native.submitted.some((entry) => entry.sql === 'SELECT 6' || entry.sql === 'SELECT 7')).toBe(false);
-    native.deliver([native.slotOf('SELECT late')]);
-    native.deliver([native.slotOf('INSERT 1')], Status.Done);
+    native.deliverSlots([native.slotOf('SELECT late')]);
+    native.deliverSlots([native.slotOf('INSERT 1')], Status.Done);
     expect(await late).toBeUndefined();
     expect(await inserted).toEqual({ changes: 1, lastInsertRowid: 1 });
     expect(dispatcher.counters).toMatchObject({ started: 10, completed: 2, failed: 0, cancelled: 8 });
@@ -382,7 +295,7 @@ describe('a cancelled request rejects with its signal’s reason, whatever it is
       const written = dispatcher.run(write('INSERT 1', controller.signal));
       controller.abort(reason);
       expect(native.cancelled).toHaveLength(1);
-      native.deliver([native.slotOf('INSERT 1')], Status.Cancelled);
+      native.deliverSlots([native.slotOf('INSERT 1')], Status.Cancelled);
       expect(await rejection(written)).toBe(reason);
       expect(dispatcher.counters).toMatchObject({ started: 1, completed: 0, failed: 0, cancelled: 1 });
     });

@@ -7,108 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { WriterGate } from '../lib/connections/writer-gate.ts';
 import { LitepoolError, SqliteError } from '../lib/errors.ts';
-import { CellTag, HEADER_CELLS, HeaderCell, Op, Status, Target } from '../lib/native/contract.ts';
-import type { NativePool, NativeStats, OnBatch } from '../lib/native/native-pool.ts';
+import { Op, Status, Target } from '../lib/native/contract.ts';
 import { Dispatcher } from '../lib/request/dispatcher.ts';
 import type { Job } from '../lib/request/job.ts';
 import { READERS, WRITER, sessionRoute } from '../lib/request/route.ts';
-
-interface Submitted {
-  slot: number;
-  target: number;
-  op: number;
-  sql: string | undefined;
-}
-
-/** Completion records waiting to be delivered, as (slot, status, a, b, c, cells). */
-type Record = [slot: number, status: number, a: unknown, b: unknown, c: unknown, cells?: unknown[]];
-
-/** The addon as the dispatcher sees it: slots, submissions and batches, all on this thread. */
-class FakeNative implements NativePool {
-  readonly submitted: Submitted[] = [];
-  readonly cancelled: number[] = [];
-  referenced = 0;
-  #free: number[];
-  #texts: string[] = [];
-  #onBatch: OnBatch | undefined;
-
-  constructor(slots: number) {
-    this.#free = Array.from({ length: slots }, (_, i) => i);
-  }
-  attach(onBatch: OnBatch): void {
-    this.#onBatch = onBatch;
-  }
-  startWriter(): number {
-    return 0;
-  }
-  startReaders(): number[] {
-    return [];
-  }
-  registerSql(sql: string): number {
-    this.#texts.push(sql);
-    return this.#texts.length - 1;
-  }
-  forgetSql(): void {
-    this.#texts = [];
-  }
-  submit(target: number, op: number, _flags: number, sql: string | number | readonly string[] | undefined): number {
-    const slot = this.#free.shift();
-    if (slot === undefined) return -1;
-    const text = typeof sql === 'number' ? this.#texts[sql] : typeof sql === 'string' ? sql : undefined;
-    this.submitted.push({ slot, target, op, sql: text });
-    return slot;
-  }
-  cancel(slot: number): void {
-    this.cancelled.push(slot);
-  }
-  poll(): void {}
-  stats(): NativeStats {
-    throw new Error('not used');
-  }
-  ref(): void {
-    this.referenced++;
-  }
-  unref(): void {
-    this.referenced--;
-  }
-  join(): void {}
-  abort(): void {}
-
-  /** Delivers one batch holding `records`; their slots are free again, as the addon does. */
-  deliver(records: Record[]): void {
-    const objects: unknown[] = [];
-    const cells: [number, number][] = [];
-    const cell = (value: unknown): [number, number] => {
-      if (value === undefined) return [0, CellTag.Undefined];
-      if (value === null) return [0, CellTag.Null];
-      if (typeof value === 'number') return [value, CellTag.Number];
-      objects.push(value);
-      return [objects.length - 1, CellTag.Object];
-    };
-    for (const [slot, status, a, b, c, rowCells = []] of records) {
-      // The header by position (native timings and counts zero), then the row cells.
-      const header: [number, number][] = Array.from({ length: HEADER_CELLS }, () => [0, CellTag.Number] as [number, number]);
-      header[HeaderCell.Slot] = [slot, CellTag.Number];
-      header[HeaderCell.Status] = [status, CellTag.Number];
-      header[HeaderCell.A] = cell(a);
-      header[HeaderCell.B] = cell(b);
-      header[HeaderCell.C] = cell(c);
-      header[HeaderCell.RowCells] = [rowCells.length, CellTag.Number];
-      cells.push(...header);
-      for (const value of rowCells) cells.push(cell(value));
-      this.#free.push(slot);
-    }
-    const capacity = Math.max(cells.length, HEADER_CELLS);
-    const buffer = new ArrayBuffer(capacity * 9);
-    const numbers = new Float64Array(buffer, 0, capacity);
-    const tags = new Uint8Array(buffer, capacity * 8, capacity);
-    cells.forEach(([payload, tag], i) => {
-      numbers[i] = payload;
-      tags[i] = tag;
-    });
-    this.#onBatch!(buffer, capacity, objects, cells.length);
-  }
-}
+import { FakeNative, type CompletionRecord } from './helpers/fake-native.ts';
 
 function setup(slots = 8) {
   const native = new FakeNative(slots);
@@ -153,7 +56,7 @@ describe('Dispatcher', () => {
     expect(native.submitted.map((s) => s.sql)).toEqual(['SELECT 0', 'SELECT 1', 'SELECT 2']);
     while (dispatcher.inFlight > 0) {
       const open = native.submitted.slice(-dispatcher.inFlight);
-      native.deliver(open.map((s) => [s.slot, Status.Rows, ['n'], 1, undefined, []] as Record));
+      native.deliver(open.map((s) => [s.slot, Status.Rows, ['n'], 1, undefined, []] as CompletionRecord));
     }
     expect(native.submitted.map((s) => s.sql)).toEqual([0, 1, 2, 3, 4].map((i) => `SELECT ${i}`));
     expect(await Promise.all(results)).toEqual([undefined, undefined, undefined, undefined, undefined]);
@@ -173,7 +76,7 @@ describe('Dispatcher', () => {
     gate.release(session);
     expect(native.submitted.map((s) => s.sql)).toEqual(['BEGIN', 'INSERT 1', 'INSERT 2']);
     expect(native.submitted.slice(1).every((s) => s.target === Target.Writer)).toBe(true);
-    native.deliver(native.submitted.slice(1).map((s, i) => [s.slot, Status.Done, 1, i + 1, 7] as Record));
+    native.deliver(native.submitted.slice(1).map((s, i) => [s.slot, Status.Done, 1, i + 1, 7] as CompletionRecord));
     expect(await Promise.all(writes)).toEqual([
       { changes: 1, lastInsertRowid: 1 },
       { changes: 1, lastInsertRowid: 2 },
