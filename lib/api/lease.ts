@@ -22,8 +22,6 @@ export class Lease extends Scope {
   #released: Promise<void> | undefined;
   /** True for a write lease; false for a read lease (also one on the writer, in a pool without readers). */
   readonly write: boolean;
-  /** @internal Takes the lease off the pool's list of holders (an iteration registers itself instead). */
-  unregister: () => void = () => undefined;
 
   /** @internal */
   constructor(context: PoolContext, route: Route, write: boolean, release: () => Promise<void>, inTransaction = false) {
@@ -129,7 +127,6 @@ async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease
       }
     };
     lease = new Lease(context, sessionRoute(session), settings.write, release, settings.inTransaction);
-    lease.unregister = () => context.holders.end(holder);
     if (!settings.write) {
       try {
         // Number(): with safeIntegers the value comes back as a bigint.
@@ -162,7 +159,6 @@ async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease
     },
     settings.inTransaction,
   );
-  lease.unregister = () => context.holders.end(holder);
   if (settings.maxReadDuration !== undefined) unbound = boundTransaction(context, lease, reader, settings.maxReadDuration);
   return lease;
 }

@@ -100,7 +100,7 @@ export class Operations {
 
   /**
    * A trace for an operation about to start (call only when `observed`); `role`: where it is
-   * bound, `inTransaction`: false for the pool's own iterate (it runs on a lease of its own).
+   * bound, `inTransaction`: false for the pool's own iterate (it holds a connection of its own).
    */
   trace(operation: Operation, sql: string, params: unknown, inTransaction = this.#scope !== undefined, startedAt?: number): QueryTrace {
     const route = this.#scope ? this.#scope.route : operation === 'get' || operation === 'all' || operation === 'iterate' ? READERS : WRITER;

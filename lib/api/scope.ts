@@ -98,21 +98,12 @@ export class Scope implements ScopeOperations {
     return this.#iterate(sql, params, () => checkOptions('iterate', options, this.#ops.defaults), true);
   }
 
-  /**
-   * @internal The pool's iterate: it runs on a lease of its own, observed as outside any
-   * transaction, with the options the pool already checked (read once, by the pool).
-   */
-  iterateForPool(sql: string, params: Params | undefined, checked: CheckedOptions): AsyncGenerator<unknown, void, undefined> {
-    return this.#iterate(sql, params, () => checked, false, true);
-  }
-
-  /** `forPool`: the pool's own iteration on a lease, which hands out the rows in hand after the lease ended (as the pool's others do). */
-  #iterate(sql: string, params: Params | undefined, check: () => CheckedOptions, inTransaction: boolean, forPool = false): AsyncGenerator<unknown, void, undefined> {
-    return streamRows(() => this.#iterationSource(sql, params, check, inTransaction, forPool));
+  #iterate(sql: string, params: Params | undefined, check: () => CheckedOptions, inTransaction: boolean): AsyncGenerator<unknown, void, undefined> {
+    return streamRows(() => this.#iterationSource(sql, params, check, inTransaction));
   }
 
   /** The chunks of one iteration on the scope's connection, fetched as the consumer pulls. */
-  #iterationSource(sql: string, params: Params | undefined, check: () => CheckedOptions, inTransaction: boolean, forPool: boolean): ChunkSource {
+  #iterationSource(sql: string, params: Params | undefined, check: () => CheckedOptions, inTransaction: boolean): ChunkSource {
     if (this.#ended) throw new ScopeEndedError(this.#what);
     const open = this.#slot.open;
     if (open !== undefined) {
@@ -181,7 +172,7 @@ export class Scope implements ScopeOperations {
       signal,
       // The scope's other operations share the connection: a chunk is stepped only when asked for.
       readAhead: false,
-      ended: forPool ? undefined : () => cut,
+      ended: () => cut,
       start: (rows) => {
         const first = () => step(Op.IterateStart, rows);
         return trace === undefined ? first() : startOperation(trace, this.#ops.planned(trace, first));
