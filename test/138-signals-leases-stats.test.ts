@@ -177,6 +177,32 @@ describe('one long-lived signal passed to the operations of scopes', () => {
     expect(listeners(signal)).toBe(0);
     expect(dependants(signal)).toBe(0);
   });
+
+  it("an iteration's join lets go of the caller's signal when the iteration ends, while its scope goes on", async () => {
+    const db = await pools.fresh({ readers: 2 });
+    await db.exec('WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 300) INSERT INTO t (v) SELECT i FROM r');
+    const { signal } = new AbortController();
+    const after: number[] = [];
+    let rows = 0;
+    await db.read(async (conn) => {
+      for (let round = 0; round < 50; round++) {
+        // Read to the end, and stopped early (break): both end the iteration.
+        let seen = 0;
+        for await (const row of conn.iterate('SELECT v FROM t', [], { signal, chunkSize: 100 })) {
+          void row;
+          rows++;
+          if (round % 2 === 1 && ++seen === 150) break;
+        }
+        after.push(listeners(signal));
+      }
+      // The scope's other operations still run with the signal.
+      expect(await conn.get('SELECT count(*) AS n FROM t', [], { signal })).toEqual({ n: 300 });
+      after.push(listeners(signal));
+    });
+    expect(rows).toBe(25 * 300 + 25 * 150);
+    expect(after).toEqual(new Array(51).fill(0));
+    expect(listeners(signal)).toBe(0);
+  });
 });
 
 describe('joinSignals()', () => {

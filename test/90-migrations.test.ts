@@ -4,6 +4,7 @@
 // migrations and programmatic lists, open()'s migrations option, option validation, and the
 // `-- litepool:no-transaction` path with PRAGMA foreign_key_check.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { getEventListeners } from 'node:events';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LitepoolError, MigrationError, OperationTimeoutError, SqliteError, open, type Pool } from '../lib/index.ts';
@@ -609,6 +610,14 @@ describe('open() and options', () => {
   });
 });
 
+const abortListeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
+
+/** The signals AbortSignal.any() made from `signal` that it still keeps (Node 20 keeps them for as long as `signal` lives). */
+function dependantSignals(signal: AbortSignal): number {
+  const key = Object.getOwnPropertySymbols(signal).find((symbol) => symbol.description === 'kDependantSignals');
+  return key === undefined ? 0 : ((signal as unknown as Record<symbol, Set<unknown> | undefined>)[key]?.size ?? 0);
+}
+
 describe('JS migrations and the abort signal', () => {
   it('aborting interrupts the statement a JS migration runs: rolled back, rejected with the reason', async () => {
     const db = await fresh();
@@ -665,6 +674,31 @@ describe('JS migrations and the abort signal', () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(await late).toMatchObject({ code: 'LITEPOOL_SCOPE_ENDED' });
     expect(await tables(db)).toEqual([]);
+  });
+
+  it("a JS migration's calls with a signal of their own let go of it and of the run's signal once they settled", async () => {
+    const db = await fresh();
+    const run = new AbortController();
+    const own = new AbortController();
+    const during: number[] = [];
+    await db.migrate({
+      signal: run.signal,
+      migrations: [
+        {
+          version: '1.0.0',
+          name: 'many',
+          up: async (tx) => {
+            await tx.exec('CREATE TABLE m (x)');
+            for (let i = 0; i < 200; i++) await tx.run('INSERT INTO m VALUES (?)', [i], { signal: own.signal });
+            for await (const row of tx.iterate('SELECT x FROM m', [], { signal: own.signal })) void row;
+            during.push(abortListeners(own.signal), dependantSignals(run.signal), dependantSignals(own.signal));
+          },
+        },
+      ],
+    });
+    expect(during).toEqual([0, 0, 0]);
+    expect(abortListeners(run.signal)).toBe(0);
+    expect(await db.get('SELECT count(*) AS n FROM m')).toEqual({ n: 200 });
   });
 
   it('a tx kept by one migration cannot write into the next one', async () => {

@@ -35,6 +35,9 @@ export {
 } from './operation-options.ts';
 export type { WriteGuard } from './write-guard.ts';
 
+/** What signalFor() returns to release when it joined nothing. */
+function noRelease(): void {}
+
 /** A scope's connection: its route, the signal that ends with it, and whether it is a transaction. */
 interface ScopeBinding {
   readonly route: Route;
@@ -60,8 +63,8 @@ export class Operations {
   readonly #places: WriterPlaces | undefined;
   /** Set once no operation may start: makes the error to reject with. */
   #stopped: (() => Error) | undefined;
-  /** What stops the signals signalFor() joined listening, once the scope ends (stop()). */
-  #joins: (() => void)[] = [];
+  /** What stops the signals signalFor() joined listening, once the scope ends (stop()) if not before. */
+  readonly #joins = new Set<() => void>();
 
   private constructor(
     requests: RequestRunner,
@@ -256,7 +259,8 @@ export class Operations {
    */
   stop(error: () => Error): void {
     this.#stopped ??= error;
-    const joins = this.#joins.splice(0);
+    const joins = [...this.#joins];
+    this.#joins.clear();
     if (joins.length > 0) queueMicrotask(() => joins.forEach((release) => release()));
   }
 
@@ -271,14 +275,18 @@ export class Operations {
 
   /**
    * The signal an iteration of the scope runs with: the caller's, joined with the scope's end in
-   * a scope, listening to them until the scope ends (operations: withJoinedSignal(), until they settle).
+   * a scope, and what stops that join listening to both (the iteration calls it when it ends; the
+   * scope's end calls it otherwise). Operations use withJoinedSignal(), released when they settle.
    */
-  signalFor(signal: AbortSignal | undefined): AbortSignal | undefined {
+  signalFor(signal: AbortSignal | undefined): { signal: AbortSignal | undefined; release: () => void } {
     const scope = this.#scope;
-    if (!scope || !signal) return scope ? scope.ending : signal;
+    if (!scope || !signal) return { signal: scope ? scope.ending : signal, release: noRelease };
     const joined = joinSignals(signal, scope.ending);
-    this.#joins.push(joined.release);
-    return joined.signal;
+    this.#joins.add(joined.release);
+    const release = (): void => {
+      if (this.#joins.delete(joined.release)) joined.release();
+    };
+    return { signal: joined.signal, release };
   }
 
   /**

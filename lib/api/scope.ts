@@ -114,7 +114,7 @@ export class Scope implements ScopeOperations {
     const { values, names } = encodeParams(params);
     const trace = this.#ops.observed ? this.#ops.trace('iterate', checkSql(sql), params, inTransaction) : undefined;
     const iteration: Iteration = { names: undefined, build: undefined };
-    const signal = this.#ops.signalFor(checked.signal);
+    const { signal, release: releaseSignal } = this.#ops.signalFor(checked.signal);
     /** Why the iteration ended with the scope, once it did. */
     let cut: ScopeEndedError | undefined;
     /** The statement may be open on the connection: IterateStart sent, and no chunk said it was the last. */
@@ -153,6 +153,7 @@ export class Scope implements ScopeOperations {
     const close = (): boolean => {
       if (closed) return false;
       closed = true;
+      releaseSignal();
       this.#holders.end(holder);
       if (this.#slot.open === mine) this.#slot.open = undefined;
       this.#cutIteration = undefined;

@@ -8,6 +8,7 @@ import { MigrationError, ScopeEndedError } from '../errors.ts';
 import type { Lease } from '../api/lease.ts';
 import { NO_TIMEOUT } from './lock.ts';
 import { isAbortSignal } from '../input/validate.ts';
+import { joinSignals } from '../request/joined-signal.ts';
 import { setsForeignKeys, splitStatements, transactionControl } from './sql-split.ts';
 import type { SourceItem } from './source.ts';
 import type { MigrationTransaction } from './types.ts';
@@ -64,20 +65,26 @@ export interface MigrationScope {
  * Adds `signal` to a call's options (the call is cancelled when the run is aborted or the step is
  * over), and no timeout unless the call gives one: like a SQL migration's statements, a JS
  * migration's are not cut short by the pool's queryTimeout. Options that are not a plain object
- * are passed on as they are, for the lease to refuse.
+ * are passed on as they are, for the lease to refuse. A signal of the call's own is joined with
+ * `signal` until `release` (once the call settled or its iteration ended).
  */
-function withSignal(options: unknown, signal: AbortSignal): unknown {
-  if (options === undefined) return { signal, timeout: NO_TIMEOUT };
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) return options;
+function withSignal(options: unknown, signal: AbortSignal): { options: unknown; release: () => void } {
+  if (options === undefined) return { options: { signal, timeout: NO_TIMEOUT }, release: nothing };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) return { options, release: nothing };
   const own = (options as { signal?: unknown }).signal;
-  if (own !== undefined && !isAbortSignal(own)) return options;
-  return { timeout: NO_TIMEOUT, ...options, signal: own ? AbortSignal.any([own, signal]) : signal };
+  if (own !== undefined && !isAbortSignal(own)) return { options, release: nothing };
+  const joined = own ? joinSignals(own, signal) : { signal, release: nothing };
+  return { options: { timeout: NO_TIMEOUT, ...options, signal: joined.signal }, release: joined.release };
 }
+
+function nothing(): void {}
 
 /** The `tx` of a JS migration step, on `lease`; `signal` aborts the run. */
 export function migrationTransaction(lease: Lease, item: SourceItem, signal: AbortSignal | undefined): MigrationScope {
   const ending = new AbortController();
-  const cancel = signal ? AbortSignal.any([signal, ending.signal]) : ending.signal;
+  // The run's signal joined with the step's end, let go of when the step ends.
+  const cancelJoin = signal ? joinSignals(signal, ending.signal) : { signal: ending.signal, release: nothing };
+  const cancel = cancelJoin.signal;
   let ended = false;
   const check = (sqls: unknown[]): void => {
     if (ended) throw new ScopeEndedError('migration transaction');
@@ -93,8 +100,16 @@ export function migrationTransaction(lease: Lease, item: SourceItem, signal: Abo
         return Promise.reject(error);
       }
       const given = [...args];
-      given[at] = withSignal(given[at], cancel);
-      return call(...given);
+      const { options, release } = withSignal(given[at], cancel);
+      given[at] = options;
+      let result: Promise<R>;
+      try {
+        result = call(...given);
+      } catch (error) {
+        release();
+        throw error;
+      }
+      return result.finally(release);
     };
   const first = (args: unknown[]) => [args[0]];
   const bound = <K extends 'get' | 'all' | 'run' | 'exec' | 'batch'>(name: K) => (lease[name] as (...args: unknown[]) => Promise<never>).bind(lease);
@@ -110,7 +125,12 @@ export function migrationTransaction(lease: Lease, item: SourceItem, signal: Abo
     ),
     iterate: async function* (sql: unknown, params?: unknown, options?: unknown) {
       check([sql]);
-      yield* (lease.iterate as (...args: unknown[]) => AsyncGenerator<unknown, void, undefined>)(sql, params, withSignal(options, cancel));
+      const { options: given, release } = withSignal(options, cancel);
+      try {
+        yield* (lease.iterate as (...args: unknown[]) => AsyncGenerator<unknown, void, undefined>)(sql, params, given);
+      } finally {
+        release();
+      }
     },
   } as unknown as MigrationTransaction;
   return {
@@ -118,6 +138,7 @@ export function migrationTransaction(lease: Lease, item: SourceItem, signal: Abo
     end() {
       ended = true;
       ending.abort(new ScopeEndedError('migration transaction'));
+      cancelJoin.release();
     },
   };
 }
