@@ -7,7 +7,8 @@
 // submitted anyway with a timeout of 1 ms: it timed out in the writer's queue ("did not finish
 // within 1 ms"), or ran and committed after its caller's time was up. The wait itself
 // (settledOrAborted) times out also when the plan arrives only after the time is up, with its
-// timer not yet run. Orderings and counts only: the writer is held by a transaction the test
+// timer not yet run. A pool read waiting for its plan on a reader (the lookup goes to the
+// readers) is held to its timeout and signal the same way. Orderings and counts only: the writer is held by a transaction the test
 // ends, so no plan can arrive in time, on any machine.
 import { describe, expect, it } from 'vitest';
 import { OperationTimeoutError, type Observer, type QueryEvent } from '../lib/index.ts';
@@ -94,6 +95,38 @@ describe('a write whose timeout passes while its plan is looked up', () => {
     expect(watcher.submitted.filter((q) => q.sql === sql)).toEqual([]);
     await held.done;
     expect(await db.get('SELECT count(*) AS n FROM t')).toEqual({ n: 0 });
+  });
+});
+
+describe("a pool read whose timeout passes, or whose signal aborts, while its plan is looked up on a reader", () => {
+  it('is never submitted and rejects with OperationTimeoutError(its timeout), or with the reason; later reads go on', async () => {
+    const watcher = planWatcher();
+    const db = await pools.fresh({ readers: 1, observers: [watcher.observer] });
+    await db.run("INSERT INTO t (v) VALUES ('a')");
+    // The only reader is leased: the plan lookup waits for it until the test releases the lease,
+    // which it does once both reads settled (or after 2 s, when they would wait for it).
+    const lease = await db.acquire();
+    const sql = 'SELECT v FROM t WHERE id = 1';
+    const controller = new AbortController();
+    const reason = new Error('client went away');
+    const timed = rejection(db.get(sql, [], { timeout: 20 }));
+    const aborted = rejection(db.get(sql + ' AND 1', [], { signal: controller.signal }));
+    setTimeout(() => controller.abort(reason), 20);
+    const both = Promise.all([timed, aborted]);
+    const fallback = new Promise((resolve) => setTimeout(resolve, 2_000).unref());
+    const first = await Promise.race([both.then(() => 'settled'), fallback.then(() => 'waited for the reader')]);
+    await lease.release();
+    expect(first).toBe('settled');
+    const [timeout, abort] = await both;
+    expect(timeout).toBeInstanceOf(OperationTimeoutError);
+    expect(timeout).toMatchObject({ code: 'LITEPOOL_OPERATION_TIMEOUT', timeout: 20 });
+    expect(abort).toBe(reason);
+    expect(watcher.submitted.filter((q) => q.sql.startsWith('SELECT v'))).toEqual([]);
+    // Without a timeout or signal, the same read waits for its plan and runs with it.
+    await expect(db.get(sql)).resolves.toEqual({ v: 'a' });
+    const again = watcher.submitted.filter((q) => q.sql === sql);
+    expect(again).toHaveLength(1);
+    expect(Array.isArray(again[0]!.plan)).toBe(true);
   });
 });
 

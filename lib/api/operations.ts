@@ -126,7 +126,7 @@ export class Operations {
     }
     if (!ordered) {
       const run = (): Promise<Outcome<R>> => this.submit(request);
-      return traceOperation(trace, awaitsPlan ? this.planned(trace, run) : run);
+      return traceOperation(trace, awaitsPlan ? this.#plannedRead(trace, request) : run);
     }
     return traceOperation(trace, () => {
       // Submitted in call order: a request called later never overtakes this one's plan lookup.
@@ -143,6 +143,23 @@ export class Operations {
       const left = timeout === undefined ? undefined : (): number => timeLeft(timeout, began, trace.sql);
       return this.#inOrder(request, awaitsPlan ? lookup : undefined, left);
     });
+  }
+
+  /**
+   * submit() of a read on the pool once its plan was looked up (on a reader). Its signal and
+   * timeout end that wait: aborted, it rejects with the reason; out of time, it is never
+   * submitted (OperationTimeoutError); else it goes with the time left.
+   */
+  #plannedRead<R extends Request>(trace: QueryTrace, request: R): () => Promise<Outcome<R>> {
+    const { signal, timeout } = request;
+    if (signal === undefined && timeout === undefined) return this.planned(trace, () => this.submit(request));
+    return () => {
+      const began = performance.now();
+      const looked = this.#hub.plans!.lookup(trace.sql, undefined).then((plan) => void (trace.plan = plan));
+      return settledOrAborted(looked, signal, timeout, trace.sql).then(() =>
+        this.submit(timeout === undefined ? request : { ...request, timeout: timeLeft(timeout, began, trace.sql) }),
+      );
+    };
   }
 
   /** Whether `request` keeps its call order behind requests waiting for their plans (the pool's writes, a scope's requests). */
