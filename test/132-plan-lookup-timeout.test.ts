@@ -3,7 +3,8 @@
 // up on the writer, in the write's place in the writer's line, before the write is submitted. A
 // write whose time runs out during that wait is never submitted (no beforeQuery, nothing reaches
 // SQLite, nothing commits) and rejects with the pool's usual OperationTimeoutError
-// (LITEPOOL_OPERATION_TIMEOUT) naming the caller's timeout; later writes go on. Before, it was
+// (LITEPOOL_OPERATION_TIMEOUT) naming the caller's timeout, counted in stats().operations as
+// started and cancelled like any timeout; later writes go on. Before, it was
 // submitted anyway with a timeout of 1 ms: it timed out in the writer's queue ("did not finish
 // within 1 ms"), or ran and committed after its caller's time was up. The wait itself
 // (settledOrAborted) times out also when the plan arrives only after the time is up, with its
@@ -37,7 +38,11 @@ describe('a write whose timeout passes while its plan is looked up', () => {
     const held = await holdWriter(db, 'held');
     // The plan lookup waits behind the transaction, which the test ends only afterwards.
     const late = "INSERT INTO t (v) VALUES ('late')";
+    const before = db.stats().operations;
     const error = await rejection(db.run(late, [], { timeout: 20 })).finally(() => held.release());
+    // Counted like any operation that timed out.
+    const after = db.stats().operations;
+    expect([after.started - before.started, after.cancelled - before.cancelled, after.completed - before.completed]).toEqual([1, 1, 0]);
     expect(error).toBeInstanceOf(OperationTimeoutError);
     expect(error).toMatchObject({ code: 'LITEPOOL_OPERATION_TIMEOUT', timeout: 20 });
     expect(error.message).toMatch(/^the operation did not finish within 20 ms/);
@@ -113,6 +118,7 @@ describe("a pool read whose timeout passes, or whose signal aborts, while its pl
     const aborted = rejection(db.get(sql + ' AND 1', [], { signal: controller.signal }));
     setTimeout(() => controller.abort(reason), 20);
     const both = Promise.all([timed, aborted]);
+    const before = db.stats().operations;
     const fallback = new Promise((resolve) => setTimeout(resolve, 2_000).unref());
     const first = await Promise.race([both.then(() => 'settled'), fallback.then(() => 'waited for the reader')]);
     await lease.release();
@@ -121,6 +127,8 @@ describe("a pool read whose timeout passes, or whose signal aborts, while its pl
     expect(timeout).toBeInstanceOf(OperationTimeoutError);
     expect(timeout).toMatchObject({ code: 'LITEPOOL_OPERATION_TIMEOUT', timeout: 20 });
     expect(abort).toBe(reason);
+    const after = db.stats().operations;
+    expect([after.started - before.started, after.cancelled - before.cancelled]).toEqual([2, 2]);
     expect(watcher.submitted.filter((q) => q.sql.startsWith('SELECT v'))).toEqual([]);
     // Without a timeout or signal, the same read waits for its plan and runs with it.
     await expect(db.get(sql)).resolves.toEqual({ v: 'a' });

@@ -19,7 +19,7 @@ import type { WriteResult } from '../write-queue-types.ts';
 import { checkOptions, type CheckedOptions } from './operation-options.ts';
 import { operationRequest, type StartedOp } from './operation-request.ts';
 import type { WriteGuard } from './write-guard.ts';
-import { settledOrAborted, timeLeft } from '../request/abort-watch.ts';
+import { boundedWait } from '../request/abort-watch.ts';
 import { joinSignals, withJoinedSignal } from '../request/joined-signal.ts';
 import { SubmissionOrder } from '../request/submission-order.ts';
 
@@ -35,8 +35,9 @@ export {
 } from './operation-options.ts';
 export type { WriteGuard } from './write-guard.ts';
 
-/** What signalFor() returns to release when it joined nothing. */
-function noRelease(): void {}
+/** What signalFor() returns to release when it joined nothing; a request as it is (#inOrder's `timed`). */
+const noRelease = (): void => {};
+const same = <R>(request: R): R => request;
 
 /** A scope's connection: its route, the signal that ends with it, and whether it is a transaction. */
 interface ScopeBinding {
@@ -133,32 +134,23 @@ export class Operations {
       // A pool write's plan is looked up on the writer, with the write's place (no reader to wait
       // for). Its signal and timeout end the wait: aborted, it is refused as such; out of time, it
       // is never submitted (OperationTimeoutError) and gives its place up; else it goes with the time left.
-      const { signal, timeout } = request;
-      const began = performance.now();
+      const wait = boundedWait(request.signal, request.timeout, trace.sql);
       const route = this.#scope?.route ?? (request.route === WRITER ? WRITER : undefined);
-      const lookup = (place: WriterPlace | undefined): Promise<void> => {
-        const looked = this.#hub.plans!.lookup(trace.sql, route, place).then((plan) => void (trace.plan = plan));
-        return signal === undefined && timeout === undefined ? looked : settledOrAborted(looked, signal, timeout, trace.sql);
-      };
-      const left = timeout === undefined ? undefined : (): number => timeLeft(timeout, began, trace.sql);
-      return this.#inOrder(request, awaitsPlan ? lookup : undefined, left);
+      const lookup = (place: WriterPlace | undefined): Promise<void> =>
+        wait.bound(this.#hub.plans!.lookup(trace.sql, route, place).then((plan) => void (trace.plan = plan)));
+      return this.#inOrder(request, awaitsPlan ? lookup : undefined, wait.ready);
     });
   }
 
   /**
-   * submit() of a read on the pool once its plan was looked up (on a reader). Its signal and
-   * timeout end that wait: aborted, it rejects with the reason; out of time, it is never
-   * submitted (OperationTimeoutError); else it goes with the time left.
+   * submit() of a read on the pool once its plan was looked up (on a reader), the wait bounded
+   * by its signal and timeout like a write's (see boundedWait()).
    */
   #plannedRead<R extends Request>(trace: QueryTrace, request: R): () => Promise<Outcome<R>> {
-    const { signal, timeout } = request;
-    if (signal === undefined && timeout === undefined) return this.planned(trace, () => this.submit(request));
     return () => {
-      const began = performance.now();
+      const wait = boundedWait(request.signal, request.timeout, trace.sql);
       const looked = this.#hub.plans!.lookup(trace.sql, undefined).then((plan) => void (trace.plan = plan));
-      return settledOrAborted(looked, signal, timeout, trace.sql).then(() =>
-        this.submit(timeout === undefined ? request : { ...request, timeout: timeLeft(timeout, began, trace.sql) }),
-      );
+      return wait.bound(looked).then(() => this.submit(wait.ready(request)));
     };
   }
 
@@ -174,9 +166,8 @@ export class Operations {
    * writer's line meanwhile (a new one, or the one it came with), and `prepare` gets it (what it
    * sends to the writer must go with it, or it would wait behind its own place).
    */
-  #inOrder<R extends Request>(request: R, prepare: ((place: WriterPlace | undefined) => Promise<void>) | undefined, left?: () => number): Promise<Outcome<R>> {
+  #inOrder<R extends Request>(request: R, prepare: ((place: WriterPlace | undefined) => Promise<void>) | undefined, timed: (given: R) => R = same): Promise<Outcome<R>> {
     const places = this.#places;
-    const timed = (given: R): R => (left === undefined ? given : { ...given, timeout: left() });
     if (places === undefined) {
       if (prepare === undefined && this.#order.clear) return this.submit(request);
       return this.#order.submit(prepare?.(undefined), () => this.submit(timed(request)), () => {});

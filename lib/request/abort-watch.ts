@@ -79,3 +79,39 @@ export function timeLeft(timeout: number, began: number, sql?: string): number {
   if (left <= 0) throw new OperationTimeoutError(timeout, sql);
   return Math.ceil(left);
 }
+
+/** What a request carries that bounds its wait. */
+interface Bounded {
+  readonly timeout?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** `request` refused instead of submitted: its signal has aborted with `reason` (the dispatcher rejects it at once, counted and observed as cancelled). */
+function refused<R extends Bounded>(request: R, reason: unknown): R {
+  return { ...request, timeout: undefined, signal: AbortSignal.abort(reason) };
+}
+
+/**
+ * A request's wait for something before it is submitted (its statement's plan), bounded by its
+ * `signal` and `timeout`, begun now. `bound(promise)` resolves once the promise settled, the
+ * signal aborted or the time ran out (it never rejects for those); `ready(request)` is what to
+ * submit then: the request with the milliseconds left of its timeout, or, with none left,
+ * refused with OperationTimeoutError(timeout, sql), never run.
+ */
+export function boundedWait(signal: AbortSignal | undefined, timeout: number | undefined, sql?: string): { bound: (promise: Promise<void>) => Promise<void>; ready: <R extends Bounded>(request: R) => R } {
+  const began = performance.now();
+  let expired: unknown;
+  return {
+    bound: (promise) =>
+      signal === undefined && timeout === undefined ? promise : settledOrAborted(promise, signal, timeout, sql).catch((error: unknown) => void (expired = error)),
+    ready: (request) => {
+      if (timeout === undefined) return request;
+      if (expired !== undefined) return refused(request, expired);
+      try {
+        return { ...request, timeout: timeLeft(timeout, began, sql) };
+      } catch (error) {
+        return refused(request, error);
+      }
+    },
+  };
+}
