@@ -8,7 +8,8 @@ import { Holders } from '../connections/holders.ts';
 import { ReaderPins } from '../connections/reader-pins.ts';
 import { WriterGate } from '../connections/writer-gate.ts';
 import { SqliteError } from '../errors.ts';
-import { nativeConfig, resolveOptions } from '../input/options.ts';
+import { nativeConfig, resolveOptions, type ResolvedOptions } from '../input/options.ts';
+import { buildsNewFile, migrateNewDatabase, newFileOptions } from '../migrations/new-database.ts';
 import { binding } from '../native/binding.ts';
 import { ObserverHub } from '../observers/hub.ts';
 import { QueryPlans } from '../observers/query-plans.ts';
@@ -35,6 +36,16 @@ import { startReplica } from './replication.ts';
  */
 export async function open(path: string, options?: PoolOptions): Promise<Pool> {
   const resolved = resolveOptions(path, options);
+  // The `migrations` option on a file that does not exist: built and migrated under a temporary
+  // name, then linked into place (a first migration that fails leaves no file). Then the pool
+  // opens on the file as on any existing one (its migrate finds nothing pending, or migrates the
+  // file another process created meanwhile).
+  if (buildsNewFile(resolved)) await migrateNewDatabase(resolved.file, resolved.migrations!, (file) => open(file, newFileOptions(options)));
+  return start(resolved);
+}
+
+/** Opens the pool `resolved` describes and applies its `migrations` (see open()). */
+async function start(resolved: ResolvedOptions): Promise<Pool> {
   const { NativePool } = binding();
   let dispatcher: Dispatcher | undefined;
   const native = new NativePool(nativeConfig(resolved), (buffer, capacity, objects, length, ...inline) =>

@@ -1,6 +1,7 @@
-// Owns `litepool migrate` on a database file that does not exist yet: the database is built and
-// migrated under a temporary name beside it (`<file>.litepool-new-<random>`, which no other
-// process knows), then given its name with a hard link, which never replaces a file. So the
+// Owns `litepool migrate`, and open() with `migrations`, on a database file that does not exist
+// yet: the database is built and migrated under a temporary name beside it
+// (`<file>.litepool-new-<random>`, which no other process knows), by a pool of its own that closes
+// when the run ends, then given its name with a hard link, which never replaces a file. So the
 // file appears only once migrate is done: a run that applied nothing (its first migration
 // failed) leaves no file at all, and removes only its own temporary one; a run that applied
 // some migrations before one failed leaves the database with those, as a run on an existing
@@ -12,9 +13,11 @@
 // failure that leaves it empty says so. Runs on the JS thread.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, linkSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, lstatSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MigrationError } from '../errors.ts';
+import type { ResolvedOptions } from '../input/options.ts';
+import type { PoolOptions } from '../options-types.ts';
 import type { MigrateOptions, MigrateReport } from './types.ts';
 
 /** What migrating a new file needs of a pool. */
@@ -153,4 +156,29 @@ export async function migrateNewDatabase(path: string, options: MigrateOptions, 
   removeTemporary(temp);
   if (failure !== undefined) throw failure;
   return report;
+}
+
+/**
+ * Whether open() builds its database as migrate does here: `migrations` given, a file it may
+ * create, and no name at the path yet (a dangling symlink counts as one: SQLite creates its
+ * target in place, as before). Not under LiteFS, which owns the files of its mount.
+ */
+export function buildsNewFile(options: ResolvedOptions): boolean {
+  if (options.migrations === undefined || options.memory || !options.create || options.replication === 'litefs') return false;
+  try {
+    lstatSync(options.file);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+/**
+ * The options of the pool open() builds a new database with: the caller's (connection settings,
+ * onConnection, observers, which see the migrations run), without `migrations` (the builder runs
+ * them), and checkpointed to the end at close, as the file must be complete before it is linked
+ * (Litestream, which owns checkpoints, does not watch the temporary name).
+ */
+export function newFileOptions(options: PoolOptions | undefined): PoolOptions {
+  return { ...options, migrations: undefined, create: true, replication: 'none', checkpointOnClose: 'truncate' };
 }
