@@ -1,5 +1,6 @@
 // Covers 'litepool/kysely' with the real Kysely: CRUD with RETURNING and the result counters,
-// joins, raw SQL (rows or counters as SQLite says), cancellation, commit and rollback, 50
+// joins, raw SQL (rows or counters as SQLite says; a PRAGMA asked afresh each time, and one
+// given a value run on the writer only), cancellation, commit and rollback, 50
 // concurrent read-modify-write transactions ending exact with no SQLITE_BUSY, reads answered
 // while another transaction holds the writer, read-only transactions on a snapshot, savepoints,
 // the transaction timeout, a failed COMMIT (its own error, and a controlled transaction that
@@ -177,6 +178,58 @@ describe('queries', () => {
     // The same texts again (remembered kinds) give the same shapes.
     expect((await sql`UPDATE person SET age = age + 1`.execute(db)).numAffectedRows).toBe(2n);
     expect((await sql<Selectable<PersonTable>>`SELECT * FROM person ORDER BY id`.execute(db)).rows[0]?.age).toBe(38);
+  });
+
+  it('answers a raw PRAGMA afresh each time: its rows can change with the schema', async () => {
+    const info = sql<{ name: string }>`PRAGMA table_info(items)`;
+    const quoted = sql<{ name: string }>`PRAGMA "table_info"(items)`;
+    expect((await info.execute(db)).rows).toEqual([]);
+    expect((await quoted.execute(db)).rows).toEqual([]);
+    await db.schema.createTable('items').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text').execute();
+    expect((await info.execute(db)).rows.map((r) => r.name)).toEqual(['id', 'name']);
+    expect((await quoted.execute(db)).rows.map((r) => r.name)).toEqual(['id', 'name']);
+    // Inside a transaction too (asked on its connection).
+    await db.transaction().execute(async (trx) => {
+      await sql`ALTER TABLE items ADD COLUMN price REAL`.execute(trx);
+      expect((await info.execute(trx)).rows.map((r) => r.name)).toEqual(['id', 'name', 'price']);
+    });
+  });
+
+  it('runs a raw PRAGMA given a value on the writer, as db.run() does, never preparing it on a reader', async () => {
+    const file = join(dir, `kysely-${++counter}.db`);
+    const single = await open(file, { readers: 1 });
+    const kysely = new Kysely<Database>({ dialect: new LitepoolDialect({ pool: single }) });
+    const onWriter = async (pragma: string): Promise<unknown> => {
+      await using lease = await single.acquire({ write: true });
+      return Object.values((await lease.get<Record<string, unknown>>(`PRAGMA ${pragma}`))!)[0];
+    };
+    try {
+      await single.exec("CREATE TABLE t(x); INSERT INTO t VALUES ('Apple')");
+      const like = () => single.all("SELECT x FROM t WHERE x LIKE 'apple'");
+      expect(await like()).toEqual([{ x: 'Apple' }]);
+      for (const statement of [
+        sql`PRAGMA case_sensitive_like = ON`,
+        sql`PRAGMA foreign_keys = OFF`,
+        sql`/* a comment */ pragma main.recursive_triggers(1);`,
+        sql`EXPLAIN PRAGMA reverse_unordered_selects = ON`,
+      ]) {
+        await statement.execute(kysely);
+      }
+      // The reader kept its settings (db.run() leaves it alone too); the writer took them.
+      expect(await like()).toEqual([{ x: 'Apple' }]);
+      expect(await single.get('PRAGMA foreign_keys')).toEqual({ foreign_keys: 1 });
+      expect(await single.get('PRAGMA recursive_triggers')).toEqual({ recursive_triggers: 0 });
+      expect(await single.get('PRAGMA reverse_unordered_selects')).toEqual({ reverse_unordered_selects: 0 });
+      expect([await onWriter('foreign_keys'), await onWriter('recursive_triggers')]).toEqual([0, 1]);
+      // Its result: rows when it reports some, counters when it does not.
+      expect((await sql`PRAGMA wal_autocheckpoint = 500`.execute(kysely)).rows).toEqual([{ wal_autocheckpoint: 500 }]);
+      expect(await sql`PRAGMA user_version = 7`.execute(kysely)).toMatchObject({ rows: [], numAffectedRows: 0n });
+      expect((await sql`PRAGMA user_version`.execute(kysely)).rows).toEqual([{ user_version: 7 }]);
+      expect(single.stats().writer.held).toBe(false);
+    } finally {
+      await kysely.destroy();
+      await single.close();
+    }
   });
 
   it('surfaces SQLite errors as SqliteError with their code', async () => {

@@ -5,9 +5,11 @@
 // tx.rollback()), nested transactions as savepoints, transaction behavior, 50 concurrent
 // read-modify-write transactions ending exact with no SQLITE_BUSY, reads answered while another
 // transaction holds the writer, db.batch() (one atomic round trip for writes, a transaction for
-// mixed batches, tx.batch() as a savepoint, failures as DrizzleQueryError, its argument checks),
-// streaming with iterate() (arguments checked at the call), errors, logging, a query cache and
-// the configuration checks.
+// mixed batches, tx.batch() as a savepoint, failures as DrizzleQueryError, its argument checks,
+// an empty batch refused as the pool refuses one), the pool's retry re-running db.transaction()
+// after a transient failure Drizzle wrapped, streaming with iterate() (arguments checked at the
+// call; inserts, updates and deletes refused), errors, logging, a query cache and the
+// configuration checks.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -236,6 +238,61 @@ describe('transactions', () => {
     expect((await db.select({ id: counters.id }).from(counters).orderBy(counters.id)).map((r) => r.id)).toEqual([1, 3, 4]);
   });
 
+  it("runs fn again under the pool's retry option after a transient failure Drizzle wrapped, and rejects as Drizzle would once retries run out", async () => {
+    const file = join(dir, `drizzle-${++fileCounter}.db`);
+    const retried = await open(file, { readers: 1, retry: { attempts: 3, baseDelay: 1, maxDelay: 5 } });
+    const other = await open(file, { readers: 1 });
+    try {
+      const orm = drizzle(retried, { schema });
+      await migrate(orm, { migrationsFolder });
+      // A deferred transaction that read, then finds another connection wrote: SQLITE_BUSY_SNAPSHOT,
+      // which Drizzle reports as DrizzleQueryError; the pool's retry runs fn again.
+      let calls = 0;
+      await orm.transaction(
+        async (tx) => {
+          calls++;
+          await tx.select().from(counters);
+          if (calls === 1) await other.run('INSERT INTO counters (id, value) VALUES (100, 0)');
+          await tx.insert(counters).values({ id: calls, value: calls });
+        },
+        { behavior: 'deferred' },
+      );
+      expect(calls).toBe(2);
+      expect((await orm.select({ id: counters.id }).from(counters).orderBy(counters.id)).map((r) => r.id)).toEqual([2, 100]);
+      // Failing every time: fn runs `attempts` times, and the caller gets Drizzle's error.
+      let attempts = 0;
+      const error = await orm
+        .transaction(
+          async (tx) => {
+            attempts++;
+            await tx.select().from(counters);
+            await other.run('INSERT INTO counters (id, value) VALUES (?, 0)', [200 + attempts]);
+            await tx.insert(counters).values({ id: 300 + attempts, value: 0 });
+          },
+          { behavior: 'deferred' },
+        )
+        .catch((e: unknown) => e);
+      expect(attempts).toBe(3);
+      expect(error).toBeInstanceOf(DrizzleQueryError);
+      expect((error as DrizzleQueryError).cause).toBeInstanceOf(SqliteError);
+      expect((error as DrizzleQueryError).cause).toMatchObject({ code: 'SQLITE_BUSY_SNAPSHOT' });
+      // A failure that is not transient is not retried, and is Drizzle's error as before.
+      let once = 0;
+      const unique = await orm
+        .transaction(async (tx) => {
+          once++;
+          await tx.insert(counters).values({ id: 2, value: 0 });
+        })
+        .catch((e: unknown) => e);
+      expect(once).toBe(1);
+      expect(unique).toBeInstanceOf(DrizzleQueryError);
+      expect((unique as DrizzleQueryError).cause).toMatchObject({ code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
+    } finally {
+      await retried.close();
+      await other.close();
+    }
+  });
+
   it('begins with the behavior asked for, BEGIN IMMEDIATE by default, and refuses an unknown one', async () => {
     // litepool:transaction carries the behavior each of this pool's transactions ran with.
     const behaviors = await transactionBehaviors(pool, async () => {
@@ -374,6 +431,20 @@ describe('db.batch()', () => {
     expect(await db.select().from(users)).toEqual([]);
   });
 
+  it("refuses an empty batch up front with the pool's own error for one, in and out of a transaction", async () => {
+    const poolError = await pool.batch([]).catch((e: unknown) => e);
+    expect(poolError).toMatchObject({ name: 'RangeError', code: 'LITEPOOL_OUT_OF_RANGE' });
+    const outside = await db.batch([] as never).catch((e: unknown) => e);
+    const inside = await db.transaction((tx) => tx.batch([] as never).catch((e: unknown) => e));
+    for (const error of [outside, inside]) {
+      expect(error).not.toBeInstanceOf(DrizzleQueryError);
+      expect(error).toBeInstanceOf((poolError as Error).constructor);
+      expect(error).toBeInstanceOf(LitepoolError);
+      expect(error).toMatchObject({ name: 'RangeError', code: 'LITEPOOL_OUT_OF_RANGE', message: expect.stringMatching(/at least one/) });
+    }
+    expect(pool.stats().writer.held).toBe(false);
+  });
+
   it('runs tx.batch() as a SAVEPOINT: a failing batch is undone alone and the transaction goes on', async () => {
     await seed();
     const outcome = await db.transaction(async (tx) => {
@@ -480,6 +551,40 @@ describe('streaming with iterate()', () => {
     expect(thrown(() => iterate(query, { placeholders: 5 as never }))).toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
     expect(thrown(() => iterate(null as never))).toBeInstanceOf(LitepoolError);
     expect(pool.stats().readers.pinned).toBe(0);
+  });
+
+  it('refuses an insert, update or delete at the call, also inside a transaction, running nothing', async () => {
+    const thrown = (call: () => unknown): unknown => {
+      try {
+        call();
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    const writes = (q: typeof db | Parameters<Parameters<typeof db.transaction>[0]>[0]) => [
+      q.insert(users).values({ name: 'new', email: 'new@example.com' }),
+      q.insert(users).values({ name: 'new', email: 'new@example.com' }).returning(),
+      q.update(users).set({ name: 'renamed' }),
+      q.update(users).set({ name: 'renamed' }).returning(),
+      q.delete(users),
+      q.delete(users).returning(),
+      q.delete(users).returning().prepare(),
+    ];
+    for (const query of writes(db)) {
+      expect(thrown(() => iterate(query as never))).toMatchObject({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT', message: expect.stringMatching(/select/) });
+    }
+    await db.transaction(async (tx) => {
+      for (const query of writes(tx)) {
+        expect(thrown(() => iterate(query as never))).toMatchObject({ name: 'TypeError', code: 'LITEPOOL_INVALID_ARGUMENT' });
+      }
+    });
+    expect(await db.select({ count: count() }).from(users)).toEqual([{ count: 300 }]);
+    expect(await db.select({ count: count() }).from(users).where(eq(users.name, 'renamed'))).toEqual([{ count: 0 }]);
+    // A prepared select is still streamed.
+    let n = 0;
+    for await (const _ of iterate(db.select({ id: users.id }).from(users).prepare())) n++;
+    expect(n).toBe(300);
   });
 });
 

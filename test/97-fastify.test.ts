@@ -1,6 +1,7 @@
 // Covers 'litepool/fastify' with the real Fastify: a pool opened from { path, ...options } and
 // closed by app.close(), a pool passed in and left open, two named instances (and an unnamed one
-// beside them), registration errors, 200 concurrent requests through inject() and through a real
+// beside them), named instances of encapsulated plugins (seen by their children, not by the root
+// or siblings), registration errors, 200 concurrent requests through inject() and through a real
 // listen() on 127.0.0.1 with fetch, per-route transactions (commit below 400, rollback on a throw
 // and on 4xx, its timeout, 200 concurrent read-modify-write routes ending exact, reads answered
 // while a route's transaction holds the writer), a streamed response, route settings checked
@@ -114,6 +115,73 @@ describe('registration', () => {
     await server.register(litepool, { name: 'b', path: file() });
     expect(Object.keys(server.litepool).sort()).toEqual(['a', 'b']);
     expect(await server.litepool.b!.get('SELECT 2 AS two')).toEqual({ two: 2 });
+  });
+
+  it('keeps an instance registered in an encapsulated plugin to that plugin and its children, never the root or a sibling', async () => {
+    const server = app();
+    await server.register(litepool, { path: file(), readers: 1 });
+    const root = server.litepool;
+    const paths = { a: file(), b: file(), deeper: file() };
+    const named = (instance: FastifyInstance) => ({
+      tenant: instance.litepool.tenant?.path ?? null,
+      deeper: instance.litepool.deeper?.path ?? null,
+      keys: Object.keys(instance.litepool).sort(),
+    });
+    const seen: Record<string, ReturnType<typeof named>> = {};
+    const childPools: Record<string, Pool> = {};
+    server.register(async function tenantA(child) {
+      await child.register(litepool, { name: 'tenant', path: paths.a, readers: 1 });
+      await child.litepool.tenant!.exec('CREATE TABLE log (entry TEXT)');
+      childPools.a = child.litepool.tenant!;
+      child.register(async function nested(grandchild) {
+        await grandchild.register(litepool, { name: 'deeper', path: paths.deeper, readers: 1 });
+        seen.nested = named(grandchild);
+        childPools.deeper = grandchild.litepool.deeper!;
+      });
+      child.get('/a', async () => named(child));
+      child.post('/a/tx', { config: { litepool: { transaction: { name: 'tenant' } } } }, async (request) => {
+        await request.litepoolTx!.run("INSERT INTO log VALUES ('a')");
+        return { ok: true };
+      });
+      // The unnamed instance of the root is still served here, as the pool itself.
+      child.get('/a/unnamed', async () => child.litepool.get<{ one: number }>('SELECT 1 AS one'));
+    });
+    server.register(async function tenantB(child) {
+      // The same name in a sibling: its own instance.
+      await child.register(litepool, { name: 'tenant', path: paths.b, readers: 1 });
+      childPools.b = child.litepool.tenant!;
+      child.get('/b', async () => named(child));
+    });
+    server.register(async function other(child) {
+      child.get('/c', async () => named(child));
+    });
+    await server.ready();
+    expect(server.litepool).toBe(root);
+    expect(server.litepool).toBeInstanceOf(Pool);
+    expect(named(server)).toEqual({ tenant: null, deeper: null, keys: [] });
+    expect((await server.inject('/a')).json()).toEqual({ tenant: paths.a, deeper: null, keys: ['tenant'] });
+    expect(seen.nested).toEqual({ tenant: paths.a, deeper: paths.deeper, keys: ['deeper', 'tenant'] });
+    expect((await server.inject('/b')).json()).toEqual({ tenant: paths.b, deeper: null, keys: ['tenant'] });
+    expect((await server.inject('/c')).json()).toEqual({ tenant: null, deeper: null, keys: [] });
+    expect((await server.inject('/a/unnamed')).json()).toEqual({ one: 1 });
+    expect((await server.inject({ method: 'POST', url: '/a/tx' })).statusCode).toBe(200);
+    const tenantA = await open(paths.a, { readers: 1 });
+    pools.push(tenantA);
+    expect(await tenantA.all('SELECT * FROM log')).toEqual([{ entry: 'a' }]);
+    const opened = [root, ...Object.values(childPools)];
+    await server.close();
+    expect(opened.map((pool) => pool.closed)).toEqual([true, true, true, true]);
+
+    // A route of a sibling asking for that instance: not registered there.
+    const sibling = app();
+    await sibling.register(litepool, { path: file() });
+    sibling.register(async function tenantA(child) {
+      await child.register(litepool, { name: 'tenant', path: file() });
+    });
+    sibling.register(async function other(child) {
+      child.post('/x', { config: { litepool: { transaction: { name: 'tenant' } } } }, async () => ({}));
+    });
+    await expect(sibling.ready()).rejects.toThrow(/instance 'tenant', which is not registered/);
   });
 
   it('refuses a name taken twice, a second unnamed instance and bad options', async () => {

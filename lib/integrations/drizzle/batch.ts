@@ -6,7 +6,7 @@
 
 import { DrizzleQueryError, fillPlaceholders, type Logger, type Query } from 'drizzle-orm';
 import type { SqlValue } from '../../index.ts';
-import { describe, invalidArgument, misuse } from '../arguments.ts';
+import { describe, invalidArgument, misuse, outOfRange } from '../arguments.ts';
 import type { Statements } from '../statements.ts';
 import { LitepoolPreparedQuery } from './prepared-query.ts';
 
@@ -26,11 +26,14 @@ export interface Prepared {
 
 /**
  * The prepared items of a batch and their statements (logged), or a TypeError
- * (`LITEPOOL_INVALID_ARGUMENT`) for what is not an array of queries, and `LITEPOOL_MISUSE` for a
+ * (`LITEPOOL_INVALID_ARGUMENT`) for what is not an array of queries, a RangeError
+ * (`LITEPOOL_OUT_OF_RANGE`, as the pool's db.batch([])) for an empty one, and `LITEPOOL_MISUSE` for a
  * query of a kind litepool does not know (one made by another driver's database).
  */
 export function prepareBatch(queries: unknown, logger: Logger): { prepared: Prepared[]; steps: BatchStep[] } {
   if (!Array.isArray(queries)) throw invalidArgument(`batch() takes an array of queries, got ${describe(queries)}`);
+  // As db.batch([]) of the pool (Drizzle's types ask for at least one query too).
+  if (queries.length === 0) throw outOfRange('batch() needs at least one query');
   const prepared = queries.map((query: unknown, index) => {
     const prepare = typeof query === 'object' && query !== null ? (query as { _prepare?: unknown })._prepare : undefined;
     if (typeof prepare !== 'function') {

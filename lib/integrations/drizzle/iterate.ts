@@ -41,6 +41,10 @@ export function iterate<T>(query: Streamable<T>, options: IterateOptions = {}): 
   if (prepared.mapsWholeResult) {
     throw invalidArgument('relational queries (db.query...) cannot be streamed: their rows are assembled from the whole result');
   }
+  if (!prepared.isSelect) {
+    // An insert, update or delete (with RETURNING or not) would run, inside a transaction on its writer.
+    throw invalidArgument('iterate() streams the rows of a select; an insert, update or delete cannot be streamed');
+  }
   const { placeholders, ...rest } = checkOptions(options);
   return prepared.iterate(placeholders, rest) as AsyncGenerator<T, void, undefined>;
 }

@@ -40,6 +40,8 @@ export class LitepoolPreparedQuery<T extends LitepoolQueryConfig = LitepoolQuery
   readonly #mapper: CustomResultMapper | undefined;
   /** 'run', 'all' or 'get': what execute() does, and what a batch runs. */
   readonly method: SQLiteExecuteMethod;
+  /** True for a select (Drizzle's select builder says so): the only query iterate() streams. */
+  readonly isSelect: boolean;
 
   constructor(
     statements: Statements,
@@ -60,6 +62,7 @@ export class LitepoolPreparedQuery<T extends LitepoolQueryConfig = LitepoolQuery
     this.#arrayMode = isResponseInArrayMode;
     this.#mapper = customResultMapper;
     this.method = executeMethod;
+    this.isSelect = queryMetadata?.type === 'select';
   }
 
   /** True when rows must come back as arrays (Drizzle maps them onto its selected fields). */

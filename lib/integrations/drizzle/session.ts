@@ -3,10 +3,11 @@
 // pool's own transaction (the writer held, BEGIN IMMEDIATE unless told otherwise, its timeout,
 // rollback on a throw), nested transactions are its SAVEPOINTs, and db.batch() is one atomic
 // db.batch() round trip when every item is a plain write, else one transaction (tx.batch(): a
-// SAVEPOINT of the transaction).
+// SAVEPOINT of the transaction). The pool's `retry` runs db.transaction()'s fn again after a
+// transient failure although Drizzle wraps it (retried below).
 // Runs on the JS thread.
 
-import { entityKind, NoopLogger, type Logger, type Query, type RelationalSchemaConfig, type TablesRelationalConfig } from 'drizzle-orm';
+import { DrizzleQueryError, entityKind, NoopLogger, type Logger, type Query, type RelationalSchemaConfig, type TablesRelationalConfig } from 'drizzle-orm';
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch';
 import { NoopCache, type Cache } from 'drizzle-orm/cache/core';
 import type { WithCacheConfig } from 'drizzle-orm/cache/core/types';
@@ -18,6 +19,7 @@ import {
   type SQLiteExecuteMethod,
   type SQLiteTransactionConfig,
 } from 'drizzle-orm/sqlite-core';
+import { isTransient } from '../../connections/retry.ts';
 import type { RunResult } from '../../index.ts';
 import { misuse } from '../arguments.ts';
 import type { Statements } from '../statements.ts';
@@ -110,11 +112,29 @@ export class LitepoolSession<TFullSchema extends Record<string, unknown>, TSchem
   ): Promise<T> {
     const connection = this.#connection;
     switch (connection.kind) {
-      case 'pool':
-        return connection.pool.transaction(
-          (tx) => transaction(new LitepoolTransaction(this.#dialect, this.on({ kind: 'transaction', tx }), this.#schema, 0)),
-          config?.behavior === undefined ? undefined : { behavior: config.behavior },
-        );
+      case 'pool': {
+        // Drizzle reports a failed statement as DrizzleQueryError (the SqliteError its cause); the
+        // pool's retry knows a transient failure by its SqliteError. So fn hands the pool the
+        // cause of a transient one, and the caller still gets the DrizzleQueryError when the
+        // transaction fails for good.
+        const wrappers = new WeakMap<object, DrizzleQueryError>();
+        try {
+          return await connection.pool.transaction(
+            async (tx) => {
+              try {
+                return await transaction(new LitepoolTransaction(this.#dialect, this.on({ kind: 'transaction', tx }), this.#schema, 0));
+              } catch (error) {
+                if (!(error instanceof DrizzleQueryError) || !isTransient(error.cause, true)) throw error;
+                wrappers.set(error.cause as object, error);
+                throw error.cause;
+              }
+            },
+            config?.behavior === undefined ? undefined : { behavior: config.behavior },
+          );
+        } catch (error) {
+          throw (typeof error === 'object' && error !== null ? wrappers.get(error) : undefined) ?? error;
+        }
+      }
       case 'transaction':
         return this.nested(transaction, 1);
       case 'lease': {

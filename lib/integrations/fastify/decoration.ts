@@ -1,4 +1,5 @@
-// Owns `app.litepool`, the decoration one app gets: the unnamed pool itself while it is the app's
+// Owns `app.litepool`, the decoration one app (an encapsulation context) gets, and the registry
+// of the instances it sees (its own and its ancestors'): the unnamed pool itself while it is the
 // only instance; beside named instances, a view of it (its methods bound to it, `instanceof
 // Pool`) that serves them as read-only properties; with named instances only, an object holding
 // them. The pools themselves are never written to: the same Pool may decorate any number of apps
@@ -8,8 +9,42 @@
 import type { Pool } from '../../index.ts';
 import type { LitepoolDecoration } from './augment.ts';
 
-/** The instances registered on one app (undefined: the unnamed one). */
-export type Registry = Map<string | undefined, Pool>;
+/**
+ * The instances registered in one encapsulation context (undefined: the unnamed one) over those
+ * of the context it is in, as Fastify's decorators are: a plugin sees its own and its
+ * ancestors' instances, never its siblings', and its ancestors never see its own.
+ */
+export class Registry {
+  readonly #own = new Map<string | undefined, Pool>();
+  readonly #parent: Registry | undefined;
+
+  constructor(parent?: Registry) {
+    this.#parent = parent;
+  }
+
+  get(name: string | undefined): Pool | undefined {
+    return this.#own.get(name) ?? this.#parent?.get(name);
+  }
+
+  has(name: string | undefined): boolean {
+    return this.#own.has(name) || this.#parent?.has(name) === true;
+  }
+
+  set(name: string | undefined, pool: Pool): void {
+    this.#own.set(name, pool);
+  }
+
+  /** The names seen here, the ancestors' first. */
+  keys(): Set<string | undefined> {
+    const keys = new Set(this.#parent?.keys());
+    for (const name of this.#own.keys()) keys.add(name);
+    return keys;
+  }
+
+  get size(): number {
+    return this.keys().size;
+  }
+}
 
 /**
  * The getter of one app's decoration: the unnamed pool while it is alone in `registry`, else a

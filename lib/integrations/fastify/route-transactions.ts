@@ -26,21 +26,27 @@ interface RequestState {
 }
 
 /** Where instances are found by name (undefined: the unnamed one). */
-export type Instances = ReadonlyMap<string | undefined, Pool>;
+export interface Instances {
+  get(name: string | undefined): Pool | undefined;
+  has(name: string | undefined): boolean;
+}
+
+/** The instances an encapsulation context sees (a route's: `request.server`, or where it was added). */
+export type InstancesOf = (context: FastifyInstance) => Instances | undefined;
 
 /** A route's settings, put in its config by the onRoute hook (undefined: no transaction). */
 const SETTINGS = Symbol('litepool route settings');
 
 type RouteConfig = { litepool?: unknown; [SETTINGS]?: ResolvedRouteTransaction | undefined };
 
-/** Installs the hooks once per app; they find pools in `instances` at request time. */
-export function installRouteTransactions(app: FastifyInstance, instances: Instances): void {
+/** Installs the hooks once per app; they find pools in the route's context at request time. */
+export function installRouteTransactions(app: FastifyInstance, instancesOf: InstancesOf): void {
   const states = new WeakMap<FastifyRequest, RequestState>();
   /** Aborted when the request's client goes away, before or after its transaction began. */
   const aborts = new WeakMap<FastifyRequest, AbortController>();
   /** Settings of routes added before the plugin (or why they are wrong), checked at their first request. */
   const lateSettings = new WeakMap<object, { settings?: ResolvedRouteTransaction | undefined; error?: unknown }>();
-  const routesNaming = new Map<string, string>();
+  const routesNaming = new Map<string, { name: string; context: FastifyInstance }>();
 
   const abortOf = (request: FastifyRequest): AbortController => {
     let abort = aborts.get(request);
@@ -92,19 +98,19 @@ export function installRouteTransactions(app: FastifyInstance, instances: Instan
   const finishHook = finish as onSendHookHandler;
 
   // Settings are checked when a route is added, names once every plugin has loaded.
-  app.addHook('onRoute', (route) => {
+  app.addHook('onRoute', function (this: FastifyInstance, route) {
     const config = (route.config ?? {}) as RouteConfig;
     const settings = resolveRouteConfig(config.litepool);
     route.config = { ...config, [SETTINGS]: settings } as typeof route.config;
     if (!settings) return;
-    if (settings.name !== undefined) routesNaming.set(`${String(route.method)} ${route.url}`, settings.name);
+    if (settings.name !== undefined) routesNaming.set(`${String(route.method)} ${route.url}`, { name: settings.name, context: this });
     // Last of the route's onSend hooks: Fastify runs the app's and its plugins' ones before them.
     const own = route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend];
     route.onSend = [...own, finishHook];
   });
   app.addHook('onReady', async () => {
-    for (const [route, name] of routesNaming) {
-      if (!instances.has(name)) throw misuse(`route ${route} asks for a transaction on litepool instance '${name}', which is not registered`);
+    for (const [route, { name, context }] of routesNaming) {
+      if (!instancesOf(context)?.has(name)) throw misuse(`route ${route} asks for a transaction on litepool instance '${name}', which is not registered`);
     }
   });
 
@@ -123,7 +129,7 @@ export function installRouteTransactions(app: FastifyInstance, instances: Instan
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     const settings = settingsFor(request);
     if (!settings) return;
-    const pool = instances.get(settings.name);
+    const pool = instancesOf(request.server)?.get(settings.name);
     if (!pool) {
       throw misuse(`this route asks for a transaction on litepool instance ${settings.name === undefined ? '(unnamed)' : `'${settings.name}'`}, which is not registered`);
     }

@@ -1,6 +1,7 @@
 // Owns the DatabaseConnection Kysely runs queries on. Outside a transaction it is only a route to
 // the pool: every query goes where db.all/db.run would send it, reads to the reader threads,
-// writes to the writer, so any number of these connections run queries at once. Inside a
+// writes to the writer, so any number of these connections run queries at once (a raw PRAGMA
+// given a value runs on a write lease of its own: on the writer, as db.run() runs it). Inside a
 // transaction it holds one (the writer, or a reader snapshot for 'read only') and runs every
 // query, savepoint and stream on it until commit or rollback. A transaction whose COMMIT failed
 // stays on the connection until Kysely rolls it back or releases the connection: Kysely still
@@ -11,7 +12,7 @@ import type { CompiledQuery, DatabaseConnection, QueryResult, TransactionSetting
 import { ScopeEndedError, type Lease, type Pool, type SqlValue, type Transaction, type TransactionBehavior } from '../../index.ts';
 import { misuse } from '../arguments.ts';
 import { holdSnapshot, holdTransaction, type HeldTransaction } from '../held-transaction.ts';
-import { isWriteNode, kindOfNode, type RawStatementKinds } from './statement-kind.ts';
+import { isWriteNode, kindOfNode, pragmaForm, type RawStatementKinds } from './statement-kind.ts';
 import type { Statements } from '../statements.ts';
 
 /** How transactions begin: the dialect's settings. */
@@ -62,7 +63,10 @@ export class LitepoolConnection implements DatabaseConnection {
     const how = controller ? { signal: controller.signal } : undefined;
     if (controller) this.#cancellable.add(controller);
     try {
-      const kind = kindOfNode(query) ?? (await this.#kinds.of(target, sql, params));
+      const node = kindOfNode(query);
+      const pragma = node === undefined ? pragmaForm(sql) : undefined;
+      if (pragma === 'set') return await this.#pragma<R>(target, sql, params, controller?.signal);
+      const kind = node ?? (pragma === 'report' ? 'rows' : await this.#kinds.of(target, sql, params));
       if (kind === 'rows') {
         const rows = await target.all<R>(sql, params, how);
         // RETURNING reports one row per row changed.
@@ -73,6 +77,28 @@ export class LitepoolConnection implements DatabaseConnection {
     } finally {
       if (controller) this.#cancellable.delete(controller);
     }
+  }
+
+  /**
+   * A raw PRAGMA given a value, never EXPLAINed (SQLite would apply some while preparing, and a
+   * cached EXPLAIN outlives schema changes): run for whatever rows it reports, where db.run()
+   * would run it outside a transaction (on a write lease of its own: the writer), else on the
+   * transaction's connection. No rows: no rows changed.
+   */
+  async #pragma<R>(target: Statements, sql: string, params: readonly SqlValue[], signal: AbortSignal | undefined): Promise<QueryResult<R>> {
+    const how = signal ? { signal } : undefined;
+    let rows: R[];
+    if (target === this.#pool) {
+      const lease = await this.#pool.acquire({ write: true, signal });
+      try {
+        rows = await lease.all<R>(sql, params, how);
+      } finally {
+        await lease.release();
+      }
+    } else {
+      rows = await target.all<R>(sql, params, how);
+    }
+    return rows.length > 0 ? { rows } : { rows, numAffectedRows: 0n };
   }
 
   /**
