@@ -150,11 +150,11 @@ export type Operation = 'get' | 'all' | 'run' | 'exec' | 'iterate' | 'batch';
 export type Role = 'reader' | 'writer';
 /** What `beforeQuery` sees: enough to decide whether the operation may run. */
 export interface BeforeQueryEvent {
-  operation: Operation; sql: string; role: Role;
+  readonly operation: Operation; readonly sql: string; readonly role: Role;
   /** True when SQLite reported that the statement writes (a read the pool sends to the writer). */
-  writes?: boolean;
+  readonly writes?: boolean;
   /** `EXPLAIN QUERY PLAN` details, only when an attached observer sets `wantsQueryPlan`. */
-  plan?: readonly string[];
+  readonly plan?: readonly string[];
 }
 /** SQLite's per-statement counters (`sqlite3_stmt_status`): FULLSCAN_STEP, SORT, AUTOINDEX, VM_STEP. */
 export interface StatementCounters { fullScanSteps: number; sorts: number; autoIndexes: number; vmSteps: number }

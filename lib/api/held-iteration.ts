@@ -4,7 +4,9 @@
 // connection is let go as soon as the last chunk arrives, before the consumer's loop body runs on
 // its rows, or when the iteration stops, outlives maxReadDuration or the pool closes. While it
 // holds a connection the iteration is one of the pool's holders (the WAL monitor names it,
-// vacuum() waits for it). Runs on the JS thread.
+// vacuum() waits for it). Its trace (onQuery, `litepool:query`) ends once: when its consumer
+// finishes or stops it, or when the pool ends it first (close(), maxReadDuration), since that
+// consumer may never pull again. Runs on the JS thread.
 
 import type { Holder } from '../connections/holders.ts';
 import { PoolClosedError, TransactionTimeoutError } from '../errors.ts';
@@ -65,6 +67,12 @@ export abstract class HeldIteration implements ChunkSource {
   #deadline: ReturnType<typeof setTimeout> | undefined;
   /** Why no chunk may run any more: it outlived maxReadDuration. */
   #expired: TransactionTimeoutError | undefined;
+  /** The last chunk arrived: the statement ended on its own. */
+  #complete = false;
+  /** What a chunk (or the first next()'s wait) rejected with first: the consumer's pull of it rejects with it. */
+  #failure: { readonly error: unknown } | undefined;
+  /** The operation's trace has ended (the consumer finished, or the pool ended the iteration): never twice. */
+  #traceEnded = false;
 
   constructor(setup: IterationSetup) {
     this.setup = setup;
@@ -105,6 +113,9 @@ export abstract class HeldIteration implements ChunkSource {
     try {
       bound.checkAborted();
       return await this.first(rows, bound);
+    } catch (error) {
+      this.#failure ??= { error };
+      throw error;
     } finally {
       this.#first = undefined;
       bound.done();
@@ -120,16 +131,37 @@ export abstract class HeldIteration implements ChunkSource {
       await this.#release();
     } finally {
       this.setup.forget(this);
-      const trace = this.setup.trace;
-      if (trace !== undefined) endOperation(trace, undefined, failure, failed);
+      this.#endTrace(failure, failed);
     }
   }
 
-  /** close(): no chunk after this one; the connection is let go now. */
+  /** close(): no chunk after this one; the connection is let go now, and the trace ends (endedByPool). */
   stop(): Promise<void> {
     this.#stopped = true;
     this.#first?.close(new PoolClosedError());
-    return this.#release();
+    return this.#release().finally(() => this.#endedByPool(new PoolClosedError()));
+  }
+
+  /**
+   * The pool ended the iteration (close(), maxReadDuration; `cut`: what a pull past the rows
+   * fetched rejects with), its connection let go: its consumer may never pull again (nor stop
+   * it), so the trace ends now, once, with what that consumer's pulls come to: the rejection of a
+   * chunk that failed, success when the last chunk had arrived, else `cut`. The consumer's own
+   * end later (finish()) ends it no more.
+   */
+  #endedByPool(cut: unknown): void {
+    const failure = this.#failure;
+    if (failure !== undefined) this.#endTrace(failure.error, true);
+    else if (this.#complete) this.#endTrace(undefined, false);
+    else this.#endTrace(cut, true);
+  }
+
+  /** Ends the operation's trace (QueryEvent, `litepool:query` asyncEnd), the first time only. */
+  #endTrace(failure: unknown, failed: boolean): void {
+    if (this.#traceEnded) return;
+    this.#traceEnded = true;
+    const trace = this.setup.trace;
+    if (trace !== undefined) endOperation(trace, undefined, failure, failed);
   }
 
   /** Sends one chunk request; what its chunk says about the connection is acted on before anyone sees it. */
@@ -158,7 +190,10 @@ export abstract class HeldIteration implements ChunkSource {
       })
       .then(async (chunk) => {
         // A first chunk with rows left and no reader to hold: its reader ended the statement.
-        if (rowsLeft === 'end') return chunk;
+        if (rowsLeft === 'end') {
+          if (!chunk.more) this.#complete = true;
+          return chunk;
+        }
         if (start && chunk.more) {
           this.held(chunk);
           this.#open = true;
@@ -168,6 +203,7 @@ export abstract class HeldIteration implements ChunkSource {
         } else if (!chunk.more) {
           // The last chunk ended the statement: the connection goes now, before its rows are handed out.
           this.#open = false;
+          this.#complete = true;
           this.#unhold();
           this.#clearDeadline();
           await this.letGo(false);
@@ -175,6 +211,10 @@ export abstract class HeldIteration implements ChunkSource {
         // A chunk that came back after the deadline is not handed out: the iteration has ended.
         if (this.#expired !== undefined) throw this.#expired;
         return chunk;
+      })
+      .catch((error: unknown) => {
+        this.#failure ??= { error };
+        throw error;
       });
     this.#pending = pending;
     return pending;
@@ -191,8 +231,11 @@ export abstract class HeldIteration implements ChunkSource {
       () => {
         this.#deadline = undefined;
         if (!this.#open || this.#stopped) return;
-        this.#expired = new TransactionTimeoutError(bound, this.expiredWhat);
-        this.#release().catch(() => undefined);
+        const expired = new TransactionTimeoutError(bound, this.expiredWhat);
+        this.#expired = expired;
+        this.#release()
+          .catch(() => undefined)
+          .then(() => this.#endedByPool(expired));
       },
       Math.max(1, bound - (performance.now() - startedAt)),
     );

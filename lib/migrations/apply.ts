@@ -3,7 +3,7 @@
 // that proves the transaction is still the runner's, commit, and the foreign key check.
 // Runs on the JS thread; the statements run on the writer.
 
-import { MigrationError, SqliteError } from '../errors.ts';
+import { MigrationError, SqliteError, describeError } from '../errors.ts';
 import type { Lease } from '../api/lease.ts';
 import { deleteRow, updateRow, writeRow, type LedgerRow } from './ledger.ts';
 import { beginImmediate, rollBack } from './lock.ts';
@@ -211,7 +211,7 @@ export async function runLocked(
       emit(hooks, { phase: 'applied', ...event, durationMs });
       return durationMs;
     } catch (error) {
-      const failure = asMigrationError(error, item);
+      const failure = asMigrationError(error, item, settings.signal);
       emit(hooks, { phase: 'failed', ...event, error: failure });
       throw failure;
     }
@@ -232,20 +232,22 @@ export async function runLocked(
     emit(hooks, { phase: 'applied', ...event, durationMs });
     return durationMs;
   } catch (error) {
-    const failure = asMigrationError(error, item);
+    const failure = asMigrationError(error, item, settings.signal);
     emit(hooks, { phase: 'failed', ...event, durationMs: performance.now() - started, error: failure });
     throw failure;
   }
 }
 
 /**
- * A SQLite error of the runner's own statements (the ledger row, the guard savepoint), caused by
- * what the migration did (PRAGMA query_only = ON makes the ledger write fail with SQLITE_READONLY),
- * as the migration's failure.
+ * What failed a migration once it started, as its failure: a MigrationError as it is, the
+ * signal's reason as it is (an aborted run rejects with it), anything else (a SQLite error of the
+ * runner's own statements caused by what the migration did: PRAGMA query_only = ON makes the
+ * ledger write fail with SQLITE_READONLY; the ScopeEndedError of a writer a close() from inside
+ * the run took away) wrapped, with its version and file and the error as the cause.
  */
-function asMigrationError(error: unknown, item: SourceItem): unknown {
-  if (!(error instanceof SqliteError)) return error;
-  return new MigrationError('LITEPOOL_MIGRATION_FAILED', `${item.file} failed: ${error.message}`, { file: item.file, version: item.version, cause: error });
+function asMigrationError(error: unknown, item: SourceItem, signal: AbortSignal | undefined): unknown {
+  if (error instanceof MigrationError || (signal?.aborted === true && error === signal.reason)) return error;
+  return new MigrationError('LITEPOOL_MIGRATION_FAILED', `${item.file} failed: ${describeError(error)}`, { file: item.file, version: item.version, cause: error });
 }
 
 /**

@@ -1,4 +1,5 @@
-// Owns a pool's observers: attaching them (checked, onAttach once per pool) and removing them,
+// Owns a pool's observers: attaching them (checked, each hook read once: checked-observer.ts;
+// onAttach once per pool; litepool's own told of every attachment and removal) and removing them,
 // what they ask for (parameters, statement counters, query plans), and delivering events so that
 // an observer that throws never changes an outcome (warned once per observer, code
 // LITEPOOL_OBSERVER; a hook that returns a promise which rejects counts as one that threw). Only
@@ -8,7 +9,7 @@
 // reach an observer both or neither: the end goes only to the observers that got the start and
 // stayed attached since. Runs on the JS thread.
 
-import { PoolClosedError, describeType, invalidArgument, misuse } from '../errors.ts';
+import { PoolClosedError, misuse } from '../errors.ts';
 import type {
   AcquireEvent,
   BeforeQueryEvent,
@@ -22,23 +23,11 @@ import type {
   StatementCounters,
   TransactionEvent,
 } from '../types.ts';
+import { checkedObserver, type CheckedObserver, type Hook } from './checked-observer.ts';
 import type { QueryPlans } from './query-plans.ts';
 
-const HOOKS = [
-  'beforeQuery',
-  'onQuery',
-  'onTransaction',
-  'onAcquire',
-  'onConnection',
-  'onCheckpoint',
-  'onWal',
-  'onQueue',
-  'onMigration',
-  'onAttach',
-] as const;
-const FLAGS = ['wantsParams', 'wantsStatementCounters', 'wantsQueryPlan'] as const;
+export { checkObserver, checkObservers } from './checked-observer.ts';
 
-type Hook = (typeof HOOKS)[number];
 type EventOf<H extends Hook> = Parameters<NonNullable<Observer[H]>>[0];
 /** Hooks whose events come in pairs: a start, then one end. */
 type PairedHook = 'onTransaction' | 'onMigration';
@@ -89,34 +78,23 @@ export function deliveringPool(): ObservedPool | undefined {
   return delivering;
 }
 
-/** Checks that `observer` is an observer: an object whose hooks are functions. */
-export function checkObserver(observer: unknown, name = 'observer'): Observer {
-  if (typeof observer !== 'object' || observer === null || Array.isArray(observer)) {
-    throw invalidArgument(`${name} must be an object with observer hooks, got ${describeType(observer)}`);
-  }
-  const given = observer as Record<string, unknown>;
-  for (const hook of HOOKS) {
-    if (given[hook] !== undefined && typeof given[hook] !== 'function') {
-      throw invalidArgument(`${name}.${hook} must be a function, got ${describeType(given[hook])}`);
-    }
-  }
-  // A veto cannot wait: a promise settles after the operation went ahead.
-  if (Object.prototype.toString.call(given['beforeQuery']) === '[object AsyncFunction]') {
-    throw invalidArgument(`${name}.beforeQuery must decide synchronously (throw to veto), got an async function`);
-  }
-  for (const flag of FLAGS) {
-    if (given[flag] !== undefined && typeof given[flag] !== 'boolean') {
-      throw invalidArgument(`${name}.${flag} must be a boolean, got ${describeType(given[flag])}`);
-    }
-  }
-  return observer as Observer;
+/** What litepool's own observers (MetricsCollector) are told each time they are attached to a pool or removed from it. */
+export interface AttachmentListener {
+  attached(pool: ObservedPool): void;
+  detached(pool: ObservedPool): void;
 }
 
-/** Checks the `observers` option of open(): an array of observers. */
-export function checkObservers(value: unknown): readonly Observer[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw invalidArgument(`observers must be an array of observer objects, got ${describeType(value)}`);
-  return Object.freeze(value.map((observer, i) => checkObserver(observer, `observers[${i}]`)));
+const listeners = new WeakMap<object, AttachmentListener>();
+
+/** Tells `listener` whenever `observer` is attached to a pool or removed from it (onAttach runs once per pool, this every time). */
+export function followAttachments(observer: object, listener: AttachmentListener): void {
+  listeners.set(observer, listener);
+}
+
+/** One observer's attachment to the pool: how many times it was added, and what was read of it. */
+interface Attachment {
+  count: number;
+  readonly checked: CheckedObserver;
 }
 
 export class ObserverHub {
@@ -133,15 +111,15 @@ export class ObserverHub {
   wantsParams = false;
   wantsCounters = false;
   wantsPlan = false;
-  /** Observers with each query hook (copied on change: delivery may run while one is removed). */
-  before: readonly Observer[] = [];
-  onQuery: readonly Observer[] = [];
-  #all: readonly Observer[] = [];
+  /** Observers with each query hook, as checked (copied on change: delivery may run while one is removed). */
+  before: readonly CheckedObserver[] = [];
+  onQuery: readonly CheckedObserver[] = [];
+  #all: readonly CheckedObserver[] = [];
   /**
    * Each attached observer's attachment: how many times it was added (it stays until removed as
    * often). A new object whenever it is added anew: a pair's end skips one removed since its start.
    */
-  readonly #attachments = new Map<Observer, { count: number }>();
+  readonly #attachments = new Map<Observer, Attachment>();
   /** Observers that got onAttach from this pool. */
   readonly #attached = new WeakSet<Observer>();
   /** Migrations started, by version: who got each start (runs apply one migration at a time). */
@@ -154,7 +132,8 @@ export class ObserverHub {
 
   /**
    * Names the pool (diagnostics channel contexts) and sets what onAttach hands observers: the
-   * pool's path, state and stats, and reads no observer sees.
+   * pool's path, state and stats, and reads no observer sees (a statement that writes is refused
+   * before it runs: QueryPlans.read()).
    */
   setPool(pool: { readonly path: string; readonly closed: boolean; stats(): PoolStats }): void {
     this.pool = pool;
@@ -166,7 +145,7 @@ export class ObserverHub {
         return pool.closed;
       },
       stats: () => pool.stats(),
-      all: (sql) => (pool.closed ? Promise.reject(new PoolClosedError()) : this.plans!.read(sql)),
+      all: (sql) => (pool.closed ? Promise.reject(new PoolClosedError()) : this.plans!.read(sql, pool.stats().readers.size === 0)),
     };
   }
 
@@ -183,26 +162,33 @@ export class ObserverHub {
    * nothing). An observer attached twice gets each event once and stays until both are removed.
    */
   add(observer: unknown): () => void {
-    const checked = checkObserver(observer);
-    const attachment = this.#attachments.get(checked);
+    // Attached already: checked then (its hooks are read once per attachment).
+    let attachment = this.#attachments.get(observer as Observer);
     if (attachment !== undefined) attachment.count++;
     else {
-      this.#attachments.set(checked, { count: 1 });
+      const checked = checkedObserver(observer);
+      const added: Attachment = { count: 1, checked };
+      attachment = added;
+      this.#attachments.set(checked.observer, added);
       this.#all = [...this.#all, checked];
       this.#update();
-      if (!this.#attached.has(checked)) {
-        this.#attached.add(checked);
+      if (!this.#attached.has(checked.observer)) {
+        this.#attached.add(checked.observer);
         if (checked.onAttach && this.#view) this.#call(checked, 'onAttach', this.#view);
       }
+      if (this.#view) listeners.get(checked.observer)?.attached(this.#view);
     }
+    const mine = attachment;
     let removed = false;
     return () => {
       if (removed) return;
       removed = true;
-      if (--this.#attachments.get(checked)!.count > 0) return;
-      this.#attachments.delete(checked);
+      if (--mine.count > 0) return;
+      const checked = mine.checked;
+      this.#attachments.delete(checked.observer);
       this.#all = this.#all.filter((o) => o !== checked);
       this.#update();
+      if (this.#view) listeners.get(checked.observer)?.detached(this.#view);
     };
   }
 
@@ -212,8 +198,8 @@ export class ObserverHub {
    * rejection, if any, is left handled.
    */
   beforeQuery(event: BeforeQueryEvent): void {
-    for (const observer of this.before) {
-      const returned: unknown = observer.beforeQuery!(event);
+    for (const checked of this.before) {
+      const returned: unknown = (checked.beforeQuery as (q: BeforeQueryEvent) => unknown).call(checked.observer, event);
       if (returned !== undefined && isThenable(returned)) {
         try {
           Promise.resolve(returned).catch(() => {});
@@ -235,11 +221,11 @@ export class ObserverHub {
     const outer = delivering;
     delivering = this.#view;
     for (let i = 0; i < observers.length; i++) {
-      const observer = observers[i]!;
+      const checked = observers[i]!;
       let e = event;
       if (extras) {
-        const withParams = params !== undefined && observer.wantsParams === true;
-        const withCounters = counters !== undefined && observer.wantsStatementCounters === true;
+        const withParams = params !== undefined && checked.wantsParams;
+        const withCounters = counters !== undefined && checked.wantsStatementCounters;
         if (withParams || withCounters) {
           e = { ...event };
           if (withParams) e.params = params;
@@ -247,10 +233,10 @@ export class ObserverHub {
         }
       }
       try {
-        const returned: unknown = observer.onQuery!(e);
-        if (returned !== undefined) settleReturned(observer, 'onQuery', returned);
+        const returned: unknown = (checked.onQuery as (q: QueryEvent) => unknown).call(checked.observer, e);
+        if (returned !== undefined) settleReturned(checked.observer, 'onQuery', returned);
       } catch (error) {
-        warn(observer, 'onQuery', error);
+        warn(checked.observer, 'onQuery', error);
       }
     }
     delivering = outer;
@@ -291,38 +277,39 @@ export class ObserverHub {
    * neither, so it never sees an end without its start.
    */
   #start<H extends PairedHook>(hook: H, event: EventOf<H>): PairEnd<H> {
-    const got: [Observer, { count: number }][] = [];
-    for (const observer of this.#all) {
-      const attachment = this.#attachments.get(observer);
+    const got: Attachment[] = [];
+    for (const checked of this.#all) {
+      const attachment = this.#attachments.get(checked.observer);
       // One removed by an earlier observer's hook during this delivery gets nothing.
-      if (observer[hook] === undefined || attachment === undefined) continue;
-      got.push([observer, attachment]);
-      this.#call(observer, hook, event);
+      if (checked[hook] === undefined || attachment === undefined) continue;
+      got.push(attachment);
+      this.#call(checked, hook, event);
     }
     return (end) => {
-      for (const [observer, attachment] of got) {
-        if (this.#attachments.get(observer) === attachment && observer[hook] !== undefined) this.#call(observer, hook, end);
+      for (const attachment of got) {
+        const checked = attachment.checked;
+        if (this.#attachments.get(checked.observer) === attachment) this.#call(checked, hook, end);
       }
     };
   }
 
   /** True when some observer implements `hook`. */
   has(hook: Hook): boolean {
-    for (const observer of this.#all) if (observer[hook] !== undefined) return true;
+    for (const checked of this.#all) if (checked[hook] !== undefined) return true;
     return false;
   }
 
   /** Calls `hook` of every observer that has it; a throw is warned once and ignored. */
   emit<H extends Exclude<Hook, 'beforeQuery' | 'onQuery' | 'onAttach'>>(hook: H, event: EventOf<H>): void {
-    for (const observer of this.#all) if (observer[hook] !== undefined) this.#call(observer, hook, event);
+    for (const checked of this.#all) if (checked[hook] !== undefined) this.#call(checked, hook, event);
   }
 
-  #call(observer: Observer, hook: Hook, event: unknown): void {
+  #call(checked: CheckedObserver, hook: Hook, event: unknown): void {
     try {
-      const returned: unknown = (observer[hook] as (e: unknown) => unknown).call(observer, event);
-      if (returned !== undefined) settleReturned(observer, hook, returned);
+      const returned: unknown = (checked[hook] as (e: unknown) => unknown).call(checked.observer, event);
+      if (returned !== undefined) settleReturned(checked.observer, hook, returned);
     } catch (error) {
-      warn(observer, hook, error);
+      warn(checked.observer, hook, error);
     }
   }
 
@@ -334,8 +321,8 @@ export class ObserverHub {
     this.watchesQueries = all.some((o) => o.beforeQuery !== undefined || o.onQuery !== undefined);
     this.before = all.filter((o) => o.beforeQuery !== undefined);
     this.onQuery = all.filter((o) => o.onQuery !== undefined);
-    this.wantsParams = all.some((o) => o.wantsParams === true && o.onQuery !== undefined);
-    this.wantsCounters = all.some((o) => o.wantsStatementCounters === true && o.onQuery !== undefined);
-    this.wantsPlan = all.some((o) => o.wantsQueryPlan === true && o.beforeQuery !== undefined);
+    this.wantsParams = all.some((o) => o.wantsParams && o.onQuery !== undefined);
+    this.wantsCounters = all.some((o) => o.wantsStatementCounters && o.onQuery !== undefined);
+    this.wantsPlan = all.some((o) => o.wantsQueryPlan && o.beforeQuery !== undefined);
   }
 }

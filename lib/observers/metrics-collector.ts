@@ -8,6 +8,7 @@ import { invalidArgument, outOfRange } from '../errors.ts';
 import { checkKeys } from '../input/validate.ts';
 import type { PoolStats } from '../types.ts';
 import { BucketHistogram, DEFAULT_BUCKETS_SECONDS, bucketOf } from './histogram.ts';
+import { followAttachments } from './hub.ts';
 import { PrometheusWriter, type Labels } from './prometheus.ts';
 import { Series, summary, type LatencySummary, type SeriesSnapshot } from './series.ts';
 import type {
@@ -36,7 +37,7 @@ export interface MetricsCollectorOptions {
   buckets?: readonly number[];
   /** Prefix of every metric name (default `litepool`). */
   prefix?: string;
-  /** Labels added to every series, e.g. `{ database: 'main' }`. */
+  /** Labels added to every series, e.g. `{ database: 'main' }` (winning over a series' own label of that name). */
   labels?: Labels;
 }
 
@@ -54,7 +55,7 @@ export interface MetricsSnapshot {
   wal: { warnings: number; pinned: number; lastBytes: number };
   queue: { full: number; dropped: number; timeout: number };
   migrations: { started: number; applied: number; failed: number };
-  /** The attached pools' own statistics at the time of the snapshot. */
+  /** The attached pools' own statistics at the time of the snapshot (not those closed or detached since). */
   pools: { path: string; stats: PoolStats }[];
 }
 
@@ -90,6 +91,7 @@ export class MetricsCollector implements Observer {
   #lastSql: string | undefined = undefined;
   #lastStatementSeries: Series | undefined = undefined;
   readonly #errors = new Map<string, number>();
+  /** The pools it is attached to (until detached, or closed: dropped at the next read of their gauges). */
   readonly #pools = new Set<ObservedPool>();
   #transactions = { begun: 0, committed: 0, rolledBack: 0 };
   readonly #transactionDuration: BucketHistogram;
@@ -125,6 +127,11 @@ export class MetricsCollector implements Observer {
     this.#acquireRead = new BucketHistogram(this.#buckets);
     this.#acquireWrite = new BucketHistogram(this.#buckets);
     this.#checkpointDuration = new BucketHistogram(this.#buckets);
+    // Removed from a pool: it is no longer reported nor kept; attached again, it is again.
+    followAttachments(this, {
+      attached: (pool) => void this.#pools.add(pool),
+      detached: (pool) => void this.#pools.delete(pool),
+    });
   }
 
   onAttach(pool: ObservedPool): void {

@@ -29,9 +29,14 @@ export class PrometheusWriter {
   readonly #declared = new Set<string>();
   readonly #constant: Labels;
 
-  /** `constant` labels are added to every series. */
+  /** `constant` labels are added to every series (first), and win over a series' own label of the same name. */
   constructor(constant: Labels = {}) {
     this.#constant = constant;
+  }
+
+  #labels(labels: Labels): Labels {
+    const constant = this.#constant;
+    return Object.keys(constant).length === 0 ? labels : { ...constant, ...labels, ...constant };
   }
 
   #declare(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
@@ -42,18 +47,18 @@ export class PrometheusWriter {
 
   counter(name: string, help: string, labels: Labels, value: number): void {
     this.#declare(name, 'counter', help);
-    this.#lines.push(`${name}${formatLabels({ ...this.#constant, ...labels })} ${formatNumber(value)}`);
+    this.#lines.push(`${name}${formatLabels(this.#labels(labels))} ${formatNumber(value)}`);
   }
 
   gauge(name: string, help: string, labels: Labels, value: number): void {
     this.#declare(name, 'gauge', help);
-    this.#lines.push(`${name}${formatLabels({ ...this.#constant, ...labels })} ${formatNumber(value)}`);
+    this.#lines.push(`${name}${formatLabels(this.#labels(labels))} ${formatNumber(value)}`);
   }
 
   /** A histogram recorded in milliseconds, exposed in seconds. */
   histogram(name: string, help: string, labels: Labels, histogram: BucketHistogram): void {
     this.#declare(name, 'histogram', help);
-    const all = { ...this.#constant, ...labels };
+    const all = this.#labels(labels);
     const cumulative = histogram.cumulative();
     histogram.bounds.forEach((bound, i) => {
       this.#lines.push(`${name}_bucket${formatLabels({ ...all, le: formatNumber(bound) })} ${cumulative[i]}`);

@@ -3,10 +3,13 @@
 // lookups are internal requests: no observer sees them and no channel publishes them.
 // Runs on the JS thread.
 
+import { SqliteError } from '../errors.ts';
+import { checkSql } from '../input/validate.ts';
 import { Op } from '../native/contract.ts';
-import type { RequestRunner } from '../request/requests.ts';
+import type { RequestRunner, RequestTrace } from '../request/requests.ts';
 import { READERS, WRITER, type Route } from '../request/route.ts';
 import type { WriterPlace } from '../request/writer-place.ts';
+import { statementKeywords } from './sql-keywords.ts';
 
 /** SQL texts whose plans are kept at once (then the cache starts over). */
 const MAX_PLANS = 4096;
@@ -55,10 +58,52 @@ export class QueryPlans {
     }
   }
 
-  /** Rows of `sql` read on a reader, unobserved (ObservedPool.all). */
-  read(sql: string): Promise<Record<string, unknown>[]> {
-    return this.#requests.run({ op: Op.All, route: READERS, sql, values: undefined, names: undefined, rowMode: 'object', internal: true }) as Promise<
-      Record<string, unknown>[]
-    >;
+  /**
+   * Rows of `sql` read unobserved (ObservedPool.all): on a reader, or on the writer in a pool
+   * without readers (`onWriter`). A statement that writes is refused before it runs, with
+   * SQLITE_READONLY as a read lease or snapshot refuses it: where a reader reports it writes
+   * (the dispatcher would send it to the writer), or, on the writer, where its program
+   * (`EXPLAIN`) writes as sqlite3_stmt_readonly() sees it.
+   */
+  async read(sql: string, onWriter: boolean): Promise<Record<string, unknown>[]> {
+    const text = checkSql(sql);
+    if (onWriter && statementKeywords(text)[0] !== 'EXPLAIN') {
+      const program = (await this.#requests.run({ op: Op.All, route: READERS, sql: `EXPLAIN ${text}`, values: undefined, names: undefined, rowMode: 'object', internal: true })) as {
+        opcode: unknown;
+        p2: unknown;
+      }[];
+      if (program.some(writesIn)) throw readOnly(text);
+    }
+    const request = { op: Op.All, route: READERS, sql: text, values: undefined, names: undefined, rowMode: 'object', internal: true, trace: readsOnly(text) } as const;
+    return (await this.#requests.run(request)) as Record<string, unknown>[];
   }
+}
+
+/** The refusal of a statement that writes, sent to read. */
+function readOnly(sql: string): SqliteError {
+  return new SqliteError(8, 'attempt to write a readonly database: ObservedPool.all() only reads', sql);
+}
+
+/**
+ * One instruction of an `EXPLAIN` listing that makes the statement write, as SQLite decides
+ * sqlite3_stmt_readonly() (resolveP2Values): a write transaction, a checkpoint, VACUUM, a journal
+ * mode change.
+ */
+function writesIn(op: { opcode: unknown; p2: unknown }): boolean {
+  const code = op.opcode;
+  return (code === 'Transaction' && Number(op.p2) !== 0) || code === 'Checkpoint' || code === 'Vacuum' || code === 'JournalMode';
+}
+
+/** Refuses the read of `sql` at its admission or when a reader reports it writes, if it writes. */
+function readsOnly(sql: string): RequestTrace {
+  return {
+    counters: false,
+    settlesWithRequest: false,
+    admit: (_writer, writes) => (writes ? readOnly(sql) : undefined),
+    rerouted: () => readOnly(sql),
+    parked() {},
+    submitted() {},
+    completed() {},
+    settled() {},
+  };
 }

@@ -121,9 +121,16 @@ export class QueryTrace implements RequestTrace {
     return this.#veto(true);
   }
 
-  /** The operation waited `ms` between two of its requests for a connection (an iteration for a reader to hold). */
+  /**
+   * The operation waited `ms` outside its requests: an iteration for a connection to hold (a
+   * reader, or the writer without readers), a write queue entry in its queue (before its trace
+   * was made). Before its first request is handed over, that request's JS-side wait is clocked
+   * from #waitFrom: a wait within that span moves #waitFrom on by as much, so that it is counted
+   * once (queuedMs never exceeds totalMs).
+   */
   waitedFor(ms: number): void {
     this.#queuedMs += ms;
+    if (!this.#admitted) this.#waitFrom = Math.min(performance.now(), this.#waitFrom + ms);
   }
 
   parked(): void {
@@ -203,15 +210,18 @@ export class QueryTrace implements RequestTrace {
     hub.query(event, this.#params, counters);
   }
 
-  /** Asks every `beforeQuery`; the first throw is the veto, as a PolicyError. */
+  /**
+   * Asks every `beforeQuery`; the first throw is the veto, as a PolicyError. The event is frozen
+   * (its plan is, as QueryPlans keeps it): what one hook sees, every later hook and policy sees.
+   */
   #veto(writes: boolean): PolicyError | undefined {
     const hub = this.#hub;
     if (hub.before.length === 0) return undefined;
-    const event: BeforeQueryEvent = { operation: this.#operation, sql: this.#sql, role: this.#role };
+    const event: { -readonly [K in keyof BeforeQueryEvent]: BeforeQueryEvent[K] } = { operation: this.#operation, sql: this.#sql, role: this.#role };
     if (writes) event.writes = true;
     if (this.plan !== undefined) event.plan = this.plan;
     try {
-      hub.beforeQuery(event);
+      hub.beforeQuery(Object.freeze(event));
       return undefined;
     } catch (reason) {
       return new PolicyError(this.#sql, reason);

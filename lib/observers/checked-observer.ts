@@ -1,0 +1,124 @@
+// Owns checking observers (open()'s `observers`, db.observe()) and what a pool keeps of each: its
+// hooks and flags, every one read once, when it is checked. A read that throws (a getter, a
+// revoked Proxy, a Proxy trap) is the caller's TypeError (LITEPOOL_INVALID_ARGUMENT), with what
+// it threw as the cause. The pool calls the functions read then, with the observer as `this`,
+// and reads the observer no more. Runs on the JS thread.
+
+import { describeType, invalidArgument, unreadable } from '../errors.ts';
+import type { Observer } from '../types.ts';
+
+export const HOOKS = [
+  'beforeQuery',
+  'onQuery',
+  'onTransaction',
+  'onAcquire',
+  'onConnection',
+  'onCheckpoint',
+  'onWal',
+  'onQueue',
+  'onMigration',
+  'onAttach',
+] as const;
+const FLAGS = ['wantsParams', 'wantsStatementCounters', 'wantsQueryPlan'] as const;
+
+export type Hook = (typeof HOOKS)[number];
+type HookFunction = (event: never) => unknown;
+
+/** An observer as checked: the observer, and its hooks and flags as they were read then. */
+export type CheckedObserver = { readonly observer: Observer } & { readonly [H in Hook]: HookFunction | undefined } & {
+  readonly [F in (typeof FLAGS)[number]]: boolean;
+};
+
+/** Observers of open()'s `observers` option as checked, until the pool attaches them: read once. */
+const prechecked = new WeakMap<object, CheckedObserver>();
+
+/** describeType(), for a value whose own reads may throw (a Proxy). */
+function describe(value: unknown): string {
+  try {
+    return describeType(value);
+  } catch {
+    return typeof value === 'function' ? 'function' : 'an object';
+  }
+}
+
+/** Reads `observer` (named `name` in errors): an object whose hooks are functions, each read once. */
+function readObserver(observer: unknown, name: string): CheckedObserver {
+  let isArray = false;
+  try {
+    isArray = Array.isArray(observer);
+  } catch (error) {
+    throw unreadable(name, error); // a revoked Proxy
+  }
+  if (typeof observer !== 'object' || observer === null || isArray) {
+    throw invalidArgument(`${name} must be an object with observer hooks, got ${describe(observer)}`);
+  }
+  const given = observer as Record<string, unknown>;
+  const read = (key: string): unknown => {
+    try {
+      return given[key];
+    } catch (error) {
+      throw unreadable(`${name}.${key}`, error);
+    }
+  };
+  const fields: Record<string, unknown> = { observer };
+  for (const hook of HOOKS) {
+    const value = read(hook);
+    if (value !== undefined && typeof value !== 'function') throw invalidArgument(`${name}.${hook} must be a function, got ${describe(value)}`);
+    fields[hook] = value;
+  }
+  // A veto cannot wait: a promise settles after the operation went ahead.
+  if (fields['beforeQuery'] !== undefined) {
+    let tag: string;
+    try {
+      tag = Object.prototype.toString.call(fields['beforeQuery']);
+    } catch (error) {
+      throw unreadable(`${name}.beforeQuery`, error);
+    }
+    if (tag === '[object AsyncFunction]') throw invalidArgument(`${name}.beforeQuery must decide synchronously (throw to veto), got an async function`);
+  }
+  for (const flag of FLAGS) {
+    const value = read(flag);
+    if (value !== undefined && typeof value !== 'boolean') throw invalidArgument(`${name}.${flag} must be a boolean, got ${describe(value)}`);
+    fields[flag] = value === true;
+  }
+  return fields as CheckedObserver;
+}
+
+/**
+ * `observer` as checked: as open()'s option check read it (taken once), or read now (`name`
+ * names it in errors).
+ */
+export function checkedObserver(observer: unknown, name = 'observer'): CheckedObserver {
+  if (typeof observer === 'object' && observer !== null) {
+    const checked = prechecked.get(observer);
+    if (checked !== undefined) {
+      prechecked.delete(observer);
+      return checked;
+    }
+  }
+  return readObserver(observer, name);
+}
+
+/** Checks that `observer` is an observer: an object whose hooks are functions. */
+export function checkObserver(observer: unknown, name = 'observer'): Observer {
+  return readObserver(observer, name).observer;
+}
+
+/** Checks the `observers` option of open(): an array of observers, each read once (the pool attaches them as read). */
+export function checkObservers(value: unknown): readonly Observer[] {
+  if (value === undefined) return [];
+  let items: unknown[] | undefined;
+  try {
+    if (Array.isArray(value)) items = Array.prototype.slice.call(value) as unknown[];
+  } catch (error) {
+    throw unreadable('observers', error);
+  }
+  if (items === undefined) throw invalidArgument(`observers must be an array of observer objects, got ${describe(value)}`);
+  return Object.freeze(
+    items.map((observer, i) => {
+      const checked = readObserver(observer, `observers[${i}]`);
+      prechecked.set(checked.observer, checked);
+      return checked.observer;
+    }),
+  );
+}
