@@ -114,7 +114,8 @@ describe('insertMany refuses what db.run refuses, naming the row and key', () =>
     expect((missing as Error).message).toContain('rows[25000]');
     rows[25_000] = Object.assign(Object.create({ z: 2 }) as object, { x: 1, y: 2 });
     const inherited = await rejection(db.insertMany('b', rows as Record<string, SqlValue>[]));
-    expect(inherited).toBeInstanceOf(RangeError);
+    expect(inherited).toBeInstanceOf(TypeError);
+    expect((inherited as Error).message).toContain('rows[25000]');
     expect(await db.get('SELECT count(*) AS n FROM b')).toEqual({ n: 0 });
   });
 

@@ -1,8 +1,10 @@
 // Owns the packing of insertMany rows into InsertRows blocks (native/core/contract.h): each row is
 // checked against the first row's keys and its values are written, in one pass and without a
 // per-row object, array or string, into one byte buffer (a float64 header, an 8-byte payload and a
-// ValueTag byte per value), one Uint16Array of text and a list of blobs. The writer thread binds
-// them (native/core/insert_rows.cc). Runs on the JS thread.
+// ValueTag byte per value), one Uint16Array of text and a list of blobs (blob-segments.ts): the
+// blobs of a block read at the call are copied then, as params.ts copies a statement's, since the
+// caller may change its buffers while the block waits. The writer thread binds them
+// (native/core/insert_rows.cc). Runs on the JS thread.
 //
 // Values follow the rules of every statement's parameters (params.ts: checkValue), so a value
 // binds exactly as db.run would bind it; the common cases are handled inline and anything unusual
@@ -11,14 +13,15 @@
 import { endianness } from 'node:os';
 import { describeType, invalidArgument, outOfRange, unreadable } from '../errors.ts';
 import { BLOCK_HEADER_CELLS, BlockCell, ValueTag } from '../native/contract.ts';
-import { MAX_LENGTH, blobByteLength, checkValue } from './params.ts';
+import { BlobSegments } from './blob-segments.ts';
+import { MAX_LENGTH, blobLength, checkValue } from './params.ts';
 import { isWellFormed } from './validate.ts';
 
 /** One packed block, as NativePool.submit takes it for Op.InsertRows. */
 export interface RowBlock {
   /** Header, payloads and tags. */
   readonly bytes: Uint8Array;
-  /** The text (a Uint16Array), then every blob in order. */
+  /** The text (a Uint16Array), then the bytes of the blobs in value order (Uint8Arrays, appended into one by the addon). */
   readonly extras: readonly unknown[];
   /** Rows in the block. */
   readonly rows: number;
@@ -58,11 +61,13 @@ export class RowPacker {
   /**
    * Packs rows[start, end); throws a TypeError or RangeError naming the row (and key) at fault.
    * With a `slot` (>= 0), the buffers of the block last packed in that slot are reused: the
-   * caller guarantees the addon has copied that block (its request has completed).
+   * caller guarantees the addon has copied that block (its request has completed). `copyBlobs`:
+   * the bytes of the blobs are copied now; false lists the caller's arrays, for a block handed
+   * to the addon at once, of rows that must not change until insertMany settles.
    */
-  pack(rows: readonly unknown[], start: number, end: number, slot = -1): RowBlock {
+  pack(rows: readonly unknown[], start: number, end: number, slot = -1, copyBlobs = true): RowBlock {
     try {
-      return this.#pack(rows, start, end, slot);
+      return this.#pack(rows, start, end, slot, copyBlobs);
     } catch (error) {
       // What the caller's own code threw while a row was read (a getter, a proxy trap) becomes a
       // TypeError naming the row; litepool's own errors pass through as they are.
@@ -70,7 +75,7 @@ export class RowPacker {
     }
   }
 
-  #pack(rows: readonly unknown[], start: number, end: number, slot: number): RowBlock {
+  #pack(rows: readonly unknown[], start: number, end: number, slot: number, copyBlobs: boolean): RowBlock {
     const width = this.#columns.length;
     const count = end - start;
     const values = count * width;
@@ -83,7 +88,7 @@ export class RowPacker {
     const guess = Math.max(64, Math.ceil(this.#unitsPerRow * count * 1.25));
     let text: Uint16Array = (slot >= 0 ? this.#texts[slot] : undefined) ?? new Uint16Array(guess);
     let units = 0;
-    const extras: unknown[] = [undefined];
+    let blobs: BlobSegments | undefined;
     const row = this.#values;
     let p = BLOCK_HEADER_CELLS;
     let t = 0;
@@ -134,16 +139,19 @@ export class RowPacker {
             integers[p] = value;
             tags[t] = ValueTag.Bigint;
             break;
-          default:
+          default: {
             if (value === null) {
               tags[t] = ValueTag.Null;
               break;
             }
             // A real Uint8Array (or Buffer) of at most SQLite's length, or the error db.run gives.
-            checkValue(value, this.#label(r, c));
-            cells[p] = blobByteLength(value as Uint8Array);
-            extras.push(value);
+            const bytes = blobLength(value);
+            if (bytes < 0 || bytes > MAX_LENGTH) checkValue(value, this.#label(r, c));
+            blobs ??= new BlobSegments(copyBlobs);
+            blobs.add(value as Uint8Array, bytes);
+            cells[p] = bytes;
             tags[t] = ValueTag.Blob;
+          }
         }
       }
     }
@@ -151,40 +159,40 @@ export class RowPacker {
     cells[BlockCell.Columns] = width;
     cells[BlockCell.FirstRow] = start;
     cells[BlockCell.TextUnits] = units;
-    extras[0] = text;
     this.#unitsPerRow = units / count;
     if (slot >= 0) {
       this.#buffers[slot] = buffer;
       this.#texts[slot] = text;
     }
+    const extras: unknown[] = blobs === undefined ? [text] : [text, ...blobs.finish()];
     return { bytes: new Uint8Array(buffer, 0, tagsAt + values), extras, rows: count };
   }
 
-  /** Reads the values of rows[index] into `into`, in column order; throws when its keys differ. */
+  /**
+   * Reads the values of rows[index] into `into`, in column order; throws when it is not a plain
+   * object (as params of every statement must be: a class instance, a Date, an array are refused)
+   * or when its keys differ.
+   */
   #read(row: unknown, index: number, into: unknown[]): void {
     const columns = this.#columns;
-    if (typeof row === 'object' && row !== null) {
-      const proto = Object.getPrototypeOf(row) as unknown;
-      if (proto === Object.prototype || proto === null) {
-        // A plain object whose own keys are the columns in the first row's order (the usual case):
-        // for-in gives its keys, and nothing inherited, since Object.prototype has no enumerable keys.
-        let c = 0;
-        for (const key in row) {
-          if (c === columns.length || key !== columns[c]) {
-            c = -1;
-            break;
-          }
-          into[c++] = (row as Record<string, unknown>)[key];
-        }
-        if (c === columns.length) return;
+    const proto = typeof row === 'object' && row !== null ? (Object.getPrototypeOf(row) as unknown) : undefined;
+    if ((proto !== Object.prototype && proto !== null) || Array.isArray(row)) throw notPlain(row, index);
+    // A plain object whose own keys are the columns in the first row's order (the usual case):
+    // for-in gives its keys, and nothing inherited, since Object.prototype has no enumerable keys.
+    let c = 0;
+    for (const key in row as object) {
+      if (c === columns.length || key !== columns[c]) {
+        c = -1;
+        break;
       }
+      into[c++] = (row as Record<string, unknown>)[key];
     }
-    this.#readSlowly(row, index, into);
+    if (c === columns.length) return;
+    this.#readSlowly(row as object, index, into);
   }
 
-  /** The keys in another order, another kind of object, or a mismatch (then the error). */
-  #readSlowly(row: unknown, index: number, into: unknown[]): void {
-    if (typeof row !== 'object' || row === null || Array.isArray(row)) throw invalidArgument(`rows[${index}] must be an object, got ${describeType(row)}`);
+  /** A plain object with its keys in another order, or a mismatch (then the error). */
+  #readSlowly(row: object, index: number, into: unknown[]): void {
     const columns = this.#columns;
     const keys = Object.keys(row);
     if (keys.length !== columns.length || keys.some((key) => !this.#known.has(key))) {
@@ -198,9 +206,15 @@ export class RowPacker {
   }
 }
 
+/** The error for rows[index] that is not a plain object (insert-many.ts: rows[0] too). */
+export function notPlain(row: unknown, index: number): TypeError {
+  return invalidArgument(`rows[${index}] must be a plain object (its prototype Object.prototype or null), got ${describeType(row)}`);
+}
+
 /** A copy of `text` with room for at least `needed` units. */
 function grow(text: Uint16Array, needed: number): Uint16Array {
   const bigger = new Uint16Array(Math.max(needed, text.length * 2));
   bigger.set(text);
   return bigger;
 }
+
