@@ -49,20 +49,20 @@ describe('a read snapshot on the writer (no readers) leaves query_only as it fou
       }
     };
 
-    it(`${label}: a writer made query_only stays so after a callback that lifted it and returned`, async () => {
-      await staysQueryOnly((db) =>
-        db.read(async (conn) => {
-          await conn.exec('PRAGMA query_only = OFF');
-        }),
-      );
+    it(`${label}: the callback may not lift query_only (SQLITE_AUTH); a writer made query_only stays so`, async () => {
+      await staysQueryOnly(async (db) => {
+        expect(await codeOf(db.read((conn) => conn.exec('PRAGMA query_only = OFF')))).toBe('SQLITE_AUTH');
+        expect(await codeOf(db.read((conn) => conn.run('PRAGMA query_only = 0')))).toBe('SQLITE_AUTH');
+        expect(await codeOf(db.read((conn) => conn.get('PRAGMA main.query_only = false')))).toBe('SQLITE_AUTH');
+      });
     });
 
-    it(`${label}: ... and after one that lifted it and threw`, async () => {
+    it(`${label}: ... and after one that tried to lift it and threw`, async () => {
       const boom = new Error('boom');
       await staysQueryOnly((db) =>
         expect(
           db.read(async (conn) => {
-            await conn.exec('PRAGMA query_only = OFF');
+            await conn.exec('PRAGMA query_only = OFF').catch(() => undefined);
             throw boom;
           }),
         ).rejects.toBe(boom),
@@ -83,8 +83,8 @@ describe('a read snapshot on the writer (no readers) leaves query_only as it fou
         await db.exec('CREATE TABLE t (x)');
         await db
           .read(async (conn) => {
-            await conn.exec('PRAGMA query_only = OFF');
-            await conn.run('INSERT INTO t VALUES (1)').catch(() => undefined);
+            expect(await codeOf(conn.exec('PRAGMA query_only = OFF'))).toBe('SQLITE_AUTH');
+            expect(await codeOf(conn.run('INSERT INTO t VALUES (1)'))).toBe('SQLITE_READONLY');
             throw new Error('boom');
           })
           .catch(() => undefined);
@@ -98,10 +98,16 @@ describe('a read snapshot on the writer (no readers) leaves query_only as it fou
     });
   }
 
-  // Needs a native change: the authorizer (native/core/connection.cc) refuses a caller's
-  // PRAGMA query_only on readers only; a per-request read-only flag would refuse it on the writer
-  // held by a snapshot or a read lease too.
-  it.todo('refuses the callback PRAGMA query_only = OFF on the writer (SQLITE_AUTH), so it cannot write inside the snapshot');
+  it('refuses the callback PRAGMA query_only = OFF on the writer (SQLITE_AUTH), so it cannot write inside the snapshot', async () => {
+    const db = await open(scratch.db(), { readers: 0 });
+    try {
+      await db.exec('CREATE TABLE t (x)');
+      const inside = await db.read(async (conn) => [await codeOf(conn.exec('PRAGMA query_only = OFF')), await codeOf(conn.run('INSERT INTO t VALUES (1)')), await conn.all('SELECT x FROM t')]);
+      expect(inside).toEqual(['SQLITE_AUTH', 'SQLITE_READONLY', []]);
+    } finally {
+      await db.close();
+    }
+  });
 });
 
 const FAILS = 'CREATE TABLE a (x);\nINSERT INTO nope VALUES (1);\n';

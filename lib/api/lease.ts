@@ -108,10 +108,12 @@ async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease
   const register = settings.register !== false;
   if (settings.write || context.readers.max === 0) {
     const session = await context.writer.acquire(settings.timeout, settings.signal);
+    session.readOnly = !settings.write;
     const holder = register ? context.holders.begin(settings.write ? 'write lease' : 'read lease') : undefined;
     let lease: Lease;
     // A read lease on the writer (a pool without readers) refuses writes as a reader does
-    // (SQLITE_READONLY): query_only is on while it is held, unless it was on already.
+    // (SQLITE_READONLY): query_only is on while it is held, unless it was on already, and its
+    // caller's statements may not turn it off (the session is read-only: RequestFlag.ReadOnly).
     let queryOnlyOn = false;
     const release = async (): Promise<void> => {
       try {

@@ -33,8 +33,8 @@ export async function readSnapshot<T>(
   // Without readers (':memory:', readers: 0) the snapshot runs on the writer, which its read
   // lease holds with query_only on (lease.ts): writes are refused (SQLITE_READONLY) as on a
   // reader, instead of running and vanishing in the snapshot's rollback. fn's own
-  // `PRAGMA query_only = OFF` is not refused there yet (that needs a per-request read-only flag
-  // in the native authorizer); what it writes after it is rolled back at the end all the same.
+  // `PRAGMA query_only` is refused (SQLITE_AUTH) as on a reader: the lease's writer session is
+  // read-only (RequestFlag.ReadOnly).
   const onWriter = context.readers.max === 0;
   try {
     // BEGIN then a read of the schema: the read transaction (the snapshot) starts now.
@@ -48,9 +48,8 @@ export async function readSnapshot<T>(
     lease.end();
     try {
       // On the writer, query_only goes back on (behind whatever fn still runs there), however fn
-      // ended: unlike a reader's, the writer's query_only is not refused to fn's own PRAGMA (the
-      // native authorizer refuses it to readers only), and the release below turns it off again
-      // only when the lease turned it on; a writer query_only before keeps it.
+      // ended: a second guard beside the refusal above (the release below turns it off again
+      // only when the lease turned it on; a writer query_only before keeps it).
       if (onWriter) await lease.control(Op.Exec, 'PRAGMA query_only = ON');
     } finally {
       // Released: rolled back (what fn wrote after lifting query_only goes too), then query_only

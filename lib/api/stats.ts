@@ -36,7 +36,7 @@ export function poolStats({ native: addon, dispatcher, gate, pins, keeper, toolk
       size: native.readers,
       busy: native.readersBusy,
       // Free to take a request: neither running one nor pinned (a pinned reader between its lease's requests is not busy).
-      idle: Math.max(0, native.readers - native.readersBusy - native.readersPinned),
+      idle: Math.max(0, native.readers - native.readersBusy - native.readersPinned + native.readersBusyPinned),
       pinned: native.readersPinned,
     },
     writer: {

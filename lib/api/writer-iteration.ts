@@ -28,6 +28,7 @@ export class WriterIteration extends HeldIteration {
     const waited = trace === undefined ? undefined : (ms: number) => trace.waitedFor(ms);
     const session = await bound.wait((signal) => context.writer.acquire(acquireTimeout, signal), waited);
     this.#session = session;
+    session.readOnly = true;
     const route = sessionRoute(session);
     this.#route = route;
     if (this.stopped) throw new PoolClosedError();

@@ -95,12 +95,14 @@ export const RequestFlag = {
   FirstChunkOnly: 512,
   /** the pool's own request (lib/): may set the PRAGMAs a caller's statement may not (query_only on readers, busy_timeout) */
   Internal: 1024,
+  /** a caller's statement in a read lease, snapshot or iteration holding the writer (no readers): PRAGMA query_only refused, as on a reader */
+  ReadOnly: 2048,
 } as const;
 export type RequestFlag = (typeof RequestFlag)[keyof typeof RequestFlag];
 
 /**
- * How a request ended: set by the worker that ran it (IntegerOverflow by the completion encoder on
- * the JS thread). What the header cells A, B and C hold for each status is listed at HeaderCell.
+ * How a request ended: set by the worker that ran it (IntegerOverflow, or SqliteFailed with
+ * SQLITE_TOOBIG for a value JS cannot hold, by the completion encoder on the JS thread). What the header cells A, B and C hold for each status is listed at HeaderCell.
  */
 export const Status = {
   /** rows in the record (Get, All, the last chunk of an iteration: it has ended) */

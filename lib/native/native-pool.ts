@@ -32,6 +32,8 @@ export interface NativePoolConfig {
 export interface NativeStats {
   readers: number;
   readersBusy: number;
+  /** Of readersBusy, the readers pinned to a lease (running its request). */
+  readersBusyPinned: number;
   writerBusy: boolean;
   readerRingDepth: number;
   writerRingDepth: number;

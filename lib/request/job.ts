@@ -29,8 +29,8 @@ export class Job {
     readonly request: Request,
     /** Where it runs now: the route's target, or the writer once a reader found it writes. */
     public target: Target,
-    /** What is known about its statement (reads only). */
-    readonly info: StatementInfo | undefined,
+    /** What is known about its statement (reads only): of the registry generation it was last submitted in. */
+    public info: StatementInfo | undefined,
     readonly flags: number,
     readonly resolve: (value: unknown) => void,
     readonly reject: (reason: unknown) => void,
@@ -73,11 +73,22 @@ export function submitJob(native: NativePool, sql: SqlRegistry, job: Job): numbe
   if (request.op === Op.InsertRows) {
     return native.submit(job.target, request.op, job.flags, sql.argument(request.sql), request.block.bytes, request.block.extras, request.route.reader, 0);
   }
+  let id = sql.argument(request.sql);
+  // The registry started over since the job was made (this argument() call may have done it): the
+  // names this request brings back belong to the new generation's record (sql-registry.ts).
+  const info = job.info;
+  if (info !== undefined && info.generation !== sql.generation && request.sql !== undefined) {
+    const generation = sql.generation;
+    job.info = sql.statement(request.sql);
+    job.info.writes ||= info.writes;
+    // That record started the registry over itself (its statements were full): register again.
+    if (sql.generation !== generation) id = sql.argument(request.sql);
+  }
   return native.submit(
     job.target,
     request.op,
     job.flags,
-    sql.argument(request.sql),
+    id,
     bareOrArray(request.values, request.names),
     request.names,
     request.route.reader,
@@ -110,13 +121,13 @@ function bareOrArray(
 export function requestFlags(request: Request, info: StatementInfo | undefined, safeIntegers: boolean): number {
   let flags =
     (safeIntegers ? RequestFlag.SafeIntegers : 0) |
-    (info && !info.names ? RequestFlag.WantNames : 0) |
+    (info && info.wantNames ? RequestFlag.WantNames : 0) |
     (request.keepTransaction ? RequestFlag.KeepTransaction : 0) |
     (request.expectTransaction ? RequestFlag.ExpectTransaction : 0) |
     // A caller's statement in db.transaction() may not begin or end the transaction itself.
     (request.expectTransaction && !request.internal ? RequestFlag.RefuseTransactionEnd : 0) |
     (request.trace !== undefined && request.trace.counters ? RequestFlag.Counters : 0) |
-    (request.internal ? RequestFlag.Internal : 0);
+    (request.internal ? RequestFlag.Internal : request.route.session?.readOnly === true ? RequestFlag.ReadOnly : 0);
   if (request.op === Op.IterateStart && request.rowsLeft !== undefined) {
     flags |= request.rowsLeft === 'hold' ? RequestFlag.HoldReader : RequestFlag.FirstChunkOnly;
   }

@@ -7,7 +7,7 @@ import { Op, Status } from '../native/contract.ts';
 import type { RunResult } from '../types.ts';
 import type { Chunk, IterateRequest, Request } from './requests.ts';
 import { arrayRows, objectRows, rowBuilder, type RowBuilder } from './rows.ts';
-import type { StatementInfo } from './sql-registry.ts';
+import type { StatementInfo, WorkerColumns } from './sql-registry.ts';
 
 /** Column names when the addon sent none that fit: "0", "1", ... */
 function indexNames(width: number): string[] {
@@ -24,7 +24,8 @@ export function rowsOutcome(request: Request, info: StatementInfo | undefined, m
     case Op.IterateNext:
       return chunk(request, more, names, width, cells, worker);
     case Op.Batch: {
-      // One (changes, lastInsertRowid) pair per statement.
+      // One (changes, lastInsertRowid) pair per statement, as run() gives them: the rowid a bigint
+      // with safeIntegers or when a number cannot hold it (the addon never fails a committed batch).
       const pairs = c as (number | bigint)[];
       const results: RunResult[] = [];
       for (let i = 0; i < pairs.length; i += 2) results.push({ changes: Number(pairs[i]), lastInsertRowid: pairs[i + 1]! });
@@ -41,12 +42,14 @@ export function rowsOutcome(request: Request, info: StatementInfo | undefined, m
       request.onGroup?.(undefined);
       break;
   }
+  // A read's rows are named by the statement of the worker that ran it (sql-registry.ts).
+  let columns: WorkerColumns | undefined;
   if (info) {
     if (names) {
-      info.names = names;
-      info.build = undefined;
+      columns = info.columns[worker + 1] = { names, build: undefined };
+      info.wantNames = false;
     } else {
-      names = info.names as string[] | undefined;
+      columns = info.columns[worker + 1] ?? unknownColumns(info, width);
     }
   }
   const single = request.op === Op.Get;
@@ -54,12 +57,22 @@ export function rowsOutcome(request: Request, info: StatementInfo | undefined, m
     return single ? (cells.length ? cells : undefined) : arrayRows(cells, width);
   }
   let build: RowBuilder;
-  if (info && info.names && info.names.length === width) {
-    build = info.build ??= rowBuilder(info.names);
+  if (columns && columns.names.length === width) {
+    build = columns.build ??= rowBuilder(columns.names);
   } else {
     build = rowBuilder(names && names.length === width ? names : indexNames(width));
   }
   return single ? (cells.length ? build(cells, 0) : undefined) : objectRows(cells, width, build);
+}
+
+/**
+ * Names for rows a worker returned without any while none are known for it. Never expected (the
+ * addon sends them whenever the JS side may not know them): the requests after this one ask for
+ * names, and meanwhile another worker's names of the same width are the best guess.
+ */
+function unknownColumns(info: StatementInfo, width: number): WorkerColumns | undefined {
+  info.wantNames = true;
+  return info.columns.find((known) => known !== undefined && known.names.length === width);
 }
 
 function chunk(request: IterateRequest, more: boolean, names: string[] | undefined, width: number, cells: unknown[], reader: number): Chunk {

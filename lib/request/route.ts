@@ -8,6 +8,11 @@ import type { WriterPlace } from './writer-place.ts';
 /** Exclusive use of the writer connection, held by a transaction, a write lease or the keeper. */
 export class WriterSession {
   ended = false;
+  /**
+   * Held for reading only (a read lease, snapshot or iteration of a pool without readers): its
+   * callers' statements go with RequestFlag.ReadOnly (PRAGMA query_only refused, as on a reader).
+   */
+  readOnly = false;
 }
 
 /**

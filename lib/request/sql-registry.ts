@@ -1,33 +1,61 @@
 // Owns what the JS side remembers per SQL text: the id of its copy registered with the addon
 // (so the addon reads each distinct text once), and for reads, whether the statement turned out
-// to write (then it goes straight to the writer) and its column names and row builder.
-// Runs on the JS thread.
+// to write (then it goes straight to the writer) and the column names each worker's statement
+// reported, with their row builders. Runs on the JS thread.
 
 import type { NativePool } from '../native/native-pool.ts';
 import type { RowBuilder } from './rows.ts';
+
+/** The column names one worker's prepared statement reported last, and their row builder. */
+export interface WorkerColumns {
+  readonly names: readonly string[];
+  build: RowBuilder | undefined;
+}
 
 /** What the JS side knows about one read statement. */
 export interface StatementInfo {
   /** A reader found it is not read-only: send it straight to the writer from now on. */
   writes: boolean;
-  names: readonly string[] | undefined;
-  build: RowBuilder | undefined;
+  /**
+   * Per worker (at its index + 1: the writer, WRITER_WORKER, at 0), the names its own statement
+   * reported. Workers may disagree: each prepared the statement against the schema it saw (a
+   * snapshot opened before a rename, a transaction that changed the schema and rolled back). The
+   * addon sends a statement's names with its first result on each connection, after SQLite
+   * re-prepared it, and after forgetSql() (native/core/statement.cc, attachColumnNames).
+   */
+  readonly columns: (WorkerColumns | undefined)[];
+  /** A worker returned rows without names while none are known for it (never expected): ask for them. */
+  wantNames: boolean;
+  /** The registry's generation it belongs to (see SqlRegistry.generation). */
+  readonly generation: number;
 }
 
 /** Distinct SQL texts registered with the addon at once (then the registry starts over). */
 const MAX_SQL_IDS = 4096;
 /** Longer SQL texts (scripts) are passed as text each time rather than kept registered. */
 const MAX_REGISTERED_SQL_LENGTH = 8192;
-/** Read statements remembered at once (then the memory starts over). */
+/** Read statements remembered at once (then the registry starts over). */
 const MAX_STATEMENT_INFOS = 4096;
 
 export class SqlRegistry {
   readonly #native: Pick<NativePool, 'registerSql' | 'forgetSql'>;
   readonly #ids = new Map<string, number>();
   readonly #statements = new Map<string, StatementInfo>();
+  #generation = 0;
 
   constructor(native: Pick<NativePool, 'registerSql' | 'forgetSql'>) {
     this.#native = native;
+  }
+
+  /**
+   * How many times the registry started over. It forgets ids and column names together, and
+   * tells the addon (forgetSql), which then stamps every request submitted afterwards with the
+   * next names epoch: each statement reports its names again to requests of the new generation.
+   * A request must therefore record names in the info of the generation it was submitted in
+   * (request/job.ts, submitJob).
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   /**
@@ -38,10 +66,7 @@ export class SqlRegistry {
     if (sql === undefined || sql.length > MAX_REGISTERED_SQL_LENGTH) return sql;
     let id = this.#ids.get(sql);
     if (id === undefined) {
-      if (this.#ids.size >= MAX_SQL_IDS) {
-        this.#ids.clear();
-        this.#native.forgetSql();
-      }
+      if (this.#ids.size >= MAX_SQL_IDS) this.#startOver();
       id = this.#native.registerSql(sql);
       this.#ids.set(sql, id);
     }
@@ -52,10 +77,17 @@ export class SqlRegistry {
   statement(sql: string): StatementInfo {
     let info = this.#statements.get(sql);
     if (!info) {
-      if (this.#statements.size >= MAX_STATEMENT_INFOS) this.#statements.clear();
-      info = { writes: false, names: undefined, build: undefined };
+      if (this.#statements.size >= MAX_STATEMENT_INFOS) this.#startOver();
+      info = { writes: false, columns: [], wantNames: false, generation: this.#generation };
       this.#statements.set(sql, info);
     }
     return info;
+  }
+
+  #startOver(): void {
+    this.#ids.clear();
+    this.#statements.clear();
+    this.#generation++;
+    this.#native.forgetSql();
   }
 }

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include "sqlite3.h"
+
 namespace litepool {
 
 namespace {
@@ -12,6 +14,16 @@ namespace {
 bool isSafe(std::int64_t value) { return value <= 9007199254740991LL && value >= -9007199254740991LL; }
 
 bool hasRows(const Request& request) { return request.status == Status::Rows || request.status == Status::RowsMore; }
+
+// Takes away the exception a failed N-API call may have left pending (Node throws for a Buffer
+// too long or an allocation that failed): with one pending, every later call that may run JS
+// fails, onBatch included, and the exception would surface as an uncaught one after it.
+void clearException(napi_env env) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) return;
+  napi_value ignored = nullptr;
+  napi_get_and_clear_last_exception(env, &ignored);
+}
 
 // The index of header cell `position` of the record that starts at `record`.
 std::uint32_t headerCell(std::uint32_t record, HeaderCell position) { return record + static_cast<std::uint32_t>(position); }
@@ -113,45 +125,58 @@ void BatchEncoder::object(std::uint32_t at, napi_value value) {
   objects_.push_back(value);
 }
 
-void BatchEncoder::text(napi_env env, std::uint32_t at, const char* data, std::size_t length, bool ascii) {
+bool BatchEncoder::text(napi_env env, std::uint32_t at, const char* data, std::size_t length, bool ascii) {
   napi_value value = nullptr;
-  if (ascii) {
-    napi_create_string_latin1(env, data, length, &value);
-  } else {
-    napi_create_string_utf8(env, data, length, &value);
+  const napi_status status = ascii ? napi_create_string_latin1(env, data, length, &value)
+                                   : napi_create_string_utf8(env, data, length, &value);
+  if (status != napi_ok || value == nullptr) {
+    // Longer than the longest JS string (V8 refuses it), or out of memory.
+    clearException(env);
+    undefined(at);
+    return false;
   }
   object(at, value);
+  return true;
 }
 
-bool BatchEncoder::cell(napi_env env, const Request& request, const Value& value, bool safeIntegers) {
+bool BatchEncoder::blob(napi_env env, std::uint32_t at, const char* data, std::size_t length) {
+  void* copy = nullptr;
+  napi_value buffer = nullptr;
+  if (napi_create_buffer_copy(env, length, data, &copy, &buffer) != napi_ok || buffer == nullptr) {
+    // Longer than the longest Buffer, or out of memory: Node may have thrown for it.
+    clearException(env);
+    undefined(at);
+    return false;
+  }
+  object(at, buffer);
+  return true;
+}
+
+BatchEncoder::CellResult BatchEncoder::cell(napi_env env, const Request& request, const Value& value, bool safeIntegers) {
   const std::uint32_t at = length_;
   switch (value.type) {
     case ValueType::Null:
       put(at, CellTag::Null, 0);
       break;
     case ValueType::Integer:
-      if (!safeIntegers && !isSafe(value.integer)) return false;
+      if (!safeIntegers && !isSafe(value.integer)) return CellResult::UnsafeInteger;
       integer(at, value.integer, safeIntegers);
       break;
     case ValueType::Real:
       number(at, value.real);
       break;
     case ValueType::Text:
-      text(env, at, request.cellBytes.data() + value.offset, value.length, value.ascii);
+      if (!text(env, at, request.cellBytes.data() + value.offset, value.length, value.ascii)) return CellResult::TooBig;
       break;
-    case ValueType::Blob: {
-      void* copy = nullptr;
-      napi_value buffer = nullptr;
-      napi_create_buffer_copy(env, value.length, request.cellBytes.data() + value.offset, &copy, &buffer);
-      object(at, buffer);
+    case ValueType::Blob:
+      if (!blob(env, at, request.cellBytes.data() + value.offset, value.length)) return CellResult::TooBig;
       break;
-    }
     default:
       undefined(at);
       break;
   }
   ++length_;
-  return true;
+  return CellResult::Ok;
 }
 
 void BatchEncoder::header(napi_env env, std::uint32_t record, std::uint32_t slot, const Request& request, bool safeIntegers) {
@@ -227,24 +252,57 @@ void BatchEncoder::counters(std::uint32_t record, const Request& request) {
 void BatchEncoder::add(napi_env env, std::uint32_t slot, const Request& request) {
   const bool safeIntegers = (request.flags & RequestFlag::SafeIntegers) != 0;
   const std::uint32_t record = length_;
+  const std::size_t objectsBefore = objects_.size();
   length_ += HEADER_CELLS;
   header(env, record, slot, request, safeIntegers);
   if (!hasRows(request)) {
     counters(record, request);
     return;
   }
+  if (request.op == Op::Batch) {
+    // One (changes, lastInsertRowid) pair per statement, as run() reports them: changes a number,
+    // the rowid a bigint when bigints were asked for or a number cannot hold it. Never a failure:
+    // the batch has committed.
+    for (std::size_t i = 0; i < request.cells.size(); ++i) {
+      const std::int64_t value = request.cells[i].integer;
+      if (i % 2 == 0) {
+        number(length_++, static_cast<double>(value));
+      } else {
+        integer(length_++, value, safeIntegers || !isSafe(value));
+      }
+    }
+    number(headerCell(record, HeaderCell::RowCells), static_cast<double>(request.cells.size()));
+    counters(record, request);
+    return;
+  }
   for (const Value& value : request.cells) {
-    if (cell(env, request, value, safeIntegers)) continue;
-    // An integer JS cannot hold: the request fails instead (its cells are dropped).
+    const CellResult result = cell(env, request, value, safeIntegers);
+    if (result == CellResult::Ok) continue;
+    // A value JS cannot hold: the request fails instead (its cells, and the objects made for
+    // them and its names, are dropped).
     length_ = record + HEADER_CELLS;
-    number(headerCell(record, HeaderCell::Status), static_cast<double>(Status::IntegerOverflow));
-    undefined(headerCell(record, HeaderCell::A));
-    const std::string message = "integer " + std::to_string(value.integer) +
-                                " is outside the safe range of a JS number; open the pool with safeIntegers: "
-                                "true to read it as a bigint";
-    text(env, headerCell(record, HeaderCell::B), message.data(), message.size(), true);
-    undefined(headerCell(record, HeaderCell::C));
+    objects_.resize(objectsBefore);
     number(headerCell(record, HeaderCell::Rows), 0);
+    if (result == CellResult::UnsafeInteger) {
+      number(headerCell(record, HeaderCell::Status), static_cast<double>(Status::IntegerOverflow));
+      undefined(headerCell(record, HeaderCell::A));
+      const std::string message = "integer " + std::to_string(value.integer) +
+                                  " is outside the safe range of a JS number; open the pool with safeIntegers: "
+                                  "true to read it as a bigint";
+      text(env, headerCell(record, HeaderCell::B), message.data(), message.size(), true);
+      undefined(headerCell(record, HeaderCell::C));
+    } else {
+      // As SQLite reports a value past its own length limit (SQLITE_TOOBIG), for the worker that
+      // ran it (not a broken connection: lib/ keeps it).
+      number(headerCell(record, HeaderCell::Status), static_cast<double>(Status::SqliteFailed));
+      number(headerCell(record, HeaderCell::A), SQLITE_TOOBIG);
+      const bool isText = value.type == ValueType::Text;
+      const std::string message = std::string("string or blob too big: a ") + (isText ? "TEXT" : "BLOB") + " value of " +
+                                  std::to_string(value.length) + " bytes " +
+                                  (isText ? "is longer than JavaScript's longest string" : "could not be made into a JavaScript Buffer");
+      text(env, headerCell(record, HeaderCell::B), message.data(), message.size(), true);
+      number(headerCell(record, HeaderCell::C), request.worker);
+    }
     return;
   }
   number(headerCell(record, HeaderCell::RowCells), static_cast<double>(request.cells.size()));

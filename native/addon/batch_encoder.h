@@ -12,6 +12,11 @@
 // is followed by n row cells (Rows and RowsMore only), then `extra` cells (the statement
 // counters, when asked for). The positions (HeaderCell), the tags and
 // what a, b and c hold per status are the contract with lib/: see contract.h.
+// A row value JS cannot hold fails its request here, its cells and names dropped: an integer
+// beyond 2^53 without bigints as IntegerOverflow, a text longer than V8's longest string (or a
+// blob N-API could not copy) as SqliteFailed with SQLITE_TOOBIG, as SQLite reports a value past
+// its own length limit. The workers foresee all but the blob (reachesJs, core/statement.h). A batch's
+// results never fail: their lastInsertRowid is a bigint when a number cannot hold it, as run()'s.
 //
 // Everything here runs on the JS thread.
 #pragma once
@@ -66,14 +71,18 @@ class BatchEncoder {
   void integer(std::uint32_t at, std::int64_t value, bool asBigint);
   void undefined(std::uint32_t at) { put(at, CellTag::Undefined, 0); }
   void object(std::uint32_t at, napi_value value);
-  void text(napi_env env, std::uint32_t at, const char* data, std::size_t length, bool ascii);
+  // A string or a Buffer of the bytes; false, with the cell undefined and any exception N-API left
+  // pending cleared, when JS cannot have it (longer than V8's longest string, out of memory).
+  bool text(napi_env env, std::uint32_t at, const char* data, std::size_t length, bool ascii);
+  bool blob(napi_env env, std::uint32_t at, const char* data, std::size_t length);
   void put(std::uint32_t at, CellTag tag, double payload) {
     nums_[at] = payload;
     tags_[at] = static_cast<std::uint8_t>(tag);
   }
-  // Appends one row cell; false when an integer cannot be a JS number (and bigints were not
-  // asked for).
-  bool cell(napi_env env, const Request& request, const Value& value, bool safeIntegers);
+  enum class CellResult { Ok, UnsafeInteger, TooBig };
+  // Appends one row cell; UnsafeInteger when an integer cannot be a JS number (and bigints were
+  // not asked for), TooBig when a text or blob cannot become a JS value.
+  CellResult cell(napi_env env, const Request& request, const Value& value, bool safeIntegers);
   // Fills the header of the record at `record` for a request that ended with `status`.
   void header(napi_env env, std::uint32_t record, std::uint32_t slot, const Request& request, bool safeIntegers);
   // Appends the statement counters of a request that has them (RequestFlag::Counters) after its

@@ -108,6 +108,7 @@ void readParams(napi_env env, napi_value values, napi_value names, Request& requ
   }
   napi_typeof(env, names, &kind);
   if (kind != napi_object) return;
+  request.namedParams = true;
   request.paramNames.resize(first + count);
   for (uint32_t i = 0; i < count; ++i) {
     napi_value name;

@@ -208,6 +208,7 @@ void PoolWrap::freeEngine() {
   if (!engine_) return;
   finalStats_ = engine_->stats();
   finalStats_.readersBusy = 0;
+  finalStats_.readersBusyPinned = 0;
   finalStats_.writerBusy = false;
   engine_.reset();
   notifier_.reset();
@@ -327,6 +328,7 @@ napi_value PoolWrap::submit(napi_env env, std::size_t argc, const napi_value* ar
   napi_get_value_uint32(env, argv[2], &requestFlags);
   request.op = static_cast<Op>(op);
   request.flags = requestFlags;
+  request.namesEpoch = namesEpoch_;
   if (request.op == Op::Batch) {
     readBatch(env, argv[3], argv[4], argv[5], request);
   } else {
@@ -355,7 +357,9 @@ napi_value PoolWrap::submit(napi_env env, std::size_t argc, const napi_value* ar
 }
 
 // registerSql(sql) -> id: keeps a copy of `sql`, so that submit() can take the id instead of
-// reading the JS string every time. forgetSql() drops every registered text (ids start over).
+// reading the JS string every time. forgetSql() drops every registered text (ids start over), and
+// tells the workers that lib/ forgot the column names it knew as well (a new names epoch: each
+// statement reports its names again, Request::namesEpoch).
 Napi::Value PoolWrap::registerSql(const Napi::CallbackInfo& info) {
   liveEngine(info.Env());
   sqlTexts_.emplace_back();
@@ -365,6 +369,7 @@ Napi::Value PoolWrap::registerSql(const Napi::CallbackInfo& info) {
 
 Napi::Value PoolWrap::forgetSql(const Napi::CallbackInfo& info) {
   sqlTexts_.clear();
+  ++namesEpoch_;
   return info.Env().Undefined();
 }
 
@@ -392,6 +397,7 @@ Napi::Value PoolWrap::stats(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("readers", s.readers);
   result.Set("readersBusy", s.readersBusy);
+  result.Set("readersBusyPinned", s.readersBusyPinned);
   result.Set("writerBusy", s.writerBusy);
   result.Set("readerRingDepth", static_cast<double>(s.readerRingDepth));
   result.Set("writerRingDepth", static_cast<double>(s.writerRingDepth));

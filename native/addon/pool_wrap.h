@@ -89,6 +89,9 @@ class PoolWrap final : public Napi::ObjectWrap<PoolWrap> {
   BatchEncoder encoder_;
   std::vector<std::uint32_t> drained_;  // the slots of the batch being encoded
   std::vector<std::string> sqlTexts_;  // registered SQL texts, by id (registerSql)
+  // Request::namesEpoch of every request submitted now: one more each time lib/ forgets what it
+  // knew of its SQL texts, column names included (forgetSql).
+  std::uint32_t namesEpoch_ = 0;
   SubmitBinding* submitBinding_ = nullptr;  // shared with this pool's submit function
   napi_env env_ = nullptr;
   bool cleanupHookRegistered_ = false;

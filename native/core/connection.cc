@@ -91,7 +91,11 @@ int Connection::onBusy(void* self, int attempt) {
 // mode (a writer out of WAL mode, or holding its lock, would shut the readers out), and, to a
 // caller's statement (not the pool's own, RequestFlag::Internal), busy_timeout (it would replace
 // onBusy, which gives up when its request is cancelled) and a reader's query_only (a reader, or
-// a read lease on one, would write, and its write lock would make the writer fail with BUSY).
+// a read lease on one, would write, and its write lock would make the writer fail with BUSY),
+// also to a read-only request on the writer (RequestFlag::ReadOnly: a read lease, snapshot or
+// iteration holding the writer of a pool without readers, which keeps query_only on meanwhile).
+// A PRAGMA is prepared for every request (never cached: Connection::prepare), so this check sees
+// every one.
 int Connection::onAuthorize(void* self, int action, const char* name, const char* value, const char*, const char*) {
   auto* connection = static_cast<Connection*>(self);
   if (action >= 0 && action < 64) connection->authorized_ |= std::uint64_t{1} << action;
@@ -100,7 +104,8 @@ int Connection::onAuthorize(void* self, int action, const char* name, const char
   const Request* request = connection->current_;
   if (request != nullptr && (request->flags & RequestFlag::Internal)) return SQLITE_OK;
   if (sqlite3_stricmp(name, "busy_timeout") == 0) return SQLITE_DENY;
-  if (connection->role_ == Role::Reader && sqlite3_stricmp(name, "query_only") == 0) return SQLITE_DENY;
+  const bool readOnly = connection->role_ == Role::Reader || (request != nullptr && (request->flags & RequestFlag::ReadOnly));
+  if (readOnly && sqlite3_stricmp(name, "query_only") == 0) return SQLITE_DENY;
   return SQLITE_OK;
 }
 
@@ -230,7 +235,9 @@ void Connection::close(Request* request) {
 
 // Worker thread. The statement goes back to the cache, ready for the next request with its SQL.
 void Connection::endIteration() noexcept {
-  if (iteration_) {
+  if (iteration_ && !iterationEntry_.cacheable) {
+    sqlite3_finalize(iteration_);  // a PRAGMA or an EXPLAIN: never kept (Connection::prepare)
+  } else if (iteration_) {
     sqlite3_reset(iteration_);
     sqlite3_clear_bindings(iteration_);
     try {

@@ -156,7 +156,8 @@ class Connection {
 
   // statement.cc
   bool prepare(const std::string& sql, Request& request, StatementHandle& out, bool useCache = true);
-  bool bind(sqlite3_stmt* stmt, Request& request, std::uint32_t first, std::uint32_t count, bool named);
+  bool refreshSchema();
+  bool bind(CachedStatement& statement, Request& request, std::uint32_t first, std::uint32_t count, bool named);
   bool runStatement(Request& request);
   void stepChunk(Request& request);
 

@@ -69,10 +69,11 @@ inline constexpr std::uint32_t HoldReader = 1u << 7;         // IterateStart on 
 inline constexpr std::uint32_t RefuseTransactionEnd = 1u << 8;  // a caller's statement in db.transaction() or db.read(): BEGIN, COMMIT, END, ROLLBACK (not ROLLBACK TO) refused (Misuse)
 inline constexpr std::uint32_t FirstChunkOnly = 1u << 9;  // IterateStart on the shared ring with no reader to spare for it: rows remain? the statement ends after this chunk (RowsMore; lib/ starts over holding a reader)
 inline constexpr std::uint32_t Internal = 1u << 10;  // the pool's own request (lib/): may set the PRAGMAs a caller's statement may not (query_only on readers, busy_timeout)
+inline constexpr std::uint32_t ReadOnly = 1u << 11;  // a caller's statement in a read lease, snapshot or iteration holding the writer (no readers): PRAGMA query_only refused, as on a reader
 }  // namespace RequestFlag
 
-// How a request ended: set by the worker that ran it (IntegerOverflow by the completion encoder on
-// the JS thread). What the header cells A, B and C hold for each status is listed at HeaderCell.
+// How a request ended: set by the worker that ran it (IntegerOverflow, or SqliteFailed with
+// SQLITE_TOOBIG for a value JS cannot hold, by the completion encoder on the JS thread). What the header cells A, B and C hold for each status is listed at HeaderCell.
 enum class Status : std::uint8_t {
   Rows = 0,             // rows in the record (Get, All, the last chunk of an iteration: it has ended)
   Done = 1,             // changes and lastInsertRowid set (Run, Exec, Open, Close...)

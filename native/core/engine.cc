@@ -220,7 +220,10 @@ EngineStats Engine::stats() const {
   EngineStats stats;
   stats.readers = static_cast<int>(readers_.size());
   for (const auto& reader : readers_) {
-    if (reader->busy.load(std::memory_order_relaxed)) ++stats.readersBusy;
+    if (reader->busy.load(std::memory_order_relaxed)) {
+      ++stats.readersBusy;
+      if (reader->pinned.load(std::memory_order_relaxed)) ++stats.readersBusyPinned;
+    }
     stats.readerCompleted += reader->completed.load(std::memory_order_relaxed);
     stats.yields += reader->timeslice.yields();
   }

@@ -79,6 +79,7 @@ inline std::int64_t steadyMillis() noexcept {
 struct EngineStats {
   int readers = 0;
   int readersBusy = 0;
+  int readersBusyPinned = 0;  // of readersBusy, those pinned to a lease (running its request)
   bool writerBusy = false;
   std::size_t readerRingDepth = 0;
   std::size_t writerRingDepth = 0;

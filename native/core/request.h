@@ -77,9 +77,13 @@ struct Request {
   std::string sql;
   std::vector<Value> params;
   std::vector<std::string> paramNames;  // empty: positional; else one name per param, no prefix
+  bool namedParams = false;             // the parameters were an object (named), even an empty one
   std::string paramBytes;               // text and blob parameter bytes
   std::uint32_t chunkRows = 0;          // IterateStart/IterateNext: rows per chunk
   std::vector<BatchEntry> batch;        // Batch: the statements
+  // What lib/ knows of column names: it starts over (a new epoch) when it forgets them all
+  // (PoolWrap::forgetSql); a statement whose names reached lib/ under another epoch reports them again.
+  std::uint32_t namesEpoch = 0;
   RowBlock block;                       // InsertRows: the values
   std::chrono::steady_clock::time_point submittedAt{};  // when the JS thread pushed it
 
@@ -109,6 +113,7 @@ struct Request {
   void resetForReuse() {
     params.clear();
     paramNames.clear();
+    namedParams = false;
     paramBytes.clear();
     chunkRows = 0;
     batch.clear();

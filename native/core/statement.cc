@@ -5,6 +5,7 @@
 // Every function here runs on the worker thread that owns the connection.
 #include <cstring>
 #include <string_view>
+#include <unordered_map>
 
 #include "connection.h"
 
@@ -53,6 +54,10 @@ void resetCounters(sqlite3_stmt* stmt, const Request& request) {
   }
 }
 
+// Worker thread (any thread: pure). The request's parameters were given by name: an object, even
+// an empty one (its message then names the first missing parameter, as a batch's does).
+bool namedParams(const Request& request) noexcept { return request.namedParams || !request.paramNames.empty(); }
+
 // Worker thread.
 void setBindFailure(Request& request, std::string message) {
   request.status = Status::BindFailed;
@@ -75,7 +80,35 @@ void refreshColumnNames(CachedStatement& statement, int columns) {
   }
 }
 
+// Worker thread. A result with rows carries its statement's column names when lib/ may not know
+// them for this worker (lib/ keeps them per SQL text and per worker: request/sql-registry.ts): the
+// statement is new or was re-prepared since its names last reached lib/ (reportNames), or lib/
+// forgot every name since (another namesEpoch); and whenever asked (RequestFlag::WantNames, which
+// a Run's RETURNING rows always ask). The names count as reached only with a Get or All result
+// whose values all become JS values: lib/ records no others.
+void attachColumnNames(CachedStatement& statement, Request& request) {
+  const bool unknown = statement.reportNames || statement.namesEpoch != request.namesEpoch;
+  if (!unknown && !(request.flags & RequestFlag::WantNames)) return;
+  request.columnNames = statement.columnNames;
+  request.namesAttached = true;
+  if (unknown && (request.op == Op::Get || request.op == Op::All) && reachesJs(request)) {
+    statement.reportNames = false;
+    statement.namesEpoch = request.namesEpoch;
+  }
+}
+
 }  // namespace
+
+// Any thread.
+bool reachesJs(const Request& request) noexcept {
+  constexpr std::int64_t kMaxSafe = 9007199254740991LL;  // Number.MAX_SAFE_INTEGER
+  const bool bigints = (request.flags & RequestFlag::SafeIntegers) != 0;
+  for (const Value& value : request.cells) {
+    if (value.type == ValueType::Integer && !bigints && (value.integer > kMaxSafe || value.integer < -kMaxSafe)) return false;
+    if (value.type == ValueType::Text && value.length > kMaxJsStringLength) return false;
+  }
+  return true;
+}
 
 // Any thread.
 bool isGroupable(std::uint64_t actions) noexcept {
@@ -110,14 +143,45 @@ bool Connection::prepare(const std::string& sql, Request& request, StatementHand
     return false;
   }
   if (tail && !onlySpace(tail, end)) {
-    // More text follows: fine if it is only comments, an error if it is another statement.
+    // More text follows: fine if it is only comments, an error if it is another statement or
+    // text that is no statement at all (SQLite cannot parse it).
     sqlite3_stmt* next = nullptr;
     const int rc = sqlite3_prepare_v3(db_, tail, static_cast<int>(end - tail), 0, &next, nullptr);
+    const std::string why = rc != SQLITE_OK ? sqlite3_errmsg(db_) : "";
     sqlite3_finalize(next);
     if (rc != SQLITE_OK || next) {
       sqlite3_finalize(stmt);
-      setMisuse(request, "the SQL holds more than one statement; use exec() to run several statements");
+      setMisuse(request, rc != SQLITE_OK ? "the text after the statement is not a valid statement (" + why +
+                                               "): only whitespace, ';' and comments may follow the one statement "
+                                               "(exec() runs several statements)"
+                                         : "the SQL holds more than one statement; use exec() to run several statements");
       return false;
+    }
+  }
+  // A PRAGMA is prepared anew for every request, never kept, against an up-to-date schema. SQLite
+  // compiles some PRAGMAs into a program that holds their answer, taken from the connection's copy
+  // of the schema, and checks no schema cookie when it runs (PRAGMA index_list of a table that
+  // does not exist): SQLite never re-prepares such a program after a schema change, and a
+  // connection that did not make the change (a reader) has not even reloaded its copy, so a
+  // fresh prepare would give the old answer as well.
+  const bool pragma = (authorized_ & (std::uint64_t{1} << SQLITE_PRAGMA)) != 0;
+  // An EXPLAIN likewise: it lists the program compiled when it was prepared, which SQLite does not
+  // prepare again after a schema change (a kept one would describe a dropped index).
+  const bool explain = sqlite3_stmt_isexplain(stmt) != 0;
+  if (pragma || explain) {
+    useCache = false;
+    const std::uint64_t actions = authorized_;
+    if (refreshSchema()) {
+      sqlite3_finalize(stmt);
+      stmt = nullptr;
+      authorized_ = 0;
+      if (sqlite3_prepare_v3(db_, begin, static_cast<int>(sql.size()), 0, &stmt, nullptr) != SQLITE_OK || !stmt) {
+        if (stmt) sqlite3_finalize(stmt);
+        fail(request);
+        return false;
+      }
+    } else {
+      authorized_ = actions;
     }
   }
   CachedStatement* entry;
@@ -132,14 +196,37 @@ bool Connection::prepare(const std::string& sql, Request& request, StatementHand
   entry->groupable = isGroupable(authorized_);
   entry->controlsTransaction = (authorized_ & ((std::uint64_t{1} << SQLITE_TRANSACTION) | (std::uint64_t{1} << SQLITE_SAVEPOINT))) != 0;
   entry->endsTransaction = (authorized_ & (std::uint64_t{1} << SQLITE_TRANSACTION)) != 0 && sqlite3_stmt_isexplain(stmt) == 0;
+  entry->cacheable = !pragma && !explain;
   entry->reprepareCount = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0);
   entry->reportNames = true;
   return true;
 }
 
+// Worker thread. Brings the connection's copy of the schema up to date: steps a statement that
+// checks the schema cookie of every database but temp (this connection's own), which makes SQLite
+// reload a schema another connection changed. True when one was reloaded (the statement was
+// re-prepared); false when none changed, or the check failed (nothing is known then).
+bool Connection::refreshSchema() {
+  std::string sql;
+  for (int i = 0; const char* name = sqlite3_db_name(db_, i); ++i) {
+    if (i == 1) continue;  // temp
+    sql += sql.empty() ? "SELECT 1 FROM \"" : " UNION ALL SELECT 1 FROM \"";
+    for (const char* c = name; *c; ++c) sql += *c == '"' ? std::string("\"\"") : std::string(1, *c);
+    sql += "\".sqlite_schema";
+  }
+  sql += " LIMIT 0";
+  Request scratch;
+  StatementHandle check;
+  if (!prepare(sql, scratch, check)) return false;
+  const int before = sqlite3_stmt_status(check.stmt(), SQLITE_STMTSTATUS_REPREPARE, 0);
+  const int rc = stepToEnd(check.stmt());
+  return rc == SQLITE_DONE && sqlite3_stmt_status(check.stmt(), SQLITE_STMTSTATUS_REPREPARE, 0) != before;
+}
+
 // Worker thread. Binds params[first, first + count); false (and `request` filled) when they do
 // not fit the statement.
-bool Connection::bind(sqlite3_stmt* stmt, Request& request, std::uint32_t first, std::uint32_t count, bool named) {
+bool Connection::bind(CachedStatement& statement, Request& request, std::uint32_t first, std::uint32_t count, bool named) {
+  sqlite3_stmt* const stmt = statement.stmt;
   const int expected = sqlite3_bind_parameter_count(stmt);
   const Value* params = request.params.data() + first;
   const std::string* paramNames = request.paramNames.data() + first;
@@ -174,20 +261,47 @@ bool Connection::bind(sqlite3_stmt* stmt, Request& request, std::uint32_t first,
     return true;
   }
 
+  // The statement's placeholder names, read once per prepared statement: SQLite finds each one by
+  // a search from the first (sqlite3_bind_parameter_name), so reading them at every bind would make
+  // every bind quadratic in the number of placeholders. (SQLite's own prepare is quadratic in the
+  // number of distinct names already.)
+  std::vector<std::string>& placeholders = statement.parameterNames;
+  if (placeholders.size() != static_cast<std::size_t>(expected)) {
+    placeholders.clear();
+    placeholders.reserve(static_cast<std::size_t>(expected));
+    for (int index = 1; index <= expected; ++index) {
+      const char* name = sqlite3_bind_parameter_name(stmt, index);
+      placeholders.emplace_back(name ? name : "?");
+    }
+  }
   std::size_t matched = 0;
   std::vector<bool> used(count, false);
+  // The given names, by name: searched one by one when there are a few, through a hash map built
+  // once per bind when there are many (a search per placeholder would make binding quadratic, and
+  // binding cannot be interrupted).
+  constexpr std::uint32_t kSearchedNames = 16;
+  std::unordered_map<std::string_view, std::size_t> byName;
+  if (count > kSearchedNames) {
+    byName.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) byName.emplace(paramNames[i], i);
+  }
   for (int index = 1; index <= expected; ++index) {
-    const char* name = sqlite3_bind_parameter_name(stmt, index);
-    if (!name || name[0] == '?') {
+    const std::string& name = placeholders[static_cast<std::size_t>(index - 1)];
+    if (name[0] == '?') {
       setBindFailure(request, "the statement has positional parameters (?); pass an array, not an object");
       return false;
     }
-    const std::string_view key(name + 1);
+    const std::string_view key = std::string_view(name).substr(1);
     std::size_t found = count;
-    for (std::size_t i = 0; i < count; ++i) {
-      if (paramNames[i] == key) {
-        found = i;
-        break;
+    if (count > kSearchedNames) {
+      const auto it = byName.find(key);
+      if (it != byName.end()) found = it->second;
+    } else {
+      for (std::size_t i = 0; i < count; ++i) {
+        if (paramNames[i] == key) {
+          found = i;
+          break;
+        }
       }
     }
     if (found == count) {
@@ -284,7 +398,7 @@ bool Connection::runStatement(Request& request) {
     return false;
   }
   sqlite3_stmt* stmt = statement.stmt();
-  if (!bind(stmt, request, 0, static_cast<std::uint32_t>(request.params.size()), !request.paramNames.empty())) return false;
+  if (!bind(statement.entry(), request, 0, static_cast<std::uint32_t>(request.params.size()), namedParams(request))) return false;
 
   resetCounters(stmt, request);
   const std::int64_t totalBefore = sqlite3_total_changes64(db_);
@@ -314,11 +428,7 @@ bool Connection::runStatement(Request& request) {
     request.status = Status::Rows;
     request.columnCount = static_cast<std::uint32_t>(columns);
     if (returnRows) request.changes = sqlite3_changes64(db_);
-    if (statement->reportNames || (request.flags & RequestFlag::WantNames)) {
-      request.columnNames = statement->columnNames;
-      request.namesAttached = true;
-      statement->reportNames = false;
-    }
+    attachColumnNames(statement.entry(), request);
   }
   return true;
 }
@@ -368,7 +478,7 @@ void Connection::iterate(Request& request) {
     endIteration();
     return;
   }
-  if (!bind(iteration_, request, 0, static_cast<std::uint32_t>(request.params.size()), !request.paramNames.empty())) {
+  if (!bind(iterationEntry_, request, 0, static_cast<std::uint32_t>(request.params.size()), namedParams(request))) {
     endIteration();
     return;
   }

@@ -90,6 +90,17 @@ inline int collectRows(sqlite3_stmt* stmt, int columns, Request& request, int la
   return rc;
 }
 
+// V8's longest string, in UTF-16 units (v8::String::kMaxLength): V8 refuses to make a string of
+// more bytes than that, whatever they decode to (String::NewFromUtf8, String::NewFromOneByte).
+inline constexpr std::uint32_t kMaxJsStringLength = sizeof(void*) == 4 ? (1u << 28) - 16 : (1u << 29) - 24;
+
+// Any thread. Whether every value of the rows in `request` becomes a JS value in the completion
+// encoder (native/addon/batch_encoder.cc), which otherwise fails the request (IntegerOverflow, or
+// SQLITE_TOOBIG) and drops its column names: no integer beyond 2^53 without bigints
+// (RequestFlag::SafeIntegers), no text longer than V8's longest string. (A blob fails only when
+// memory runs out, which cannot be foreseen.)
+bool reachesJs(const Request& request) noexcept;
+
 // Any thread. Whether a statement whose authorizer saw `actions` (bit = action code) may share a
 // group commit: row changes (and the reads and functions they use) may; DDL, PRAGMA, ATTACH,
 // transaction control, VACUUM (no authorizer action at all) and the like may not.

@@ -23,9 +23,14 @@ struct CachedStatement {
   bool groupable = false;  // only row changes (INSERT/UPDATE/DELETE and reads): may share a group commit
   bool controlsTransaction = false;  // BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE
   bool endsTransaction = false;      // BEGIN, COMMIT, END, ROLLBACK (not under EXPLAIN): not ROLLBACK TO, SAVEPOINT or RELEASE
+  bool cacheable = true;   // false for a PRAGMA or an EXPLAIN: never kept for another request (Connection::prepare)
   int reprepareCount = 0;  // SQLITE_STMTSTATUS_REPREPARE seen after the last run
-  bool reportNames = true;  // fresh or re-prepared: the JS side must learn its column names
+  // Fresh or re-prepared since its names last reached lib/ with a Get or All result: the next one
+  // reports them (lib/ keeps the names per SQL text and per worker: request/sql-registry.ts).
+  bool reportNames = true;
+  std::uint32_t namesEpoch = 0;  // the Request::namesEpoch its names last reached lib/ under
   std::vector<std::string> columnNames;
+  std::vector<std::string> parameterNames;  // each placeholder's name ("?" when it has none), read at its first named bind
 };
 
 class StatementCache {

@@ -153,7 +153,7 @@ bool Connection::runBatchEntry(Request& request, const BatchEntry& entry) {
     setMisuse(request, "transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE) is not allowed in a batch: the batch is its own transaction");
     return false;
   }
-  if (!bind(statement.stmt(), request, entry.firstParam, entry.paramCount, entry.named)) return false;
+  if (!bind(statement.entry(), request, entry.firstParam, entry.paramCount, entry.named)) return false;
   const std::int64_t totalBefore = sqlite3_total_changes64(db_);
   if (stepToEnd(statement.stmt()) != SQLITE_DONE) {
     fail(request);

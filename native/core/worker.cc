@@ -98,17 +98,6 @@ void Engine::finishedWork(Worker& worker) noexcept {
 
 namespace {
 
-// Worker threads. False when a row of `request` holds an integer a JS number cannot hold and
-// bigints were not asked for: the completion encoder will fail it with IntegerOverflow.
-bool fitsJsNumbers(const Request& request) noexcept {
-  if (request.flags & RequestFlag::SafeIntegers) return true;
-  constexpr std::int64_t kMaxSafe = 9007199254740991LL;  // Number.MAX_SAFE_INTEGER
-  for (const Value& value : request.cells) {
-    if (value.type == ValueType::Integer && (value.integer > kMaxSafe || value.integer < -kMaxSafe)) return false;
-  }
-  return true;
-}
-
 // Worker threads: microseconds from `from` to `to` on the steady clock.
 double micros(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to) {
   return std::chrono::duration<double, std::micro>(to - from).count();
@@ -213,9 +202,9 @@ void Engine::holdForIteration(Worker& worker, const Request& request) noexcept {
   }
   if (request.op == Op::IterateStart && (request.flags & RequestFlag::HoldReader)) {
     if (request.status != Status::RowsMore) return;
-    if (!fitsJsNumbers(request)) {
-      // The completion will fail with IntegerOverflow, and lib/ will not know a reader to end
-      // the iteration on: it ends here, and the reader stays in the shared ring.
+    if (!reachesJs(request)) {
+      // The completion will fail (IntegerOverflow, SQLITE_TOOBIG), and lib/ will not know a
+      // reader to end the iteration on: it ends here, and the reader stays in the shared ring.
       worker.connection.endIteration();
       return;
     }
