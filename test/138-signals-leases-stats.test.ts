@@ -6,7 +6,9 @@
 // with the reason of whichever aborted first (the caller's signal's, also null, or the scope's
 // end: a transaction's timeout). Also: lease.release() refuses an argument (the lease stays
 // held); a read lease is `write: false`, also on the writer of a pool without readers;
-// stats().readers.idle counts only readers neither busy nor pinned. Counts, reasons and codes
+// stats().readers.idle counts only readers neither busy nor pinned (a pinned reader running its
+// lease's query once); a read lease, snapshot or iteration holding the writer of a pool without
+// readers refuses its caller's PRAGMA query_only. Counts, reasons and codes
 // only: no timings.
 import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
@@ -178,6 +180,28 @@ describe('one long-lived signal passed to the operations of scopes', () => {
     expect(dependants(signal)).toBe(0);
   });
 
+  it('an iteration refused at the call (bad SQL or parameters) in a scope lets go of the caller\'s signal at once', async () => {
+    const db = await pools.fresh({ readers: 1 });
+    const { signal } = new AbortController();
+    const lease = await db.acquire();
+    try {
+      for (const sql of [42, '', '   ']) {
+        const error = await rejection((async () => {
+          for await (const row of lease.iterate(sql as string, [], { signal })) void row;
+        })());
+        expect(error).toBeInstanceOf(Error);
+        expect(listeners(signal)).toBe(0);
+      }
+      const badParams = await rejection((async () => {
+        for await (const row of lease.iterate('SELECT ?', [Symbol('x') as never], { signal })) void row;
+      })());
+      expect(badParams).toBeInstanceOf(TypeError);
+      expect(listeners(signal)).toBe(0);
+    } finally {
+      await lease.release();
+    }
+  });
+
   it("an iteration's join lets go of the caller's signal when the iteration ends, while its scope goes on", async () => {
     const db = await pools.fresh({ readers: 2 });
     await db.exec('WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 300) INSERT INTO t (v) SELECT i FROM r');
@@ -290,5 +314,53 @@ describe('stats().readers.idle', () => {
     expect(db.stats().readers).toEqual({ size: 3, busy: 0, idle: 2, pinned: 1 });
     await two.release();
     expect(db.stats().readers).toEqual({ size: 3, busy: 0, idle: 3, pinned: 0 });
+  });
+
+  it('counts a pinned reader running its lease\'s query once, as pinned: the others stay idle', async () => {
+    const db = await pools.fresh({ readers: 3, healthCheck: false });
+    const lease = await db.acquire();
+    const controller = new AbortController();
+    const running = rejection(lease.get(ENDLESS, [], { signal: controller.signal }));
+    // Until the reader has taken the query (busy), counts may still show it idle-but-pinned.
+    let seen = db.stats().readers;
+    for (let i = 0; i < 2000 && seen.busy === 0; i++) {
+      await turn();
+      seen = db.stats().readers;
+    }
+    controller.abort(new Error('stop'));
+    await running;
+    await lease.release();
+    expect(seen).toEqual({ size: 3, busy: 1, idle: 2, pinned: 1 });
+  });
+});
+
+describe('a read lease on the writer (a pool without readers)', () => {
+  it("refuses its caller's PRAGMA query_only (SQLITE_AUTH), so it cannot write; a write lease may set it", async () => {
+    const db = await pools.fresh({ readers: 0 });
+    const read = await db.acquire();
+    try {
+      expect(await rejection(read.exec('PRAGMA query_only = OFF'))).toMatchObject({ code: 'SQLITE_AUTH' });
+      expect(await rejection(read.run('PRAGMA query_only = 0'))).toMatchObject({ code: 'SQLITE_AUTH' });
+      expect(await rejection(read.run("INSERT INTO t (v) VALUES ('sneaky')"))).toMatchObject({ code: 'SQLITE_READONLY' });
+      // Reading the setting is allowed.
+      expect(await read.get('PRAGMA query_only', [], { rowMode: 'array' })).toEqual([1]);
+    } finally {
+      await read.release();
+    }
+    // A snapshot and a pool iteration hold the writer read-only the same way.
+    expect(await rejection(db.read((conn) => conn.run('PRAGMA query_only = OFF')))).toMatchObject({ code: 'SQLITE_AUTH' });
+    const iterated = await rejection((async () => {
+      for await (const row of db.iterate('PRAGMA query_only = OFF')) void row;
+    })());
+    expect(iterated).toMatchObject({ code: 'SQLITE_AUTH' });
+    const write = await db.acquire({ write: true });
+    try {
+      await write.exec('PRAGMA query_only = ON');
+      await write.exec('PRAGMA query_only = OFF');
+      await write.run("INSERT INTO t (v) VALUES ('written')");
+    } finally {
+      await write.release();
+    }
+    expect(await db.all('SELECT v FROM t')).toEqual([{ v: 'written' }]);
   });
 });

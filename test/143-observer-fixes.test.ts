@@ -258,6 +258,24 @@ describe('ObservedPool.all()', () => {
     });
   }
 
+  it('without readers, refuses a PRAGMA given a value, ATTACH and DETACH before preparing them: the writer stays as it was', async () => {
+    const db = await pools.fresh({ readers: 0 });
+    let view: ObservedPool | undefined;
+    db.observe({ onAttach: (pool) => void (view = pool) });
+    for (const sql of ['PRAGMA query_only = ON', 'PRAGMA foreign_keys = OFF', 'pragma main.recursive_triggers=1', "ATTACH ':memory:' AS other", 'DETACH other']) {
+      const error = await rejection(view!.all(sql));
+      expect(error).toMatchObject({ code: 'SQLITE_READONLY', sql });
+    }
+    expect(await db.get('PRAGMA query_only')).toEqual({ query_only: 0 });
+    expect(await db.get('PRAGMA foreign_keys')).toEqual({ foreign_keys: 1 });
+    expect(await db.get('PRAGMA recursive_triggers')).toEqual({ recursive_triggers: 0 });
+    expect((await db.all('PRAGMA database_list')).length).toBe(1);
+    await db.run("INSERT INTO t (v) VALUES ('still writable')");
+    // Reading PRAGMAs through it still works.
+    expect(await view!.all('PRAGMA query_only')).toEqual([{ query_only: 0 }]);
+    expect((await view!.all('PRAGMA table_info(t)')).length).toBeGreaterThan(0);
+  });
+
   it('refuses it without waiting for the writer (a transaction holds it)', async () => {
     const db = await pools.fresh({ readers: 1 });
     await db.run("INSERT INTO t (v) VALUES ('kept')");
@@ -388,6 +406,17 @@ describe('observer checks', () => {
       expect(await db.get('SELECT 1 AS x')).toEqual({ x: 1 });
     });
   }
+
+  it('an open() that failed after checking its observers leaves nothing behind: a later observe() reads the hooks afresh', async () => {
+    const observer: Observer = { onQuery: () => undefined };
+    await expect(pools.fresh({ readers: 1, observers: [observer], cacheSize: -5 } as never)).rejects.toThrow();
+    const seen: string[] = [];
+    observer.onQuery = (e) => void seen.push(e.sql);
+    const db = await pools.fresh({ readers: 1 });
+    db.observe(observer);
+    await db.get('SELECT 42');
+    expect(seen).toContain('SELECT 42');
+  });
 
   it('reads each hook and flag once, through open() and observe()', async () => {
     const reads = new Map<string, number>();

@@ -97,7 +97,7 @@ async function start(resolved: ResolvedOptions): Promise<Pool> {
   }
   pool = new Pool({ native, dispatcher, gate, pins, keeper, toolkit, context, options: resolved, replica });
   observers.setPool(pool);
-  for (const observer of resolved.observers) pool.observe(observer);
+  for (const checked of resolved.observers) observers.add(checked.observer, checked);
   observers.connections('open', resolved.readers);
   try {
     await toolkit.start();

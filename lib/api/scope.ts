@@ -111,8 +111,10 @@ export class Scope implements ScopeOperations {
       throw misuse(`one iteration at a time per connection: the ${open.by}'s iteration (${preview(open.sql)}) is still open on this ${this.#what}'s connection; finish or stop it first`, { sql: refused });
     }
     const checked = check();
+    // Everything that may refuse the call comes before the signal join (released only when the iteration ends).
+    const text = checkSql(sql);
     const { values, names } = encodeParams(params);
-    const trace = this.#ops.observed ? this.#ops.trace('iterate', checkSql(sql), params, inTransaction) : undefined;
+    const trace = this.#ops.observed ? this.#ops.trace('iterate', text, params, inTransaction) : undefined;
     const iteration: Iteration = { names: undefined, build: undefined };
     const { signal, release: releaseSignal } = this.#ops.signalFor(checked.signal);
     /** Why the iteration ended with the scope, once it did. */
@@ -126,7 +128,7 @@ export class Scope implements ScopeOperations {
       const chunk = this.#requests.run({
         op,
         route: this.#route,
-        sql: start ? checkSql(sql) : undefined,
+        sql: start ? text : undefined,
         values: start ? values : undefined,
         names: start ? names : undefined,
         keepTransaction: true,
@@ -144,7 +146,7 @@ export class Scope implements ScopeOperations {
       });
     };
     // The connection's iteration is this one until it ends (close), whichever scope on it asks.
-    const mine = { by: this.#what, sql: checkSql(sql) };
+    const mine = { by: this.#what, sql: text };
     this.#slot.open = mine;
     // Its open statement holds a snapshot: the WAL monitor names it, vacuum() waits for its end.
     const holder = this.#holders.begin('iteration', mine.sql);

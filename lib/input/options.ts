@@ -8,6 +8,7 @@ import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { FAULT_ADDON_VARIABLE, binding } from '../native/binding.ts';
 import type { NativePoolConfig } from '../native/native-pool.ts';
 import { checkObservers } from '../observers/hub.ts';
+import type { CheckedObserver } from '../observers/checked-observer.ts';
 import type { NewConnection, Observer } from '../types.ts';
 import type { CheckpointOnClose, PoolOptions, PragmaValue, Preset, Replication, RetryPolicy, SynchronousMode } from '../options-types.ts';
 import { checkPragmas, pragmaStatement } from './pragmas.ts';
@@ -168,7 +169,8 @@ export interface ResolvedOptions {
   /** Period of `PRAGMA optimize` on the writer (undefined: only at open and close). */
   readonly optimizeInterval: number | undefined;
   /** Observers attached at open (each checked). */
-  readonly observers: readonly Observer[];
+  /** As the option check read them (hooks read once; the pool attaches these). */
+  readonly observers: readonly CheckedObserver[];
   /** Migrations applied by open() before it resolves (validated; see lib/migrations/). */
   readonly migrations: Readonly<OpenMigrationOptions> | undefined;
   /** The writer's checkpoint when the pool closes (false: none). */

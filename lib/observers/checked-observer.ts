@@ -29,8 +29,6 @@ export type CheckedObserver = { readonly observer: Observer } & { readonly [H in
   readonly [F in (typeof FLAGS)[number]]: boolean;
 };
 
-/** Observers of open()'s `observers` option as checked, until the pool attaches them: read once. */
-const prechecked = new WeakMap<object, CheckedObserver>();
 
 /** describeType(), for a value whose own reads may throw (a Proxy). */
 function describe(value: unknown): string {
@@ -84,18 +82,8 @@ function readObserver(observer: unknown, name: string): CheckedObserver {
   return fields as CheckedObserver;
 }
 
-/**
- * `observer` as checked: as open()'s option check read it (taken once), or read now (`name`
- * names it in errors).
- */
+/** `observer` as checked now (`name` names it in errors): its hooks and flags read once. */
 export function checkedObserver(observer: unknown, name = 'observer'): CheckedObserver {
-  if (typeof observer === 'object' && observer !== null) {
-    const checked = prechecked.get(observer);
-    if (checked !== undefined) {
-      prechecked.delete(observer);
-      return checked;
-    }
-  }
   return readObserver(observer, name);
 }
 
@@ -105,7 +93,7 @@ export function checkObserver(observer: unknown, name = 'observer'): Observer {
 }
 
 /** Checks the `observers` option of open(): an array of observers, each read once (the pool attaches them as read). */
-export function checkObservers(value: unknown): readonly Observer[] {
+export function checkObservers(value: unknown): readonly CheckedObserver[] {
   if (value === undefined) return [];
   let items: unknown[] | undefined;
   try {
@@ -115,10 +103,6 @@ export function checkObservers(value: unknown): readonly Observer[] {
   }
   if (items === undefined) throw invalidArgument(`observers must be an array of observer objects, got ${describe(value)}`);
   return Object.freeze(
-    items.map((observer, i) => {
-      const checked = readObserver(observer, `observers[${i}]`);
-      prechecked.set(checked.observer, checked);
-      return checked.observer;
-    }),
+    items.map((observer, i) => readObserver(observer, `observers[${i}]`)),
   );
 }

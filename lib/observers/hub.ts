@@ -158,15 +158,15 @@ export class ObserverHub {
   }
 
   /**
-   * Attaches `observer` (checked); returns the function that removes it (calling it again does
-   * nothing). An observer attached twice gets each event once and stays until both are removed.
+   * Attaches `observer` (checked now, or as `prechecked`: open()'s option check read it); returns
+   * the function that removes it (calling it again does nothing). An observer attached twice gets each event once and stays until both are removed.
    */
-  add(observer: unknown): () => void {
+  add(observer: unknown, prechecked?: CheckedObserver): () => void {
     // Attached already: checked then (its hooks are read once per attachment).
     let attachment = this.#attachments.get(observer as Observer);
     if (attachment !== undefined) attachment.count++;
     else {
-      const checked = checkedObserver(observer);
+      const checked = prechecked ?? checkedObserver(observer);
       const added: Attachment = { count: 1, checked };
       attachment = added;
       this.#attachments.set(checked.observer, added);

@@ -3,6 +3,7 @@
 // lookups are internal requests: no observer sees them and no channel publishes them.
 // Runs on the JS thread.
 
+import { pragmaForm } from '../input/pragma-form.ts';
 import { SqliteError } from '../errors.ts';
 import { checkSql } from '../input/validate.ts';
 import { Op } from '../native/contract.ts';
@@ -63,10 +64,17 @@ export class QueryPlans {
    * without readers (`onWriter`). A statement that writes is refused before it runs, with
    * SQLITE_READONLY as a read lease or snapshot refuses it: where a reader reports it writes
    * (the dispatcher would send it to the writer), or, on the writer, where its program
-   * (`EXPLAIN`) writes as sqlite3_stmt_readonly() sees it.
+   * (`EXPLAIN`) writes as sqlite3_stmt_readonly() sees it, or it changes the connection (a PRAGMA
+   * given a value, ATTACH, DETACH).
    */
   async read(sql: string, onWriter: boolean): Promise<Record<string, unknown>[]> {
     const text = checkSql(sql);
+    if (onWriter) {
+      // Not even prepared (EXPLAIN would): a PRAGMA given a value, which SQLite may apply while
+      // preparing it (foreign_keys, query_only...), and ATTACH/DETACH change the writer's connection.
+      const first = statementKeywords(text)[0];
+      if (first === 'ATTACH' || first === 'DETACH' || pragmaForm(text) === 'set') throw readOnly(text);
+    }
     if (onWriter && statementKeywords(text)[0] !== 'EXPLAIN') {
       const program = (await this.#requests.run({ op: Op.All, route: READERS, sql: `EXPLAIN ${text}`, values: undefined, names: undefined, rowMode: 'object', internal: true })) as {
         opcode: unknown;
