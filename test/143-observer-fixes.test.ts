@@ -362,6 +362,26 @@ describe('migrations', () => {
     expect(phases).toEqual(['start 1.0.0', 'applied 1.0.0', 'start 1.1.0', 'failed 1.1.0']);
   });
 
+  it("a close() from an 'applied' event, between two migrations, stops the run with PoolClosedError; what was applied stays", async () => {
+    const path = pools.file();
+    const db = await pools.openAt(path, { readers: 1 });
+    let closing: Promise<void> | undefined;
+    db.observe({
+      onMigration(e) {
+        if (e.phase === 'applied' && e.version === '1.0.0') closing = db.close();
+      },
+    });
+    const migrations = [
+      { version: '1.0.0', name: 'a', up: 'CREATE TABLE a (x)' },
+      { version: '1.1.0', name: 'b', up: 'CREATE TABLE b (x)' },
+    ];
+    const error = await rejection(db.migrate({ migrations }));
+    await closing;
+    expect(error).toBeInstanceOf(PoolClosedError);
+    const again = await pools.openAt(path, { readers: 1 });
+    expect(await again.all("SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN ('a', 'b') ORDER BY name")).toEqual([{ name: 'a' }]);
+  });
+
   it("an abort from an observer hook still rejects with the signal's reason", async () => {
     const db = await pools.fresh({ readers: 1 });
     const controller = new AbortController();

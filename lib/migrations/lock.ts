@@ -3,7 +3,7 @@
 // meanwhile), each waited for at most `lockTimeout`. Everything goes through the pool's public
 // API.
 
-import { AcquireTimeoutError, MigrationError, OperationTimeoutError, SqliteError } from '../errors.ts';
+import { AcquireTimeoutError, MigrationError, OperationTimeoutError, PoolClosedError, ScopeEndedError, SqliteError } from '../errors.ts';
 import type { Lease } from '../api/lease.ts';
 
 /** What the migration code needs of a pool. */
@@ -92,6 +92,9 @@ export async function beginImmediate(
       return;
     } catch (error) {
       if (error instanceof OperationTimeoutError) throw lockedError(lockTimeout, 'another connection held the write lock', error);
+      // The run's writer was taken away between two migrations: a close() from inside the run
+      // (an observer hook, say); the run stops there, with what was applied before kept.
+      if (error instanceof ScopeEndedError) throw new PoolClosedError('the pool was closed during the migration run, between two migrations');
       if (!(error instanceof SqliteError) || error.primaryCode !== 'SQLITE_BUSY') throw error;
       await pause(Math.min(RETRY_MS, Math.max(1, deadline - Date.now())), signal);
     }
