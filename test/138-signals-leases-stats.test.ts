@@ -342,8 +342,14 @@ describe('a read lease on the writer (a pool without readers)', () => {
       expect(await rejection(read.exec('PRAGMA query_only = OFF'))).toMatchObject({ code: 'SQLITE_AUTH' });
       expect(await rejection(read.run('PRAGMA query_only = 0'))).toMatchObject({ code: 'SQLITE_AUTH' });
       expect(await rejection(read.run("INSERT INTO t (v) VALUES ('sneaky')"))).toMatchObject({ code: 'SQLITE_READONLY' });
-      // Reading the setting is allowed.
+      // Nor any other setting, nor ATTACH/DETACH: the writer is left as the lease found it.
+      for (const sql of ['PRAGMA synchronous = OFF', 'PRAGMA foreign_keys = 0', 'PRAGMA main.cache_size = 5', "ATTACH ':memory:' AS other"]) {
+        expect(await rejection(read.exec(sql)), sql).toMatchObject({ code: 'SQLITE_AUTH' });
+      }
+      // Reading settings and the PRAGMAs that report are allowed.
       expect(await read.get('PRAGMA query_only', [], { rowMode: 'array' })).toEqual([1]);
+      expect((await read.all('PRAGMA table_info(t)')).length).toBe(2);
+      expect((await read.all('PRAGMA database_list')).length).toBe(1);
     } finally {
       await read.release();
     }

@@ -6,7 +6,8 @@
 // other connections saw (a rename rolled back, a snapshot older than a rename, an ADD COLUMN rolled
 // back, a result that failed, the JS side forgetting its statements); binding 32,766 named
 // parameters to a prepared statement takes linear time; a PRAGMA and an EXPLAIN answer on the
-// current schema; and
+// current schema; insertMany with a one-statement cache; a PRAGMA queued behind writes is not
+// applied early (nor at all when cancelled) by the writer looking ahead for a group commit; and
 // the messages of an empty parameter object and of trailing text that is not a statement.
 
 import { describe, expect, it } from 'vitest';
@@ -192,6 +193,49 @@ describe('binding and statement shape', () => {
     await db.exec('DROP INDEX e_x');
     expect(await plan('reader')).toMatch(/^SCAN e/);
     expect(await plan('writer')).toMatch(/^SCAN e/);
+  });
+
+  it('insertMany with a statement cache of one statement inserts each row once (its two statements stay while in use)', async () => {
+    for (const statementCacheSize of [1, 2, 0]) {
+      const db = await pools.open({ readers: 1, statementCacheSize });
+      await db.exec('CREATE TABLE m (a INTEGER, b TEXT)');
+      const rows = Array.from({ length: 1000 }, (_, i) => ({ a: i, b: `r${i}` }));
+      expect(await db.insertMany('m', rows)).toBe(1000);
+      expect(await db.get('SELECT count(*) AS n, sum(a) AS s, count(DISTINCT b) AS d FROM m')).toEqual({ n: 1000, s: 499500, d: 1000 });
+      await db.close();
+    }
+  });
+
+  it('a PRAGMA queued behind writes takes effect after them, and never when it is cancelled before it ran', async () => {
+    const db = await pools.open({ readers: 1 });
+    await db.exec('CREATE TABLE q (a)');
+    const writerCacheSize = async (): Promise<number> => {
+      const lease = await db.acquire({ write: true });
+      try {
+        return Number((await lease.get<{ cache_size: number }>('PRAGMA cache_size'))!.cache_size);
+      } finally {
+        await lease.release();
+      }
+    };
+    const refused: string[] = [];
+    for (let round = 0; round < 50; round++) {
+      const outcomes = await Promise.allSettled([db.run('INSERT INTO q VALUES (1)'), db.run('INSERT INTO q VALUES (2)'), db.run('PRAGMA query_only = ON')]);
+      for (const outcome of outcomes.slice(0, 2)) if (outcome.status === 'rejected') refused.push(String((outcome.reason as SqliteError).code));
+      await db.run('PRAGMA query_only = OFF');
+    }
+    expect(refused).toEqual([]);
+    expect(await db.get('SELECT count(*) AS n FROM q')).toEqual({ n: 100 });
+    const before = await writerCacheSize();
+    const controller = new AbortController();
+    const slow = db.run('INSERT INTO q WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) SELECT x FROM c');
+    const pragma = db.run('PRAGMA cache_size = 7', [], { signal: controller.signal });
+    // Aborted once the slow write is running (the writer has looked past it by then).
+    while (!db.stats().writer.busy) await new Promise((resolve) => setImmediate(resolve));
+    controller.abort(new Error('never mind'));
+    const [slowOutcome, pragmaOutcome] = await Promise.allSettled([slow, pragma]);
+    expect(slowOutcome.status).toBe('fulfilled');
+    expect(pragmaOutcome).toMatchObject({ status: 'rejected', reason: { message: 'never mind' } });
+    expect(await writerCacheSize()).toBe(before);
   });
 
   it('an empty parameter object is named parameters; trailing text that is no statement says so', async () => {

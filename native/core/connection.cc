@@ -86,6 +86,22 @@ int Connection::onBusy(void* self, int attempt) {
   return 1;
 }
 
+namespace {
+
+// Worker thread (pure). A PRAGMA that only reports, whatever value it is given (a table, an index,
+// a row limit): it changes nothing on the connection.
+bool reportingPragma(const char* name) noexcept {
+  static constexpr const char* kReporting[] = {"table_info",       "table_xinfo",       "table_list",      "index_info",
+                                               "index_xinfo",      "index_list",        "foreign_key_list", "foreign_key_check",
+                                               "integrity_check",  "quick_check"};
+  for (const char* reporting : kReporting) {
+    if (sqlite3_stricmp(name, reporting) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 // Worker thread (while preparing). Records what the statement does. Denies, with SQLITE_AUTH,
 // setting PRAGMAs the pool owns once the connection is open: the journal mode and the locking
 // mode (a writer out of WAL mode, or holding its lock, would shut the readers out), and, to a
@@ -93,19 +109,31 @@ int Connection::onBusy(void* self, int attempt) {
 // onBusy, which gives up when its request is cancelled) and a reader's query_only (a reader, or
 // a read lease on one, would write, and its write lock would make the writer fail with BUSY),
 // also to a read-only request on the writer (RequestFlag::ReadOnly: a read lease, snapshot or
-// iteration holding the writer of a pool without readers, which keeps query_only on meanwhile).
+// iteration holding the writer of a pool without readers, which keeps query_only on meanwhile),
+// which may set no PRAGMA at all (only the reporting ones take a value) and not ATTACH or DETACH.
+// While the writer looks ahead for a group commit (probing_), every PRAGMA is denied.
 // A PRAGMA is prepared for every request (never cached: Connection::prepare), so this check sees
 // every one.
 int Connection::onAuthorize(void* self, int action, const char* name, const char* value, const char*, const char*) {
   auto* connection = static_cast<Connection*>(self);
   if (action >= 0 && action < 64) connection->authorized_ |= std::uint64_t{1} << action;
-  if (action != SQLITE_PRAGMA || value == nullptr || name == nullptr || connection->opening_) return SQLITE_OK;
-  if (sqlite3_stricmp(name, "journal_mode") == 0 || sqlite3_stricmp(name, "locking_mode") == 0) return SQLITE_DENY;
+  if (connection->opening_) return SQLITE_OK;
+  // The writer looking ahead for a group commit (canGroup) must not apply a PRAGMA that SQLite
+  // applies while preparing it (query_only, cache_size...) before the writes queued ahead of it
+  // ran, or at all if it is cancelled: refused there, the request is simply not grouped.
+  if (action == SQLITE_PRAGMA && connection->probing_) return SQLITE_DENY;
   const Request* request = connection->current_;
+  const bool readOnlySession = request != nullptr && (request->flags & RequestFlag::ReadOnly) && !(request->flags & RequestFlag::Internal);
+  // A read-only session on the writer leaves it as it found it: no ATTACH or DETACH.
+  if (readOnlySession && (action == SQLITE_ATTACH || action == SQLITE_DETACH)) return SQLITE_DENY;
+  if (action != SQLITE_PRAGMA || value == nullptr || name == nullptr) return SQLITE_OK;
+  if (sqlite3_stricmp(name, "journal_mode") == 0 || sqlite3_stricmp(name, "locking_mode") == 0) return SQLITE_DENY;
   if (request != nullptr && (request->flags & RequestFlag::Internal)) return SQLITE_OK;
   if (sqlite3_stricmp(name, "busy_timeout") == 0) return SQLITE_DENY;
-  const bool readOnly = connection->role_ == Role::Reader || (request != nullptr && (request->flags & RequestFlag::ReadOnly));
-  if (readOnly && sqlite3_stricmp(name, "query_only") == 0) return SQLITE_DENY;
+  if (connection->role_ == Role::Reader && sqlite3_stricmp(name, "query_only") == 0) return SQLITE_DENY;
+  // ...nor sets anything on it (query_only, foreign_keys, synchronous...): only the PRAGMAs that
+  // report (table_info(t) and the like) may take a value there.
+  if (readOnlySession && !reportingPragma(name)) return SQLITE_DENY;
   return SQLITE_OK;
 }
 

@@ -191,6 +191,7 @@ class Connection {
   sqlite3_backup* backup_ = nullptr;   // the open backup, if any
   std::int64_t transactionSinceMs_ = 0;  // steady-clock ms when the open transaction began (0: none)
   bool opening_ = false;                 // in open(): its setup may set the journal and locking modes
+  bool probing_ = false;                 // in canGroup()'s prepare: onAuthorize denies every PRAGMA
 };
 
 }  // namespace litepool

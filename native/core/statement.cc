@@ -202,22 +202,17 @@ bool Connection::prepare(const std::string& sql, Request& request, StatementHand
   return true;
 }
 
-// Worker thread. Brings the connection's copy of the schema up to date: steps a statement that
-// checks the schema cookie of every database but temp (this connection's own), which makes SQLite
-// reload a schema another connection changed. True when one was reloaded (the statement was
-// re-prepared); false when none changed, or the check failed (nothing is known then).
+// Worker thread. Brings the connection's copy of the main database's schema up to date: steps a
+// statement that checks its schema cookie, which makes SQLite reload a schema another connection
+// changed. True when it was reloaded (the statement was re-prepared); false when it had not
+// changed, or the check failed (nothing is known then). Attached databases are left alone: their
+// files may be locked by other processes, and a check would wait for them (busyTimeout) on every
+// PRAGMA and EXPLAIN; a PRAGMA or EXPLAIN about one may answer from its older schema.
 bool Connection::refreshSchema() {
-  std::string sql;
-  for (int i = 0; const char* name = sqlite3_db_name(db_, i); ++i) {
-    if (i == 1) continue;  // temp
-    sql += sql.empty() ? "SELECT 1 FROM \"" : " UNION ALL SELECT 1 FROM \"";
-    for (const char* c = name; *c; ++c) sql += *c == '"' ? std::string("\"\"") : std::string(1, *c);
-    sql += "\".sqlite_schema";
-  }
-  sql += " LIMIT 0";
+  static const std::string kCheck = "SELECT 1 FROM main.sqlite_schema LIMIT 0";
   Request scratch;
   StatementHandle check;
-  if (!prepare(sql, scratch, check)) return false;
+  if (!prepare(kCheck, scratch, check)) return false;
   const int before = sqlite3_stmt_status(check.stmt(), SQLITE_STMTSTATUS_REPREPARE, 0);
   const int rc = stepToEnd(check.stmt());
   return rc == SQLITE_DONE && sqlite3_stmt_status(check.stmt(), SQLITE_STMTSTATUS_REPREPARE, 0) != before;

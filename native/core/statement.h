@@ -29,8 +29,11 @@ class StatementHandle {
   CachedStatement& entry() const noexcept { return *entry_; }
   sqlite3_stmt* stmt() const noexcept { return entry_->stmt; }
 
-  // Points the handle at a statement of the cache.
-  void useCached(CachedStatement* entry) noexcept { entry_ = entry; }
+  // Points the handle at a statement of the cache, which keeps it until the handle is finished.
+  void useCached(CachedStatement* entry) noexcept {
+    entry_ = entry;
+    ++entry->handles;
+  }
   // Takes ownership of an uncached statement; returns its description to fill in.
   CachedStatement& useUncached(sqlite3_stmt* stmt) noexcept {
     uncached_.stmt = stmt;
@@ -52,6 +55,7 @@ class StatementHandle {
     } else if (entry_ != nullptr) {
       sqlite3_reset(entry_->stmt);
       sqlite3_clear_bindings(entry_->stmt);
+      --entry_->handles;
     }
     entry_ = nullptr;
   }

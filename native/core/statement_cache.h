@@ -31,6 +31,7 @@ struct CachedStatement {
   std::uint32_t namesEpoch = 0;  // the Request::namesEpoch its names last reached lib/ under
   std::vector<std::string> columnNames;
   std::vector<std::string> parameterNames;  // each placeholder's name ("?" when it has none), read at its first named bind
+  int handles = 0;  // StatementHandles using it now: never evicted meanwhile (another prepare may fill the cache)
 };
 
 class StatementCache {
@@ -51,9 +52,11 @@ class StatementCache {
   }
 
   // Owning worker thread. Takes ownership of `stmt`; evicts and finalizes the least recently
-  // used entry when full. Requires capacity() > 0.
+  // used entry no handle uses when full (or holds one more while every entry is in use).
+  // Requires capacity() > 0.
   CachedStatement* insert(std::string sql, sqlite3_stmt* stmt) {
-    if (entries_.size() >= capacity_) evictOldest();
+    while (entries_.size() >= capacity_ && evictOldest()) {
+    }
     entries_.emplace_front();
     CachedStatement& entry = entries_.front();
     entry.sql = std::move(sql);
@@ -63,10 +66,10 @@ class StatementCache {
   }
 
   // Owning worker thread. Moves the entry for `sql` out of the cache into `out`, its statement
-  // not finalized (an iteration keeps it while it is open); false when absent.
+  // not finalized (an iteration keeps it while it is open); false when absent or in use.
   bool take(std::string_view sql, CachedStatement& out) {
     auto it = index_.find(sql);
-    if (it == index_.end()) return false;
+    if (it == index_.end() || it->second->handles > 0) return false;
     const auto node = it->second;
     index_.erase(it);
     out = std::move(*node);
@@ -82,7 +85,8 @@ class StatementCache {
       sqlite3_finalize(entry.stmt);
       return;
     }
-    if (entries_.size() >= capacity_) evictOldest();
+    while (entries_.size() >= capacity_ && evictOldest()) {
+    }
     entries_.push_front(std::move(entry));
     index_.emplace(std::string_view(entries_.front().sql), entries_.begin());
   }
@@ -95,11 +99,17 @@ class StatementCache {
   }
 
  private:
-  void evictOldest() {
-    CachedStatement& oldest = entries_.back();
-    index_.erase(std::string_view(oldest.sql));
-    sqlite3_finalize(oldest.stmt);
-    entries_.pop_back();
+  // The least recently used entry no StatementHandle uses, finalized; false when every entry is in use.
+  bool evictOldest() {
+    for (auto it = entries_.end(); it != entries_.begin();) {
+      --it;
+      if (it->handles > 0) continue;
+      index_.erase(std::string_view(it->sql));
+      sqlite3_finalize(it->stmt);
+      entries_.erase(it);
+      return true;
+    }
+    return false;
   }
 
   const std::size_t capacity_;

@@ -49,8 +49,11 @@ bool Connection::canGroup(const Request& request) {
   if (request.op != Op::Run || !(request.flags & RequestFlag::Groupable) || !db_ || !sqlite3_get_autocommit(db_)) return false;
   if (request.cancelled.load(std::memory_order_relaxed)) return false;
   StatementHandle statement;
-  if (!prepare(request.sql, probe_, statement)) return false;
-  return statement->groupable;
+  // Prepared only to look (onAuthorize denies PRAGMAs meanwhile: SQLite applies some as it prepares them).
+  probing_ = true;
+  const bool prepared = prepare(request.sql, probe_, statement);
+  probing_ = false;
+  return prepared && statement->groupable;
 }
 
 // Writer thread.
