@@ -1,5 +1,5 @@
 // Covers the two calls between lib/ and the addon that every request makes, as the addon now
-// shapes them (native/addon/pool_wrap.cc, batch_encoder.h):
+// shapes them (native/addon/pool_submit.cc, pool_wrap.cc, batch_encoder.h):
 // - submit is each pool object's own function, bound to its pool through the function's data:
 //   after join() it throws the addon's "closed" error, and a submit function kept after its pool
 //   was closed and collected throws the same instead of reaching freed memory;

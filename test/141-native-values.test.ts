@@ -1,5 +1,6 @@
 // Covers what the addon hands back and how it reads what it is given (native/addon/batch_encoder.cc,
-// native/core/statement.cc, lib/request/outcome.ts, sql-registry.ts): a TEXT value longer than
+// native/core/statement.cc, column_names.h, bind.cc, schema_refresh.cc, lib/request/outcome.ts,
+// sql-registry.ts): a TEXT value longer than
 // JavaScript's longest string rejects with SQLITE_TOOBIG and leaves its reader serving; a batch's
 // lastInsertRowid beyond 2^53 is a bigint, as run()'s, never an error after the commit; object
 // rows are keyed by the column names of the statement on the connection that ran it, whatever the

@@ -21,7 +21,7 @@ export interface StatementInfo {
    * reported. Workers may disagree: each prepared the statement against the schema it saw (a
    * snapshot opened before a rename, a transaction that changed the schema and rolled back). The
    * addon sends a statement's names with its first result on each connection, after SQLite
-   * re-prepared it, and after forgetSql() (native/core/statement.cc, attachColumnNames).
+   * re-prepared it, and after forgetSql() (native/core/column_names.h, attachColumnNames).
    */
   readonly columns: (WorkerColumns | undefined)[];
   /** A worker returned rows without names while none are known for it (never expected): ask for them. */

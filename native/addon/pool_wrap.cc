@@ -1,14 +1,9 @@
-// Owns the JS object behind NativePool: see pool_wrap.h. Every function here runs on the JS
-// thread, except trimHeap (a libuv thread-pool thread).
+// Owns the JS object behind NativePool: see pool_wrap.h. Its submit function and the registered
+// SQL texts are in pool_submit.cc; giving freed memory back after a close in heap_trim.cc. Every
+// function here runs on the JS thread.
 #include "pool_wrap.h"
 
-#include <atomic>
-
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
-#include "convert.h"
+#include "heap_trim.h"
 
 namespace litepool {
 
@@ -27,57 +22,6 @@ int intField(const Napi::Object& object, const char* key, int fallback) {
 bool boolField(const Napi::Object& object, const char* key, bool fallback) {
   const Napi::Value value = object.Get(key);
   return value.IsBoolean() ? value.As<Napi::Boolean>().Value() : fallback;
-}
-
-#if defined(__GLIBC__)
-// A trim is queued and has not started yet: closes meanwhile need no trim of their own.
-std::atomic<bool> trimQueued{false};
-
-struct TrimWork {
-  napi_async_work work = nullptr;
-};
-
-// A libuv thread-pool thread (napi_async_work execute): returns freed heap memory to the system.
-void trimHeap(napi_env /*env*/, void* /*data*/) {
-  trimQueued.store(false, std::memory_order_release);
-  malloc_trim(0);
-}
-
-// JS thread (napi_async_work complete, also when the work was cancelled).
-void trimDone(napi_env env, napi_status status, void* data) {
-  // Cancelled (its environment went away first): trimHeap never ran to clear the flag.
-  if (status == napi_cancelled) trimQueued.store(false, std::memory_order_release);
-  auto* trim = static_cast<TrimWork*>(data);
-  napi_delete_async_work(env, trim->work);
-  delete trim;
-}
-#endif
-
-// JS thread, after a pool freed its engine. glibc keeps memory freed by the pool's threads
-// (SQLite's page and statement caches, the request slab) in its arenas unless it sits at the very
-// top of one: 1,000 pools opened and closed one after another left 20-30 MB more RSS behind than
-// with a trim. malloc_trim(0) gives the free pages back, but takes up to tens of milliseconds on a
-// heap of hundreds of megabytes, so it runs on the libuv thread pool, at most one queued at a
-// time. Other C libraries are left to return memory their own way.
-void returnFreedMemory(napi_env env) {
-#if defined(__GLIBC__)
-  if (trimQueued.exchange(true, std::memory_order_acq_rel)) return;
-  auto* trim = new TrimWork();
-  napi_value name = nullptr;
-  if (napi_create_string_utf8(env, "litepool:trim", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, nullptr, name, trimHeap, trimDone, trim, &trim->work) != napi_ok) {
-    delete trim;
-    trimQueued.store(false, std::memory_order_release);
-    return;
-  }
-  if (napi_queue_async_work(env, trim->work) != napi_ok) {
-    napi_delete_async_work(env, trim->work);
-    delete trim;
-    trimQueued.store(false, std::memory_order_release);
-  }
-#else
-  (void)env;
-#endif
 }
 
 }  // namespace
@@ -155,38 +99,6 @@ PoolWrap::~PoolWrap() {
   releaseNative(env_);
   // The submit function outlives its pool: it frees the binding when it goes (onSubmitFinalized).
   if (submitBinding_ != nullptr) submitBinding_->pool = nullptr;
-}
-
-// JS thread, from the constructor: defines `submit` on the new pool object itself, a function
-// whose data leads back to this pool (see pool_wrap.h).
-void PoolWrap::installSubmit(napi_env env, napi_value self) {
-  auto* binding = new SubmitBinding{this};
-  napi_value submit = nullptr;
-  if (napi_create_function(env, "submit", NAPI_AUTO_LENGTH, &PoolWrap::submitRaw, binding, &submit) != napi_ok) {
-    delete binding;
-    throw Napi::Error::New(env, "litepool: could not create the pool's submit function");
-  }
-  if (napi_add_finalizer(env, submit, binding, &PoolWrap::onSubmitFinalized, nullptr, nullptr) != napi_ok) {
-    delete binding;  // the function is reachable from nowhere and has no finalizer: never called
-    throw Napi::Error::New(env, "litepool: could not create the pool's submit function");
-  }
-  // Writable and configurable, like a prototype method: a test can wrap it.
-  const napi_property_descriptor property = {"submit", nullptr, nullptr, nullptr, nullptr, submit,
-                                             static_cast<napi_property_attributes>(napi_writable | napi_configurable), nullptr};
-  if (napi_define_properties(env, self, 1, &property) != napi_ok) {
-    // Nothing can call the function now; its finalizer frees the binding, which must not lead
-    // back to this pool (it is being torn down).
-    binding->pool = nullptr;
-    throw Napi::Error::New(env, "litepool: could not define the pool's submit function");
-  }
-  submitBinding_ = binding;
-}
-
-// JS thread (garbage collection or environment teardown): the submit function is gone.
-void PoolWrap::onSubmitFinalized(napi_env /*env*/, void* data, void* /*hint*/) {
-  auto* binding = static_cast<SubmitBinding*>(data);
-  if (binding->pool != nullptr) binding->pool->submitBinding_ = nullptr;
-  delete binding;
 }
 
 // JS thread (environment teardown). Joins the workers and frees the engine; calls no JS (the
@@ -291,86 +203,6 @@ Napi::Value PoolWrap::startReaders(const Napi::CallbackInfo& info) {
   Napi::Array result = Napi::Array::New(info.Env(), slots.size());
   for (std::size_t i = 0; i < slots.size(); ++i) result.Set(static_cast<uint32_t>(i), slots[i]);
   return result;
-}
-
-// submit(target, op, flags, sql, values?, names?, reader?, chunkRows?) -> slot, or -1 when every
-// slot is in flight. For InsertRows, `values` is the block and `names` its text and blobs
-// (readRowBlock). `reader` is the pinned reader's index for target 2 (PinnedReader);
-// `chunkRows` the rows per chunk of an iteration. JS thread.
-napi_value PoolWrap::submitRaw(napi_env env, napi_callback_info info) {
-  constexpr std::size_t kArguments = 8;
-  std::size_t argc = kArguments;
-  napi_value argv[kArguments];
-  void* data = nullptr;
-  PoolWrap* pool = nullptr;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) == napi_ok && data != nullptr) {
-    pool = static_cast<SubmitBinding*>(data)->pool;
-  }
-  if (pool == nullptr || !pool->engine_) {
-    napi_throw_error(env, nullptr, "litepool: the native pool is closed");
-    return nullptr;
-  }
-  return pool->submit(env, argc, argv);
-}
-
-napi_value PoolWrap::submit(napi_env env, std::size_t argc, const napi_value* argv) {
-  napi_value result = nullptr;
-  const std::uint32_t slot = engine_->acquireSlot();
-  if (slot == UINT32_MAX) {
-    napi_create_int32(env, -1, &result);
-    return result;
-  }
-  Request& request = engine_->request(slot);
-  int32_t target = 0, op = 0;
-  uint32_t requestFlags = 0;
-  napi_get_value_int32(env, argv[0], &target);
-  napi_get_value_int32(env, argv[1], &op);
-  napi_get_value_uint32(env, argv[2], &requestFlags);
-  request.op = static_cast<Op>(op);
-  request.flags = requestFlags;
-  request.namesEpoch = namesEpoch_;
-  if (request.op == Op::Batch) {
-    readBatch(env, argv[3], argv[4], argv[5], request);
-  } else {
-    napi_valuetype sqlKind;
-    napi_typeof(env, argv[3], &sqlKind);
-    if (sqlKind == napi_number) {
-      // A registered SQL text (registerSql): copied, never read from the JS string again.
-      uint32_t id = 0;
-      napi_get_value_uint32(env, argv[3], &id);
-      request.sql.assign(sqlTexts_[id]);
-    } else if (sqlKind == napi_string) {
-      readSql(env, argv[3], request);
-    }
-    if (request.op == Op::InsertRows) {
-      readRowBlock(env, argv[4], argv[5], request);
-    } else {
-      readParams(env, argv[4], argv[5], request);
-    }
-  }
-  int32_t reader = -1;
-  if (argc > 6) napi_get_value_int32(env, argv[6], &reader);
-  if (argc > 7) napi_get_value_uint32(env, argv[7], &request.chunkRows);
-  engine_->submit(slot, static_cast<Target>(target), reader);
-  napi_create_uint32(env, slot, &result);
-  return result;
-}
-
-// registerSql(sql) -> id: keeps a copy of `sql`, so that submit() can take the id instead of
-// reading the JS string every time. forgetSql() drops every registered text (ids start over), and
-// tells the workers that lib/ forgot the column names it knew as well (a new names epoch: each
-// statement reports its names again, Request::namesEpoch).
-Napi::Value PoolWrap::registerSql(const Napi::CallbackInfo& info) {
-  liveEngine(info.Env());
-  sqlTexts_.emplace_back();
-  readString(info.Env(), info[0], sqlTexts_.back());
-  return Napi::Number::New(info.Env(), static_cast<double>(sqlTexts_.size() - 1));
-}
-
-Napi::Value PoolWrap::forgetSql(const Napi::CallbackInfo& info) {
-  sqlTexts_.clear();
-  ++namesEpoch_;
-  return info.Env().Undefined();
 }
 
 // poll(): JS thread, after a batch (see lib/dispatcher.ts). Re-arms the announcement, or drains

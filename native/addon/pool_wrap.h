@@ -53,6 +53,7 @@ class PoolWrap final : public Napi::ObjectWrap<PoolWrap> {
   // submit is a raw N-API function of each pool object's own (installSubmit), not a prototype
   // method: it reaches its pool through the function's data, so the per-request call needs
   // neither napi_unwrap nor node-addon-api's CallbackInfo (which allocates for 8 arguments).
+  // pool_submit.cc holds these four, registerSql and forgetSql.
   void installSubmit(napi_env env, napi_value self);
   static napi_value submitRaw(napi_env env, napi_callback_info info);
   static void onSubmitFinalized(napi_env env, void* data, void* hint);

@@ -9,12 +9,15 @@
 // calls into this connection, so there is no interrupt-while-closing race.
 //
 // The implementation is split by topic:
-//   connection.cc   open, close, the SQLite callbacks (progress, busy, authorizer), failures
-//   statement.cc    one statement: prepare (through the cache), bind, step, copy rows out;
-//                   Get, All, Run, Exec and iterations (statement.h: the helpers they share)
-//   transaction.cc  transactions: group commit, Batch, and rolling back what a request left open
-//   insert_rows.cc  InsertRows: one single-row INSERT run once per row of a packed block
-//   maintenance.cc  checkpoints, online backups from this connection, the age of a transaction
+//   connection.cc      open, close, the SQLite callbacks (progress, busy, authorizer), failures
+//   statement.cc       one statement: prepare (through the cache), bind, step, copy rows out;
+//                      Get, All, Run, Exec and iterations (statement.h: the helpers they share;
+//                      column_names.h: the column names a result carries)
+//   bind.cc            binding a request's parameters, by position or by name
+//   schema_refresh.cc  a PRAGMA or an EXPLAIN prepared on the current schema
+//   transaction.cc     transactions: group commit, Batch, and rolling back what a request left open
+//   insert_rows.cc     InsertRows: one single-row INSERT run once per row of a packed block
+//   maintenance.cc     checkpoints, online backups from this connection, the age of a transaction
 #pragma once
 
 #include <atomic>
@@ -156,10 +159,15 @@ class Connection {
 
   // statement.cc
   bool prepare(const std::string& sql, Request& request, StatementHandle& out, bool useCache = true);
-  bool refreshSchema();
-  bool bind(CachedStatement& statement, Request& request, std::uint32_t first, std::uint32_t count, bool named);
   bool runStatement(Request& request);
   void stepChunk(Request& request);
+
+  // bind.cc
+  bool bind(CachedStatement& statement, Request& request, std::uint32_t first, std::uint32_t count, bool named);
+
+  // schema_refresh.cc
+  bool prepareOnCurrentSchema(const std::string& sql, Request& request, sqlite3_stmt*& stmt);
+  bool refreshSchema();
 
   // insert_rows.cc
   bool insertBlock(Request& request);

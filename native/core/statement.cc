@@ -1,12 +1,13 @@
 // Owns running one statement on a connection: prepare (through the statement cache), bind the
-// request's parameters, step, and copy rows out; the Get, All, Run and Exec requests and
-// iterations are built from these. See connection.h for the other parts.
+// request's parameters (bind.cc), step, and copy rows out; the Get, All, Run and Exec requests
+// and iterations are built from these. A PRAGMA or an EXPLAIN is prepared on the current schema
+// (schema_refresh.cc); a result's column names are chosen in column_names.h. See connection.h for
+// the other parts.
 //
 // Every function here runs on the worker thread that owns the connection.
 #include <cstring>
-#include <string_view>
-#include <unordered_map>
 
+#include "column_names.h"
 #include "connection.h"
 
 namespace litepool {
@@ -57,45 +58,6 @@ void resetCounters(sqlite3_stmt* stmt, const Request& request) {
 // Worker thread (any thread: pure). The request's parameters were given by name: an object, even
 // an empty one (its message then names the first missing parameter, as a batch's does).
 bool namedParams(const Request& request) noexcept { return request.namedParams || !request.paramNames.empty(); }
-
-// Worker thread.
-void setBindFailure(Request& request, std::string message) {
-  request.status = Status::BindFailed;
-  request.message = std::move(message);
-}
-
-// Worker thread. Column names are read after the first step: a re-prepare (schema change) happens inside it and
-// may change them. A statement that is new, was re-prepared or changed shape reports its names.
-void refreshColumnNames(CachedStatement& statement, int columns) {
-  const int reprepares = sqlite3_stmt_status(statement.stmt, SQLITE_STMTSTATUS_REPREPARE, 0);
-  if (reprepares != statement.reprepareCount || statement.columnNames.size() != static_cast<std::size_t>(columns)) {
-    statement.reprepareCount = reprepares;
-    statement.reportNames = true;
-  }
-  if (!statement.reportNames) return;
-  statement.columnNames.clear();
-  for (int column = 0; column < columns; ++column) {
-    const char* name = sqlite3_column_name(statement.stmt, column);
-    statement.columnNames.emplace_back(name ? name : "");
-  }
-}
-
-// Worker thread. A result with rows carries its statement's column names when lib/ may not know
-// them for this worker (lib/ keeps them per SQL text and per worker: request/sql-registry.ts): the
-// statement is new or was re-prepared since its names last reached lib/ (reportNames), or lib/
-// forgot every name since (another namesEpoch); and whenever asked (RequestFlag::WantNames, which
-// a Run's RETURNING rows always ask). The names count as reached only with a Get or All result
-// whose values all become JS values: lib/ records no others.
-void attachColumnNames(CachedStatement& statement, Request& request) {
-  const bool unknown = statement.reportNames || statement.namesEpoch != request.namesEpoch;
-  if (!unknown && !(request.flags & RequestFlag::WantNames)) return;
-  request.columnNames = statement.columnNames;
-  request.namesAttached = true;
-  if (unknown && (request.op == Op::Get || request.op == Op::All) && reachesJs(request)) {
-    statement.reportNames = false;
-    statement.namesEpoch = request.namesEpoch;
-  }
-}
 
 }  // namespace
 
@@ -170,19 +132,7 @@ bool Connection::prepare(const std::string& sql, Request& request, StatementHand
   const bool explain = sqlite3_stmt_isexplain(stmt) != 0;
   if (pragma || explain) {
     useCache = false;
-    const std::uint64_t actions = authorized_;
-    if (refreshSchema()) {
-      sqlite3_finalize(stmt);
-      stmt = nullptr;
-      authorized_ = 0;
-      if (sqlite3_prepare_v3(db_, begin, static_cast<int>(sql.size()), 0, &stmt, nullptr) != SQLITE_OK || !stmt) {
-        if (stmt) sqlite3_finalize(stmt);
-        fail(request);
-        return false;
-      }
-    } else {
-      authorized_ = actions;
-    }
+    if (!prepareOnCurrentSchema(sql, request, stmt)) return false;
   }
   CachedStatement* entry;
   if (useCache) {
@@ -199,127 +149,6 @@ bool Connection::prepare(const std::string& sql, Request& request, StatementHand
   entry->cacheable = !pragma && !explain;
   entry->reprepareCount = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0);
   entry->reportNames = true;
-  return true;
-}
-
-// Worker thread. Brings the connection's copy of the main database's schema up to date: steps a
-// statement that checks its schema cookie, which makes SQLite reload a schema another connection
-// changed. True when it was reloaded (the statement was re-prepared); false when it had not
-// changed, or the check failed (nothing is known then). Attached databases are left alone: their
-// files may be locked by other processes, and a check would wait for them (busyTimeout) on every
-// PRAGMA and EXPLAIN; a PRAGMA or EXPLAIN about one may answer from its older schema.
-bool Connection::refreshSchema() {
-  static const std::string kCheck = "SELECT 1 FROM main.sqlite_schema LIMIT 0";
-  Request scratch;
-  StatementHandle check;
-  if (!prepare(kCheck, scratch, check)) return false;
-  const int before = sqlite3_stmt_status(check.stmt(), SQLITE_STMTSTATUS_REPREPARE, 0);
-  const int rc = stepToEnd(check.stmt());
-  return rc == SQLITE_DONE && sqlite3_stmt_status(check.stmt(), SQLITE_STMTSTATUS_REPREPARE, 0) != before;
-}
-
-// Worker thread. Binds params[first, first + count); false (and `request` filled) when they do
-// not fit the statement.
-bool Connection::bind(CachedStatement& statement, Request& request, std::uint32_t first, std::uint32_t count, bool named) {
-  sqlite3_stmt* const stmt = statement.stmt;
-  const int expected = sqlite3_bind_parameter_count(stmt);
-  const Value* params = request.params.data() + first;
-  const std::string* paramNames = request.paramNames.data() + first;
-  const auto bindOne = [&](int index, const Value& value) {
-    const char* bytes = request.paramBytes.data() + (value.type == ValueType::Text || value.type == ValueType::Blob ? value.offset : 0);
-    switch (value.type) {
-      case ValueType::Null: return sqlite3_bind_null(stmt, index);
-      case ValueType::Integer: return sqlite3_bind_int64(stmt, index, value.integer);
-      case ValueType::Real: return sqlite3_bind_double(stmt, index, value.real);
-      case ValueType::Text: return sqlite3_bind_text64(stmt, index, bytes, value.length, SQLITE_STATIC, SQLITE_UTF8);
-      case ValueType::Blob:
-        return value.length == 0 ? sqlite3_bind_zeroblob(stmt, index, 0)
-                                 : sqlite3_bind_blob64(stmt, index, bytes, value.length, SQLITE_STATIC);
-    }
-    return SQLITE_MISUSE;
-  };
-
-  // EXPLAIN needs no values: its placeholders stay NULL when none are given (query plan lookups).
-  if (count == 0 && sqlite3_stmt_isexplain(stmt) != 0) return true;
-  if (!named) {
-    if (static_cast<int>(count) != expected) {
-      setBindFailure(request, "the statement takes " + std::to_string(expected) + " parameter" + (expected == 1 ? "" : "s") +
-                                  ", but " + std::to_string(count) + " were given");
-      return false;
-    }
-    for (int i = 0; i < expected; ++i) {
-      if (bindOne(i + 1, params[i]) != SQLITE_OK) {
-        fail(request);
-        return false;
-      }
-    }
-    return true;
-  }
-
-  // The statement's placeholder names, read once per prepared statement: SQLite finds each one by
-  // a search from the first (sqlite3_bind_parameter_name), so reading them at every bind would make
-  // every bind quadratic in the number of placeholders. (SQLite's own prepare is quadratic in the
-  // number of distinct names already.)
-  std::vector<std::string>& placeholders = statement.parameterNames;
-  if (placeholders.size() != static_cast<std::size_t>(expected)) {
-    placeholders.clear();
-    placeholders.reserve(static_cast<std::size_t>(expected));
-    for (int index = 1; index <= expected; ++index) {
-      const char* name = sqlite3_bind_parameter_name(stmt, index);
-      placeholders.emplace_back(name ? name : "?");
-    }
-  }
-  std::size_t matched = 0;
-  std::vector<bool> used(count, false);
-  // The given names, by name: searched one by one when there are a few, through a hash map built
-  // once per bind when there are many (a search per placeholder would make binding quadratic, and
-  // binding cannot be interrupted).
-  constexpr std::uint32_t kSearchedNames = 16;
-  std::unordered_map<std::string_view, std::size_t> byName;
-  if (count > kSearchedNames) {
-    byName.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) byName.emplace(paramNames[i], i);
-  }
-  for (int index = 1; index <= expected; ++index) {
-    const std::string& name = placeholders[static_cast<std::size_t>(index - 1)];
-    if (name[0] == '?') {
-      setBindFailure(request, "the statement has positional parameters (?); pass an array, not an object");
-      return false;
-    }
-    const std::string_view key = std::string_view(name).substr(1);
-    std::size_t found = count;
-    if (count > kSearchedNames) {
-      const auto it = byName.find(key);
-      if (it != byName.end()) found = it->second;
-    } else {
-      for (std::size_t i = 0; i < count; ++i) {
-        if (paramNames[i] == key) {
-          found = i;
-          break;
-        }
-      }
-    }
-    if (found == count) {
-      setBindFailure(request, "missing named parameter '" + std::string(key) + "' (" + name + ")");
-      return false;
-    }
-    if (!used[found]) {
-      used[found] = true;
-      ++matched;
-    }
-    if (bindOne(index, params[found]) != SQLITE_OK) {
-      fail(request);
-      return false;
-    }
-  }
-  if (matched != count) {
-    for (std::size_t i = 0; i < used.size(); ++i) {
-      if (!used[i]) {
-        setBindFailure(request, "unknown named parameter '" + paramNames[i] + "': the statement does not use it");
-        return false;
-      }
-    }
-  }
   return true;
 }
 
