@@ -24,6 +24,14 @@ function checkName(what: string, name: unknown): string {
   return name;
 }
 
+/**
+ * `name` as SQLite compares identifiers: only the ASCII letters A-Z fold to lower case (`É` and
+ * `é` are two columns; toLowerCase() would also fold the Kelvin sign into `k`).
+ */
+function foldIdentifier(name: string): string {
+  return name.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
 /** An optional boolean option: false when absent. */
 function flag(name: string, value: unknown): boolean {
   return value === undefined ? false : checkBoolean(name, value);
@@ -156,7 +164,8 @@ export class Schema {
     return this.#host.transaction(async (tx) => {
       if (ifNotExists) {
         const existing = await tx.all<{ name: string }>('SELECT name FROM pragma_table_xinfo(?)', [table]);
-        if (existing.some((c) => c.name.toLowerCase() === column.toLowerCase())) return false;
+        const folded = foldIdentifier(column);
+        if (existing.some((c) => foldIdentifier(c.name) === folded)) return false;
       }
       await tx.exec(sql);
       return true;

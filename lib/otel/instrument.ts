@@ -1,6 +1,9 @@
 // Owns the 'litepool/otel' entry point: spans and metrics for a pool per the OpenTelemetry
 // database client semantic conventions, fed by litepool's diagnostics channels (so a span's parent
-// is the caller's active span). `@opentelemetry/api` is an optional peer dependency.
+// is the caller's active span). `@opentelemetry/api` is an optional peer dependency. A tracer, span
+// or histogram that throws never reaches the operation or the process (Node re-throws what a
+// channel subscriber throws as an uncaught exception): it is reported once per instrument() call,
+// as a LITEPOOL_OBSERVER process warning, and a span that failed to start is never ended.
 // Runs on the JS thread.
 
 import {
@@ -88,6 +91,15 @@ function operationName(operation: string, sql: string): string {
   return operation.toUpperCase();
 }
 
+/** The reason of a telemetry failure, for its warning (String() of a thrown value may throw too). */
+function reasonOf(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return 'an unprintable value';
+  }
+}
+
 function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : error instanceof Error ? error.name : '_OTHER';
@@ -160,29 +172,61 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
   // (which every subscriber shares), so two instrumentations of one pool never see each other's.
   const live = new Map<object, Live>();
   let stopped = false;
+  // What the tracer, a span or a histogram threw: never let through (a channel subscriber's throw
+  // is an uncaught exception), reported once for this call.
+  let reported = false;
+  const failure = (what: string, error: unknown): void => {
+    if (reported) return;
+    reported = true;
+    process.emitWarning(`litepool/otel: the OpenTelemetry ${what} threw (ignored; later failures of this instrumentation are not reported): ${reasonOf(error)}`, {
+      code: 'LITEPOOL_OBSERVER',
+    });
+  };
   const startSpan = (name: string, attributes: Attributes, ctx: object): void => {
     if (stopped) return;
     const started = performance.now();
-    live.set(ctx, { started, span: tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: { ...base, ...attributes } }, otelContext.active()) });
+    try {
+      // Only a span that started is kept, so one whose start threw is never ended.
+      live.set(ctx, { started, span: tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: { ...base, ...attributes } }, otelContext.active()) });
+    } catch (error) {
+      failure('tracer (startSpan)', error);
+    }
   };
-  const endSpan = (ctx: { error?: unknown }, extra: Attributes, metricAttributes: Attributes | undefined): void => {
+  const endSpan = (ctx: { error?: unknown }, extra: Attributes, metricAttributes: Attributes | undefined, waitedMs?: number): void => {
     const entry = live.get(ctx);
     if (!entry) return;
     live.delete(ctx);
     const span = entry.span;
     const failed = ctx.error !== undefined;
-    if (failed) {
-      const code = errorCode(ctx.error);
-      span.setAttribute('error.type', code);
-      const errno = (ctx.error as { errno?: unknown }).errno;
-      if (typeof errno === 'number') span.setAttribute('db.response.status_code', String(errno));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: ctx.error instanceof Error ? ctx.error.message : String(ctx.error) });
+    // Each step on its own: a span whose attributes throw is still ended, its duration still recorded.
+    try {
+      if (failed) {
+        span.setAttribute('error.type', errorCode(ctx.error));
+        const errno = (ctx.error as { errno?: unknown } | null)?.errno;
+        if (typeof errno === 'number') span.setAttribute('db.response.status_code', String(errno));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: reasonOf(ctx.error) });
+      }
+      span.setAttributes(extra);
+    } catch (error) {
+      failure('span (setAttribute or setStatus)', error);
     }
-    span.setAttributes(extra);
-    span.end();
-    if (metricAttributes) {
-      const seconds = (performance.now() - entry.started) / 1000;
-      duration.record(seconds, failed ? { ...metricAttributes, 'error.type': errorCode(ctx.error) } : metricAttributes);
+    try {
+      span.end();
+    } catch (error) {
+      failure('span (end)', error);
+    }
+    try {
+      if (waitedMs !== undefined) waitTime.record(waitedMs / 1000, { ...base, 'db.client.connection.pool.name': poolName });
+    } catch (error) {
+      failure('histogram (record)', error);
+    }
+    try {
+      if (metricAttributes) {
+        const seconds = (performance.now() - entry.started) / 1000;
+        duration.record(seconds, failed ? { ...metricAttributes, 'error.type': errorCode(ctx.error) } : metricAttributes);
+      }
+    } catch (error) {
+      failure('histogram (record)', error);
     }
     // Detached after this publish, not during it: a Node that splices its subscriber list in
     // place (before nodejs/node#55116) would skip the next subscriber's asyncEnd.
@@ -206,13 +250,10 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
       const extra: Attributes = { 'litepool.role': ctx.role };
       if (ctx.rows !== undefined) extra['db.response.returned_rows'] = ctx.rows;
       if (ctx.changes !== undefined) extra['litepool.changes'] = ctx.changes;
-      if (ctx.queuedMs !== undefined) {
-        extra['litepool.queued_ms'] = ctx.queuedMs;
-        waitTime.record(ctx.queuedMs / 1000, { ...base, 'db.client.connection.pool.name': poolName });
-      }
+      if (ctx.queuedMs !== undefined) extra['litepool.queued_ms'] = ctx.queuedMs;
       if (ctx.execMs !== undefined) extra['litepool.exec_ms'] = ctx.execMs;
       if (ctx.connectionId !== undefined) extra['litepool.connection_id'] = ctx.connectionId;
-      endSpan(ctx, extra, { ...base, 'db.operation.name': operationName(ctx.operation, ctx.sql) });
+      endSpan(ctx, extra, { ...base, 'db.operation.name': operationName(ctx.operation, ctx.sql) }, ctx.queuedMs);
     },
   };
   const transaction = {
