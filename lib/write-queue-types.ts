@@ -12,7 +12,7 @@ export interface WriteQueueOptions {
   capacity?: number;
   /** What a full queue does with a new entry (default 'block'). */
   overflow?: OverflowPolicy;
-  /** Entries handed to the writer at once (default 64; never more than `capacity`). */
+  /** Entries handed to the writer at once (default 64, 1 to 4096; a value above `capacity` acts as `capacity`). */
   inFlight?: number;
   /** Told about every failed entry (fire-and-forget entries have no other way to report). */
   onError?: (error: unknown, entry: { sql: string; params: Params | undefined }) => void;

@@ -5,7 +5,7 @@
 // shutdown drains. test/80-write-queue.test.ts covers the same queue on a real pool.
 
 import { describe, expect, it } from 'vitest';
-import { WriteQueue, type WriteRunner } from '../lib/api/write-queue.ts';
+import { WriteQueue, newWriteQueue, type WriteRunner } from '../lib/api/write-queue.ts';
 import { QueueClosedError, QueueFullError, QueueTimeoutError } from '../lib/errors.ts';
 import type { RunResult } from '../lib/types.ts';
 import type { WriteQueueOptions } from '../lib/write-queue-types.ts';
@@ -31,7 +31,7 @@ function fakeWriter() {
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 function queue(writer: ReturnType<typeof fakeWriter>, options: WriteQueueOptions): WriteQueue {
-  return new WriteQueue(writer.run, options, () => undefined);
+  return newWriteQueue(writer.run, options, () => undefined);
 }
 
 describe('WriteQueue scheduling', () => {

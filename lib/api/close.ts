@@ -4,27 +4,46 @@
 // calls (backups, checks) finished, then the last step: once nothing is queued or running, one
 // Close request per reader and one for the writer (each closes its connection on its own thread,
 // the writer after its final optimize and checkpoint), the threads joined, and observers told
-// every connection closed. A reader the keeper holds out of service (its replacement failed) is
-// pinned and never takes a request from the shared ring: it gets its Close on its own ring, or,
-// when no reader is in service, it serves the shared ring again to drain it first (what waits
-// there was failed by the keeper, so the reader skips it). Runs on the JS thread.
+// every connection closed. A close() called from inside a transaction or read() callback of the
+// pool does not wait for that callback, which waits for it: the callback's transaction or
+// snapshot is ended first (rolled back, PoolClosedError). A reader the keeper holds out of
+// service (its replacement failed) is pinned and never takes a request from the shared ring: it
+// gets its Close on its own ring, or, when no reader is in service, it serves the shared ring
+// again to drain it first (what waits there was failed by the keeper, so the reader skips it).
+// Runs on the JS thread.
 
+import { PoolClosedError } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import { READERS, WRITER, readerRoute } from '../request/route.ts';
+import type { PoolContext } from './context.ts';
 import type { Lease } from './lease.ts';
 import type { Pending } from './pending.ts';
 import type { PoolIterations } from './pool-iteration.ts';
+import { stopCallbacks } from './scope.ts';
 import type { PoolParts } from './stats.ts';
 import type { WriteQueue } from './write-queue.ts';
 
 /** What a pool still has open when close() begins. */
 export interface OpenWork {
   readonly queues: ReadonlySet<WriteQueue>;
+  /** The callers' leases: released, and later calls on them reject with PoolClosedError. */
   readonly leases: ReadonlySet<Lease>;
+  /** Leases of a migration run close() was called from inside: released, not waited for. */
+  readonly runLeases: ReadonlySet<Lease>;
   /** Transactions, snapshots, lease acquisitions and migration leases still running. */
   readonly scopes: Pending;
   /** The pool's own iterations, each holding a reader while rows remain. */
   readonly iterations: PoolIterations;
+}
+
+/**
+ * Ends the transactions and read() snapshots of the pool whose callbacks the calling code runs
+ * inside (close() called, and likely awaited, from one): each rolls back and rejects with
+ * PoolClosedError, as do its statements still running and every later call on its handle.
+ * Waiting for them would wait for their callbacks, which wait for close().
+ */
+export function stopEnclosing(context: PoolContext): void {
+  stopCallbacks(context, (what) => new PoolClosedError(`close() was called from inside this ${what}'s callback: the ${what} was ended and rolled back (close() cannot wait for a callback that waits for it)`));
 }
 
 /** Shuts a pool down after close() stopped intake; resolves once every connection is closed. */
@@ -35,7 +54,7 @@ export async function shutDown(parts: PoolParts, open: OpenWork): Promise<void> 
   const drained = Promise.allSettled([...open.queues].map((queue) => queue.shutdown()));
   // Held leases and iterations are let go before the keeper and the toolkit are awaited: a
   // replacement of a held connection, or a checkpoint that needs the held writer, waits for them.
-  const releases = [...[...open.leases].map((lease) => lease.release()), open.iterations.stop()];
+  const releases = [...[...open.leases].map((lease) => lease.releaseClosing()), ...[...open.runLeases].map((lease) => lease.release()), open.iterations.stop()];
   await parts.keeper.stop();
   await parts.toolkit.stop();
   await drained;

@@ -4,11 +4,11 @@
 // of the run) releases the run's leases instead of waiting for a run that waits for it. Runs on
 // the JS thread.
 
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { IdleFreeContext } from './idle-free-context.ts';
 import type { Lease } from './lease.ts';
 
 /** The run the calling code belongs to, if any (undefined outside every run). */
-const current = new AsyncLocalStorage<MigrationRuns>();
+const current = new IdleFreeContext<MigrationRuns>();
 
 /** One pool's migration runs. */
 export class MigrationRuns {
@@ -22,6 +22,6 @@ export class MigrationRuns {
 
   /** Whether the calling code runs inside a migration run of this pool. */
   get inside(): boolean {
-    return current.getStore() === this;
+    return current.current === this;
   }
 }

@@ -21,6 +21,7 @@ import type { PoolOptions } from '../options-types.ts';
 import type { PoolContext } from './context.ts';
 import { defaultOptions } from './operations.ts';
 import { Pool } from './pool.ts';
+import { openedParts } from './pool-itself.ts';
 import { startReplica } from './replication.ts';
 
 /**
@@ -95,7 +96,7 @@ async function start(resolved: ResolvedOptions): Promise<Pool> {
     }
     throw error;
   }
-  pool = new Pool({ native, dispatcher, gate, pins, keeper, toolkit, context, options: resolved, replica });
+  pool = new Pool(openedParts({ native, dispatcher, gate, pins, keeper, toolkit, context, options: resolved, replica }));
   observers.setPool(pool);
   for (const checked of resolved.observers) observers.add(checked.observer, checked);
   observers.connections('open', resolved.readers);

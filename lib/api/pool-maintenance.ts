@@ -38,7 +38,7 @@ export class PoolMaintenance {
 
   /** @internal The toolkit (tests). */
   get toolkit(): Toolkit {
-    return this.#toolkit;
+    return PoolMaintenance.#of(this).#toolkit;
   }
 
   /**
@@ -49,7 +49,7 @@ export class PoolMaintenance {
    * await db.schema.addColumn('users', 'email', 'TEXT', { ifNotExists: true });
    */
   get schema(): Schema {
-    return this.#toolkit.schema;
+    return PoolMaintenance.#of(this).#toolkit.schema;
   }
 
   /**
@@ -202,12 +202,15 @@ export class PoolMaintenance {
   /** Runs `operation` on a usable pool; any throw (a method called on something else than a Pool included) rejects. */
   static #start<T>(self: PoolMaintenance, operation: () => Promise<T>): Promise<T> {
     return rejectOnThrow(() => {
-      if (typeof self !== 'object' || self === null || !(#toolkit in self)) {
-        throw invalidArgument(`a Pool method was called on ${describeType(self)}, not on a Pool`);
-      }
-      self.#toolkit.checkUsable();
+      PoolMaintenance.#of(self).#toolkit.checkUsable();
       return operation();
     });
+  }
+
+  /** `self` as a Pool, or a TypeError (LITEPOOL_INVALID_ARGUMENT): a method or getter called with another `this`. */
+  static #of(self: unknown): PoolMaintenance {
+    if (typeof self === 'object' && self !== null && #toolkit in self) return self;
+    throw invalidArgument(`a Pool method was called on ${describeType(self)}, not on a Pool`);
   }
 }
 

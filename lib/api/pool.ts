@@ -31,7 +31,7 @@ import { migrateWith, migrationsOf } from '../migrations/index.ts';
 import type { MigrateOptions, MigrateReport, Migrations } from '../migrations/types.ts';
 import type { MigrationHost } from '../migrations/lock.ts';
 import type { Replica } from '../replication/litefs.ts';
-import { acquireLease, routeOf, type Lease } from './lease.ts';
+import { acquireLease, closableRead, routeOf, type Lease } from './lease.ts';
 import { MigrationRuns } from './migration-runs.ts';
 import { Pending } from './pending.ts';
 import { PoolIterations } from './pool-iteration.ts';
@@ -42,9 +42,9 @@ import type { WriteQueueOptions, WriteResult } from '../write-queue-types.ts';
 import { PoolMaintenance } from './pool-maintenance.ts';
 import { poolStats, type PoolParts } from './stats.ts';
 import { runTransaction, type Transaction } from './transaction.ts';
-import { shutDown } from './close.ts';
-import { WriteQueue } from './write-queue.ts';
-import { POOL_ITSELF } from './pool-itself.ts';
+import { shutDown, stopEnclosing } from './close.ts';
+import { WriteQueue, newWriteQueue } from './write-queue.ts';
+import { POOL_ITSELF, checkOpenedParts } from './pool-itself.ts';
 
 /** A pool of SQLite connections: one writer thread and N reader threads. */
 export class Pool extends PoolMaintenance {
@@ -68,7 +68,7 @@ export class Pool extends PoolMaintenance {
   /** @internal Use `open()`. */
   #migrations: Migrations | undefined;
   constructor(parts: PoolParts) {
-    super(parts.toolkit);
+    super(checkOpenedParts(parts).toolkit);
     this.#parts = parts;
     this.#context = parts.context;
     this.#options = parts.options;
@@ -82,7 +82,7 @@ export class Pool extends PoolMaintenance {
    * const stop = db.observe({ onQuery: (e) => console.log(e.sql, e.queuedMs, e.execMs) }); // later: stop()
    */
   observe(observer: Observer): () => void {
-    return this.#context.observers.add(observer);
+    return Pool.#of(this).#context.observers.add(observer);
   }
 
   /** The database path (`:memory:` for an in-memory database). */
@@ -98,7 +98,7 @@ export class Pool extends PoolMaintenance {
    * if (!db.replica.isPrimary) return reply.redirect(`https://${db.replica.primary}${req.url}`);
    */
   get replica(): Replica {
-    return replicaOf(this.#parts.replica);
+    return replicaOf(Pool.#of(this).#parts.replica);
   }
 
   /** @internal The pool itself, also when read through a view of it (see pool-itself.ts). */
@@ -158,7 +158,7 @@ export class Pool extends PoolMaintenance {
    */
   writeQueue(options?: WriteQueueOptions): WriteQueue {
     Pool.#of(this).#ops.checkUsable();
-    const queue = new WriteQueue(
+    const queue = newWriteQueue(
       (sql, params, encoded, groupable, onGroup, place, acceptedAt) => this.#ops.write(sql, params, encoded, groupable, onGroup, place, acceptedAt),
       options,
       (done) => this.#queues.delete(done),
@@ -243,7 +243,7 @@ export class Pool extends PoolMaintenance {
       Pool.#of(this).#ops.checkUsable();
       checkCallback('read', fn);
       const { timeout, signal } = checkAcquireOptions(options, this.#options.acquireTimeout, 'read');
-      return this.#scopes.track(readSnapshot(this.#context, fn, { write: false, timeout, signal, maxDuration: this.#options.maxReadDuration }));
+      return this.#scopes.track(readSnapshot(this.#context, closableRead(this.#context, fn), { write: false, timeout, signal, maxDuration: this.#options.maxReadDuration }));
     });
   }
 
@@ -304,7 +304,7 @@ export class Pool extends PoolMaintenance {
 
   /** Inspection and recovery: `status({ dir })`, `repair({ dir, version, action })`, `down({ dir, to })`. */
   get migrations(): Migrations {
-    return (this.#migrations ??= migrationsOf(Pool.#of(this).#migrationHost, (fn) => this.#runs.run(fn)));
+    return (Pool.#of(this).#migrations ??= migrationsOf(this.#migrationHost, (fn) => this.#runs.run(fn)));
   }
 
   /** A snapshot of what the pool is doing. */
@@ -313,18 +313,19 @@ export class Pool extends PoolMaintenance {
   }
 
   /**
-   * Stops accepting work, lets everything already accepted finish (migrations and backups too),
-   * runs PRAGMA optimize and the `checkpointOnClose` checkpoint, closes every connection and joins
-   * every thread. Calling it again returns the same promise.
+   * Stops accepting work, lets what was accepted finish (migrations and backups too; a transaction
+   * or read() it is called from inside rolls back: PoolClosedError), runs PRAGMA optimize and the
+   * `checkpointOnClose` checkpoint, closes every connection and joins every thread. Calling it again returns the same promise.
    */
   close(): Promise<void> {
     if (!Pool.#is(this)) return Pool.#refuse(this);
+    stopEnclosing(this.#context);
     if (!this.#closing) {
       this.#ops.stop(() => new PoolClosedError());
       this.#parts.toolkit.refuse(() => new PoolClosedError());
       // Called from inside a migration run of this pool: the run's leases are let go, not waited for.
-      const leases = this.#runs.inside ? new Set([...this.#leases, ...this.#runs.leases]) : this.#leases;
-      this.#closing = shutDown(this.#parts, { queues: this.#queues, leases, scopes: this.#scopes, iterations: this.#iterations });
+      const runLeases = this.#runs.inside ? this.#runs.leases : new Set<Lease>();
+      this.#closing = shutDown(this.#parts, { queues: this.#queues, leases: this.#leases, runLeases, scopes: this.#scopes, iterations: this.#iterations });
     }
     return this.#closing;
   }

@@ -1,7 +1,8 @@
 // Owns the connection-bound handles users get inside transactions, snapshots, leases and the
 // onConnection hook: a Scope runs every operation on one connection (the writer through a
-// session, or one pinned reader) and refuses to run anything once it has ended.
-// Runs on the JS thread.
+// session, or one pinned reader) and refuses to run anything once it has ended. Also knows which
+// transaction and read() callbacks the calling code runs inside, so that a close() called from
+// one ends it instead of waiting for it. Runs on the JS thread.
 
 import { setMaxListeners } from 'node:events';
 import type { Holders } from '../connections/holders.ts';
@@ -26,6 +27,7 @@ import type {
 } from '../types.ts';
 import type { PoolContext } from './context.ts';
 import { endOperation, startOperation } from '../observers/query-trace.ts';
+import { IdleFreeContext } from './idle-free-context.ts';
 import { streamRows, type ChunkSource } from './iteration.ts';
 import { Operations, checkOptions, type CheckedOptions } from './operations.ts';
 
@@ -36,6 +38,58 @@ import { Operations, checkOptions, type CheckedOptions } from './operations.ts';
  */
 export interface IterationSlot {
   open: { by: string; sql: string } | undefined;
+}
+
+/** A transaction or read() callback, and what ends it early while it runs. */
+interface Callback {
+  /** The pool (its context) the callback belongs to. */
+  readonly owner: object;
+  /** 'transaction' or 'read snapshot', for the error that ends it. */
+  readonly what: string;
+  readonly stop: (reason: unknown) => void;
+  /** The callback still running that this one runs inside, if any (a read() inside a transaction's callback). */
+  readonly outer: Callback | undefined;
+  /** The callback has settled: a close() from what it left behind (a timer) no longer ends it. */
+  done: boolean;
+}
+
+/** The callbacks the calling code runs inside, innermost first. */
+const callbacks = new IdleFreeContext<Callback>();
+
+/** `callback`, or the first one around it still running (settled ones are skipped, never kept). */
+function running(callback: Callback | undefined): Callback | undefined {
+  while (callback?.done) callback = callback.outer;
+  return callback;
+}
+
+/**
+ * @internal Runs `fn`, the callback of a transaction or snapshot of the pool `owner`, so that a
+ * close() called from inside it (from `fn` or anything it started) until it settles can end it
+ * with stop().
+ */
+export function runCallback<T>(owner: object, what: string, stop: (reason: unknown) => void, fn: () => T): T {
+  const callback: Callback = { owner, what, stop, outer: running(callbacks.current), done: false };
+  const settled = () => void (callback.done = true);
+  let result: T;
+  try {
+    result = callbacks.run(callback, fn);
+  } catch (error) {
+    settled();
+    throw error;
+  }
+  Promise.resolve(result).then(settled, settled);
+  return result;
+}
+
+/**
+ * @internal Ends every callback of `owner`'s transactions and snapshots the calling code runs
+ * inside and that still runs, with `reason(what)`: a close() called from one must not wait for
+ * it (it waits for close()).
+ */
+export function stopCallbacks(owner: object, reason: (what: string) => unknown): void {
+  for (let callback = running(callbacks.current); callback !== undefined; callback = running(callback.outer)) {
+    if (callback.owner === owner) callback.stop(reason(callback.what));
+  }
 }
 
 /** Operations on one connection. Base of Transaction, Lease and ConnectionHandle. */
@@ -49,6 +103,8 @@ export class Scope implements ScopeOperations {
   readonly #ending = new AbortController();
   readonly #expectTransaction: boolean;
   #ended = false;
+  /** What calls refused after the end get, when the end named it (the pool closed); else ScopeEndedError. */
+  #refusal: (() => Error) | undefined;
   readonly #slot: IterationSlot;
   /** Ends the open iteration when the scope ends first. */
   #cutIteration: ((reason: unknown) => void) | undefined;
@@ -104,7 +160,7 @@ export class Scope implements ScopeOperations {
 
   /** The chunks of one iteration on the scope's connection, fetched as the consumer pulls. */
   #iterationSource(sql: string, params: Params | undefined, check: () => CheckedOptions, inTransaction: boolean): ChunkSource {
-    if (this.#ended) throw new ScopeEndedError(this.#what);
+    if (this.#ended) throw this.refused(() => new ScopeEndedError(this.#what));
     const open = this.#slot.open;
     if (open !== undefined) {
       const refused = typeof sql === 'string' ? sql : undefined;
@@ -210,13 +266,23 @@ export class Scope implements ScopeOperations {
     return this.#ops.insertRows(sql, block, undefined);
   }
 
-  /** @internal Marks the scope ended and cancels what it still runs. */
-  end(reason?: unknown): void {
+  /**
+   * @internal Marks the scope ended and cancels what it still runs (with `reason`, when given).
+   * Later calls reject with `refusal()` (PoolClosedError when the pool closed it), by default
+   * with ScopeEndedError.
+   */
+  end(reason?: unknown, refusal?: () => Error): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#ops.stop(() => new ScopeEndedError(this.#what));
+    this.#refusal = refusal;
+    this.#ops.stop(refusal ?? (() => new ScopeEndedError(this.#what)));
     if (reason !== undefined) this.#ending.abort(reason);
     this.#cutIteration?.(reason);
+  }
+
+  /** @internal The error a call refused now that the scope has ended gets: the end's own, else `fallback()`. */
+  refused(fallback: () => Error): Error {
+    return (this.#refusal ?? fallback)();
   }
 
   /** @internal Reads the first row (as an array) of `sql` on the scope's connection, even once it has ended (a pragma's value). */

@@ -4,10 +4,11 @@
 //
 // A transaction holds the writer session for its whole life, so writes from outside wait in
 // order behind it and never interleave into it. It commits when the callback resolves and rolls
-// back when it throws, times out or is aborted; the writer is free again in every case.
+// back when it throws, times out, is aborted or the pool is closed from inside the callback; the
+// writer is free again in every case.
 
 import { retrying } from '../connections/retry.ts';
-import { ScopeEndedError, TransactionTimeoutError, invalidArgument } from '../errors.ts';
+import { PoolClosedError, ScopeEndedError, TransactionTimeoutError, invalidArgument } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import type { PairEnd } from '../observers/hub.ts';
 import { traceAcquire } from '../observers/scope-trace.ts';
@@ -17,7 +18,7 @@ import type { TransactionBehavior } from '../types.ts';
 import type { RetryPolicy } from '../options-types.ts';
 import type { PoolContext } from './context.ts';
 import { checkCallback } from './operations.ts';
-import { Scope, type IterationSlot } from './scope.ts';
+import { Scope, runCallback, type IterationSlot } from './scope.ts';
 
 /** The handle a transaction callback receives. */
 export class Transaction extends Scope {
@@ -52,7 +53,7 @@ export class Transaction extends Scope {
    * another.
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
-    if (this.ended) return Promise.reject(new ScopeEndedError('transaction'));
+    if (this.ended) return Promise.reject(this.refused(endedError));
     try {
       checkCallback('tx.transaction', fn);
       // A nested transaction runs under its parent's behavior, timeout and signal: options given
@@ -68,7 +69,7 @@ export class Transaction extends Scope {
     // whatever transaction the connection holds next. Ending this transaction ends it, and its
     // savepoint is rolled back before this one commits (conclude) or rolls back (the pool's Reset).
     const run = async (): Promise<T> => {
-      if (this.ended) throw new ScopeEndedError('transaction');
+      if (this.ended) throw this.refused(endedError);
       const name = `litepool_sp_${++Transaction.#savepoints}`;
       this.#open = name;
       try {
@@ -77,15 +78,15 @@ export class Transaction extends Scope {
         if (this.#open === name) this.#open = undefined;
         throw error;
       }
-      if (this.ended) throw new ScopeEndedError('transaction');
+      if (this.ended) throw this.refused(endedError);
       const nested = new Transaction(this.#context, this.#route, this.#depth + 1, this.#slot);
       this.#active = nested;
       try {
         const result = await fn(nested);
-        if (this.ended) throw new ScopeEndedError('transaction');
+        if (this.ended) throw this.refused(endedError);
         // A nested transaction of its own still open is rolled back, never released into this one.
         await nested.conclude();
-        if (this.ended) throw new ScopeEndedError('transaction');
+        if (this.ended) throw this.refused(endedError);
         this.#open = undefined;
         // Once sent, the RELEASE runs before anything this transaction sends later (its COMMIT).
         const released = this.control(Op.Exec, `RELEASE ${name}`, { inTransaction: true }).catch((error: unknown) => {
@@ -139,11 +140,14 @@ export class Transaction extends Scope {
   }
 
   /** @internal Ends this transaction and the nested one it runs now. */
-  override end(reason?: unknown): void {
-    this.#active?.end(reason);
-    super.end(reason);
+  override end(reason?: unknown, refusal?: () => Error): void {
+    this.#active?.end(reason, refusal);
+    super.end(reason, refusal);
   }
 }
+
+/** What a call on a transaction that has ended gets (PoolClosedError instead when close() ended it). */
+const endedError = () => new ScopeEndedError('transaction');
 
 /** Records `cause` on `error` (a rollback that failed after it), unless it has a cause already. */
 function attachCause(error: unknown, cause: unknown): void {
@@ -187,7 +191,13 @@ async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise
     // Cancellable: a timeout or abort must end a BEGIN that waits for another process's lock.
     await Promise.race([tx.control(Op.Exec, `BEGIN ${settings.behavior.toUpperCase()}`, { cancellable: true }), stopped]);
     if (observers.active) observedEnd = observers.transactionBegan({ phase: 'begin', durationMs: performance.now() - asked });
-    const result = await Promise.race([Promise.resolve().then(() => fn(tx)), stopped]);
+    // A close() called from inside fn (fn awaiting it) ends the transaction at once: close() waits
+    // for the transaction, which would otherwise wait for fn until its timeout.
+    const closing = (reason: unknown) => {
+      tx.end(reason, () => new PoolClosedError());
+      stop!(reason);
+    };
+    const result = await Promise.race([Promise.resolve().then(() => runCallback(context, 'transaction', closing, () => fn(tx))), stopped]);
     await tx.conclude();
     await tx.control(Op.Exec, 'COMMIT', { inTransaction: true });
     observedEnd?.({ phase: 'commit', durationMs: performance.now() - asked });

@@ -50,6 +50,20 @@ interface BlockedEntry {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
+/** Known to this module only: a WriteQueue is made by db.writeQueue() (newWriteQueue), never by `new WriteQueue()`. */
+const kMade = Symbol('litepool.writeQueue');
+
+/** A write queue in front of a pool's writer (what db.writeQueue() returns); the arguments are the constructor's. */
+export function newWriteQueue(
+  run: WriteRunner,
+  options: unknown,
+  onShutdown: (queue: WriteQueue) => void,
+  places?: WriterPlaces,
+  onEvent?: (kind: 'full' | 'dropped' | 'timeout', depth: number) => void,
+): WriteQueue {
+  return new WriteQueue(kMade, run, options, onShutdown, places, onEvent);
+}
+
 /** A queue entry takes no options: a third argument (such as { signal }) is refused, not ignored. */
 function extraArguments(method: string): Error {
   return invalidArgument(`${method}() takes (sql, params): a queue entry takes no options (it cannot be cancelled once accepted)`);
@@ -103,14 +117,16 @@ export class WriteQueue {
     this.#stats.batches++;
   };
 
-  /** @internal Use db.writeQueue(). */
+  /** @internal Use db.writeQueue(): constructed directly, it throws a TypeError. */
   constructor(
+    token: symbol,
     run: WriteRunner,
     options: unknown,
     onShutdown: (queue: WriteQueue) => void,
     places: WriterPlaces | undefined = undefined,
     onEvent: (kind: 'full' | 'dropped' | 'timeout', depth: number) => void = () => {},
   ) {
+    if (token !== kMade) throw invalidArgument('a WriteQueue is not constructed with new WriteQueue(): use db.writeQueue(options)');
     const given = checkKeys('options', options, KNOWN_OPTIONS);
     this.capacity = given.capacity === undefined ? 1000 : checkInteger('capacity', given.capacity, 1, 10_000_000);
     this.overflow = given.overflow === undefined ? 'block' : checkPolicy(given.overflow);

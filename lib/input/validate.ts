@@ -27,6 +27,18 @@ export function checkNumber(name: string, value: unknown, min: number, max: numb
   return value;
 }
 
+/**
+ * A number of at least `min` with no upper bound (a whole one when `integer`), or a
+ * TypeError/RangeError naming `name`.
+ */
+export function checkAtLeast(name: string, value: unknown, min: number, integer = false): number {
+  if (typeof value !== 'number') throw invalidArgument(`${name} must be a number, got ${describeType(value)}`);
+  if (!(integer ? Number.isInteger(value) : Number.isFinite(value)) || value < min) {
+    throw outOfRange(`${name} must be ${integer ? 'an integer' : 'a finite number'} of at least ${min}, got ${value}`);
+  }
+  return value;
+}
+
 /** A boolean, or a TypeError naming `name`. */
 export function checkBoolean(name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw invalidArgument(`${name} must be a boolean, got ${describeType(value)}`);

@@ -22,7 +22,8 @@ export const NO_TIMEOUT = 2 ** 31 - 1;
 /** Pause between attempts at BEGIN IMMEDIATE when another process holds the write lock. */
 const RETRY_MS = 20;
 
-function lockedError(lockTimeout: number, what: string, cause?: unknown): MigrationError {
+/** LITEPOOL_MIGRATION_LOCKED: the lock (or what stood for it) was not had within `lockTimeout`. */
+export function lockedError(lockTimeout: number, what: string, cause?: unknown): MigrationError {
   return new MigrationError(
     'LITEPOOL_MIGRATION_LOCKED',
     `could not lock the database for migrations within ${lockTimeout} ms: ${what}. Another process may be migrating it ` +

@@ -8,9 +8,13 @@
 // file does. Removing the file itself after a failure would not be safe: another process may
 // have opened it meanwhile (a process that holds a file open takes no lock until it reads it),
 // and would go on writing into a file that no longer has a name. When the file appears meanwhile
-// (another process created it), that file is kept and the caller migrates it as any existing
-// one. Where the file system has no hard links, the file is created and migrated in place; a
-// failure that leaves it empty says so. Runs on the JS thread.
+// (another process created it), that file is kept, this run's copy goes whatever its outcome, and
+// the caller migrates that file as any existing one: what it reports (or the error it rejects
+// with) is what happened to the file that has the name. Runs of this process on one missing file
+// do not race: a second one waits for the first (up to its lockTimeout), then migrates the file
+// the first made, or builds its own when there is none. Where the file system has no hard
+// links, the file is created and migrated in place; a failure that leaves it empty says so.
+// Runs on the JS thread.
 
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, linkSync, lstatSync, openSync, statSync, unlinkSync } from 'node:fs';
@@ -18,6 +22,8 @@ import { resolve } from 'node:path';
 import { MigrationError } from '../errors.ts';
 import type { ResolvedOptions } from '../input/options.ts';
 import type { PoolOptions } from '../options-types.ts';
+import { lockedError } from './lock.ts';
+import { DEFAULT_LOCK_TIMEOUT } from './options.ts';
 import type { MigrateOptions, MigrateReport } from './types.ts';
 
 /** What migrating a new file needs of a pool. */
@@ -33,8 +39,45 @@ export type OpenNew = (path: string) => Promise<NewDatabasePool>;
 /** The suffix of the temporary name; the random part follows it. */
 export const NEW_FILE_SUFFIX = '.litepool-new-';
 
+/** The new database files runs of this process are building now (absolute paths), each until its run ends. */
+const building = new Map<string, Promise<unknown>>();
+
 /** Whatever a database holds besides its empty first page: a schema object, a user_version or an application_id. */
 const CONTENT = 'SELECT (SELECT count(*) FROM sqlite_schema) + abs((SELECT user_version FROM pragma_user_version)) + abs((SELECT application_id FROM pragma_application_id)) AS n';
+
+/** Whether `path` has a name now (a dangling symlink counts: SQLite would create its target). */
+function named(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits for the build of the same file that another run of this process has under way, up to
+ * `lockTimeout` (LITEPOOL_MIGRATION_LOCKED past it, as a wait for another run's lock), or until
+ * `signal` aborts (its reason).
+ */
+async function waitForBuild(build: Promise<unknown>, options: MigrateOptions): Promise<void> {
+  const { signal } = options;
+  const lockTimeout = options.lockTimeout ?? DEFAULT_LOCK_TIMEOUT;
+  signal?.throwIfAborted();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const given = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(lockedError(lockTimeout, 'another run of this process was still building the new database file')), lockTimeout);
+    onAbort = () => reject(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([build.then(() => undefined, () => undefined), given]);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort!);
+  }
+}
 
 /** Removes `file` if it exists; true when it is gone. */
 function removeIfThere(file: string): boolean {
@@ -105,11 +148,26 @@ async function migrateInPlace(path: string, options: MigrateOptions, openNew: Op
 
 /**
  * Runs migrate on the database file `path`, which did not exist: see the file comment. Resolves
- * with the report, or with undefined when `path` was created by another process meanwhile (the
- * caller then migrates that file). Rejects with the migration's error after a failure.
- * `link` is fs.linkSync (a test gives one that fails, as on a file system without hard links).
+ * with the report, or with undefined when `path` was created meanwhile (by another process, or
+ * by a run of this one this run waited for): the caller then migrates that file. Rejects with
+ * the migration's error after a failure. `link` is fs.linkSync (a test gives one that fails, as
+ * on a file system without hard links).
  */
 export async function migrateNewDatabase(path: string, options: MigrateOptions, openNew: OpenNew, link: typeof linkSync = linkSync): Promise<MigrateReport | undefined> {
+  const key = resolve(path);
+  for (let other = building.get(key); other !== undefined; other = building.get(key)) await waitForBuild(other, options);
+  if (named(path)) return undefined;
+  const run = buildNew(path, options, openNew, link);
+  building.set(key, run);
+  const forget = () => {
+    if (building.get(key) === run) building.delete(key);
+  };
+  run.then(forget, forget);
+  return run;
+}
+
+/** Builds the missing file `path` under a temporary name and links it into place (see migrateNewDatabase). */
+async function buildNew(path: string, options: MigrateOptions, openNew: OpenNew, link: typeof linkSync): Promise<MigrateReport | undefined> {
   const temp = temporaryBeside(path, link);
   if (temp === undefined) return migrateInPlace(path, options, openNew);
   let pool: NewDatabasePool;
@@ -135,6 +193,8 @@ export async function migrateNewDatabase(path: string, options: MigrateOptions, 
   );
   if (!keep) {
     removeTemporary(temp);
+    // The file appeared meanwhile: what the caller reports is what its migrations do there.
+    if (named(path)) return undefined;
     throw failure;
   }
   const wal = `${temp}-wal`;
@@ -148,9 +208,10 @@ export async function migrateNewDatabase(path: string, options: MigrateOptions, 
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
       throw kept(temp, `the new database could not be named ${resolve(path)}: ${(error as Error).message}`, error);
     }
-    // Another process created the file meanwhile: it is theirs, and this run's copy goes.
+    // Another process created the file meanwhile: it is theirs, and this run's copy goes,
+    // whatever its outcome. The caller migrates that file (the ledger skips what is applied
+    // there), so it reports, or fails with, what happened to the file that has the name.
     removeTemporary(temp);
-    if (failure !== undefined) throw failure;
     return undefined;
   }
   removeTemporary(temp);

@@ -1,7 +1,8 @@
 // Owns checking observers (open()'s `observers`, db.observe()) and what a pool keeps of each: its
 // hooks and flags, every one read once, when it is checked. A read that throws (a getter, a
 // revoked Proxy, a Proxy trap) is the caller's TypeError (LITEPOOL_INVALID_ARGUMENT), with what
-// it threw as the cause. The pool calls the functions read then, with the observer as `this`,
+// it threw as the cause. An own key named like a hook or a flag that is neither (a typo such as
+// `onQeury`) is refused too. The pool calls the functions read then, with the observer as `this`,
 // and reads the observer no more. Runs on the JS thread.
 
 import { describeType, invalidArgument, unreadable } from '../errors.ts';
@@ -20,6 +21,9 @@ export const HOOKS = [
   'onAttach',
 ] as const;
 const FLAGS = ['wantsParams', 'wantsStatementCounters', 'wantsQueryPlan'] as const;
+/** Names that look like a hook or a flag: one that is neither is a typo, never ignored. */
+const HOOK_LIKE = /^(?:on|before)[A-Z]/;
+const FLAG_LIKE = /^wants[A-Z]/;
 
 export type Hook = (typeof HOOKS)[number];
 type HookFunction = (event: never) => unknown;
@@ -58,6 +62,7 @@ function readObserver(observer: unknown, name: string): CheckedObserver {
       throw unreadable(`${name}.${key}`, error);
     }
   };
+  checkNames(given, name);
   const fields: Record<string, unknown> = { observer };
   for (const hook of HOOKS) {
     const value = read(hook);
@@ -80,6 +85,27 @@ function readObserver(observer: unknown, name: string): CheckedObserver {
     fields[flag] = value === true;
   }
   return fields as CheckedObserver;
+}
+
+/**
+ * Refuses an own enumerable key of `observer` named like a hook (`on<Name>`, `before<Name>`, or a
+ * hook's name in other case) or a flag (`wants<Name>`) that is none of them: a misspelt hook would
+ * never be called. Other keys (a `name`, a class's fields) and methods on a prototype are not
+ * looked at.
+ */
+function checkNames(observer: object, name: string): void {
+  let keys: string[];
+  try {
+    keys = Object.keys(observer);
+  } catch (error) {
+    throw unreadable(name, error);
+  }
+  const sameName = (names: readonly string[], key: string) => names.some((known) => known.toLowerCase() === key.toLowerCase());
+  for (const key of keys) {
+    if ((HOOKS as readonly string[]).includes(key) || (FLAGS as readonly string[]).includes(key)) continue;
+    if (FLAG_LIKE.test(key) || sameName(FLAGS, key)) throw invalidArgument(`unknown observer flag ${name}.${key}; known flags: ${FLAGS.join(', ')}`);
+    if (HOOK_LIKE.test(key) || sameName(HOOKS, key)) throw invalidArgument(`unknown observer hook ${name}.${key}; known hooks: ${HOOKS.join(', ')}`);
+  }
 }
 
 /** `observer` as checked now (`name` names it in errors): its hooks and flags read once. */

@@ -1,11 +1,35 @@
 // Owns the latency histograms of the built-in observers: fixed buckets for Prometheus (exact
-// counts per bound) and log-scale buckets for quantiles (p50, p99 within about 4.5%).
+// counts per bound) and log-scale buckets for quantiles (p50, p99 within about 4.5%), and the check
+// of the bucket bounds a user gives.
 // Runs on the JS thread; recording allocates nothing.
+
+import { describeType, invalidArgument, outOfRange, unreadable } from '../errors.ts';
 
 /** Default bucket bounds, in seconds, of the Prometheus histograms (50 µs to 10 s). */
 export const DEFAULT_BUCKETS_SECONDS: readonly number[] = Object.freeze([
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]);
+
+/**
+ * The `buckets` option: an array of numbers (else a TypeError), non-empty, positive, finite and
+ * increasing (else a RangeError). Returns a copy, read once.
+ */
+export function checkBuckets(value: unknown): readonly number[] {
+  let buckets: unknown[];
+  try {
+    if (!Array.isArray(value)) throw invalidArgument(`buckets must be an array of numbers (seconds), got ${describeType(value)}`);
+    buckets = [...(value as unknown[])];
+  } catch (error) {
+    throw unreadable('buckets', error);
+  }
+  const wrong = buckets.findIndex((b) => typeof b !== 'number');
+  if (wrong !== -1) throw invalidArgument(`buckets[${wrong}] must be a number (seconds), got ${describeType(buckets[wrong])}`);
+  const bounds = buckets as number[];
+  if (bounds.length === 0 || bounds.some((b, i) => !(b > 0) || !Number.isFinite(b) || (i > 0 && b <= bounds[i - 1]!))) {
+    throw outOfRange('buckets must be a non-empty array of increasing positive finite numbers (seconds)');
+  }
+  return bounds;
+}
 
 /** The bucket of `ms` among bounds in seconds: the first bound it does not exceed, or `bounds.length` above them all. */
 export function bucketOf(boundsSeconds: ArrayLike<number>, ms: number): number {

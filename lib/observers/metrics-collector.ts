@@ -4,12 +4,11 @@
 // `snapshot()` returns plain data; `toPrometheus()` the Prometheus text format.
 // Runs on the JS thread (the pool calls its hooks there).
 
-import { invalidArgument, outOfRange } from '../errors.ts';
-import { checkKeys } from '../input/validate.ts';
+import { checkAtLeast, checkKeys } from '../input/validate.ts';
 import type { PoolStats } from '../types.ts';
-import { BucketHistogram, DEFAULT_BUCKETS_SECONDS, bucketOf } from './histogram.ts';
+import { BucketHistogram, DEFAULT_BUCKETS_SECONDS, bucketOf, checkBuckets } from './histogram.ts';
 import { followAttachments } from './hub.ts';
-import { PrometheusWriter, type Labels } from './prometheus.ts';
+import { PrometheusWriter, checkLabels, checkPrefix, type Labels } from './prometheus.ts';
 import { Series, summary, type LatencySummary, type SeriesSnapshot } from './series.ts';
 import type {
   AcquireEvent,
@@ -106,23 +105,15 @@ export class MetricsCollector implements Observer {
   #migrations = { started: 0, applied: 0, failed: 0 };
 
   constructor(options: MetricsCollectorOptions = {}) {
-    checkKeys('options', options, METRICS_COLLECTOR_OPTIONS);
-    const buckets = options.buckets ?? DEFAULT_BUCKETS_SECONDS;
-    if (!Array.isArray(buckets) || buckets.length === 0 || buckets.some((b, i) => typeof b !== 'number' || !(b > 0) || !Number.isFinite(b) || (i > 0 && b <= buckets[i - 1]!))) {
-      throw outOfRange('buckets must be a non-empty array of increasing positive finite numbers (seconds)');
-    }
+    // Each option read once; a wrong type is a TypeError, an out-of-range value a RangeError.
+    const given = checkKeys('options', options, METRICS_COLLECTOR_OPTIONS) as MetricsCollectorOptions;
+    const buckets = checkBuckets(given.buckets ?? DEFAULT_BUCKETS_SECONDS);
     this.#buckets = Object.freeze([...buckets]);
     this.#bounds = Float64Array.from(buckets);
-    this.#maxStatements = positiveInteger('maxStatements', options.maxStatements, 200, true);
-    this.#maxSqlLength = positiveInteger('maxSqlLength', options.maxSqlLength, 200, false);
-    this.#prefix = options.prefix ?? 'litepool';
-    if (typeof this.#prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(this.#prefix)) {
-      throw invalidArgument(`prefix must be a valid Prometheus metric name, got ${JSON.stringify(this.#prefix)}`);
-    }
-    this.#labels = Object.freeze({ ...(options.labels ?? {}) });
-    for (const key of Object.keys(this.#labels)) {
-      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(key)) throw invalidArgument(`label name ${JSON.stringify(key)} is not a valid Prometheus label name`);
-    }
+    this.#maxStatements = given.maxStatements === undefined ? 200 : checkAtLeast('maxStatements', given.maxStatements, 0, true);
+    this.#maxSqlLength = given.maxSqlLength === undefined ? 200 : checkAtLeast('maxSqlLength', given.maxSqlLength, 1, true);
+    this.#prefix = given.prefix === undefined ? 'litepool' : checkPrefix(given.prefix);
+    this.#labels = checkLabels(given.labels);
     this.#transactionDuration = new BucketHistogram(this.#buckets);
     this.#acquireRead = new BucketHistogram(this.#buckets);
     this.#acquireWrite = new BucketHistogram(this.#buckets);
@@ -337,12 +328,4 @@ export class MetricsCollector implements Observer {
     }
     return out;
   }
-}
-
-function positiveInteger(name: string, value: unknown, fallback: number, allowZero: boolean): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw outOfRange(`${name} must be an integer of at least ${allowZero ? 0 : 1}, got ${String(value)}`);
-  }
-  return value;
 }

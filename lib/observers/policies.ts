@@ -9,6 +9,14 @@ import { statementKeywords } from './sql-keywords.ts';
 
 const DDL_KEYWORDS = new Set(['CREATE', 'DROP', 'ALTER']);
 
+/** Refuses arguments past the `max` a policy takes: an option it does not have is never ignored. */
+function checkArity(policy: string, args: IArguments, max: number): void {
+  if (args.length <= max) return;
+  throw invalidArgument(
+    `policies.${policy}() takes ${max === 0 ? 'no arguments' : `at most ${max} argument`}, got ${args.length} (the first extra one is ${describeType(args[max])})`,
+  );
+}
+
 /**
  * Refuses schema changes: statements starting with CREATE, DROP or ALTER (in any statement of an
  * `exec` script).
@@ -17,6 +25,7 @@ const DDL_KEYWORDS = new Set(['CREATE', 'DROP', 'ALTER']);
  * const db = await open('app.db', { observers: [policies.denyDdl()] });
  */
 function denyDdl(): Observer {
+  checkArity('denyDdl', arguments, 0);
   return {
     beforeQuery(q: BeforeQueryEvent): void {
       for (const keyword of statementKeywords(q.sql)) {
@@ -50,6 +59,7 @@ function scannedTable(detail: string): string | undefined {
  * const db = await open('app.db', { observers: [policies.denyFullScans({ allowTables: ['settings'] })] });
  */
 function denyFullScans(options: DenyFullScansOptions = {}): Observer {
+  checkArity('denyFullScans', arguments, 1);
   const given = checkKeys('options', options, ['allowTables']);
   const tables = given.allowTables ?? [];
   if (!Array.isArray(tables) || !tables.every((t) => typeof t === 'string')) {
@@ -76,6 +86,7 @@ function denyFullScans(options: DenyFullScansOptions = {}): Observer {
  * const replica = await open('app.db', { observers: [policies.readOnly()] });
  */
 function readOnly(): Observer {
+  checkArity('readOnly', arguments, 0);
   return {
     beforeQuery(q: BeforeQueryEvent): void {
       if (q.operation === 'run' || q.operation === 'exec' || q.operation === 'batch' || q.writes === true) {

@@ -1,9 +1,42 @@
 // Owns writing metrics in the Prometheus text exposition format (version 0.0.4): HELP and TYPE
-// lines, label escaping, histogram series. Pure functions, no state.
+// lines, label escaping, histogram series, and the checks of a metric name prefix and of constant
+// labels. Pure functions, no state.
 
+import { describeType, invalidArgument, outOfRange, unreadable } from '../errors.ts';
 import type { BucketHistogram } from './histogram.ts';
 
 export type Labels = Readonly<Record<string, string | number | boolean>>;
+
+/** A metric name prefix: a string (else a TypeError) of Prometheus' metric name form (else a RangeError). */
+export function checkPrefix(value: unknown): string {
+  if (typeof value !== 'string') throw invalidArgument(`prefix must be a string, got ${describeType(value)}`);
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(value)) throw outOfRange(`prefix must be a valid Prometheus metric name, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * Constant labels: an object (else a TypeError) of label names (Prometheus' form, else a
+ * RangeError) to strings, numbers or booleans (else a TypeError). Returns a frozen copy, read once.
+ */
+export function checkLabels(value: unknown): Labels {
+  if (value === undefined) return Object.freeze({});
+  let entries: [string, unknown][];
+  try {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw invalidArgument(`labels must be an object of label names to values, got ${Array.isArray(value) ? 'an array' : describeType(value)}`);
+    }
+    entries = Object.entries(value);
+  } catch (error) {
+    throw unreadable('labels', error);
+  }
+  for (const [key, label] of entries) {
+    if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean') {
+      throw invalidArgument(`labels.${key} must be a string, number or boolean, got ${describeType(label)}`);
+    }
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(key)) throw outOfRange(`label name ${JSON.stringify(key)} is not a valid Prometheus label name`);
+  }
+  return Object.freeze(Object.fromEntries(entries) as Record<string, string | number | boolean>);
+}
 
 /** Escapes a label value: backslash, double quote and line feed. */
 export function escapeLabelValue(value: string): string {

@@ -3,8 +3,8 @@
 // left out unless asked for, and even then pass through `redact`.
 // Runs on the JS thread (the pool calls its hooks there).
 
-import { invalidArgument, outOfRange } from '../errors.ts';
-import { checkKeys } from '../input/validate.ts';
+import { describeType, invalidArgument } from '../errors.ts';
+import { checkAtLeast, checkBoolean, checkChoice, checkKeys, checkNumber } from '../input/validate.ts';
 import type { Observer, QueryEvent, TransactionEvent } from './types.ts';
 
 /** Anything with `info` and `warn` methods taking (object, message), as pino does. */
@@ -69,26 +69,21 @@ export class QueryLogger implements Observer {
   readonly wantsParams: boolean;
 
   constructor(options: QueryLoggerOptions = {}) {
-    checkKeys('options', options, QUERY_LOGGER_OPTIONS);
-    const logger = options.logger ?? console;
+    // Each option read once; a wrong type is a TypeError, an out-of-range value a RangeError.
+    const given = checkKeys('options', options, QUERY_LOGGER_OPTIONS) as QueryLoggerOptions;
+    const logger = given.logger ?? console;
     if (!logger || typeof logger.info !== 'function' || typeof logger.warn !== 'function') {
       throw invalidArgument('logger must have info() and warn() methods');
     }
     this.#logger = logger;
-    this.#slowMs = nonNegative('slowMs', options.slowMs, 100);
-    this.#sampleRate = nonNegative('sampleRate', options.sampleRate, 0);
-    if (this.#sampleRate > 1) throw outOfRange(`sampleRate must be between 0 and 1, got ${this.#sampleRate}`);
-    this.#logErrors = flag('logErrors', options.logErrors, true);
-    const params = options.params ?? 'redact';
-    if (params !== 'redact' && params !== 'log' && params !== 'omit') {
-      throw invalidArgument(`params must be 'redact', 'log' or 'omit', got ${JSON.stringify(params)}`);
-    }
+    this.#slowMs = given.slowMs === undefined ? 100 : checkAtLeast('slowMs', given.slowMs, 0);
+    this.#sampleRate = given.sampleRate === undefined ? 0 : checkNumber('sampleRate', given.sampleRate, 0, 1);
+    this.#logErrors = given.logErrors === undefined ? true : checkBoolean('logErrors', given.logErrors);
+    const params = given.params === undefined ? 'redact' : checkChoice('params', given.params, ['redact', 'log', 'omit']);
     this.#params = params;
-    if (options.redact !== undefined && typeof options.redact !== 'function') throw invalidArgument('redact must be a function');
-    this.#redact = options.redact ?? redactParams;
-    this.#slowTransactionMs = nonNegative('slowTransactionMs', options.slowTransactionMs, this.#slowMs);
-    if (options.random !== undefined && typeof options.random !== 'function') throw invalidArgument('random must be a function');
-    this.#random = options.random ?? Math.random;
+    this.#redact = given.redact === undefined ? redactParams : checkFunction('redact', given.redact);
+    this.#slowTransactionMs = given.slowTransactionMs === undefined ? this.#slowMs : checkAtLeast('slowTransactionMs', given.slowTransactionMs, 0);
+    this.#random = given.random === undefined ? Math.random : checkFunction('random', given.random);
     this.wantsParams = params !== 'omit';
   }
 
@@ -135,16 +130,7 @@ export class QueryLogger implements Observer {
   }
 }
 
-function nonNegative(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw outOfRange(`${name} must be a finite number of at least 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-function flag(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalidArgument(`${name} must be a boolean, got ${typeof value}`);
+function checkFunction<F>(name: string, value: F): F {
+  if (typeof value !== 'function') throw invalidArgument(`${name} must be a function, got ${describeType(value)}`);
   return value;
 }

@@ -3,13 +3,14 @@
 // writes to the writer, so any number of these connections run queries at once (a raw PRAGMA
 // given a value runs on a write lease of its own: on the writer, as db.run() runs it). Inside a
 // transaction it holds one (the writer, or a reader snapshot for 'read only') and runs every
-// query, savepoint and stream on it until commit or rollback. A transaction whose COMMIT failed
+// query, savepoint and stream on it until commit or rollback; a 'read only' one refuses a raw
+// PRAGMA given a value before it reaches SQLite (it would change the reader for good). A transaction whose COMMIT failed
 // stays on the connection until Kysely rolls it back or releases the connection: Kysely still
 // treats it as active, and what is sent on it meanwhile is refused, never run on the pool.
 // Runs on the JS thread.
 
 import type { CompiledQuery, DatabaseConnection, QueryResult, TransactionSettings } from 'kysely';
-import { ScopeEndedError, type Lease, type Pool, type SqlValue, type Transaction, type TransactionBehavior } from '../../index.ts';
+import { ScopeEndedError, SqliteError, type Lease, type Pool, type SqlValue, type Transaction, type TransactionBehavior } from '../../index.ts';
 import { misuse } from '../arguments.ts';
 import { holdSnapshot, holdTransaction, type HeldTransaction } from '../held-transaction.ts';
 import { isWriteNode, kindOfNode, pragmaForm, type RawStatementKinds } from './statement-kind.ts';
@@ -31,6 +32,8 @@ export class LitepoolConnection implements DatabaseConnection {
   readonly #kinds: RawStatementKinds;
   /** The transaction of this connection: open, ending, or ended by a failed COMMIT (see #ended). */
   #held: HeldTransaction<Transaction | Lease> | undefined;
+  /** The held transaction is a 'read only' one: a snapshot on a reader. */
+  #readOnly = false;
   /** Set while commit() or rollback() runs, and after a failed COMMIT (`failure`: its error). */
   #ended: { failure: unknown } | undefined;
   /** Queries running with a signal, which cancelQuery() interrupts. */
@@ -65,7 +68,10 @@ export class LitepoolConnection implements DatabaseConnection {
     try {
       const node = kindOfNode(query);
       const pragma = node === undefined ? pragmaForm(sql) : undefined;
-      if (pragma === 'set') return await this.#pragma<R>(target, sql, params, controller?.signal);
+      if (pragma === 'set') {
+        this.#refuseSetting(target, sql);
+        return await this.#pragma<R>(target, sql, params, controller?.signal);
+      }
       const kind = node ?? (pragma === 'report' ? 'rows' : await this.#kinds.of(target, sql, params));
       if (kind === 'rows') {
         const rows = await target.all<R>(sql, params, how);
@@ -102,6 +108,17 @@ export class LitepoolConnection implements DatabaseConnection {
   }
 
   /**
+   * A raw PRAGMA given a value in a 'read only' transaction: refused before it is prepared (SQLite
+   * applies the flag PRAGMAs while preparing them), with SQLITE_READONLY as the transaction's
+   * writes and ObservedPool.all() refuse it. It would change the reader the snapshot runs on, for
+   * good: the settings of every connection belong in open()'s `pragmas`.
+   */
+  #refuseSetting(target: Statements, sql: string): void {
+    if (target === this.#pool || !this.#readOnly) return;
+    throw new SqliteError(8, "attempt to write a readonly database: a 'read only' transaction does not set PRAGMAs (it would change the reader it runs on)", sql);
+  }
+
+  /**
    * Kysely's `inflightQueryAbortStrategy: 'cancel query'`: interrupts the statements this
    * connection is running for queries given a signal. (With the default, 'ignore query', an
    * aborted query's statement runs to its end and its result is dropped.)
@@ -117,7 +134,9 @@ export class LitepoolConnection implements DatabaseConnection {
   async *streamQuery<R>(compiledQuery: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
     // An aborted stream is stopped by Kysely between chunks (return() frees the reader at once).
     const size = chunkSize ?? 100;
-    const rows = this.#target().iterate<R>(compiledQuery.sql, compiledQuery.parameters as readonly SqlValue[], { chunkSize: size });
+    const target = this.#target();
+    if (pragmaForm(compiledQuery.sql) === 'set') this.#refuseSetting(target, compiledQuery.sql);
+    const rows = target.iterate<R>(compiledQuery.sql, compiledQuery.parameters as readonly SqlValue[], { chunkSize: size });
     let chunk: R[] = [];
     try {
       for await (const row of rows) {
@@ -137,10 +156,9 @@ export class LitepoolConnection implements DatabaseConnection {
   async begin(settings: TransactionSettings, defaults: TransactionDefaults): Promise<void> {
     if (this.#held) throw misuse('a transaction is already open on this connection');
     // SQLite transactions are serializable, which satisfies every isolation level Kysely names.
-    this.#held =
-      settings.accessMode === 'read only'
-        ? await holdSnapshot(this.#pool)
-        : await holdTransaction(this.#pool, { behavior: defaults.behavior, timeout: defaults.timeout });
+    const readOnly = settings.accessMode === 'read only';
+    this.#held = readOnly ? await holdSnapshot(this.#pool) : await holdTransaction(this.#pool, { behavior: defaults.behavior, timeout: defaults.timeout });
+    this.#readOnly = readOnly;
   }
 
   /**
