@@ -4,22 +4,16 @@
 // calls (backups, checks) finished, then the last step: once nothing is queued or running, one
 // Close request per reader and one for the writer (each closes its connection on its own thread,
 // the writer after its final optimize and checkpoint), the threads joined, and observers told
-// every connection closed. A close() called from inside a transaction or read() callback of the
-// pool does not wait for that callback, which waits for it: the callback's transaction or
-// snapshot is ended first (rolled back, PoolClosedError). A reader the keeper holds out of
-// service (its replacement failed) is pinned and never takes a request from the shared ring: it
-// gets its Close on its own ring, or, when no reader is in service, it serves the shared ring
-// again to drain it first (what waits there was failed by the keeper, so the reader skips it).
-// Runs on the JS thread.
+// every connection closed. A reader the keeper holds out of service (its replacement failed) is
+// pinned and never takes a request from the shared ring: it gets its Close on its own ring, or,
+// when no reader is in service, it serves the shared ring again to drain it first (what waits
+// there was failed by the keeper, so the reader skips it). Runs on the JS thread.
 
-import { PoolClosedError } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import { READERS, WRITER, readerRoute } from '../request/route.ts';
-import type { PoolContext } from './context.ts';
 import type { Lease } from './lease.ts';
 import type { Pending } from './pending.ts';
 import type { PoolIterations } from './pool-iteration.ts';
-import { stopCallbacks } from './scope.ts';
 import type { PoolParts } from './stats.ts';
 import type { WriteQueue } from './write-queue.ts';
 
@@ -34,16 +28,6 @@ export interface OpenWork {
   readonly scopes: Pending;
   /** The pool's own iterations, each holding a reader while rows remain. */
   readonly iterations: PoolIterations;
-}
-
-/**
- * Ends the transactions and read() snapshots of the pool whose callbacks the calling code runs
- * inside (close() called, and likely awaited, from one): each rolls back and rejects with
- * PoolClosedError, as do its statements still running and every later call on its handle.
- * Waiting for them would wait for their callbacks, which wait for close().
- */
-export function stopEnclosing(context: PoolContext): void {
-  stopCallbacks(context, (what) => new PoolClosedError(`close() was called from inside this ${what}'s callback: the ${what} was ended and rolled back (close() cannot wait for a callback that waits for it)`));
 }
 
 /** Shuts a pool down after close() stopped intake; resolves once every connection is closed. */

@@ -1,13 +1,12 @@
 // Owns leases (db.acquire): a connection pinned to one user until it is released, with any
-// transaction left open rolled back before the connection is reused, and how a db.read()
-// callback is run so that a close() called from inside it ends its snapshot. Runs on the JS thread.
+// transaction left open rolled back before the connection is reused. Runs on the JS thread.
 
 import { PoolClosedError, TransactionTimeoutError, describeType, invalidArgument } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import { traceAcquire } from '../observers/scope-trace.ts';
 import { readerRoute, sessionRoute, type Route } from '../request/route.ts';
 import type { PoolContext } from './context.ts';
-import { Scope, runCallback } from './scope.ts';
+import { Scope } from './scope.ts';
 
 /** The route of each lease, for the pool's own use (the migration runner renews the writer through it). */
 const routes = new WeakMap<Lease, Route>();
@@ -59,25 +58,6 @@ export class Lease extends Scope {
     this.end(undefined, () => new PoolClosedError('the pool is closed: close() released this lease'));
     return this.release();
   }
-}
-
-/**
- * @internal `fn`, a db.read() callback, run so that a close() called from inside it (`fn` awaiting
- * it) ends the snapshot at once: it rejects with that PoolClosedError, the statements it still
- * runs are interrupted, later ones reject with PoolClosedError, and its reader is released.
- * Otherwise close() would wait for the snapshot, and the snapshot for `fn`, until maxReadDuration.
- */
-export function closableRead<T>(context: PoolContext, fn: (conn: Lease) => Promise<T> | T): (conn: Lease) => Promise<T> {
-  return (conn) => {
-    let stop!: (reason: unknown) => void;
-    const stopped = new Promise<never>((_, reject) => (stop = reject));
-    stopped.catch(() => undefined);
-    const closing = (reason: unknown) => {
-      conn.end(reason, () => new PoolClosedError());
-      stop(reason);
-    };
-    return Promise.race([runCallback(context, 'read snapshot', closing, () => Promise.resolve().then(() => fn(conn))), stopped]);
-  };
 }
 
 export interface LeaseSettings {

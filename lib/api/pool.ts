@@ -31,7 +31,7 @@ import { migrateWith, migrationsOf } from '../migrations/index.ts';
 import type { MigrateOptions, MigrateReport, Migrations } from '../migrations/types.ts';
 import type { MigrationHost } from '../migrations/lock.ts';
 import type { Replica } from '../replication/litefs.ts';
-import { acquireLease, closableRead, routeOf, type Lease } from './lease.ts';
+import { acquireLease, routeOf, type Lease } from './lease.ts';
 import { MigrationRuns } from './migration-runs.ts';
 import { Pending } from './pending.ts';
 import { PoolIterations } from './pool-iteration.ts';
@@ -42,7 +42,7 @@ import type { WriteQueueOptions, WriteResult } from '../write-queue-types.ts';
 import { PoolMaintenance } from './pool-maintenance.ts';
 import { poolStats, type PoolParts } from './stats.ts';
 import { runTransaction, type Transaction } from './transaction.ts';
-import { shutDown, stopEnclosing } from './close.ts';
+import { shutDown } from './close.ts';
 import { WriteQueue, newWriteQueue } from './write-queue.ts';
 import { POOL_ITSELF, checkOpenedParts } from './pool-itself.ts';
 
@@ -243,7 +243,7 @@ export class Pool extends PoolMaintenance {
       Pool.#of(this).#ops.checkUsable();
       checkCallback('read', fn);
       const { timeout, signal } = checkAcquireOptions(options, this.#options.acquireTimeout, 'read');
-      return this.#scopes.track(readSnapshot(this.#context, closableRead(this.#context, fn), { write: false, timeout, signal, maxDuration: this.#options.maxReadDuration }));
+      return this.#scopes.track(readSnapshot(this.#context, fn, { write: false, timeout, signal, maxDuration: this.#options.maxReadDuration }));
     });
   }
 
@@ -313,13 +313,12 @@ export class Pool extends PoolMaintenance {
   }
 
   /**
-   * Stops accepting work, lets what was accepted finish (migrations and backups too; a transaction
-   * or read() it is called from inside rolls back: PoolClosedError), runs PRAGMA optimize and the
-   * `checkpointOnClose` checkpoint, closes every connection and joins every thread. Calling it again returns the same promise.
+   * Stops accepting work, lets what was accepted finish (transactions, read() snapshots,
+   * migrations and backups too: one it is awaited from inside waits for it until its timeout),
+   * runs PRAGMA optimize and the `checkpointOnClose` checkpoint, closes every connection and joins every thread. Calling it again returns the same promise.
    */
   close(): Promise<void> {
     if (!Pool.#is(this)) return Pool.#refuse(this);
-    stopEnclosing(this.#context);
     if (!this.#closing) {
       this.#ops.stop(() => new PoolClosedError());
       this.#parts.toolkit.refuse(() => new PoolClosedError());

@@ -1,8 +1,7 @@
 // Owns the connection-bound handles users get inside transactions, snapshots, leases and the
 // onConnection hook: a Scope runs every operation on one connection (the writer through a
-// session, or one pinned reader) and refuses to run anything once it has ended. Also knows which
-// transaction and read() callbacks the calling code runs inside, so that a close() called from
-// one ends it instead of waiting for it. Runs on the JS thread.
+// session, or one pinned reader) and refuses to run anything once it has ended.
+// Runs on the JS thread.
 
 import { setMaxListeners } from 'node:events';
 import type { Holders } from '../connections/holders.ts';
@@ -27,7 +26,6 @@ import type {
 } from '../types.ts';
 import type { PoolContext } from './context.ts';
 import { endOperation, startOperation } from '../observers/query-trace.ts';
-import { IdleFreeContext } from './idle-free-context.ts';
 import { streamRows, type ChunkSource } from './iteration.ts';
 import { Operations, checkOptions, type CheckedOptions } from './operations.ts';
 
@@ -38,58 +36,6 @@ import { Operations, checkOptions, type CheckedOptions } from './operations.ts';
  */
 export interface IterationSlot {
   open: { by: string; sql: string } | undefined;
-}
-
-/** A transaction or read() callback, and what ends it early while it runs. */
-interface Callback {
-  /** The pool (its context) the callback belongs to. */
-  readonly owner: object;
-  /** 'transaction' or 'read snapshot', for the error that ends it. */
-  readonly what: string;
-  readonly stop: (reason: unknown) => void;
-  /** The callback still running that this one runs inside, if any (a read() inside a transaction's callback). */
-  readonly outer: Callback | undefined;
-  /** The callback has settled: a close() from what it left behind (a timer) no longer ends it. */
-  done: boolean;
-}
-
-/** The callbacks the calling code runs inside, innermost first. */
-const callbacks = new IdleFreeContext<Callback>();
-
-/** `callback`, or the first one around it still running (settled ones are skipped, never kept). */
-function running(callback: Callback | undefined): Callback | undefined {
-  while (callback?.done) callback = callback.outer;
-  return callback;
-}
-
-/**
- * @internal Runs `fn`, the callback of a transaction or snapshot of the pool `owner`, so that a
- * close() called from inside it (from `fn` or anything it started) until it settles can end it
- * with stop().
- */
-export function runCallback<T>(owner: object, what: string, stop: (reason: unknown) => void, fn: () => T): T {
-  const callback: Callback = { owner, what, stop, outer: running(callbacks.current), done: false };
-  const settled = () => void (callback.done = true);
-  let result: T;
-  try {
-    result = callbacks.run(callback, fn);
-  } catch (error) {
-    settled();
-    throw error;
-  }
-  Promise.resolve(result).then(settled, settled);
-  return result;
-}
-
-/**
- * @internal Ends every callback of `owner`'s transactions and snapshots the calling code runs
- * inside and that still runs, with `reason(what)`: a close() called from one must not wait for
- * it (it waits for close()).
- */
-export function stopCallbacks(owner: object, reason: (what: string) => unknown): void {
-  for (let callback = running(callbacks.current); callback !== undefined; callback = running(callback.outer)) {
-    if (callback.owner === owner) callback.stop(reason(callback.what));
-  }
 }
 
 /** Operations on one connection. Base of Transaction, Lease and ConnectionHandle. */

@@ -4,11 +4,10 @@
 //
 // A transaction holds the writer session for its whole life, so writes from outside wait in
 // order behind it and never interleave into it. It commits when the callback resolves and rolls
-// back when it throws, times out, is aborted or the pool is closed from inside the callback; the
-// writer is free again in every case.
+// back when it throws, times out or is aborted; the writer is free again in every case.
 
 import { retrying } from '../connections/retry.ts';
-import { PoolClosedError, ScopeEndedError, TransactionTimeoutError, invalidArgument } from '../errors.ts';
+import { ScopeEndedError, TransactionTimeoutError, invalidArgument } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import type { PairEnd } from '../observers/hub.ts';
 import { traceAcquire } from '../observers/scope-trace.ts';
@@ -18,7 +17,7 @@ import type { TransactionBehavior } from '../types.ts';
 import type { RetryPolicy } from '../options-types.ts';
 import type { PoolContext } from './context.ts';
 import { checkCallback } from './operations.ts';
-import { Scope, runCallback, type IterationSlot } from './scope.ts';
+import { Scope, type IterationSlot } from './scope.ts';
 
 /** The handle a transaction callback receives. */
 export class Transaction extends Scope {
@@ -146,7 +145,7 @@ export class Transaction extends Scope {
   }
 }
 
-/** What a call on a transaction that has ended gets (PoolClosedError instead when close() ended it). */
+/** What a call on a transaction that has ended gets. */
 const endedError = () => new ScopeEndedError('transaction');
 
 /** Records `cause` on `error` (a rollback that failed after it), unless it has a cause already. */
@@ -191,13 +190,7 @@ async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise
     // Cancellable: a timeout or abort must end a BEGIN that waits for another process's lock.
     await Promise.race([tx.control(Op.Exec, `BEGIN ${settings.behavior.toUpperCase()}`, { cancellable: true }), stopped]);
     if (observers.active) observedEnd = observers.transactionBegan({ phase: 'begin', durationMs: performance.now() - asked });
-    // A close() called from inside fn (fn awaiting it) ends the transaction at once: close() waits
-    // for the transaction, which would otherwise wait for fn until its timeout.
-    const closing = (reason: unknown) => {
-      tx.end(reason, () => new PoolClosedError());
-      stop!(reason);
-    };
-    const result = await Promise.race([Promise.resolve().then(() => runCallback(context, 'transaction', closing, () => fn(tx))), stopped]);
+    const result = await Promise.race([Promise.resolve().then(() => fn(tx)), stopped]);
     await tx.conclude();
     await tx.control(Op.Exec, 'COMMIT', { inTransaction: true });
     observedEnd?.({ phase: 'commit', durationMs: performance.now() - asked });
