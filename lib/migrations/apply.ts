@@ -6,6 +6,7 @@
 import { MigrationError, SqliteError, describeError } from '../errors.ts';
 import type { Lease } from '../api/lease.ts';
 import { deleteRow, updateRow, writeRow, type LedgerRow } from './ledger.ts';
+import { noteInterrupted, recordFailure, runningRow, unrecorded, type RunningRow } from './interrupted.ts';
 import { beginImmediate, rollBack } from './lock.ts';
 import type { CheckedCommon } from './options.ts';
 import type { SourceItem, Step } from './source.ts';
@@ -128,7 +129,10 @@ export function violationKey(v: ForeignKeyViolation): string {
  * Runs a `-- litepool:no-transaction` step: the ledger row says `running` meanwhile (committed
  * before it starts), the step's statements run one by one outside any transaction of the
  * runner's, then, when foreign keys are enforced, PRAGMA foreign_key_check must find no violation
- * that was not there before. `foreign_keys` is set back to what it was. On failure the row says `failed` (with the error) and the error is thrown.
+ * that was not there before. `foreign_keys` is set back to what it was. On failure the row says
+ * `failed` (with the error) and the error is thrown; when the row cannot be written (the pool was
+ * closed during the step), this process notes the run as interrupted (interrupted.ts) and the
+ * error says so.
  */
 export async function runWithoutTransaction(
   lease: Lease,
@@ -136,12 +140,14 @@ export async function runWithoutTransaction(
   step: Step,
   direction: 'up' | 'down',
   settings: CheckedCommon,
+  running: RunningRow,
 ): Promise<number> {
   const { lockTimeout, signal } = settings;
   const started = performance.now();
-  // Number(): with safeIntegers the value comes back as a bigint.
-  const foreignKeys = Number((await lease.get<{ foreign_keys: number | bigint }>('PRAGMA foreign_keys', undefined, UNBOUNDED))?.foreign_keys) === 1;
+  let foreignKeys: boolean | undefined;
   try {
+    // Number(): with safeIntegers the value comes back as a bigint.
+    foreignKeys = Number((await lease.get<{ foreign_keys: number | bigint }>('PRAGMA foreign_keys', undefined, UNBOUNDED))?.foreign_keys) === 1;
     // As SQLite's 12-step table change prescribes: when foreign keys were enforced, the file must
     // not leave a violation (those that were there before it are not its doing).
     const before = foreignKeys ? new Set((await foreignKeyViolations(lease)).map(violationKey)) : undefined;
@@ -174,16 +180,13 @@ export async function runWithoutTransaction(
     return durationMs;
   } catch (error) {
     await rollBack(lease);
-    try {
-      await beginImmediate(lease, lockTimeout, undefined);
-      await updateRow(lease, item.version, { state: 'failed', error: `${direction}: ${describeFailure(error)}` });
-      await commit(lease);
-    } catch {
-      await rollBack(lease); // the row stays `running`: status and migrate report it all the same
-    }
-    throw error;
+    const failure = `${direction}: ${describeFailure(error)}`;
+    const why = await recordFailure(lease, item.version, failure, lockTimeout);
+    if (why === undefined) throw error;
+    noteInterrupted(running, failure);
+    throw unrecorded(error, item, why, signal);
   } finally {
-    await lease.exec(`PRAGMA foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`, UNBOUNDED).catch(() => undefined);
+    if (foreignKeys !== undefined) await lease.exec(`PRAGMA foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`, UNBOUNDED).catch(() => undefined);
   }
 }
 
@@ -197,17 +200,21 @@ export async function runLocked(
   direction: 'up' | 'down',
   settings: CheckedCommon,
   hooks: RunnerHooks | undefined,
+  covers?: string[],
 ): Promise<number> {
   const step = await prepare(item, direction);
   const event = { direction, version: item.version, name: item.name };
+  // A baseline's row lists the migrations it stands for (plan.ts, coveredBy).
+  const row = { version: item.version, name: item.name, kind: item.kind, checksum: item.checksum, ...(covers ? { covers } : {}) };
   if (item.noTransaction) {
     // The row says `running` (committed) while the step runs outside the runner's transaction.
-    if (direction === 'up') await writeRow(lease, { version: item.version, name: item.name, kind: item.kind, checksum: item.checksum, state: 'running' });
+    if (direction === 'up') await writeRow(lease, { ...row, state: 'running' });
     else await updateRow(lease, item.version, { state: 'running' });
+    const running = await runningRow(lease, item.version);
     await commit(lease);
     emit(hooks, { phase: 'start', ...event });
     try {
-      const durationMs = await runWithoutTransaction(lease, item, step, direction, settings);
+      const durationMs = await runWithoutTransaction(lease, item, step, direction, settings, running);
       emit(hooks, { phase: 'applied', ...event, durationMs });
       return durationMs;
     } catch (error) {
@@ -224,7 +231,7 @@ export async function runLocked(
     await releaseGuard(lease, item);
     const durationMs = performance.now() - started;
     if (direction === 'up') {
-      await writeRow(lease, { version: item.version, name: item.name, kind: item.kind, checksum: item.checksum, state: 'applied', durationMs: Math.round(durationMs) });
+      await writeRow(lease, { ...row, state: 'applied', durationMs: Math.round(durationMs) });
     } else {
       await deleteRow(lease, item.version);
     }

@@ -1,6 +1,7 @@
 // Owns the ledger table _litepool_migrations: its definition, and reading and writing its rows.
 // One row per version: applied (with its checksum), or running / failed for a
-// `-- litepool:no-transaction` migration that did not finish. Every function takes the connection
+// `-- litepool:no-transaction` migration that did not finish; a baseline's row lists the versions
+// it stands for (`covers`). Every function takes the connection
 // it runs on (the migration lease, or a read snapshot), so the caller decides the transaction.
 
 import { readFileSync } from 'node:fs';
@@ -24,8 +25,12 @@ const CREATE_LEDGER = `CREATE TABLE IF NOT EXISTS ${LEDGER_TABLE} (
   applied_at TEXT NOT NULL,
   duration_ms INTEGER,
   litepool_version TEXT NOT NULL,
-  error TEXT
+  error TEXT,
+  covers TEXT
 )`;
+
+/** Added to a ledger created before it (by an older release) when a baseline is recorded there. */
+const ADD_COVERS = `ALTER TABLE ${LEDGER_TABLE} ADD COLUMN covers TEXT`;
 
 /** One row of the ledger. */
 export interface LedgerRow {
@@ -39,6 +44,12 @@ export interface LedgerRow {
   durationMs: number | null;
   litepoolVersion: string;
   error: string | null;
+  /**
+   * A baseline's: the migration versions it stands for (those at or below it in the source when
+   * it was recorded). null for a baseline recorded by an older release: it stands for every
+   * version at or below its own.
+   */
+  covers: string[] | null;
 }
 
 /** The SQL operations the ledger needs from a connection (a lease or a snapshot). */
@@ -71,8 +82,9 @@ export function ensureLedger(conn: Pick<LedgerConnection, 'exec'>): Promise<void
 export async function readLedger(conn: Connection): Promise<LedgerRow[]> {
   const exists = await conn.get<{ found: number }>(`SELECT 1 AS found FROM sqlite_schema WHERE type = 'table' AND name = ?`, [LEDGER_TABLE], UNBOUNDED);
   if (!exists) return [];
+  // Every column: a ledger created by an older release has no `covers`.
   const rows = await conn.all<Record<string, unknown>>(
-    `SELECT version, name, kind, checksum, state, applied_at, duration_ms, litepool_version, error FROM ${LEDGER_TABLE}`,
+    `SELECT * FROM ${LEDGER_TABLE}`,
     undefined,
     UNBOUNDED,
   );
@@ -86,23 +98,43 @@ export async function readLedger(conn: Connection): Promise<LedgerRow[]> {
         checksum: String(row.checksum),
         state: row.state === 'running' || row.state === 'failed' ? row.state : 'applied',
         appliedAt: String(row.applied_at),
-        durationMs: typeof row.duration_ms === 'number' ? row.duration_ms : null,
+        // A bigint with safeIntegers.
+        durationMs: typeof row.duration_ms === 'number' || typeof row.duration_ms === 'bigint' ? Number(row.duration_ms) : null,
         litepoolVersion: String(row.litepool_version),
         error: typeof row.error === 'string' ? row.error : null,
+        covers: row.kind === 'baseline' ? coversOf(row.covers) : null,
       }),
     );
   return ledger.sort((a, b) => compareVersions(a.version, b.version));
 }
 
-/** Records a version (a new row, or the existing row replaced). */
-export function writeRow(
-  conn: Pick<LedgerConnection, 'run'>,
-  row: Pick<LedgerRow, 'version' | 'name' | 'kind' | 'checksum' | 'state'> & { durationMs?: number | null; error?: string | null },
+/** The versions a `covers` value lists; null when it lists none (an older release's row, or a value edited by hand). */
+function coversOf(value: unknown): string[] | null {
+  if (typeof value !== 'string') return null;
+  try {
+    const list: unknown = JSON.parse(value);
+    return Array.isArray(list) && list.every((entry) => typeof entry === 'string') ? (list as string[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Records a version (a new row, or the existing row replaced); a baseline's with the versions it
+ * covers (the `covers` column is added first to a ledger an older release created).
+ */
+export async function writeRow(
+  conn: Pick<LedgerConnection, 'run' | 'get' | 'exec'>,
+  row: Pick<LedgerRow, 'version' | 'name' | 'kind' | 'checksum' | 'state'> & { durationMs?: number | null; error?: string | null; covers?: readonly string[] },
 ): Promise<unknown> {
+  const values = [row.version, row.name, row.kind, row.checksum, row.state, new Date().toISOString(), row.durationMs ?? null, litepoolVersion(), row.error ?? null];
+  const columns = 'version, name, kind, checksum, state, applied_at, duration_ms, litepool_version, error';
+  if (row.covers === undefined) return conn.run(`INSERT OR REPLACE INTO ${LEDGER_TABLE} (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, values, UNBOUNDED);
+  const found = await conn.get(`SELECT 1 AS found FROM pragma_table_info('${LEDGER_TABLE}') WHERE name = 'covers'`, undefined, UNBOUNDED);
+  if (!found) await conn.exec(ADD_COVERS, UNBOUNDED);
   return conn.run(
-    `INSERT OR REPLACE INTO ${LEDGER_TABLE} (version, name, kind, checksum, state, applied_at, duration_ms, litepool_version, error)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [row.version, row.name, row.kind, row.checksum, row.state, new Date().toISOString(), row.durationMs ?? null, litepoolVersion(), row.error ?? null],
+    `INSERT OR REPLACE INTO ${LEDGER_TABLE} (${columns}, covers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [...values, JSON.stringify(row.covers)],
     UNBOUNDED,
   );
 }

@@ -33,17 +33,29 @@ export function itemOf(source: Source, row: Pick<LedgerRow, 'version' | 'kind'>)
   return (row.kind === 'baseline' ? source.baselines : source.migrations).find((item) => item.version === row.version);
 }
 
-/** The newest baseline the ledger records: migrations at or below it are covered by it. */
-export function coveringBaseline(ledger: readonly LedgerRow[]): string | undefined {
+/**
+ * The newest recorded baseline that stands for migration `version`: one whose row lists it, or
+ * one recorded without a list (by an older release) at or above it. A file at or below a
+ * baseline but not in its list (merged after the baseline ran) is not covered: it is pending.
+ */
+export function coveredBy(ledger: readonly LedgerRow[], version: string): string | undefined {
   let newest: string | undefined;
-  for (const row of ledger) if (row.kind === 'baseline' && (newest === undefined || after(row.version, newest))) newest = row.version;
+  for (const row of ledger) {
+    if (row.kind !== 'baseline' || (newest !== undefined && !after(row.version, newest))) continue;
+    if (row.covers === null ? !after(version, row.version) : row.covers.includes(version)) newest = row.version;
+  }
   return newest;
+}
+
+/** What a baseline recorded now stands for: the source's migrations at or below it. */
+export function coversOf(source: Source, baseline: SourceItem): string[] {
+  return source.migrations.filter((item) => !after(item.version, baseline.version)).map((item) => item.version);
 }
 
 /**
  * What would run to reach `to` (everything when undefined), without refusals: the baseline and
- * the migrations above it on a fresh database, else the unrecorded migrations above the covering
- * baseline.
+ * the migrations above it on a fresh database, else the migrations neither recorded nor covered
+ * by a recorded baseline.
  */
 export function pendingSteps(source: Source, ledger: readonly LedgerRow[], to?: string): SourceItem[] {
   if (ledger.length === 0) {
@@ -52,24 +64,26 @@ export function pendingSteps(source: Source, ledger: readonly LedgerRow[], to?: 
     return baseline ? [baseline, ...above] : above;
   }
   const recorded = new Set(ledger.map((row) => row.version));
-  const covered = coveringBaseline(ledger);
-  return source.migrations.filter(
-    (item) => !recorded.has(item.version) && atMost(item.version, to) && (covered === undefined || after(item.version, covered)),
-  );
+  return source.migrations.filter((item) => !recorded.has(item.version) && atMost(item.version, to) && coveredBy(ledger, item.version) === undefined);
 }
 
 function refuseFailed(ledger: readonly LedgerRow[], source: Source): void {
   const failedRow = ledger.find((row) => row.state === 'failed');
   if (!failedRow) return;
   const file = itemOf(source, failedRow)?.file ?? `${failedRow.version}__${failedRow.name}`;
-  throw new MigrationError(
-    'LITEPOOL_MIGRATION_FAILED',
-    `${file} (a -- litepool:no-transaction migration) failed earlier and may be half applied` +
-      `${failedRow.error ? ` (${failedRow.error})` : ''}. Inspect the database, then either finish it by hand and run ` +
-      `repair --action mark-applied --version ${failedRow.version}, or undo it and run repair --action forget --version ${failedRow.version} ` +
-      'to run it again. See docs/migrations.md, "Recovery".',
-    { file, version: failedRow.version },
-  );
+  const { version, error } = failedRow;
+  // The error of a failed down starts with `down:` (apply.ts): the advice is the other way round.
+  const advice = error?.startsWith('down:')
+    ? `failed earlier while being reverted (its down) and may be half reverted (${error}). Inspect the database, then either ` +
+      `finish reverting it by hand and run repair --action forget --version ${version}, or put it back as it was and run ` +
+      `repair --action mark-applied --version ${version}.`
+    : `failed earlier and may be half applied${error ? ` (${error})` : ''}. Inspect the database, then either finish it by hand ` +
+      `and run repair --action mark-applied --version ${version}, or undo it and run repair --action forget --version ${version} ` +
+      'to run it again.';
+  throw new MigrationError('LITEPOOL_MIGRATION_FAILED', `${file} (a -- litepool:no-transaction migration) ${advice} See docs/migrations.md, "Recovery".`, {
+    file,
+    version,
+  });
 }
 
 function refuseChanged(ledger: readonly LedgerRow[], source: Source): void {

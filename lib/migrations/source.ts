@@ -162,6 +162,18 @@ function checkUnique(items: SourceItem[], what: string): void {
   }
 }
 
+/**
+ * A file of the directory, stat-ed or read: a dangling symbolic link, a file removed since the
+ * directory was listed or one that cannot be read fails the run as the directory would.
+ */
+async function readable<T>(read: () => Promise<T>, full: string, file: string): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw failed(`cannot read ${full} in the migrations directory: ${(error as Error).message}`, file, undefined, error);
+  }
+}
+
 /** Reads a migrations directory. */
 export async function readDirectory(dir: string): Promise<Source> {
   const path = resolve(dir);
@@ -179,11 +191,11 @@ export async function readDirectory(dir: string): Promise<Source> {
     // Extensions compared in lower case: `1.0.0__a.SQL` is refused below, not skipped without a word.
     if (file.startsWith('.') || file.startsWith('_') || !CODE_EXTENSIONS.has(extname(file).toLowerCase())) continue;
     const full = join(path, file);
-    if (!(await stat(full)).isFile()) continue;
+    if (!(await readable(() => stat(full), full, file)).isFile()) continue;
     const baseline = BASELINE_FILE.exec(file);
     if (baseline) {
       if (!isVersion(baseline[1]!)) throw failed(`${file}: '${baseline[1]}' is not a version (MAJOR.MINOR.PATCH)`, file);
-      baselines.push(sqlItem(baseline[1]!, 'baseline', 'baseline', file, await readFile(full, 'utf8')));
+      baselines.push(sqlItem(baseline[1]!, 'baseline', 'baseline', file, await readable(() => readFile(full, 'utf8'), full, file)));
       continue;
     }
     const match = MIGRATION_FILE.exec(file);
@@ -197,7 +209,7 @@ export async function readDirectory(dir: string): Promise<Source> {
     const [, version, name, extension] = match as unknown as [string, string, string, string];
     if (!isVersion(version)) throw failed(`${file}: '${version}' is not a version (MAJOR.MINOR.PATCH, no leading zeros)`, file);
     if (!NAME.test(name)) throw failed(`${file}: the name '${name}' may only hold letters, digits, _, - and .`, file, version);
-    const text = await readFile(full, 'utf8');
+    const text = await readable(() => readFile(full, 'utf8'), full, file);
     if (extension === 'sql') {
       migrations.push(sqlItem(version, name, 'migration', file, text));
     } else {

@@ -6,8 +6,8 @@ import { MigrationError } from '../errors.ts';
 import { deleteRow, ensureLedger, readLedger, updateChecksum, writeRow, type LedgerRow } from './ledger.ts';
 import { lockDatabase, NO_TIMEOUT, rollBack, type MigrationHost } from './lock.ts';
 import { checkRepairOptions, checkStatusOptions } from './options.ts';
-import { coveringBaseline, itemOf } from './plan.ts';
-import { loadSource } from './runner.ts';
+import { coveredBy, coversOf, itemOf } from './plan.ts';
+import { loadSource, readSnapshot } from './runner.ts';
 import { compareVersions } from './semver.ts';
 import type { Source } from './source.ts';
 import type { MigrationStatusEntry } from './types.ts';
@@ -26,13 +26,13 @@ function fromRow(row: LedgerRow, source: Source): MigrationStatusEntry {
 export function statusOf(source: Source, ledger: readonly LedgerRow[]): MigrationStatusEntry[] {
   const entries = ledger.map((row) => fromRow(row, source));
   const recorded = new Set(ledger.map((row) => `${row.kind} ${row.version}`));
-  const covered = coveringBaseline(ledger);
   // A baseline matters only to a fresh database: the one it would run is pending, and so are the
   // migrations it stands for, which will not run (they carry its version).
   const baseline = ledger.length === 0 ? source.baselines.at(-1) : undefined;
   for (const item of source.migrations) {
     if (recorded.has(`migration ${item.version}`)) continue;
-    if (covered !== undefined && compareVersions(item.version, covered) <= 0) {
+    const covered = coveredBy(ledger, item.version);
+    if (covered !== undefined) {
       entries.push({ version: item.version, name: item.name, kind: 'migration', state: 'applied', coveredByBaseline: covered });
     } else if (baseline && compareVersions(item.version, baseline.version) <= 0) {
       entries.push({ version: item.version, name: item.name, kind: 'migration', state: 'pending', coveredByBaseline: baseline.version });
@@ -47,8 +47,7 @@ export function statusOf(source: Source, ledger: readonly LedgerRow[]): Migratio
 /** db.migrations.status(): reads the ledger from a snapshot; changes nothing. */
 export async function status(host: MigrationHost, options: unknown): Promise<MigrationStatusEntry[]> {
   const source = await loadSource(checkStatusOptions(options));
-  const ledger = await host.read((conn) => readLedger(conn));
-  return statusOf(source, ledger);
+  return statusOf(source, await readSnapshot(host));
 }
 
 function cannot(message: string, version: string): MigrationError {
@@ -79,7 +78,8 @@ export async function repair(host: MigrationHost, options: unknown): Promise<Mig
         const item = row ? itemOf(source, row) : (source.migrations.find((m) => m.version === version) ?? source.baselines.find((b) => b.version === version));
         if (!item) throw cannot(`version ${version} has no migration in ${source.origin} to mark as applied`, version);
         if (row?.state === 'applied') throw cannot(`version ${version} is already applied`, version);
-        await writeRow(lease, { version, name: item.name, kind: item.kind, checksum: item.checksum, state: 'applied' });
+        const covers = item.kind === 'baseline' ? coversOf(source, item) : undefined;
+        await writeRow(lease, { version, name: item.name, kind: item.kind, checksum: item.checksum, state: 'applied', ...(covers ? { covers } : {}) });
         kind = item.kind;
       }
       const after = await readLedger(lease);
