@@ -170,7 +170,10 @@ export class Operations {
     const places = this.#places;
     if (places === undefined) {
       if (prepare === undefined && this.#order.clear) return this.submit(request);
-      return this.#order.submit(prepare?.(undefined), () => this.submit(timed(request)), () => {});
+      // The scope may have ended meanwhile (its COMMIT, RELEASE or reset sent): refused then, never
+      // sent after them (into the writer's next transaction). One aborted rejects with its reason.
+      const go = () => (this.#stopped && !request.signal?.aborted ? Promise.reject(this.#stopped()) : this.submit(timed(request)));
+      return this.#order.submit(prepare?.(undefined), go, () => {});
     }
     let place = request.place;
     if (place === undefined) {

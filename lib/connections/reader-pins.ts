@@ -4,8 +4,11 @@
 // reader to be let go. While the connection keeper may leave no reader in service (it replaces
 // the last one, or every one is held out of service), no Pin is sent: a Pin in the shared ring
 // with no reader to take it would wait there for ever. Leases wait instead (acquireTimeout), and
-// fail with the cause when the replacement does. Runs on the JS thread.
+// fail with the cause when the replacement does. A lease's timeout and signal bound its Pin's wait
+// for a reader too (every reader busy): a Pin that lands after its lease gave up is let go at once.
+// Runs on the JS thread.
 
+import { AcquireTimeoutError } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import { Fifo } from '../request/fifo.ts';
 import type { RequestRunner } from '../request/requests.ts';
@@ -99,22 +102,53 @@ export class ReaderPins implements ReaderAccess {
   async acquire(timeout: number | undefined, signal: AbortSignal | undefined): Promise<number> {
     const started = Date.now();
     await this.reserve(timeout, signal);
+    const left = (): number | undefined => (timeout === undefined ? undefined : Math.max(0, timeout - (Date.now() - started)));
     try {
-      if (this.#suspended) await this.#resumed(timeout === undefined ? undefined : Math.max(0, timeout - (Date.now() - started)), signal);
-      // A pinned reader leaves the shared ring: the next Pin pins another one.
-      this.#pinsOnTheirWay++;
-      let reader: number;
-      try {
-        reader = await this.#requests.run({ op: Op.Pin, route: READERS, internal: true });
-      } finally {
-        if (--this.#pinsOnTheirWay === 0) for (const wake of this.#noPinOnItsWay.splice(0)) wake();
-      }
-      this.#leased.add(reader);
-      return reader;
+      if (this.#suspended) await this.#resumed(left(), signal);
+      if (signal?.aborted) throw signal.reason;
     } catch (error) {
       this.#unpinned();
       throw error;
     }
+    return this.#pin(timeout, left(), signal);
+  }
+
+  /**
+   * Sends the Pin (a pinned reader leaves the shared ring: the next Pin pins another one), which
+   * waits in the shared ring while every reader is busy. Resolves with the reader, or rejects once
+   * `left` ms passed (AcquireTimeoutError naming `timeout`) or `signal` aborted, whichever comes
+   * first. The Pin is then cancelled: one still waiting on the JS side never goes; one a reader
+   * takes all the same (a worker never skips a Pin) pins it, and it is let go at once. The pin
+   * stays counted until the Pin has landed, or been dropped.
+   */
+  #pin(timeout: number | undefined, left: number | undefined, signal: AbortSignal | undefined): Promise<number> {
+    const bounded = left !== undefined || signal !== undefined;
+    const cancel = bounded ? new AbortController() : undefined;
+    this.#pinsOnTheirWay++;
+    const landed = this.#requests.run({ op: Op.Pin, route: READERS, internal: true, signal: cancel?.signal });
+    const waiter = new Waiter<number>(undefined, signal, 'reader connection', () => cancel!.abort());
+    const expire = (): void => {
+      if (waiter.fail(new AcquireTimeoutError(timeout!, 'reader connection'))) cancel!.abort();
+    };
+    const timer = left === undefined ? undefined : setTimeout(expire, left);
+    const arrived = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      if (--this.#pinsOnTheirWay === 0) for (const wake of this.#noPinOnItsWay.splice(0)) wake();
+    };
+    landed.then(
+      (reader) => {
+        arrived();
+        this.#leased.add(reader);
+        // Too late: the lease gave up meanwhile.
+        if (!waiter.grant(reader)) this.release(reader).catch(() => undefined);
+      },
+      (error: unknown) => {
+        arrived();
+        this.#unpinned();
+        waiter.fail(error);
+      },
+    );
+    return waiter.promise;
   }
 
   /** Waits for Pins to go again. */

@@ -2,17 +2,19 @@
 // gate (a write without a session while the writer is taken), in the backlog (no free native
 // slot, or a request for the shared reader ring beyond its share of them: backlog.ts) or goes
 // straight to the addon; its completion arrives in a batch and settles its promise exactly once.
-// Also cancellation (signal, timeout), the pool's operation counters, and keeping the process
-// alive while requests are in flight.
+// Also cancellation (signal, timeout), the pool's operation counters, and the refusal of a
+// request whose writer session has ended. Keeping the process alive: keep-alive.ts.
 //
 // Runs on the JS thread. The addon calls onBatch() once per batch of completions (one wake-up for
 // many); the pacer decides when the next may come: a turn spends a bounded share on completions.
 
+import { ScopeEndedError } from '../errors.ts';
 import { HEADER_CELLS, HeaderCell, Op, Status, Target } from '../native/contract.ts';
 import type { NativePool, OnBatch } from '../native/native-pool.ts';
 import { Backlog, NATIVE_SLOTS } from './backlog.ts';
 import { BatchReader } from './batch-reader.ts';
-import { Job, JobState, requestFlags, submitJob } from './job.ts';
+import { Job, JobState, letGoLate, requestFlags, settlesOnCancel, submitJob } from './job.ts';
+import { KeepAlive } from './keep-alive.ts';
 import { doneOutcome, failure, readOnlyError, rowsOutcome, shutDownError } from './outcome.ts';
 import { Pacer } from './pacer.ts';
 import type { OperationCounters, Outcome, Request, RequestRunner } from './requests.ts';
@@ -43,8 +45,7 @@ export class Dispatcher implements RequestRunner {
   readonly #traces = new TraceSettlements();
   #inFlightCount = 0;
   #queuedCount = 0;
-  #referenced = true;
-  #idleWaiters: (() => void)[] = [];
+  readonly #alive: KeepAlive;
   readonly counters: OperationCounters = { started: 0, completed: 0, failed: 0, cancelled: 0 };
   /** Told when a request failed on a worker (the connection keeper replaces broken ones). */
   onFailure: ((worker: number, errno: number) => void) | undefined = undefined;
@@ -58,6 +59,7 @@ export class Dispatcher implements RequestRunner {
     this.#safeIntegers = safeIntegers;
     this.#sql = new SqlRegistry(native);
     this.#pacer = new Pacer(() => native.poll());
+    this.#alive = new KeepAlive(native);
   }
 
   /** Requests handed to the addon and not yet completed. */
@@ -143,14 +145,13 @@ export class Dispatcher implements RequestRunner {
       job.slot = slot;
       this.#inFlight[slot] = job;
       this.#inFlightCount++;
-      this.#reference(true);
+      this.#alive.busy();
     });
   }
 
   /** Resolves once nothing is queued or in flight. */
   idle(): Promise<void> {
-    if (this.#inFlightCount === 0 && this.#queuedCount === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return this.#alive.idle(this.#inFlightCount, this.#queuedCount);
   }
 
   /** The addon's batch callback (see request/batch-reader.ts for the layout). Never throws. */
@@ -205,6 +206,8 @@ export class Dispatcher implements RequestRunner {
   };
 
   #complete(job: Job, status: number, a: unknown, b: unknown, c: unknown, worker: number): void {
+    // Settled before a reader took it (#cancel): a first chunk that kept its reader lets it go now.
+    if (job.state === JobState.Settled) letGoLate(job, status, worker, this);
     const request = job.request;
     switch (status) {
       case Status.Rows:
@@ -268,6 +271,12 @@ export class Dispatcher implements RequestRunner {
 
   /** Hands a job to the addon; false when every native slot is taken. */
   #submit(job: Job): boolean {
+    // An ended writer session holds the writer no more: its request would run in what holds it next.
+    if (job.request.route.session?.ended === true) {
+      this.#settle(job, false, new ScopeEndedError('writer session'));
+      this.#noteProgress();
+      return true;
+    }
     const slot = submitJob(this.#native, this.#sql, job);
     if (slot < 0) return false;
     if (job.request.trace !== undefined) job.request.trace.submitted();
@@ -276,7 +285,7 @@ export class Dispatcher implements RequestRunner {
     this.#inFlight[slot] = job;
     this.#inFlightCount++;
     this.#backlog.took(job);
-    this.#reference(true);
+    this.#alive.busy();
     return true;
   }
 
@@ -313,9 +322,8 @@ export class Dispatcher implements RequestRunner {
     job.abortReason = reason;
     this.#native.cancel(job.slot);
     // A read is settled now: it may wait long for a busy or pinned reader, which skips it once it
-    // comes (native/core/worker.cc, runOne); its completion only frees the slot. Never a write: it
-    // may commit before the interrupt takes effect, only its completion tells.
-    if (job.target !== Target.Writer && (job.request.op === Op.Get || job.request.op === Op.All)) this.#settle(job, false, reason);
+    // comes (native/core/worker.cc, runOne); its completion only frees the slot (job.ts, settlesOnCancel).
+    if (settlesOnCancel(job)) this.#settle(job, false, reason);
   }
 
   #settle(job: Job, ok: boolean, value: unknown): void {
@@ -334,17 +342,6 @@ export class Dispatcher implements RequestRunner {
 
   /** Wakes idle() waiters and lets the process exit once nothing is in flight. */
   #noteProgress(): void {
-    if (this.#inFlightCount !== 0) return;
-    this.#reference(false);
-    if (this.#queuedCount !== 0) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  #reference(on: boolean): void {
-    if (this.#referenced === on) return;
-    this.#referenced = on;
-    on ? this.#native.ref() : this.#native.unref();
+    this.#alive.progress(this.#inFlightCount, this.#queuedCount);
   }
 }

@@ -1,14 +1,16 @@
 // Owns one request on its way through the dispatcher: where it is (queued on the JS side, in
 // flight in a native slot, settled), the flags and arguments it is submitted with, its timer and
 // its watch on its signal (abort-watch.ts: one listener per signal, however many jobs share it),
-// and the functions that settle its promise. Runs on the JS thread.
+// the functions that settle its promise, and which cancelled jobs settle before their completion
+// (and what a reader left held for one that landed all the same is told). Runs on the JS thread.
 
 import { OperationTimeoutError } from '../errors.ts';
-import { Op, RequestFlag, type Target } from '../native/contract.ts';
+import { Op, RequestFlag, Status, Target } from '../native/contract.ts';
 import type { NativePool } from '../native/native-pool.ts';
 import { watchAbort } from './abort-watch.ts';
 import type { Fifo } from './fifo.ts';
-import type { Request } from './requests.ts';
+import type { Request, RequestRunner } from './requests.ts';
+import { readerRoute } from './route.ts';
 import type { SqlRegistry, StatementInfo } from './sql-registry.ts';
 
 export const JobState = { Queued: 0, InFlight: 1, Settled: 2 } as const;
@@ -61,6 +63,32 @@ export class Job {
     this.state = JobState.Queued;
     this.request.trace?.parked();
   }
+}
+
+/**
+ * True when `job`, cancelled in native hands, is settled at once rather than by its completion:
+ * a read for a reader (a busy or pinned one may take it long after; it skips it then:
+ * native/core/worker.cc, runOne), and the first chunk of a pool's iteration in the shared reader
+ * ring, as a get() there. Never a request for the writer: a write may commit before the interrupt
+ * takes effect, only its completion tells. Nor any other request: its completion says what it did
+ * (a Pin runs even when cancelled, and pins its reader).
+ */
+export function settlesOnCancel(job: Job): boolean {
+  const op = job.request.op;
+  if (job.target === Target.Writer) return false;
+  return op === Op.Get || op === Op.All || (op === Op.IterateStart && job.target === Target.Readers);
+}
+
+/**
+ * The completion of `job`, settled before it (settlesOnCancel): a first chunk a reader ran all the
+ * same (it took it before it saw the cancellation) that left rows and kept that reader
+ * (RequestFlag.HoldReader) has the iteration ended on it at once, which lets the reader go: nobody
+ * will pull the iteration's next chunk.
+ */
+export function letGoLate(job: Job, status: number, worker: number, requests: RequestRunner): void {
+  if (job.request.op !== Op.IterateStart || status !== Status.RowsMore || (job.flags & RequestFlag.HoldReader) === 0) return;
+  if (job.target !== Target.Readers) return;
+  requests.run({ op: Op.IterateEnd, route: readerRoute(worker), internal: true }).catch(() => undefined);
 }
 
 /** Hands `job` to the addon: the slot it took, or -1 when every slot is taken. */
