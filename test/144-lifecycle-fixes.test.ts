@@ -108,6 +108,20 @@ describe('close() called from inside a callback of the same pool', () => {
     expect((settled as PromiseFulfilledResult<unknown>).value).toBeInstanceOf(PoolClosedError);
     expect(await rowsAt(db.path)).toEqual([]);
   });
+
+  it("a read lease's open iteration: its next pull after close() rejects with PoolClosedError too", async () => {
+    const db = await pools.fresh({ readers: 2 });
+    const used = (async () => {
+      const lease = await db.acquire();
+      const rows = lease.iterate<{ n: number }>('WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 100000) SELECT n FROM c')[Symbol.asyncIterator]();
+      expect((await rows.next()).value).toEqual({ n: 1 });
+      await db.close();
+      return rejection(rows.next());
+    })();
+    const [settled] = await settleOrReport([used]);
+    expect(settled!.status).toBe('fulfilled');
+    expect((settled as PromiseFulfilledResult<unknown>).value).toBeInstanceOf(PoolClosedError);
+  });
 });
 
 /** Runs the command line in this process. */

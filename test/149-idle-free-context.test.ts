@@ -1,7 +1,7 @@
 // Covers IdleFreeContext (lib/api/idle-free-context.ts), the context that tells close() which
-// transaction, read() or migration callbacks the calling code runs inside: values reach what a
-// run starts, nested runs see their own, and once every run has settled nothing is current (the
-// storage is switched off then, so no promise hooks cost the process while no callback runs).
+// migration run the calling code runs inside: values reach what a run starts, nested runs see
+// their own, and once every run has settled nothing is current (the storage is switched off
+// then, so no promise hooks cost the process while no run is in progress).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it, vi } from 'vitest';
 import { IdleFreeContext } from '../lib/api/idle-free-context.ts';

@@ -1,7 +1,7 @@
 // Owns IdleFreeContext: an AsyncLocalStorage that is switched on only while code runs inside it.
 // On Node 20 an enabled AsyncLocalStorage installs promise hooks that cost every promise of the
-// process (about 0.3 µs each, measured), so the pool keeps none enabled while no transaction,
-// read() or migration callback runs: it disables the storage when its last run settles, and the
+// process (about 0.3 µs each, measured), so the pool keeps none enabled while no migration run
+// (migration-runs.ts) is in progress: it disables the storage when its last run settles, and the
 // next run enables it again. Runs on the JS thread.
 
 import { AsyncLocalStorage } from 'node:async_hooks';

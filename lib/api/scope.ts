@@ -120,11 +120,11 @@ export class Scope implements ScopeOperations {
     const iteration: Iteration = { names: undefined, build: undefined };
     const { signal, release: releaseSignal } = this.#ops.signalFor(checked.signal);
     /** Why the iteration ended with the scope, once it did. */
-    let cut: ScopeEndedError | undefined;
+    let cut: Error | undefined;
     /** The statement may be open on the connection: IterateStart sent, and no chunk said it was the last. */
     let live = false;
     const step = (op: typeof Op.IterateStart | typeof Op.IterateNext, rows: number): Promise<Chunk> => {
-      if (this.#ended) return Promise.reject(cut ?? new ScopeEndedError(this.#what));
+      if (this.#ended) return Promise.reject(cut ?? this.refused(() => new ScopeEndedError(this.#what)));
       const start = op === Op.IterateStart;
       live = true;
       const chunk = this.#requests.run({
@@ -167,7 +167,7 @@ export class Scope implements ScopeOperations {
     // the statement is ended before whatever the scope's owner runs next on the connection (its
     // COMMIT, RELEASE, rollback or release), and the consumer's next pull rejects.
     this.#cutIteration = (reason) => {
-      cut = new ScopeEndedError(this.#what);
+      cut = this.refused(() => new ScopeEndedError(this.#what));
       close();
       if (live) this.control(Op.IterateEnd).catch(() => undefined);
       if (trace !== undefined) endOperation(trace, undefined, reason ?? cut, true);

@@ -183,8 +183,10 @@ export async function runWithoutTransaction(
     const failure = `${direction}: ${describeFailure(error)}`;
     const why = await recordFailure(lease, item.version, failure, lockTimeout);
     if (why === undefined) throw error;
-    noteInterrupted(running, failure);
-    throw unrecorded(error, item, why, signal);
+    // Only an up run's row is known by its own start: a down keeps the row's apply time, which a
+    // copy of the file (a restored backup) shares with a live down of another process.
+    if (direction === 'up') noteInterrupted(running, failure);
+    throw unrecorded(error, item, why, signal, direction === 'up');
   } finally {
     if (foreignKeys !== undefined) await lease.exec(`PRAGMA foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`, UNBOUNDED).catch(() => undefined);
   }

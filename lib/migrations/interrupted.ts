@@ -87,14 +87,16 @@ export async function recordFailure(lease: Lease, version: string, failure: stri
  * The error of a failed no-transaction step whose row could not be set to `failed`: it says so.
  * The abort of a run stays `signal.reason`.
  */
-export function unrecorded(error: unknown, item: SourceItem, why: string, signal: AbortSignal | undefined): unknown {
+export function unrecorded(error: unknown, item: SourceItem, why: string, signal: AbortSignal | undefined, remembered = true): unknown {
   if (signal?.aborted === true && error === signal.reason) return error;
   const coded = error instanceof MigrationError ? error : undefined;
   return new MigrationError(
     coded?.code ?? 'LITEPOOL_MIGRATION_FAILED',
     `${coded ? coded.message : `${item.file} failed: ${describeError(error)}`}\n  Its ledger row could not be set to failed (${why}) ` +
-      'and still says running: this process takes it as failed (status, migrate, down), and its next run on this database ' +
-      'records it so; other processes wait for it up to lockTimeout. Inspect the database: see docs/migrations.md, "Recovery".',
+      (remembered
+        ? 'and still says running: this process takes it as failed (status, migrate, down), and its next run on this database records it so; other processes'
+        : 'and still says running: every process, this one included,') +
+      ' wait for it up to lockTimeout. Inspect the database: see docs/migrations.md, "Recovery".',
     { file: item.file, version: item.version, statement: coded?.statement, cause: coded ? (coded.cause ?? coded) : error },
   );
 }

@@ -21,9 +21,8 @@ export const HOOKS = [
   'onAttach',
 ] as const;
 const FLAGS = ['wantsParams', 'wantsStatementCounters', 'wantsQueryPlan'] as const;
-/** Names that look like a hook or a flag: one that is neither is a typo, never ignored. */
-const HOOK_LIKE = /^(?:on|before)[A-Z]/;
-const FLAG_LIKE = /^wants[A-Z]/;
+/** How far (letters added, removed, changed or two swapped) a key may be from a known name to be taken for its typo. */
+const TYPO_DISTANCE = 2;
 
 export type Hook = (typeof HOOKS)[number];
 type HookFunction = (event: never) => unknown;
@@ -88,10 +87,10 @@ function readObserver(observer: unknown, name: string): CheckedObserver {
 }
 
 /**
- * Refuses an own enumerable key of `observer` named like a hook (`on<Name>`, `before<Name>`, or a
- * hook's name in other case) or a flag (`wants<Name>`) that is none of them: a misspelt hook would
- * never be called. Other keys (a `name`, a class's fields) and methods on a prototype are not
- * looked at.
+ * Refuses an own enumerable key of `observer` that is a misspelling of a hook or a flag: within
+ * two letters (added, removed, changed or two swapped, in any case) of a known name, as `onQeury`
+ * or `OnQuery`; such a hook would never be called. Other keys (a `name`, a class's fields such as
+ * `onSlow` or `beforeCount`, hooks of a later version) and methods on a prototype are allowed.
  */
 function checkNames(observer: object, name: string): void {
   let keys: string[];
@@ -100,11 +99,14 @@ function checkNames(observer: object, name: string): void {
   } catch (error) {
     throw unreadable(name, error);
   }
-  const sameName = (names: readonly string[], key: string) => names.some((known) => known.toLowerCase() === key.toLowerCase());
+  const typoOf = (names: readonly string[], key: string) =>
+    names.find((known) => known !== key && distance(known.toLowerCase(), key.toLowerCase()) <= TYPO_DISTANCE);
   for (const key of keys) {
     if ((HOOKS as readonly string[]).includes(key) || (FLAGS as readonly string[]).includes(key)) continue;
-    if (FLAG_LIKE.test(key) || sameName(FLAGS, key)) throw invalidArgument(`unknown observer flag ${name}.${key}; known flags: ${FLAGS.join(', ')}`);
-    if (HOOK_LIKE.test(key) || sameName(HOOKS, key)) throw invalidArgument(`unknown observer hook ${name}.${key}; known hooks: ${HOOKS.join(', ')}`);
+    const flag = typoOf(FLAGS, key);
+    if (flag !== undefined) throw invalidArgument(`unknown observer flag ${name}.${key} (${flag}?); known flags: ${FLAGS.join(', ')}`);
+    const hook = typoOf(HOOKS, key);
+    if (hook !== undefined) throw invalidArgument(`unknown observer hook ${name}.${key} (${hook}?); known hooks: ${HOOKS.join(', ')}`);
   }
 }
 
@@ -131,4 +133,21 @@ export function checkObservers(value: unknown): readonly CheckedObserver[] {
   return Object.freeze(
     items.map((observer, i) => readObserver(observer, `observers[${i}]`)),
   );
+}
+
+/** The optimal string alignment distance of `a` and `b`: edits, a swap of two neighbours counting one. */
+function distance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > TYPO_DISTANCE) return TYPO_DISTANCE + 1;
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) rows.push([i]);
+  for (let j = 1; j <= b.length; j++) rows[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = d;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
