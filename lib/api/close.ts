@@ -59,6 +59,12 @@ export async function closeConnections(parts: PoolParts): Promise<void> {
     outOfService = [];
   }
   await dispatcher.idle();
+  // The writer's Close runs PRAGMA optimize and the checkpointOnClose checkpoint: neither waits
+  // for other connections to the file (another pool's or process's snapshot or write lock). With
+  // no busy handler, a TRUNCATE checkpoint that cannot finish at once does what it can without
+  // waiting (as PASSIVE does) and reports busy; the WAL then stays for a later checkpoint. Sent
+  // before the Close, it runs just before it on the writer. Best effort, as the checkpoint is.
+  dispatcher.run({ op: Op.Exec, route: WRITER, sql: 'PRAGMA busy_timeout = 0', internal: true }).catch(() => undefined);
   const closes: Promise<unknown>[] = [];
   for (const reader of outOfService) closes.push(dispatcher.run({ op: Op.Close, route: readerRoute(reader), internal: true }));
   for (let i = outOfService.length; i < options.readers; i++) closes.push(dispatcher.run({ op: Op.Close, route: READERS, internal: true }));

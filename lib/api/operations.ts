@@ -6,7 +6,7 @@
 
 import type { RowBlock } from '../input/row-block.ts';
 import { Op, Target } from '../native/contract.ts';
-import { retriable, retrying } from '../connections/retry.ts';
+import { retriable, retryRequest, type RetryTurn } from '../connections/retry.ts';
 import { queryChannel } from '../observers/channels.ts';
 import type { ObserverHub } from '../observers/hub.ts';
 import { QueryTrace, traceOperation } from '../observers/query-trace.ts';
@@ -218,7 +218,7 @@ export class Operations {
   /**
    * A write queue entry: a run on the writer that may share a group commit, made with the queue's
    * place in the writer's line (if it holds one); `acceptedAt`: when the queue accepted it (its
-   * wait there counts as queued time).
+   * wait there counts as queued time); `turn`: keeps its retries in the queue's order.
    */
   write(
     sql: string,
@@ -228,12 +228,13 @@ export class Operations {
     onGroup: (group: number | undefined) => void,
     place: WriterPlace | undefined,
     acceptedAt: number,
+    turn?: RetryTurn,
   ): Promise<WriteResult> {
     const { values, names } = encoded;
-    if (!this.observed) return this.#send({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup, place }) as Promise<WriteResult>;
+    if (!this.observed) return this.#send({ op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup, place, turn }) as Promise<WriteResult>;
     const trace = this.trace('run', sql, params, false, acceptedAt);
     trace.waitedFor(performance.now() - acceptedAt);
-    return this.traced(trace, true, { op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup, place, trace }) as Promise<WriteResult>;
+    return this.traced(trace, true, { op: Op.Run, route: WRITER, sql, values, names, returnRows: true, groupable, onGroup, place, turn, trace }) as Promise<WriteResult>;
   }
 
   /**
@@ -334,9 +335,7 @@ export class Operations {
       }
     }
     const retry = this.#retry !== undefined && retriable(request.op, request.sql) ? this.#retry : undefined;
-    // A retry had its turn already: it goes back to the writer ahead of what waits in line.
-    let tries = 0;
-    const result = retry ? retrying(() => this.#requests.run(tries++ === 0 ? request : { ...request, retried: true }), retry, false) : this.#requests.run(request);
+    const result = retry ? retryRequest(this.#requests, request, retry) : this.#requests.run(request);
     // A write that reached SQLite on a node that just became a replica fails with a bare I/O
     // error: report it as what it is. (Reads keep their errors: a read's I/O error is real.)
     return guard ? result.catch((error: unknown) => Promise.reject(guard.translate(error))) : result;

@@ -159,7 +159,7 @@ export class Pool extends PoolMaintenance {
   writeQueue(options?: WriteQueueOptions): WriteQueue {
     Pool.#of(this).#ops.checkUsable();
     const queue = newWriteQueue(
-      (sql, params, encoded, groupable, onGroup, place, acceptedAt) => this.#ops.write(sql, params, encoded, groupable, onGroup, place, acceptedAt),
+      (sql, params, encoded, groupable, onGroup, place, acceptedAt, turn) => this.#ops.write(sql, params, encoded, groupable, onGroup, place, acceptedAt, turn),
       options,
       (done) => this.#queues.delete(done),
       this.#parts.gate,

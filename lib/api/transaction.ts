@@ -185,10 +185,18 @@ async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise
    */
   let observedEnd: PairEnd<'onTransaction'> | undefined;
   const unwatch = signal === undefined ? undefined : watchAbort(signal, () => stop!(signal.reason));
+  /** True from the BEGIN's sending until it has run: it may wait on the writer behind another caller's statement. */
+  let beginWaits = false;
+  /** True once the rollback of a transaction ended before its BEGIN ran is on its way: it gives the session back. */
+  let rollingBack = false;
   try {
     if (signal?.aborted) throw signal.reason;
     // Cancellable: a timeout or abort must end a BEGIN that waits for another process's lock.
-    await Promise.race([tx.control(Op.Exec, `BEGIN ${settings.behavior.toUpperCase()}`, { cancellable: true }), stopped]);
+    const begin = tx.control(Op.Exec, `BEGIN ${settings.behavior.toUpperCase()}`, { cancellable: true });
+    beginWaits = true;
+    const ran = () => void (beginWaits = false);
+    begin.then(ran, ran);
+    await Promise.race([begin, stopped]);
     if (observers.active) observedEnd = observers.transactionBegan({ phase: 'begin', durationMs: performance.now() - asked });
     const result = await Promise.race([Promise.resolve().then(() => fn(tx)), stopped]);
     await tx.conclude();
@@ -196,14 +204,25 @@ async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise
     observedEnd?.({ phase: 'commit', durationMs: performance.now() - asked });
     return result;
   } catch (error) {
-    // Cancel whatever the transaction still runs, then roll back what it left open.
+    // Cancel whatever the transaction still runs, then roll back what it left open. The session
+    // is given back only once that rollback has run: writes waiting for the writer go after it.
     tx.end(error);
-    await tx.control(Op.Reset).catch(() => undefined);
+    const rollback = tx.control(Op.Reset);
+    if (!beginWaits) {
+      // Only the transaction's own statements, cancelled now, run before the rollback.
+      await rollback.catch(() => undefined);
+    } else {
+      // Ended (by its timeout or signal) while its BEGIN still waits behind another caller's
+      // statement on the writer: it rejects now, not once that statement ends. The cancelled
+      // BEGIN and the rollback run after it, in order, and then the session is given back.
+      rollback.finally(() => context.writer.release(session)).catch(() => undefined);
+      rollingBack = true;
+    }
     observedEnd?.({ phase: 'rollback', durationMs: performance.now() - asked, error });
     throw error;
   } finally {
     clearTimeout(timer);
     unwatch?.();
-    context.writer.release(session);
+    if (!rollingBack) context.writer.release(session);
   }
 }

@@ -17,6 +17,8 @@ import { checkInteger, checkKeys, checkSql } from '../input/validate.ts';
 import { Fifo } from '../request/fifo.ts';
 import type { WriterPlace, WriterPlaces } from '../request/writer-place.ts';
 import { QueueLine } from './write-queue-line.ts';
+import { RetryOrder } from './write-queue-retry.ts';
+import type { RetryTurn } from '../connections/retry.ts';
 import { KNOWN_OPTIONS, checkPolicy } from './write-queue-options.ts';
 import type { Params } from '../types.ts';
 import type { OverflowPolicy, WriteQueueOptions, WriteQueueStats, WriteResult } from '../write-queue-types.ts';
@@ -34,6 +36,7 @@ export type WriteRunner = (
   onGroup: (group: number | undefined) => void,
   place: WriterPlace | undefined,
   acceptedAt: number,
+  turn: RetryTurn,
 ) => Promise<WriteResult>;
 
 interface Entry {
@@ -89,6 +92,8 @@ export class WriteQueue {
   readonly #run: WriteRunner;
   /** Where the waiting entries stand in the writer's line, and their hand-over. */
   readonly #line: QueueLine;
+  /** Keeps the entries in order when the pool's retry policy retries them (write-queue-retry.ts). */
+  readonly #order: RetryOrder;
   readonly #onError: WriteQueueOptions['onError'];
   readonly #groupCommit: boolean;
   readonly #onShutdown: (queue: WriteQueue) => void;
@@ -141,7 +146,8 @@ export class WriteQueue {
     this.#groupCommit = given.groupCommit !== false;
     this.#run = run;
     const waiting = this.#waiting;
-    const room = (): number => this.#maxInFlight - this.#running;
+    this.#order = new RetryOrder(() => this.#running, () => this.#feed());
+    const room = (): number => (this.#order.holding ? 0 : this.#maxInFlight - this.#running);
     this.#line = new QueueLine(places, {
       get waiting() {
         return waiting.length;
@@ -263,13 +269,13 @@ export class WriteQueue {
   /** Hands at most `most` waiting entries over (with the queue's place, if any), keeping at most #maxInFlight running. */
   #handOver(place: WriterPlace | undefined, most: number): number {
     let handed = 0;
-    while (handed < most && this.#running < this.#maxInFlight && this.#waiting.length > 0) {
+    while (handed < most && this.#running < this.#maxInFlight && this.#waiting.length > 0 && !this.#order.holding) {
       const entry = this.#waiting.shift()!;
       handed++;
       this.#running++;
       let outcome: Promise<WriteResult>;
       try {
-        outcome = this.#run(entry.sql, entry.params, entry.encoded, this.#groupCommit, this.#countBatch, place, entry.acceptedAt);
+        outcome = this.#run(entry.sql, entry.params, entry.encoded, this.#groupCommit, this.#countBatch, place, entry.acceptedAt, this.#order.turn());
       } catch (error) {
         outcome = Promise.reject(error);
       }
@@ -291,6 +297,7 @@ export class WriteQueue {
   /** An entry finished: its room goes to the entries parked by 'block', in order. */
   #finished(): void {
     this.#running--;
+    this.#order.settled();
     while (this.#blocked.length > 0 && this.#waiting.length + this.#running < this.capacity) {
       const { entry, timer } = this.#blocked.shift()!;
       if (timer) clearTimeout(timer);

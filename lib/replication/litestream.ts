@@ -6,8 +6,8 @@
 // them go. An application that runs its own RESTART or TRUNCATE checkpoint, or races Litestream
 // with autocheckpoints, makes it lose its place and start a new generation. So, under 'litestream':
 // - checkpointOnClose defaults to 'passive'; 'truncate' is refused (a RangeError): a TRUNCATE
-//   either waits out the busy timeout against Litestream's read lock or restarts the WAL behind
-//   its back;
+//   that completes restarts the WAL behind its back (at close it no longer waits for
+//   Litestream's read lock: it gives up at once);
 // - busyTimeout must be at least 5000 ms (https://litestream.io/tips/#busy-timeout): an explicit
 //   smaller value is refused, a preset's smaller value is raised to 5000;
 // - wal_autocheckpoint = 0 on every connection unless `pragmas` says otherwise

@@ -92,7 +92,7 @@ export class Dispatcher implements RequestRunner {
       const signal = request.signal;
       if (signal?.aborted) {
         if (!request.internal) {
-          this.counters.started++;
+          if (!request.retried) this.counters.started++;
           this.counters.cancelled++;
         }
         this.#traces.settled(request, false, signal.reason);
@@ -112,7 +112,7 @@ export class Dispatcher implements RequestRunner {
           if (info.writes && target === Target.Readers) target = Target.Writer;
         }
         job = new Job(request, target, info, requestFlags(request, info, this.#safeIntegers), resolve, reject);
-        if (!request.internal) this.counters.started++;
+        if (!request.internal && !request.retried) this.counters.started++;
         const veto = request.trace?.admit(target === Target.Writer, info !== undefined && info.writes);
         if (veto !== undefined) return this.#settle(job, false, veto);
         job.arm(signal, this.#onCancel);

@@ -16,6 +16,18 @@ import type { WriterPlace } from './writer-place.ts';
 
 export type RowMode = NonNullable<QueryOptions['rowMode']>;
 
+/**
+ * A write queue's hold on one entry's retries (api/write-queue-retry.ts; the retry loop: connections/retry.ts): its attempts run with
+ * `signal`, which the queue aborts to stop them when an earlier entry is to be retried first
+ * (`fenced` tells that rejection apart); `retry` resolves when the entry may go again, in the
+ * queue's order, after `delay` (none: it was fenced, it just waits its turn).
+ */
+export interface RetryTurn {
+  readonly signal: AbortSignal;
+  fenced(error: unknown): boolean;
+  retry(delay: number | undefined): Promise<void>;
+}
+
 /** What every request carries. */
 interface RequestBase {
   readonly route: Route;
@@ -33,8 +45,10 @@ interface RequestBase {
   readonly trace?: RequestTrace | undefined;
   /** A write without a session: the place in the writer's line it keeps (request/writer-place.ts). */
   readonly place?: WriterPlace | undefined;
-  /** A retry of a write that had its turn: it waits only for a session holding the writer. */
+  /** A later attempt of a retried operation (counted once, by its first); a write's had its turn: it waits only for a session holding the writer. */
   readonly retried?: boolean | undefined;
+  /** A write queue entry's: keeps its retries in the queue's order (api/write-queue-retry.ts). */
+  readonly turn?: RetryTurn | undefined;
 }
 
 /**
@@ -212,6 +226,8 @@ export type Outcome<R extends Request> = Outcomes[R['op']];
 export interface RequestRunner {
   /** Runs one request; the promise settles exactly once. */
   run<R extends Request>(request: R): Promise<Outcome<R>>;
+  /** stats().operations, when the runner keeps them (retries count an operation once). */
+  readonly counters?: OperationCounters;
 }
 
 /** What the pool's operations came to (stats().operations). */
