@@ -4,7 +4,7 @@
 // SQLITE_BUSY still commit in the order they were enqueued, and stats().operations counts a
 // retried operation once. Another pool's write lease holds the write lock on the same file.
 import { describe, expect, it } from 'vitest';
-import { OperationTimeoutError, type Pool } from '../lib/index.ts';
+import { OperationTimeoutError, TransactionTimeoutError, type Pool } from '../lib/index.ts';
 import { tempPools } from './helpers/pools.ts';
 
 const pools = tempPools('retry-bounds');
@@ -97,5 +97,34 @@ describe('retry policy bounds', () => {
     const after = db.stats().operations;
     expect(after.failed).toBe(0);
     expect(after.cancelled).toBe(0);
+  });
+});
+
+describe('retry policy bounds, transactions', () => {
+  it("a transaction's timeout bounds its attempts and backoffs together", async () => {
+    const db = await pools.fresh({ readers: 1, busyTimeout: 50, retry: { attempts: 20, baseDelay: 50, maxDelay: 200 } });
+    const lock = await holdLock(db);
+    let ran = 0;
+    const began = performance.now();
+    const outcome = await db
+      .transaction(
+        async (tx) => {
+          ran++;
+          await tx.run("INSERT INTO t (v) VALUES ('a')");
+        },
+        { timeout: 150, behavior: 'immediate' },
+      )
+      .then(
+        () => 'resolved',
+        (error: unknown) => error,
+      );
+    const took = performance.now() - began;
+    await lock.release();
+    expect(outcome).toBeInstanceOf(TransactionTimeoutError);
+    expect((outcome as TransactionTimeoutError).timeout).toBe(150);
+    expect(ran).toBe(0); // every BEGIN IMMEDIATE failed: the callback never ran
+    // Each attempt fails after busyTimeout (50 ms): 20 of them, with backoffs, take seconds.
+    expect(took).toBeLessThan(1000);
+    expect(await db.get('SELECT count(*) AS n FROM t')).toEqual({ n: 0 });
   });
 });

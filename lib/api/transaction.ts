@@ -164,10 +164,19 @@ export interface TransactionSettings {
 
 /** Runs `fn` in a transaction on the writer; retried as a whole when `retry` allows. */
 export function runTransaction<T>(context: PoolContext, fn: (tx: Transaction) => Promise<T> | T, settings: TransactionSettings): Promise<T> {
-  return retrying(() => runOnce(context, fn, settings), settings.retry, true);
+  if (settings.retry === undefined) return runOnce(context, fn, settings, settings.timeout);
+  // The timeout bounds every attempt and backoff together: each attempt gets what is left of it,
+  // and an abort ends a backoff at once.
+  const deadline = performance.now() + settings.timeout;
+  const attempt = () => {
+    const left = Math.floor(deadline - performance.now());
+    return left <= 0 ? Promise.reject(new TransactionTimeoutError(settings.timeout)) : runOnce(context, fn, settings, left);
+  };
+  return retrying(attempt, settings.retry, true, { signal: settings.signal });
 }
 
-async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise<T> | T, settings: TransactionSettings): Promise<T> {
+/** One attempt, ended by its timeout after `left` ms (what remains of the transaction's timeout). */
+async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise<T> | T, settings: TransactionSettings, left: number): Promise<T> {
   const { signal } = settings;
   const observers = context.observers;
   const asked = performance.now();
@@ -178,7 +187,7 @@ async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise
     stop = reject;
   });
   stopped.catch(() => undefined);
-  const timer = setTimeout(() => stop!(new TransactionTimeoutError(settings.timeout)), settings.timeout);
+  const timer = setTimeout(() => stop!(new TransactionTimeoutError(settings.timeout)), left);
   /**
    * Delivers the transaction's end to the observers that got its begin (none attached since). A
    * transaction that never began (aborted before its BEGIN, a BEGIN that failed) has no end either.
