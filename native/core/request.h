@@ -124,6 +124,11 @@ struct Request {
     constexpr std::size_t kKeepBytes = 1u << 20;
     if (cellBytes.capacity() > kKeepBytes) std::string().swap(cellBytes);
     if (paramBytes.capacity() > kKeepBytes) std::string().swap(paramBytes);
+    // Nor a huge script's text or parameter list: a slot is reused last-in-first-out, so the
+    // busiest moment's largest request would otherwise stay resident for the pool's life.
+    if (sql.capacity() > kKeepBytes) std::string().swap(sql);
+    if (params.capacity() > kKeepBytes / sizeof(Value)) std::vector<Value>().swap(params);
+    if (paramNames.capacity() > kKeepBytes / sizeof(std::string)) std::vector<std::string>().swap(paramNames);
     if (cells.capacity() > (kKeepBytes / sizeof(Value))) std::vector<Value>().swap(cells);
     if (block.payloads.capacity() > kKeepBytes / 8) {
       std::vector<std::uint64_t>().swap(block.payloads);
