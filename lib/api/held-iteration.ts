@@ -2,11 +2,12 @@
 // fits its first chunk holds nothing once that chunk is back, and a longer one holds its
 // connection (a reader, or the writer in a pool without readers) only while rows remain: the
 // connection is let go as soon as the last chunk arrives, before the consumer's loop body runs on
-// its rows, or when the iteration stops, outlives maxReadDuration or the pool closes. While it
+// its rows, or when the iteration stops, outlives maxReadDuration, the pool closes or its iterator
+// is garbage collected unfinished (abandon()). While it
 // holds a connection the iteration is one of the pool's holders (the WAL monitor names it,
 // vacuum() waits for it). Its trace (onQuery, `litepool:query`) ends once: when its consumer
-// finishes or stops it, or when the pool ends it first (close(), maxReadDuration), since that
-// consumer may never pull again. Runs on the JS thread.
+// finishes or stops it, or when the pool ends it first (close(), maxReadDuration, abandon()),
+// since that consumer may never pull again; the pool forgets it then too. Runs on the JS thread.
 
 import type { Holder } from '../connections/holders.ts';
 import { PoolClosedError, TransactionTimeoutError } from '../errors.ts';
@@ -19,6 +20,8 @@ import type { PoolContext } from './context.ts';
 import { FirstChunkBound } from './first-chunk.ts';
 import type { ChunkSource } from './iteration.ts';
 import type { CheckedOptions, Operations } from './operations.ts';
+
+function ignore(): void {}
 
 /** What an iteration of the pool is made with. */
 export interface IterationSetup {
@@ -55,10 +58,13 @@ export abstract class HeldIteration implements ChunkSource {
   #open = false;
   /** Among the pool's holders while the statement is open (its read transaction holds a snapshot). */
   #holder: Holder | undefined;
-  /** The chunk on its way, if any (with the letting go of the connection after a last chunk). */
-  #pending: Promise<unknown> | undefined;
-  /** The first next() while it runs: its wait for a connection, and what it sends after it. */
-  #starting: Promise<unknown> | undefined;
+  /**
+   * The chunk on its way, if any (with the letting go of the connection after a last chunk): its
+   * settling only, not its rows (the pool keeps this iteration until it ends, not what it fetched).
+   */
+  #pending: Promise<void> | undefined;
+  /** The first next() while it runs (its wait for a connection, and what it sends after it): its settling only. */
+  #starting: Promise<void> | undefined;
   #releasing: Promise<void> | undefined;
   #stopped = false;
   /** The bound of the first next() while it runs. */
@@ -80,7 +86,7 @@ export abstract class HeldIteration implements ChunkSource {
     this.signal = setup.checked.signal;
   }
 
-  /** close() ended the iteration. */
+  /** close() ended the iteration (or its iterator was collected unfinished). */
   protected get stopped(): boolean {
     return this.#stopped;
   }
@@ -102,7 +108,7 @@ export abstract class HeldIteration implements ChunkSource {
     const first = (): Promise<Chunk> => {
       // close() waits for all of it before letting the connection go (and ends its wait for one).
       const starting = this.#begin(rows, new FirstChunkBound(context.requests, checked.signal, checked.timeout, sql));
-      this.#starting = starting;
+      this.#starting = starting.then(ignore, ignore);
       return starting;
     };
     return trace === undefined ? first() : startOperation(trace, ops.planned(trace, first));
@@ -143,17 +149,33 @@ export abstract class HeldIteration implements ChunkSource {
   }
 
   /**
+   * Its consumer's iterator was garbage collected before it finished: no one pulls again, so the
+   * connection is let go now and the trace ends as for a consumer that stopped early (or with the
+   * chunk that failed); the pool forgets it.
+   */
+  abandon(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    void this.#release()
+      .catch(ignore)
+      .then(() => {
+        this.#endedByPool(undefined, false);
+        this.setup.forget(this);
+      });
+  }
+
+  /**
    * The pool ended the iteration (close(), maxReadDuration; `cut`: what a pull past the rows
    * fetched rejects with), its connection let go: its consumer may never pull again (nor stop
    * it), so the trace ends now, once, with what that consumer's pulls come to: the rejection of a
    * chunk that failed, success when the last chunk had arrived, else `cut`. The consumer's own
    * end later (finish()) ends it no more.
    */
-  #endedByPool(cut: unknown): void {
+  #endedByPool(cut: unknown, failed = true): void {
     const failure = this.#failure;
     if (failure !== undefined) this.#endTrace(failure.error, true);
     else if (this.#complete) this.#endTrace(undefined, false);
-    else this.#endTrace(cut, true);
+    else this.#endTrace(cut, failed);
   }
 
   /** Ends the operation's trace (QueryEvent, `litepool:query` asyncEnd), the first time only. */
@@ -216,7 +238,7 @@ export abstract class HeldIteration implements ChunkSource {
         this.#failure ??= { error };
         throw error;
       });
-    this.#pending = pending;
+    this.#pending = pending.then(ignore, ignore);
     return pending;
   }
 
@@ -233,9 +255,13 @@ export abstract class HeldIteration implements ChunkSource {
         if (!this.#open || this.#stopped) return;
         const expired = new TransactionTimeoutError(bound, this.expiredWhat);
         this.#expired = expired;
+        // Reported and forgotten now: its consumer may never pull again.
         this.#release()
-          .catch(() => undefined)
-          .then(() => this.#endedByPool(expired));
+          .catch(ignore)
+          .then(() => {
+            this.#endedByPool(expired);
+            this.setup.forget(this);
+          });
       },
       Math.max(1, bound - (performance.now() - startedAt)),
     );
@@ -261,8 +287,8 @@ export abstract class HeldIteration implements ChunkSource {
 
   async #releaseNow(): Promise<void> {
     this.#clearDeadline();
-    if (this.#starting !== undefined) await this.#starting.catch(() => undefined);
-    if (this.#pending !== undefined) await this.#pending.catch(() => undefined);
+    if (this.#starting !== undefined) await this.#starting;
+    if (this.#pending !== undefined) await this.#pending;
     this.#clearDeadline();
     this.#unhold();
     const open = this.#open;

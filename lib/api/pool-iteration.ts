@@ -1,4 +1,6 @@
-// Owns the pool's own iterations (db.iterate): started, and ended by close(). On a pool with
+// Owns the pool's own iterations (db.iterate): started, and ended by close() or, for an iterator
+// dropped unfinished, once the garbage collector takes it (the pool keeps what ending an iteration
+// takes, never its iterator nor its rows). On a pool with
 // readers (ReaderIteration, here) the first chunk goes to any reader through the shared ring; a
 // result that fits it comes back in that one round trip and pins nothing, and a longer one keeps
 // the reader that ran it (it pins itself, RequestFlag.HoldReader) until the last chunk or an
@@ -24,13 +26,16 @@ import { streamRows } from './iteration.ts';
 import { checkOptions, type Operations } from './operations.ts';
 import { WriterIteration } from './writer-iteration.ts';
 
-/** The pool's iterations: started, and ended by close(). */
+/** The pool's iterations: started, and ended by close() (or when their iterator is collected unfinished). */
 export class PoolIterations {
   readonly #context: PoolContext;
   readonly #ops: Operations;
   readonly #acquireTimeout: number;
   readonly #maxReadDuration: number;
+  /** Started and not yet ended: what ending them takes (never their iterators, nor rows they fetched). */
   readonly #open = new Set<HeldIteration>();
+  /** An iterator dropped before its iteration ended: collected, it ends that iteration (abandon()). */
+  readonly #dropped = new FinalizationRegistry<Started>((started) => started.iteration?.abandon());
 
   constructor(context: PoolContext, ops: Operations, acquireTimeout: number, maxReadDuration: number) {
     this.#context = context;
@@ -41,7 +46,8 @@ export class PoolIterations {
 
   /** db.iterate(): a bad argument or a closed pool rejects the first next(). */
   iterate(sql: string, params: Params | undefined, options: IterateOptions | undefined): AsyncGenerator<unknown, void, undefined> {
-    return streamRows(() => {
+    const started: Started = { iteration: undefined };
+    const rows = streamRows(() => {
       this.#ops.checkUsable();
       const checked = checkOptions('iterate', options, this.#context.defaults);
       const text = checkSql(sql);
@@ -57,12 +63,18 @@ export class PoolIterations {
         names,
         checked,
         trace,
-        forget: (done) => this.#open.delete(done),
+        forget: (done) => {
+          this.#open.delete(done);
+          this.#dropped.unregister(started);
+        },
       };
       const iteration = this.#context.readers.max === 0 ? new WriterIteration(setup) : new ReaderIteration(setup);
+      started.iteration = iteration;
       this.#open.add(iteration);
       return iteration;
     });
+    this.#dropped.register(rows, started, started);
+    return rows;
   }
 
   /** close(): ends every open iteration; the connections they hold serve the pool again. */
@@ -72,6 +84,11 @@ export class PoolIterations {
     this.#open.clear();
     await Promise.allSettled(open.map((iteration) => iteration.stop()));
   }
+}
+
+/** The iteration an iterator started (on its first next()). */
+interface Started {
+  iteration: HeldIteration | undefined;
 }
 
 /** An iteration on a reader, held while rows remain. */
