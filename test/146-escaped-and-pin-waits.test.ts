@@ -53,9 +53,12 @@ async function whileReadersBusy(db: Pool, operations: () => Promise<unknown>[]):
   }
 }
 
-/** Waits (up to a watchdog) until no reader is pinned; returns how many still are. */
+/**
+ * Waits (up to a 10 s watchdog: a loaded machine may take seconds to end the busy queries and let
+ * the late pin land) until no reader is pinned; returns how many still are.
+ */
 async function pinnedAfterSettling(db: Pool): Promise<number> {
-  for (let i = 0; i < 200 && db.stats().readers.pinned > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 1000 && db.stats().readers.pinned > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
   return db.stats().readers.pinned;
 }
 

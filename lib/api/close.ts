@@ -11,6 +11,7 @@
 
 import { Op } from '../native/contract.ts';
 import { READERS, WRITER, readerRoute } from '../request/route.ts';
+import { releaseSql } from '../request/sql-registry.ts';
 import type { Lease } from './lease.ts';
 import type { Pending } from './pending.ts';
 import type { PoolIterations } from './pool-iteration.ts';
@@ -46,7 +47,14 @@ export async function shutDown(parts: PoolParts, open: OpenWork): Promise<void> 
   await Promise.allSettled(releases);
   // Backups, checks and the other maintenance calls accepted before close() finish first.
   await parts.toolkit.settled();
-  await closeConnections(parts);
+  try {
+    await closeConnections(parts);
+  } finally {
+    // Nothing of the pool runs any more: what it remembered per SQL text, and the observers and
+    // instrumentations that follow it (MetricsCollector, instrument()), let it go.
+    releaseSql(parts.native);
+    parts.context.observers.closed();
+  }
 }
 
 /** Closes every connection of an idle pool and joins its threads; rejects with the first failure. */

@@ -12,8 +12,13 @@ import { beginImmediate, rollBack } from './lock.ts';
 import { UNBOUNDED } from './runner-events.ts';
 import type { SourceItem } from './source.ts';
 
-/** Runs of this process that ended leaving their row `running`: key (file, version, start) -> error. */
+/**
+ * Runs of this process that ended leaving their row `running`: key (file, version, start) -> error,
+ * oldest first. At most MAX_INTERRUPTED are kept: the oldest is forgotten first (its row then waits
+ * for lockTimeout here too, as in another process).
+ */
 const interrupted = new Map<string, string>();
+const MAX_INTERRUPTED = 256;
 
 const keyOf = (file: string, version: string, since: string) => `${file}\u0000${version}\u0000${since}`;
 
@@ -32,7 +37,16 @@ export interface RunningRow {
 
 /** Notes that the run of `row` is over although its row still says `running`, with the error it records. */
 export function noteInterrupted(row: RunningRow, error: string): void {
-  if (row.file !== '') interrupted.set(keyOf(row.file, row.version, row.since), error);
+  if (row.file === '') return;
+  const key = keyOf(row.file, row.version, row.since);
+  interrupted.delete(key);
+  interrupted.set(key, error);
+  if (interrupted.size > MAX_INTERRUPTED) interrupted.delete(interrupted.keys().next().value!);
+}
+
+/** @internal How many interrupted runs are remembered (tests). */
+export function interruptedCount(): number {
+  return interrupted.size;
 }
 
 /** Forgets a noted run (its row was written). */

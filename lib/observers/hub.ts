@@ -91,6 +91,16 @@ export function followAttachments(observer: object, listener: AttachmentListener
   listeners.set(observer, listener);
 }
 
+/** Each pool's hub, by the pool its events name. */
+const hubs = new WeakMap<object, ObserverHub>();
+/** Calls `fn` once `pool` (as its events name it; no other object) has closed, at once if it has; returns what cancels it. */
+export function whenClosed(pool: object, fn: () => void): () => void {
+  const hub = hubs.get(pool);
+  if (hub?.done) fn();
+  else hub?.closeHooks.add(fn);
+  return () => void hub?.closeHooks.delete(fn);
+}
+
 /** One observer's attachment to the pool: how many times it was added, and what was read of it. */
 interface Attachment {
   count: number;
@@ -125,6 +135,9 @@ export class ObserverHub {
   /** Migrations started, by version: who got each start (runs apply one migration at a time). */
   readonly #migrations = new Map<string, PairEnd<'onMigration'>>();
   #view: ObservedPool | undefined;
+  /** The pool has closed (closed()); until then, closeHooks are what runs when it has (whenClosed). */
+  done = false;
+  readonly closeHooks = new Set<() => void>();
 
   constructor(database: string) {
     this.database = database;
@@ -137,6 +150,7 @@ export class ObserverHub {
    */
   setPool(pool: { readonly path: string; readonly closed: boolean; stats(): PoolStats }): void {
     this.pool = pool;
+    hubs.set(pool, this);
     this.#view = {
       get path() {
         return pool.path;
@@ -155,6 +169,14 @@ export class ObserverHub {
     if (event === 'open') this.connection({ event, role: 'writer', id: -1 });
     for (let id = 0; id < readers; id++) this.connection({ event, role: 'reader', id });
     if (event === 'close') this.connection({ event, role: 'writer', id: -1 });
+  }
+
+  /** The pool has closed: litepool's own observers let it go (as when removed), and whenClosed() callbacks run. */
+  closed(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.#view) for (const checked of this.#all) listeners.get(checked.observer)?.detached(this.#view);
+    for (const fn of this.closeHooks) if (this.closeHooks.delete(fn)) fn();
   }
 
   /**
@@ -176,7 +198,7 @@ export class ObserverHub {
         this.#attached.add(checked.observer);
         if (checked.onAttach && this.#view) this.#call(checked, 'onAttach', this.#view);
       }
-      if (this.#view) listeners.get(checked.observer)?.attached(this.#view);
+      if (this.#view && !this.done) listeners.get(checked.observer)?.attached(this.#view);
     }
     const mine = attachment;
     let removed = false;

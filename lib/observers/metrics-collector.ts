@@ -90,7 +90,7 @@ export class MetricsCollector implements Observer {
   #lastSql: string | undefined = undefined;
   #lastStatementSeries: Series | undefined = undefined;
   readonly #errors = new Map<string, number>();
-  /** The pools it is attached to (until detached, or closed: dropped at the next read of their gauges). */
+  /** The pools it is attached to, until detached or closed (a closing one is left out of the gauges). */
   readonly #pools = new Set<ObservedPool>();
   #transactions = { begun: 0, committed: 0, rolledBack: 0 };
   readonly #transactionDuration: BucketHistogram;
@@ -125,8 +125,14 @@ export class MetricsCollector implements Observer {
     });
   }
 
+  /** @internal How many pools it holds (tests). */
+  get trackedPools(): number {
+    return this.#pools.size;
+  }
+
   onAttach(pool: ObservedPool): void {
-    this.#pools.add(pool);
+    // A pool closing or closed has no gauges to report (and would not be let go again).
+    if (!pool.closed) this.#pools.add(pool);
   }
 
   onQuery(e: QueryEvent): void {

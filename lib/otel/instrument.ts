@@ -34,6 +34,7 @@ import {
 } from '../observers/channels.ts';
 import { describeType, invalidArgument } from '../errors.ts';
 import { checkKeys } from '../input/validate.ts';
+import { whenClosed } from '../observers/hub.ts';
 import { statementKeywords } from '../observers/sql-keywords.ts';
 import type { PoolStats } from '../types.ts';
 
@@ -112,7 +113,8 @@ function errorCode(error: unknown): string {
  * `db.client.connection.pending_requests` and the queue wait (`db.client.connection.wait_time`).
  * Returns a function that stops it: no span starts after it, the gauges stop at once, and the
  * operations already in flight still end their spans (and record their durations) when they
- * settle, after which nothing of this instrumentation stays subscribed. Each call is independent:
+ * settle, after which nothing of this instrumentation stays subscribed. A pool that closes stops
+ * it too (once closed, as stop() would). Each call is independent:
  * a pool may be instrumented more than once (e.g. into two providers).
  *
  * @example
@@ -329,12 +331,17 @@ export function instrument(db: InstrumentedPool, options: InstrumentOptions = {}
     for (const [channel, handlers] of subscriptions) channel.asyncEnd.unsubscribe(handlers.asyncEnd);
   };
 
-  return () => {
+  const stop = (): void => {
     if (stopped) return;
     stopped = true;
+    forget();
     for (const [channel, handlers] of subscriptions) channel.start.unsubscribe(handlers.start);
     connectionCount.removeCallback(countCallback);
     pending.removeCallback(pendingCallback);
     if (live.size === 0) detach();
   };
+  // A pool closed without stop() stops it: its operations have all settled by then.
+  let forget: () => void = () => {};
+  forget = whenClosed(pool, stop);
+  return stop;
 }

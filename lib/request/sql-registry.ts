@@ -37,6 +37,14 @@ const MAX_REGISTERED_SQL_LENGTH = 8192;
 /** Read statements remembered at once (then the registry starts over). */
 const MAX_STATEMENT_INFOS = 4096;
 
+/** Each pool's registry, by the native pool it registers with (what close() has at hand). */
+const registries = new WeakMap<object, SqlRegistry>();
+
+/** The pool of `native` has closed (its requests settled, its registered copies freed): its registry forgets every text. */
+export function releaseSql(native: object): void {
+  registries.get(native)?.release();
+}
+
 export class SqlRegistry {
   readonly #native: Pick<NativePool, 'registerSql' | 'forgetSql'>;
   readonly #ids = new Map<string, number>();
@@ -45,6 +53,19 @@ export class SqlRegistry {
 
   constructor(native: Pick<NativePool, 'registerSql' | 'forgetSql'>) {
     this.#native = native;
+    registries.set(native, this);
+  }
+
+  /** @internal What it holds: SQL texts with an id, read statements known (tests). */
+  get sizes(): { ids: number; statements: number } {
+    return { ids: this.#ids.size, statements: this.#statements.size };
+  }
+
+  /** Forgets every text without telling the addon (its pool closed, so its copies are freed already). */
+  release(): void {
+    this.#ids.clear();
+    this.#statements.clear();
+    this.#generation++;
   }
 
   /**
