@@ -11,15 +11,12 @@
 // connection busy never end by themselves (an unbounded recursive CTE): the test stops them.
 
 import { describe, expect, it } from 'vitest';
-import { WriterGate } from '../lib/connections/writer-gate.ts';
 import type { Pool } from '../lib/index.ts';
 import { Op, Status, Target } from '../lib/native/contract.ts';
 import { NATIVE_SLOTS, SHARED_SHARE } from '../lib/request/backlog.ts';
-import { Dispatcher } from '../lib/request/dispatcher.ts';
 import { Fifo } from '../lib/request/fifo.ts';
-import type { Job } from '../lib/request/job.ts';
 import { READERS, WRITER, readerRoute } from '../lib/request/route.ts';
-import { FakeNative } from './helpers/fake-native.ts';
+import { fakeDispatcher } from './helpers/fake-dispatcher.ts';
 import { tempPools } from './helpers/pools.ts';
 import { seeded } from './helpers/prng.ts';
 import { rejection, settleOrReport, track } from './helpers/waits.ts';
@@ -37,14 +34,7 @@ const ENDLESS_WRITE = 'INSERT INTO w (v) SELECT count(*) FROM (WITH RECURSIVE c(
 
 
 /** A dispatcher over a fake addon of `slots` slots (requests for the shared ring: 3/4 of them). */
-function setup(slots = 8) {
-  const native = new FakeNative(slots);
-  let dispatcher: Dispatcher;
-  const gate = new WriterGate<Job>((job) => dispatcher.writerTurn(job));
-  dispatcher = new Dispatcher(native, gate, false, true, slots);
-  native.attach(dispatcher.onBatch);
-  return { native, dispatcher };
-}
+const setup = (slots = 8) => fakeDispatcher(slots, slots);
 
 const read = (sql: string, signal?: AbortSignal, route = READERS) =>
   ({ op: Op.Get, route, sql, values: undefined, names: undefined, rowMode: 'object', signal }) as const;

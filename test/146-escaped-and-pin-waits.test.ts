@@ -21,6 +21,7 @@ import type { Job } from '../lib/request/job.ts';
 import type { Request, RequestRunner } from '../lib/request/requests.ts';
 import { READERS, sessionRoute } from '../lib/request/route.ts';
 import { FakeNative } from './helpers/fake-native.ts';
+import { fakeDispatcher } from './helpers/fake-dispatcher.ts';
 import { tempPools } from './helpers/pools.ts';
 import { rejection, settleOrReport, track, type Outcome } from './helpers/waits.ts';
 
@@ -158,14 +159,7 @@ describe('a statement of a scope still waiting for its plan when the scope ends'
 });
 
 describe('the dispatcher never hands the addon a request of a writer session that has ended', () => {
-  function setup(slots = 8) {
-    const native = new FakeNative(slots);
-    let dispatcher: Dispatcher;
-    const gate = new WriterGate<Job>((job) => dispatcher.writerTurn(job));
-    dispatcher = new Dispatcher(native, gate, false, true);
-    native.attach(dispatcher.onBatch);
-    return { native, gate, dispatcher };
-  }
+  const setup = (slots = 8) => fakeDispatcher(slots);
   const run = (route: ReturnType<typeof sessionRoute>, sql: string) =>
     ({ op: Op.Run, route, sql, values: undefined, names: undefined, keepTransaction: true }) as const;
 

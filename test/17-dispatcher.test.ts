@@ -5,22 +5,13 @@
 // failures decoded into their errors, and the process kept alive only while work is in flight.
 
 import { describe, expect, it } from 'vitest';
-import { WriterGate } from '../lib/connections/writer-gate.ts';
 import { LitepoolError, SqliteError } from '../lib/errors.ts';
 import { Op, Status, Target } from '../lib/native/contract.ts';
-import { Dispatcher } from '../lib/request/dispatcher.ts';
-import type { Job } from '../lib/request/job.ts';
 import { READERS, WRITER, sessionRoute } from '../lib/request/route.ts';
-import { FakeNative, type CompletionRecord } from './helpers/fake-native.ts';
+import type { CompletionRecord } from './helpers/fake-native.ts';
+import { fakeDispatcher } from './helpers/fake-dispatcher.ts';
 
-function setup(slots = 8) {
-  const native = new FakeNative(slots);
-  let dispatcher: Dispatcher;
-  const gate = new WriterGate<Job>((job) => dispatcher.writerTurn(job));
-  dispatcher = new Dispatcher(native, gate, false, true);
-  native.attach(dispatcher.onBatch);
-  return { native, gate, dispatcher };
-}
+const setup = (slots = 8) => fakeDispatcher(slots);
 
 const query = (sql: string, op: typeof Op.Get | typeof Op.All = Op.Get) =>
   ({ op, route: READERS, sql, values: undefined, names: undefined, rowMode: 'object' }) as const;
