@@ -73,11 +73,15 @@ export async function closeConnections(parts: PoolParts): Promise<void> {
   // waiting (as PASSIVE does) and reports busy; the WAL then stays for a later checkpoint. Sent
   // before the Close, it runs just before it on the writer. Best effort, as the checkpoint is.
   dispatcher.run({ op: Op.Exec, route: WRITER, sql: 'PRAGMA busy_timeout = 0', internal: true }).catch(() => undefined);
-  const closes: Promise<unknown>[] = [];
-  for (const reader of outOfService) closes.push(dispatcher.run({ op: Op.Close, route: readerRoute(reader), internal: true }));
-  for (let i = outOfService.length; i < options.readers; i++) closes.push(dispatcher.run({ op: Op.Close, route: READERS, internal: true }));
-  closes.push(dispatcher.run({ op: Op.Close, route: WRITER, internal: true }));
-  const results = await Promise.allSettled(closes);
+  // The readers close first and the writer last: the last connection to a WAL database is the
+  // one that checkpoints it and removes its -wal and -shm on close, and it only knows it is the
+  // last when no other is open. Closed at once, two connections could each see the other still
+  // open, and both leave the files behind.
+  const readerCloses: Promise<unknown>[] = [];
+  for (const reader of outOfService) readerCloses.push(dispatcher.run({ op: Op.Close, route: readerRoute(reader), internal: true }));
+  for (let i = outOfService.length; i < options.readers; i++) readerCloses.push(dispatcher.run({ op: Op.Close, route: READERS, internal: true }));
+  const results = await Promise.allSettled(readerCloses);
+  results.push(...(await Promise.allSettled([dispatcher.run({ op: Op.Close, route: WRITER, internal: true })])));
   parts.native.join();
   // The checkpointOnClose checkpoint, as the writer's Close (the last) reported it (onCheckpoint).
   const writer = results.at(-1)!;
