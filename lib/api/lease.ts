@@ -1,7 +1,8 @@
 // Owns leases (db.acquire): a connection pinned to one user until it is released, with any
 // transaction left open rolled back before the connection is reused. Runs on the JS thread.
 
-import { PoolClosedError, TransactionTimeoutError, describeType, invalidArgument } from '../errors.ts';
+import { Waiter } from '../connections/waiter.ts';
+import { AcquireTimeoutError, PoolClosedError, TransactionTimeoutError, describeType, invalidArgument } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import { traceAcquire } from '../observers/scope-trace.ts';
 import { readerRoute, sessionRoute, type Route } from '../request/route.ts';
@@ -113,9 +114,33 @@ export function acquireLease(context: PoolContext, settings: LeaseSettings): Pro
   return traceAcquire(context.observers, settings.write, true, () => pin(context, settings));
 }
 
+/**
+ * `setup` bounded by what is left of the acquisition's `timeout` after `spent` ms
+ * (AcquireTimeoutError) and by its `signal` (its reason). `expired`: the bound settled it first.
+ */
+function withinAcquireTime(setup: Promise<void>, settings: LeaseSettings, spent: number): { promise: Promise<void>; expired: boolean } {
+  const { timeout, signal } = settings;
+  const result = { promise: setup, expired: false };
+  if (timeout === undefined && signal === undefined) return result;
+  const waiter = new Waiter<void>(undefined, signal, 'writer connection', () => {
+    result.expired = true;
+  });
+  const expire = (): void => {
+    if (waiter.fail(new AcquireTimeoutError(timeout!, 'writer connection'))) result.expired = true;
+  };
+  const timer = timeout === undefined ? undefined : setTimeout(expire, Math.max(0, timeout - spent));
+  setup.then(
+    () => waiter.grant(undefined),
+    (error: unknown) => waiter.fail(error),
+  );
+  result.promise = waiter.promise.finally(() => clearTimeout(timer));
+  return result;
+}
+
 async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease> {
   const register = settings.register !== false;
   if (settings.write || context.readers.max === 0) {
+    const asked = Date.now();
     const session = await context.writer.acquire(settings.timeout, settings.signal);
     session.readOnly = !settings.write;
     const holder = register ? context.holders.begin(settings.write ? 'write lease' : 'read lease') : undefined;
@@ -139,14 +164,21 @@ async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease
     };
     lease = new Lease(context, sessionRoute(session), settings.write, release, settings.inTransaction);
     if (!settings.write) {
-      try {
+      const setup = (async () => {
         // Number(): with safeIntegers the value comes back as a bigint.
         if (Number((await lease.controlRead('PRAGMA query_only'))?.[0]) === 0) {
           queryOnlyOn = true;
           await lease.control(Op.Exec, 'PRAGMA query_only = ON');
         }
+      })();
+      const within = withinAcquireTime(setup, settings, Date.now() - asked);
+      try {
+        await within.promise;
       } catch (error) {
-        await lease.release();
+        // The setup fails, or the time runs out (a write sent before the lease still runs): the
+        // lease goes once the setup is done, its query_only turned off again.
+        const released = setup.then(release, release).catch(() => undefined);
+        if (!within.expired) await released;
         throw error;
       }
     }

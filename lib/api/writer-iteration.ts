@@ -9,6 +9,7 @@
 
 import { PoolClosedError } from '../errors.ts';
 import { Op } from '../native/contract.ts';
+import { settledOrAborted } from '../request/abort-watch.ts';
 import type { Chunk } from '../request/requests.ts';
 import { sessionRoute, type Route, type WriterSession } from '../request/route.ts';
 import type { FirstChunkBound } from './first-chunk.ts';
@@ -22,6 +23,10 @@ export class WriterIteration extends HeldIteration {
   /** query_only was turned on for the iteration (it was off): turned off again when it ends. */
   #queryOnlySet = false;
   #letting: Promise<void> | undefined;
+  /** Turning query_only on, from the session's grant on. */
+  #setup: Promise<void> | undefined;
+  /** The first chunk was sent. */
+  #started = false;
 
   protected async first(rows: number, bound: FirstChunkBound): Promise<Chunk> {
     const { context, acquireTimeout, trace } = this.setup;
@@ -32,13 +37,25 @@ export class WriterIteration extends HeldIteration {
     const route = sessionRoute(session);
     this.#route = route;
     if (this.stopped) throw new PoolClosedError();
-    // Number(): with safeIntegers the value comes back as a bigint.
-    const queryOnly = (await context.requests.run({ op: Op.Get, route, sql: 'PRAGMA query_only', values: undefined, names: undefined, rowMode: 'array', keepTransaction: true, internal: true })) as unknown[] | undefined;
-    if (Number(queryOnly?.[0]) === 0) {
-      this.#queryOnlySet = true;
-      await context.requests.run({ op: Op.Exec, route, sql: 'PRAGMA query_only = ON', keepTransaction: true, internal: true });
-    }
+    // These wait behind a write sent before the session was granted: the caller's bound ends
+    // the wait for them as it ends the first chunk's (the session goes once they are done).
+    const { signal } = bound.request;
+    this.#setup = this.#turnQueryOnlyOn(route, signal);
+    await settledOrAborted(this.#setup, signal);
+    signal?.throwIfAborted();
+    await this.#setup;
+    this.#started = true;
     return this.run(Op.IterateStart, rows, bound.request);
+  }
+
+  /** Turns query_only on for the iteration unless it was on already (then it stays as it is). */
+  async #turnQueryOnlyOn(route: Route, signal: AbortSignal | undefined): Promise<void> {
+    const { requests } = this.setup.context;
+    // Number(): with safeIntegers the value comes back as a bigint.
+    const queryOnly = (await requests.run({ op: Op.Get, route, sql: 'PRAGMA query_only', values: undefined, names: undefined, rowMode: 'array', keepTransaction: true, internal: true, signal })) as unknown[] | undefined;
+    if (Number(queryOnly?.[0]) !== 0) return;
+    this.#queryOnlySet = true;
+    await requests.run({ op: Op.Exec, route, sql: 'PRAGMA query_only = ON', keepTransaction: true, internal: true, signal });
   }
 
   protected route(): Route {
@@ -53,7 +70,12 @@ export class WriterIteration extends HeldIteration {
 
   protected letGo(): Promise<void> {
     if (this.#session === undefined) return Promise.resolve();
-    return (this.#letting ??= this.#letGoNow());
+    const letting = (this.#letting ??= this.#letGoNow());
+    if (this.#started) return letting;
+    // No statement was started (the first chunk's wait ended first): the caller does not wait
+    // for the writer's turn to come, which may be behind a long write; the session goes then.
+    letting.catch(() => undefined);
+    return Promise.resolve();
   }
 
   /**
@@ -64,6 +86,7 @@ export class WriterIteration extends HeldIteration {
     const { requests, writer } = this.setup.context;
     const session = this.#session!;
     const route = this.#route!;
+    await this.#setup?.catch(() => undefined);
     const ends: Promise<unknown>[] = [requests.run({ op: Op.Reset, route, keepTransaction: true, internal: true })];
     if (this.#queryOnlySet) ends.push(requests.run({ op: Op.Exec, route, sql: 'PRAGMA query_only = OFF', keepTransaction: true, internal: true }));
     await Promise.allSettled(ends);
