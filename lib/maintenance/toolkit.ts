@@ -21,7 +21,7 @@ import { checkDestination, vacuumInto } from './copies.ts';
 import { foreignKeyCheck, integrityCheck } from './integrity.ts';
 import { MaintenanceGuard } from './replica-guard.ts';
 import { Schema, type SchemaHost } from './schema.ts';
-import { OPTIMIZE_AT_OPEN, Upkeep, execOnWriter } from './upkeep.ts';
+import { OPTIMIZE_AT_OPEN, Upkeep } from './upkeep.ts';
 import { readWalState, type WalIndex } from './wal-file.ts';
 import { WalMonitor } from './wal-monitor.ts';
 import { Pending } from '../api/pending.ts';
@@ -131,7 +131,9 @@ export class Toolkit {
    * a LiteFS replica), then the timers.
    */
   async start(): Promise<void> {
-    if (this.#guard.writable) await execOnWriter(this.#context, OPTIMIZE_AT_OPEN).catch(() => undefined);
+    // It never waits for another connection's write lock (another process's migration, a long
+    // transaction): open() would wait busyTimeout for statistics; it skips them then.
+    if (this.#guard.writable) await this.#context.requests.run({ op: Op.Exec, route: WRITER, sql: OPTIMIZE_AT_OPEN, noBusyWait: true }).catch(() => undefined);
     this.#monitor?.start();
     this.#upkeep.start(this.#options.optimizeInterval);
     this.health?.start();

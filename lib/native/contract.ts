@@ -97,6 +97,8 @@ export const RequestFlag = {
   Internal: 1024,
   /** a caller's statement in a read lease, snapshot or iteration holding the writer (no readers): PRAGMA query_only refused, as on a reader */
   ReadOnly: 2048,
+  /** the pool's own best-effort request (PRAGMA optimize at open): SQLITE_BUSY at once instead of waiting busyTimeout for another connection's lock */
+  NoBusyWait: 4096,
 } as const;
 export type RequestFlag = (typeof RequestFlag)[keyof typeof RequestFlag];
 

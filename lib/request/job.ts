@@ -155,6 +155,7 @@ export function requestFlags(request: Request, info: StatementInfo | undefined, 
     // A caller's statement in db.transaction() may not begin or end the transaction itself.
     (request.expectTransaction && !request.internal ? RequestFlag.RefuseTransactionEnd : 0) |
     (request.trace !== undefined && request.trace.counters ? RequestFlag.Counters : 0) |
+    (request.noBusyWait === true ? RequestFlag.NoBusyWait : 0) |
     (request.internal ? RequestFlag.Internal : request.route.session?.readOnly === true ? RequestFlag.ReadOnly : 0);
   if (request.op === Op.IterateStart && request.rowsLeft !== undefined) {
     flags |= request.rowsLeft === 'hold' ? RequestFlag.HoldReader : RequestFlag.FirstChunkOnly;

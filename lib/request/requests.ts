@@ -41,6 +41,8 @@ interface RequestBase {
   readonly expectTransaction?: boolean | undefined;
   /** Opens, closes, pins, BEGIN, COMMIT...: not user operations, so not counted in the stats. */
   readonly internal?: boolean | undefined;
+  /** A best-effort request of the pool's own: fails with SQLITE_BUSY at once rather than wait for another connection's lock. */
+  readonly noBusyWait?: boolean | undefined;
   /** Set while something observes the operation (observers, diagnostics channels). */
   readonly trace?: RequestTrace | undefined;
   /** A write without a session: the place in the writer's line it keeps (request/writer-place.ts). */

@@ -49,6 +49,7 @@ Napi::Object contractObject(Napi::Env env) {
       LITEPOOL_ENTRY(RequestFlag, Counters), LITEPOOL_ENTRY(RequestFlag, HoldReader),
       LITEPOOL_ENTRY(RequestFlag, RefuseTransactionEnd), LITEPOOL_ENTRY(RequestFlag, FirstChunkOnly),
       LITEPOOL_ENTRY(RequestFlag, Internal), LITEPOOL_ENTRY(RequestFlag, ReadOnly),
+      LITEPOOL_ENTRY(RequestFlag, NoBusyWait),
   }));
   contract.Set("Status", table(env, {
       LITEPOOL_ENTRY(Status, Rows), LITEPOOL_ENTRY(Status, Done), LITEPOOL_ENTRY(Status, SqliteFailed),

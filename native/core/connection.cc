@@ -70,12 +70,15 @@ std::int64_t Connection::changesSince(std::int64_t totalBefore) noexcept {
 }
 
 // Worker thread. SQLite's own busy_timeout sleeps without looking up; this one gives up at once
-// when the request is cancelled or the engine aborts, and otherwise waits up to busyTimeoutMs.
+// when the request is cancelled or the engine aborts, at once for a request that must not wait
+// (RequestFlag::NoBusyWait), and otherwise waits up to busyTimeoutMs.
 int Connection::onBusy(void* self, int attempt) {
   static constexpr int kDelaysMs[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
   static constexpr int kSteps = static_cast<int>(sizeof(kDelaysMs) / sizeof(kDelaysMs[0]));
   auto* connection = static_cast<Connection*>(self);
   if (connection->interruptRequested()) return 0;
+  const Request* request = connection->current_;
+  if (request != nullptr && (request->flags & RequestFlag::NoBusyWait)) return 0;
   int waited = 0;
   for (int i = 0; i < attempt && i < kSteps; ++i) waited += kDelaysMs[i];
   if (attempt > kSteps) waited += (attempt - kSteps) * kDelaysMs[kSteps - 1];

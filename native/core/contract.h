@@ -70,6 +70,7 @@ inline constexpr std::uint32_t RefuseTransactionEnd = 1u << 8;  // a caller's st
 inline constexpr std::uint32_t FirstChunkOnly = 1u << 9;  // IterateStart on the shared ring with no reader to spare for it: rows remain? the statement ends after this chunk (RowsMore; lib/ starts over holding a reader)
 inline constexpr std::uint32_t Internal = 1u << 10;  // the pool's own request (lib/): may set the PRAGMAs a caller's statement may not (query_only on readers, busy_timeout)
 inline constexpr std::uint32_t ReadOnly = 1u << 11;  // a caller's statement in a read lease, snapshot or iteration holding the writer (no readers): PRAGMA query_only refused, as on a reader
+inline constexpr std::uint32_t NoBusyWait = 1u << 12;  // the pool's own best-effort request (PRAGMA optimize at open): SQLITE_BUSY at once instead of waiting busyTimeout for another connection's lock
 }  // namespace RequestFlag
 
 // How a request ended: set by the worker that ran it (IntegerOverflow, or SqliteFailed with
