@@ -7,7 +7,8 @@
 // refuses statements after it), transactions in db.connection(), no replay of a held
 // transaction, streaming (in order, early stop
 // frees the reader), Kysely's Migrator (latest, down, a failing migration rolled back whole, two
-// migrators at once), introspection, a dialect that opens and closes its own pool, and the
+// migrators at once), introspection, a dialect that opens and closes its own pool (a query racing
+// its destroy() rejects with PoolClosedError), and the
 // configuration checks.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { Kysely, sql, type Generated, type Selectable } from 'kysely';
 import { Migrator, type Migration } from 'kysely/migration';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LitepoolError, SqliteError, TransactionTimeoutError, open, type Pool } from '../lib/index.ts';
+import { LitepoolError, PoolClosedError, SqliteError, TransactionTimeoutError, open, type Pool } from '../lib/index.ts';
 import { holdTransaction } from '../lib/integrations/held-transaction.ts';
 import { LitepoolDialect } from '../lib/integrations/kysely/index.ts';
 import { transactionBehaviors } from './helpers/channels.ts';
@@ -656,6 +657,16 @@ describe('dialect configuration', () => {
     const check = await open(file);
     expect(await check.all('SELECT v FROM t')).toEqual([{ v: 'x' }]);
     await check.close();
+  });
+
+  it('a query that races destroy() of a dialect that opens its own pool rejects with PoolClosedError', async () => {
+    const own = new Kysely<Database>({ dialect: new LitepoolDialect({ path: join(dir, `own-${++counter}.db`) }) });
+    const query = sql`SELECT 1 AS x`.execute(own).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await own.destroy();
+    expect(await query).toBeInstanceOf(PoolClosedError);
   });
 
   it('leaves a pool passed in open on destroy()', async () => {

@@ -13,7 +13,7 @@ import {
   type QueryCompiler,
   type TransactionSettings,
 } from 'kysely';
-import { open, type Pool } from '../../index.ts';
+import { open, PoolClosedError, type Pool } from '../../index.ts';
 import { misuse } from '../arguments.ts';
 import { LitepoolConnection } from './connection.ts';
 import type { ResolvedDialectConfig } from './config.ts';
@@ -27,6 +27,8 @@ export class LitepoolDriver implements Driver {
   readonly #kinds = new RawStatementKinds();
   readonly #idle: LitepoolConnection[] = [];
   #pool: Pool | undefined;
+  /** destroy() was called: later queries reject as the closed pool's would. */
+  #destroyed = false;
 
   constructor(config: ResolvedDialectConfig) {
     this.#config = config;
@@ -37,6 +39,7 @@ export class LitepoolDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
+    if (this.#destroyed) throw new PoolClosedError();
     if (!this.#pool) throw misuse('the Kysely driver has not been initialized');
     return this.#idle.pop() ?? new LitepoolConnection(this.#pool, this.#kinds);
   }
@@ -78,6 +81,7 @@ export class LitepoolDriver implements Driver {
   /** Closes the pool when the dialect opened it; a pool passed in is left to its owner. */
   async destroy(): Promise<void> {
     const pool = this.#pool;
+    this.#destroyed = true;
     this.#pool = undefined;
     this.#idle.length = 0;
     if (pool && !this.#config.pool) await pool.close();
