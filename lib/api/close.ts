@@ -25,7 +25,7 @@ export interface OpenWork {
   readonly leases: ReadonlySet<Lease>;
   /** Leases of a migration run close() was called from inside: released, not waited for. */
   readonly runLeases: ReadonlySet<Lease>;
-  /** Transactions, snapshots, lease acquisitions and migration leases still running. */
+  /** Transactions, snapshots, lease acquisitions, migration leases and operations under the retry policy (between attempts too) still running. */
   readonly scopes: Pending;
   /** The pool's own iterations, each holding a reader while rows remain. */
   readonly iterations: PoolIterations;

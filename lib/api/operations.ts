@@ -22,6 +22,7 @@ import type { WriteGuard } from './write-guard.ts';
 import { boundedWait } from '../request/abort-watch.ts';
 import { joinSignals, withJoinedSignal } from '../request/joined-signal.ts';
 import { SubmissionOrder } from '../request/submission-order.ts';
+import type { Pending } from './pending.ts';
 
 export {
   checkAcquireOptions,
@@ -62,6 +63,7 @@ export class Operations {
   readonly #order = new SubmissionOrder();
   /** The pool's: the writer's line, where a write waiting for its plan keeps its place. */
   readonly #places: WriterPlaces | undefined;
+  #retrying: Pending | undefined;
   /** Set once no operation may start: makes the error to reject with. */
   #stopped: (() => Error) | undefined;
   /** What stops the signals signalFor() joined listening, once the scope ends (stop()) if not before. */
@@ -89,8 +91,11 @@ export class Operations {
    * The pool's operations; `guard` (if any) checks every write and every writer session; `places`
    * is the writer's line, where a write waiting for its plan keeps its place.
    */
-  static forPool(requests: RequestRunner, defaults: CheckedOptions, retry: RetryPolicy | undefined, hub: ObserverHub, guard: WriteGuard | undefined, places: WriterPlaces): Operations {
-    return new Operations(requests, defaults, undefined, retry, hub, guard, places);
+  /** `retrying`: where an operation under the retry policy is tracked until it settles (close() waits for it between attempts too). */
+  static forPool(requests: RequestRunner, defaults: CheckedOptions, retry: RetryPolicy | undefined, hub: ObserverHub, guard: WriteGuard | undefined, places: WriterPlaces, retrying: Pending): Operations {
+    const operations = new Operations(requests, defaults, undefined, retry, hub, guard, places);
+    operations.#retrying = retrying;
+    return operations;
   }
 
   static forScope(requests: RequestRunner, defaults: CheckedOptions, route: Route, ending: AbortSignal, expectTransaction: boolean, hub: ObserverHub): Operations {
@@ -336,6 +341,7 @@ export class Operations {
     }
     const retry = this.#retry !== undefined && retriable(request.op, request.sql) ? this.#retry : undefined;
     const result = retry ? retryRequest(this.#requests, request, retry) : this.#requests.run(request);
+    if (retry) this.#retrying?.track(result.catch(() => undefined));
     // A write that reached SQLite on a node that just became a replica fails with a bare I/O
     // error: report it as what it is. (Reads keep their errors: a read's I/O error is real.)
     return guard ? result.catch((error: unknown) => Promise.reject(guard.translate(error))) : result;

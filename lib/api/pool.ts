@@ -72,7 +72,7 @@ export class Pool extends PoolMaintenance {
     this.#parts = parts;
     this.#context = parts.context;
     this.#options = parts.options;
-    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers, parts.replica, parts.gate);
+    this.#ops = Operations.forPool(parts.context.requests, parts.context.defaults, parts.options.retry, parts.context.observers, parts.replica, parts.gate, this.#scopes);
     this.#iterations = new PoolIterations(parts.context, this.#ops, parts.options.acquireTimeout, parts.options.maxReadDuration);
   }
 
