@@ -1,15 +1,18 @@
 // Owns the command line `litepool migrate | plan | status | down | repair | new`: parsing the
 // arguments, opening the database, running the command through the public API, printing the
-// result (text, or JSON with --json) and choosing the exit code: 0 ok, 1 failure, 2 usage.
+// result (text, or JSON with --json) and choosing the exit code: 0 ok, 1 failure, 2 usage. A
+// command that can never finish (what it awaits keeps nothing alive: the process is about to exit
+// with the command unsettled) is stopped, and fails with a line saying so.
 
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { open, type MigrateOptions, type Pool } from '../index.ts';
+import { MigrationError, open, type MigrateOptions, type Pool } from '../index.ts';
 import { migrateNewDatabase } from '../migrations/new-database.ts';
 import { readDirectory } from '../migrations/source.ts';
 import { NAME } from '../migrations/source.ts';
+import { awaitedCode } from '../migrations/awaited-code.ts';
 import { bumpVersion, compareVersions, isVersion } from '../migrations/semver.ts';
 import { formatDown, formatMigrate, formatStatus } from './format.ts';
 
@@ -182,7 +185,7 @@ function versionOption(values: Values, name: 'to' | 'version', command: string, 
   return text;
 }
 
-async function execute(command: string, positionals: string[], values: Values, out: Streams): Promise<void> {
+async function execute(command: string, positionals: string[], values: Values, out: Streams, signal: AbortSignal): Promise<void> {
   const json = values.json === true;
   const print = (result: unknown, text: string) => out.stdout.write(`${json ? JSON.stringify(result, null, 2) : text}\n`);
   noneBeyond(positionals, command === 'new' ? 1 : 0);
@@ -198,7 +201,7 @@ async function execute(command: string, positionals: string[], values: Values, o
   }
   const wait = lockTimeout(values);
   const dryRun = command === 'plan' || values['dry-run'] === true;
-  const migrateOptions: MigrateOptions = { dir, ...(to === undefined ? {} : { to }), dryRun, allowOutOfOrder: values['allow-out-of-order'] === true, ...wait };
+  const migrateOptions: MigrateOptions = { dir, ...(to === undefined ? {} : { to }), dryRun, allowOutOfOrder: values['allow-out-of-order'] === true, ...wait, signal };
   if (command === 'migrate' && !dryRun && !existsSync(path)) {
     await checkBeforeCreating(path, migrateOptions);
     const report = await migrateNewDatabase(path, migrateOptions, (file) => open(file, { readers: 1, create: true }));
@@ -214,7 +217,7 @@ async function execute(command: string, positionals: string[], values: Values, o
       const entries = await db.migrations.status({ dir });
       print(entries, formatStatus(entries));
     } else if (command === 'down') {
-      const report = await db.migrations.down({ dir, to: to!, dryRun: values['dry-run'] === true, ...wait });
+      const report = await db.migrations.down({ dir, to: to!, dryRun: values['dry-run'] === true, ...wait, signal });
       print(report, formatDown(report));
     } else {
       const entry = await db.migrations.repair({ dir, version: version!, action: action as 'accept-checksum' | 'forget' | 'mark-applied', ...wait });
@@ -236,9 +239,49 @@ function isUsage(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('ERR_PARSE_ARGS') || code === 'LITEPOOL_INVALID_ARGUMENT' || code === 'LITEPOOL_OUT_OF_RANGE');
 }
 
-/** Runs the command line `argv` (without node and the script); resolves with the exit code. */
-export async function run(argv: readonly string[], out: Streams): Promise<number> {
+/** Subscribes a listener to the process's 'beforeExit' (its event loop is empty); returns what unsubscribes it. */
+export type ExitWatch = (listener: () => void) => () => void;
+
+/**
+ * The error of a command that can never finish: the process was about to exit (its event loop was
+ * empty) while the command still waited, for migration code that awaits what nothing will settle.
+ * `stopped`: the command was stopped through its signal (what ran rolled back); else it could not be.
+ */
+function neverFinished(stopped: boolean): MigrationError {
+  const code = awaitedCode();
+  const only = code.length === 1 ? code[0] : undefined;
+  const what = code.map((entry) => (entry.importing ? `the import of ${entry.file} (its top-level code)` : entry.file)).join(', ') || 'it';
+  const end = !stopped
+    ? 'it could not be stopped, and the process exits without closing the database'
+    : code.length > 0
+      ? 'it was stopped and what that migration ran was rolled back'
+      : 'it was stopped';
+  return new MigrationError('LITEPOOL_MIGRATION_FAILED', `the command never finished: ${what} awaited something that never settles; ${end}`, {
+    ...(only ? { file: only.file, version: only.version } : {}),
+  });
+}
+
+/**
+ * Runs the command line `argv` (without node and the script); resolves with the exit code. With
+ * `onExit` (the bin gives the process's 'beforeExit'), a command still unsettled when the event
+ * loop is empty can never finish: it is aborted (its migration rolls back, the database closes,
+ * a new database's temporary file goes) and fails with that as its error; if the abort does not
+ * end it either (a module's top-level await), it fails without waiting for it.
+ */
+export async function run(argv: readonly string[], out: Streams, onExit?: ExitWatch): Promise<number> {
   let json = argv.includes('--json');
+  const stop = new AbortController();
+  let unwatch: (() => void) | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    unwatch = onExit?.(() => {
+      if (!stop.signal.aborted) {
+        stop.abort(neverFinished(true));
+        setImmediate(() => {}); // one more turn: the process empties its event loop again if nothing ends the command
+      } else {
+        reject(neverFinished(false));
+      }
+    });
+  });
   try {
     const { values, positionals, tokens } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
     json = values.json === true;
@@ -254,7 +297,7 @@ export async function run(argv: readonly string[], out: Streams): Promise<number
     for (const key of Object.keys(values)) {
       if (key !== 'json' && key !== 'help' && !allowed.includes(key)) throw new UsageError(`${command} does not take --${key}`);
     }
-    await execute(command, rest, values as Values, out);
+    await Promise.race([execute(command, rest, values as Values, out, stop.signal), stuck]);
     return 0;
   } catch (error) {
     const usage = isUsage(error);
@@ -271,5 +314,7 @@ export async function run(argv: readonly string[], out: Streams): Promise<number
       out.stdout.write(`${JSON.stringify({ error: detail }, null, 2)}\n`);
     }
     return usage ? 2 : 1;
+  } finally {
+    unwatch?.();
   }
 }

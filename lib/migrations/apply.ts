@@ -11,6 +11,7 @@ import { beginImmediate, rollBack } from './lock.ts';
 import type { CheckedCommon } from './options.ts';
 import type { SourceItem, Step } from './source.ts';
 import { migrationTransaction, refuseControl } from './transaction.ts';
+import { awaitingCode } from './awaited-code.ts';
 import { emit, UNBOUNDED, type RunnerHooks } from './runner-events.ts';
 
 /** The savepoint the runner wraps a migration in, to notice a migration that ended its transaction. */
@@ -67,8 +68,11 @@ export async function runStep(lease: Lease, item: SourceItem, step: Step, signal
   if (step.type === 'js') {
     signal?.throwIfAborted();
     const scope = migrationTransaction(lease, item, signal);
+    let unawaited: MigrationError | undefined;
     try {
-      await untilAborted(Promise.resolve().then(() => step.fn(scope.tx)), signal);
+      // The calls it did not await run before its ledger row and COMMIT (as in db.transaction()).
+      const ran = Promise.resolve().then(() => step.fn(scope.tx)).then(() => scope.settle());
+      unawaited = await untilAborted(awaitingCode(item, ran), signal);
     } catch (error) {
       if (signal?.aborted && error === signal.reason) throw error;
       const message = error instanceof Error ? error.message : String(error);
@@ -76,6 +80,7 @@ export async function runStep(lease: Lease, item: SourceItem, step: Step, signal
     } finally {
       scope.end();
     }
+    if (unawaited) throw unawaited;
     return;
   }
   const statements = step.statements;

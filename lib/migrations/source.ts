@@ -9,6 +9,7 @@ import { extname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MigrationError } from '../errors.ts';
+import { awaitingCode } from './awaited-code.ts';
 import { compareVersions, isVersion } from './semver.ts';
 import { splitStatements, type SqlStatement } from './sql-split.ts';
 import type { MigrationDefinition, MigrationFunction } from './types.ts';
@@ -125,7 +126,7 @@ async function importModule(path: string, file: string, version: string, checksu
   let module: Record<string, unknown>;
   try {
     delete createRequire(path).cache[path];
-    module = (await import(`${pathToFileURL(path).href}?checksum=${checksum}`)) as Record<string, unknown>;
+    module = (await awaitingCode({ file, version }, import(`${pathToFileURL(path).href}?checksum=${checksum}`), true)) as Record<string, unknown>;
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (extname(path) === '.ts' && code === 'ERR_UNKNOWN_FILE_EXTENSION') {

@@ -2,7 +2,9 @@
 // refusing any statement that would begin, commit or roll back a transaction (the runner holds
 // the migration and its ledger row in one transaction of its own) or set PRAGMA foreign_keys (a
 // no-op inside one), and the same check of SQL migrations' statements; carrying the run's abort
-// signal into every call, and refusing every call once the migration's step is over.
+// signal into every call, waiting for the calls still running once up/down has settled (a call
+// the migration did not await runs before its ledger row and COMMIT, and fails the migration when
+// it fails), and refusing every call once the migration's step is over.
 
 import { MigrationError, ScopeEndedError } from '../errors.ts';
 import type { Lease } from '../api/lease.ts';
@@ -57,8 +59,43 @@ function refuseInCall(item: SourceItem, sql: unknown): void {
 /** A JS migration's `tx`, and the means to end it. */
 export interface MigrationScope {
   tx: MigrationTransaction;
+  /**
+   * Once up/down has settled: waits until no call is running (calls those calls' continuations
+   * make count too), then refuses every later call. Resolves with the error for the first call
+   * that failed without the migration taking its outcome (await, then, catch), if one did.
+   */
+  settle(): Promise<MigrationError | undefined>;
   /** Refuses every later call (ScopeEndedError) and cancels the calls still running. */
   end(): void;
+}
+
+/** A call's promise, noting whether the migration took its outcome (await, then, catch and finally call then). */
+class CallPromise<T> extends Promise<T> {
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+  taken = false;
+  override then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    this.taken = true;
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+/** The error of a call the migration did not await that failed. */
+function unawaitedError(item: SourceItem, error: unknown, sql: unknown): MigrationError {
+  const message = error instanceof Error ? error.message : String(error);
+  const statement = typeof sql === 'string' ? sql : undefined;
+  const flat = statement?.replace(/\s+/g, ' ');
+  const shown = flat === undefined ? '' : `\n  ${flat.length > 200 ? `${flat.slice(0, 200)}…` : flat}`;
+  return new MigrationError('LITEPOOL_MIGRATION_FAILED', `${item.file} failed: a call on tx it did not await failed: ${message}${shown}`, {
+    file: item.file,
+    version: item.version,
+    ...(statement === undefined ? {} : { statement }),
+    cause: error,
+  });
 }
 
 /**
@@ -86,6 +123,20 @@ export function migrationTransaction(lease: Lease, item: SourceItem, signal: Abo
   const cancelJoin = signal ? joinSignals(signal, ending.signal) : { signal: ending.signal, release: nothing };
   const cancel = cancelJoin.signal;
   let ended = false;
+  /** The calls still running (each of these settles once its call has, and never rejects). */
+  const running = new Set<Promise<void>>();
+  /** The calls that failed, to tell whether the migration took their outcome once it has settled. */
+  const failures: { call: CallPromise<unknown>; error: unknown; sql: unknown }[] = [];
+  /** `result` as the migration gets it, watched: its failure is never an unhandled rejection. */
+  const watch = <R>(result: Promise<R>, sql: unknown): Promise<R> => {
+    const call = new CallPromise<R>((resolve, reject) => void result.then(resolve, reject));
+    const failed = (error: unknown): void => void failures.push({ call, error, sql });
+    // Promise.prototype.then, not the call's own: watching it is not the migration taking it.
+    const done = Promise.prototype.then.call(call, nothing, failed) as Promise<void>;
+    running.add(done);
+    void done.then(() => running.delete(done));
+    return call;
+  };
   const check = (sqls: unknown[]): void => {
     if (ended) throw new ScopeEndedError('migration transaction');
     for (const sql of sqls) refuseInCall(item, sql);
@@ -94,10 +145,12 @@ export function migrationTransaction(lease: Lease, item: SourceItem, signal: Abo
   const guard =
     <R>(at: number, sqlOf: (args: unknown[]) => unknown[], call: (...args: unknown[]) => Promise<R>) =>
     (...args: unknown[]): Promise<R> => {
+      if (ended) return Promise.reject(new ScopeEndedError('migration transaction'));
+      const sql = sqlOf === first ? args[0] : undefined; // a batch's failing statement is not known here
       try {
         check(sqlOf(args));
       } catch (error) {
-        return Promise.reject(error);
+        return watch(Promise.reject(error), sql);
       }
       const given = [...args];
       const { options, release } = withSignal(given[at], cancel);
@@ -109,7 +162,7 @@ export function migrationTransaction(lease: Lease, item: SourceItem, signal: Abo
         release();
         throw error;
       }
-      return result.finally(release);
+      return watch(result.finally(release), sql);
     };
   const first = (args: unknown[]) => [args[0]];
   const bound = <K extends 'get' | 'all' | 'run' | 'exec' | 'batch'>(name: K) => (lease[name] as (...args: unknown[]) => Promise<never>).bind(lease);
@@ -135,6 +188,18 @@ export function migrationTransaction(lease: Lease, item: SourceItem, signal: Abo
   } as unknown as MigrationTransaction;
   return {
     tx: Object.freeze(tx),
+    async settle() {
+      // A turn of the event loop first: a call made by a continuation of the migration's promises
+      // (tx.run(a).then(() => tx.run(b))) is running by then.
+      for (;;) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (running.size === 0) break;
+        await Promise.all(running);
+      }
+      ended = true;
+      const failure = failures.find((entry) => !entry.call.taken);
+      return failure && unawaitedError(item, failure.error, failure.sql);
+    },
     end() {
       ended = true;
       ending.abort(new ScopeEndedError('migration transaction'));
