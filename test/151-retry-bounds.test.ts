@@ -85,7 +85,7 @@ describe('retry policy bounds', () => {
   it("a write queue's entries retried after SQLITE_BUSY commit in the order they were enqueued", async () => {
     const db = await pools.fresh({ readers: 1, busyTimeout: 20, retry: { attempts: 60, baseDelay: 10, maxDelay: 40 } }, 'CREATE TABLE t (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL)');
     const lock = await holdLock(db);
-    // One entry per transaction: a group's fallback runs its members one by one in the writer.
+    // One entry per transaction (test 156 covers groups that cannot begin).
     const queue = db.writeQueue({ groupCommit: false });
     const entries = Array.from({ length: 40 }, (_, i) => queue.enqueue('INSERT INTO t (seq) VALUES (?)', [i]));
     await sleep(300); // well after the first failures

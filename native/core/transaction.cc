@@ -68,7 +68,22 @@ void Connection::executeGroup(Request* const* group, std::size_t count) {
   };
   Request scratch;
   if (!control(kBegin, scratch)) {
-    for (std::size_t i = 0; i < count; ++i) runAlone(*group[i]);
+    // Nothing ran (typically SQLITE_BUSY: another connection held the write lock for all of
+    // busyTimeout). The group fails as one: running its writes one by one would make each wait
+    // busyTimeout again, and a lock let go meanwhile would commit a later write before an earlier
+    // one that already failed. Each reports BEGIN's error (a retry policy retries them in order).
+    const bool aborting = scratch.status == Status::Cancelled;
+    for (std::size_t i = 0; i < count; ++i) {
+      Request& request = *group[i];
+      request.clearOutput();
+      if (aborting || request.cancelled.load(std::memory_order_relaxed)) {
+        request.status = Status::Cancelled;
+        continue;
+      }
+      request.status = Status::SqliteFailed;
+      request.errcode = scratch.errcode;
+      request.message = "the group's BEGIN IMMEDIATE failed: " + scratch.message;
+    }
     return;
   }
   for (std::size_t i = 0; i < count; ++i) {
