@@ -211,11 +211,18 @@ describe('worker_threads', () => {
   });
 });
 
+/** The -wal and -shm files beside `file`, if any are left. */
+function leftBeside(file: string): string[] {
+  return ['-wal', '-shm'].filter((suffix) => existsSync(file + suffix));
+}
+
 describe('child processes', () => {
   it('a process that never calls close() exits by itself with code 0', { timeout: PROCESS_TEST_MS }, async () => {
     const file = join(pools.dir, 'exit-naturally.db');
     const stdout = await runToCleanExit('exit-naturally.mjs', file);
     expect(JSON.parse(stdout)).toEqual({ found: 200, count: 200 });
+    // Its connections were closed on the way out, the writer last: the WAL went into the file.
+    expect(leftBeside(file)).toEqual([]);
     const pool = await checkIntegrity(file);
     try {
       expect(await pool.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 200 });
@@ -228,6 +235,8 @@ describe('child processes', () => {
     const file = join(pools.dir, 'exit-midflight.db');
     const stdout = await runToCleanExit('exit-midflight.mjs', file);
     expect(stdout).toBe('exiting\n');
+    // process.exit() runs no environment cleanup hook: the pool is stopped on 'exit' instead.
+    expect(leftBeside(file)).toEqual([]);
     const pool = await checkIntegrity(file);
     try {
       const { n } = (await pool.get<{ n: number }>('SELECT COUNT(*) AS n FROM t'))!;

@@ -10,6 +10,7 @@
 // there was failed by the keeper, so the reader skips it). Runs on the JS thread.
 
 import { Op } from '../native/contract.ts';
+import { stoppedAtClose } from '../native/exit-stop.ts';
 import { READERS, WRITER, readerRoute } from '../request/route.ts';
 import { releaseSql } from '../request/sql-registry.ts';
 import type { Lease } from './lease.ts';
@@ -83,6 +84,7 @@ export async function closeConnections(parts: PoolParts): Promise<void> {
   const results = await Promise.allSettled(readerCloses);
   results.push(...(await Promise.allSettled([dispatcher.run({ op: Op.Close, route: WRITER, internal: true })])));
   parts.native.join();
+  stoppedAtClose(parts.native);
   // The checkpointOnClose checkpoint, as the writer's Close (the last) reported it (onCheckpoint).
   const writer = results.at(-1)!;
   if (writer.status === 'fulfilled') parts.toolkit.closeCheckpointRan(writer.value as number[] | undefined);

@@ -11,6 +11,7 @@ import { SqliteError } from '../errors.ts';
 import { nativeConfig, resolveOptions, type ResolvedOptions } from '../input/options.ts';
 import { buildsNewFile, migrateNewDatabase, newFileOptions } from '../migrations/new-database.ts';
 import { binding } from '../native/binding.ts';
+import { stopAtExit, stoppedAtClose } from '../native/exit-stop.ts';
 import { ObserverHub } from '../observers/hub.ts';
 import { QueryPlans } from '../observers/query-plans.ts';
 import { Dispatcher } from '../request/dispatcher.ts';
@@ -52,6 +53,7 @@ async function start(resolved: ResolvedOptions): Promise<Pool> {
   const native = new NativePool(nativeConfig(resolved), (buffer, capacity, objects, length, ...inline) =>
     dispatcher!.onBatch(buffer, capacity, objects ?? inline, length),
   );
+  stopAtExit(native);
   const gate = new WriterGate<Job>(
     (job) => dispatcher!.writerTurn(job),
     (job, reason) => dispatcher!.fail(job, reason),
@@ -91,6 +93,7 @@ async function start(resolved: ResolvedOptions): Promise<Pool> {
     replica?.stop();
     await keeper.stop();
     native.abort();
+    stoppedAtClose(native);
     if (error instanceof SqliteError) {
       throw new SqliteError(error.errno, `${error.message} (opening ${JSON.stringify(resolved.path)})`);
     }

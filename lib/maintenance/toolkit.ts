@@ -132,8 +132,9 @@ export class Toolkit {
    */
   async start(): Promise<void> {
     // It never waits for another connection's write lock (another process's migration, a long
-    // transaction): open() would wait busyTimeout for statistics; it skips them then.
-    if (this.#guard.writable) await this.#context.requests.run({ op: Op.Exec, route: WRITER, sql: OPTIMIZE_AT_OPEN, noBusyWait: true }).catch(() => undefined);
+    // transaction): open() would wait busyTimeout for statistics; it skips them then. The pool's
+    // own request: not one of the caller's operations (stats().operations, observers).
+    if (this.#guard.writable) await this.#context.requests.run({ op: Op.Exec, route: WRITER, sql: OPTIMIZE_AT_OPEN, noBusyWait: true, internal: true }).catch(() => undefined);
     this.#monitor?.start();
     this.#upkeep.start(this.#options.optimizeInterval);
     this.health?.start();

@@ -87,6 +87,7 @@ std::vector<std::uint32_t> Engine::startReaders() {
     worker->index = i;
     worker->pinnedRing = std::make_unique<SpscRing<std::uint32_t>>(config_.slots);
   }
+  readersRunning_.fetch_add(static_cast<int>(readers_.size()), std::memory_order_relaxed);
   for (std::size_t i = 0; i < readers_.size(); ++i) {
     Worker* worker = readers_[i].get();
     const std::uint32_t slot = openSlots[i];

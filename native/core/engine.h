@@ -218,11 +218,18 @@ class Engine {
   void wakeReader() noexcept;
   // Reader threads: after leaving the pollers with a request, wakes a reader for what remains.
   void handOff() noexcept;
+  // Writer thread, stopped by abort(): waits (a bounded while) for the reader threads to be gone.
+  void waitForReadersGone() noexcept;
 
   const EngineConfig config_;
   const std::thread::id jsThread_ = std::this_thread::get_id();
   CompletionListener* const listener_;
   std::atomic<bool> abort_{false};
+  // Reader threads started and not yet gone (their connection closed). The writer, stopped by
+  // abort(), closes its connection only once they are gone: the last connection to close is the
+  // one that checkpoints the WAL and removes the -wal and -shm files, and it only knows it is the
+  // last when the others are closed (connections closing at once could each see the others open).
+  std::atomic<int> readersRunning_{0};
   // Requests per slab chunk (fewer when the engine has fewer slots).
   static constexpr std::uint32_t kChunkSlots = 64;
   const std::uint32_t chunkSlots_;

@@ -242,7 +242,18 @@ void Engine::writerMain(std::uint32_t openSlot) {
     }
     if (!runOne(self, slot)) return;
   }
+  waitForReadersGone();
   self.connection.close(nullptr);
+}
+
+// Writer thread, stopped by abort() (the environment's cleanup, a process exit): the readers were
+// told to stop too and close their connections; the writer closes its own after theirs (see
+// readersRunning_). Bounded: a reader that takes longer does not keep the writer open.
+void Engine::waitForReadersGone() noexcept {
+  constexpr int kMaxWaitMs = 5000;
+  for (int waited = 0; readersRunning_.load(std::memory_order_acquire) > 0 && waited < kMaxWaitMs; ++waited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 // Writer thread.
@@ -299,6 +310,11 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
 // Reader threads: one read-only connection each; they share the reader ring.
 void Engine::readerMain(Worker* self, std::uint32_t openSlot) {
   nameThisThread("litepool-reader");
+  // However this thread ends, its connection is closed by then (see readersRunning_).
+  struct Gone {
+    std::atomic<int>& running;
+    ~Gone() { running.fetch_sub(1, std::memory_order_release); }
+  } gone{readersRunning_};
   self->timeslice.restart();  // its CPU clock is this thread's from here on
   Request& open = request(openSlot);
   self->connection.open(open);
