@@ -81,3 +81,17 @@ describe('readers: 0, a caller bound behind a long write', () => {
     expect(await db.get('SELECT count(*) AS n FROM t')).toEqual({ n: 3000000 });
   });
 });
+
+describe('readers: 0, a signal aborted at once', () => {
+  it('acquire({ signal }) aborted right after the call rejects before the write ends', async () => {
+    const db = await pools.fresh({ readers: 0 });
+    const write = db.run(LONG_WRITE);
+    const controller = new AbortController();
+    const stop = new Error('stop');
+    const lease = db.acquire({ signal: controller.signal });
+    controller.abort(stop);
+    const { first, outcome } = await race(write, lease);
+    expect([first, outcome]).toEqual(['call', stop]);
+    expect(await db.get('PRAGMA query_only')).toEqual({ query_only: 0 });
+  });
+});

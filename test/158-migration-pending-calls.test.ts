@@ -253,7 +253,7 @@ describe('the command line, with a migration that can never finish', () => {
       expect(result.code).toBe(1);
       expect(result.stderr).toBe(
         'litepool: the command never finished: the import of 1.1.0__tla.mjs (its top-level code) awaited something that never ' +
-          'settles; it could not be stopped, and the process exits without closing the database (LITEPOOL_MIGRATION_FAILED)\n',
+          'settles; it could not be stopped; the database is closed as the process exits (LITEPOOL_MIGRATION_FAILED)\n',
       );
       expect(existsSync(path)).toBe(existing);
       expect(temporaries()).toEqual([]);

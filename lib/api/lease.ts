@@ -125,6 +125,8 @@ function withinAcquireTime(setup: Promise<void>, settings: LeaseSettings, spent:
   const waiter = new Waiter<void>(undefined, signal, 'writer connection', () => {
     result.expired = true;
   });
+  // A signal that had aborted already settled it at once (without telling onGiveUp).
+  if (waiter.settled) result.expired = true;
   const expire = (): void => {
     if (waiter.fail(new AcquireTimeoutError(timeout!, 'writer connection'))) result.expired = true;
   };
@@ -140,7 +142,7 @@ function withinAcquireTime(setup: Promise<void>, settings: LeaseSettings, spent:
 async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease> {
   const register = settings.register !== false;
   if (settings.write || context.readers.max === 0) {
-    const asked = Date.now();
+    const asked = performance.now();
     const session = await context.writer.acquire(settings.timeout, settings.signal);
     session.readOnly = !settings.write;
     const holder = register ? context.holders.begin(settings.write ? 'write lease' : 'read lease') : undefined;
@@ -171,7 +173,7 @@ async function pin(context: PoolContext, settings: LeaseSettings): Promise<Lease
           await lease.control(Op.Exec, 'PRAGMA query_only = ON');
         }
       })();
-      const within = withinAcquireTime(setup, settings, Date.now() - asked);
+      const within = withinAcquireTime(setup, settings, performance.now() - asked);
       try {
         await within.promise;
       } catch (error) {

@@ -252,7 +252,7 @@ function neverFinished(stopped: boolean): MigrationError {
   const only = code.length === 1 ? code[0] : undefined;
   const what = code.map((entry) => (entry.importing ? `the import of ${entry.file} (its top-level code)` : entry.file)).join(', ') || 'it';
   const end = !stopped
-    ? 'it could not be stopped, and the process exits without closing the database'
+    ? 'it could not be stopped; the database is closed as the process exits'
     : code.length > 0
       ? 'it was stopped and what that migration ran was rolled back'
       : 'it was stopped';

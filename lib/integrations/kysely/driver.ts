@@ -39,7 +39,8 @@ export class LitepoolDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    if (this.#destroyed) throw new PoolClosedError();
+    // A pool it opened is closed now; one passed in stays its owner's, open.
+    if (this.#destroyed) throw this.#config.pool ? misuse('this Kysely instance was destroyed') : new PoolClosedError();
     if (!this.#pool) throw misuse('the Kysely driver has not been initialized');
     return this.#idle.pop() ?? new LitepoolConnection(this.#pool, this.#kinds);
   }
