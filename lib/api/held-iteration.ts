@@ -3,11 +3,11 @@
 // connection (a reader, or the writer in a pool without readers) only while rows remain: the
 // connection is let go as soon as the last chunk arrives, before the consumer's loop body runs on
 // its rows, or when the iteration stops, outlives maxReadDuration, the pool closes or its iterator
-// is garbage collected unfinished (abandon()). While it
-// holds a connection the iteration is one of the pool's holders (the WAL monitor names it,
-// vacuum() waits for it). Its trace (onQuery, `litepool:query`) ends once: when its consumer
-// finishes or stops it, or when the pool ends it first (close(), maxReadDuration, abandon()),
-// since that consumer may never pull again; the pool forgets it then too. Runs on the JS thread.
+// is garbage collected unfinished (abandon()). While it holds a connection the iteration is one
+// of the pool's holders (the WAL monitor names it, vacuum() waits for it). Its trace (onQuery,
+// `litepool:query`) ends once: when its consumer finishes or stops it, or when the pool ends it
+// first (close(), maxReadDuration, abandon()), since that consumer may never pull again; the pool
+// forgets it then too. Runs on the JS thread.
 
 import type { Holder } from '../connections/holders.ts';
 import { PoolClosedError, TransactionTimeoutError } from '../errors.ts';
@@ -34,8 +34,10 @@ export interface IterationSetup {
   readonly names: readonly string[] | undefined;
   readonly checked: CheckedOptions;
   readonly trace: QueryTrace | undefined;
-  /** Takes the iteration off the pool's open ones once it has ended. */
-  readonly forget: (iteration: HeldIteration) => void;
+  /** Takes the iteration off the pool's open ones once it has ended (`watched`: as watch() left it). */
+  readonly forget: (iteration: HeldIteration, watched: boolean) => void;
+  /** Its iterator, collected before the iteration ended, ends it (abandon()). */
+  readonly watch: (iteration: HeldIteration, iterator: object) => void;
 }
 
 /** How one chunk's request is sent. */
@@ -59,12 +61,12 @@ export abstract class HeldIteration implements ChunkSource {
   /** Among the pool's holders while the statement is open (its read transaction holds a snapshot). */
   #holder: Holder | undefined;
   /**
-   * The chunk on its way, if any (with the letting go of the connection after a last chunk): its
-   * settling only, not its rows (the pool keeps this iteration until it ends, not what it fetched).
+   * The chunk on its way, if any (with the letting go of the connection after a last chunk), until
+   * it is handed over (the pool keeps this iteration until it ends, not what it fetched).
    */
-  #pending: Promise<void> | undefined;
-  /** The first next() while it runs (its wait for a connection, and what it sends after it): its settling only. */
-  #starting: Promise<void> | undefined;
+  #pending: Promise<Chunk> | undefined;
+  /** The first next() while it runs (its wait for a connection, and what it sends after it). */
+  #starting: Promise<Chunk> | undefined;
   #releasing: Promise<void> | undefined;
   #stopped = false;
   /** The bound of the first next() while it runs. */
@@ -79,11 +81,15 @@ export abstract class HeldIteration implements ChunkSource {
   #failure: { readonly error: unknown } | undefined;
   /** The operation's trace has ended (the consumer finished, or the pool ended the iteration): never twice. */
   #traceEnded = false;
+  /** Its consumer's iterator, until the first chunk is back (#firstBack()); then whether it is watched. */
+  #iterator: object | undefined;
+  #watched = false;
 
-  constructor(setup: IterationSetup) {
+  constructor(setup: IterationSetup, iterator?: object) {
     this.setup = setup;
     this.chunkSize = setup.checked.chunkSize;
     this.signal = setup.checked.signal;
+    this.#iterator = iterator;
   }
 
   /** close() ended the iteration (or its iterator was collected unfinished). */
@@ -98,17 +104,19 @@ export abstract class HeldIteration implements ChunkSource {
   /** The first chunk left rows: it holds `chunk.reader` until the statement ends. */
   protected abstract held(chunk: Chunk): void;
   /**
-   * Lets the connection go (`open`: the statement is still open on it: it is ended first). Called
-   * once the statement ended or was given up; calling it again does nothing.
+   * Lets the connection go (`open`: the statement is still open on it: it is ended first), and
+   * what to wait for then, if anything. Called once the statement ended or was given up; calling
+   * it again does nothing.
    */
-  protected abstract letGo(open: boolean): Promise<void>;
+  protected abstract letGo(open: boolean): Promise<void> | undefined;
 
   start(rows: number): Promise<Chunk> {
     const { context, checked, sql, trace, ops } = this.setup;
     const first = (): Promise<Chunk> => {
-      // close() waits for all of it before letting the connection go (and ends its wait for one).
+      // close() waits for all of it before letting the connection go (and ends its wait for one);
+      // #begin() lets it go once settled (or settled it at once).
       const starting = this.#begin(rows, new FirstChunkBound(context.requests, checked.signal, checked.timeout, sql));
-      this.#starting = starting.then(ignore, ignore);
+      if (this.#first !== undefined) this.#starting = starting;
       return starting;
     };
     return trace === undefined ? first() : startOperation(trace, ops.planned(trace, first));
@@ -124,6 +132,7 @@ export abstract class HeldIteration implements ChunkSource {
       throw error;
     } finally {
       this.#first = undefined;
+      this.#starting = undefined;
       bound.done();
     }
   }
@@ -134,11 +143,25 @@ export abstract class HeldIteration implements ChunkSource {
 
   async finish(_open: boolean, failed: boolean, failure: unknown): Promise<void> {
     try {
-      await this.#release();
+      // A statement that ended on its own let its connection go before its last chunk was handed
+      // over (and no chunk is on its way now): nothing is left to let go unless the pool is at it.
+      if (!this.#complete || this.#releasing !== undefined) await this.#release();
     } finally {
-      this.setup.forget(this);
+      this.setup.forget(this, this.#watched);
       this.#endTrace(failure, failed);
     }
+  }
+
+  /** The first chunk is back: its iterator is watched if anything would be left to end were it dropped unfinished (a connection held, a trace), else the pool forgets the iteration now. */
+  #firstBack(): void {
+    const iterator = this.#iterator;
+    if (iterator === undefined) return;
+    this.#iterator = undefined;
+    if (this.#stopped) return;
+    if (this.#open || this.setup.trace !== undefined) {
+      this.#watched = true;
+      this.setup.watch(this, iterator);
+    } else this.setup.forget(this, false);
   }
 
   /** close(): no chunk after this one; the connection is let go now, and the trace ends (endedByPool). */
@@ -160,7 +183,7 @@ export abstract class HeldIteration implements ChunkSource {
       .catch(ignore)
       .then(() => {
         this.#endedByPool(undefined, false);
-        this.setup.forget(this);
+        this.setup.forget(this, this.#watched);
       });
   }
 
@@ -195,7 +218,12 @@ export abstract class HeldIteration implements ChunkSource {
     const startedAt = start ? performance.now() : 0;
     const { context, sql, values, names, checked, trace } = this.setup;
     const rowsLeft = how.rowsLeft;
-    const pending = context.requests
+    const fail = (error: unknown): never => {
+      this.#failure ??= { error };
+      if (this.#pending === pending) this.#pending = undefined;
+      throw error;
+    };
+    const pending: Promise<Chunk> = context.requests
       .run({
         op,
         route: this.route(start),
@@ -210,36 +238,51 @@ export abstract class HeldIteration implements ChunkSource {
         timeout: start ? how.timeout : checked.timeout,
         trace: how.trace ?? trace,
       })
-      .then(async (chunk) => {
-        // A first chunk with rows left and no reader to hold: its reader ended the statement.
-        if (rowsLeft === 'end') {
-          if (!chunk.more) this.#complete = true;
-          return chunk;
+      .then((chunk) => {
+        try {
+          const letting = this.#arrived(chunk, start, rowsLeft, startedAt);
+          return letting === undefined ? this.#handOver(chunk, start, pending) : letting.then(() => this.#handOver(chunk, start, pending), fail);
+        } catch (error) {
+          return fail(error);
         }
-        if (start && chunk.more) {
-          this.held(chunk);
-          this.#open = true;
-          this.#holder = context.holders.begin('iteration', sql);
-          // Not once the iteration is being let go (close(), return()): no timer outlives it.
-          if (!this.#stopped && this.#releasing === undefined) this.#armDeadline(startedAt);
-        } else if (!chunk.more) {
-          // The last chunk ended the statement: the connection goes now, before its rows are handed out.
-          this.#open = false;
-          this.#complete = true;
-          this.#unhold();
-          this.#clearDeadline();
-          await this.letGo(false);
-        }
-        // A chunk that came back after the deadline is not handed out: the iteration has ended.
-        if (this.#expired !== undefined) throw this.#expired;
-        return chunk;
-      })
-      .catch((error: unknown) => {
-        this.#failure ??= { error };
-        throw error;
-      });
-    this.#pending = pending.then(ignore, ignore);
+      }, fail);
+    this.#pending = pending;
     return pending;
+  }
+
+  /** What a chunk says about the connection, acted on: what to wait for before handing it over, if anything. */
+  #arrived(chunk: Chunk, start: boolean, rowsLeft: ChunkRequest['rowsLeft'], startedAt: number): Promise<void> | undefined {
+    if (!chunk.more) this.#complete = true;
+    // A first chunk with rows left and no reader to hold: its reader ended the statement.
+    if (rowsLeft === 'end') return undefined;
+    if (!chunk.more) {
+      // The last chunk ended the statement: the connection goes now, before its rows are handed out.
+      this.#open = false;
+      this.#unhold();
+      this.#clearDeadline();
+      return this.letGo(false);
+    }
+    if (start) {
+      this.held(chunk);
+      this.#open = true;
+      this.#holder = this.setup.context.holders.begin('iteration', this.setup.sql);
+      // Not once the iteration is being let go (close(), return()): no timer outlives it.
+      if (!this.#stopped && this.#releasing === undefined) this.#armDeadline(startedAt);
+    }
+    return undefined;
+  }
+
+  /** The chunk, unless the iteration ended meanwhile; the pool keeps it no longer. */
+  #handOver(chunk: Chunk, start: boolean, pending: Promise<Chunk>): Chunk {
+    if (this.#pending === pending) this.#pending = undefined;
+    // A first chunk with rows left and no reader to hold is not the first chunk handed over.
+    if (start && (chunk.more === false || this.#open)) this.#firstBack();
+    // A chunk that came back after the deadline is not handed out: the iteration has ended.
+    if (this.#expired !== undefined) {
+      this.#failure ??= { error: this.#expired };
+      throw this.#expired;
+    }
+    return chunk;
   }
 
   /**
@@ -260,7 +303,7 @@ export abstract class HeldIteration implements ChunkSource {
           .catch(ignore)
           .then(() => {
             this.#endedByPool(expired);
-            this.setup.forget(this);
+            this.setup.forget(this, this.#watched);
           });
       },
       Math.max(1, bound - (performance.now() - startedAt)),
@@ -287,8 +330,9 @@ export abstract class HeldIteration implements ChunkSource {
 
   async #releaseNow(): Promise<void> {
     this.#clearDeadline();
-    if (this.#starting !== undefined) await this.#starting;
-    if (this.#pending !== undefined) await this.#pending;
+    // Their failures are the consumer's: only their settling matters here.
+    if (this.#starting !== undefined) await this.#starting.then(ignore, ignore);
+    if (this.#pending !== undefined) await this.#pending.then(ignore, ignore);
     this.#clearDeadline();
     this.#unhold();
     const open = this.#open;

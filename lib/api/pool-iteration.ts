@@ -1,6 +1,7 @@
 // Owns the pool's own iterations (db.iterate): started, and ended by close() or, for an iterator
 // dropped unfinished, once the garbage collector takes it (the pool keeps what ending an iteration
-// takes, never its iterator nor its rows). On a pool with
+// takes, never its rows, nor its iterator once the first chunk is back; one that has nothing left
+// to end then, a result that fits its first chunk with no observer, is forgotten). On a pool with
 // readers (ReaderIteration, here) the first chunk goes to any reader through the shared ring; a
 // result that fits it comes back in that one round trip and pins nothing, and a longer one keeps
 // the reader that ran it (it pins itself, RequestFlag.HoldReader) until the last chunk or an
@@ -32,10 +33,18 @@ export class PoolIterations {
   readonly #ops: Operations;
   readonly #acquireTimeout: number;
   readonly #maxReadDuration: number;
-  /** Started and not yet ended: what ending them takes (never their iterators, nor rows they fetched). */
+  /** Started and not yet ended (nor forgotten at their first chunk): what ending them takes. */
   readonly #open = new Set<HeldIteration>();
-  /** An iterator dropped before its iteration ended: collected, it ends that iteration (abandon()). */
-  readonly #dropped = new FinalizationRegistry<Started>((started) => started.iteration?.abandon());
+  /**
+   * The iterators of iterations that had something left to end once their first chunk was back (a
+   * reader held, a trace): one collected before its iteration ended ends it (abandon()).
+   */
+  readonly #dropped = new FinalizationRegistry<HeldIteration>((iteration) => iteration.abandon());
+  readonly #watch = (iteration: HeldIteration, iterator: object): void => this.#dropped.register(iterator, iteration, iteration);
+  readonly #forget = (iteration: HeldIteration, watched: boolean): void => {
+    this.#open.delete(iteration);
+    if (watched) this.#dropped.unregister(iteration);
+  };
 
   constructor(context: PoolContext, ops: Operations, acquireTimeout: number, maxReadDuration: number) {
     this.#context = context;
@@ -46,8 +55,7 @@ export class PoolIterations {
 
   /** db.iterate(): a bad argument or a closed pool rejects the first next(). */
   iterate(sql: string, params: Params | undefined, options: IterateOptions | undefined): AsyncGenerator<unknown, void, undefined> {
-    const started: Started = { iteration: undefined };
-    const rows = streamRows(() => {
+    const rows: AsyncGenerator<unknown, void, undefined> = streamRows(() => {
       this.#ops.checkUsable();
       const checked = checkOptions('iterate', options, this.#context.defaults);
       const text = checkSql(sql);
@@ -63,17 +71,14 @@ export class PoolIterations {
         names,
         checked,
         trace,
-        forget: (done) => {
-          this.#open.delete(done);
-          this.#dropped.unregister(started);
-        },
+        forget: this.#forget,
+        watch: this.#watch,
       };
-      const iteration = this.#context.readers.max === 0 ? new WriterIteration(setup) : new ReaderIteration(setup);
-      started.iteration = iteration;
+      // Until its first chunk is back it holds `rows` (which a chunk on its way keeps anyway).
+      const iteration = this.#context.readers.max === 0 ? new WriterIteration(setup, rows) : new ReaderIteration(setup, rows);
       this.#open.add(iteration);
       return iteration;
     });
-    this.#dropped.register(rows, started, started);
     return rows;
   }
 
@@ -84,11 +89,6 @@ export class PoolIterations {
     this.#open.clear();
     await Promise.allSettled(open.map((iteration) => iteration.stop()));
   }
-}
-
-/** The iteration an iterator started (on its first next()). */
-interface Started {
-  iteration: HeldIteration | undefined;
 }
 
 /** An iteration on a reader, held while rows remain. */
@@ -143,15 +143,21 @@ class ReaderIteration extends HeldIteration {
   }
 
   /** Ends the statement if it is open (which also unpins the reader), and gives the pin back. */
-  protected async letGo(open: boolean): Promise<void> {
-    const context = this.setup.context;
-    if (open) {
-      // Runs even when the chunk before it was cancelled.
-      await context.requests.run({ op: Op.IterateEnd, route: readerRoute(this.#reader), internal: true }).catch(() => undefined);
-    }
-    if (this.#reserved) {
-      this.#reserved = false;
-      context.readers.unreserve(this.#reader);
-    }
+  protected letGo(open: boolean): Promise<void> | undefined {
+    if (open) return this.#end();
+    this.#unreserve();
+    return undefined;
+  }
+
+  async #end(): Promise<void> {
+    // Runs even when the chunk before it was cancelled.
+    await this.setup.context.requests.run({ op: Op.IterateEnd, route: readerRoute(this.#reader), internal: true }).catch(() => undefined);
+    this.#unreserve();
+  }
+
+  #unreserve(): void {
+    if (!this.#reserved) return;
+    this.#reserved = false;
+    this.setup.context.readers.unreserve(this.#reader);
   }
 }

@@ -68,8 +68,8 @@ export class WriterIteration extends HeldIteration {
     return "iteration's read transaction (it held the writer: the pool has no readers)";
   }
 
-  protected letGo(): Promise<void> {
-    if (this.#session === undefined) return Promise.resolve();
+  protected letGo(): Promise<void> | undefined {
+    if (this.#session === undefined) return undefined;
     const letting = (this.#letting ??= this.#letGoNow());
     if (this.#started) return letting;
     // No statement was started (the first chunk's wait ended first): the caller does not wait
