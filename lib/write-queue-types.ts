@@ -14,7 +14,7 @@ export interface WriteQueueOptions {
   overflow?: OverflowPolicy;
   /** Entries handed to the writer at once (default 64, 1 to 4096; a value above `capacity` acts as `capacity`). */
   inFlight?: number;
-  /** Told about every failed entry (fire-and-forget entries have no other way to report). */
+  /** Told about every failed `push()` entry (fire-and-forget: it has no other way to report); an `enqueue()` entry reports through its promise only. */
   onError?: (error: unknown, entry: { sql: string; params: Params | undefined }) => void;
   /** Let the writer commit consecutive entries together (default true; the pool's groupCommit
    * settings apply). */
