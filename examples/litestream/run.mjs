@@ -2,8 +2,9 @@
 // `litestream replicate` on it, writes orders through litepool (replication: 'litestream'),
 // closes the pool, restores the replica into a new file and checks that every order is there,
 // then restores to a point in time before the last batch of orders.
-// Run: node examples/litestream/run.mjs  (from the repository, after `npm ci`; the Litestream
-// binary comes from the @flydotio/litestream npm package, or set LITESTREAM=/path/to/litestream)
+// Run: node examples/litestream/run.mjs  (from the repository, after `npm ci` and
+// `npm run install:litestream`, which installs the @flydotio/litestream npm package for this
+// platform; or set LITESTREAM=/path/to/litestream)
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,9 +14,18 @@ import { fileURLToPath } from 'node:url';
 import { open } from 'litepool';
 
 const config = join(dirname(fileURLToPath(import.meta.url)), 'litestream.yml');
-const litestream =
-  process.env.LITESTREAM ??
-  join(dirname(createRequire(import.meta.url).resolve(`@flydotio/litestream-${process.platform}-${process.arch}/package.json`)), 'litestream');
+const litestream = process.env.LITESTREAM ?? installedLitestream();
+
+/** The binary `npm run install:litestream` installed for this platform. */
+function installedLitestream() {
+  const name = `@flydotio/litestream-${process.platform}-${process.arch}`;
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve(`${name}/package.json`)), 'litestream');
+  } catch {
+    console.error(`no Litestream binary: run \`npm run install:litestream\` (installs ${name}), or set LITESTREAM=/path/to/litestream`);
+    process.exit(1);
+  }
+}
 const dataDir = mkdtempSync(join(tmpdir(), 'litepool-litestream-example-'));
 const env = { ...process.env, DATA_DIR: dataDir };
 const database = join(dataDir, 'app.db');

@@ -46,7 +46,8 @@ export interface Replica {
    * after a write, a replica waits for it before it reads.
    *
    * @example
-   * await db.replica.waitForPosition(request.headers['x-txid'], 2000);
+   * const txid = request.headers['x-txid'];
+   * if (typeof txid === 'string') await db.replica.waitForPosition(txid, 2000);
    * const order = await db.get('SELECT * FROM orders WHERE id = ?', [id]);
    */
   waitForPosition(txid: TxidLike, timeout?: number, options?: { signal?: AbortSignal }): Promise<ReplicaPosition>;
