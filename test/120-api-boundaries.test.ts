@@ -1,6 +1,6 @@
 // Covers edges of the public API: stats() of a closed pool (the final counters, never a crash); a
-// nested transaction the caller did not wait for ends with its parent (its later statements are
-// refused, none lands in a later transaction); batch() refuses holes and unreadable arrays
+// nested transaction the caller did not wait for ends with its parent when that rolls back (its
+// later statements are refused, none lands in a later transaction); batch() refuses holes and unreadable arrays
 // instead of shifting results; acquire(), read() and transaction() refuse an aborted signal at
 // once even when a connection is free; exec() refuses SQL with a placeholder (it would bind NULL);
 // a caller's BEGIN / COMMIT / END / ROLLBACK inside db.transaction() is refused (all or nothing).
@@ -37,7 +37,8 @@ describe('a nested transaction the caller did not wait for', () => {
     let nested: Promise<unknown> | undefined;
     let release!: () => void;
     const wait = new Promise<void>((resolve) => (release = resolve));
-    await db.transaction(async (tx) => {
+    const failure = new Error('the parent fails');
+    const parent = db.transaction(async (tx) => {
       await tx.run("INSERT INTO t (v) VALUES ('outer')");
       nested = tx.transaction(async (n) => {
         await wait;
@@ -45,30 +46,36 @@ describe('a nested transaction the caller did not wait for', () => {
         await strayWrite;
       });
       nested.catch(() => undefined);
-      // The callback returns without awaiting `nested`: the transaction commits now.
+      // The callback throws without awaiting `nested`: the transaction rolls back now.
+      throw failure;
     });
+    await expect(parent).rejects.toBe(failure);
     // A second transaction holds the writer while the stray nested one wakes up.
     const second = db.transaction(async (tx) => {
       release();
       await sleep(50);
       return tx.all<{ v: string }>('SELECT v FROM t ORDER BY id');
     });
-    expect((await second).map((r) => r.v)).toEqual(['outer']);
+    expect((await second).map((r) => r.v)).toEqual([]);
     await expect(nested).rejects.toBeInstanceOf(ScopeEndedError);
     if (strayWrite) await expect(strayWrite).rejects.toBeInstanceOf(ScopeEndedError);
-    expect((await db.all<{ v: string }>('SELECT v FROM t ORDER BY id')).map((r) => r.v)).toEqual(['outer']);
+    expect((await db.all<{ v: string }>('SELECT v FROM t ORDER BY id')).map((r) => r.v)).toEqual([]);
   });
 
   it('one that has not begun yet when its parent ends never begins', async () => {
     const db = await pools.fresh({ readers: 1 });
     let second: Promise<unknown> | undefined;
-    await db.transaction(async (tx) => {
-      // Nested transactions of one transaction run one after another: the second waits for the first.
-      const first = tx.transaction(() => sleep(30));
-      second = tx.transaction((n) => n.run("INSERT INTO t (v) VALUES ('never')"));
-      second.catch(() => undefined);
-      first.catch(() => undefined);
-    });
+    const failure = new Error('the parent fails');
+    await expect(
+      db.transaction(async (tx) => {
+        // Nested transactions of one transaction run one after another: the second waits for the first.
+        const first = tx.transaction(() => sleep(30));
+        second = tx.transaction((n) => n.run("INSERT INTO t (v) VALUES ('never')"));
+        second.catch(() => undefined);
+        first.catch(() => undefined);
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
     await expect(second).rejects.toBeInstanceOf(ScopeEndedError);
     expect(await db.all('SELECT v FROM t')).toEqual([]);
   });

@@ -1,6 +1,6 @@
 // Covers what a scope leaves running when it ends, and what a nested transaction leaves when it
-// fails: a nested transaction still running when its parent commits is rolled back, not
-// committed (also one level further down); a nested transaction whose callback failed rejects
+// fails: a nested transaction still running when its parent rolls back ends with it, and its
+// savepoint is rolled back (also one level further down); a nested transaction whose callback failed rejects
 // with the callback's error even when its ROLLBACK TO fails (the rollback's error as `cause`),
 // and its parent then refuses to commit (SQLite rolled everything back, or the nested changes
 // could not be undone); an iteration left open on a transaction, nested transaction, lease or
@@ -31,35 +31,38 @@ async function withBig(options: Parameters<typeof pools.fresh>[0] = {}): Promise
   return db;
 }
 
-describe('a nested transaction still running when its parent ends', () => {
-  it('is rolled back before the parent commits: it rejects with ScopeEndedError and none of its rows remain', async () => {
+describe('a nested transaction still running when its parent rolls back', () => {
+  it('ends with it: it rejects with ScopeEndedError and none of its rows remain', async () => {
     const db = await pools.fresh({ readers: 2 });
     const wrote = latch();
     const gate = latch();
+    const failure = new Error('the parent fails');
     let nested: Promise<unknown> | undefined;
-    const outcome = await db.transaction(async (tx) => {
-      await tx.run("INSERT INTO t (v) VALUES ('outer')");
-      nested = tx.transaction(async (inner) => {
-        await inner.run("INSERT INTO t (v) VALUES ('nested-1')");
-        wrote.open();
-        await gate.promise;
-        await inner.run("INSERT INTO t (v) VALUES ('nested-2')");
-      });
-      nested.catch(() => undefined);
-      // The parent returns while the nested transaction is half way.
-      await wrote.promise;
-      return 'outer done';
-    });
+    const outcome = await rejection(
+      db.transaction(async (tx) => {
+        await tx.run("INSERT INTO t (v) VALUES ('outer')");
+        nested = tx.transaction(async (inner) => {
+          await inner.run("INSERT INTO t (v) VALUES ('nested-1')");
+          wrote.open();
+          await gate.promise;
+          await inner.run("INSERT INTO t (v) VALUES ('nested-2')");
+        });
+        nested.catch(() => undefined);
+        // The parent throws while the nested transaction is half way.
+        await wrote.promise;
+        throw failure;
+      }),
+    );
     gate.open();
-    expect(outcome).toBe('outer done');
+    expect(outcome).toBe(failure);
     expect(isScopeEnded(await rejection(nested!))).toBe(true);
-    expect(await values(db)).toEqual(['outer']);
+    expect(await values(db)).toEqual([]);
     // The writer is clean: no savepoint or transaction left behind.
     await db.run("INSERT INTO t (v) VALUES ('after')");
-    expect(await values(db)).toEqual(['outer', 'after']);
+    expect(await values(db)).toEqual(['after']);
   });
 
-  it('one level down: a nested transaction still running when its own parent returns is rolled back, the parent released', async () => {
+  it('one level down: a nested transaction still running when its own parent throws is rolled back with it', async () => {
     const db = await pools.fresh({ readers: 2 });
     const wrote = latch();
     const gate = latch();
@@ -76,15 +79,15 @@ describe('a nested transaction still running when its parent ends', () => {
         });
         deepest.catch(() => undefined);
         await wrote.promise;
-        return 'middle done';
-      });
+        throw new Error('the middle fails');
+      }).catch((error: unknown) => (error as Error).message);
       gate.open();
       expect(isScopeEnded(await rejection(deepest!))).toBe(true);
       await tx.run("INSERT INTO t (v) VALUES ('outer-2')");
       return result;
     });
-    expect(middle).toBe('middle done');
-    expect(await values(db)).toEqual(['outer', 'middle', 'outer-2']);
+    expect(middle).toBe('the middle fails');
+    expect(await values(db)).toEqual(['outer', 'outer-2']);
   });
 });
 

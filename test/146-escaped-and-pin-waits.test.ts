@@ -1,6 +1,7 @@
 // Covers three waits that outlived what bounds them. (1) A statement of a transaction or write
 // lease that waits for its plan (an observer asks for plans) and is still waiting when its scope
-// ends (its caller did not await it) is refused with the scope's ScopeEndedError: it never
+// ends (its caller did not await it, and the transaction rolls back or the lease is released) is
+// refused (ScopeEndedError, or the rollback's reason): it never
 // reaches SQLite (no beforeQuery), never lands in the transaction the writer runs next, and its
 // promise never resolves for a row that was not kept; the dispatcher also refuses any request of a
 // writer session that has ended at the moment it would be handed to the addon, a backlogged one
@@ -70,23 +71,24 @@ function addsUp(db: Pool): boolean {
 }
 
 describe('a statement of a scope still waiting for its plan when the scope ends', () => {
-  it('a transaction: rejects with ScopeEndedError, never reaches SQLite nor the next transaction', async () => {
+  it('a transaction whose callback throws: rejects with that error, never reaches SQLite nor the next transaction', async () => {
     const watcher = planWatcher();
     const db = await pools.fresh({ readers: 2, observers: [watcher.observer] });
     const escaped = 'INSERT INTO t (v) VALUES (?) /* escaped */';
     let late: Promise<unknown> | undefined;
+    const failure = new Error('A rolls back');
     const a = db.transaction(async (tx) => {
       late = tx.run(escaped, ['from A']);
       late.catch(() => undefined);
+      throw failure;
     });
     const b = db.transaction(async (tx) => {
       await tx.run('INSERT INTO t (v) VALUES (?)', ['from B']);
       throw Object.assign(new Error('B rolls back'), { seen: await tx.all('SELECT v FROM t ORDER BY id') });
     });
-    await a;
-    const error = await rejection(late!);
-    expect(error).toBeInstanceOf(ScopeEndedError);
-    expect(error.message).toMatch(/the transaction has ended/);
+    expect(await rejection(a)).toBe(failure);
+    // Ended by the callback's error: the statement is cancelled with it.
+    expect(await rejection(late!)).toBe(failure);
     // B saw only its own row: nothing of A's ran inside it.
     expect((await rejection(b)).seen).toEqual([{ v: 'from B' }]);
     expect(await db.all('SELECT v FROM t')).toEqual([]);
@@ -94,16 +96,19 @@ describe('a statement of a scope still waiting for its plan when the scope ends'
     expect(addsUp(db)).toBe(true);
   });
 
-  it('a nested transaction: its statement never runs in its parent after its RELEASE', async () => {
+  it('a nested transaction whose callback throws: rejects with ScopeEndedError, never runs in its parent', async () => {
     const watcher = planWatcher();
     const db = await pools.fresh({ readers: 2, observers: [watcher.observer] });
     const escaped = 'INSERT INTO t (v) VALUES (?) /* nested escaped */';
     let late: Promise<unknown> | undefined;
     await db.transaction(async (tx) => {
-      await tx.transaction(async (nested) => {
-        late = nested.run(escaped, ['nested']);
+      const failure = new Error('nested rolls back');
+      const nested = tx.transaction(async (inner) => {
+        late = inner.run(escaped, ['nested']);
         late.catch(() => undefined);
+        throw failure;
       });
+      await expect(nested).rejects.toBe(failure);
       await tx.run('INSERT INTO t (v) VALUES (?)', ['parent']);
     });
     expect(await rejection(late!)).toBeInstanceOf(ScopeEndedError);

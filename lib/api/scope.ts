@@ -1,6 +1,7 @@
 // Owns the connection-bound handles users get inside transactions, snapshots, leases and the
 // onConnection hook: a Scope runs every operation on one connection (the writer through a
-// session, or one pinned reader) and refuses to run anything once it has ended.
+// session, or one pinned reader) and refuses to run anything once it has ended. A transaction's
+// scope counts its calls until they settle (CallTracker).
 // Runs on the JS thread.
 
 import { setMaxListeners } from 'node:events';
@@ -38,6 +39,11 @@ export interface IterationSlot {
   open: { by: string; sql: string } | undefined;
 }
 
+/** @internal What counts a transaction's calls until they settle (RunningCalls, transaction.ts). */
+export interface CallTracker {
+  track<T>(call: Promise<T>): Promise<T>;
+}
+
 /** Operations on one connection. Base of Transaction, Lease and ConnectionHandle. */
 export class Scope implements ScopeOperations {
   readonly #requests: RequestRunner;
@@ -54,10 +60,13 @@ export class Scope implements ScopeOperations {
   readonly #slot: IterationSlot;
   /** Ends the open iteration when the scope ends first. */
   #cutIteration: ((reason: unknown) => void) | undefined;
+  /** A transaction's: its calls still running. */
+  readonly #calls: CallTracker | undefined;
 
   /** @internal */
-  constructor(context: PoolContext, route: Route, what: string, expectTransaction = false, slot: IterationSlot = { open: undefined }) {
+  constructor(context: PoolContext, route: Route, what: string, expectTransaction = false, slot: IterationSlot = { open: undefined }, calls?: CallTracker) {
     this.#slot = slot;
+    this.#calls = calls;
     this.#requests = context.requests;
     this.#holders = context.holders;
     this.#route = route;
@@ -77,14 +86,14 @@ export class Scope implements ScopeOperations {
   get<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T | undefined>;
   get(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[] | undefined>;
   get(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
-    return this.#ops.start(Op.Get, sql, params, options);
+    return this.#tracked(this.#ops.start(Op.Get, sql, params, options));
   }
 
   /** Every row of the result. */
   all<T = Row>(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<T[]>;
   all(sql: string, params: Params | undefined, options: ArrayQueryOptions): Promise<SqlOutputValue[][]>;
   all(sql: string, params?: Params, options?: QueryOptions): Promise<unknown> {
-    return this.#ops.start(Op.All, sql, params, options);
+    return this.#tracked(this.#ops.start(Op.All, sql, params, options));
   }
 
   /**
@@ -194,22 +203,27 @@ export class Scope implements ScopeOperations {
 
   /** Runs one statement; reports the changes and the last inserted rowid. */
   run(sql: string, params?: Params, options?: OperationOptions): Promise<RunResult> {
-    return this.#ops.start(Op.Run, sql, params, options) as Promise<RunResult>;
+    return this.#tracked(this.#ops.start(Op.Run, sql, params, options) as Promise<RunResult>);
   }
 
   /** Runs one or more statements without parameters. */
   exec(sql: string, options?: OperationOptions): Promise<void> {
-    return this.#ops.start(Op.Exec, sql, undefined, options) as Promise<void>;
+    return this.#tracked(this.#ops.start(Op.Exec, sql, undefined, options) as Promise<void>);
   }
 
   /** Runs several statements atomically on the scope's connection (a SAVEPOINT inside a transaction). */
   batch(statements: readonly BatchStatement[], options?: OperationOptions): Promise<RunResult[]> {
-    return this.#ops.start(Op.Batch, statements, undefined, options) as Promise<RunResult[]>;
+    return this.#tracked(this.#ops.start(Op.Batch, statements, undefined, options) as Promise<RunResult[]>);
   }
 
   /** @internal One block of insertMany's rows, in the scope's transaction (Operations.insertRows). */
   insertRows(sql: string, block: RowBlock): Promise<number> {
-    return this.#ops.insertRows(sql, block, undefined);
+    return this.#tracked(this.#ops.insertRows(sql, block, undefined));
+  }
+
+  /** A call as its caller gets it: a transaction's counts among its running calls until it settles (refused ones once ended do not). */
+  #tracked<T>(call: Promise<T>): Promise<T> {
+    return this.#calls === undefined || this.#ended ? call : this.#calls.track(call);
   }
 
   /**

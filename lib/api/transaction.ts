@@ -4,7 +4,9 @@
 //
 // A transaction holds the writer session for its whole life, so writes from outside wait in
 // order behind it and never interleave into it. It commits when the callback resolves and rolls
-// back when it throws, times out or is aborted; the writer is free again in every case.
+// back when it throws, times out or is aborted; the writer is free again in every case. Calls on
+// it still running when the callback resolves are waited for first, and one of them failing then
+// rolls it back (RunningCalls).
 
 import { retrying } from '../connections/retry.ts';
 import { ScopeEndedError, TransactionTimeoutError, invalidArgument } from '../errors.ts';
@@ -17,7 +19,73 @@ import type { TransactionBehavior } from '../types.ts';
 import type { RetryPolicy } from '../options-types.ts';
 import type { PoolContext } from './context.ts';
 import { checkCallback } from './operations.ts';
-import { Scope, type IterationSlot } from './scope.ts';
+import { Scope, type CallTracker, type IterationSlot } from './scope.ts';
+
+/**
+ * @internal The calls of a transaction (get, all, run, exec, batch, a nested transaction) still
+ * running. Once its callback has resolved, the transaction waits for them (settle()) before it
+ * commits or releases its savepoint, and the first of them to fail from then on fails it: that
+ * call's rejection is delivered through the transaction's, and is marked handled. A call that
+ * failed before is the callback's business, as if nothing tracked it.
+ */
+export class RunningCalls implements CallTracker {
+  #running = 0;
+  /** True from settle() on: a call failing now fails the transaction. */
+  #waiting = false;
+  #failure: { error: unknown } | undefined;
+  /** Wakes settle() once no call runs or one failed. */
+  #wake: (() => void) | undefined;
+  readonly #succeeded = <T>(value: T): T => {
+    this.#settled();
+    return value;
+  };
+
+  /** `call` as the caller gets it: counted until it settles. */
+  track<T>(call: Promise<T>): Promise<T> {
+    this.#running++;
+    const tracked: Promise<T> = call.then(this.#succeeded, (error: unknown) => {
+      if (this.#waiting) {
+        this.#failure ??= { error };
+        // Its rejection reaches the caller through the transaction's.
+        tracked.catch(ignore);
+        this.#wake?.();
+      }
+      this.#settled();
+      throw error;
+    });
+    return tracked;
+  }
+
+  #settled(): void {
+    if (--this.#running === 0) this.#wake?.();
+  }
+
+  /**
+   * Once the callback resolved: undefined when no call runs (nothing to wait for), else a promise
+   * that resolves once none runs (calls those calls' continuations make count too) and rejects
+   * with the error of the first one to fail.
+   */
+  settle(): Promise<void> | undefined {
+    if (this.#running === 0) return undefined;
+    this.#waiting = true;
+    return this.#settling();
+  }
+
+  async #settling(): Promise<void> {
+    while (this.#running > 0 && this.#failure === undefined) {
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
+      // A turn of the event loop: a call made by a continuation of the ones that just settled
+      // (tx.run(a).then(() => tx.run(b))) is running by then.
+      if (this.#failure === undefined) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (this.#failure !== undefined) throw this.#failure.error;
+    // Nothing ran at the last look; a call made later (the scope ends next) is the caller's own.
+    this.#waiting = false;
+  }
+}
+
+function ignore(): void {}
 
 /** The handle a transaction callback receives. */
 export class Transaction extends Scope {
@@ -35,11 +103,14 @@ export class Transaction extends Scope {
   #broken: unknown;
   /** The connection's open iteration, shared with the parent and the nested transactions (one connection). */
   readonly #slot: IterationSlot;
+  /** Its calls still running (nested transactions included). */
+  readonly #calls: RunningCalls;
   static #savepoints = 0;
 
   /** @internal */
-  constructor(context: PoolContext, route: Route, depth: number, slot: IterationSlot = { open: undefined }) {
-    super(context, route, depth === 0 ? 'transaction' : 'nested transaction', true, slot);
+  constructor(context: PoolContext, route: Route, depth: number, slot: IterationSlot = { open: undefined }, calls = new RunningCalls()) {
+    super(context, route, depth === 0 ? 'transaction' : 'nested transaction', true, slot, calls);
+    this.#calls = calls;
     this.#context = context;
     this.#route = route;
     this.#depth = depth;
@@ -63,10 +134,12 @@ export class Transaction extends Scope {
     } catch (error) {
       return Promise.reject(error);
     }
-    // A nested transaction the caller did not wait for may still be queued or running when this
-    // one ends (commits or rolls back): it must not begin then, nor run its statements in
-    // whatever transaction the connection holds next. Ending this transaction ends it, and its
-    // savepoint is rolled back before this one commits (conclude) or rolls back (the pool's Reset).
+    // A nested transaction the caller did not wait for counts among this one's running calls:
+    // once the callback resolved, this one waits for it before it commits. It may still be queued
+    // or running when this one ends otherwise (rolls back): it must not begin then, nor run its
+    // statements in whatever transaction the connection holds next. Ending this transaction ends
+    // it, and its savepoint is rolled back before this one commits (conclude) or rolls back (the
+    // pool's Reset).
     const run = async (): Promise<T> => {
       if (this.ended) throw this.refused(endedError);
       const name = `litepool_sp_${++Transaction.#savepoints}`;
@@ -82,6 +155,9 @@ export class Transaction extends Scope {
       this.#active = nested;
       try {
         const result = await fn(nested);
+        // Its calls still running: waited for; one failing rolls it back to its savepoint (catch).
+        const running = nested.settleCalls();
+        if (running !== undefined) await running;
         if (this.ended) throw this.refused(endedError);
         // A nested transaction of its own still open is rolled back, never released into this one.
         await nested.conclude();
@@ -116,7 +192,12 @@ export class Transaction extends Scope {
     };
     const result = this.#nestedChain.then(run, run);
     this.#nestedChain = result.catch(() => undefined);
-    return result;
+    return this.#calls.track(result);
+  }
+
+  /** @internal Once the callback resolved: RunningCalls.settle() of this transaction's calls. */
+  settleCalls(): Promise<void> | undefined {
+    return this.#calls.settle();
   }
 
   /**
@@ -208,6 +289,9 @@ async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise
     await Promise.race([begin, stopped]);
     if (observers.active) observedEnd = observers.transactionBegan({ phase: 'begin', durationMs: performance.now() - asked });
     const result = await Promise.race([Promise.resolve().then(() => fn(tx)), stopped]);
+    // Calls on tx still running: waited for (within the timeout and signal); one failing rolls back.
+    const running = tx.settleCalls();
+    if (running !== undefined) await Promise.race([running, stopped]);
     await tx.conclude();
     await tx.control(Op.Exec, 'COMMIT', { inTransaction: true });
     observedEnd?.({ phase: 'commit', durationMs: performance.now() - asked });
