@@ -7,6 +7,8 @@
 // TypeError and RangeError instances (their documented classes), count as LitepoolErrors: their
 // factories below give them a code and the LitepoolError brand.
 
+import { isProxy } from 'node:util/types';
+
 import { SQLITE_CODE_NAMES } from './native/sqlite-codes.ts';
 
 const kBrands = Symbol.for('litepool.error.brands');
@@ -158,12 +160,22 @@ export function describeError(error: unknown): string {
   }
 }
 
-/** Describes a value's type for an error message: `Date`, `symbol`, `function`, `null`... */
+/**
+ * Describes a value's type for an error message: `Date`, `symbol`, `function`, `null`, `a
+ * proxy`... Never throws, and runs no proxy trap: a `constructor` getter (or name) that throws or
+ * is not a string leaves the description at `an object` (the error being built is about the type).
+ */
 export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') {
-    const name = (value as object).constructor?.name;
-    return name ? `an object (${name})` : 'an object';
+    if (isProxy(value)) return 'a proxy';
+    let name: unknown;
+    try {
+      name = (value as object).constructor?.name;
+    } catch {
+      name = undefined;
+    }
+    return typeof name === 'string' && name !== '' ? `an object (${name})` : 'an object';
   }
   return typeof value;
 }

@@ -9,7 +9,8 @@ export const KNOWN_OPTIONS = ['capacity', 'overflow', 'inFlight', 'onError', 'gr
 
 export function checkPolicy(value: unknown): OverflowPolicy {
   if (value === 'block' || value === 'reject' || value === 'drop-oldest') return value;
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+  if (typeof value === 'object' && value !== null) {
+    // A plain object, read once (checkKeys refuses an array, a Map..., and what throws while read).
     const given = checkKeys('overflow', value, ['blockTimeout']);
     const timeout = given.blockTimeout;
     if (typeof timeout !== 'number') {

@@ -4,7 +4,7 @@
 import { describeError, describeType, invalidArgument, outOfRange } from '../errors.ts';
 import type { Params } from '../types.ts';
 import { encodeParams } from './params.ts';
-import { checkKeys, checkSql } from './validate.ts';
+import { checkKeys, checkSql, readCaller } from './validate.ts';
 
 /** A batch as the addon reads it: one entry per statement in each array. */
 export interface EncodedBatch {
@@ -15,15 +15,19 @@ export interface EncodedBatch {
 
 /** Checks every statement of a batch and puts it in the shape the addon reads. */
 export function encodeBatch(statements: unknown): EncodedBatch {
-  if (!Array.isArray(statements)) throw invalidArgument(`batch() takes an array of { sql, params }, got ${describeType(statements)}`);
+  // Array.isArray throws for a revoked proxy.
+  if (!readCaller('the statements of batch()', () => Array.isArray(statements))) {
+    throw invalidArgument(`batch() takes an array of { sql, params }, got ${describeType(statements)}`);
+  }
+  const array = statements as unknown[];
   // Each entry is read once, by index: a hole must not shift the results against the statements
   // (forEach would skip it), and a proxy that throws becomes a TypeError with its error as cause.
   const list: unknown[] = [];
   let hole = -1;
   try {
-    const length = statements.length;
+    const length = array.length;
     for (let index = 0; index < length && hole < 0; index++) {
-      if (index in statements) list.push(statements[index]);
+      if (index in array) list.push(array[index]);
       else hole = index;
     }
   } catch (error) {

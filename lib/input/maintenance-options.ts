@@ -4,7 +4,7 @@
 
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import type { CheckpointOnClose } from '../options-types.ts';
-import { checkChoice, checkInteger, checkMs, checkSwitchedKeys } from './validate.ts';
+import { checkChoice, checkInteger, checkMs, checkSwitchedKeys, checkWellFormedPath } from './validate.ts';
 
 /** The WAL monitor's thresholds (bytes) and period (ms), checked. */
 export interface WalMonitorOptions {
@@ -51,7 +51,7 @@ const NAME_MAX_BYTES = 255;
 
 /**
  * `dest` of a copy (backup(), vacuumInto()), checked as text before any file is looked at: a
- * non-empty, non-blank path without NUL characters whose last component names a file (not ''
+ * non-empty, non-blank path without NUL characters or lone surrogates whose last component names a file (not ''
  * after a trailing separator, not '.' or '..', which name directories, and not only blanks),
  * no longer than the 255 bytes a file name may have (the rename onto it would fail only after
  * the whole copy was made). The checks of what is on disk are in maintenance/copies.ts.
@@ -60,6 +60,7 @@ export function checkDestinationName(dest: unknown): string {
   if (typeof dest !== 'string') throw invalidArgument(`dest must be a path (a string), got ${describeType(dest)}`);
   if (dest === '' || dest.includes('\0')) throw outOfRange('dest must be a non-empty path without NUL characters');
   if (dest.trim() === '') throw outOfRange(`dest must not be blank (${JSON.stringify(dest)})`);
+  checkWellFormedPath('dest', dest);
   const separators = process.platform === 'win32' ? /[\\/]/ : /\//;
   const name = dest.split(separators).at(-1) ?? '';
   if (name === '' || name === '.' || name === '..') throw outOfRange(`dest must name a file, not a directory (${dest})`);

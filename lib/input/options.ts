@@ -13,7 +13,7 @@ import type { NewConnection, Observer } from '../types.ts';
 import type { CheckpointOnClose, PoolOptions, PragmaValue, Preset, Replication, RetryPolicy, SynchronousMode } from '../options-types.ts';
 import { checkPragmas, pragmaStatement } from './pragmas.ts';
 import { checkCheckpointOnClose, checkHealthCheck, checkWalMonitor, type HealthCheckOptions, type WalMonitorOptions } from './maintenance-options.ts';
-import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber, checkSwitchedKeys } from './validate.ts';
+import { checkBoolean, checkChoice, checkInteger, checkKeys, checkMs, checkNumber, checkSwitchedKeys, checkWellFormedPath, readPlainObject } from './validate.ts';
 import { checkMigrateOptions } from '../migrations/index.ts';
 import type { OpenMigrationOptions } from '../migrations/types.ts';
 import { litestreamSettings } from '../replication/litestream.ts';
@@ -222,8 +222,11 @@ function checkRetry(value: unknown, preset: RetryPolicy | undefined, presetName:
 /** `migrations` option: checked now (so a typo fails open() before anything runs), run by open(). */
 function checkMigrations(value: unknown): Readonly<OpenMigrationOptions> | undefined {
   if (value === undefined) return undefined;
-  checkMigrateOptions(value, 'migrations');
-  return Object.freeze({ ...(value as OpenMigrationOptions) });
+  // Read once: the copy checked is the one open() runs.
+  const copy: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  readPlainObject('migrations', value, copy);
+  checkMigrateOptions(copy, 'migrations');
+  return Object.freeze(copy) as unknown as OpenMigrationOptions;
 }
 
 function isMemoryPath(path: string): boolean {
@@ -238,6 +241,7 @@ function isMemoryPath(path: string): boolean {
 export function resolveOptions(path: unknown, options: unknown, cores: number = availableParallelism()): ResolvedOptions {
   if (typeof path !== 'string') throw invalidArgument(`path must be a string, got ${describeType(path)}`);
   if (path.includes('\0')) throw outOfRange('path must not contain NUL characters');
+  checkWellFormedPath('path', path);
   // Not taken as ':memory:': a configured path that came out empty would lose every write at close.
   if (path === '') throw outOfRange("path must not be empty (':memory:' opens an in-memory database)");
   const faultVfs = faultVfsName();

@@ -19,8 +19,9 @@ import { describeError, describeType, invalidArgument, outOfRange } from '../err
 import type { Params } from '../types.ts';
 import { isWellFormed } from './validate.ts';
 
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
+/** The signed 64-bit range of an INTEGER: a bigint outside it is refused. */
+export const INT64_MIN = -(2n ** 63n);
+export const INT64_MAX = 2n ** 63n - 1n;
 
 /** SQLite's limit on the bytes of one string or blob (SQLITE_MAX_LENGTH, default 1,000,000,000). */
 export const MAX_LENGTH = 1_000_000_000;

@@ -4,6 +4,7 @@
 // JS thread, at open().
 
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { isWellFormed, readPlainObject } from './validate.ts';
 import type { PragmaValue } from '../options-types.ts';
 
 /** The PRAGMA statement for one entry of `pragmas` (strings quoted unless a bare word). */
@@ -51,21 +52,23 @@ function checkPoolOwnedPragma(name: string, value: unknown): void {
 /** `pragmas` checked; on a file database (`memory` false) the pool-owned ones keep their values. */
 export function checkPragmas(value: unknown, memory: boolean): Record<string, PragmaValue> {
   if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidArgument(`pragmas must be an object, got ${describeType(value)}`);
-  }
   const result: Record<string, PragmaValue> = {};
-  for (const [name, pragmaValue] of Object.entries(value)) {
+  const given: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const name of readPlainObject('pragmas', value, given)) {
+    const pragmaValue = given[name];
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw outOfRange(`pragmas: '${name}' is not a PRAGMA name`);
-    // An in-memory database has one connection and no WAL: its journal, locking and header are
-    // its own (busy_timeout stays refused).
-    if (!memory || name.toLowerCase() === 'busy_timeout') checkPoolOwnedPragma(name, pragmaValue);
-    if (typeof pragmaValue === 'number' && !Number.isFinite(pragmaValue)) {
-      throw outOfRange(`pragmas.${name} must be a finite number, got ${pragmaValue}`);
-    }
     if (!['boolean', 'number', 'string'].includes(typeof pragmaValue)) {
       throw invalidArgument(`pragmas.${name} must be a boolean, number or string, got ${describeType(pragmaValue)}`);
     }
+    if (typeof pragmaValue === 'number' && !Number.isFinite(pragmaValue)) {
+      throw outOfRange(`pragmas.${name} must be a finite number, got ${pragmaValue}`);
+    }
+    if (typeof pragmaValue === 'string' && !isWellFormed(pragmaValue)) {
+      throw outOfRange(`pragmas.${name} is not well-formed UTF-16 (it holds a lone surrogate)`);
+    }
+    // An in-memory database has one connection and no WAL: its journal, locking and header are
+    // its own (busy_timeout stays refused).
+    if (!memory || name.toLowerCase() === 'busy_timeout') checkPoolOwnedPragma(name, pragmaValue);
     result[name] = pragmaValue as PragmaValue;
   }
   return result;

@@ -1,6 +1,6 @@
 // Owns the small argument checks shared by every part of the API boundary.
 
-import { describeError, describeType, invalidArgument, outOfRange } from '../errors.ts';
+import { describeType, invalidArgument, outOfRange, unreadable } from '../errors.ts';
 
 /** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days): the bound of every ms option. */
 export const MAX_MS = 2 ** 31 - 1;
@@ -74,28 +74,52 @@ export function checkSwitchedKeys(name: string, value: unknown, known: readonly 
 }
 
 /**
+ * Runs `read`, which reads the caller's value named `what`: what the caller's code throws there (a
+ * getter, a proxy trap, a revoked proxy) becomes a TypeError naming `what`, with it as the
+ * `cause`; litepool's own errors pass through as they are.
+ */
+export function readCaller<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw unreadable(what, error);
+  }
+}
+
+/**
+ * Copies into `copy` the own enumerable properties of `value` named in `keep` (every one without
+ * `keep`: then `copy` must have no prototype, for a `__proto__` key), each read once, and returns
+ * all their names. `value` must be a plain object (its prototype Object.prototype or null, as
+ * named parameters): a Map, a Date, a class instance... is refused, since what it holds is not in
+ * own properties read as options and would be silently ignored. What the caller's code throws
+ * while it is read (a getter, a proxy trap, a revoked proxy) becomes a TypeError naming `name`,
+ * with it as the `cause`.
+ */
+export function readPlainObject(name: string, value: unknown, copy: Record<string, unknown>, keep?: readonly string[]): string[] {
+  if (typeof value !== 'object' || value === null) throw invalidArgument(`${name} must be an object, got ${describeType(value)}`);
+  try {
+    if (Array.isArray(value)) throw invalidArgument(`${name} must be an object, got an array`);
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      throw invalidArgument(`${name} must be a plain object (its prototype Object.prototype or null), got ${describeType(value)}`);
+    }
+    const keys = Object.keys(value);
+    for (const key of keys) if (keep === undefined || keep.includes(key)) copy[key] = (value as Record<string, unknown>)[key];
+    return keys;
+  } catch (error) {
+    throw unreadable(name, error);
+  }
+}
+
+/**
  * A plain object (or undefined), with no keys outside `known`: a typo is never ignored. Returns a
  * copy of its own values, read once: a getter or proxy that throws gives a TypeError whose
  * `cause` is what it threw, and one that answers differently later changes nothing.
  */
 export function checkKeys(name: string, value: unknown, known: readonly string[]): Record<string, unknown> {
   if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null) {
-    throw invalidArgument(`${name} must be an object, got ${describeType(value)}`);
-  }
-  let isArray: boolean;
-  let keys: string[];
   const copy: Record<string, unknown> = {};
-  try {
-    isArray = Array.isArray(value);
-    keys = Object.keys(value);
-    for (const key of keys) {
-      if (known.includes(key)) copy[key] = (value as Record<string, unknown>)[key];
-    }
-  } catch (error) {
-    throw invalidArgument(`${name} could not be read: ${describeError(error)}`, error);
-  }
-  if (isArray) throw invalidArgument(`${name} must be an object, got an array`);
+  const keys = readPlainObject(name, value, copy, known);
   for (const key of keys) {
     if (!known.includes(key)) {
       throw invalidArgument(`unknown option ${name === 'options' ? '' : `${name}.`}${key}; known options: ${known.join(', ')}`);
@@ -104,21 +128,41 @@ export function checkKeys(name: string, value: unknown, known: readonly string[]
   return copy;
 }
 
+/**
+ * The elements of the array `value` (named `name`; `expected` says what it should be), copied
+ * once by index through readCaller: a hole is a TypeError naming it (map() or forEach() would
+ * skip it), so is anything but an array.
+ */
+export function readArray(name: string, value: unknown, expected: string): unknown[] {
+  const items = readCaller(name, () => {
+    if (!Array.isArray(value)) return undefined;
+    const length = value.length;
+    const copy: unknown[] = [];
+    for (let i = 0; i < length; i++) {
+      if (!(i in value)) throw invalidArgument(`${name}[${i}] is missing (a hole in the array)`);
+      copy.push(value[i]);
+    }
+    return copy;
+  });
+  if (items === undefined) throw invalidArgument(`${name} must be ${expected}, got ${describeType(value)}`);
+  return items;
+}
+
 /** AbortSignal.prototype's `aborted` getter: it throws for anything but a real signal. */
 const abortedGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
 
 /**
- * An AbortSignal (or undefined), or a TypeError. Checked by brand, not by prototype: an object
- * made to look like a signal would never abort anything.
+ * An AbortSignal (or undefined), or a TypeError naming `name`. Checked by brand, not by
+ * prototype: an object made to look like a signal would never abort anything.
  */
-export function checkSignal(value: unknown): AbortSignal | undefined {
+export function checkSignal(value: unknown, name = 'signal'): AbortSignal | undefined {
   if (value === undefined) return undefined;
-  if (!isAbortSignal(value)) throw invalidArgument(`signal must be an AbortSignal, got ${describeType(value)}`);
-  return value;
+  if (!readCaller(name, () => hasSignalBrand(value))) throw invalidArgument(`${name} must be an AbortSignal, got ${describeType(value)}`);
+  return value as AbortSignal;
 }
 
-/** True for a real AbortSignal (its brand checked by the `aborted` getter). */
-export function isAbortSignal(value: unknown): value is AbortSignal {
+/** True for a real AbortSignal; the `instanceof` may throw (a proxy's getPrototypeOf trap). */
+function hasSignalBrand(value: unknown): boolean {
   if (!(value instanceof AbortSignal)) return false;
   try {
     abortedGetter.call(value);
@@ -128,9 +172,27 @@ export function isAbortSignal(value: unknown): value is AbortSignal {
   }
 }
 
+/** True for a real AbortSignal (its brand checked by the `aborted` getter); never throws. */
+export function isAbortSignal(value: unknown): value is AbortSignal {
+  try {
+    return hasSignalBrand(value);
+  } catch {
+    return false;
+  }
+}
+
 /** True when `text` is well-formed UTF-16 (no lone surrogate), so it has an exact UTF-8 form. */
 export function isWellFormed(text: string): boolean {
   return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/**
+ * `path` (named `name`) unless it holds a lone surrogate (RangeError): the file system would be
+ * handed U+FFFD in its place, another file than the one named.
+ */
+export function checkWellFormedPath(name: string, path: string): string {
+  if (!isWellFormed(path)) throw outOfRange(`${name} is not well-formed UTF-16 (it holds a lone surrogate), so it names no file exactly`);
+  return path;
 }
 
 /**

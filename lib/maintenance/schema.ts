@@ -5,7 +5,8 @@
 
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
 import { quoteIdentifier } from '../input/insert-many.ts';
-import { checkBoolean, checkKeys } from '../input/validate.ts';
+import { INT64_MAX, INT64_MIN, blobLength, copyBytes } from '../input/params.ts';
+import { checkBoolean, checkKeys, isWellFormed, readArray } from '../input/validate.ts';
 import type { AddColumnOptions, ColumnInfo, CreateIndexOptions, ForeignKeyInfo, IndexColumn, IndexInfo, TableInfo } from '../operations-types.ts';
 import type { SqlValue } from '../types.ts';
 
@@ -37,18 +38,33 @@ function flag(name: string, value: unknown): boolean {
   return value === undefined ? false : checkBoolean(name, value);
 }
 
-/** A constant as SQL text (a DEFAULT clause cannot take parameters). */
+/**
+ * A constant as SQL text (a DEFAULT clause cannot take parameters), refused as a parameter would
+ * be: a bigint outside the signed 64-bit range (it would become a REAL), a lone surrogate, a blob
+ * that is not a real Uint8Array (its bytes are read through the intrinsic getters, never a proxy's).
+ */
 export function sqlLiteral(value: SqlValue): string {
   if (value === null || value === undefined) return 'NULL';
   if (typeof value === 'boolean') return value ? '1' : '0';
-  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'bigint') {
+    if (value < INT64_MIN || value > INT64_MAX) throw outOfRange(`default is a bigint outside the 64-bit signed range: ${value}`);
+    return value.toString();
+  }
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw outOfRange(`a default must be a finite number, got ${value}`);
+    if (!Number.isFinite(value)) throw outOfRange(`default must be a finite number, got ${value}`);
     return Object.is(value, -0) ? '0' : String(value);
   }
-  if (typeof value === 'string') return `'${value.replaceAll("'", "''")}'`;
-  if (value instanceof Uint8Array) return `X'${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}'`;
-  throw invalidArgument(`a default must be null, a number, a bigint, a string, a boolean or a Uint8Array, got ${typeof value}`);
+  if (typeof value === 'string') {
+    if (!isWellFormed(value)) throw outOfRange('default is not well-formed UTF-16 (it holds a lone surrogate), so it has no exact UTF-8 form');
+    return `'${value.replaceAll("'", "''")}'`;
+  }
+  const bytes = blobLength(value);
+  if (bytes >= 0) {
+    const copy = Buffer.alloc(bytes);
+    copyBytes(copy, 0, value as Uint8Array, bytes);
+    return `X'${copy.toString('hex')}'`;
+  }
+  throw invalidArgument(`default must be null, a number, a bigint, a string, a boolean or a Uint8Array, got ${describeType(value)}`);
 }
 
 /** Schema inspection and safe DDL on one pool (`db.schema`). */
@@ -123,17 +139,20 @@ export class Schema {
     const unique = flag('unique', given.unique);
     const ifNotExists = flag('ifNotExists', given.ifNotExists);
     checkName('table', table);
-    if (!Array.isArray(columns) || columns.length === 0) throw invalidArgument('createIndex() needs at least one column');
-    const parts = columns.map((column, i) => {
+    // Read once, by index (a hole is refused, not skipped); each { name, order } like options.
+    const items = readArray('columns', columns, 'an array of column names or { name, order }');
+    if (items.length === 0) throw invalidArgument('createIndex() needs at least one column');
+    const parts = items.map((column, i) => {
       if (typeof column === 'string') return { name: checkName(`columns[${i}]`, column), order: undefined };
-      if (column && typeof column === 'object') {
-        if (column.order !== undefined && column.order !== 'asc' && column.order !== 'desc') {
-          if (typeof column.order !== 'string') throw invalidArgument(`columns[${i}].order must be 'asc' or 'desc', got ${describeType(column.order)}`);
-          throw outOfRange(`columns[${i}].order must be 'asc' or 'desc', got '${String(column.order)}'`);
+      if (typeof column === 'object' && column !== null) {
+        const { name, order } = checkKeys(`columns[${i}]`, column, ['name', 'order']);
+        if (order !== undefined && order !== 'asc' && order !== 'desc') {
+          if (typeof order !== 'string') throw invalidArgument(`columns[${i}].order must be 'asc' or 'desc', got ${describeType(order)}`);
+          throw outOfRange(`columns[${i}].order must be 'asc' or 'desc', got '${order}'`);
         }
-        return { name: checkName(`columns[${i}].name`, column.name), order: column.order };
+        return { name: checkName(`columns[${i}].name`, name), order: order as 'asc' | 'desc' | undefined };
       }
-      throw invalidArgument(`columns[${i}] must be a column name or { name, order }`);
+      throw invalidArgument(`columns[${i}] must be a column name or { name, order }, got ${describeType(column)}`);
     });
     const name = given.name === undefined ? `${table}_${parts.map((p) => p.name).join('_')}_idx` : checkName('name', given.name);
     const list = parts.map((p) => `${quoteIdentifier(p.name)}${p.order ? ` ${p.order.toUpperCase()}` : ''}`).join(', ');
@@ -155,7 +174,8 @@ export class Schema {
     const notNull = flag('notNull', given.notNull);
     checkName('table', table);
     checkName('column', column);
-    if (typeof type !== 'string' || (type !== '' && !TYPE_NAME.test(type))) {
+    if (typeof type !== 'string') throw invalidArgument(`type must be a SQLite type name (a string) such as 'TEXT', got ${describeType(type)}`);
+    if (type !== '' && !TYPE_NAME.test(type)) {
       throw invalidArgument(`type must be a SQLite type name such as 'TEXT' or 'VARCHAR(255)', got ${JSON.stringify(type)}`);
     }
     let sql = `ALTER TABLE ${quoteIdentifier(table)} ADD COLUMN ${quoteIdentifier(column)}${type ? ` ${type}` : ''}`;

@@ -2,7 +2,7 @@
 // `migrations` option of open()): TypeError or RangeError naming the option, before anything runs.
 
 import { describeType, invalidArgument, outOfRange } from '../errors.ts';
-import { checkBoolean, checkChoice, checkInteger, checkKeys, checkSignal, isAbortSignal } from '../input/validate.ts';
+import { checkBoolean, checkChoice, checkInteger, checkKeys, checkSignal, checkWellFormedPath, readArray } from '../input/validate.ts';
 import { isVersion } from './semver.ts';
 import { NAME } from './source.ts';
 import type { MigrationDefinition, RepairOptions } from './types.ts';
@@ -58,9 +58,9 @@ function checkStep(name: string, value: unknown, required: boolean): void {
 }
 
 function checkList(value: unknown, where: string): readonly MigrationDefinition[] {
-  if (!Array.isArray(value)) throw invalidArgument(`${where} must be an array of { version, name, up, down? }, got ${describeType(value)}`);
+  const list = readArray(where, value, 'an array of { version, name, up, down? }');
   return Object.freeze(
-    value.map((entry: unknown, index) => {
+    list.map((entry: unknown, index) => {
       const at = `${where}[${index}]`;
       const given = checkKeys(at, entry, ['version', 'name', 'up', 'down']);
       const version = checkVersion(`${at}.version`, given.version);
@@ -81,6 +81,7 @@ function checkSource(given: Record<string, unknown>, where: string): CheckedSour
   if (given.dir !== undefined) {
     if (typeof given.dir !== 'string') throw invalidArgument(`${prefix}dir must be a string, got ${describeType(given.dir)}`);
     if (given.dir === '' || given.dir.includes('\0')) throw outOfRange(`${prefix}dir must be a directory path`);
+    checkWellFormedPath(`${prefix}dir`, given.dir);
     return { dir: given.dir };
   }
   return { migrations: checkList(given.migrations, `${prefix}migrations`) };
@@ -91,14 +92,9 @@ function checkCommon(given: Record<string, unknown>, where: string): CheckedComm
   return {
     source: checkSource(given, where),
     lockTimeout: given.lockTimeout === undefined ? DEFAULT_LOCK_TIMEOUT : checkInteger(`${prefix}lockTimeout`, given.lockTimeout, 1, MAX_MS),
-    signal: checkNamedSignal(`${prefix}signal`, given.signal),
+    // With the option's full name (migrations.signal for open()) in the message.
+    signal: checkSignal(given.signal, `${prefix}signal`),
   };
-}
-
-/** checkSignal, with the option's full name (migrations.signal for open()) in the message. */
-function checkNamedSignal(name: string, value: unknown): AbortSignal | undefined {
-  if (value !== undefined && !isAbortSignal(value)) throw invalidArgument(`${name} must be an AbortSignal, got ${describeType(value)}`);
-  return checkSignal(value);
 }
 
 /** Options of db.migrate(); `where` 'migrations' for the open() option (no dryRun there). */
