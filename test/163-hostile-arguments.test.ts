@@ -382,3 +382,41 @@ describe('lone surrogates in file paths', () => {
     }
   });
 });
+
+describe('a revoked proxy outside the pool methods', () => {
+  const revoked = (): object => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    return proxy;
+  };
+
+  it("as an integration's options: a TypeError, not the proxy's own error", async () => {
+    const { LitepoolDialect } = await import('../lib/integrations/kysely/index.ts');
+    let error: unknown;
+    try {
+      new LitepoolDialect(revoked() as never);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(LitepoolError);
+    expect((error as LitepoolError).code).toBe('LITEPOOL_INVALID_ARGUMENT');
+  });
+
+  it("as a JS migration's call options or batch: the migration fails with a typed cause", async () => {
+    const failures: unknown[] = [];
+    for (const [name, up] of [
+      ['run', async (tx: { run: (...args: unknown[]) => Promise<unknown> }) => void (await tx.run('CREATE TABLE never (a)', [], revoked()))],
+      ['batch', async (tx: { batch: (...args: unknown[]) => Promise<unknown> }) => void (await tx.batch(revoked()))],
+    ] as const) {
+      const error = await db.migrate({ migrations: [{ version: '1.0.0', name, up: up as never }] }).catch((caught: unknown) => caught);
+      failures.push(error);
+    }
+    for (const error of failures) {
+      expect((error as LitepoolError).code).toBe('LITEPOOL_MIGRATION_FAILED');
+      const cause = (error as { cause?: LitepoolError }).cause;
+      expect(cause).toBeInstanceOf(LitepoolError);
+      expect(cause!.code).toBe('LITEPOOL_INVALID_ARGUMENT');
+    }
+    expect(await db.get("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'never'")).toEqual({ n: 0 });
+  });
+});

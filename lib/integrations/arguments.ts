@@ -5,22 +5,29 @@
 // made by the pool's own error factories, so they are LitepoolErrors too. Apart from those, only
 // the package's public surface is used.
 
+import { isProxy } from 'node:util/types';
 import { Pool } from '../index.ts';
-import { invalidArgument, misuse, outOfRange } from '../errors.ts';
+import { describeType, invalidArgument, misuse, outOfRange } from '../errors.ts';
 
 export { invalidArgument, misuse, outOfRange };
 
 /** How a value reads in an error message. */
 export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
-  return typeof value;
+  return arrayOrRevoked(value) && !isProxy(value) ? 'an array' : describeType(value);
+}
+
+/** Array.isArray, true too for a revoked proxy (which it throws on): neither is an options object. */
+function arrayOrRevoked(value: unknown): boolean {
+  try {
+    return Array.isArray(value);
+  } catch {
+    return true;
+  }
 }
 
 /** A plain object, or a TypeError naming `what`. */
 export function checkObject(what: string, value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (typeof value !== 'object' || value === null || arrayOrRevoked(value)) {
     throw invalidArgument(`${what} must be an object, got ${describe(value)}`);
   }
   return value as Record<string, unknown>;

@@ -107,7 +107,7 @@ function unawaitedError(item: SourceItem, error: unknown, sql: unknown): Migrati
  */
 function withSignal(options: unknown, signal: AbortSignal): { options: unknown; release: () => void } {
   if (options === undefined) return { options: { signal, timeout: NO_TIMEOUT }, release: nothing };
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) return { options, release: nothing };
+  if (typeof options !== 'object' || options === null || isArrayOrRevoked(options)) return { options, release: nothing };
   const own = (options as { signal?: unknown }).signal;
   if (own !== undefined && !isAbortSignal(own)) return { options, release: nothing };
   const joined = own ? joinSignals(own, signal) : { signal, release: nothing };
@@ -115,6 +115,25 @@ function withSignal(options: unknown, signal: AbortSignal): { options: unknown; 
 }
 
 function nothing(): void {}
+
+/** Array.isArray, true too for a revoked proxy (which it throws on): the lease refuses either, typed. */
+function isArrayOrRevoked(value: unknown): boolean {
+  try {
+    return Array.isArray(value);
+  } catch {
+    return true;
+  }
+}
+
+/** A revoked proxy: looking at it throws (the lease refuses it, typed). */
+function isRevoked(value: unknown): boolean {
+  try {
+    Array.isArray(value);
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 /** The `tx` of a JS migration step, on `lease`; `signal` aborts the run. */
 export function migrationTransaction(lease: Lease, item: SourceItem, signal: AbortSignal | undefined): MigrationScope {
@@ -173,7 +192,7 @@ export function migrationTransaction(lease: Lease, item: SourceItem, signal: Abo
     exec: guard(1, first, bound('exec')),
     batch: guard(
       1,
-      (args) => (Array.isArray(args[0]) ? (args[0] as unknown[]).map((entry) => (entry as { sql?: unknown } | null)?.sql) : []),
+      (args) => (isArrayOrRevoked(args[0]) && !isRevoked(args[0]) ? (args[0] as unknown[]).map((entry) => (entry as { sql?: unknown } | null)?.sql) : []),
       bound('batch'),
     ),
     iterate: async function* (sql: unknown, params?: unknown, options?: unknown) {
