@@ -42,7 +42,10 @@ export interface RetryOptions {
 export interface PoolOptions {
   /** Starting values for the options below (default 'default'). */
   preset?: Preset;
-  /** Milliseconds to wait for a lease, a transaction's writer or a read snapshot (default 30 000). */
+  /**
+   * Milliseconds to wait for a lease, a transaction's writer or a read snapshot (default 30 000);
+   * also the longest an onConnection hook may take.
+   */
   acquireTimeout?: number;
   /**
    * Longest a read snapshot (`db.read`), a read lease's transaction, or a `db.iterate()` holding a
@@ -53,7 +56,9 @@ export interface PoolOptions {
   idleTimeout?: number;
   /**
    * Runs on every new connection, at open() and whenever a connection is replaced, before it
-   * serves anything: `conn.role` is 'reader' or 'writer'. A hook that fails at open() fails open().
+   * serves anything: `conn.role` is 'reader' or 'writer'. A hook that fails at open() fails open();
+   * one that has not settled within acquireTimeout fails as one that threw; close() waits for a
+   * replacement's hook within that bound.
    */
   onConnection?(conn: NewConnection): unknown;
   /** Retries of transient errors; off unless given (the 'production' preset turns it on). */

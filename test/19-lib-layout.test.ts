@@ -49,7 +49,7 @@ describe('lib/ layout', () => {
   });
 
   it('the handles and the connection keeper never import the dispatcher', () => {
-    const files = ['api/scope.ts', 'api/lease.ts', 'api/transaction.ts', 'api/snapshot.ts', 'api/connection-handle.ts', 'connections/health.ts'];
+    const files = ['api/scope.ts', 'api/lease.ts', 'api/transaction.ts', 'api/snapshot.ts', 'api/connection-handle.ts', 'connections/health.ts', 'connections/hook-run.ts'];
     for (const file of files) expect(report.edges[file], file).not.toContain('request/dispatcher.ts');
   });
 

@@ -18,6 +18,7 @@ import type { Pending } from './pending.ts';
 import type { PoolIterations } from './pool-iteration.ts';
 import type { PoolParts } from './stats.ts';
 import type { WriteQueue } from './write-queue.ts';
+import { closeToQueues } from './write-queue-line.ts';
 
 /** What a pool still has open when close() begins. */
 export interface OpenWork {
@@ -35,6 +36,8 @@ export interface OpenWork {
 /** Shuts a pool down after close() stopped intake; resolves once every connection is closed. */
 export async function shutDown(parts: PoolParts, open: OpenWork): Promise<void> {
   parts.replica?.stop();
+  // Every queue is collected here: one made from now on (its options read while close() began) is refused.
+  closeToQueues(parts.gate);
   // Queues drain while held leases are released: a lease holding the writer would keep the
   // queued writes (and close()) waiting forever.
   const drained = Promise.allSettled([...open.queues].map((queue) => queue.shutdown()));

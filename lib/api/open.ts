@@ -72,7 +72,7 @@ async function start(resolved: ResolvedOptions): Promise<Pool> {
     observers,
   };
   const idleMillis = () => native.stats().idleMillis;
-  const keeper = new ConnectionKeeper(context, idleMillis, resolved.readers, resolved.idleTimeout, resolved.onConnection);
+  const keeper = new ConnectionKeeper(context, idleMillis, resolved.readers, resolved.idleTimeout, resolved.onConnection, resolved.acquireTimeout);
   keeper.failShared = (reason) => dispatcher!.failShared(reason);
   const probe = resolved.healthCheck
     ? new HealthProbe(context, idleMillis, resolved.readers, resolved.healthCheck.intervalMs, (worker) => keeper.replace(worker))

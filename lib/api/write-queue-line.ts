@@ -3,10 +3,24 @@
 // place of the queue has a follower share its last place; an entry accepted after something got
 // in line behind that place takes a new one, at the end. The oldest place hands its entries over
 // (at most `inFlight` running) while it is at the front and is given up once they all went.
-// Runs on the JS thread.
+// Once its pool's close() began, a writer's line takes no new queue. Runs on the JS thread.
 
+import { PoolClosedError } from '../errors.ts';
 import { Fifo } from '../request/fifo.ts';
 import type { WriterPlace, WriterPlaces } from '../request/writer-place.ts';
+
+/** Writer lines of pools whose close() began (and collected their queues). */
+const closedLines = new WeakSet<WriterPlaces>();
+
+/** close() began on the pool of `places`: a queue made for it from now on is refused. */
+export function closeToQueues(places: WriterPlaces): void {
+  closedLines.add(places);
+}
+
+/** Throws PoolClosedError when close() began on the pool of `places` (a queue is being made for it). */
+export function checkOpenToQueues(places: WriterPlaces | undefined): void {
+  if (places !== undefined && closedLines.has(places)) throw new PoolClosedError();
+}
 
 /** One place of the queue and how many of the waiting entries it still holds. */
 interface Segment {

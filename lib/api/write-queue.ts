@@ -16,7 +16,7 @@ import { encodeParams, type EncodedParams } from '../input/params.ts';
 import { checkInteger, checkKeys, checkSql } from '../input/validate.ts';
 import { Fifo } from '../request/fifo.ts';
 import type { WriterPlace, WriterPlaces } from '../request/writer-place.ts';
-import { QueueLine } from './write-queue-line.ts';
+import { QueueLine, checkOpenToQueues } from './write-queue-line.ts';
 import { RetryOrder } from './write-queue-retry.ts';
 import type { RetryTurn } from '../connections/retry.ts';
 import { KNOWN_OPTIONS, checkPolicy } from './write-queue-options.ts';
@@ -144,6 +144,8 @@ export class WriteQueue {
       throw invalidArgument(`groupCommit must be a boolean, got ${describeType(given.groupCommit)}`);
     }
     this.#groupCommit = given.groupCommit !== false;
+    // Reading the options may have run the caller's code (a getter), close() included.
+    checkOpenToQueues(places);
     this.#run = run;
     const waiting = this.#waiting;
     this.#order = new RetryOrder(() => this.#running, () => this.#feed());

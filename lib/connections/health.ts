@@ -13,19 +13,21 @@
 // stays pinned, the writer stays under the keeper's session (writes and sessions wait). Each
 // failure fails what waits for a connection out of service: what waits for the writer, and, once
 // no reader is in service, the leases waiting for a reader and the reads waiting in the shared
-// ring (failShared), with LITEPOOL_CONNECTION_UNAVAILABLE naming the failure. close() (stop())
-// tries each connection out of service once more at once, then lets close go on.
+// ring (failShared), with LITEPOOL_CONNECTION_UNAVAILABLE naming the failure. A hook is bounded
+// by acquireTimeout (hook-run.ts). close() (stop()) waits for the replacements under way (their
+// hooks within that bound), tries each connection out of service once more at once (not one
+// whose hook did not settle: close() never calls it again), then lets close go on.
 //
 // An in-memory database is never replaced: its one connection is the database, and a new one
 // would be empty.
 
-import { ConnectionHandle } from '../api/connection-handle.ts';
 import type { PoolContext } from '../api/context.ts';
 import { LitepoolError, sqliteCodeName } from '../errors.ts';
 import type { ConnectionHook } from '../input/options.ts';
 import { Op, WRITER_WORKER } from '../native/contract.ts';
 import { READERS, readerRoute, sessionRoute, type Route, type WriterSession } from '../request/route.ts';
 import { HealthState } from './health-state.ts';
+import { HookRunner, hookDidNotSettle, type HookRun } from './hook-run.ts';
 
 /** SQLite primary codes after which a connection is not trusted again. */
 const FATAL_CODES = new Set([10 /* IOERR */, 11 /* CORRUPT */, 14 /* CANTOPEN */, 26 /* NOTADB */]);
@@ -33,6 +35,9 @@ const FATAL_CODES = new Set([10 /* IOERR */, 11 /* CORRUPT */, 14 /* CANTOPEN */
 export function isFatal(errno: number): boolean {
   return FATAL_CODES.has(errno & 0xff);
 }
+
+/** The hook's runs at open(): open() awaits them. */
+const AT_OPEN: HookRun = { awaited: true };
 
 const FIRST_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
@@ -55,7 +60,8 @@ export class ConnectionKeeper {
   readonly #state: HealthState;
   readonly #readers: number;
   readonly #idleTimeout: number;
-  readonly #hook: ConnectionHook | undefined;
+  readonly #hooks: HookRunner;
+  readonly #hooked: boolean;
   /** ':memory:' (the pool's observers are named after its path): nothing is ever replaced. */
   readonly #memory: boolean;
   /** How long to wait before the next retry of each worker, and the retries waiting. */
@@ -75,12 +81,14 @@ export class ConnectionKeeper {
    */
   failShared: ((reason: unknown) => void) | undefined = undefined;
 
-  constructor(context: PoolContext, idleMillis: () => readonly number[], readers: number, idleTimeout: number, hook: ConnectionHook | undefined) {
+  /** `hookBound`: ms the hook may take on a connection (acquireTimeout). */
+  constructor(context: PoolContext, idleMillis: () => readonly number[], readers: number, idleTimeout: number, hook: ConnectionHook | undefined, hookBound: number) {
     this.#context = context;
     this.#state = HealthState.of(context, idleMillis, readers);
     this.#readers = readers;
     this.#idleTimeout = idleTimeout;
-    this.#hook = hook;
+    this.#hooks = new HookRunner(context, hook, hookBound);
+    this.#hooked = hook !== undefined;
     this.#memory = context.observers.database === ':memory:';
   }
 
@@ -91,11 +99,11 @@ export class ConnectionKeeper {
 
   /** Runs the hook on the writer and every reader of a pool being opened. Throws on failure. */
   async initialize(): Promise<void> {
-    if (this.#hook) {
+    if (this.#hooked) {
       const { requests, writer } = this.#context;
       const session = await writer.acquire(undefined, undefined);
       try {
-        await this.#runHook(sessionRoute(session), 'writer');
+        await this.#hooks.run(sessionRoute(session), 'writer', AT_OPEN);
       } finally {
         writer.release(session);
       }
@@ -105,7 +113,11 @@ export class ConnectionKeeper {
         for (let i = 0; i < this.#readers; i++) {
           pinned.push(await requests.run({ op: Op.Pin, route: READERS, internal: true }));
         }
-        await Promise.all(pinned.map((reader) => this.#runHook(readerRoute(reader), 'reader')));
+        await Promise.all(pinned.map((reader) => this.#hooks.run(readerRoute(reader), 'reader', AT_OPEN)));
+      } catch (error) {
+        // open() fails: the hooks still running on other readers are let go (their handles end).
+        this.#hooks.letGo();
+        throw error;
       } finally {
         await Promise.all(pinned.map((reader) => this.#unpin(reader)));
       }
@@ -125,7 +137,8 @@ export class ConnectionKeeper {
     if (this.#stopped || this.#memory) return false;
     try {
       await this.#context.requests.run({ op: Op.Reopen, route, internal: true });
-      await this.#runHook(route, 'writer');
+      // Part of a migration run, which someone awaits.
+      await this.#hooks.run(route, 'writer', { awaited: true });
     } catch (error) {
       this.#schedule(WRITER_WORKER, 'failed renewal after migrations');
       throw error;
@@ -147,12 +160,14 @@ export class ConnectionKeeper {
   }
 
   /**
-   * Stops replacing and waits for the replacements under way; then tries each connection out of
-   * service once more, at once (the writer; the readers when none is in service), fails what
-   * still waits for one that stays out, and gives the writer back for close().
+   * Stops replacing and waits for the replacements under way (a hook within its bound); then
+   * tries each connection out of service once more, at once (the writer; the readers when none is
+   * in service; none whose hook did not settle), fails what still waits for one that stays out,
+   * and gives the writer back for close().
    */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#hooks.awaited();
     if (this.#timer) clearInterval(this.#timer);
     for (const [worker, retry] of this.#retries) {
       clearTimeout(retry);
@@ -162,8 +177,9 @@ export class ConnectionKeeper {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     const last: Promise<void>[] = [];
     const reason = (worker: number) => this.#reasons.get(worker) ?? 'out of service';
-    if (this.#writerSession) last.push(this.#attempt(WRITER_WORKER, reason(WRITER_WORKER)));
-    if (this.#state.noReaderInService) for (const reader of this.readersOutOfService()) last.push(this.#attempt(reader, reason(reader)));
+    const again = (worker: number) => !hookDidNotSettle(this.#state.outOfService.get(worker));
+    if (this.#writerSession && again(WRITER_WORKER)) last.push(this.#attempt(WRITER_WORKER, reason(WRITER_WORKER), true));
+    if (this.#state.noReaderInService) for (const reader of this.readersOutOfService()) if (again(reader)) last.push(this.#attempt(reader, reason(reader), true));
     await Promise.all(last);
     const session = this.#writerSession;
     if (session) {
@@ -201,11 +217,13 @@ export class ConnectionKeeper {
     this.#pending.add(done);
   }
 
-  /** One attempt at replacing `worker`'s connection; a failure schedules the next (unless stopped). */
-  async #attempt(worker: number, reason: string): Promise<void> {
+  /** One attempt at replacing `worker`'s connection (`last`: close()'s); a failure schedules the next (unless stopped). */
+  async #attempt(worker: number, reason: string, last = false): Promise<void> {
     const role = worker === WRITER_WORKER ? 'writer' : 'reader';
+    // close() awaits its last attempt (and the others once it is called: HookRunner.awaited()).
+    const hook = { awaited: last };
     try {
-      const replaced = worker === WRITER_WORKER ? await this.#replaceWriter() : await this.#replaceReader(worker);
+      const replaced = worker === WRITER_WORKER ? await this.#replaceWriter(hook) : await this.#replaceReader(worker, hook);
       this.#state.busy.delete(worker);
       if (!replaced) return;
       this.stats.replaced++;
@@ -246,7 +264,7 @@ export class ConnectionKeeper {
   }
 
   /** Replaces the writer's connection under the keeper's session; false when close() came first. */
-  async #replaceWriter(): Promise<boolean> {
+  async #replaceWriter(hook: HookRun): Promise<boolean> {
     const { requests, writer } = this.#context;
     let session = this.#writerSession;
     if (!session) {
@@ -261,7 +279,7 @@ export class ConnectionKeeper {
     }
     const route = sessionRoute(session);
     await requests.run({ op: Op.Reopen, route, internal: true });
-    await this.#runHook(route, 'writer');
+    await this.#hooks.run(route, 'writer', hook);
     this.#state.outOfService.delete(WRITER_WORKER);
     this.#writerSession = undefined;
     writer.release(session);
@@ -274,7 +292,7 @@ export class ConnectionKeeper {
    * already out of service (a retry) is still pinned to the keeper. Pins are held back while no
    * other reader is in service, since a Pin in the shared ring would wait for this one.
    */
-  async #replaceReader(worker: number): Promise<boolean> {
+  async #replaceReader(worker: number, hook: HookRun): Promise<boolean> {
     const { requests, readers } = this.#context;
     const route = readerRoute(worker);
     if (!this.#state.outOfService.has(worker)) {
@@ -282,7 +300,7 @@ export class ConnectionKeeper {
     } else {
       await requests.run({ op: Op.Reopen, route, internal: true });
     }
-    await this.#runHook(route, 'reader');
+    await this.#hooks.run(route, 'reader', hook);
     await this.#unpin(worker);
     this.#state.outOfService.delete(worker);
     readers.resume();
@@ -320,24 +338,6 @@ export class ConnectionKeeper {
       this.#state.outOfService.delete(worker);
       readers.resume();
       await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-
-  async #runHook(route: Route, role: 'reader' | 'writer'): Promise<void> {
-    if (!this.#hook) return;
-    const handle = new ConnectionHandle(this.#context, route, role);
-    // Readers run with query_only, which would also refuse the hook's temp views and tables;
-    // it is lifted for the hook alone.
-    const queryOnly = (on: boolean) => handle.control(Op.Exec, `PRAGMA query_only = ${on ? 'ON' : 'OFF'}`);
-    try {
-      if (role === 'reader') await queryOnly(false);
-      await this.#hook(handle);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new LitepoolError('LITEPOOL_CONNECTION_HOOK', `onConnection failed on a ${role} connection: ${reason}`, { cause: error });
-    } finally {
-      handle.end();
-      if (role === 'reader') await queryOnly(true);
     }
   }
 

@@ -3,7 +3,7 @@
 // cells a, b and c hold for each status). Runs on the JS thread, inside onBatch.
 
 import { LitepoolError, SqliteError, bindError, integerOverflow, misuse } from '../errors.ts';
-import { Op, Status } from '../native/contract.ts';
+import { Op, Status, Target } from '../native/contract.ts';
 import type { RunResult } from '../types.ts';
 import type { Chunk, IterateRequest, Request } from './requests.ts';
 import { arrayRows, objectRows, rowBuilder, type RowBuilder } from './rows.ts';
@@ -129,7 +129,13 @@ export function shutDownError(): LitepoolError {
   return new LitepoolError('LITEPOOL_CANCELLED', 'the operation was cancelled because the pool shut down');
 }
 
-/** The error of a write sent to a read lease or snapshot (a read-only connection). */
+/**
+ * The error of a statement that writes, sent where nothing may write: the pool's own iterate()
+ * (its first chunk goes to the shared reader ring), or a read lease or snapshot (a pinned reader).
+ */
 export function readOnlyError(request: Request): SqliteError {
-  return new SqliteError(8, 'attempt to write a readonly database: a read lease or snapshot cannot write', request.sql);
+  const where = request.route.target === Target.Readers
+    ? 'iterate() runs on a reader and only reads: use run() or all() for a statement that writes, or iterate inside a transaction'
+    : 'a read lease or snapshot cannot write';
+  return new SqliteError(8, `attempt to write a readonly database: ${where}`, request.sql);
 }
