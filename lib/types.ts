@@ -123,7 +123,10 @@ export interface PoolStats {
   writer: { busy: boolean; queued: number; held: boolean };
   /** Leases, transactions and snapshots waiting for a connection. */
   leasesWaiting: number;
-  /** Group commit: groups of two or more writes committed together, and the writes in them. */
+  /**
+   * Group commit: groups of two or more writes that committed together, and the writes in them. A
+   * group whose BEGIN IMMEDIATE or COMMIT failed, or that a failure rolled back, is not counted.
+   */
   groupCommit: { groups: number; writes: number };
   /**
    * Times a native worker ran a whole `timeslice` without pausing and offered its CPU core to

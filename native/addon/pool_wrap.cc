@@ -3,6 +3,8 @@
 // function here runs on the JS thread.
 #include "pool_wrap.h"
 
+#include <system_error>
+
 #include "heap_trim.h"
 
 namespace litepool {
@@ -22,6 +24,18 @@ int intField(const Napi::Object& object, const char* key, int fallback) {
 bool boolField(const Napi::Object& object, const char* key, bool fallback) {
   const Napi::Value value = object.Get(key);
   return value.IsBoolean() ? value.As<Napi::Boolean>().Value() : fallback;
+}
+
+// JS thread: runs `start` (Engine::startWriter or startReaders), turning a thread the system
+// refused to create (std::system_error) into a JS error. node-addon-api passes only a
+// Napi::Error on to JS: any other exception leaving a method ends the process.
+template <typename Start>
+auto startingThreads(Napi::Env env, Start start) -> decltype(start()) {
+  try {
+    return start();
+  } catch (const std::system_error& error) {
+    throw Napi::Error::New(env, std::string("litepool: could not start a worker thread: ") + error.what());
+  }
 }
 
 }  // namespace
@@ -75,6 +89,10 @@ PoolWrap::PoolWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PoolWrap>(
   config.timesliceMicros = static_cast<std::uint32_t>(intField(options, "timesliceMicros", 1000));
   config.groupMaxBatch = static_cast<std::uint32_t>(intField(options, "groupMaxBatch", 256));
   config.groupMaxDelayMicros = static_cast<std::uint32_t>(intField(options, "groupMaxDelayMicros", 0));
+#ifdef LITEPOOL_FAULT_VFS
+  // The fault-injection test build only: a reader thread that cannot start (engine.h).
+  config.testFailReaderStart = intField(options, "testFailReaderStart", -1);
+#endif
 
   completionFunction_ = CompletionFunction::New(env, "litepool:completions", 0, 1, this);
   notifier_ = std::make_unique<CompletionNotifier>(completionFunction_);
@@ -195,11 +213,14 @@ void PoolWrap::drain(Napi::Env env) {
 }
 
 Napi::Value PoolWrap::startWriter(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), liveEngine(info.Env()).startWriter());
+  Engine& engine = liveEngine(info.Env());
+  return Napi::Number::New(info.Env(), startingThreads(info.Env(), [&engine] { return engine.startWriter(); }));
 }
 
+// The readers started before one that could not start run on: abort() stops and joins them.
 Napi::Value PoolWrap::startReaders(const Napi::CallbackInfo& info) {
-  const std::vector<std::uint32_t> slots = liveEngine(info.Env()).startReaders();
+  Engine& engine = liveEngine(info.Env());
+  const std::vector<std::uint32_t> slots = startingThreads(info.Env(), [&engine] { return engine.startReaders(); });
   Napi::Array result = Napi::Array::New(info.Env(), slots.size());
   for (std::size_t i = 0; i < slots.size(); ++i) result.Set(static_cast<uint32_t>(i), slots[i]);
   return result;

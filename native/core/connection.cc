@@ -42,6 +42,17 @@ bool Connection::interruptRequested() const noexcept {
   return current_ && current_->cancelled.load(std::memory_order_relaxed);
 }
 
+// Writer thread, from the busy handler of a group's BEGIN IMMEDIATE: every member of the group is
+// cancelled, so nobody waits for the lock any more. One cancelled member alone does not stop the
+// wait: the others still want to commit.
+bool Connection::groupCancelled() const noexcept {
+  if (beginningGroup_ == nullptr) return false;
+  for (std::size_t i = 0; i < beginningGroupSize_; ++i) {
+    if (!beginningGroup_[i]->cancelled.load(std::memory_order_relaxed)) return false;
+  }
+  return true;
+}
+
 // Worker thread, from the progress handler once an interrupt is requested (rare: the scan is not
 // on the hot path). True while a statement of this connection is still running: busy (stepped,
 // not halted), other than an open iteration paused between its chunks.
@@ -70,13 +81,14 @@ std::int64_t Connection::changesSince(std::int64_t totalBefore) noexcept {
 }
 
 // Worker thread. SQLite's own busy_timeout sleeps without looking up; this one gives up at once
-// when the request is cancelled or the engine aborts, at once for a request that must not wait
-// (RequestFlag::NoBusyWait), and otherwise waits up to busyTimeoutMs.
+// when the request is cancelled (a group's BEGIN: every member of the group) or the engine
+// aborts, at once for a request that must not wait (RequestFlag::NoBusyWait), and otherwise
+// waits up to busyTimeoutMs.
 int Connection::onBusy(void* self, int attempt) {
   static constexpr int kDelaysMs[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
   static constexpr int kSteps = static_cast<int>(sizeof(kDelaysMs) / sizeof(kDelaysMs[0]));
   auto* connection = static_cast<Connection*>(self);
-  if (connection->interruptRequested()) return 0;
+  if (connection->interruptRequested() || connection->groupCancelled()) return 0;
   const Request* request = connection->current_;
   if (request != nullptr && (request->flags & RequestFlag::NoBusyWait)) return 0;
   int waited = 0;

@@ -99,8 +99,10 @@ class Connection {
   bool canGroup(const Request& request);
   // Writer thread. Runs the requests in one BEGIN IMMEDIATE ... COMMIT, each inside its own
   // SAVEPOINT so that a failing one rolls back alone. Outputs are final only after COMMIT: when
-  // COMMIT fails, every request that had succeeded reports that failure instead.
-  void executeGroup(Request* const* group, std::size_t count);
+  // COMMIT fails, every request that had succeeded reports that failure instead. True when the
+  // group committed; false when its BEGIN or COMMIT failed, or a failure rolled it back (its
+  // writes then ran one by one, each in its own transaction).
+  bool executeGroup(Request* const* group, std::size_t count);
   // Writer thread. Runs a Batch request: every statement or none.
   void executeBatch(Request& request);
   // Writer thread. Runs an InsertRows request: its INSERT once per row of its block, in the open
@@ -149,6 +151,7 @@ class Connection {
   // connection.cc
   static int onProgress(void* self);
   bool interruptRequested() const noexcept;
+  bool groupCancelled() const noexcept;
   bool statementRunning() noexcept;
   int stepIteration() noexcept;
   std::int64_t changesSince(std::int64_t totalBefore) noexcept;
@@ -188,6 +191,10 @@ class Connection {
   sqlite3* db_ = nullptr;
   StatementCache cache_;
   Request* current_ = nullptr;         // the request being run (see RunningRequest)
+  // The writer, while a group's BEGIN IMMEDIATE runs (no request is current then): the group's
+  // members. The busy handler stops waiting once every one of them is cancelled.
+  Request* const* beginningGroup_ = nullptr;
+  std::size_t beginningGroupSize_ = 0;
   sqlite3_stmt* iteration_ = nullptr;  // the open iteration's statement, out of the cache while open
   CachedStatement iterationEntry_;     // its SQL and what prepare() learnt of it (stmt == iteration_)
   bool iterationRowReady_ = false;     // iteration_ stands on a row the last chunk did not copy

@@ -5,6 +5,8 @@
 #include "engine.h"
 
 #include <cassert>
+#include <cerrno>
+#include <system_error>
 #include <thread>
 
 #include "sqlite_init.h"
@@ -87,11 +89,24 @@ std::vector<std::uint32_t> Engine::startReaders() {
     worker->index = i;
     worker->pinnedRing = std::make_unique<SpscRing<std::uint32_t>>(config_.slots);
   }
-  readersRunning_.fetch_add(static_cast<int>(readers_.size()), std::memory_order_relaxed);
   for (std::size_t i = 0; i < readers_.size(); ++i) {
     Worker* worker = readers_[i].get();
     const std::uint32_t slot = openSlots[i];
-    worker->thread.start([this, worker, slot] { readerMain(worker, slot); });
+    // Counted before its thread exists (the thread uncounts itself when it ends, see readerMain),
+    // and uncounted when the thread could not be created: a reader that never ran must not keep
+    // the writer waiting for it (waitForReadersGone). The readers started before it run on, and
+    // abort() or the destructor joins them; the Open slot of one that never ran is never
+    // completed and goes with the engine.
+    readersRunning_.fetch_add(1, std::memory_order_relaxed);
+    try {
+      if (static_cast<int>(i) == config_.testFailReaderStart) {
+        throw std::system_error(EAGAIN, std::generic_category(), "pthread_create");
+      }
+      worker->thread.start([this, worker, slot] { readerMain(worker, slot); });
+    } catch (...) {
+      readersRunning_.fetch_sub(1, std::memory_order_relaxed);
+      throw;
+    }
   }
   return openSlots;
 }

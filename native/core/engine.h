@@ -69,6 +69,9 @@ struct EngineConfig {
   // Native tests only (0 otherwise): how long a reader that took a request while polling the
   // shared ring stays registered as a poller before it leaves, to widen a race window on purpose.
   std::uint32_t testPauseAfterTakeMicros = 0;
+  // Native tests and the addon's fault-injection test build only (-1 otherwise): the reader whose
+  // thread startReaders() fails to create, as when the system refuses a thread (std::system_error).
+  int testFailReaderStart = -1;
 };
 
 // Any thread: the steady clock in milliseconds (when a worker last finished work).
@@ -89,8 +92,8 @@ struct EngineStats {
   std::uint64_t readerCompleted = 0;
   std::uint64_t writerCompleted = 0;
   std::uint32_t slotsInUse = 0;
-  std::uint64_t groupCommits = 0;    // groups of two or more writes committed together
-  std::uint64_t groupedWrites = 0;   // writes that ran inside such groups
+  std::uint64_t groupCommits = 0;    // groups of two or more writes that committed together
+  std::uint64_t groupedWrites = 0;   // writes those groups held (a group that did not commit: none)
   std::uint64_t yields = 0;          // times a worker gave up its core after a full time slice
   // The WAL index header as of the writer's last finished request (all 0 before, or without WAL).
   std::uint32_t walFrames = 0;
@@ -116,7 +119,8 @@ class Engine {
   // slot (op Open). Call once.
   std::uint32_t startWriter();
   // JS thread. Starts the reader threads (after the writer opened, so WAL mode is set); each
-  // completes one of the returned slots (op Open).
+  // completes one of the returned slots (op Open). Throws std::system_error when a thread cannot
+  // be created: the readers started before it run on (abort() stops and joins them).
   std::vector<std::uint32_t> startReaders();
 
   // JS thread. A cleared request, or UINT32_MAX when every slot is in flight.
@@ -250,6 +254,8 @@ class Engine {
   bool joined_ = false;
   std::vector<std::uint32_t> groupSlots_;  // writer thread only
   std::vector<Request*> group_;            // writer thread only
+  std::uint64_t lastGroupNumber_ = 0;      // writer thread only: the last group's Request::group
+  // Written by the writer's thread after each group that committed, read by stats().
   std::atomic<std::uint64_t> groupCommits_{0};
   std::atomic<std::uint64_t> groupedWrites_{0};
   // Written by the writer's thread after each request it finished (Connection::walIndex), read by

@@ -57,7 +57,7 @@ bool Connection::canGroup(const Request& request) {
 }
 
 // Writer thread.
-void Connection::executeGroup(Request* const* group, std::size_t count) {
+bool Connection::executeGroup(Request* const* group, std::size_t count) {
   const auto runAlone = [this](Request& r) {
     r.clearOutput();
     if (r.cancelled.load(std::memory_order_relaxed)) {
@@ -67,11 +67,16 @@ void Connection::executeGroup(Request* const* group, std::size_t count) {
     }
   };
   Request scratch;
-  if (!control(kBegin, scratch)) {
+  beginningGroup_ = group;  // the busy handler gives up once every member is cancelled
+  beginningGroupSize_ = count;
+  const bool begun = control(kBegin, scratch);
+  beginningGroup_ = nullptr;
+  if (!begun) {
     // Nothing ran (typically SQLITE_BUSY: another connection held the write lock for all of
-    // busyTimeout). The group fails as one: running its writes one by one would make each wait
-    // busyTimeout again, and a lock let go meanwhile would commit a later write before an earlier
-    // one that already failed. Each reports BEGIN's error (a retry policy retries them in order).
+    // busyTimeout, or until every member was cancelled). The group fails as one: running its
+    // writes one by one would make each wait busyTimeout again, and a lock let go meanwhile would
+    // commit a later write before an earlier one that already failed. Each reports BEGIN's error
+    // (a retry policy retries them in order).
     const bool aborting = scratch.status == Status::Cancelled;
     for (std::size_t i = 0; i < count; ++i) {
       Request& request = *group[i];
@@ -84,7 +89,7 @@ void Connection::executeGroup(Request* const* group, std::size_t count) {
       request.errcode = scratch.errcode;
       request.message = "the group's BEGIN IMMEDIATE failed: " + scratch.message;
     }
-    return;
+    return false;
   }
   for (std::size_t i = 0; i < count; ++i) {
     Request& request = *group[i];
@@ -104,31 +109,31 @@ void Connection::executeGroup(Request* const* group, std::size_t count) {
         if (succeeded(*group[j])) runAlone(*group[j]);
       }
       for (std::size_t j = i + 1; j < count; ++j) runAlone(*group[j]);
-      return;
+      return false;
     }
     if (!succeeded(request)) control(kGroupMember.rollbackTo, scratch);
     control(kGroupMember.release, scratch);
   }
-  if (!control(kCommit, scratch)) {
-    rollBackOpenTransaction();
-    // A constraint checked at COMMIT (a deferred foreign key) was left unresolved by one of the
-    // writes: they run again one by one, as they would have without grouping, so only that one
-    // fails. Any other failure (an I/O error) is the group's: every write that had succeeded
-    // reports it, none committed.
-    const bool constraint = (scratch.errcode & 0xff) == SQLITE_CONSTRAINT;
-    for (std::size_t i = 0; i < count; ++i) {
-      Request& request = *group[i];
-      if (!succeeded(request)) continue;
-      if (constraint) {
-        runAlone(request);
-        continue;
-      }
-      request.clearOutput();
-      request.status = Status::SqliteFailed;
-      request.errcode = scratch.errcode;
-      request.message = "the group commit failed: " + scratch.message;
+  if (control(kCommit, scratch)) return true;
+  rollBackOpenTransaction();
+  // A constraint checked at COMMIT (a deferred foreign key) was left unresolved by one of the
+  // writes: they run again one by one, as they would have without grouping, so only that one
+  // fails. Any other failure (an I/O error) is the group's: every write that had succeeded
+  // reports it, none committed.
+  const bool constraint = (scratch.errcode & 0xff) == SQLITE_CONSTRAINT;
+  for (std::size_t i = 0; i < count; ++i) {
+    Request& request = *group[i];
+    if (!succeeded(request)) continue;
+    if (constraint) {
+      runAlone(request);
+      continue;
     }
+    request.clearOutput();
+    request.status = Status::SqliteFailed;
+    request.errcode = scratch.errcode;
+    request.message = "the group commit failed: " + scratch.message;
   }
+  return false;
 }
 
 // Writer thread. Opens its own transaction, or a savepoint inside the one already open (a batch

@@ -289,17 +289,23 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
   }
   const auto started = std::chrono::steady_clock::now();
   writer.busy.store(true, std::memory_order_relaxed);
-  writer.connection.executeGroup(group_.data(), group_.size());
+  const bool committed = writer.connection.executeGroup(group_.data(), group_.size());
   writer.busy.store(false, std::memory_order_relaxed);
   const auto finished = std::chrono::steady_clock::now();
-  const std::uint64_t groupNumber = groupCommits_.fetch_add(1, std::memory_order_relaxed) + 1;
+  // Every group gets a number of its own, committed or not; stats() counts only the committed.
+  const std::uint64_t groupNumber = ++lastGroupNumber_;
+  if (committed) {
+    groupCommits_.fetch_add(1, std::memory_order_relaxed);
+    groupedWrites_.fetch_add(group_.size(), std::memory_order_relaxed);
+  }
+  // A group that did not commit reports none: its members failed, or each ran (and committed)
+  // alone after the group rolled back, so none of them was committed together with the others.
   for (Request* member : group_) {
-    member->group = groupNumber;
-    member->groupSize = static_cast<std::uint32_t>(group_.size());
+    member->group = committed ? groupNumber : 0;
+    member->groupSize = committed ? static_cast<std::uint32_t>(group_.size()) : 0;
     member->queuedMicros = micros(member->submittedAt, started);
     member->execMicros = micros(started, finished);
   }
-  groupedWrites_.fetch_add(group_.size(), std::memory_order_relaxed);
   writer.completed.fetch_add(group_.size(), std::memory_order_relaxed);
   noteWal(writer);
   // Every promise of the group resolves only now, after COMMIT returned.

@@ -1,15 +1,18 @@
 // Owns the engine tests of statements that share a transaction or a connection (transaction.cc,
 // statement.cc): Batch requests (every statement or none, inside an open transaction too),
 // group commit (queued groupable writes in one transaction, where a failing one rolls back
-// alone), iterations in chunks on a pinned reader or holding the reader that started them (and
+// alone; counted only once committed; a BEGIN waiting for the lock that stops once every member is
+// cancelled), iterations in chunks on a pinned reader or holding the reader that started them (and
 // kept from a Reopen meanwhile, as a lease's reader is), and InsertRows blocks (insert_rows.cc: their own transaction, or rows in an open one; groups of
 // rows, a failing row named, every value kind).
 // Fixtures: pool_harness.h.
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -18,6 +21,7 @@
 
 using namespace litepool;
 using namespace litepool::test;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -274,7 +278,9 @@ TEST(group_commit_whose_commit_fails_fails_only_the_write_that_cannot_commit) {
   h.engine.releaseSlot(blocked);
   for (int i = 0; i < kWrites; ++i) {
     const Request& request = h.engine.request(writes[static_cast<std::size_t>(i)]);
-    CHECK(request.group != 0);
+    // The group rolled back and each member ran alone: none reports a group.
+    CHECK_EQ(request.group, std::uint64_t{0});
+    CHECK_EQ(request.groupSize, std::uint32_t{0});
     if (i == 7) {
       CHECK_EQ(request.status, Status::SqliteFailed);
       CHECK_EQ(request.errcode, SQLITE_CONSTRAINT_FOREIGNKEY);
@@ -286,6 +292,81 @@ TEST(group_commit_whose_commit_fails_fails_only_the_write_that_cannot_commit) {
   }
   CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM c"), std::int64_t{kWrites});  // 1 + 19 of 20
   CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM c WHERE pid = 99"), std::int64_t{0});
+  // The group did not commit: stats() does not count it.
+  CHECK_EQ(h.engine.stats().groupCommits, std::uint64_t{0});
+  CHECK_EQ(h.engine.stats().groupedWrites, std::uint64_t{0});
+  h.close();
+}
+
+namespace {
+
+// Holds `writes` groupable inserts into t(v) behind `other`'s write lock: they reach the writer
+// together, and it waits in their group's BEGIN IMMEDIATE. Returns their slots.
+std::vector<std::uint32_t> groupWaitingForTheLock(Harness& h, int writes) {
+  std::vector<std::uint32_t> slots;
+  for (int i = 0; i < writes; ++i) {
+    slots.push_back(h.submit(Op::Run, Target::Writer, "INSERT INTO t(v) VALUES (?)", {Param::i(i)}, RequestFlag::Groupable));
+  }
+  std::this_thread::sleep_for(300ms);
+  std::uint32_t early;
+  h.engine.rearm();
+  CHECK(!h.engine.popCompletion(early));
+  CHECK(h.engine.stats().writerBusy);
+  return slots;
+}
+
+}  // namespace
+
+// A group waiting in its BEGIN IMMEDIATE for a lock another connection holds (no request is
+// current then) stops waiting once every member is cancelled, long before busyTimeout; while one
+// member is not cancelled, the group waits on for it, and commits it once the lock is free.
+TEST(group_begin_waiting_for_the_lock_stops_once_every_member_is_cancelled) {
+  TempDir dir;
+  const std::string path = dir.file("group-cancel.db");
+  constexpr int kWrites = 8;
+  EngineConfig config = configFor(path, 1);  // busyTimeoutMs 5000
+  config.groupMaxBatch = kWrites;
+  config.groupMaxDelayMicros = 200000;  // the group waits until all of them joined it
+  Harness h(std::move(config));
+  h.open();
+  h.mustRun(Op::Exec, Target::Writer, "CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER)");
+  RawConnection other(path);
+
+  other.exec("BEGIN IMMEDIATE");
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::uint32_t> slots = groupWaitingForTheLock(h, kWrites);
+  for (int i = 0; i + 1 < kWrites; ++i) h.engine.cancel(slots[static_cast<std::size_t>(i)]);
+  std::this_thread::sleep_for(300ms);
+  std::uint32_t early;
+  h.engine.rearm();
+  CHECK(!h.engine.popCompletion(early));  // one member still wants the lock
+  h.engine.cancel(slots.back());
+  CHECK(h.collect(slots.size()) == slots);
+  CHECK(std::chrono::steady_clock::now() - start < 3s);  // well before the 5 s busy timeout
+  for (std::uint32_t slot : slots) {
+    CHECK_EQ(h.engine.request(slot).status, Status::Cancelled);
+    CHECK_EQ(h.engine.request(slot).group, std::uint64_t{0});  // nothing committed together
+    CHECK_EQ(h.engine.request(slot).groupSize, std::uint32_t{0});
+    h.engine.releaseSlot(slot);
+  }
+  CHECK_EQ(h.engine.stats().groupCommits, std::uint64_t{0});  // it never began
+  other.exec("ROLLBACK");
+
+  // One member cancelled, the lock let go: the others commit, as a group.
+  other.exec("BEGIN IMMEDIATE");
+  slots = groupWaitingForTheLock(h, kWrites);
+  h.engine.cancel(slots[3]);
+  other.exec("COMMIT");
+  CHECK(h.collect(slots.size()) == slots);
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    const Request& request = h.engine.request(slots[i]);
+    CHECK_EQ(request.status, i == 3 ? Status::Cancelled : Status::Done);
+    CHECK(request.group != 0);
+    h.engine.releaseSlot(slots[i]);
+  }
+  CHECK_EQ(h.engine.stats().groupCommits, std::uint64_t{1});
+  CHECK_EQ(h.engine.stats().groupedWrites, std::uint64_t{kWrites});
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM t"), std::int64_t{kWrites - 1});
   h.close();
 }
 
