@@ -420,3 +420,20 @@ describe('a revoked proxy outside the pool methods', () => {
     expect(await db.get("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'never'")).toEqual({ n: 0 });
   });
 });
+
+describe('plain objects made in another realm (a node:vm context, as some test runners use)', () => {
+  it('are options, named parameters and insertMany rows like this realm\'s', async () => {
+    const { runInNewContext } = await import('node:vm');
+    const other = await open(join(dir, 'realm.db'), runInNewContext('({ readers: 1, pragmas: { cache_size: -2000 } })'));
+    try {
+      await other.exec('CREATE TABLE r (a, b)');
+      expect(await other.run('INSERT INTO r VALUES (:a, :b)', runInNewContext('({ a: 1, b: 2 })'))).toMatchObject({ changes: 1 });
+      expect(await other.insertMany('r', runInNewContext('[{ a: 3, b: 4 }, { a: 5, b: 6 }]'))).toBe(2);
+      expect(await other.get('SELECT count(*) FROM r', [], runInNewContext('({ rowMode: "array" })'))).toEqual([3]);
+      // Another realm's Map is still no options object.
+      await expect(open(join(dir, 'realm-map.db'), runInNewContext('new Map([["readers", 1]])'))).rejects.toMatchObject({ code: 'LITEPOOL_INVALID_ARGUMENT' });
+    } finally {
+      await other.close();
+    }
+  });
+});

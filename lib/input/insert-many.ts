@@ -7,7 +7,7 @@
 import { ScopeEndedError, describeType, invalidArgument, outOfRange, unreadable } from '../errors.ts';
 import { MAX_PARAMETERS } from './params.ts';
 import { RowPacker, notPlain, type RowBlock } from './row-block.ts';
-import { isWellFormed } from './validate.ts';
+import { isPlainPrototype, isWellFormed } from './validate.ts';
 
 /** Rows per block unless `chunkSize` says otherwise. */
 export const DEFAULT_INSERT_CHUNK = 8192;
@@ -71,7 +71,7 @@ function readFirstRow(rows: unknown): { count: number; columns: string[] } {
   try {
     // A plain object, as every row must be (row-block.ts) and the params of every statement.
     const proto = typeof first === 'object' && first !== null ? (Object.getPrototypeOf(first) as unknown) : undefined;
-    if ((proto !== Object.prototype && proto !== null) || Array.isArray(first)) throw notPlain(first, 0);
+    if (!isPlainPrototype(proto) || Array.isArray(first)) throw notPlain(first, 0);
     return { count, columns: Object.keys(first as object) };
   } catch (error) {
     throw unreadable('rows[0]', error);

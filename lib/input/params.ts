@@ -17,7 +17,7 @@
 
 import { describeError, describeType, invalidArgument, outOfRange } from '../errors.ts';
 import type { Params } from '../types.ts';
-import { isWellFormed } from './validate.ts';
+import { isPlainPrototype, isWellFormed } from './validate.ts';
 
 /** The signed 64-bit range of an INTEGER: a bigint outside it is refused. */
 export const INT64_MIN = -(2n ** 63n);
@@ -165,8 +165,7 @@ function encode(params: object): EncodedParams {
     return { values, names: undefined };
   }
   if (!(params instanceof Uint8Array)) {
-    const proto = Object.getPrototypeOf(params);
-    if (proto === Object.prototype || proto === null) {
+    if (isPlainPrototype(Object.getPrototypeOf(params))) {
       const names = Object.keys(params);
       checkCount(names.length);
       const values = new Array<unknown>(names.length);

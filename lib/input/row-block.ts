@@ -15,7 +15,7 @@ import { describeType, invalidArgument, outOfRange, unreadable } from '../errors
 import { BLOCK_HEADER_CELLS, BlockCell, ValueTag } from '../native/contract.ts';
 import { BlobSegments } from './blob-segments.ts';
 import { MAX_LENGTH, blobLength, checkValue } from './params.ts';
-import { isWellFormed } from './validate.ts';
+import { isPlainPrototype, isWellFormed } from './validate.ts';
 
 /** One packed block, as NativePool.submit takes it for Op.InsertRows. */
 export interface RowBlock {
@@ -176,7 +176,7 @@ export class RowPacker {
   #read(row: unknown, index: number, into: unknown[]): void {
     const columns = this.#columns;
     const proto = typeof row === 'object' && row !== null ? (Object.getPrototypeOf(row) as unknown) : undefined;
-    if ((proto !== Object.prototype && proto !== null) || Array.isArray(row)) throw notPlain(row, index);
+    if ((proto !== Object.prototype && proto !== null && !isPlainPrototype(proto)) || Array.isArray(row)) throw notPlain(row, index);
     // A plain object whose own keys are the columns in the first row's order (the usual case):
     // for-in gives its keys, and nothing inherited, since Object.prototype has no enumerable keys.
     let c = 0;

@@ -95,12 +95,22 @@ export function readCaller<T>(what: string, read: () => T): T {
  * while it is read (a getter, a proxy trap, a revoked proxy) becomes a TypeError naming `name`,
  * with it as the `cause`.
  */
+/**
+ * True for the prototype of a plain object: null, or Object.prototype, this realm's or another
+ * one's (an object literal made in a node:vm context, as some test runners run their tests).
+ */
+export function isPlainPrototype(proto: unknown): boolean {
+  if (proto === Object.prototype || proto === null) return true;
+  if (typeof proto !== 'object' || Object.getPrototypeOf(proto) !== null) return false;
+  const constructor = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value as unknown;
+  return typeof constructor === 'function' && constructor.prototype === proto && constructor.name === 'Object';
+}
+
 export function readPlainObject(name: string, value: unknown, copy: Record<string, unknown>, keep?: readonly string[]): string[] {
   if (typeof value !== 'object' || value === null) throw invalidArgument(`${name} must be an object, got ${describeType(value)}`);
   try {
     if (Array.isArray(value)) throw invalidArgument(`${name} must be an object, got an array`);
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
+    if (!isPlainPrototype(Object.getPrototypeOf(value))) {
       throw invalidArgument(`${name} must be a plain object (its prototype Object.prototype or null), got ${describeType(value)}`);
     }
     const keys = Object.keys(value);
