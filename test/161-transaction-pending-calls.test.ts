@@ -3,8 +3,9 @@
 // transaction, the RELEASE of its savepoint), and so are the calls their continuations make
 // meanwhile; when one of them fails, the transaction rolls back (a nested one to its savepoint)
 // and rejects with that call's error, the first to fail, and that call's own rejection is not an
-// unhandled rejection. A call that failed before the callback resolved stays the callback's
-// business (awaited and caught, the rest commits). The transaction's timeout and signal bound the
+// unhandled rejection. A call the callback never took (await, then, catch) fails the transaction
+// whenever it failed, whatever the order of completions; one the callback took and that failed
+// before the callback resolved stays its business (awaited and caught, the rest commits). The transaction's timeout and signal bound the
 // wait; observers see the rollback. Rows, error codes and messages, observer phases; the only
 // timings are a short transaction timeout against a query that never ends by itself.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -146,6 +147,33 @@ describe('a call that settled before the callback resolved', () => {
     });
     expect(await values()).toEqual(['a', 'b']);
     expect(phases()).toEqual(['begin', 'commit']);
+  });
+
+  it('never taken, failing while the callback still awaits another call: rolled back, every time', async () => {
+    // The awaited call and the failing one complete in one batch or in two: either way the same.
+    for (let round = 0; round < 30; round++) {
+      const outcome = await rejection(
+        db.transaction(async (tx) => {
+          const first = tx.run(insert('a'));
+          void tx.run(FAILING);
+          await first;
+        }),
+      );
+      expect(isNotNull(outcome)).toBe(true);
+    }
+    expect(await values()).toEqual([]);
+  });
+
+  it('never taken and refused at the call (a parameter of no SQL type): rolled back with that error', async () => {
+    const outcome = await rejection(
+      db.transaction(async (tx) => {
+        void tx.run('INSERT INTO t (v) VALUES (?)', [Symbol('no SQL type')] as never);
+        await tx.run(insert('a'));
+      }),
+    );
+    expect((outcome as { code?: string }).code).toBe('LITEPOOL_INVALID_ARGUMENT');
+    expect(await values()).toEqual([]);
+    expect(phases()).toEqual(['begin', 'rollback']);
   });
 
   it('not awaited, caught, and failed before a later awaited call: the rest commits', async () => {

@@ -5,8 +5,8 @@
 // A transaction holds the writer session for its whole life, so writes from outside wait in
 // order behind it and never interleave into it. It commits when the callback resolves and rolls
 // back when it throws, times out or is aborted; the writer is free again in every case. Calls on
-// it still running when the callback resolves are waited for first, and one of them failing then
-// rolls it back (RunningCalls).
+// it still running when the callback resolves are waited for first, and one of them failing then,
+// or one the callback never took failing at any time, rolls it back (running-calls.ts).
 
 import { retrying } from '../connections/retry.ts';
 import { ScopeEndedError, TransactionTimeoutError, invalidArgument } from '../errors.ts';
@@ -19,73 +19,8 @@ import type { TransactionBehavior } from '../types.ts';
 import type { RetryPolicy } from '../options-types.ts';
 import type { PoolContext } from './context.ts';
 import { checkCallback } from './operations.ts';
-import { Scope, type CallTracker, type IterationSlot } from './scope.ts';
-
-/**
- * @internal The calls of a transaction (get, all, run, exec, batch, a nested transaction) still
- * running. Once its callback has resolved, the transaction waits for them (settle()) before it
- * commits or releases its savepoint, and the first of them to fail from then on fails it: that
- * call's rejection is delivered through the transaction's, and is marked handled. A call that
- * failed before is the callback's business, as if nothing tracked it.
- */
-export class RunningCalls implements CallTracker {
-  #running = 0;
-  /** True from settle() on: a call failing now fails the transaction. */
-  #waiting = false;
-  #failure: { error: unknown } | undefined;
-  /** Wakes settle() once no call runs or one failed. */
-  #wake: (() => void) | undefined;
-  readonly #succeeded = <T>(value: T): T => {
-    this.#settled();
-    return value;
-  };
-
-  /** `call` as the caller gets it: counted until it settles. */
-  track<T>(call: Promise<T>): Promise<T> {
-    this.#running++;
-    const tracked: Promise<T> = call.then(this.#succeeded, (error: unknown) => {
-      if (this.#waiting) {
-        this.#failure ??= { error };
-        // Its rejection reaches the caller through the transaction's.
-        tracked.catch(ignore);
-        this.#wake?.();
-      }
-      this.#settled();
-      throw error;
-    });
-    return tracked;
-  }
-
-  #settled(): void {
-    if (--this.#running === 0) this.#wake?.();
-  }
-
-  /**
-   * Once the callback resolved: undefined when no call runs (nothing to wait for), else a promise
-   * that resolves once none runs (calls those calls' continuations make count too) and rejects
-   * with the error of the first one to fail.
-   */
-  settle(): Promise<void> | undefined {
-    if (this.#running === 0) return undefined;
-    this.#waiting = true;
-    return this.#settling();
-  }
-
-  async #settling(): Promise<void> {
-    while (this.#running > 0 && this.#failure === undefined) {
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-      this.#wake = undefined;
-      // A turn of the event loop: a call made by a continuation of the ones that just settled
-      // (tx.run(a).then(() => tx.run(b))) is running by then.
-      if (this.#failure === undefined) await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    if (this.#failure !== undefined) throw this.#failure.error;
-    // Nothing ran at the last look; a call made later (the scope ends next) is the caller's own.
-    this.#waiting = false;
-  }
-}
-
-function ignore(): void {}
+import { RunningCalls } from './running-calls.ts';
+import { Scope, type IterationSlot } from './scope.ts';
 
 /** The handle a transaction callback receives. */
 export class Transaction extends Scope {
