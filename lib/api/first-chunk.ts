@@ -27,6 +27,11 @@ export class FirstChunkBound {
   #closed = false;
   /** A wait for a connection is going on. */
   #waiting = false;
+  /**
+   * A first chunk was sent already (one run without a pin), which counted the operation in
+   * stats().operations: what is sent after it continues that operation (Request.continues).
+   */
+  continues = false;
 
   constructor(requests: RequestRunner, signal: AbortSignal | undefined, timeout: number | undefined, sql: string) {
     this.#requests = requests;
@@ -67,10 +72,11 @@ export class FirstChunkBound {
    * The signal and timeout of the first chunk's request: the caller's, or after a wait, what is
    * left of them (a timeout that passes rejects with OperationTimeoutError naming the caller's).
    */
-  get request(): { signal: AbortSignal | undefined; timeout: number | undefined } {
+  get request(): { signal: AbortSignal | undefined; timeout: number | undefined; continues: boolean } {
+    const { continues } = this;
     const ending = this.#ending;
-    if (ending === undefined || this.#timeout === undefined) return { signal: this.#signal, timeout: this.#timeout };
-    return { signal: ending.signal, timeout: undefined };
+    if (ending === undefined || this.#timeout === undefined) return { signal: this.#signal, timeout: this.#timeout, continues };
+    return { signal: ending.signal, timeout: undefined, continues };
   }
 
   /** close(): a wait still going on rejects with `reason` (a chunk on its way is let arrive). */
@@ -111,7 +117,8 @@ export class FirstChunkBound {
   /**
    * The first chunk's request was never sent: the dispatcher counts it as it counts any request
    * refused before it ran, `cancelled` (an abort or a timeout: a request whose signal had aborted)
-   * or failed (refused at its admission).
+   * or failed (refused at its admission); after a first chunk run without a pin, as the end of
+   * the operation that chunk counted.
    */
   #count(reason: unknown, cancelled: boolean): void {
     const request = {
@@ -123,6 +130,7 @@ export class FirstChunkBound {
       rowMode: 'array',
       chunkRows: 1,
       iteration: { names: undefined, build: undefined },
+      continues: this.continues,
     } as const;
     const refused = cancelled ? { ...request, signal: AbortSignal.abort(reason) } : reason === undefined ? undefined : { ...request, trace: refusal(reason) };
     if (refused !== undefined) this.#requests.run(refused).catch(() => undefined);
@@ -137,6 +145,7 @@ function refusal(reason: unknown): RequestTrace {
     admit: () => reason,
     rerouted: () => reason,
     parked() {},
+    submitting() {},
     submitted() {},
     completed() {},
     settled() {},
@@ -174,6 +183,10 @@ export class FirstChunkTrace implements RequestTrace {
 
   parked(): void {
     this.#trace.parked();
+  }
+
+  submitting(): void {
+    this.#trace.submitting();
   }
 
   submitted(): void {

@@ -14,7 +14,7 @@ import { PoolClosedError, TransactionTimeoutError } from '../errors.ts';
 import { Op } from '../native/contract.ts';
 import { endOperation, startOperation } from '../observers/query-trace.ts';
 import type { QueryTrace } from '../observers/query-trace.ts';
-import type { Chunk, Iteration, RequestTrace } from '../request/requests.ts';
+import type { Chunk, IterateRequest, Iteration } from '../request/requests.ts';
 import type { Route } from '../request/route.ts';
 import type { PoolContext } from './context.ts';
 import { FirstChunkBound } from './first-chunk.ts';
@@ -40,14 +40,8 @@ export interface IterationSetup {
   readonly watch: (iteration: HeldIteration, iterator: object) => void;
 }
 
-/** How one chunk's request is sent. */
-export interface ChunkRequest {
-  /** IterateStart on the shared reader ring: what the reader does when rows remain. */
-  readonly rowsLeft?: 'hold' | 'end' | undefined;
-  readonly trace?: RequestTrace | undefined;
-  readonly signal?: AbortSignal | undefined;
-  readonly timeout?: number | undefined;
-}
+/** How one chunk's request is sent (IterateStart's `rowsLeft`, its trace, signal and timeout, and whether it `continues` the operation). */
+export type ChunkRequest = Pick<IterateRequest, 'rowsLeft' | 'trace' | 'signal' | 'timeout' | 'continues'>;
 
 /** One iteration of the pool: its chunks, the connection it holds, and its end. */
 export abstract class HeldIteration implements ChunkSource {
@@ -231,6 +225,7 @@ export abstract class HeldIteration implements ChunkSource {
         values: start ? values : undefined,
         names: start ? names : undefined,
         rowsLeft: start ? rowsLeft : undefined,
+        continues: how.continues,
         chunkRows: rows,
         iteration: this.#iteration,
         rowMode: checked.rowMode,

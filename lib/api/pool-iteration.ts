@@ -124,6 +124,8 @@ class ReaderIteration extends HeldIteration {
       }
       trace?.tell(!whole.more);
       if (!whole.more) return whole;
+      // What is sent from now on continues the operation that chunk counted (stats().operations).
+      bound.continues = true;
       if (this.stopped) throw new PoolClosedError();
     }
     const waited = this.setup.trace === undefined ? undefined : (ms: number) => this.setup.trace!.waitedFor(ms);

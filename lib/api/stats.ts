@@ -31,12 +31,14 @@ export interface PoolParts {
 /** A snapshot of what the pool is doing. */
 export function poolStats({ native: addon, dispatcher, gate, pins, keeper, toolkit }: PoolParts): PoolStats {
   const native = addon.stats();
+  // Once closed (its threads joined: the addon lists no worker), no reader is free for a request.
+  const closed = native.idleMillis.length === 0;
   return {
     readers: {
       size: native.readers,
       busy: native.readersBusy,
       // Free to take a request: neither running one nor pinned (a pinned reader between its lease's requests is not busy).
-      idle: Math.max(0, native.readers - native.readersBusy - native.readersPinned + native.readersBusyPinned),
+      idle: closed ? 0 : Math.max(0, native.readers - native.readersBusy - native.readersPinned + native.readersBusyPinned),
       pinned: native.readersPinned,
     },
     writer: {

@@ -314,7 +314,8 @@ export async function vacuumInto(context: PoolContext, dest: string): Promise<Ba
   const started = performance.now();
   const temporary = temporaryBeside(dest);
   try {
-    await context.requests.run({ op: Op.Run, route: WRITER, sql: 'VACUUM INTO ?', values: [temporary], names: undefined });
+    // The pool's own request: stats().operations counts the call (toolkit.ts).
+    await context.requests.run({ op: Op.Run, route: WRITER, sql: 'VACUUM INTO ?', values: [temporary], names: undefined, internal: true });
     const pages = await onDisk(dest, 'reading the copy', SQLITE_CANTOPEN, () => pagesIn(temporary));
     await publish(temporary, dest);
     return { pages, durationMs: performance.now() - started };

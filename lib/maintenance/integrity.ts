@@ -30,7 +30,8 @@ export async function onCurrentSchema<T>(context: PoolContext, timeout: number, 
 }
 
 function rows(context: PoolContext, route: Route, sql: string, values?: unknown[]): Promise<unknown[][]> {
-  return context.requests.run({ op: Op.All, route, sql, values, names: undefined, rowMode: 'array', keepTransaction: true }) as Promise<unknown[][]>;
+  // The pool's own request: stats().operations counts the call (toolkit.ts).
+  return context.requests.run({ op: Op.All, route, sql, values, names: undefined, rowMode: 'array', keepTransaction: true, internal: true }) as Promise<unknown[][]>;
 }
 
 /** The options of integrityCheck(), checked. */

@@ -13,6 +13,7 @@ import type { ResolvedOptions } from '../input/options.ts';
 import type { BackupResult, ForeignKeyViolation, IntegrityCheckResult } from '../operations-types.ts';
 import { traceCopy } from '../observers/operations-trace.ts';
 import { Op } from '../native/contract.ts';
+import { countCall } from '../request/operation-counts.ts';
 import { WRITER } from '../request/route.ts';
 import type { CheckpointMode, CheckpointResult, PoolStats } from '../types.ts';
 import { backup, type BackupSettings } from './backup.ts';
@@ -165,9 +166,17 @@ export class Toolkit {
     return checkDestination(dest, this.#options.file, this.#options.memory);
   }
 
+  /**
+   * A maintenance call of the caller's: close() waits for it, and stats().operations counts it
+   * once (its requests are the pool's own); `signal`: the call's, if it takes one.
+   */
+  #call<T>(call: Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.#running.track(countCall(this.#context.requests.counters, call, signal));
+  }
+
   /** db.checkpoint(): refused on a LiteFS replica, and in the modes that restart the WAL under Litestream. */
   checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
-    return this.#running.track(
+    return this.#call(
       this.#checkpointer.run(mode, 'manual', undefined, () => {
         if (this.#options.replication === 'litestream' && (mode === 'restart' || mode === 'truncate')) {
           throw outOfRange(`checkpoint('${mode}') cannot be used with replication: 'litestream': Litestream owns the checkpoints that restart the WAL; use 'passive' or 'full'`);
@@ -184,17 +193,17 @@ export class Toolkit {
 
   /** db.backup(): a read of the database (allowed on a LiteFS replica), traced on `litepool:backup`. */
   backup(dest: string, settings: BackupSettings): Promise<BackupResult> {
-    return this.#running.track(traceCopy(this.#context.observers, 'backup', dest, () => backup(this.#context, dest, settings, this.#busy)));
+    return this.#call(traceCopy(this.#context.observers, 'backup', dest, () => backup(this.#context, dest, settings, this.#busy)), settings.signal);
   }
 
   /** db.vacuumInto(): a read of the database too, traced on `litepool:backup`. */
   vacuumInto(dest: string): Promise<BackupResult> {
-    return this.#running.track(traceCopy(this.#context.observers, 'vacuumInto', dest, () => vacuumInto(this.#context, dest)));
+    return this.#call(traceCopy(this.#context.observers, 'vacuumInto', dest, () => vacuumInto(this.#context, dest)));
   }
 
   /** db.integrityCheck(): one entry of `problems` per problem (`problemsOf()`). */
   integrityCheck(options: { quick: boolean; maxErrors: number }): Promise<IntegrityCheckResult> {
-    return this.#running.track(
+    return this.#call(
       integrityCheck(this.#context, this.#options.acquireTimeout, options).then((result) =>
         result.ok ? result : { ok: false, problems: problemsOf(result.problems, options.maxErrors) },
       ),
@@ -202,19 +211,19 @@ export class Toolkit {
   }
 
   foreignKeyCheck(): Promise<ForeignKeyViolation[]> {
-    return this.#running.track(foreignKeyCheck(this.#context, this.#options.acquireTimeout));
+    return this.#call(foreignKeyCheck(this.#context, this.#options.acquireTimeout));
   }
 
   optimize(): Promise<void> {
-    return this.#running.track(this.#upkeep.optimize());
+    return this.#call(this.#upkeep.optimize());
   }
 
   analyze(): Promise<void> {
-    return this.#running.track(this.#upkeep.analyze());
+    return this.#call(this.#upkeep.analyze());
   }
 
   vacuum(incremental: number | undefined): Promise<void> {
-    return this.#running.track(this.#upkeep.vacuum(incremental));
+    return this.#call(this.#upkeep.vacuum(incremental));
   }
 
   /** What an operation called without options runs with (the pool's queryTimeout). */
@@ -223,6 +232,6 @@ export class Toolkit {
   }
 
   ping(cancel: { signal: AbortSignal | undefined; timeout: number | undefined }): Promise<void> {
-    return this.#running.track(this.#upkeep.ping(cancel));
+    return this.#call(this.#upkeep.ping(cancel), cancel.signal);
   }
 }

@@ -13,14 +13,17 @@ import { READERS, WRITER, sessionRoute, type Route } from '../request/route.ts';
 import type { Checkpointer } from './checkpoint.ts';
 import type { MaintenanceGuard } from './replica-guard.ts';
 
+// Their requests are the pool's own (`internal`): stats().operations counts each call once, as a
+// whole (toolkit.ts), not the statements it runs.
+
 /** Runs SQL without parameters on the writer (`route`: inside a session, or in line). */
 export function execOnWriter(context: PoolContext, sql: string, route: Route = WRITER): Promise<void> {
-  return context.requests.run({ op: Op.Exec, route, sql }) as Promise<void>;
+  return context.requests.run({ op: Op.Exec, route, sql, internal: true }) as Promise<void>;
 }
 
 function valueOnWriter(context: PoolContext, sql: string, route: Route): Promise<unknown> {
   return context.requests
-    .run({ op: Op.Get, route, sql, values: undefined, names: undefined, rowMode: 'array' })
+    .run({ op: Op.Get, route, sql, values: undefined, names: undefined, rowMode: 'array', internal: true })
     .then((row) => (row as unknown[] | undefined)?.[0]);
 }
 
@@ -96,7 +99,7 @@ export class Upkeep {
           throw misuse("vacuum({ incremental }) needs auto_vacuum = INCREMENTAL: set it with PRAGMA auto_vacuum = INCREMENTAL and run vacuum() once");
         }
         // incremental_vacuum frees pages one step at a time: step it to the end.
-        await this.#context.requests.run({ op: Op.All, route, sql: `PRAGMA incremental_vacuum(${incremental})`, values: undefined, names: undefined, rowMode: 'array' });
+        await this.#context.requests.run({ op: Op.All, route, sql: `PRAGMA incremental_vacuum(${incremental})`, values: undefined, names: undefined, rowMode: 'array', internal: true });
       }
       await this.#checkpointer.run(this.#finalCheckpoint, 'vacuum', route);
     } finally {
@@ -108,7 +111,7 @@ export class Upkeep {
   async ping(cancel: { signal: AbortSignal | undefined; timeout: number | undefined }): Promise<void> {
     const { signal, timeout } = cancel;
     const probe = (route: Route) =>
-      this.#context.requests.run({ op: Op.Get, route, sql: 'SELECT 1 FROM sqlite_schema LIMIT 1', values: undefined, names: undefined, rowMode: 'array', signal, timeout });
+      this.#context.requests.run({ op: Op.Get, route, sql: 'SELECT 1 FROM sqlite_schema LIMIT 1', values: undefined, names: undefined, rowMode: 'array', signal, timeout, internal: true });
     await Promise.all([probe(READERS), probe(WRITER)]);
   }
 }

@@ -40,12 +40,13 @@ function fileStat(path: string): { bytes: number; modifiedMs: number } {
 /**
  * The WAL state of the database at `path` (all zeros for `:memory:` or a database without a
  * WAL): its -wal file's size now, and the index as of the pool's last request on the writer
- * (writes by other processes show once this pool's writer ran something since).
+ * (writes by other processes show once this pool's writer ran something since). An empty or
+ * missing -wal file holds no frame, whatever the index said last (as after close() removed it).
  */
 export function readWalState(path: string, memory: boolean, index: () => WalIndex): WalState {
   if (memory) return EMPTY;
   const file = fileStat(`${path}-wal`);
   const { walFrames, walBackfilled, walPageSize } = index();
-  if (walPageSize === 0) return { ...EMPTY, ...file };
+  if (walPageSize === 0 || file.bytes === 0) return { ...EMPTY, ...file };
   return { ...file, frames: walFrames, backfilled: Math.min(walFrames, walBackfilled), frameBytes: walPageSize + 24 };
 }

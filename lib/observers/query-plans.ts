@@ -110,6 +110,7 @@ function readsOnly(sql: string): RequestTrace {
     admit: (_writer, writes) => (writes ? readOnly(sql) : undefined),
     rerouted: () => readOnly(sql),
     parked() {},
+    submitting() {},
     submitted() {},
     completed() {},
     settled() {},

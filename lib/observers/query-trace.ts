@@ -54,6 +54,8 @@ export class QueryTrace implements RequestTrace {
   #waiting = true;
   /** The JS-side wait of the current request is clocked when it is handed to the addon. */
   #clockWait = true;
+  /** When the current request was about to be handed to the addon (submitting()). */
+  #handedAt = 0;
   #admitted = false;
   #ran = false;
   #finished = false;
@@ -138,12 +140,21 @@ export class QueryTrace implements RequestTrace {
     this.#clockWait = true;
   }
 
+  /**
+   * The request is about to be handed to the addon: its JS-side wait ends now. The native queue
+   * wait starts inside the addon's call (its submittedAt), so the time that call takes (the thread
+   * may be preempted in it) is counted there, once: queuedMs never exceeds totalMs.
+   */
+  submitting(): void {
+    if (this.#waiting && this.#clockWait) this.#handedAt = performance.now();
+  }
+
   submitted(): void {
     if (!this.#waiting) return;
     this.#waiting = false;
     if (!this.#clockWait) return;
     this.#clockWait = false;
-    this.#queuedMs += performance.now() - this.#waitFrom;
+    this.#queuedMs += this.#handedAt - this.#waitFrom;
   }
 
   completed(queuedMicros: number, execMicros: number, rows: number, changes: number, worker: number, groupSize: number, counters: readonly number[] | undefined): void {

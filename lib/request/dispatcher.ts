@@ -2,8 +2,8 @@
 // gate (a write without a session while the writer is taken), in the backlog (no free native
 // slot, or a request for the shared reader ring beyond its share of them: backlog.ts) or goes
 // straight to the addon; its completion arrives in a batch and settles its promise exactly once.
-// Also cancellation (signal, timeout), the pool's operation counters, and the refusal of a
-// request whose writer session has ended. Keeping the process alive: keep-alive.ts.
+// Also cancellation (signal, timeout), the pool's operation counters (operation-counts.ts), and
+// the refusal of a request whose writer session has ended. Keeping the process alive: keep-alive.ts.
 //
 // Runs on the JS thread. The addon calls onBatch() once per batch of completions (one wake-up for
 // many); the pacer decides when the next may come: a turn spends a bounded share on completions.
@@ -16,6 +16,7 @@ import { BatchReader } from './batch-reader.ts';
 import { Job, JobState, letGoLate, requestFlags, settlesOnCancel, submitJob } from './job.ts';
 import { KeepAlive } from './keep-alive.ts';
 import { doneOutcome, failure, readOnlyError, rowsOutcome, shutDownError } from './outcome.ts';
+import { countSettled, countStarted } from './operation-counts.ts';
 import { Pacer } from './pacer.ts';
 import type { OperationCounters, Outcome, Request, RequestRunner } from './requests.ts';
 import { TraceSettlements } from './trace-settlements.ts';
@@ -91,10 +92,8 @@ export class Dispatcher implements RequestRunner {
     return new Promise<unknown>((resolve, reject) => {
       const signal = request.signal;
       if (signal?.aborted) {
-        if (!request.internal) {
-          if (!request.retried) this.counters.started++;
-          this.counters.cancelled++;
-        }
+        countStarted(this.counters, request);
+        countSettled(this.counters, request, false, true);
         this.#traces.settled(request, false, signal.reason);
         reject(signal.reason);
         return;
@@ -112,7 +111,7 @@ export class Dispatcher implements RequestRunner {
           if (info.writes && target === Target.Readers) target = Target.Writer;
         }
         job = new Job(request, target, info, requestFlags(request, info, this.#safeIntegers), resolve, reject);
-        if (!request.internal && !request.retried) this.counters.started++;
+        countStarted(this.counters, request);
         const veto = request.trace?.admit(target === Target.Writer, info !== undefined && info.writes);
         if (veto !== undefined) return this.#settle(job, false, veto);
         job.arm(signal, this.#onCancel);
@@ -277,9 +276,12 @@ export class Dispatcher implements RequestRunner {
       this.#noteProgress();
       return true;
     }
+    const trace = job.request.trace;
+    // Its JS-side wait ends before the addon is called: the native wait starts inside that call.
+    trace?.submitting();
     const slot = submitJob(this.#native, this.#sql, job);
     if (slot < 0) return false;
-    if (job.request.trace !== undefined) job.request.trace.submitted();
+    trace?.submitted();
     job.slot = slot;
     job.state = JobState.InFlight;
     this.#inFlight[slot] = job;
@@ -330,11 +332,7 @@ export class Dispatcher implements RequestRunner {
     if (job.state === JobState.Settled) return;
     job.state = JobState.Settled;
     job.disarm();
-    if (!job.request.internal) {
-      if (ok) this.counters.completed++;
-      else if (job.aborted && value === job.abortReason) this.counters.cancelled++;
-      else this.counters.failed++;
-    }
+    countSettled(this.counters, job.request, ok, !ok && job.aborted && value === job.abortReason);
     this.#traces.settled(job.request, ok, value);
     if (ok) job.resolve(value);
     else job.reject(value);

@@ -49,6 +49,8 @@ interface RequestBase {
   readonly place?: WriterPlace | undefined;
   /** A later attempt of a retried operation (counted once, by its first); a write's had its turn: it waits only for a session holding the writer. */
   readonly retried?: boolean | undefined;
+  /** A later request of an operation its first request counted (a first chunk sent again: request/operation-counts.ts). */
+  readonly continues?: boolean | undefined;
   /** A write queue entry's: keeps its retries in the queue's order (api/write-queue-retry.ts). */
   readonly turn?: RetryTurn | undefined;
 }
@@ -70,7 +72,9 @@ export interface RequestTrace {
   rerouted(): unknown;
   /** The request waits on the JS side (behind the writer gate, or for a free native slot). */
   parked(): void;
-  /** The request was handed to the addon (its wait on the JS side ends). */
+  /** The request is about to be handed to the addon: its wait on the JS side ends here (its native wait starts inside that call). */
+  submitting(): void;
+  /** The addon took the request (after submitting(); when it had no free slot, the request is parked again instead). */
   submitted(): void;
   /** Its completion: native queue wait and run time (µs), rows, changes, the worker, the group size. */
   completed(queuedMicros: number, execMicros: number, rows: number, changes: number, worker: number, groupSize: number, counters: readonly number[] | undefined): void;
