@@ -1,5 +1,6 @@
 // Owns the small argument checks shared by every part of the API boundary.
 
+import { types } from 'node:util';
 import { describeType, invalidArgument, outOfRange, unreadable } from '../errors.ts';
 
 /** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days): the bound of every ms option. */
@@ -87,15 +88,6 @@ export function readCaller<T>(what: string, read: () => T): T {
 }
 
 /**
- * Copies into `copy` the own enumerable properties of `value` named in `keep` (every one without
- * `keep`: then `copy` must have no prototype, for a `__proto__` key), each read once, and returns
- * all their names. `value` must be a plain object (its prototype Object.prototype or null, as
- * named parameters): a Map, a Date, a class instance... is refused, since what it holds is not in
- * own properties read as options and would be silently ignored. What the caller's code throws
- * while it is read (a getter, a proxy trap, a revoked proxy) becomes a TypeError naming `name`,
- * with it as the `cause`.
- */
-/**
  * True for the prototype of a plain object: null, or Object.prototype, this realm's or another
  * one's (an object literal made in a node:vm context, as some test runners run their tests).
  */
@@ -106,12 +98,53 @@ export function isPlainPrototype(proto: unknown): boolean {
   return typeof constructor === 'function' && constructor.prototype === proto && constructor.name === 'Object';
 }
 
+/** A built-in whose contents are not own properties (a Map's entries, a Date's time...): no options object. */
+function holdsInternalData(value: object): boolean {
+  return (
+    types.isMap(value) ||
+    types.isSet(value) ||
+    types.isWeakMap(value) ||
+    types.isWeakSet(value) ||
+    types.isDate(value) ||
+    types.isRegExp(value) ||
+    types.isPromise(value) ||
+    types.isAnyArrayBuffer(value) ||
+    types.isArrayBufferView(value) ||
+    types.isBoxedPrimitive(value)
+  );
+}
+
+/** The first enumerable property `value` inherits (from a prototype other than Object.prototype), if any. */
+function inheritedKey(proto: unknown): string | undefined {
+  for (let at = proto; typeof at === 'object' && at !== null && !isPlainPrototype(at); at = Object.getPrototypeOf(at)) {
+    const [key] = Object.keys(at);
+    if (key !== undefined) return key;
+  }
+  return undefined;
+}
+
+/**
+ * Copies into `copy` the own enumerable properties of `value` named in `keep` (every one without
+ * `keep`: then `copy` must have no prototype, for a `__proto__` key), each read once, and returns
+ * all their names. `value` holds its options as own properties: a plain object (any realm's), a
+ * null-prototype object or a class instance. A Map, a Date, a typed array... is refused, and so is
+ * an object inheriting enumerable properties, since what it holds would not be read and would be
+ * silently ignored. What the caller's code throws while it is read (a getter, a proxy trap, a
+ * revoked proxy) becomes a TypeError naming `name`, with it as the `cause`.
+ */
 export function readPlainObject(name: string, value: unknown, copy: Record<string, unknown>, keep?: readonly string[]): string[] {
   if (typeof value !== 'object' || value === null) throw invalidArgument(`${name} must be an object, got ${describeType(value)}`);
   try {
     if (Array.isArray(value)) throw invalidArgument(`${name} must be an object, got an array`);
-    if (!isPlainPrototype(Object.getPrototypeOf(value))) {
-      throw invalidArgument(`${name} must be a plain object (its prototype Object.prototype or null), got ${describeType(value)}`);
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (!isPlainPrototype(proto)) {
+      if (holdsInternalData(value)) {
+        throw invalidArgument(`${name} must be an object holding its options as own properties, got ${describeType(value)}, whose contents are not read as options`);
+      }
+      const inherited = inheritedKey(proto);
+      if (inherited !== undefined) {
+        throw invalidArgument(`${name} must hold its options as own properties: '${inherited}' is inherited from its prototype, and would not be read`);
+      }
     }
     const keys = Object.keys(value);
     for (const key of keys) if (keep === undefined || keep.includes(key)) copy[key] = (value as Record<string, unknown>)[key];
