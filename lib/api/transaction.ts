@@ -239,6 +239,9 @@ async function runOnce<T>(context: PoolContext, fn: (tx: Transaction) => Promise
     if (!beginWaits) {
       // Only the transaction's own statements, cancelled now, run before the rollback.
       await rollback.catch(() => undefined);
+      // A turn of the event loop: the callback hears of its calls' cancellation (they settled in
+      // the rollback's batch or before it) before the transaction rejects.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     } else {
       // Ended (by its timeout or signal) while its BEGIN still waits behind another caller's
       // statement on the writer: it rejects now, not once that statement ends. The cancelled
