@@ -40,11 +40,9 @@ function litepoolThreads(): number {
   return count;
 }
 
-/** The -wal, -shm and -journal files left beside `path`. */
 /**
  * The files of the database at `path` this process still has open: none once every connection
- * closed. (Whether the -wal and -shm files are also removed after a failed open() depends on which
- * connection closed last: not asserted here.)
+ * closed. (That a failed open() also removes the -wal and -shm files is test 167's.)
  */
 function filesHeld(path: string): string[] {
   return readdirSync('/proc/self/fd')

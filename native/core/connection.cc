@@ -226,9 +226,12 @@ void Connection::open(Request& request) {
   sqlite3_set_authorizer(db_, &Connection::onAuthorize, this);
 
   std::string setup;
-  // Reading the schema first makes a file that is not a database fail here, with SQLITE_NOTADB.
-  setup += "PRAGMA schema_version;";
+  // The writer switches to WAL first, then reads the schema through it: its connection holds the
+  // WAL open from here on, so whichever connection closes last (the writer, see
+  // Engine::waitForReadersGone) checkpoints and removes -wal and -shm, even when nothing was
+  // written. Reading the schema makes a file that is not a database fail here, with SQLITE_NOTADB.
   if (role_ == Role::Writer && !config_.memory) setup += "PRAGMA journal_mode = WAL;";
+  setup += "PRAGMA schema_version;";
   setup += "PRAGMA cache_size = -" + std::to_string(config_.cacheSizeKiB) + ";";
   setup += "PRAGMA synchronous = " + config_.synchronous + ";";
   if (role_ == Role::Reader) setup += "PRAGMA query_only = ON;";

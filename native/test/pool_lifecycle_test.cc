@@ -104,6 +104,22 @@ TEST(abort_with_work_in_flight_joins_and_reports_only_cancelled_or_valid) {
               valid, interrupted, submitted.size() - seen.size());
 }
 
+// A pool opened on a new file and aborted before any write (an open() that fails once the writer
+// is open, a process exit right after an open): the writer reads through the WAL from its open on,
+// so it closes last with the WAL open and removes -wal and -shm (readers alone would leave them).
+TEST(abort_right_after_opening_a_new_file_leaves_no_wal_files) {
+  TempDir dir;
+  for (int round = 0; round < 20; ++round) {
+    const std::string path = dir.file("fresh-" + std::to_string(round) + ".db");
+    Harness h(configFor(path, 2));
+    h.open();
+    h.engine.abort();
+    CHECK(std::filesystem::exists(path));
+    CHECK(!std::filesystem::exists(path + "-wal"));
+    CHECK(!std::filesystem::exists(path + "-shm"));
+  }
+}
+
 TEST(abort_of_an_idle_engine_joins_parked_workers) {
   TempDir dir;
   Harness h(configFor(dir.file("idle.db")));
