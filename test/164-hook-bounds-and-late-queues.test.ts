@@ -6,7 +6,8 @@
 // what waits for its connection run before the pool closes, one that does not is failed at its
 // bound, its later calls on its connection refused. A write queue whose options close()
 // the pool is refused with PoolClosedError, and a queue made before close() refuses entries once
-// close() collected it. db.iterate() of a statement that writes says iterate() only reads.
+// close() collected it. A statement that writes, sent where nothing writes, says why: db.iterate()
+// only reads, a reader connection only reads, and without readers the writer is held read-only.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -296,7 +297,7 @@ describe('write queues and close()', () => {
 });
 
 describe('a statement that writes, sent where nothing writes', () => {
-  it("db.iterate() says iterate() only reads; a read lease's and a snapshot's keep their wording", async () => {
+  it('db.iterate() says iterate() only reads; a read lease and a snapshot say a reader connection only reads', async () => {
     const db = await pools.fresh({ readers: 1 }, 'CREATE TABLE t (a)');
     const consume = async (rows: AsyncIterable<unknown>): Promise<void> => {
       for await (const row of rows) void row;
@@ -309,11 +310,49 @@ describe('a statement that writes, sent where nothing writes', () => {
     {
       await using lease = await db.acquire();
       const fromLease = await rejection(consume(lease.iterate('INSERT INTO t VALUES (2) RETURNING a')));
-      expect((fromLease as Error).message).toMatch(/a read lease or snapshot cannot write/);
+      expect((fromLease as Error).message).toMatch(/a reader connection only reads \(a read lease, a snapshot, an onConnection hook on a reader\)/);
     }
     const fromSnapshot = await rejection(db.read((conn) => conn.get('INSERT INTO t VALUES (3) RETURNING a')));
-    expect((fromSnapshot as Error).message).toMatch(/a read lease or snapshot cannot write/);
+    expect((fromSnapshot as Error).message).toMatch(/a reader connection only reads/);
     // Nothing was written; the pool's all() runs it on the writer.
+    expect(await db.all('INSERT INTO t VALUES (4) RETURNING a')).toEqual([{ a: 4 }]);
+    expect(await db.all('SELECT a FROM t')).toEqual([{ a: 4 }]);
+  });
+
+  it('an onConnection hook on a reader is told a reader connection only reads', async () => {
+    const seen: unknown[] = [];
+    const db = await pools.open({
+      readers: 1,
+      onConnection: async (conn: NewConnection) => {
+        if (conn.role === 'reader') seen.push(await rejection(conn.run('CREATE TABLE IF NOT EXISTS z (a)')));
+      },
+    });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeInstanceOf(SqliteError);
+    expect((seen[0] as SqliteError).code).toBe('SQLITE_READONLY');
+    expect((seen[0] as Error).message).toMatch(/a reader connection only reads \(a read lease, a snapshot, an onConnection hook on a reader\): write through the pool/);
+    expect(await db.all("SELECT name FROM sqlite_schema WHERE name = 'z'")).toEqual([]);
+  });
+
+  it('without readers, db.iterate(), a read lease and a snapshot say they hold the writer read-only', async () => {
+    const db = await pools.fresh({ readers: 0 }, 'CREATE TABLE t (a)');
+    const consume = async (rows: AsyncIterable<unknown>): Promise<void> => {
+      for await (const row of rows) void row;
+    };
+    const expected = /attempt to write a readonly database: a read lease, snapshot or iteration only reads \(without readers it holds the writer read-only\)/;
+    const fromPool = await rejection(consume(db.iterate('INSERT INTO t VALUES (1) RETURNING a')));
+    expect(fromPool).toBeInstanceOf(SqliteError);
+    expect((fromPool as SqliteError).code).toBe('SQLITE_READONLY');
+    expect((fromPool as Error).message).toMatch(expected);
+    {
+      await using lease = await db.acquire();
+      const fromLease = await rejection(lease.run('INSERT INTO t VALUES (2)'));
+      expect((fromLease as SqliteError).code).toBe('SQLITE_READONLY');
+      expect((fromLease as Error).message).toMatch(expected);
+    }
+    const fromSnapshot = await rejection(db.read((conn) => conn.get('INSERT INTO t VALUES (3) RETURNING a')));
+    expect((fromSnapshot as Error).message).toMatch(expected);
+    // The writer writes again once they are done; nothing of theirs was written.
     expect(await db.all('INSERT INTO t VALUES (4) RETURNING a')).toEqual([{ a: 4 }]);
     expect(await db.all('SELECT a FROM t')).toEqual([{ a: 4 }]);
   });

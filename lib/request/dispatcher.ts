@@ -15,7 +15,7 @@ import { Backlog, NATIVE_SLOTS } from './backlog.ts';
 import { BatchReader } from './batch-reader.ts';
 import { Job, JobState, letGoLate, requestFlags, settlesOnCancel, submitJob } from './job.ts';
 import { KeepAlive } from './keep-alive.ts';
-import { doneOutcome, failure, readOnlyError, rowsOutcome, shutDownError } from './outcome.ts';
+import { doneOutcome, failure, isReadOnlySessionRefusal, readOnlyError, rowsOutcome, shutDownError } from './outcome.ts';
 import { countSettled, countStarted } from './operation-counts.ts';
 import { Pacer } from './pacer.ts';
 import type { OperationCounters, Outcome, Request, RequestRunner } from './requests.ts';
@@ -223,7 +223,7 @@ export class Dispatcher implements RequestRunner {
         this.#settle(job, false, job.aborted ? job.abortReason : shutDownError());
         return;
       default:
-        this.#settle(job, false, failure(status, request, a, b));
+        this.#settle(job, false, isReadOnlySessionRefusal(request, status, a) ? readOnlyError(request) : failure(status, request, a, b));
         if (status === Status.SqliteFailed && this.onFailure && typeof c === 'number') this.onFailure(c, a as number);
     }
   }

@@ -131,11 +131,22 @@ export function shutDownError(): LitepoolError {
 
 /**
  * The error of a statement that writes, sent where nothing may write: the pool's own iterate()
- * (its first chunk goes to the shared reader ring), or a read lease or snapshot (a pinned reader).
+ * (its first chunk goes to the shared reader ring), a pinned reader (a read lease, a snapshot, an
+ * onConnection hook on a reader), or the writer held read-only for these (a pool without readers).
  */
 export function readOnlyError(request: Request): SqliteError {
-  const where = request.route.target === Target.Readers
-    ? 'iterate() runs on a reader and only reads: use run() or all() for a statement that writes, or iterate inside a transaction'
-    : 'a read lease or snapshot cannot write';
+  let where: string;
+  if (request.route.target === Target.Readers) {
+    where = 'iterate() runs on a reader and only reads: use run() or all() for a statement that writes, or iterate inside a transaction';
+  } else if (request.route.target === Target.PinnedReader) {
+    where = 'a reader connection only reads (a read lease, a snapshot, an onConnection hook on a reader): write through the pool, a transaction or a write lease';
+  } else {
+    where = 'a read lease, snapshot or iteration only reads (without readers it holds the writer read-only): write through the pool, a transaction or a write lease';
+  }
   return new SqliteError(8, `attempt to write a readonly database: ${where}`, request.sql);
+}
+
+/** SQLITE_READONLY (any extended code) from the writer held read-only by a session for reading. */
+export function isReadOnlySessionRefusal(request: Request, status: number, errcode: unknown): boolean {
+  return status === Status.SqliteFailed && typeof errcode === 'number' && (errcode & 0xff) === 8 && request.route.session?.readOnly === true;
 }
