@@ -124,8 +124,10 @@ export interface PoolStats {
   /** Leases, transactions and snapshots waiting for a connection. */
   leasesWaiting: number;
   /**
-   * Group commit: groups of two or more writes that committed together, and the writes in them. A
-   * group whose BEGIN IMMEDIATE or COMMIT failed, or that a failure rolled back, is not counted.
+   * Group commit: groups in which two or more writes committed together, and the writes they
+   * committed. A member that failed (rolled back to its savepoint) or was cancelled is not
+   * counted, nor a group in which fewer than two committed, nor one whose BEGIN IMMEDIATE or
+   * COMMIT failed or that a failure rolled back.
    */
   groupCommit: { groups: number; writes: number };
   /**
@@ -173,7 +175,10 @@ export interface QueryEvent {
   rows: number; changes: number;
   /** It ran inside a transaction, snapshot or lease. */
   inTransaction: boolean;
-  /** Writes committed together by group commit (absent when it ran alone). */
+  /**
+   * Writes committed together by group commit, this one included (absent unless it committed in
+   * a group with another write: when it ran alone, failed or was cancelled).
+   */
   groupSize?: number;
   /** When it failed: its stable code (e.g. `SQLITE_CONSTRAINT_UNIQUE`, `ABORT_ERR`). */
   error?: { code: string; message: string };

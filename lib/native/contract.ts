@@ -147,7 +147,7 @@ export type CellTag = (typeof CellTag)[keyof typeof CellTag];
  * Positions of the header cells that open every request's record in a completion batch.
  *   Rows, RowsMore: A = column names (only when they changed, always at an iteration's start),
  *                   B = column count, C = undefined, then RowCells row cells
- *   Done:           A = changes, B = lastInsertRowid, C = its group commit (undefined: it ran alone)
+ *   Done:           A = changes, B = lastInsertRowid, C = its group commit (undefined: none committed with it)
  *   SqliteFailed:   A = extended result code, B = message, C = the worker that ran it
  *   BindFailed, Misuse, IntegerOverflow: B = message
  *   NeedsWriter, Cancelled: nothing
@@ -176,7 +176,7 @@ export const HeaderCell = {
   Changes: 8,
   /** the worker that ran it (WRITER_WORKER: the writer) */
   Worker: 9,
-  /** writes committed together with it (0: it ran alone) */
+  /** writes committed together, it included (0: none committed with it) */
   GroupSize: 10,
   /** cells after the row cells */
   ExtraCells: 11,

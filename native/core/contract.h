@@ -99,7 +99,7 @@ enum class CellTag : std::uint8_t {
 // Positions of the header cells that open every request's record in a completion batch.
 //   Rows, RowsMore: A = column names (only when they changed, always at an iteration's start),
 //                   B = column count, C = undefined, then RowCells row cells
-//   Done:           A = changes, B = lastInsertRowid, C = its group commit (undefined: it ran alone)
+//   Done:           A = changes, B = lastInsertRowid, C = its group commit (undefined: none committed with it)
 //   SqliteFailed:   A = extended result code, B = message, C = the worker that ran it
 //   BindFailed, Misuse, IntegerOverflow: B = message
 //   NeedsWriter, Cancelled: nothing
@@ -117,7 +117,7 @@ enum class HeaderCell : std::uint8_t {
   Rows = 7,           // rows it returned
   Changes = 8,        // rows it changed (every statement of an exec script or batch)
   Worker = 9,         // the worker that ran it (WRITER_WORKER: the writer)
-  GroupSize = 10,     // writes committed together with it (0: it ran alone)
+  GroupSize = 10,     // writes committed together, it included (0: none committed with it)
   ExtraCells = 11,    // cells after the row cells
   RowCells = 12,      // how many row cells follow the header
 };

@@ -92,8 +92,8 @@ struct EngineStats {
   std::uint64_t readerCompleted = 0;
   std::uint64_t writerCompleted = 0;
   std::uint32_t slotsInUse = 0;
-  std::uint64_t groupCommits = 0;    // groups of two or more writes that committed together
-  std::uint64_t groupedWrites = 0;   // writes those groups held (a group that did not commit: none)
+  std::uint64_t groupCommits = 0;    // groups in which two or more writes committed together
+  std::uint64_t groupedWrites = 0;   // the writes they committed (not a failed or cancelled member)
   std::uint64_t yields = 0;          // times a worker gave up its core after a full time slice
   // The WAL index header as of the writer's last finished request (all 0 before, or without WAL).
   std::uint32_t walFrames = 0;
@@ -254,8 +254,8 @@ class Engine {
   bool joined_ = false;
   std::vector<std::uint32_t> groupSlots_;  // writer thread only
   std::vector<Request*> group_;            // writer thread only
-  std::uint64_t lastGroupNumber_ = 0;      // writer thread only: the last group's Request::group
-  // Written by the writer's thread after each group that committed, read by stats().
+  std::uint64_t lastGroupNumber_ = 0;      // writer thread only: the last counted group's Request::group
+  // Written by the writer's thread after each group in which two or more writes committed, read by stats().
   std::atomic<std::uint64_t> groupCommits_{0};
   std::atomic<std::uint64_t> groupedWrites_{0};
   // Written by the writer's thread after each request it finished (Connection::walIndex), read by

@@ -102,10 +102,10 @@ struct Request {
   std::int64_t changes = 0;
   std::int64_t lastInsertRowid = 0;
   int worker = WRITER_WORKER;  // which worker ran it: a reader's index, or WRITER_WORKER
-  std::uint64_t group = 0;  // the group commit it was part of (1, 2, ...), or 0 when it ran alone
+  std::uint64_t group = 0;  // the group commit it was committed in (1, 2, ...), or 0: none committed with it
   double queuedMicros = 0;  // from submittedAt until a worker started it
   double execMicros = 0;    // how long the worker ran it
-  std::uint32_t groupSize = 0;  // writes committed together with it (0: alone)
+  std::uint32_t groupSize = 0;  // writes committed together, it included (0: none committed with it)
   bool hasCounters = false;     // RequestFlag::Counters: `counters` holds this run's counts
   std::array<std::int64_t, 4> counters{};  // FULLSCAN_STEP, SORT, AUTOINDEX, VM_STEP
 

@@ -292,17 +292,27 @@ void Engine::runGroupFrom(Worker& writer, std::uint32_t first) {
   const bool committed = writer.connection.executeGroup(group_.data(), group_.size());
   writer.busy.store(false, std::memory_order_relaxed);
   const auto finished = std::chrono::steady_clock::now();
-  // Every group gets a number of its own, committed or not; stats() counts only the committed.
-  const std::uint64_t groupNumber = ++lastGroupNumber_;
-  if (committed) {
+  // Only the members the COMMIT made durable were committed together: not one that failed (its
+  // savepoint rolled back) or was cancelled, and none of a group that did not commit (its members
+  // failed, or each ran and committed alone after the group rolled back). stats() counts a group,
+  // and its committed members report its number (a write queue counts its commits by them) and
+  // size, only when two or more committed: one committed write is no group commit. Every other
+  // member reports group 0, size 0 (a committed one then counts as a commit of its own).
+  const auto committedMember = [committed](const Request& member) {
+    return committed && (member.status == Status::Done || member.status == Status::Rows);  // Rows: RETURNING
+  };
+  std::uint32_t committedInGroup = 0;
+  for (const Request* member : group_) committedInGroup += committedMember(*member) ? 1 : 0;
+  const bool together = committedInGroup >= 2;
+  const std::uint64_t groupNumber = together ? ++lastGroupNumber_ : 0;
+  if (together) {
     groupCommits_.fetch_add(1, std::memory_order_relaxed);
-    groupedWrites_.fetch_add(group_.size(), std::memory_order_relaxed);
+    groupedWrites_.fetch_add(committedInGroup, std::memory_order_relaxed);
   }
-  // A group that did not commit reports none: its members failed, or each ran (and committed)
-  // alone after the group rolled back, so none of them was committed together with the others.
   for (Request* member : group_) {
-    member->group = committed ? groupNumber : 0;
-    member->groupSize = committed ? static_cast<std::uint32_t>(group_.size()) : 0;
+    const bool inGroup = together && committedMember(*member);
+    member->group = inGroup ? groupNumber : 0;
+    member->groupSize = inGroup ? committedInGroup : 0;
     member->queuedMicros = micros(member->submittedAt, started);
     member->execMicros = micros(started, finished);
   }

@@ -1,8 +1,8 @@
 // Owns the engine tests of statements that share a transaction or a connection (transaction.cc,
 // statement.cc): Batch requests (every statement or none, inside an open transaction too),
 // group commit (queued groupable writes in one transaction, where a failing one rolls back
-// alone; counted only once committed; a BEGIN waiting for the lock that stops once every member is
-// cancelled), iterations in chunks on a pinned reader or holding the reader that started them (and
+// alone; counted only once committed, and only the members that committed, two or more; a BEGIN
+// waiting for the lock that stops once every member is cancelled), iterations in chunks on a pinned reader or holding the reader that started them (and
 // kept from a Reopen meanwhile, as a lease's reader is), and InsertRows blocks (insert_rows.cc: their own transaction, or rows in an open one; groups of
 // rows, a failing row named, every value kind).
 // Fixtures: pool_harness.h.
@@ -205,7 +205,8 @@ TEST(batch_runs_every_statement_or_none) {
 }
 
 // Groupable writes queued behind a write that waits for a lock all run in one transaction once
-// it is free; the one that fails rolls back alone and the others commit together.
+// it is free; the one that fails rolls back alone and the others commit together: only they
+// count, and report the group (the failed one reports none).
 TEST(group_commit_shares_one_transaction_and_a_failure_rolls_back_alone) {
   TempDir dir;
   const std::string path = dir.file("group.db");
@@ -233,19 +234,22 @@ TEST(group_commit_shares_one_transaction_and_a_failure_rolls_back_alone) {
   CHECK(group != 0);
   for (int i = 0; i < kWrites; ++i) {
     const Request& request = h.engine.request(writes[static_cast<std::size_t>(i)]);
-    CHECK_EQ(request.group, group);
     if (i == 20) {
       CHECK_EQ(request.status, Status::SqliteFailed);
       CHECK_EQ(request.errcode, SQLITE_CONSTRAINT_UNIQUE);
+      CHECK_EQ(request.group, std::uint64_t{0});  // not committed: no part of the group
+      CHECK_EQ(request.groupSize, std::uint32_t{0});
     } else {
       CHECK_EQ(request.status, Status::Done);
       CHECK_EQ(request.changes, std::int64_t{1});
+      CHECK_EQ(request.group, group);
+      CHECK_EQ(request.groupSize, std::uint32_t{kWrites - 1});
     }
     h.engine.releaseSlot(writes[static_cast<std::size_t>(i)]);
   }
   const EngineStats stats = h.engine.stats();
   CHECK_EQ(stats.groupCommits, std::uint64_t{1});
-  CHECK_EQ(stats.groupedWrites, std::uint64_t{kWrites});
+  CHECK_EQ(stats.groupedWrites, std::uint64_t{kWrites - 1});
   CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM t"), std::int64_t{kWrites});  // -1 and 49 of 50
   h.close();
 }
@@ -300,12 +304,12 @@ TEST(group_commit_whose_commit_fails_fails_only_the_write_that_cannot_commit) {
 
 namespace {
 
-// Holds `writes` groupable inserts into t(v) behind `other`'s write lock: they reach the writer
-// together, and it waits in their group's BEGIN IMMEDIATE. Returns their slots.
-std::vector<std::uint32_t> groupWaitingForTheLock(Harness& h, int writes) {
+// Holds groupable inserts of `values` into t(v) behind `other`'s write lock: they reach the
+// writer together, and it waits in their group's BEGIN IMMEDIATE. Returns their slots.
+std::vector<std::uint32_t> groupWaitingForTheLock(Harness& h, const std::vector<int>& values) {
   std::vector<std::uint32_t> slots;
-  for (int i = 0; i < writes; ++i) {
-    slots.push_back(h.submit(Op::Run, Target::Writer, "INSERT INTO t(v) VALUES (?)", {Param::i(i)}, RequestFlag::Groupable));
+  for (int value : values) {
+    slots.push_back(h.submit(Op::Run, Target::Writer, "INSERT INTO t(v) VALUES (?)", {Param::i(value)}, RequestFlag::Groupable));
   }
   std::this_thread::sleep_for(300ms);
   std::uint32_t early;
@@ -313,6 +317,13 @@ std::vector<std::uint32_t> groupWaitingForTheLock(Harness& h, int writes) {
   CHECK(!h.engine.popCompletion(early));
   CHECK(h.engine.stats().writerBusy);
   return slots;
+}
+
+// The same with `writes` inserts of 0, 1, 2...
+std::vector<std::uint32_t> groupWaitingForTheLock(Harness& h, int writes) {
+  std::vector<int> values;
+  for (int i = 0; i < writes; ++i) values.push_back(i);
+  return groupWaitingForTheLock(h, values);
 }
 
 }  // namespace
@@ -361,12 +372,61 @@ TEST(group_begin_waiting_for_the_lock_stops_once_every_member_is_cancelled) {
   for (std::size_t i = 0; i < slots.size(); ++i) {
     const Request& request = h.engine.request(slots[i]);
     CHECK_EQ(request.status, i == 3 ? Status::Cancelled : Status::Done);
-    CHECK(request.group != 0);
+    // The cancelled member was not committed: no part of the group.
+    CHECK_EQ(request.group != 0, i != 3);
+    CHECK_EQ(request.groupSize, i == 3 ? std::uint32_t{0} : std::uint32_t{kWrites - 1});
     h.engine.releaseSlot(slots[i]);
   }
   CHECK_EQ(h.engine.stats().groupCommits, std::uint64_t{1});
-  CHECK_EQ(h.engine.stats().groupedWrites, std::uint64_t{kWrites});
+  CHECK_EQ(h.engine.stats().groupedWrites, std::uint64_t{kWrites - 1});
   CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM t"), std::int64_t{kWrites - 1});
+  h.close();
+}
+
+// A group that commits counts, and reports to, only the members that committed, and only when
+// two or more did: a member that failed (its savepoint rolled back) or was cancelled is left out,
+// and a group in which one write committed is no group commit (it reports group 0, size 0).
+TEST(group_commit_counts_only_members_that_committed_and_only_two_or_more) {
+  TempDir dir;
+  const std::string path = dir.file("group-members.db");
+  constexpr int kWrites = 4;
+  EngineConfig config = configFor(path, 1);
+  config.groupMaxBatch = kWrites;
+  config.groupMaxDelayMicros = 200000;  // the group waits until all of them joined it
+  Harness h(std::move(config));
+  h.open();
+  h.mustRun(Op::Exec, Target::Writer, "CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER UNIQUE); INSERT INTO t(v) VALUES (0), (1)");
+  RawConnection other(path);
+  const auto expectMembers = [&h](const std::vector<std::uint32_t>& slots, const std::vector<Status>& statuses,
+                                  std::uint32_t groupSize) {
+    CHECK(h.collect(slots.size()) == slots);
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      const Request& request = h.engine.request(slots[i]);
+      CHECK_EQ(request.status, statuses[i]);
+      const bool inGroup = request.status == Status::Done && groupSize != 0;
+      CHECK_EQ(request.group != 0, inGroup);
+      CHECK_EQ(request.groupSize, inGroup ? groupSize : std::uint32_t{0});
+      h.engine.releaseSlot(slots[i]);
+    }
+  };
+
+  // 0 and 1 are taken, the third is cancelled: one write commits, which is no group commit.
+  other.exec("BEGIN IMMEDIATE");
+  std::vector<std::uint32_t> slots = groupWaitingForTheLock(h, {0, 1, 2, 3});
+  h.engine.cancel(slots[2]);
+  other.exec("COMMIT");
+  expectMembers(slots, {Status::SqliteFailed, Status::SqliteFailed, Status::Cancelled, Status::Done}, 0);
+  CHECK_EQ(h.engine.stats().groupCommits, std::uint64_t{0});
+  CHECK_EQ(h.engine.stats().groupedWrites, std::uint64_t{0});
+
+  // 0 and 3 are taken: two commit together, and only they count.
+  other.exec("BEGIN IMMEDIATE");
+  slots = groupWaitingForTheLock(h, {0, 10, 11, 3});
+  other.exec("COMMIT");
+  expectMembers(slots, {Status::SqliteFailed, Status::Done, Status::Done, Status::SqliteFailed}, 2);
+  CHECK_EQ(h.engine.stats().groupCommits, std::uint64_t{1});
+  CHECK_EQ(h.engine.stats().groupedWrites, std::uint64_t{2});
+  CHECK_EQ(h.scalar(Target::Readers, "SELECT count(*) FROM t"), std::int64_t{5});  // 0, 1, 3, 10, 11
   h.close();
 }
 
