@@ -1,6 +1,7 @@
 // Owns streaming one statement's rows for iterate() (the pool's and every scope's): how many rows
 // each chunk asks for, the one chunk fetched ahead of the consumer (when the source allows it),
-// and telling the source once how the iteration stopped. Where the chunks come from (a scope's
+// and telling the source once how the iteration stopped; and, in a transaction, handing each pull
+// to the transaction's call tracking (trackedRows). Where the chunks come from (a scope's
 // connection, a reader the pool's iteration holds) is the source's business. Runs on the JS
 // thread.
 
@@ -122,4 +123,22 @@ export async function* streamRows(open: () => ChunkSource): AsyncGenerator<unkno
     }
     await source.finish(more, failed, failure);
   }
+}
+
+/**
+ * @internal An iteration of a transaction whose pulls are the transaction's calls: a next() the
+ * callback never took that fails, fails the transaction, and a pull still running when the
+ * callback resolves (its chunk's statement on the way) is waited for before COMMIT.
+ */
+export function trackedRows<T>(rows: AsyncGenerator<T, void, undefined>, track: <R>(call: Promise<R>) => Promise<R>): AsyncGenerator<T, void, undefined> {
+  const tracked: AsyncGenerator<T, void, undefined> = {
+    next: (...args: [] | [undefined]) => track(rows.next(...args)),
+    return: (value: void | PromiseLike<void>) => track(rows.return(value)),
+    throw: (error: unknown) => track(rows.throw(error)),
+    [Symbol.asyncIterator]: () => tracked,
+    [Symbol.asyncDispose]: async () => {
+      await tracked.return(undefined);
+    },
+  };
+  return tracked;
 }

@@ -1,4 +1,5 @@
-// Owns the calls of one transaction (get, all, run, exec, batch, a nested transaction) from the
+// Owns the calls of one transaction (get, all, run, exec, batch, a nested transaction, each pull
+// of an iteration: next(), return(), throw()) from the
 // call until they settle, and which failure of theirs fails the transaction: one the callback
 // never took (awaited, or handled with then, catch or finally), whenever it happened, and any that
 // happened once the transaction waited for its calls still running. Such a failure reaches the

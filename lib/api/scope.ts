@@ -27,7 +27,7 @@ import type {
 } from '../types.ts';
 import type { PoolContext } from './context.ts';
 import { endOperation, startOperation } from '../observers/query-trace.ts';
-import { streamRows, type ChunkSource } from './iteration.ts';
+import { streamRows, trackedRows, type ChunkSource } from './iteration.ts';
 import { Operations, checkOptions, type CheckedOptions } from './operations.ts';
 
 /**
@@ -110,7 +110,9 @@ export class Scope implements ScopeOperations {
   }
 
   #iterate(sql: string, params: Params | undefined, check: () => CheckedOptions, inTransaction: boolean): AsyncGenerator<unknown, void, undefined> {
-    return streamRows(() => this.#iterationSource(sql, params, check, inTransaction));
+    const rows = streamRows(() => this.#iterationSource(sql, params, check, inTransaction));
+    // In a transaction, its pulls are the transaction's calls (running-calls.ts).
+    return this.#calls === undefined ? rows : trackedRows(rows, (call) => this.#tracked(call));
   }
 
   /** The chunks of one iteration on the scope's connection, fetched as the consumer pulls. */

@@ -67,7 +67,8 @@ export class Transaction extends Scope {
         throw invalidArgument(`tx.transaction() takes only its callback (a nested transaction runs under its parent's timeout and signal), got ${arguments.length} arguments`);
       }
     } catch (error) {
-      return Promise.reject(error);
+      // Refused at the call: a call like any other (untaken, it fails this transaction).
+      return this.#calls.track(Promise.reject(error));
     }
     // A nested transaction the caller did not wait for counts among this one's running calls:
     // once the callback resolved, this one waits for it before it commits. It may still be queued
