@@ -206,7 +206,8 @@ describe('timeout and signal with calls running', () => {
     );
     setTimeout(() => controller.abort(reason), 60);
     expect(await rejection(transaction)).toBe(reason);
-    await rejection(nested!);
+    // It ended with its parent: ScopeEndedError, as a nested transaction still running gets.
+    expect(isScopeEnded(await rejection(nested!))).toBe(true);
     expect(db.stats().writer.held).toBe(false);
     expect(await values()).toEqual([]);
   });
@@ -333,3 +334,46 @@ describe('nested transactions and iterations are calls like the others', () => {
     expect(await values()).toEqual([]);
   });
 });
+
+describe('nested transactions ended with their parent settle then', () => {
+  /** Settles within `ms`, or says it is still pending. */
+  const within = (promise: Promise<unknown>, ms: number): Promise<unknown> =>
+    Promise.race([promise.then(() => 'resolved', (error: unknown) => error), sleep(ms).then(() => 'pending')]);
+
+  it('a nested transaction whose callback never settles rejects with ScopeEndedError when its parent times out', async () => {
+    let nested: Promise<unknown> | undefined;
+    const parent = db.transaction(
+      async (tx) => {
+        await tx.run(insert('outer'));
+        nested = tx.transaction(() => new Promise<never>(() => undefined));
+        nested.catch(() => undefined);
+      },
+      { timeout: 100 },
+    );
+    expect(await rejection(parent)).toBeInstanceOf(TransactionTimeoutError);
+    expect(isScopeEnded(await within(nested!, 1000))).toBe(true);
+    expect(await values()).toEqual([]);
+  });
+
+  it('one whose callback returned but whose own nested transaction hangs rejects too, both levels', async () => {
+    let first: Promise<unknown> | undefined;
+    let second: Promise<unknown> | undefined;
+    const parent = db.transaction(
+      (tx) => {
+        first = tx.transaction((inner) => {
+          second = inner.transaction(() => new Promise<never>(() => undefined));
+          second.catch(() => undefined);
+        });
+        first.catch(() => undefined);
+      },
+      { timeout: 100 },
+    );
+    expect(await rejection(parent)).toBeInstanceOf(TransactionTimeoutError);
+    expect(isScopeEnded(await within(first!, 1000))).toBe(true);
+    expect(isScopeEnded(await within(second!, 1000))).toBe(true);
+    expect(db.stats().writer.held).toBe(false);
+    await db.run(insert('after'));
+    expect(await values()).toEqual(['after']);
+  });
+});
+

@@ -40,6 +40,8 @@ export class Transaction extends Scope {
   readonly #slot: IterationSlot;
   /** Its calls still running (nested transactions included). */
   readonly #calls: RunningCalls;
+  /** Rejects once this transaction ends (made on first use; see untilEnded). */
+  #whenEnded: { promise: Promise<never>; reject: (error: Error) => void } | undefined;
   static #savepoints = 0;
 
   /** @internal */
@@ -90,10 +92,12 @@ export class Transaction extends Scope {
       const nested = new Transaction(this.#context, this.#route, this.#depth + 1, this.#slot);
       this.#active = nested;
       try {
-        const result = await fn(nested);
+        // Ended with this one (its timeout, signal, a throw), it rejects at once with
+        // ScopeEndedError, whether its callback or a call it waits for settles or not.
+        const result = await nested.untilEnded(fn(nested));
         // Its calls still running: waited for; one failing rolls it back to its savepoint (catch).
         const running = nested.settleCalls();
-        if (running !== undefined) await running;
+        if (running !== undefined) await nested.untilEnded(running);
         if (this.ended) throw this.refused(endedError);
         // A nested transaction of its own still open is rolled back, never released into this one.
         await nested.conclude();
@@ -159,6 +163,19 @@ export class Transaction extends Scope {
   override end(reason?: unknown, refusal?: () => Error): void {
     this.#active?.end(reason, refusal);
     super.end(reason, refusal);
+    this.#whenEnded?.reject(this.refused(endedError));
+  }
+
+  /** `work`, unless this transaction ends first: then a rejection with what its calls get now (ScopeEndedError). */
+  untilEnded<T>(work: T | PromiseLike<T>): Promise<T> {
+    if (this.#whenEnded === undefined) {
+      let reject!: (error: Error) => void;
+      const promise = new Promise<never>((_, rejectEnded) => (reject = rejectEnded));
+      promise.catch(() => undefined);
+      this.#whenEnded = { promise, reject };
+      if (this.ended) reject(this.refused(endedError));
+    }
+    return Promise.race([work, this.#whenEnded.promise]);
   }
 }
 
