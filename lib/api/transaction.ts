@@ -92,12 +92,10 @@ export class Transaction extends Scope {
       const nested = new Transaction(this.#context, this.#route, this.#depth + 1, this.#slot);
       this.#active = nested;
       try {
-        // Ended with this one (its timeout, signal, a throw), it rejects at once with
-        // ScopeEndedError, whether its callback or a call it waits for settles or not.
-        const result = await nested.untilEnded(fn(nested));
+        const result = await fn(nested);
         // Its calls still running: waited for; one failing rolls it back to its savepoint (catch).
         const running = nested.settleCalls();
-        if (running !== undefined) await nested.untilEnded(running);
+        if (running !== undefined) await running;
         if (this.ended) throw this.refused(endedError);
         // A nested transaction of its own still open is rolled back, never released into this one.
         await nested.conclude();
@@ -132,7 +130,11 @@ export class Transaction extends Scope {
     };
     const result = this.#nestedChain.then(run, run);
     this.#nestedChain = result.catch(() => undefined);
-    return this.#calls.track(result);
+    // Ended with this one (its timeout, signal, a throw, a failed call), it rejects at once with
+    // ScopeEndedError, whether its callback, a call it waits for or its own nested transaction
+    // settles or not. (Raced out here, not around the callback: extra turns between the callback
+    // and its settleCalls() would let a call finish before its continuation's call is made.)
+    return this.#calls.track(this.untilEnded(result));
   }
 
   /** @internal Once the callback resolved: RunningCalls.settle() of this transaction's calls. */
