@@ -8,36 +8,22 @@
 // before the callback resolved stays its business (awaited and caught, the rest commits). The transaction's timeout and signal bound the
 // wait; observers see the rollback. Rows, error codes and messages, observer phases; the only
 // timings are a short transaction timeout against a query that never ends by itself.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ScopeEndedError, SqliteError, TransactionTimeoutError, type Pool, type Transaction, type TransactionEvent } from '../lib/index.ts';
 import { tempPools } from './helpers/pools.ts';
+import { ENDLESS, FAILING, expectNoUnhandledRejections, insert } from './helpers/tx-calls.ts';
 import { rejection } from './helpers/waits.ts';
 
 const pools = tempPools('tx-pending-calls');
 
-/** A read that never ends by itself (only an interrupt stops it). */
-const ENDLESS = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) AS n FROM c';
-const insert = (v: string) => `INSERT INTO t (v) VALUES ('${v}')`;
-/** Fails at the writer with SQLITE_CONSTRAINT_NOTNULL (t.v is NOT NULL). */
-const FAILING = 'INSERT INTO t (v) VALUES (NULL)';
+expectNoUnhandledRejections();
 
 let db: Pool;
 let events: TransactionEvent[];
-let unhandled: unknown[];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
 
 beforeEach(async () => {
-  unhandled = [];
-  process.on('unhandledRejection', onUnhandled);
   events = [];
   db = await pools.fresh({ readers: 2, observers: [{ onTransaction: (event) => void events.push(event) }] });
-});
-
-afterEach(async () => {
-  // Unhandled rejections are reported once the microtask queue has drained: give them a turn.
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
 });
 
 async function values(): Promise<string[]> {

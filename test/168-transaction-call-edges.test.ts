@@ -5,33 +5,20 @@
 // state (each pull is a call), nested transactions refused at the call, and insertMany. Every case
 // checks the table afterwards (committed or rolled back as documented) and that no rejection went
 // unhandled.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ScopeEndedError, SqliteError, TransactionTimeoutError, type Pool, type Transaction } from '../lib/index.ts';
 import { tempPools } from './helpers/pools.ts';
+import { ENDLESS, FAILING, expectNoUnhandledRejections, insert } from './helpers/tx-calls.ts';
 import { rejection, sleep } from './helpers/waits.ts';
 
 const pools = tempPools('tx-call-edges');
 
-/** A read that never ends by itself (only an interrupt stops it). */
-const ENDLESS = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) AS n FROM c';
-const insert = (v: string) => `INSERT INTO t (v) VALUES ('${v}')`;
-/** Fails at the writer with SQLITE_CONSTRAINT_NOTNULL (t.v is NOT NULL). */
-const FAILING = 'INSERT INTO t (v) VALUES (NULL)';
+expectNoUnhandledRejections();
 
 let db: Pool;
-let unhandled: unknown[];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
 
 beforeEach(async () => {
-  unhandled = [];
-  process.on('unhandledRejection', onUnhandled);
   db = await pools.fresh({ readers: 2 });
-});
-
-afterEach(async () => {
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
 });
 
 async function values(): Promise<string[]> {
