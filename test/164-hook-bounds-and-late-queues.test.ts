@@ -23,6 +23,9 @@ import {
   type Pool,
   type PoolOptions,
 } from '../lib/index.ts';
+import { isReadOnlySessionRefusal } from '../lib/request/outcome.ts';
+import { Status } from '../lib/native/contract.ts';
+import type { Request } from '../lib/request/requests.ts';
 import { tempPools } from './helpers/pools.ts';
 import { rejection, settleOrReport, sleep } from './helpers/waits.ts';
 
@@ -355,5 +358,14 @@ describe('a statement that writes, sent where nothing writes', () => {
     // The writer writes again once they are done; nothing of theirs was written.
     expect(await db.all('INSERT INTO t VALUES (4) RETURNING a')).toEqual([{ a: 4 }]);
     expect(await db.all('SELECT a FROM t')).toEqual([{ a: 4 }]);
+  });
+
+  it("keeps SQLite's own code and message for the extended SQLITE_READONLY codes (files the process may not write)", () => {
+    const inSession = { route: { session: { readOnly: true } } } as unknown as Request;
+    const outside = { route: { session: undefined } } as unknown as Request;
+    expect(isReadOnlySessionRefusal(inSession, Status.SqliteFailed, 8)).toBe(true);
+    // SQLITE_READONLY_RECOVERY, _CANTLOCK, _ROLLBACK, _CANTINIT: not the session's refusal.
+    for (const extended of [264, 520, 776, 1288]) expect(isReadOnlySessionRefusal(inSession, Status.SqliteFailed, extended)).toBe(false);
+    expect(isReadOnlySessionRefusal(outside, Status.SqliteFailed, 8)).toBe(false);
   });
 });

@@ -146,7 +146,11 @@ export function readOnlyError(request: Request): SqliteError {
   return new SqliteError(8, `attempt to write a readonly database: ${where}`, request.sql);
 }
 
-/** SQLITE_READONLY (any extended code) from the writer held read-only by a session for reading. */
+/**
+ * Plain SQLITE_READONLY (query_only's refusal) from the writer held read-only by a session for
+ * reading. The extended codes (SQLITE_READONLY_RECOVERY, _CANTINIT, _ROLLBACK, _CANTLOCK) come
+ * from files the process may not write, even for reads: those keep SQLite's own code and message.
+ */
 export function isReadOnlySessionRefusal(request: Request, status: number, errcode: unknown): boolean {
-  return status === Status.SqliteFailed && typeof errcode === 'number' && (errcode & 0xff) === 8 && request.route.session?.readOnly === true;
+  return status === Status.SqliteFailed && errcode === 8 && request.route.session?.readOnly === true;
 }
